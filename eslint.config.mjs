@@ -1,0 +1,30 @@
+import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '**/*.d.ts', 'test-results/**'] },
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    // The worker talks LSP over IPC; console output goes to the log channel through the connection.
+    files: ['src/worker/**/*.ts', 'src/core/**/*.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    files: ['src/shared/**/*.ts', 'webview-ui/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'vscode', '**/core/**', '**/extension/**', '**/worker/**'] }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts', 'src/worker/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**'] }] },
+  },
+);

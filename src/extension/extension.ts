@@ -1,0 +1,35 @@
+import * as vscode from 'vscode';
+import { log, errorText } from './log';
+import { WorkerClient } from './workerClient';
+import { registerDatasetEditor } from './datasetEditor';
+
+/**
+ * Composition root: builds the long-lived services and registers every contribution.
+ * Anything disposable goes into `context.subscriptions`.
+ */
+export async function activate(context: vscode.ExtensionContext): Promise<WinnowApi> {
+  context.subscriptions.push(log);
+  try {
+    const worker = new WorkerClient(context);
+    context.subscriptions.push(worker);
+    const datasets = registerDatasetEditor(context, worker);
+    return { worker, datasets };
+  } catch (e) {
+    // VS Code does not surface activation failures, so do it ourselves.
+    log.error(`Activation failed: ${errorText(e)}`);
+    void vscode.window.showErrorMessage(`Winnow failed to activate: ${String(e)}`, 'Open Log').then(
+      pick => pick && log.show(),
+    );
+    throw e;
+  }
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions.
+}
+
+/** What `activate` returns: used by the API-level tests in a real VS Code. */
+export interface WinnowApi {
+  readonly worker: WorkerClient;
+  readonly datasets: ReturnType<typeof registerDatasetEditor>;
+}
