@@ -1,0 +1,230 @@
+/**
+ * A crash-safe, append-only store of ASK-LLM scores.
+ *
+ * Format: one record per line, `<json>\t<crc32 of json, 8 hex>\n`. Appends go out as one write
+ * per batch followed by fsync, so a finished batch survives SIGKILL or power loss. On open,
+ * lines with a bad checksum are skipped and a torn last line (killed mid-write) is cut off before
+ * new records are appended. Later records win over earlier ones with the same key.
+ *
+ * Key: (scorer key, row content hash), where the scorer key hashes model id, dtype, prompt hash,
+ * answer token ids and max tokens (see `scorerKey`). Every record also carries the model id and
+ * prompt id, so a number can always be traced to the scorer that produced it.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The parts of a scorer that determine its scores. */
+export interface ScorerIdentity {
+  modelId: string;
+  dtype: string;
+  promptId: string;
+  promptHash: string;
+  /** Resolved yes-token ids (sorted) — summed variants change the score. */
+  yesIds: readonly number[];
+  /** Resolved no-token ids (used by the normalised variant). */
+  noIds: readonly number[];
+  maxTokens: number;
+}
+
+/** One stored score. */
+export interface CachedScore {
+  /** Raw P(yes): the ASK-LLM score. */
+  pYes: number;
+  /** P(no), stored so the normalised variant needs no re-run. */
+  pNo: number;
+  /** Prompt length in tokens. */
+  tokens: number;
+  /** Whether the document was truncated to fit. */
+  truncated: boolean;
+  modelId: string;
+  promptId: string;
+  /** Milliseconds since the epoch when the score was computed. */
+  time: number;
+}
+
+interface LogRecord {
+  /** Scorer key. */
+  k: string;
+  /** Row content hash. */
+  h: string;
+  s: number;
+  n: number;
+  t: number;
+  tr: 0 | 1;
+  m: string;
+  p: string;
+  at: number;
+}
+
+/** The cache key of a scorer configuration (32 hex chars). */
+export function scorerKey(id: ScorerIdentity): string {
+  const parts = [
+    id.modelId,
+    id.dtype,
+    id.promptHash,
+    [...id.yesIds].sort((a, b) => a - b).join(','),
+    [...id.noIds].sort((a, b) => a - b).join(','),
+    id.maxTokens,
+  ];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}
+
+/** Hash of a row's scored content (the document text), 32 hex chars. */
+export function contentHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 (IEEE) of a byte array. */
+export function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function encodeRecord(r: LogRecord): string {
+  const json = JSON.stringify(r);
+  return `${json}\t${crc32(Buffer.from(json, 'utf8')).toString(16).padStart(8, '0')}\n`;
+}
+
+function decodeRecord(line: string): LogRecord | undefined {
+  const tab = line.lastIndexOf('\t');
+  if (tab < 0) return undefined;
+  const json = line.slice(0, tab);
+  if (crc32(Buffer.from(json, 'utf8')).toString(16).padStart(8, '0') !== line.slice(tab + 1))
+    return undefined;
+  try {
+    const r = JSON.parse(json) as LogRecord;
+    return typeof r.k === 'string' && typeof r.h === 'string' && typeof r.s === 'number'
+      ? r
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What `open` found in an existing file. */
+export interface CacheLoadReport {
+  records: number;
+  /** Complete lines with a bad checksum or bad JSON, skipped. */
+  corrupt: number;
+  /** Bytes of a torn final record that were cut off. */
+  tornBytes: number;
+}
+
+/** The append-only score store. Create with `ScoreCache.open`. */
+export class ScoreCache {
+  private readonly map = new Map<string, CachedScore>();
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly path: string,
+    private readonly handle: fsp.FileHandle,
+    readonly loadReport: CacheLoadReport,
+  ) {}
+
+  /**
+   * Opens (or creates) the store at `path`, loading every valid record. A torn last record is
+   * ignored and truncated away so that new records start on a clean line.
+   */
+  static async open(path: string): Promise<ScoreCache> {
+    await fsp.mkdir(dirname(path), { recursive: true });
+    const handle = await fsp.open(path, 'a+');
+    try {
+      const buf = await handle.readFile();
+      const report: CacheLoadReport = { records: 0, corrupt: 0, tornBytes: 0 };
+      const cache = new ScoreCache(path, handle, report);
+      let start = 0;
+      let goodEnd = 0;
+      while (start < buf.length) {
+        const nl = buf.indexOf(0x0a, start);
+        if (nl < 0) break;
+        const r = decodeRecord(buf.toString('utf8', start, nl));
+        if (r) {
+          cache.map.set(`${r.k}:${r.h}`, {
+            pYes: r.s,
+            pNo: r.n,
+            tokens: r.t,
+            truncated: r.tr === 1,
+            modelId: r.m,
+            promptId: r.p,
+            time: r.at,
+          });
+          report.records++;
+        } else report.corrupt++;
+        start = nl + 1;
+        goodEnd = start;
+      }
+      if (goodEnd < buf.length) {
+        // A record without its newline was being written when the process died.
+        report.tornBytes = buf.length - goodEnd;
+        await handle.truncate(goodEnd);
+        await handle.sync();
+      }
+      return cache;
+    } catch (e) {
+      await handle.close();
+      throw e;
+    }
+  }
+
+  /** Number of distinct cached scores. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** The stored score of a row under a scorer, if any. */
+  get(scorer: string, hash: string): CachedScore | undefined {
+    return this.map.get(`${scorer}:${hash}`);
+  }
+
+  /**
+   * Appends a batch of scores with one write and an fsync. Resolves once the batch is durable.
+   * Concurrent calls are serialised.
+   */
+  putMany(
+    scorer: string,
+    entries: readonly { hash: string; score: Omit<CachedScore, 'time'> & { time?: number } }[],
+  ): Promise<void> {
+    if (entries.length === 0) return this.writing;
+    const now = Date.now();
+    let text = '';
+    for (const { hash, score } of entries) {
+      const full: CachedScore = { ...score, time: score.time ?? now };
+      this.map.set(`${scorer}:${hash}`, full);
+      text += encodeRecord({
+        k: scorer,
+        h: hash,
+        s: full.pYes,
+        n: full.pNo,
+        t: full.tokens,
+        tr: full.truncated ? 1 : 0,
+        m: full.modelId,
+        p: full.promptId,
+        at: full.time,
+      });
+    }
+    const run = async (): Promise<void> => {
+      await this.handle.appendFile(text, 'utf8');
+      await this.handle.sync();
+    };
+    this.writing = this.writing.then(run, run);
+    return this.writing;
+  }
+
+  /** Waits for pending writes and closes the file. */
+  async close(): Promise<void> {
+    await this.writing.catch(() => undefined);
+    await this.handle.close();
+  }
+}

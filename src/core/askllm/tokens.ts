@@ -1,0 +1,119 @@
+/**
+ * Tokenizer-level ASK-LLM logic that does not depend on a particular library: answer-token
+ * resolution in context (PAPER.md §2.5) and document-only truncation (§2.6).
+ */
+
+/** The few tokenizer operations the scorer needs. */
+export interface PromptTokenizer {
+  /** Token ids of a full prompt string, as the model will see it (special tokens included). */
+  encodePrompt(text: string): number[];
+  /** Token ids of a bare string, without special tokens. */
+  encodePlain(text: string): number[];
+  /** Text of token ids, without special tokens. */
+  decode(ids: readonly number[]): string;
+  /** Token strings of ids, for error messages. */
+  tokensOf(ids: readonly number[]): string[];
+}
+
+/** One answer word and its resolved token id. */
+export interface ResolvedAnswer {
+  /** The word as configured, e.g. `yes`. */
+  word: string;
+  /** The exact continuation that was tokenised, e.g. ` yes` after `ANSWER:`. */
+  continuation: string;
+  id: number;
+  token: string;
+}
+
+/** Thrown when an answer word is not a single token in context. */
+export class MultiTokenAnswerError extends Error {
+  constructor(
+    readonly word: string,
+    readonly tokens: readonly string[],
+  ) {
+    super(
+      `The answer "${word}" is ${tokens.length} tokens for this tokenizer ` +
+        `(${tokens.map(t => JSON.stringify(t)).join(', ')}); ASK-LLM reads one next-token ` +
+        'probability, so each answer must be a single token. Choose another answer word or model.',
+    );
+    this.name = 'MultiTokenAnswerError';
+  }
+}
+
+/**
+ * Resolves the token the model would emit for `word` right after `context` (PAPER.md §2.5):
+ * `encode(context + continuation)` minus `encode(context)`, checked to be one token.
+ *
+ * - Encoder-decoder models (`context` undefined) emit the answer as the start of a fresh
+ *   decoder text, so the word is tokenised alone (T5: `yes` → `▁yes`).
+ * - Decoder-only models continue the prompt. After a newline (a chat generation prompt) the
+ *   word follows directly; after other text (`ANSWER:`) a space is inserted, the form the
+ *   model would write (`Ġyes` / `▁yes`).
+ */
+export function resolveAnswer(
+  tok: PromptTokenizer,
+  word: string,
+  context?: string,
+): ResolvedAnswer {
+  if (word.trim() === '') throw new Error('The answer word is empty');
+  if (context === undefined) {
+    const ids = tok.encodePlain(word);
+    if (ids.length !== 1) throw new MultiTokenAnswerError(word, tok.tokensOf(ids));
+    return { word, continuation: word, id: ids[0], token: tok.tokensOf(ids)[0] };
+  }
+  const needsSpace = context.length > 0 && !/\s$/.test(context) && !/^\s/.test(word);
+  const continuation = needsSpace ? ` ${word}` : word;
+  const base = tok.encodePlain(context);
+  const full = tok.encodePlain(context + continuation);
+  let common = 0;
+  while (common < base.length && common < full.length && base[common] === full[common]) common++;
+  const extra = full.slice(common);
+  // If the prompt's own last tokens changed, the continuation merged into the prompt: the
+  // answer is then not a separate next token.
+  if (common !== base.length || extra.length !== 1) {
+    const tokens = tok.tokensOf(extra.length > 0 ? extra : full.slice(-1));
+    throw new MultiTokenAnswerError(
+      word,
+      common !== base.length ? [...tok.tokensOf(base.slice(common)), '+', ...tokens] : tokens,
+    );
+  }
+  return { word, continuation, id: extra[0], token: tok.tokensOf(extra)[0] };
+}
+
+/** A prompt fitted to the token limit. */
+export interface FittedPrompt {
+  /** Token ids of the whole prompt (what the model receives). */
+  ids: number[];
+  /** Whether the document was shortened. */
+  truncated: boolean;
+  /** Document tokens kept (only computed when truncated). */
+  documentTokens?: number;
+}
+
+/**
+ * Builds the prompt for `document` and, if it exceeds `maxTokens`, shortens the DOCUMENT (never
+ * the question) token-wise, decoding the kept tokens back to text (as nano-askllm does), until
+ * the whole prompt fits. Throws if the prompt without any document is already too long.
+ */
+export function fitPrompt(
+  tok: PromptTokenizer,
+  render: (document: string) => string,
+  document: string,
+  maxTokens: number,
+): FittedPrompt {
+  let ids = tok.encodePrompt(render(document));
+  if (ids.length <= maxTokens) return { ids, truncated: false };
+  const docIds = tok.encodePlain(document);
+  let keep = docIds.length - (ids.length - maxTokens) - 1;
+  for (let attempt = 0; attempt < 8 && keep > 0; attempt++) {
+    ids = tok.encodePrompt(render(tok.decode(docIds.slice(0, keep))));
+    if (ids.length <= maxTokens) return { ids, truncated: true, documentTokens: keep };
+    keep -= ids.length - maxTokens + 1;
+  }
+  ids = tok.encodePrompt(render(''));
+  if (ids.length > maxTokens)
+    throw new Error(
+      `The prompt alone is ${ids.length} tokens, more than the max-token setting (${maxTokens}); raise the setting or shorten the prompt template.`,
+    );
+  return { ids, truncated: true, documentTokens: 0 };
+}

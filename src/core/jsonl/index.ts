@@ -1,0 +1,29 @@
+/**
+ * The JSONL engine: line index and random row reads over files of any size, tolerant line
+ * parsing with precise errors, schema detection and text extraction, content hashes, and
+ * atomic export. Pure Node: no vscode, no DOM, no console output.
+ */
+export {
+  JsonlFile,
+  DEFAULT_MAX_LINE_BYTES,
+  type RawRow,
+  type IndexProgress,
+  type JsonlFileOptions,
+  type RowSpan,
+  type ChangeKind,
+} from './jsonlFile';
+export {
+  parseLine,
+  parseRow,
+  locateJsonError,
+  pythonReprColumn,
+  type ParseErrorKind,
+  type ParseError,
+  type ParsedRow,
+  type ParseLineOptions,
+} from './parseLine';
+export { detectSchema, extractText, getPath, type SchemaKind, type SchemaInfo } from './schema';
+export { contentHash, countDuplicates, type DuplicateReport } from './contentHash';
+export { exportRows } from './exportRows';
+export { detectJsonArrayFile, detectPrettyPrintedJson } from './detectJsonArray';
+export { NewlineScanner } from './newlineScanner';

@@ -1,0 +1,626 @@
+/**
+ * {@link JsonlFile}: a line index over a JSONL file of any size, with random row reads.
+ *
+ * Indexing streams the file in cache-sized reads scanned by the SIMD {@link NewlineScanner} (see
+ * `runIndexer` for why the reads are small and synchronous, in time slices) and stores the
+ * offset of every `\n` in an {@link OffsetList} (8 bytes per line). Nothing else is kept per
+ * line, so 100M lines take about 800 MB and a 10 GB file is fine. Rows can be read while indexing
+ * is still running: readers wait only until the rows they ask for are indexed.
+ *
+ * Row `i` is the i-th physical line (0-based). Its bytes exclude the `\n` but keep a `\r` before
+ * it (and the BOM on line 0): {@link parseLine} strips those, and exports stay byte-exact. A final
+ * line without a newline is a row; a final `\n` does not start another (empty) row.
+ *
+ * Changes on disk: {@link JsonlFile.checkForChanges} compares `stat` (size, mtime, inode) with the
+ * snapshot taken when indexing started. A larger file whose first and last 4 KiB before the old
+ * end are unchanged counts as an append: indexing continues from the old end. Anything else
+ * (shrunk, rewritten, replaced by another inode) rebuilds the index and empties the page cache.
+ */
+import { promises as fsp, readSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
+import { NewlineScanner } from './newlineScanner';
+import { OffsetList } from './offsetList';
+import { PageCache } from './pageCache';
+
+/** One physical line of the file. */
+export interface RawRow {
+  /** 0-based line number. */
+  index: number;
+  /** Byte offset of the line start. */
+  start: number;
+  /** The line's bytes without the `\n` (a `\r` before it, and a BOM on line 0, are kept). */
+  bytes: Uint8Array;
+}
+
+/** Indexing progress, reported while indexing and once more when it is done. */
+export interface IndexProgress {
+  lines: number;
+  bytesIndexed: number;
+  totalBytes: number;
+  done: boolean;
+}
+
+export interface JsonlFileOptions {
+  /** Line length cap used by consumers that parse rows (not enforced by the index). */
+  maxLineBytes?: number;
+  /** Bound on the page cache for random reads. Default 32 MiB. */
+  pageCacheBytes?: number;
+  /** Size of the indexing read buffer. Default 128 KiB. */
+  readBufferBytes?: number;
+  /** Use the `Buffer.indexOf` scanner instead of WebAssembly SIMD (for tests). */
+  scalarScan?: boolean;
+  /** At most this many bytes are indexed between two turns of the event loop. Default: no
+   * limit beyond the time slice. */
+  sliceBytes?: number;
+}
+
+/** Where a row lies in the file. */
+export interface RowSpan {
+  /** Offset of the first byte. */
+  start: number;
+  /** Offset just past the last byte before the `\n` (or the end of the file). */
+  end: number;
+  /** Offset just past the `\n`; equals `end` for a final line without a newline. */
+  eolEnd: number;
+}
+
+export type ChangeKind = 'appended' | 'rebuilt';
+
+/** Default line length cap, the same as the `winnow.dataset.maxLineBytes` setting (100 MiB). */
+export const DEFAULT_MAX_LINE_BYTES = 100 * 1024 * 1024;
+const DEFAULT_PAGE_CACHE_BYTES = 32 << 20;
+const PAGE_SIZE = 64 << 10;
+const DEFAULT_READ_BUFFER_BYTES = 128 << 10;
+/** Longest stretch of synchronous indexing work between two turns of the event loop. */
+const SLICE_MS = 8;
+/** The first slice is short, so that the first screen of rows arrives at once. */
+const FIRST_SLICE_BYTES = 1 << 20;
+const FINGERPRINT_BYTES = 4096;
+const PROGRESS_INTERVAL_MS = 50;
+const WATCH_DEBOUNCE_MS = 100;
+
+/** What the index was built against. */
+interface Snapshot {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  /** First bytes of the file (up to 4 KiB). */
+  head: Buffer;
+  /** Last bytes before `size` (up to 4 KiB). */
+  tail: Buffer;
+}
+
+interface Signal {
+  promise: Promise<void>;
+  resolve: () => void;
+}
+
+function signal(): Signal {
+  let resolve!: () => void;
+  const promise = new Promise<void>(r => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
+async function readFully(
+  fh: fsp.FileHandle,
+  target: Uint8Array,
+  offset: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(target, offset + done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+async function takeSnapshot(fh: fsp.FileHandle, stats?: Stats): Promise<Snapshot> {
+  const st = stats ?? (await fh.stat());
+  const head = Buffer.alloc(Math.min(FINGERPRINT_BYTES, st.size));
+  const tail = Buffer.alloc(Math.min(FINGERPRINT_BYTES, st.size));
+  await Promise.all([
+    readFully(fh, head, 0, head.length, 0),
+    readFully(fh, tail, 0, tail.length, st.size - tail.length),
+  ]);
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, head, tail };
+}
+
+/** A JSONL file with a line index built in the background. See the module comment. */
+export class JsonlFile {
+  readonly path: string;
+  /** Line cap passed at open, for consumers that parse rows. */
+  readonly maxLineBytes: number;
+
+  private fh: fsp.FileHandle;
+  /** Handles replaced after the path got a new inode; closed by {@link close}. */
+  private readonly retired: fsp.FileHandle[] = [];
+  private snapshot: Snapshot;
+  /** Offsets of every `\n` found so far. */
+  private readonly newlines = new OffsetList();
+  private bytesIndexed = 0;
+  private targetBytes: number;
+  private done = false;
+  private failure: Error | undefined;
+  private closed = false;
+  /** Bumped whenever the index is thrown away; an indexer run stops when it no longer matches. */
+  private generation = 0;
+  private indexer: Promise<void> | null = null;
+  private wake = signal();
+  private lastProgressAt = 0;
+  private readonly cache: PageCache;
+  private readonly readBufferBytes: number;
+  private readonly scalarScan: boolean;
+  private readonly sliceBytes: number;
+  private readonly progressListeners = new Set<(p: IndexProgress) => void>();
+  private readonly changeListeners = new Set<(kind: ChangeKind) => void>();
+  private changeCheck: Promise<'unchanged' | ChangeKind> | null = null;
+  private watcher: FSWatcher | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    path: string,
+    fh: fsp.FileHandle,
+    snapshot: Snapshot,
+    opts: JsonlFileOptions,
+  ) {
+    this.path = path;
+    this.fh = fh;
+    this.snapshot = snapshot;
+    this.targetBytes = snapshot.size;
+    this.maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.readBufferBytes = opts.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES;
+    this.scalarScan = opts.scalarScan ?? false;
+    this.sliceBytes = opts.sliceBytes ?? Infinity;
+    this.cache = new PageCache(PAGE_SIZE, opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES, no =>
+      this.readPage(no),
+    );
+  }
+
+  /** Opens the file and starts indexing in the background. Rejects if it cannot be opened. */
+  static async open(path: string, opts: JsonlFileOptions = {}): Promise<JsonlFile> {
+    const fh = await fsp.open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error(`Not a regular file: ${path}`);
+      const file = new JsonlFile(path, fh, await takeSnapshot(fh, st), opts);
+      file.startIndexer();
+      return file;
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /** Lines indexed so far; grows while indexing. */
+  get lineCount(): number {
+    const n = this.newlines.length;
+    if (!this.done) return n;
+    const lastStart = n === 0 ? 0 : this.newlines.get(n - 1) + 1;
+    return this.bytesIndexed > lastStart ? n + 1 : n;
+  }
+
+  /** True when the whole file (as of the last snapshot) is indexed. */
+  get indexed(): boolean {
+    return this.done;
+  }
+
+  /** File size the index is being built for. */
+  get totalBytes(): number {
+    return this.targetBytes;
+  }
+
+  /** Bytes scanned so far. */
+  get bytesIndexedSoFar(): number {
+    return this.bytesIndexed;
+  }
+
+  /** Bytes held by the page cache (at most `pageCacheBytes`). */
+  get pageCacheSize(): number {
+    return this.cache.size;
+  }
+
+  /** Bytes held by the line index (about 8 per line). */
+  get indexBytes(): number {
+    return this.newlines.byteSize;
+  }
+
+  /** Resolves when indexing is done; rejects if it failed or the file was closed. */
+  async whenIndexed(): Promise<void> {
+    while (!this.done) {
+      this.throwIfUnusable();
+      await this.wake.promise;
+    }
+    this.throwIfUnusable();
+  }
+
+  /** Calls `fn` with indexing progress (throttled). Returns a function that unsubscribes. */
+  onProgress(fn: (p: IndexProgress) => void): () => void {
+    this.progressListeners.add(fn);
+    return () => this.progressListeners.delete(fn);
+  }
+
+  /** Calls `fn` after an append was indexed or a rebuild started. Returns an unsubscriber. */
+  onDidChange(fn: (kind: ChangeKind) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  /** Where row `index` lies; the row must be indexed (`index < lineCount`). */
+  rowSpan(index: number): RowSpan {
+    if (!Number.isInteger(index) || index < 0 || index >= this.lineCount) {
+      throw new RangeError(`Row ${index} is out of range (0..${this.lineCount - 1})`);
+    }
+    const start = index === 0 ? 0 : this.newlines.get(index - 1) + 1;
+    if (index < this.newlines.length) {
+      const nl = this.newlines.get(index);
+      return { start, end: nl, eolEnd: nl + 1 };
+    }
+    return { start, end: this.bytesIndexed, eolEnd: this.bytesIndexed };
+  }
+
+  /** Row `index`; waits until it is indexed. Rejects with a RangeError past the last row. */
+  async readRow(index: number): Promise<RawRow> {
+    const rows = await this.readRows(index, 1);
+    if (rows.length === 0) {
+      throw new RangeError(`Row ${index} is out of range (file has ${this.lineCount} rows)`);
+    }
+    return rows[0];
+  }
+
+  /**
+   * Rows `start .. start+count-1`, clipped at the end of the file; waits until they are indexed.
+   * Reads go through the bounded page cache; a window larger than a quarter of the cache is read
+   * directly.
+   */
+  async readRows(start: number, count: number): Promise<RawRow[]> {
+    if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 0) {
+      throw new RangeError(`Invalid row window ${start}+${count}`);
+    }
+    for (;;) {
+      await this.waitForLines(start + count);
+      const generation = this.generation;
+      const end = Math.min(start + count, this.lineCount);
+      if (start >= end) return [];
+      // Spans are taken synchronously, before any await, so they are consistent with each other.
+      const spans: RowSpan[] = [];
+      for (let i = start; i < end; i++) spans.push(this.rowSpan(i));
+      const from = spans[0].start;
+      let data: Uint8Array;
+      try {
+        data = await this.readCached(from, spans[spans.length - 1].end);
+      } catch (err) {
+        // The file was rewritten while reading: read again from the new index.
+        if (generation !== this.generation) continue;
+        throw err;
+      }
+      if (generation !== this.generation) continue;
+      return spans.map((s, k) => ({
+        index: start + k,
+        start: s.start,
+        bytes: data.subarray(s.start - from, s.end - from),
+      }));
+    }
+  }
+
+  /**
+   * Rows from `start` to the end, in batches of about `batchBytes`, read sequentially without the
+   * page cache (for full passes: diagnostics, hashing, scoring). Follows indexing as it runs, and
+   * appends. Throws if the file is rewritten during the pass (the rows would mix two versions):
+   * start a new pass after the 'rebuilt' change event.
+   */
+  async *iterateRows(start = 0, batchBytes = 4 << 20): AsyncGenerator<RawRow[]> {
+    const generation = this.generation;
+    const check = () => {
+      if (generation !== this.generation && !this.closed) throw this.rewrittenError();
+    };
+    let i = start;
+    for (;;) {
+      await this.waitForLines(i + 1);
+      check();
+      const available = this.lineCount;
+      if (i >= available) return;
+      const first = this.rowSpan(i);
+      const spans: RowSpan[] = [first];
+      let j = i + 1;
+      while (j < available) {
+        const s = this.rowSpan(j);
+        if (s.end - first.start > batchBytes) break;
+        spans.push(s);
+        j++;
+      }
+      let data: Buffer;
+      try {
+        data = await this.readBytes(first.start, spans[spans.length - 1].end);
+      } catch (err) {
+        check();
+        throw err;
+      }
+      check();
+      yield spans.map((s, k) => ({
+        index: i + k,
+        start: s.start,
+        bytes: data.subarray(s.start - first.start, s.end - first.start),
+      }));
+      i = j;
+    }
+  }
+
+  /** First bytes of the file (for {@link detectJsonArrayFile}). */
+  async readHead(maxBytes = 64 << 10): Promise<Uint8Array> {
+    return this.readBytes(0, Math.min(maxBytes, this.snapshot.size));
+  }
+
+  /** Bytes `[start, end)` read directly from the file. Rejects if the file is now shorter. */
+  async readBytes(start: number, end: number): Promise<Buffer> {
+    this.throwIfClosed();
+    const buf = Buffer.allocUnsafe(end - start);
+    const n = await readFully(this.fh, buf, 0, buf.length, start);
+    if (n < buf.length)
+      throw new Error(`${this.path} changed on disk while reading (it is shorter)`);
+    return buf;
+  }
+
+  /**
+   * Compares the file on disk with the indexed snapshot: returns 'unchanged', 'appended' (after
+   * the new lines are indexed) or 'rebuilt' (after the rebuild started). Listeners registered with
+   * {@link onDidChange} hear about the last two. Concurrent calls share one check.
+   */
+  checkForChanges(): Promise<'unchanged' | ChangeKind> {
+    this.changeCheck ??= this.detectChange().finally(() => (this.changeCheck = null));
+    return this.changeCheck;
+  }
+
+  /** Watches the file and runs {@link checkForChanges} (debounced) when it changes. */
+  watch(): void {
+    if (this.watcher || this.closed) return;
+    try {
+      this.watcher = fsWatch(this.path, { persistent: false }, eventType => {
+        clearTimeout(this.watchTimer);
+        this.watchTimer = setTimeout(() => {
+          // After a rename (an editor's atomic save) the watch follows the old inode: re-arm it.
+          if (eventType === 'rename') {
+            this.watcher?.close();
+            this.watcher = undefined;
+            if (!this.closed) this.watch();
+          }
+          this.checkForChanges().catch(() => undefined);
+        }, WATCH_DEBOUNCE_MS);
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch {
+      // The file may be gone for a moment during a save; the next check will notice.
+      this.watcher = undefined;
+    }
+  }
+
+  /** Stops indexing and watching and closes the file. Pending and later reads reject. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation++;
+    clearTimeout(this.watchTimer);
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.pulse();
+    await this.indexer?.catch(() => undefined);
+    this.cache.clear();
+    this.newlines.clear();
+    for (const fh of [this.fh, ...this.retired]) await fh.close().catch(() => undefined);
+  }
+
+  // ---- indexing ----
+
+  private startIndexer(): void {
+    if (this.indexer || this.closed) return;
+    const run = this.runIndexer(this.generation).finally(() => {
+      if (this.indexer === run) this.indexer = null;
+    });
+    this.indexer = run;
+  }
+
+  /**
+   * Indexes from `bytesIndexed` to `targetBytes`. Reads are synchronous and small (128 KiB, so
+   * that each buffer is scanned while it is still in the CPU cache, as `wc -l` does), grouped in
+   * time slices of about 8 ms between which the event loop runs: readers, progress listeners and
+   * other work are never blocked for longer than a slice. Thread-pool (async) reads of this size
+   * would cost more in overhead than the scan itself. The first slice stops after 1 MiB, so the
+   * first screen of rows is available at once.
+   */
+  private async runIndexer(generation: number): Promise<void> {
+    const fd = this.fh.fd;
+    const scanner = new NewlineScanner(this.readBufferBytes, this.scalarScan);
+    const buf = scanner.buffer();
+    const sink = (offsets: Float64Array) => this.newlines.pushAll(offsets);
+    let firstSlice = true;
+    const yieldToEventLoop = () => new Promise<void>(resolve => setImmediate(resolve));
+    try {
+      // Start after open() has returned, so that listeners added right away see all progress.
+      await yieldToEventLoop();
+      while (generation === this.generation && this.bytesIndexed < this.targetBytes) {
+        const sliceEnd = performance.now() + SLICE_MS;
+        const sliceStop =
+          this.bytesIndexed +
+          (firstSlice ? Math.min(FIRST_SLICE_BYTES, this.sliceBytes) : this.sliceBytes);
+        let pos = this.bytesIndexed;
+        let eof = false;
+        do {
+          const want = Math.min(buf.length, this.targetBytes - pos, sliceStop - pos);
+          const n = readSync(fd, buf, 0, want, pos);
+          if (n === 0) {
+            eof = true;
+            break;
+          }
+          scanner.scan(n, pos, sink);
+          pos += n;
+        } while (pos < this.targetBytes && pos < sliceStop && performance.now() < sliceEnd);
+        firstSlice = false;
+        this.bytesIndexed = pos;
+        this.reportProgress(false);
+        this.pulse();
+        if (eof) break;
+        await yieldToEventLoop();
+      }
+      if (generation !== this.generation) return;
+      // A file that shrank during indexing is indexed up to where it ended; the next change
+      // check sees the new size and rebuilds.
+      this.targetBytes = this.bytesIndexed;
+      this.done = true;
+      this.reportProgress(true);
+      this.pulse();
+    } catch (err) {
+      if (generation !== this.generation) return;
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.pulse();
+    }
+  }
+
+  private reportProgress(done: boolean): void {
+    const now = Date.now();
+    if (!done && now - this.lastProgressAt < PROGRESS_INTERVAL_MS) return;
+    this.lastProgressAt = now;
+    const p: IndexProgress = {
+      lines: this.lineCount,
+      bytesIndexed: this.bytesIndexed,
+      totalBytes: this.targetBytes,
+      done,
+    };
+    for (const fn of this.progressListeners) {
+      try {
+        fn(p);
+      } catch {
+        // A listener's failure must not stop indexing.
+      }
+    }
+  }
+
+  /** Wakes everything waiting for indexing progress. */
+  private pulse(): void {
+    const w = this.wake;
+    this.wake = signal();
+    w.resolve();
+  }
+
+  private async waitForLines(n: number): Promise<void> {
+    while (this.lineCount < n && !this.done) {
+      this.throwIfUnusable();
+      await this.wake.promise;
+    }
+    this.throwIfUnusable();
+  }
+
+  private rewrittenError(): Error {
+    return new Error(`${this.path} was rewritten on disk during a full pass; it is re-indexed`);
+  }
+
+  private throwIfClosed(): void {
+    if (this.closed) throw new Error(`${this.path} is closed`);
+  }
+
+  private throwIfUnusable(): void {
+    this.throwIfClosed();
+    if (this.failure) throw this.failure;
+  }
+
+  // ---- change detection ----
+
+  private async detectChange(): Promise<'unchanged' | ChangeKind> {
+    this.throwIfClosed();
+    const st = await fsp.stat(this.path);
+    const old = this.snapshot;
+    if (st.ino === old.ino && st.size === old.size && st.mtimeMs === old.mtimeMs) {
+      return 'unchanged';
+    }
+    if (st.ino === old.ino && st.size > old.size && (await this.prefixUnchanged(old))) {
+      this.snapshot = await takeSnapshot(this.fh);
+      this.targetBytes = this.snapshot.size;
+      this.done = false;
+      // The page holding the old end of the file may have been cached short.
+      this.cache.dropFrom(Math.floor(old.size / PAGE_SIZE));
+      this.startIndexer();
+      await this.whenIndexed();
+      this.emitChange('appended');
+      return 'appended';
+    }
+    await this.rebuild(st.ino !== old.ino);
+    return 'rebuilt';
+  }
+
+  /** True when the first and last fingerprint bytes of the old snapshot still match. */
+  private async prefixUnchanged(old: Snapshot): Promise<boolean> {
+    const head = Buffer.alloc(old.head.length);
+    const tail = Buffer.alloc(old.tail.length);
+    await readFully(this.fh, head, 0, head.length, 0);
+    await readFully(this.fh, tail, 0, tail.length, old.size - tail.length);
+    return head.equals(old.head) && tail.equals(old.tail);
+  }
+
+  private async rebuild(reopen: boolean): Promise<void> {
+    if (reopen) {
+      const fh = await fsp.open(this.path, 'r');
+      this.retired.push(this.fh);
+      this.fh = fh;
+    }
+    this.generation++;
+    this.indexer = null;
+    this.newlines.clear();
+    this.bytesIndexed = 0;
+    this.done = false;
+    this.failure = undefined;
+    this.cache.clear();
+    this.snapshot = await takeSnapshot(this.fh);
+    this.targetBytes = this.snapshot.size;
+    this.startIndexer();
+    this.pulse();
+    this.emitChange('rebuilt');
+  }
+
+  private emitChange(kind: ChangeKind): void {
+    for (const fn of this.changeListeners) {
+      try {
+        fn(kind);
+      } catch {
+        // A listener's failure must not affect the file.
+      }
+    }
+  }
+
+  // ---- cached reads ----
+
+  private async readPage(pageNo: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(PAGE_SIZE);
+    const n = await readFully(this.fh, buf, 0, PAGE_SIZE, pageNo * PAGE_SIZE);
+    return n === PAGE_SIZE ? buf : buf.subarray(0, n);
+  }
+
+  private async readCached(start: number, end: number): Promise<Uint8Array> {
+    this.throwIfClosed();
+    if (end <= start) return new Uint8Array(0);
+    if (end - start > this.cache.maxBytes / 4) return this.readBytes(start, end);
+    const p0 = Math.floor(start / PAGE_SIZE);
+    const p1 = Math.floor((end - 1) / PAGE_SIZE);
+    const pages: Promise<Buffer>[] = [];
+    for (let p = p0; p <= p1; p++) pages.push(this.cache.get(p));
+    const got = await Promise.all(pages);
+    const last = got[got.length - 1];
+    if (p1 * PAGE_SIZE + last.length < end) {
+      throw new Error(`${this.path} changed on disk while reading (it is shorter)`);
+    }
+    if (p0 === p1) return got[0].subarray(start - p0 * PAGE_SIZE, end - p0 * PAGE_SIZE);
+    const out = Buffer.allocUnsafe(end - start);
+    let at = 0;
+    for (let k = 0; k < got.length; k++) {
+      const pageStart = (p0 + k) * PAGE_SIZE;
+      const from = Math.max(start, pageStart) - pageStart;
+      const to = Math.min(end, pageStart + got[k].length) - pageStart;
+      got[k].copy(out, at, from, to);
+      at += to - from;
+    }
+    return out;
+  }
+}

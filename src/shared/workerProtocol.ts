@@ -1,0 +1,171 @@
+/* eslint-disable @typescript-eslint/no-namespace -- One namespace per message, as in vscode-eslint's customMessages.ts: the name groups the method, its direction and its types. */
+/**
+ * The host <-> worker protocol: Winnow's custom LSP methods, all under the `winnow/` prefix.
+ *
+ * This module has no runtime dependencies (no Node, no vscode-jsonrpc) so that every layer can
+ * import it. It declares method names, directions and parameter/result shapes; the typed send and
+ * receive helpers live next to the connection on each side (src/extension/workerClient.ts and
+ * src/worker/connection helpers), built from the descriptors below.
+ *
+ * Standard LSP traffic is used where it fits: diagnostics (`textDocument/publishDiagnostics`),
+ * hover, `window/logMessage` for logs and `workspace/configuration` for settings.
+ */
+
+/** Which side sends a message. */
+export type MessageDirection = 'clientToServer' | 'serverToClient';
+
+/** A typed request: method name plus phantom parameter and result types. */
+export interface RequestDescriptor<P, R> {
+  readonly kind: 'request';
+  readonly method: string;
+  readonly direction: MessageDirection;
+  /** Carries the types only; always undefined at run time. */
+  readonly types?: (params: P) => R;
+}
+
+/** A typed notification: method name plus a phantom parameter type. */
+export interface NotificationDescriptor<P> {
+  readonly kind: 'notification';
+  readonly method: string;
+  readonly direction: MessageDirection;
+  /** Carries the type only; always undefined at run time. */
+  readonly types?: (params: P) => void;
+}
+
+/** The settings section the worker pulls with `workspace/configuration`. */
+export const SETTINGS_SECTION = 'winnow';
+
+/** The shape of the `winnow` settings section as the worker reads it (every key optional). */
+export interface WinnowSettingsSection {
+  dataset?: { maxLineBytes?: number };
+  diagnostics?: { maxProblems?: number };
+  worker?: { logLevel?: LogLevel };
+}
+
+/** Log levels of `winnow.worker.logLevel`, most severe first. */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * Who holds a dataset open. The worker keeps a count per URI and closes the file when the last
+ * holder lets go; the source is for the log only.
+ * - `textDocument`: a text document synced by the language client (its didOpen, minus the text).
+ * - `textTab`: a text-editor tab, which also covers files over 50 MB that VS Code never syncs.
+ * - `datasetView`: the Winnow dataset view (custom editor).
+ */
+export type DatasetSource = 'textDocument' | 'textTab' | 'datasetView';
+
+/** Identifies a dataset file and who holds it. */
+export interface DatasetParams {
+  /** The file's URI as `vscode.Uri.toString()` writes it (scheme `file`). */
+  uri: string;
+  source: DatasetSource;
+}
+
+/** A dataset's schema as detected by the JSONL engine (structurally its `SchemaInfo`). */
+export interface DatasetSchema {
+  /** 'text' | 'alpaca' | 'dolly' | 'openai' | 'sharegpt' | 'custom' | 'unknown'. */
+  kind: string;
+  /** Human-readable name, e.g. "Alpaca (instruction, input, output)". */
+  label: string;
+  /** Detected top-level fields. */
+  fields: string[];
+}
+
+/** What the worker knows about one open dataset file. */
+export interface FileInfo {
+  uri: string;
+  /** Physical lines indexed so far (grows while indexing). */
+  rowCount: number;
+  /** Invalid lines among the rows validated so far. */
+  invalidCount: number;
+  /** Rows validated so far (each parsed once by the worker). */
+  validatedRows: number;
+  /** True once the line index is complete and every line has been validated. */
+  indexed: boolean;
+  /** File size in bytes at the last index. */
+  bytes: number;
+  /** Schema detected from the first valid rows; null until one valid row has been seen. */
+  schema: DatasetSchema | null;
+  /** The file is a pretty-printed JSON array saved under a JSONL name. */
+  jsonArray: boolean;
+}
+
+/** What the worker is doing, for the status bar. Later levels fill in the model fields. */
+export type WorkerState = 'starting' | 'idle' | 'indexing' | 'loadingModel' | 'scoring' | 'error';
+
+/** The worker's state as shown in the status bar. */
+export interface WorkerStatus {
+  state: WorkerState;
+  /** One short line, e.g. the file being indexed or the model being loaded. */
+  detail?: string;
+  /** Work done so far, for indexing (bytes) and scoring (rows). */
+  progress?: { done: number; total: number; unit: 'bytes' | 'rows' };
+  /** The execution device in use once a model is loaded, e.g. "cpu", "cuda", "webgpu". */
+  device?: string;
+  /** The model in use, e.g. a Hugging Face id. */
+  model?: string;
+}
+
+/** client→worker, when a jsonl/ndjson file is opened in a text editor or the dataset view. */
+export namespace DidOpenDataset {
+  export const method = 'winnow/didOpenDataset';
+  export const type: NotificationDescriptor<DatasetParams> = {
+    kind: 'notification',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** client→worker, when a holder that sent didOpenDataset closes the file. */
+export namespace DidCloseDataset {
+  export const method = 'winnow/didCloseDataset';
+  export const type: NotificationDescriptor<DatasetParams> = {
+    kind: 'notification',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Parameters of `winnow/fileInfo`. */
+export interface FileInfoParams {
+  uri: string;
+  /** Answer only once indexing and validation have finished (or the file changed again). */
+  waitForIndex?: boolean;
+}
+
+/** client→worker request: row count, invalid count, schema and progress of an open dataset. */
+export namespace FileInfoRequest {
+  export const method = 'winnow/fileInfo';
+  export const type: RequestDescriptor<FileInfoParams, FileInfo> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** worker→client, whenever the worker's state changes (throttled while work progresses). */
+export namespace StatusNotification {
+  export const method = 'winnow/status';
+  export const type: NotificationDescriptor<WorkerStatus> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** Error codes the worker uses in JSON-RPC error responses to custom requests. */
+export const WorkerErrorCodes = {
+  /** The request names a dataset that no holder has opened. */
+  datasetNotOpen: -32001,
+} as const;
+
+/** `initializationOptions` the client passes to the worker. */
+export interface WorkerInitializationOptions {
+  /**
+   * `vscode.workspace.isTrusted` when the worker started. The worker always parses files (that is
+   * safe), but in an untrusted workspace it must never load a model named by workspace settings.
+   */
+  workspaceTrusted: boolean;
+  /** `winnow.worker.logLevel` at start, so the first lines already honour it. */
+  logLevel?: LogLevel;
+}

@@ -1,0 +1,536 @@
+/**
+ * The ASK-LLM scorer (PAPER.md §2): P("yes" | prompt) from the full-vocabulary softmax at the
+ * first answer position, for encoder-decoder models (first decoder step from the start token)
+ * and decoder-only chat models (last position of a left-padded batch).
+ *
+ * Rows are grouped into length buckets and run in adaptive batches; each batch is tokenised
+ * while the previous one runs on ONNX Runtime's threads. Scores
+ * go to an optional crash-safe cache after every batch, and cancellation is honoured between
+ * batches.
+ */
+import type { PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
+import { DEFAULT_BATCHING, planBatches } from '../../core/askllm/batching';
+import {
+  type PromptTemplate,
+  defaultPrompt,
+  promptHash,
+  renderPrompt,
+  sanitizeDocument,
+} from '../../core/askllm/prompt';
+import {
+  type ScoreCache,
+  type ScorerIdentity,
+  contentHash,
+  scorerKey,
+} from '../../core/askllm/scoreCache';
+import {
+  type AnswerProbabilities,
+  answerProbabilities,
+  normalizedYes,
+} from '../../core/askllm/softmax';
+import {
+  type FittedPrompt,
+  type PromptTokenizer,
+  type ResolvedAnswer,
+  fitPrompt,
+  resolveAnswer,
+} from '../../core/askllm/tokens';
+import type { LoadedModel, ModelKind } from './loader';
+import { transformers } from './loader';
+
+/** Scorer settings. Defaults follow the paper. */
+export interface AskLlmOptions {
+  /** Prompt template (default: the paper's prompt; the ANSWER: form for decoder-only models). */
+  prompt?: PromptTemplate;
+  /** The answer word whose probability is the score (default `yes`). */
+  answer?: string;
+  /** Extra words whose probabilities are summed into P(yes), e.g. `['Yes']` (default none). */
+  answerVariants?: readonly string[];
+  /** The negative word for the normalised variant (default `no`). */
+  negative?: string;
+  /** Extra negative words summed into P(no) (default none). */
+  negativeVariants?: readonly string[];
+  /** Max prompt tokens; the document is truncated to fit, never the question (default 512). */
+  maxTokens?: number;
+  /** Most rows per batch, or `auto` for the per-kind default (default `auto`). */
+  batchSize?: number | 'auto';
+  /** Upper bound on rows × padded tokens per batch (default per kind, see batching.ts). */
+  tokenBudget?: number;
+  /** Sort rows into length buckets before batching (default true). */
+  bucketing?: boolean;
+  /** Use the tokenizer's chat template for decoder-only models (default: when it has one). */
+  useChatTemplate?: boolean;
+}
+
+/** What a scorer is, for status displays and cache records. */
+export interface ScorerInfo {
+  modelId: string;
+  kind: ModelKind;
+  device: string;
+  dtype: string;
+  promptId: string;
+  promptName: string;
+  promptHash: string;
+  /** Resolved answer tokens whose probabilities are summed into the score. */
+  yes: readonly ResolvedAnswer[];
+  /** Resolved negative tokens (empty if "no" is not a single token). */
+  no: readonly ResolvedAnswer[];
+  maxTokens: number;
+  chatTemplate: boolean;
+  /** The cache key of this configuration. */
+  scorerKey: string;
+}
+
+/** One row's score. */
+export interface AskLlmScore {
+  /** Row position in the input array. */
+  index: number;
+  /** Raw P(yes) over the full vocabulary: the ASK-LLM score (paper definition). */
+  pYes: number;
+  /** P(no) over the full vocabulary. */
+  pNo: number;
+  /** VARIANT, not the paper's score: P(yes) / (P(yes) + P(no)). */
+  normalizedVariant: number | undefined;
+  /** Prompt length in tokens. */
+  tokens: number;
+  truncated: boolean;
+  /** Whether the score came from the cache. */
+  cached: boolean;
+}
+
+/** Progress of a scoring run. */
+export interface ScoreProgress {
+  done: number;
+  total: number;
+  /** Rows answered from the cache (included in `done`). */
+  cached: number;
+  elapsedMs: number;
+  /** Estimated time left, once at least one batch has run. */
+  etaMs: number | undefined;
+}
+
+/** Options of one scoring run. */
+export interface ScoreRunOptions {
+  /** Crash-safe store: hits skip the model, new scores are appended per batch. */
+  cache?: ScoreCache;
+  /** Cancellation, checked between batches. */
+  signal?: AbortSignal;
+  onProgress?: (p: ScoreProgress) => void;
+  /** Scores as they become available (cache hits first, then per batch). */
+  onScores?: (scores: readonly AskLlmScore[]) => void;
+  /** Per-batch timing: the input rows of each batch, its padded length and forward-pass time. */
+  onBatch?: (info: BatchInfo) => void;
+}
+
+/** One forward pass of a scoring run. */
+export interface BatchInfo {
+  /** Input positions scored by this batch (first occurrence of each distinct text). */
+  rows: number[];
+  /** Padded prompt length of the batch. */
+  paddedLength: number;
+  /** Forward pass time (tensors, model, softmax), without tokenisation. */
+  ms: number;
+}
+
+/** Result of a scoring run. Unfinished rows are undefined when cancelled. */
+export interface ScoreRunResult {
+  scores: (AskLlmScore | undefined)[];
+  cancelled: boolean;
+  /** Model forward passes run. */
+  batches: number;
+  /** Σ rows × padded length over the batches run. */
+  paddedTokens: number;
+  /** Σ real prompt tokens over the rows run. */
+  realTokens: number;
+}
+
+/** A tokenised row ready for batching. */
+export interface PreparedRow extends FittedPrompt {
+  /** The full prompt text before truncation (chat template applied). */
+  promptText: string;
+}
+
+/** The ASK-LLM scorer over a loaded model. Create with `AskLlmScorer.create`. */
+export class AskLlmScorer {
+  private readonly tok: PromptTokenizer;
+  private readonly yesIds: number[];
+  private readonly noIds: number[];
+  private readonly padId: number;
+  private readonly startId: number;
+  private readonly batchSize: number;
+  private readonly tokenBudget: number;
+  private readonly bucketing: boolean;
+
+  private constructor(
+    readonly model: LoadedModel,
+    readonly info: ScorerInfo,
+    private readonly wrap: (document: string) => string,
+    tok: PromptTokenizer,
+    options: AskLlmOptions,
+  ) {
+    this.tok = tok;
+    this.yesIds = [...new Set(info.yes.map(a => a.id))];
+    this.noIds = [...new Set(info.no.map(a => a.id))];
+    const cfg = model.config;
+    const t = model.tokenizer;
+    const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    const eos = Array.isArray(cfg.eos_token_id) ? num(cfg.eos_token_id[0]) : num(cfg.eos_token_id);
+    this.padId = num(t.pad_token_id) ?? num(cfg.pad_token_id) ?? eos ?? 0;
+    this.startId = num(cfg.decoder_start_token_id) ?? num(cfg.pad_token_id) ?? 0;
+    const defaults = DEFAULT_BATCHING[model.kind];
+    this.batchSize =
+      options.batchSize === undefined || options.batchSize === 'auto'
+        ? defaults.maxBatchSize
+        : options.batchSize;
+    this.tokenBudget =
+      options.tokenBudget ??
+      (options.batchSize === undefined || options.batchSize === 'auto'
+        ? defaults.tokenBudget
+        : Infinity);
+    this.bucketing = options.bucketing ?? true;
+  }
+
+  /**
+   * Builds a scorer: renders the prompt (chat template with generation prompt for decoder-only
+   * chat models), resolves the answer tokens in context and checks they are single tokens.
+   * Throws `MultiTokenAnswerError` for a multi-token answer.
+   */
+  static create(model: LoadedModel, options: AskLlmOptions = {}): AskLlmScorer {
+    const template = options.prompt ?? defaultPrompt(model.kind);
+    const maxTokens = options.maxTokens ?? 512;
+    if (!Number.isInteger(maxTokens) || maxTokens < 8)
+      throw new Error(`maxTokens must be an integer ≥ 8 (got ${maxTokens})`);
+    const tokenizer = model.tokenizer;
+    const hasTemplate =
+      typeof tokenizer.chat_template === 'string' && tokenizer.chat_template.length > 0;
+    const chat = model.kind === 'causal' && (options.useChatTemplate ?? hasTemplate);
+    if (chat && !hasTemplate)
+      throw new Error(`${model.modelId} has no chat template; turn the chat-template option off.`);
+    if (model.kind === 'causal') tokenizer.padding_side = 'left';
+    const wrap = chat
+      ? chatWrapper(tokenizer, template)
+      : (doc: string): string => renderPrompt(template, doc);
+    const tok = promptTokenizer(tokenizer, model.kind === 'seq2seq' || !chat);
+    // Encoder-decoder models start a fresh decoder text; decoder-only models continue the prompt.
+    const context = model.kind === 'seq2seq' ? undefined : wrap('');
+    const yesWords = [options.answer ?? 'yes', ...(options.answerVariants ?? [])];
+    const yes = yesWords.map(w => resolveAnswer(tok, w, context));
+    const noWords = [options.negative ?? 'no', ...(options.negativeVariants ?? [])];
+    let no: ResolvedAnswer[];
+    try {
+      no = noWords.map(w => resolveAnswer(tok, w, context));
+    } catch {
+      // The normalised variant is optional; without a single-token "no" it is not offered.
+      no = [];
+    }
+    const identity: ScorerIdentity = {
+      modelId: model.modelId,
+      dtype: model.dtype,
+      promptId: template.id,
+      promptHash: promptHash(template),
+      yesIds: yes.map(a => a.id),
+      noIds: no.map(a => a.id),
+      maxTokens,
+    };
+    const info: ScorerInfo = {
+      modelId: model.modelId,
+      kind: model.kind,
+      device: model.device,
+      dtype: model.dtype,
+      promptId: template.id,
+      promptName: template.name,
+      promptHash: identity.promptHash,
+      yes,
+      no,
+      maxTokens,
+      chatTemplate: chat,
+      scorerKey: scorerKey(identity),
+    };
+    return new AskLlmScorer(model, info, wrap, tok, options);
+  }
+
+  /** The full prompt text for a document (sanitised, chat template applied, not truncated). */
+  promptText(document: string): string {
+    return this.wrap(sanitizeDocument(document));
+  }
+
+  /** Tokenises one row: sanitise, render, truncate the document to `maxTokens`. */
+  prepare(document: string): PreparedRow {
+    const doc = sanitizeDocument(document);
+    const fitted = fitPrompt(this.tok, this.wrap, doc, this.info.maxTokens);
+    return { ...fitted, promptText: this.wrap(doc) };
+  }
+
+  /**
+   * One forward pass over already tokenised prompts; returns the answer probabilities per row.
+   * Seq2seq: right padding, decoder input = [start]. Decoder-only: left padding, last position.
+   */
+  async scoreIds(rows: readonly (readonly number[])[]): Promise<AnswerProbabilities[]> {
+    const { Tensor: TensorClass } = await transformers();
+    const B = rows.length;
+    let L = 0;
+    for (const r of rows) L = Math.max(L, r.length);
+    const ids = new BigInt64Array(B * L).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(B * L);
+    const left = this.model.kind === 'causal';
+    for (let b = 0; b < B; b++) {
+      const r = rows[b];
+      const off = b * L + (left ? L - r.length : 0);
+      for (let i = 0; i < r.length; i++) {
+        ids[off + i] = BigInt(r[i]);
+        mask[off + i] = 1n;
+      }
+    }
+    const inputs: Record<string, Tensor> = {
+      input_ids: new TensorClass('int64', ids, [B, L]),
+      attention_mask: new TensorClass('int64', mask, [B, L]),
+    };
+    if (this.model.kind === 'seq2seq')
+      inputs.decoder_input_ids = new TensorClass(
+        'int64',
+        new BigInt64Array(B).fill(BigInt(this.startId)),
+        [B, 1],
+      );
+    else if (this.model.hasNumLogitsToKeep)
+      inputs.num_logits_to_keep = new TensorClass('int64', [1n], []);
+    const out = (await this.model.model(inputs)) as Record<string, unknown>;
+    try {
+      const logits = out.logits as Tensor;
+      const [, P, V] = logits.dims;
+      const data = logits.data as Float32Array | Uint16Array;
+      const result: AnswerProbabilities[] = [];
+      // T5: the first decoder step is position 0 (P = 1). Decoder-only: the last position,
+      // where every left-padded row has its last real token.
+      for (let b = 0; b < B; b++)
+        result.push(answerProbabilities(data, (b * P + P - 1) * V, V, this.yesIds, this.noIds));
+      return result;
+    } finally {
+      disposeOutputs(out);
+    }
+  }
+
+  /**
+   * Scores documents. Cache hits are answered without the model; duplicate texts are scored
+   * once. Returns when done or cancelled (finished scores are kept and already cached).
+   */
+  async score(documents: readonly string[], run: ScoreRunOptions = {}): Promise<ScoreRunResult> {
+    const t0 = performance.now();
+    const total = documents.length;
+    const scores: (AskLlmScore | undefined)[] = new Array(total);
+    const key = this.info.scorerKey;
+    const hashes = documents.map(d => contentHash(d));
+    // Rows to run, deduplicated by content: hash → row indices.
+    const pending = new Map<string, number[]>();
+    const hits: AskLlmScore[] = [];
+    for (let i = 0; i < total; i++) {
+      const c = run.cache?.get(key, hashes[i]);
+      if (c) {
+        const s = makeScore(i, c.pYes, c.pNo, c.tokens, c.truncated, true);
+        scores[i] = s;
+        hits.push(s);
+        continue;
+      }
+      const list = pending.get(hashes[i]);
+      if (list) list.push(i);
+      else pending.set(hashes[i], [i]);
+    }
+    let done = hits.length;
+    const cachedCount = hits.length;
+    if (hits.length > 0) run.onScores?.(hits);
+    const result: ScoreRunResult = {
+      scores,
+      cancelled: false,
+      batches: 0,
+      paddedTokens: 0,
+      realTokens: 0,
+    };
+    const progress = (): void => {
+      const elapsedMs = performance.now() - t0;
+      const ran = done - cachedCount;
+      run.onProgress?.({
+        done,
+        total,
+        cached: cachedCount,
+        elapsedMs,
+        etaMs: ran > 0 ? (elapsedMs / ran) * (total - done) : undefined,
+      });
+    };
+    progress();
+
+    const unique = [...pending.values()].map(list => list[0]);
+    // Bucket by an estimate from character counts, so that tokenising batch k+1 can overlap the
+    // forward pass of batch k (ORT computes on its own threads; the event loop is free during
+    // `await session.run`). Exact token lengths are known per batch before it runs.
+    const estimates = this.estimateLengths(unique.map(i => documents[i]));
+    const plan = planBatches(estimates, {
+      maxBatchSize: this.batchSize,
+      tokenBudget: this.tokenBudget,
+      bucketing: this.bucketing,
+    });
+    let writes: Promise<void> = Promise.resolve();
+    let next =
+      plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
+    for (let b = 0; b < plan.length && next; b++) {
+      const prepared = await next;
+      if (run.signal?.aborted) {
+        result.cancelled = true;
+        next = undefined;
+        break;
+      }
+      next =
+        b + 1 < plan.length
+          ? this.prepareRows(plan[b + 1].map(j => documents[unique[j]]))
+          : undefined;
+      const batch = plan[b];
+      const tb = performance.now();
+      const probs = await this.scoreIds(prepared.map(p => p.ids));
+      const ms = performance.now() - tb;
+      result.batches++;
+      let maxLen = 0;
+      for (const p of prepared) maxLen = Math.max(maxLen, p.ids.length);
+      result.paddedTokens += maxLen * batch.length;
+      const fresh: AskLlmScore[] = [];
+      const entries: Parameters<ScoreCache['putMany']>[1][number][] = [];
+      batch.forEach((j, k) => {
+        const row = unique[j];
+        const p = prepared[k];
+        result.realTokens += p.ids.length;
+        for (const i of pending.get(hashes[row]) ?? [row]) {
+          const s = makeScore(i, probs[k].pYes, probs[k].pNo, p.ids.length, p.truncated, false);
+          scores[i] = s;
+          fresh.push(s);
+        }
+        entries.push({
+          hash: hashes[row],
+          score: {
+            pYes: probs[k].pYes,
+            pNo: probs[k].pNo,
+            tokens: p.ids.length,
+            truncated: p.truncated,
+            modelId: this.info.modelId,
+            promptId: this.info.promptId,
+          },
+        });
+      });
+      // Durable per batch (append + fsync), overlapped with the next batch's compute.
+      if (run.cache) writes = run.cache.putMany(key, entries);
+      done += fresh.length;
+      run.onBatch?.({ rows: batch.map(j => unique[j]), paddedLength: maxLen, ms });
+      run.onScores?.(fresh);
+      progress();
+    }
+    if (next) await next.catch(() => undefined);
+    await writes;
+    return result;
+  }
+
+  /**
+   * Estimated prompt lengths in tokens: the template's own tokens plus document characters over
+   * a characters-per-token ratio measured on a sample of the documents, capped at maxTokens.
+   */
+  estimateLengths(documents: readonly string[]): number[] {
+    const overhead = this.tok.encodePrompt(this.wrap('')).length;
+    // A small sample is enough for a ratio; tokenising more would delay the first batch.
+    let chars = 0;
+    let tokens = 0;
+    const step = Math.max(1, Math.floor(documents.length / 8));
+    for (let i = 0; i < documents.length && chars < 8000; i += step) {
+      const d = sanitizeDocument(documents[i]).slice(0, 1000);
+      chars += d.length;
+      tokens += this.tok.encodePlain(d).length;
+    }
+    const charsPerToken = tokens > 0 ? Math.max(1, chars / tokens) : 4;
+    return documents.map(d =>
+      Math.min(this.info.maxTokens, overhead + Math.ceil(d.length / charsPerToken)),
+    );
+  }
+
+  /** Tokenises rows in small slices, yielding to the event loop between slices. */
+  private async prepareRows(documents: readonly string[]): Promise<PreparedRow[]> {
+    const out: PreparedRow[] = [];
+    for (let i = 0; i < documents.length; i++) {
+      if (i % 4 === 0 && i > 0) await new Promise<void>(r => setImmediate(r));
+      out.push(this.prepare(documents[i]));
+    }
+    return out;
+  }
+}
+
+function makeScore(
+  index: number,
+  pYes: number,
+  pNo: number,
+  tokens: number,
+  truncated: boolean,
+  cached: boolean,
+): AskLlmScore {
+  return {
+    index,
+    pYes,
+    pNo,
+    normalizedVariant: normalizedYes(pYes, pNo),
+    tokens,
+    truncated,
+    cached,
+  };
+}
+
+/** Frees output tensors (GPU buffers need it; CPU tensors are simply dropped). */
+function disposeOutputs(out: Record<string, unknown>): void {
+  const visit = (v: unknown): void => {
+    if (v && typeof v === 'object') {
+      const d = (v as { dispose?: unknown }).dispose;
+      if (typeof d === 'function' && 'dims' in v) {
+        try {
+          (d as () => void).call(v);
+        } catch {
+          // Already released.
+        }
+      } else if (!('dims' in v)) for (const x of Object.values(v)) visit(x);
+    }
+  };
+  visit(out);
+}
+
+/** Adapts a transformers.js tokenizer to the scorer's tokenizer interface. */
+function promptTokenizer(
+  tokenizer: PreTrainedTokenizer,
+  promptSpecialTokens: boolean,
+): PromptTokenizer {
+  let inverse: Map<number, string> | undefined;
+  return {
+    encodePrompt: text => tokenizer.encode(text, { add_special_tokens: promptSpecialTokens }),
+    encodePlain: text => tokenizer.encode(text, { add_special_tokens: false }),
+    decode: ids => tokenizer.decode([...ids], { skip_special_tokens: true }),
+    tokensOf: ids => {
+      inverse ??= new Map([...tokenizer.get_vocab()].map(([t, i]) => [i, t]));
+      return ids.map(i => inverse?.get(i) ?? `<${i}>`);
+    },
+  };
+}
+
+/**
+ * Wraps the rendered ASK-LLM prompt as the user turn of the chat template, with the generation
+ * prompt. The template is rendered once around a sentinel and split, so each row costs a string
+ * concatenation; if the template transforms its content (the sentinel does not survive, or a
+ * direct render differs), every row is rendered through the template instead.
+ */
+function chatWrapper(
+  tokenizer: PreTrainedTokenizer,
+  template: PromptTemplate,
+): (document: string) => string {
+  const render = (content: string): string =>
+    tokenizer.apply_chat_template([{ role: 'user', content }], {
+      tokenize: false,
+      add_generation_prompt: true,
+      enable_thinking: false,
+    } as Parameters<PreTrainedTokenizer['apply_chat_template']>[1]) as unknown as string;
+  const sentinel = '\u0000WINNOW_DOCUMENT\u0000';
+  const whole = render(renderPrompt(template, sentinel));
+  const parts = whole.split(sentinel);
+  const slow = (doc: string): string => render(renderPrompt(template, doc));
+  if (parts.length !== 2) return slow;
+  const fast = (doc: string): string => parts[0] + doc + parts[1];
+  const probe = 'The quick brown fox.';
+  return fast(probe) === slow(probe) ? fast : slow;
+}

@@ -1,0 +1,328 @@
+/**
+ * Loads an ASK-LLM scorer model with @huggingface/transformers 4.x on onnxruntime-node
+ * (RUNTIME.md §3): by Hugging Face id (downloaded once into a user cache folder, never inside
+ * node_modules) or from a local folder, offline if asked, on the first device that works.
+ *
+ * transformers.js keeps its settings in a global `env`, so loads are serialised here.
+ */
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { PreTrainedModel, PreTrainedTokenizer, ProgressInfo } from '@huggingface/transformers';
+import {
+  type DeviceAttempt,
+  type DeviceChoice,
+  type DeviceName,
+  errorMessage,
+  withDeviceFallback,
+} from './device';
+
+/** The transformers.js module, imported lazily so that the worker starts fast. */
+export type TransformersModule = typeof import('@huggingface/transformers');
+
+let transformersPromise: Promise<TransformersModule> | undefined;
+
+/** Imports @huggingface/transformers once. */
+export function transformers(): Promise<TransformersModule> {
+  transformersPromise ??= import('@huggingface/transformers');
+  return transformersPromise;
+}
+
+/** Model precisions offered to users, with their file suffixes (RUNTIME.md §3.3). */
+export const DTYPE_SUFFIX = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' } as const;
+
+/** A supported precision. */
+export type ModelDtype = keyof typeof DTYPE_SUFFIX;
+
+/** Model architecture family, which decides how P(yes) is read. */
+export type ModelKind = 'seq2seq' | 'causal';
+
+/** Download / load progress, forwarded from transformers.js. */
+export interface LoadProgress {
+  status: 'initiate' | 'download' | 'progress' | 'done' | 'ready' | 'device';
+  /** File being fetched, relative to the model folder. */
+  file?: string;
+  /** Percent 0–100 for `progress`. */
+  progress?: number;
+  loaded?: number;
+  total?: number;
+  /** For `device`: the device being tried. */
+  device?: DeviceName;
+}
+
+/** Options for `loadScorerModel`. */
+export interface LoadModelOptions {
+  /** A Hugging Face id (`onnx-community/flan-t5-small`-style) or a local folder path. */
+  model: string;
+  /** User cache folder for downloads (an extension's global storage), never node_modules. */
+  cacheDir: string;
+  /** Resolve ids from `cacheDir` only, never the network (default false). */
+  offline?: boolean;
+  /** Precision (default fp32, the CPU default in Node). */
+  dtype?: ModelDtype;
+  /** Device setting (default auto: CUDA if installed, then WebGPU, then CPU). */
+  device?: DeviceChoice;
+  /** Hub mirror (default https://huggingface.co/). */
+  remoteHost?: string;
+  /** Download and load progress. */
+  onProgress?: (p: LoadProgress) => void;
+  /** ORT intra-op threads (default: ORT's choice). */
+  intraOpNumThreads?: number;
+}
+
+/** A loaded tokenizer + model pair and where it came from. */
+export interface LoadedModel {
+  /** The id or path as configured: recorded with every score. */
+  readonly modelId: string;
+  /** `hub` for ids (downloaded or cached), `folder` for local paths. */
+  readonly source: 'hub' | 'folder';
+  /** The folder the files were read from (for hub ids: inside the cache). */
+  readonly folder: string;
+  readonly kind: ModelKind;
+  readonly dtype: ModelDtype;
+  /** The device that loaded the model. */
+  readonly device: DeviceName;
+  /** Every device attempt, in order, with messages. */
+  readonly attempts: readonly DeviceAttempt[];
+  readonly tokenizer: PreTrainedTokenizer;
+  readonly model: PreTrainedModel;
+  /** config.json as loaded. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Whether the decoder-only export has a `num_logits_to_keep` input. */
+  readonly hasNumLogitsToKeep: boolean;
+  /** Releases the ONNX sessions. */
+  dispose(): Promise<void>;
+}
+
+/** A user-facing loading error (missing folder, missing files, offline cache miss, …). */
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+  }
+}
+
+/** Whether a model setting names a local folder rather than a Hugging Face id. */
+export function isLocalModelPath(model: string): boolean {
+  if (isAbsolute(model) || /^(\.{1,2}[\\/]|~[\\/])/.test(model) || model.includes('\\'))
+    return true;
+  return !/^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/.test(model) || model.split('/').length > 2;
+}
+
+/** The files a model kind needs for a dtype, relative to the model folder. */
+export function requiredFiles(kind: ModelKind, dtype: ModelDtype): string[] {
+  const sfx = DTYPE_SUFFIX[dtype];
+  const onnx =
+    kind === 'seq2seq'
+      ? [`onnx/encoder_model${sfx}.onnx`, `onnx/decoder_model_merged${sfx}.onnx`]
+      : [`onnx/model${sfx}.onnx`];
+  return ['config.json', 'tokenizer.json', 'tokenizer_config.json', ...onnx];
+}
+
+/** Dtypes whose ONNX files are all present in a folder. */
+export function availableDtypes(folder: string, kind: ModelKind): ModelDtype[] {
+  return (Object.keys(DTYPE_SUFFIX) as ModelDtype[]).filter(d =>
+    requiredFiles(kind, d).every(f => existsSync(join(folder, f))),
+  );
+}
+
+function readConfig(folder: string, label: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ModelLoadError(`${label}: config.json cannot be read (${errorMessage(e)}).`);
+  }
+}
+
+/** Seq2seq when config.json says `is_encoder_decoder`, causal otherwise. */
+export function modelKindOf(config: Readonly<Record<string, unknown>>): ModelKind {
+  return config.is_encoder_decoder === true ? 'seq2seq' : 'causal';
+}
+
+/**
+ * Checks a model folder before transformers.js sees it, so that users get a message that says
+ * what is missing instead of a library error.
+ */
+export function checkModelFolder(
+  folder: string,
+  dtype: ModelDtype,
+  label = folder,
+): Record<string, unknown> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new ModelLoadError(`Model folder not found: ${folder}`);
+  if (!existsSync(join(folder, 'config.json')))
+    throw new ModelLoadError(
+      `${label} is not a Hugging Face model folder: config.json is missing in ${folder}.`,
+    );
+  const config = readConfig(folder, label);
+  const kind = modelKindOf(config);
+  const sfx = DTYPE_SUFFIX[dtype];
+  if (
+    kind === 'seq2seq' &&
+    !existsSync(join(folder, `onnx/decoder_model_merged${sfx}.onnx`)) &&
+    existsSync(join(folder, `onnx/decoder_model${sfx}.onnx`))
+  )
+    throw new ModelLoadError(
+      `${label} has onnx/decoder_model${sfx}.onnx but not onnx/decoder_model_merged${sfx}.onnx. ` +
+        'Winnow needs the merged decoder of an Optimum export (optimum-cli export onnx … produces ' +
+        'it; onnx-community/* and Xenova/* repositories include it).',
+    );
+  const missing = requiredFiles(kind, dtype).filter(f => !existsSync(join(folder, f)));
+  if (missing.length > 0) {
+    const onnxMissing = missing.some(f => f.startsWith('onnx/'));
+    const have = onnxMissing ? availableDtypes(folder, kind) : [];
+    throw new ModelLoadError(
+      `${label} is missing ${missing.join(', ')}` +
+        (onnxMissing
+          ? ` for dtype ${dtype}. ${have.length > 0 ? `Available dtypes: ${have.join(', ')}.` : 'No complete ONNX export was found in its onnx/ folder.'}`
+          : '.'),
+    );
+  }
+  return config;
+}
+
+let loadChain: Promise<unknown> = Promise.resolve();
+
+/**
+ * Loads tokenizer and model. Ids are downloaded into `cacheDir` (with progress) unless offline;
+ * offline ids resolve from `cacheDir/<id>/`. Tries devices in order (see device.ts) and records
+ * each attempt. Throws `ModelLoadError` with a clear message for missing folders and files.
+ */
+export function loadScorerModel(options: LoadModelOptions): Promise<LoadedModel> {
+  const run = (): Promise<LoadedModel> => loadNow(options);
+  const p = loadChain.then(run, run);
+  loadChain = p.catch(() => undefined);
+  return p;
+}
+
+async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
+  const dtype = options.dtype ?? 'fp32';
+  if (!(dtype in DTYPE_SUFFIX))
+    throw new ModelLoadError(
+      `Unknown dtype "${dtype}"; use one of ${Object.keys(DTYPE_SUFFIX).join(', ')}.`,
+    );
+  const local = isLocalModelPath(options.model);
+  const cacheDir = resolve(options.cacheDir);
+  const folder = local
+    ? resolve(options.model.replace(/^~(?=[\\/])/, process.env.HOME ?? '~'))
+    : join(cacheDir, options.model);
+  const label = local ? `Model folder ${folder}` : `Model ${options.model}`;
+  if (local) checkModelFolder(folder, dtype, label);
+  else if (options.offline) {
+    if (!existsSync(join(folder, 'config.json')))
+      throw new ModelLoadError(
+        `Model ${options.model} is not in the model cache (${cacheDir}) and offline mode is on. ` +
+          'Turn offline mode off once to download it, or set the model to a local folder.',
+      );
+    checkModelFolder(folder, dtype, label);
+  }
+
+  const tf = await transformers();
+  const { env, AutoConfig, AutoTokenizer, AutoModelForSeq2SeqLM, AutoModelForCausalLM, LogLevel } =
+    tf;
+  // transformers.js defaults both folders to inside its own package (i.e. node_modules).
+  env.cacheDir = cacheDir;
+  env.localModelPath = cacheDir;
+  env.useFSCache = true;
+  env.allowLocalModels = true;
+  env.allowRemoteModels = !options.offline;
+  if (options.remoteHost)
+    env.remoteHost = options.remoteHost.endsWith('/')
+      ? options.remoteHost
+      : `${options.remoteHost}/`;
+  env.logLevel = LogLevel.ERROR;
+
+  const modelRef = local ? folder : options.model;
+  const progress = (p: ProgressInfo): void => {
+    if (!options.onProgress) return;
+    const info = p as Partial<LoadProgress> & { status: string };
+    if (['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status))
+      options.onProgress({
+        status: info.status as LoadProgress['status'],
+        file: info.file,
+        progress: info.progress,
+        loaded: info.loaded,
+        total: info.total,
+      });
+  };
+  const common = {
+    cache_dir: cacheDir,
+    local_files_only: options.offline === true,
+    progress_callback: progress,
+  };
+
+  let config: Record<string, unknown>;
+  let tokenizer: PreTrainedTokenizer;
+  try {
+    const cfg = await AutoConfig.from_pretrained(modelRef, common);
+    config = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
+    tokenizer = await AutoTokenizer.from_pretrained(modelRef, common);
+  } catch (e) {
+    throw new ModelLoadError(`${label} could not be loaded: ${errorMessage(e)}`);
+  }
+  const kind = modelKindOf(config);
+  if (!local) checkModelFiles(kind, dtype, folder, label, options.offline === true);
+
+  const sessionOptions =
+    options.intraOpNumThreads !== undefined
+      ? { intraOpNumThreads: options.intraOpNumThreads }
+      : undefined;
+  const selection = await withDeviceFallback(options.device ?? 'auto', async device => {
+    options.onProgress?.({ status: 'device', device });
+    const opts = {
+      ...common,
+      dtype,
+      device,
+      ...(sessionOptions ? { session_options: sessionOptions } : {}),
+    };
+    return kind === 'seq2seq'
+      ? await AutoModelForSeq2SeqLM.from_pretrained(modelRef, opts)
+      : await AutoModelForCausalLM.from_pretrained(modelRef, opts);
+  }).catch((e: unknown) => {
+    throw new ModelLoadError(`${label} could not be loaded on any device. ${errorMessage(e)}`);
+  });
+  const model = selection.value;
+  const decoder = (model.sessions as Record<string, { inputNames: string[] }>)['model'];
+  const hasNumLogitsToKeep = kind === 'causal' && decoder.inputNames.includes('num_logits_to_keep');
+  return {
+    modelId: options.model,
+    source: local ? 'folder' : 'hub',
+    folder,
+    kind,
+    dtype,
+    device: selection.device,
+    attempts: selection.attempts,
+    tokenizer,
+    model,
+    config,
+    hasNumLogitsToKeep,
+    dispose: async () => {
+      await model.dispose();
+    },
+  };
+}
+
+/**
+ * After a hub config download, checks for the merged decoder the same way as for folders. Only
+ * done when the files should already be on disk (offline), since online they download next.
+ */
+function checkModelFiles(
+  kind: ModelKind,
+  dtype: ModelDtype,
+  folder: string,
+  label: string,
+  offline: boolean,
+): void {
+  if (offline) checkModelFolder(folder, dtype, label);
+  else if (kind === 'seq2seq' && existsSync(join(folder, 'onnx')))
+    try {
+      const files = readdirSync(join(folder, 'onnx'));
+      const sfx = DTYPE_SUFFIX[dtype];
+      if (
+        files.includes(`decoder_model${sfx}.onnx`) &&
+        !files.includes(`decoder_model_merged${sfx}.onnx`)
+      )
+        checkModelFolder(folder, dtype, label);
+    } catch {
+      // A partially downloaded cache is fine: transformers.js fetches the rest.
+    }
+}

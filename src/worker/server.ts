@@ -1,0 +1,289 @@
+/**
+ * The Winnow worker: a language server in its own process, started by the extension through
+ * vscode-languageclient over an IPC channel. It reads dataset files from disk by URI itself
+ * (VS Code does not sync files over 50 MB, and syncing a huge file as text would be wasteful),
+ * validates every line, publishes invalid lines as diagnostics and answers hovers. Scoring
+ * (ASK-LLM) and DENSITY plug in here later.
+ *
+ * The protocol runs over the IPC channel only, never stdio, so nothing that this process or
+ * native code prints can corrupt it; JavaScript-level console output is routed to the log too.
+ */
+import {
+  createConnection,
+  DidChangeConfigurationNotification,
+  IPCMessageReader,
+  IPCMessageWriter,
+  ProposedFeatures,
+  ResponseError,
+  TextDocumentSyncKind,
+  type Hover,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { contentHash, parseLine } from '../core/jsonl';
+import {
+  DidCloseDataset,
+  DidOpenDataset,
+  FileInfoRequest,
+  StatusNotification,
+  WorkerErrorCodes,
+  type WorkerInitializationOptions,
+  type WorkerStatus,
+} from '../shared/workerProtocol';
+import type { Dataset, DatasetOptions } from './dataset';
+import { buildDiagnostics } from './diagnostics';
+import { renderRowHover } from './hover';
+import { lineLengthUtf16 } from './lineText';
+import { Logger, errorText } from './logger';
+import { onNotification, onRequest, sendNotification } from './protocol';
+import { DatasetRegistry } from './registry';
+import { SettingsStore, type WorkerSettings } from './settings';
+import { StatusReporter } from './status';
+import { uriBaseName } from './uri';
+
+if (typeof process.send !== 'function') {
+  // Started without an IPC channel (e.g. `node dist/worker.js`): there is no client to talk to.
+  process.stderr.write('The Winnow worker must be started by the extension over an IPC channel.\n');
+  process.exit(1);
+}
+
+const connection = createConnection(
+  ProposedFeatures.all,
+  new IPCMessageReader(process),
+  new IPCMessageWriter(process),
+);
+
+const logger = new Logger({
+  error: m => connection.console.error(m),
+  warn: m => connection.console.warn(m),
+  info: m => connection.console.info(m),
+  debug: m => connection.console.debug(m),
+});
+logger.captureConsole();
+
+// Report what would otherwise kill the worker silently; the client logs it in the "Winnow" channel.
+process.on('uncaughtException', err => reportFatal('Uncaught exception in the Winnow worker', err));
+process.on('unhandledRejection', reason =>
+  reportFatal('Unhandled promise rejection in the Winnow worker', reason),
+);
+// The extension host went away: leave instead of lingering with open file watchers.
+process.on('disconnect', () => process.exit(0));
+
+const settings = new SettingsStore(connection);
+const registry = new DatasetRegistry(logger, async uri => datasetOptions(await settings.get(uri)));
+const status = new StatusReporter(
+  s => void sendNotification(connection, StatusNotification.type, s),
+);
+const open = new Set<Dataset>();
+let dynamicConfiguration = false;
+/**
+ * Workspace trust as the client reported it. Parsing is safe either way; once models exist, the
+ * worker must not load a model named by workspace settings unless this is true.
+ */
+let workspaceTrusted = false;
+const publishTimers = new Map<string, NodeJS.Timeout>();
+/** Diagnostics are republished at most this often while a file is being validated. */
+const publishIntervalMs = 200;
+
+function datasetOptions(s: WorkerSettings): DatasetOptions {
+  // Keep detail for one row past the cap, so the "N more" note can point at it.
+  return { maxLineBytes: s.maxLineBytes, detailCap: Math.max(1000, s.maxProblems + 1) };
+}
+
+function reportFatal(message: string, err: unknown): void {
+  try {
+    logger.error(message, err);
+  } catch {
+    process.stderr.write(`${message}: ${errorText(err)}\n`);
+  }
+}
+
+connection.onInitialize((params): InitializeResult => {
+  const init = (params.initializationOptions ?? {}) as Partial<WorkerInitializationOptions>;
+  logger.setLevel(init.logLevel);
+  workspaceTrusted = init.workspaceTrusted === true;
+  const caps = params.capabilities;
+  settings.setSupported(caps.workspace?.configuration === true);
+  dynamicConfiguration = caps.workspace?.didChangeConfiguration?.dynamicRegistration === true;
+  return {
+    capabilities: {
+      // Open/close only: the client's middleware turns them into winnow/didOpenDataset without
+      // the text, and the worker reads the file itself. Changes are seen on disk.
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.None },
+      hoverProvider: true,
+      // The process id, for the log and for tests that kill the worker to check the restart.
+      experimental: { winnow: { pid: process.pid } },
+    },
+    serverInfo: { name: 'winnow-worker', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(() => {
+  if (dynamicConfiguration) {
+    void connection.client.register(DidChangeConfigurationNotification.type, {
+      section: 'winnow',
+    });
+  }
+  void applyGlobalSettings();
+  reportStatus();
+  logger.info(
+    `Winnow worker started (pid ${process.pid}, Node ${process.version}, ` +
+      `workspace ${workspaceTrusted ? 'trusted' : 'not trusted'})`,
+  );
+});
+
+connection.onDidChangeConfiguration(() => {
+  settings.clear();
+  void applyGlobalSettings();
+  for (const dataset of open) {
+    void settings.get(dataset.uri).then(s => {
+      dataset.updateOptions(datasetOptions(s));
+      schedulePublish(dataset, true);
+    });
+  }
+});
+
+async function applyGlobalSettings(): Promise<void> {
+  const s = await settings.get();
+  if (s.logLevel === logger.getLevel()) return;
+  logger.setLevel(s.logLevel);
+  logger.info(`Log level: ${s.logLevel}`);
+}
+
+onNotification(connection, DidOpenDataset.type, params => registry.open(params));
+onNotification(connection, DidCloseDataset.type, params => registry.close(params));
+// A plain LSP client (one without Winnow's middleware) still gets diagnostics and hovers; the
+// text it sends is ignored because the worker reads the file from disk.
+connection.onDidOpenTextDocument(p =>
+  registry.open({ uri: p.textDocument.uri, source: 'textDocument' }),
+);
+connection.onDidCloseTextDocument(p =>
+  registry.close({ uri: p.textDocument.uri, source: 'textDocument' }),
+);
+
+registry.onDidOpen(dataset => {
+  open.add(dataset);
+  dataset.onDidUpdate(() => {
+    schedulePublish(dataset, dataset.validated);
+    reportStatus();
+  });
+  schedulePublish(dataset, dataset.validated);
+  reportStatus();
+});
+
+registry.onDidClose(uri => {
+  for (const dataset of open) if (dataset.uri === uri) open.delete(dataset);
+  const timer = publishTimers.get(uri);
+  if (timer) clearTimeout(timer);
+  publishTimers.delete(uri);
+  // A closed file's problems leave the Problems panel, as with any language server.
+  void connection.sendDiagnostics({ uri, diagnostics: [] });
+  reportStatus();
+});
+
+/** Publishes a dataset's diagnostics now (`immediate`) or at the next throttle tick. */
+function schedulePublish(dataset: Dataset, immediate: boolean): void {
+  const pending = publishTimers.get(dataset.uri);
+  if (immediate) {
+    if (pending) clearTimeout(pending);
+    publishTimers.delete(dataset.uri);
+    void publish(dataset);
+    return;
+  }
+  if (pending) return;
+  publishTimers.set(
+    dataset.uri,
+    setTimeout(() => {
+      publishTimers.delete(dataset.uri);
+      void publish(dataset);
+    }, publishIntervalMs),
+  );
+}
+
+async function publish(dataset: Dataset): Promise<void> {
+  const { maxProblems } = await settings.get(dataset.uri);
+  if (!open.has(dataset)) return;
+  const diagnostics = buildDiagnostics({
+    invalid: dataset.invalid,
+    invalidCount: dataset.invalidCount,
+    maxProblems,
+    jsonArray: dataset.jsonArray,
+    firstLineLength: dataset.firstLineLength,
+  });
+  await connection.sendDiagnostics({ uri: dataset.uri, diagnostics });
+}
+
+/** Sums the work left over all open datasets into one status for the status bar. */
+function reportStatus(): void {
+  const busy = [...open].filter(d => !d.validated && d.error === undefined);
+  if (busy.length === 0) {
+    status.update({ state: 'idle' });
+    return;
+  }
+  let done = 0;
+  let total = 0;
+  for (const d of busy) {
+    total += d.totalBytes;
+    done += Math.min(d.validatedBytes, d.totalBytes);
+  }
+  const next: WorkerStatus = {
+    state: 'indexing',
+    detail: busy.length === 1 ? uriBaseName(busy[0]!.uri) : `${busy.length} files`,
+    progress: { done, total, unit: 'bytes' },
+  };
+  status.update(next);
+}
+
+onRequest(connection, FileInfoRequest.type, async params => {
+  const pending = registry.get(params.uri);
+  if (!pending) {
+    throw new ResponseError(
+      WorkerErrorCodes.datasetNotOpen,
+      `Dataset not open in the worker: ${params.uri}`,
+    );
+  }
+  const dataset = await pending;
+  if (params.waitForIndex) await dataset.whenValidated();
+  return dataset.info();
+});
+
+connection.onHover(async (params): Promise<Hover | null> => {
+  const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
+  if (!dataset) return null;
+  const index = params.position.line;
+  if (dataset.file.indexed && index >= dataset.file.lineCount) return null;
+  try {
+    const [row, s] = await Promise.all([dataset.file.readRow(index), settings.get(dataset.uri)]);
+    const parsed = parseLine(row.bytes, { maxLineBytes: s.maxLineBytes, firstLine: index === 0 });
+    const value = renderRowHover({
+      index,
+      rowCount: dataset.file.lineCount,
+      counting: !dataset.file.indexed,
+      parsed,
+      bytes: row.bytes.length,
+      hash: contentHash(row.bytes).slice(0, 12),
+      schema: dataset.schema,
+      jsonArray: dataset.jsonArray,
+    });
+    return {
+      contents: { kind: 'markdown', value },
+      range: {
+        start: { line: index, character: 0 },
+        end: { line: index, character: lineLengthUtf16(row.bytes, index === 0) },
+      },
+    };
+  } catch (err) {
+    // The line may have gone away (file truncated while hovering): no hover, but say why.
+    logger.debug(`No hover for ${params.textDocument.uri}:${index + 1}: ${errorText(err)}`);
+    return null;
+  }
+});
+
+connection.onShutdown(async () => {
+  status.dispose();
+  for (const timer of publishTimers.values()) clearTimeout(timer);
+  publishTimers.clear();
+  open.clear();
+  await registry.closeAll();
+});
+
+connection.listen();

@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Converts a `file:` URI as VS Code writes it (`vscode.Uri.toString()`) to a local path.
+ * VS Code percent-encodes the drive colon on Windows (`file:///c%3A/data.jsonl`), which Node's
+ * `fileURLToPath` rejects, so the colon is decoded first. Returns undefined for other schemes.
+ */
+export function uriToPath(uri: string): string | undefined {
+  if (!/^file:/i.test(uri)) return undefined;
+  const normalized = uri.replace(/^file:\/\/\/([a-zA-Z])%3[aA]/, 'file:///$1:');
+  try {
+    return fileURLToPath(normalized);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last path segment of a URI, for log lines and status text. */
+export function uriBaseName(uri: string): string {
+  const path = uri.replace(/[?#].*$/, '');
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Index benchmark: `npm run bench:index [-- --size 1GB]`.
+ *
+ * Generates a synthetic C4-like JSONL file (`{"text","timestamp","url"}`, text lengths spread
+ * around a median of ~1.2 KB like C4) in a temp folder, warms the page cache, then measures in
+ * the same run, best of three each:
+ * - `wc -l` on the file (the limit: a C loop over page-cached data);
+ * - the Winnow index (JsonlFile.open + whenIndexed), and the plain Buffer.indexOf scanner;
+ * - time to the first 100 rows of a fresh open;
+ * - peak RSS of a child process that only opens and indexes the file.
+ * It prints throughput as a ratio to `wc -l` (goal >= 0.7x) and deletes the file at the end.
+ * Flags: --size N[KB|MB|GB] (default 1GB), --median N (median text length in bytes, default
+ * 1200; use ~40 for 100M lines in 10 GB), --runs N (default 3), --keep (keep the file).
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JsonlFile } from '../../src/core/jsonl';
+
+const WORDS = (
+  'the of and to a in is that for it as was with be by on not he this are or his from at which ' +
+  'but have an they you were her she there been one all we their has would when if more no out ' +
+  'so said what up its about into than them can only other new some could time these two may ' +
+  'first then do any like my now over such our man me even most made after also did many off ' +
+  'before must well back through years much where your way down should because each just those ' +
+  'people how too little state good very make world still own see men work long here get both ' +
+  'heating service experts offers quality improve comfortably efficiency filters solution home'
+).split(' ');
+
+function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(s.trim());
+  if (!m) throw new Error(`Bad --size ${s} (use e.g. 200MB, 1GB)`);
+  const unit = { B: 1, KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 }[(m[2] ?? 'B').toUpperCase()] ?? 1;
+  return Math.round(parseFloat(m[1]) * unit);
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** xorshift32, seeded: the file is the same for the same size. */
+function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+/** Writes `size` bytes (whole lines, the last one may be cut short) of C4-like JSONL. */
+function generate(path: string, size: number, median: number): void {
+  const rand = rng(42);
+  // A pool of distinct lines, written in random order: generation stays fast at 10 GB.
+  const pool: Buffer[] = [];
+  for (let i = 0; i < 4096; i++) {
+    // Log-normal-ish text lengths around the median (C4: ~1.2 KB), from tens of bytes to 25x.
+    const len = Math.min(
+      median * 25,
+      Math.max(10, Math.round(median * Math.exp((rand() + rand() + rand() - 1.5) * 2))),
+    );
+    const words: string[] = [];
+    let n = 0;
+    while (n < len) {
+      const w = WORDS[Math.floor(rand() * WORDS.length)];
+      words.push(rand() < 0.05 ? `${w}.\n` : w);
+      n += w.length + 1;
+    }
+    const line = JSON.stringify({
+      text: words.join(' '),
+      timestamp: `2019-04-${String(1 + Math.floor(rand() * 28)).padStart(2, '0')}T10:00:00Z`,
+      url: `https://example.com/${Math.floor(rand() * 1e9).toString(36)}`,
+    });
+    pool.push(Buffer.from(`${line}\n`));
+  }
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.allocUnsafe(8 << 20);
+  let written = 0;
+  try {
+    while (written < size) {
+      let used = 0;
+      for (;;) {
+        const line = pool[Math.floor(rand() * pool.length)];
+        if (used + line.length > chunk.length) break;
+        line.copy(chunk, used);
+        used += line.length;
+      }
+      const n = Math.min(used, size - written);
+      writeSync(fd, chunk, 0, n);
+      written += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function seconds(t0: bigint): number {
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+function wcLines(path: string): { s: number; lines: number } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('wc', ['-l', path], { encoding: 'utf8' });
+  const s = seconds(t0);
+  if (r.status !== 0) throw new Error(`wc -l failed: ${r.stderr}`);
+  return { s, lines: parseInt(r.stdout, 10) };
+}
+
+async function indexOnce(
+  path: string,
+  scalarScan: boolean,
+): Promise<{ s: number; lines: number; newlines: number }> {
+  const t0 = process.hrtime.bigint();
+  const file = await JsonlFile.open(path, { scalarScan });
+  await file.whenIndexed();
+  const s = seconds(t0);
+  const lines = file.lineCount;
+  // wc -l counts newlines: a final line without one is a row for us but not for wc.
+  const last = lines > 0 ? file.rowSpan(lines - 1) : undefined;
+  const newlines = last && last.eolEnd === last.end ? lines - 1 : lines;
+  await file.close();
+  return { s, lines, newlines };
+}
+
+async function firstRows(path: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const file = await JsonlFile.open(path);
+  const rows = await file.readRows(0, 100);
+  const s = seconds(t0);
+  if (rows.length !== 100) throw new Error(`expected 100 rows, got ${rows.length}`);
+  await file.close();
+  return s;
+}
+
+/** Child mode: index the file and print peak RSS and index size as JSON. */
+async function child(path: string): Promise<void> {
+  const before = process.memoryUsage().rss;
+  const file = await JsonlFile.open(path);
+  await file.whenIndexed();
+  const out = {
+    baseRss: before,
+    maxRss: process.resourceUsage().maxRSS * 1024,
+    indexBytes: file.indexBytes,
+    lines: file.lineCount,
+  };
+  await file.close();
+  process.stdout.write(JSON.stringify(out));
+}
+
+const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+const gbps = (bytes: number, s: number) => `${(bytes / 1e9 / s).toFixed(2)} GB/s`;
+
+async function main(): Promise<void> {
+  const childPath = arg('--child');
+  if (childPath) return child(childPath);
+
+  const size = parseSize(arg('--size') ?? '1GB');
+  const median = parseInt(arg('--median') ?? '1200', 10);
+  const runs = parseInt(arg('--runs') ?? '3', 10);
+  const dir = mkdtempSync(join(tmpdir(), 'winnow-bench-'));
+  const path = join(dir, 'bench.jsonl');
+  const cleanup = () => {
+    if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    const tg = process.hrtime.bigint();
+    generate(path, size, median);
+    const bytes = statSync(path).size;
+    console.log(
+      `index.bench: ${mb(bytes)} synthetic C4-like JSONL at ${path} (generated in ${seconds(tg).toFixed(1)} s)`,
+    );
+
+    // Warm the page cache (and the JIT) once before measuring.
+    wcLines(path);
+    await indexOnce(path, false);
+
+    let wc = Infinity;
+    let simd = Infinity;
+    let scalar = Infinity;
+    let wcCount = 0;
+    let ours = { lines: 0, newlines: 0 };
+    for (let r = 0; r < runs; r++) {
+      const w = wcLines(path);
+      wc = Math.min(wc, w.s);
+      wcCount = w.lines;
+      const a = await indexOnce(path, false);
+      simd = Math.min(simd, a.s);
+      ours = a;
+      scalar = Math.min(scalar, (await indexOnce(path, true)).s);
+    }
+    if (ours.newlines !== wcCount)
+      throw new Error(`line count mismatch: wc ${wcCount}, index ${ours.newlines}`);
+    const first = Math.min(await firstRows(path), await firstRows(path));
+
+    const c = spawnSync(process.execPath, [__filename, '--child', path], { encoding: 'utf8' });
+    if (c.status !== 0) throw new Error(`child failed: ${c.stderr}`);
+    const mem = JSON.parse(c.stdout) as {
+      baseRss: number;
+      maxRss: number;
+      indexBytes: number;
+      lines: number;
+    };
+
+    console.log(
+      `lines                ${ours.lines.toLocaleString('en-US')} (wc -l: ${wcCount.toLocaleString('en-US')})`,
+    );
+    console.log(`wc -l                ${wc.toFixed(3)} s  ${gbps(bytes, wc)}`);
+    console.log(
+      `winnow index (simd)  ${simd.toFixed(3)} s  ${gbps(bytes, simd)}  ratio ${(wc / simd).toFixed(2)}x wc -l (goal >= 0.7x)`,
+    );
+    console.log(
+      `indexOf scanner      ${scalar.toFixed(3)} s  ${gbps(bytes, scalar)}  ratio ${(wc / scalar).toFixed(2)}x wc -l (same reads, Buffer.indexOf instead of SIMD)`,
+    );
+    console.log(`first 100 rows       ${(first * 1000).toFixed(1)} ms (open to rows in hand)`);
+    console.log(
+      `peak RSS             ${mb(mem.maxRss)} (indexing child; ${mb(mem.baseRss)} at start; ` +
+        `index ${mb(mem.indexBytes)} = ${(mem.indexBytes / Math.max(1, mem.lines)).toFixed(1)} bytes/line)`,
+    );
+  } finally {
+    cleanup();
+  }
+}
+
+main().catch(err => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,211 @@
+/**
+ * Spawns the real built worker (dist/worker.js) over an IPC channel, exactly as
+ * vscode-languageclient does with TransportKind.ipc, and talks LSP to it: the test side of the
+ * connection. It records diagnostics, status notifications, log lines and anything the worker
+ * writes to stdout or stderr, so tests can assert on all of them.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  createProtocolConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  type Diagnostic,
+  type Hover,
+  type ProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
+import {
+  DidCloseDataset,
+  DidOpenDataset,
+  FileInfoRequest,
+  StatusNotification,
+  type DatasetSource,
+  type FileInfo,
+  type WinnowSettingsSection,
+  type WorkerInitializationOptions,
+  type WorkerStatus,
+} from '../../src/shared/workerProtocol';
+
+export const repoRoot = join(__dirname, '..', '..', '..');
+export const workerPath = join(repoRoot, 'dist', 'worker.js');
+
+export interface LogLine {
+  type: number;
+  message: string;
+}
+
+export interface WorkerSessionOptions {
+  /** The `winnow` settings section the test client answers `workspace/configuration` with. */
+  settings?: WinnowSettingsSection;
+  /** Whether the client supports `workspace/configuration` (default true). */
+  configuration?: boolean;
+}
+
+export class WorkerSession {
+  readonly diagnostics = new Map<string, Diagnostic[]>();
+  readonly statuses: WorkerStatus[] = [];
+  readonly logs: LogLine[] = [];
+  stdout = '';
+  stderr = '';
+  settings: WinnowSettingsSection;
+  private readonly waiters = new Set<() => void>();
+  private exited: Promise<number | null>;
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly connection: ProtocolConnection,
+    options: WorkerSessionOptions,
+  ) {
+    this.settings = options.settings ?? {};
+    this.exited = new Promise(resolve => child.on('exit', code => resolve(code)));
+    child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    connection.onNotification(
+      'textDocument/publishDiagnostics',
+      (p: { uri: string; diagnostics: Diagnostic[] }) => {
+        this.diagnostics.set(p.uri, p.diagnostics);
+        this.notify();
+      },
+    );
+    connection.onNotification(StatusNotification.method, (s: WorkerStatus) => {
+      this.statuses.push(s);
+      this.notify();
+    });
+    connection.onNotification('window/logMessage', (l: LogLine) => {
+      this.logs.push(l);
+      this.notify();
+    });
+    connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
+      p.items.map(item => (item.section === 'winnow' ? this.settings : null)),
+    );
+    connection.onRequest('client/registerCapability', () => null);
+  }
+
+  /** Forks dist/worker.js with an IPC channel and completes the LSP initialize handshake. */
+  static async start(options: WorkerSessionOptions = {}): Promise<WorkerSession> {
+    if (!existsSync(workerPath)) {
+      throw new Error(`${workerPath} is missing: run "node esbuild.mjs" first`);
+    }
+    const child = fork(workerPath, ['--node-ipc'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [],
+    });
+    const connection = createProtocolConnection(
+      new IPCMessageReader(child),
+      new IPCMessageWriter(child),
+    );
+    const session = new WorkerSession(child, connection, options);
+    connection.listen();
+    const configuration = options.configuration ?? true;
+    await connection.sendRequest('initialize', {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: {
+        workspace: {
+          configuration,
+          didChangeConfiguration: { dynamicRegistration: configuration },
+        },
+        textDocument: { hover: { contentFormat: ['markdown', 'plaintext'] } },
+      },
+      initializationOptions: {
+        workspaceTrusted: true,
+        logLevel: options.settings?.worker?.logLevel,
+      } satisfies WorkerInitializationOptions,
+    });
+    await connection.sendNotification('initialized', {});
+    return session;
+  }
+
+  openDataset(uri: string, source: DatasetSource = 'datasetView'): Promise<void> {
+    return this.connection.sendNotification(DidOpenDataset.method, { uri, source });
+  }
+
+  closeDataset(uri: string, source: DatasetSource = 'datasetView'): Promise<void> {
+    return this.connection.sendNotification(DidCloseDataset.method, { uri, source });
+  }
+
+  fileInfo(uri: string, waitForIndex = true): Promise<FileInfo> {
+    return this.connection.sendRequest(FileInfoRequest.method, { uri, waitForIndex });
+  }
+
+  hover(uri: string, line: number, character = 0): Promise<Hover | null> {
+    return this.connection.sendRequest('textDocument/hover', {
+      textDocument: { uri },
+      position: { line, character },
+    });
+  }
+
+  /** Tells the worker that settings changed (it pulls them again). */
+  changeSettings(settings: WinnowSettingsSection): Promise<void> {
+    this.settings = settings;
+    return this.connection.sendNotification('workspace/didChangeConfiguration', {
+      settings: null,
+    });
+  }
+
+  /** Waits until `predicate` holds, re-checking after every message from the worker. */
+  async waitFor<T>(
+    what: string,
+    predicate: () => T | undefined | false,
+    timeoutMs = 10_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = predicate();
+      if (value) return value;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Timed out waiting for ${what}`);
+      await new Promise<void>(resolve => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 200));
+        this.waiters.add(done);
+      });
+    }
+  }
+
+  /** Waits until the latest diagnostics for `uri` satisfy `predicate`, and returns them. */
+  waitForDiagnostics(
+    uri: string,
+    predicate: (d: Diagnostic[]) => boolean,
+    what = 'diagnostics',
+  ): Promise<Diagnostic[]> {
+    return this.waitFor(`${what} for ${uri}`, () => {
+      const d = this.diagnostics.get(uri);
+      return d && predicate(d) ? d : undefined;
+    });
+  }
+
+  /** Clean LSP shutdown; resolves with the exit code. */
+  async shutdown(): Promise<number | null> {
+    try {
+      await this.connection.sendRequest('shutdown');
+      await this.connection.sendNotification('exit');
+    } catch {
+      // The worker may already be gone.
+    }
+    const code = await Promise.race([
+      this.exited,
+      new Promise<'timeout'>(r => setTimeout(() => r('timeout'), 5000)),
+    ]);
+    if (code === 'timeout') {
+      this.child.kill('SIGKILL');
+      throw new Error('The worker did not exit after shutdown/exit');
+    }
+    this.connection.dispose();
+    return code;
+  }
+
+  /** Resolves with the exit code when the process ends. */
+  whenExited(): Promise<number | null> {
+    return this.exited;
+  }
+
+  private notify(): void {
+    for (const fn of [...this.waiters]) fn();
+  }
+}

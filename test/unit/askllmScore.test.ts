@@ -1,0 +1,209 @@
+/**
+ * ASK-LLM through the production path (transformers.js + onnxruntime-node) on generated fixture
+ * models whose P(yes) has a closed form: T5 (seq2seq) and llama / qwen2 (decoder-only chat).
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AutoTokenizer } from '@huggingface/transformers';
+import { PAPER_PROMPT, PAPER_PROMPT_DECODER, renderPrompt } from '../../src/core/askllm';
+import { MultiTokenAnswerError } from '../../src/core/askllm/tokens';
+import { AskLlmScorer, type LoadedModel, loadScorerModel } from '../../src/worker/model';
+import {
+  type FixtureSet,
+  POSITIVE_WORDS,
+  causalDistribution,
+  generateFixtureSet,
+  t5Distribution,
+} from '../support/fixtures';
+
+const INFORMATIVE =
+  'Photosynthesis is the process by which a cell uses energy from light. The theory explains how carbon and oxygen move, with evidence from biology and chemistry experiments.';
+const SPAM = 'click now to buy cheap viagra, free prize, casino bonus, limited offer, hurry';
+const NEUTRAL = 'We went to the city on a long day and the people there were very good to us.';
+const QUESTION_TAIL = 'OPTIONS:\n- yes\n- no\n';
+
+let fx: FixtureSet;
+const loaded: LoadedModel[] = [];
+
+async function load(dir: string): Promise<LoadedModel> {
+  const m = await loadScorerModel({
+    model: dir,
+    cacheDir: join(fx.root, 'cache'),
+    offline: true,
+    device: 'cpu',
+  });
+  loaded.push(m);
+  return m;
+}
+
+before(() => {
+  fx = generateFixtureSet('winnow-askllm-');
+});
+after(async () => {
+  for (const m of loaded) await m.dispose();
+  fx.cleanup();
+});
+
+describe('tiny-t5 (seq2seq)', () => {
+  let model: LoadedModel;
+  before(async () => {
+    model = await load(fx.t5.dir);
+  });
+
+  test('the prompt is the paper’s, verbatim, with ### stripped from the document', () => {
+    const s = AskLlmScorer.create(model);
+    const text = s.promptText('a ### b');
+    assert.equal(
+      text,
+      '###\na  b\n###\n\nDoes the previous paragraph demarcated within ### and ### contain informative signal for pre-training a large-language model? An informative datapoint should be well-formatted, contain some usable knowledge of the world, and strictly NOT have any harmful, racist, sexist, etc. content.\n\nOPTIONS:\n- yes\n- no\n',
+    );
+    assert.equal(s.info.yes[0].token, '▁yes');
+    assert.equal(s.info.yes[0].id, fx.t5.yesId);
+    assert.equal(s.info.no[0].id, fx.t5.noId);
+  });
+
+  test('P(yes) equals the closed form within 1e-5, and ranks informative > neutral > spam', async () => {
+    const s = AskLlmScorer.create(model);
+    const docs = [INFORMATIVE, SPAM, NEUTRAL];
+    const r = await s.score(docs);
+    const tok = await AutoTokenizer.from_pretrained(fx.t5.dir);
+    for (let i = 0; i < docs.length; i++) {
+      // Independent tokenisation of the literal prompt, then the closed form in float64.
+      const ids = tok.encode(renderPrompt(PAPER_PROMPT, docs[i]));
+      assert.deepEqual(s.prepare(docs[i]).ids, ids);
+      const dist = t5Distribution(fx.t5, ids);
+      const got = r.scores[i];
+      assert.ok(got);
+      assert.ok(
+        Math.abs(got.pYes - dist[fx.t5.yesId]) < 1e-5,
+        `${got.pYes} vs ${dist[fx.t5.yesId]}`,
+      );
+      assert.ok(Math.abs(got.pNo - dist[fx.t5.noId]) < 1e-5);
+      assert.ok(
+        Math.abs(
+          (got.normalizedVariant ?? -1) -
+            dist[fx.t5.yesId] / (dist[fx.t5.yesId] + dist[fx.t5.noId]),
+        ) < 1e-5,
+      );
+    }
+    const [inf, spam, neu] = r.scores.map(x => x?.pYes ?? Number.NaN);
+    assert.ok(inf > neu && neu > spam, `${inf} ${neu} ${spam}`);
+  });
+
+  test('a padded batch equals single-row scoring', async () => {
+    const docs = [INFORMATIVE, SPAM, NEUTRAL, 'short', `${INFORMATIVE} ${NEUTRAL} ${SPAM}`];
+    const batched = await AskLlmScorer.create(model, { batchSize: 8 }).score(docs);
+    const single = await AskLlmScorer.create(model, { batchSize: 1 }).score(docs);
+    assert.ok(batched.batches < single.batches);
+    for (let i = 0; i < docs.length; i++)
+      assert.ok(Math.abs((batched.scores[i]?.pYes ?? 0) - (single.scores[i]?.pYes ?? 1)) < 1e-6);
+  });
+
+  test('truncation shortens the document and keeps the question', async () => {
+    const s = AskLlmScorer.create(model, { maxTokens: 96 });
+    const long = Array.from(
+      { length: 300 },
+      (_, i) => POSITIVE_WORDS[i % POSITIVE_WORDS.length],
+    ).join(' ');
+    const p = s.prepare(long);
+    assert.equal(p.truncated, true);
+    assert.ok(p.ids.length <= 96 && p.ids.length >= 90, `${p.ids.length}`);
+    const text = model.tokenizer.decode(p.ids, { skip_special_tokens: true });
+    assert.ok(text.startsWith('### science knowledge'), text.slice(0, 40));
+    // T5's normaliser turns newlines into spaces; the question and options survive intact.
+    assert.ok(
+      text.trimEnd().endsWith(`etc. content. ${QUESTION_TAIL.replace(/\n/g, ' ').trim()}`),
+      text.slice(-60),
+    );
+    assert.equal(p.ids[p.ids.length - 1], fx.t5.eosId);
+    const r = await s.score([long]);
+    assert.equal(r.scores[0]?.truncated, true);
+    const dist = t5Distribution(fx.t5, p.ids);
+    assert.ok(Math.abs((r.scores[0]?.pYes ?? 0) - dist[fx.t5.yesId]) < 1e-5);
+  });
+
+  test('a multi-token answer is rejected; answer variants are summed', async () => {
+    assert.throws(
+      () => AskLlmScorer.create(model, { answer: 'zebra' }),
+      (e: unknown) => {
+        assert.ok(e instanceof MultiTokenAnswerError);
+        assert.match(e.message, /"zebra" is \d+ tokens/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => AskLlmScorer.create(model, { answerVariants: ['Yess'] }),
+      MultiTokenAnswerError,
+    );
+    const s = AskLlmScorer.create(model, { answerVariants: ['Yes'] });
+    assert.deepEqual(
+      s.info.yes.map(a => a.id),
+      [fx.t5.yesId, fx.t5.yesCapId],
+    );
+    const r = await s.score([NEUTRAL]);
+    const dist = t5Distribution(fx.t5, s.prepare(NEUTRAL).ids);
+    assert.ok(
+      Math.abs((r.scores[0]?.pYes ?? 0) - (dist[fx.t5.yesId] + dist[fx.t5.yesCapId])) < 1e-5,
+    );
+  });
+});
+
+for (const arch of ['llama', 'qwen2'] as const)
+  describe(`tiny-${arch} (decoder-only, chat template)`, () => {
+    let model: LoadedModel;
+    before(async () => {
+      model = await load(fx[arch].dir);
+    });
+
+    test('the ANSWER: prompt goes inside the chat template with the generation prompt', () => {
+      assert.equal(model.hasNumLogitsToKeep, fx[arch].hasNumLogitsToKeep);
+      const s = AskLlmScorer.create(model);
+      assert.equal(s.info.chatTemplate, true);
+      assert.equal(
+        s.promptText('doc'),
+        `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n${renderPrompt(PAPER_PROMPT_DECODER, 'doc')}<|im_end|>\n<|im_start|>assistant\n`,
+      );
+      // After "assistant\n" the model writes `yes` with no leading space (RUNTIME.md §5).
+      assert.equal(s.info.yes[0].token, 'yes');
+      assert.equal(s.info.yes[0].id, fx[arch].yesId);
+    });
+
+    test('P(yes) equals the closed form within 1e-5; left-padded batch equals single rows', async () => {
+      const docs = [INFORMATIVE, SPAM, NEUTRAL, 'short', `${NEUTRAL} ${NEUTRAL}`];
+      const s = AskLlmScorer.create(model, { batchSize: 8, tokenBudget: 1e9 });
+      const batched = await s.score(docs);
+      assert.equal(batched.batches, 1);
+      const single = await AskLlmScorer.create(model, { batchSize: 1 }).score(docs);
+      const tok = await AutoTokenizer.from_pretrained(fx[arch].dir);
+      for (let i = 0; i < docs.length; i++) {
+        const ids = tok.encode(s.promptText(docs[i]), { add_special_tokens: false });
+        const want = causalDistribution(fx[arch], ids)[fx[arch].yesId];
+        const b = batched.scores[i]?.pYes ?? Number.NaN;
+        const one = single.scores[i]?.pYes ?? Number.NaN;
+        assert.ok(Math.abs(b - want) < 1e-5, `batched ${b} vs ${want}`);
+        assert.ok(Math.abs(one - b) < 1e-6, `single ${one} vs batched ${b}`);
+      }
+      const [inf, spam, neu] = batched.scores.map(x => x?.pYes ?? Number.NaN);
+      assert.ok(inf > neu && neu > spam, `${inf} ${neu} ${spam}`);
+    });
+
+    test('without the chat template the answer after "ANSWER:" is " yes" (Ġyes)', () => {
+      const s = AskLlmScorer.create(model, { useChatTemplate: false });
+      assert.equal(s.info.yes[0].token, 'Ġyes');
+      assert.equal(s.info.yes[0].id, fx[arch].spaceYesId);
+    });
+
+    test('truncation keeps the question and the generation prompt', () => {
+      const s = AskLlmScorer.create(model, { maxTokens: 120 });
+      const p = s.prepare(Array.from({ length: 400 }, () => 'science').join(' '));
+      assert.equal(p.truncated, true);
+      assert.ok(p.ids.length <= 120);
+      const text = model.tokenizer.decode(p.ids, { skip_special_tokens: false });
+      assert.ok(
+        text.endsWith('OPTIONS: yes/no\nANSWER:<|im_end|>\n<|im_start|>assistant\n'),
+        JSON.stringify(text.slice(-80)),
+      );
+      assert.ok(text.includes('science science'));
+    });
+  });

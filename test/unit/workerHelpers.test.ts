@@ -1,0 +1,171 @@
+/**
+ * Pure helpers of the worker and its status bar: Markdown escaping of dataset text, diagnostic
+ * ranges and caps, settings defaults, file URIs, and the status-bar text.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import type { ParseError } from '../../src/core/jsonl';
+import { buildDiagnostics, errorRange, type InvalidRow } from '../../src/worker/diagnostics';
+import { renderRowHover } from '../../src/worker/hover';
+import { decodeLine, lineLengthUtf16 } from '../../src/worker/lineText';
+import { codeSpan, escapeMarkdown } from '../../src/worker/markdown';
+import { defaultSettings, resolveSettings } from '../../src/worker/settings';
+import { uriBaseName, uriToPath } from '../../src/worker/uri';
+import { workerStatusText } from '../../src/shared/workerStatusText';
+
+const enc = new TextEncoder();
+
+describe('markdown escaping', () => {
+  it('escapes every character Markdown would act on, and shows control characters', () => {
+    const text = '[x](http://a) *b* _c_ `d` <img> # e\n| f ~ g & h';
+    const escaped = escapeMarkdown(text);
+    // Removing the escapes gives the text back, with the newline shown as a visible \n.
+    assert.equal(escaped.replace(/\\(.)/g, '$1'), text.replace('\n', '\\n'));
+    assert.doesNotMatch(escaped, /(^|[^\\])[[\]()*_`<>#|~&]/);
+    assert.ok(escaped.includes('\\\\n'), 'newline shown as an escape');
+  });
+
+  it('wraps text in a code span that backticks inside cannot close', () => {
+    assert.equal(codeSpan('plain'), '`plain`');
+    assert.equal(codeSpan('a`b'), '``a`b``');
+    assert.equal(codeSpan('``x'), '``` ``x ```');
+    assert.equal(codeSpan(''), '`  `');
+    assert.equal(codeSpan('two\nlines'), '`two\\nlines`');
+  });
+});
+
+describe('diagnostic ranges', () => {
+  const syntax = (column?: number): ParseError => ({ kind: 'syntax', message: 'm', column });
+
+  it('points a syntax error at its column, or at the last character past the end', () => {
+    assert.deepEqual(errorRange(syntax(5), 10), { start: 4, end: 5 });
+    assert.deepEqual(errorRange(syntax(11), 10), { start: 9, end: 10 });
+    assert.deepEqual(errorRange(syntax(1), 0), { start: 0, end: 1 });
+  });
+
+  it('covers the whole line for errors about the line as a whole', () => {
+    assert.deepEqual(errorRange({ kind: 'not-object', message: 'm', column: 1 }, 7), {
+      start: 0,
+      end: 7,
+    });
+    assert.deepEqual(errorRange({ kind: 'empty', message: 'm' }, 0), { start: 0, end: 0 });
+    assert.deepEqual(errorRange(syntax(undefined), 3), { start: 0, end: 3 });
+  });
+
+  it('caps the list at maxProblems and adds one note with the rest', () => {
+    const invalid: InvalidRow[] = [2, 4, 6, 8].map(index => ({
+      index,
+      error: syntax(1),
+      startChar: 0,
+      endChar: 1,
+    }));
+    const d = buildDiagnostics({
+      invalid,
+      invalidCount: 10,
+      maxProblems: 3,
+      jsonArray: false,
+      firstLineLength: 5,
+    });
+    assert.deepEqual(
+      d.map(x => [x.range.start.line, x.severity, x.code]),
+      [
+        [2, 1, 'syntax'],
+        [4, 1, 'syntax'],
+        [6, 1, 'syntax'],
+        [8, 3, 'more-problems'],
+      ],
+    );
+    assert.equal(
+      d[3]!.message,
+      '7 more invalid lines are not listed (winnow.diagnostics.maxProblems = 3).',
+    );
+    const none = buildDiagnostics({
+      invalid,
+      invalidCount: 10,
+      maxProblems: 0,
+      jsonArray: false,
+      firstLineLength: 5,
+    });
+    assert.deepEqual(none, []);
+  });
+
+  it('measures lines in UTF-16 code units, without CR or the BOM of line 0', () => {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode('{"a":"😀"}\r')]);
+    assert.equal(decodeLine(bom, true), '{"a":"😀"}');
+    assert.equal(lineLengthUtf16(bom, true), 10);
+    assert.equal(lineLengthUtf16(bom, false), 11, 'a BOM on a later line is a character');
+  });
+});
+
+describe('hover text', () => {
+  it('names the row, its fields and the schema, and marks a still-growing count', () => {
+    const markdown = renderRowHover({
+      index: 9,
+      rowCount: 1500,
+      counting: true,
+      parsed: { ok: true, value: { instruction: 'x', output: 'y' } },
+      bytes: 42,
+      hash: '0123456789ab',
+      schema: {
+        kind: 'alpaca',
+        label: 'Alpaca (instruction/input/output)',
+        fields: ['instruction', 'input', 'output'],
+      },
+      jsonArray: false,
+    });
+    const text = markdown.replace(/\\(.)/g, '$1');
+    assert.match(text, /row 10 of 1,500\+ \(still indexing\)/);
+    assert.match(text, /\*\*Fields:\*\* `instruction`, `output`/);
+    assert.match(text, /\*\*Missing schema fields:\*\* `input`/);
+    assert.match(text, /`0123456789ab`/);
+  });
+});
+
+describe('settings', () => {
+  it('falls back to defaults for missing or out-of-range values', () => {
+    assert.deepEqual(resolveSettings(undefined), defaultSettings);
+    assert.deepEqual(
+      resolveSettings({
+        dataset: { maxLineBytes: 10 },
+        diagnostics: { maxProblems: -1 },
+        worker: { logLevel: 'loud' as never },
+      }),
+      defaultSettings,
+    );
+    assert.deepEqual(
+      resolveSettings({ dataset: { maxLineBytes: 4096.5 }, diagnostics: { maxProblems: 0 } }),
+      { maxLineBytes: 4096, maxProblems: 0, logLevel: 'info' },
+    );
+  });
+});
+
+describe('file URIs', () => {
+  it('converts VS Code file URIs to paths and rejects other schemes', () => {
+    assert.equal(uriToPath('file:///tmp/a%20b/data.jsonl'), '/tmp/a b/data.jsonl');
+    assert.equal(uriToPath('untitled:Untitled-1'), undefined);
+    assert.equal(uriToPath('vscode-remote://ssh/x.jsonl'), undefined);
+    assert.equal(uriBaseName('file:///tmp/a%20b/my%20data.jsonl'), 'my data.jsonl');
+  });
+});
+
+describe('status-bar text', () => {
+  it('shows idle, indexing with a percentage, scoring with counts and device, and stopped', () => {
+    assert.equal(workerStatusText({ state: 'idle' }).text, '$(check) Winnow: idle');
+    const indexing = workerStatusText({
+      state: 'indexing',
+      detail: 'big.jsonl',
+      progress: { done: 512 * 1024, total: 2 * 1024 * 1024, unit: 'bytes' },
+    });
+    assert.equal(indexing.text, '$(sync~spin) Winnow: indexing 25%');
+    assert.equal(indexing.tooltip, 'Indexing and validating: big.jsonl (512.0 KB of 2.0 MB)');
+    assert.equal(
+      workerStatusText({
+        state: 'scoring',
+        progress: { done: 120, total: 1000, unit: 'rows' },
+        device: 'cuda',
+      }).text,
+      '$(sync~spin) Winnow: scoring 120/1000 · cuda',
+    );
+    assert.equal(workerStatusText({ state: 'stopped' }).text, '$(circle-slash) Winnow: stopped');
+  });
+});
