@@ -207,3 +207,30 @@ for (const arch of ['llama', 'qwen2'] as const)
       assert.ok(text.includes('science science'));
     });
   });
+
+describe('tokenizer threads (used on GPUs)', () => {
+  for (const name of ['t5', 'llama'] as const)
+    test(`${name}: thread tokenisation gives the same prompts and scores as in-process`, async () => {
+      const model = await load(fx[name].dir);
+      const long = Array.from(
+        { length: 200 },
+        (_, i) => POSITIVE_WORDS[i % POSITIVE_WORDS.length],
+      ).join(' ');
+      const docs = [INFORMATIVE, SPAM, `${long} ### ${NEUTRAL}`, NEUTRAL, 'x', long];
+      const inProcess = AskLlmScorer.create(model, { maxTokens: 128, tokenizerThreads: 0 });
+      const threaded = AskLlmScorer.create(model, { maxTokens: 128, tokenizerThreads: 2 });
+      try {
+        const a = await inProcess.score(docs);
+        const b = await threaded.score(docs);
+        assert.equal(threaded.tokenization, '2 tokenizer threads');
+        assert.equal(inProcess.tokenization, 'in-process');
+        assert.ok(b.scores.some(s => s?.truncated));
+        assert.deepEqual(
+          b.scores.map(s => [s?.pYes, s?.tokens, s?.truncated]),
+          a.scores.map(s => [s?.pYes, s?.tokens, s?.truncated]),
+        );
+      } finally {
+        await threaded.dispose();
+      }
+    });
+});

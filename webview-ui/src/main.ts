@@ -17,17 +17,32 @@ import { RowStore } from './rowStore';
 /** Pages kept in the webview: 64 x pageSize rows, a few hundred kB at most. */
 const CACHE_PAGES = 64;
 
-function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: number): (...args: A) => void {
+/** A trailing throttle that always delivers the latest arguments. */
+interface Throttled<A extends unknown[]> {
+  /** Delivers within `ms`, with the arguments of the last call by then. */
+  (...args: A): void;
+  /** Delivers now and drops a pending delivery (which would carry older arguments). */
+  now(...args: A): void;
+}
+
+function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: number): Throttled<A> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let last: A | undefined;
-  return (...args: A) => {
+  const throttled = ((...args: A) => {
     last = args;
-    if (timer) return;
-    timer = setTimeout(() => {
+    timer ??= setTimeout(() => {
       timer = undefined;
       if (last) fn(...last);
+      last = undefined;
     }, ms);
+  }) as Throttled<A>;
+  throttled.now = (...args: A) => {
+    clearTimeout(timer);
+    timer = undefined;
+    last = undefined;
+    fn(...args);
   };
+  return throttled;
 }
 
 function showFatal(message: string): void {
@@ -69,10 +84,15 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
     (row: number) => host.sendEvent({ type: 'focus/didChange', row }),
     100,
   );
-  const persist = throttle(
-    (topRow: number, focusedRow: number) => saveViewState({ topRow, focusedRow }),
-    200,
-  );
+  // setState is cheap (VS Code keeps it in memory): save every move, so a view hidden right
+  // after a move comes back exactly there.
+  let lastSaved = '';
+  const persist = (topRow: number, focusedRow: number) => {
+    const key = `${topRow}:${focusedRow}`;
+    if (key === lastSaved) return;
+    lastSaved = key;
+    saveViewState({ topRow, focusedRow });
+  };
 
   if (init.firstPage) store.seed(init.firstPage.start, init.firstPage.rows);
 
@@ -93,7 +113,7 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
       )
         return;
       // The first painted rows go out at once: the host times open-to-first-rows with them.
-      if ((!prev || prev.loadedRows === 0) && info.loadedRows > 0) sendRender(info);
+      if ((!prev || prev.loadedRows === 0) && info.loadedRows > 0) reportRender.now(info);
       else reportRender(info);
     },
   });

@@ -8,9 +8,11 @@
  * go to an optional crash-safe cache after every batch, and cancellation is honoured between
  * batches.
  */
+import { cpus } from 'node:os';
 import type { PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { DEFAULT_BATCHING, planBatches } from '../../core/askllm/batching';
 import {
+  DOCUMENT_PLACEHOLDER,
   type PromptTemplate,
   defaultPrompt,
   promptHash,
@@ -37,6 +39,7 @@ import {
 } from '../../core/askllm/tokens';
 import type { LoadedModel, ModelKind } from './loader';
 import { transformers } from './loader';
+import { TokenizerPool } from './tokenizerPool';
 
 /** Scorer settings. Defaults follow the paper. */
 export interface AskLlmOptions {
@@ -60,6 +63,11 @@ export interface AskLlmOptions {
   bucketing?: boolean;
   /** Use the tokenizer's chat template for decoder-only models (default: when it has one). */
   useChatTemplate?: boolean;
+  /**
+   * Threads for prompt tokenisation. `auto` (default) uses none on CPU, where ONNX Runtime
+   * already keeps every core busy, and up to 8 when the model runs on a GPU.
+   */
+  tokenizerThreads?: number | 'auto';
 }
 
 /** What a scorer is, for status displays and cache records. */
@@ -160,11 +168,15 @@ export class AskLlmScorer {
   private readonly batchSize: number;
   private readonly tokenBudget: number;
   private readonly bucketing: boolean;
+  private readonly threads: number;
+  private pool: Promise<TokenizerPool | undefined> | undefined;
+  private poolNote = 'in-process';
 
   private constructor(
     readonly model: LoadedModel,
     readonly info: ScorerInfo,
     private readonly wrap: (document: string) => string,
+    private readonly wrapParts: readonly [string, string] | undefined,
     tok: PromptTokenizer,
     options: AskLlmOptions,
   ) {
@@ -188,6 +200,25 @@ export class AskLlmScorer {
         ? defaults.tokenBudget
         : Infinity);
     this.bucketing = options.bucketing ?? true;
+    const threads = options.tokenizerThreads ?? 'auto';
+    this.threads =
+      threads === 'auto'
+        ? model.device === 'cpu'
+          ? 0
+          : Math.max(1, Math.min(8, cpus().length - 2))
+        : Math.max(0, Math.floor(threads));
+  }
+
+  /** How prompts are tokenised: `in-process`, `N threads`, or why threads are not used. */
+  get tokenization(): string {
+    return this.poolNote;
+  }
+
+  /** Stops tokenizer threads, if any. The model itself is disposed by its owner. */
+  async dispose(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await (await p?.catch(() => undefined))?.dispose();
   }
 
   /**
@@ -207,9 +238,12 @@ export class AskLlmScorer {
     if (chat && !hasTemplate)
       throw new Error(`${model.modelId} has no chat template; turn the chat-template option off.`);
     if (model.kind === 'causal') tokenizer.padding_side = 'left';
-    const wrap = chat
-      ? chatWrapper(tokenizer, template)
-      : (doc: string): string => renderPrompt(template, doc);
+    const chatWrap = chat ? chatWrapper(tokenizer, template) : undefined;
+    const plainParts = splitTemplate(template);
+    const wrap = chatWrap
+      ? chatWrap.wrap
+      : (doc: string): string => plainParts[0] + doc + plainParts[1];
+    const wrapParts = chatWrap ? chatWrap.parts : plainParts;
     const tok = promptTokenizer(tokenizer, model.kind === 'seq2seq' || !chat);
     // Encoder-decoder models start a fresh decoder text; decoder-only models continue the prompt.
     const context = model.kind === 'seq2seq' ? undefined : wrap('');
@@ -246,7 +280,7 @@ export class AskLlmScorer {
       chatTemplate: chat,
       scorerKey: scorerKey(identity),
     };
-    return new AskLlmScorer(model, info, wrap, tok, options);
+    return new AskLlmScorer(model, info, wrap, wrapParts, tok, options);
   }
 
   /** The full prompt text for a document (sanitised, chat template applied, not truncated). */
@@ -445,14 +479,57 @@ export class AskLlmScorer {
     );
   }
 
-  /** Tokenises rows in small slices, yielding to the event loop between slices. */
-  private async prepareRows(documents: readonly string[]): Promise<PreparedRow[]> {
-    const out: PreparedRow[] = [];
+  /**
+   * Tokenises rows: on the thread pool when there is one, else in small slices that yield to
+   * the event loop between slices.
+   */
+  private async prepareRows(documents: readonly string[]): Promise<FittedPrompt[]> {
+    const pool = await this.tokenizerPool();
+    if (pool) return pool.fit(documents.map(sanitizeDocument));
+    const out: FittedPrompt[] = [];
     for (let i = 0; i < documents.length; i++) {
       if (i % 4 === 0 && i > 0) await new Promise<void>(r => setImmediate(r));
-      out.push(this.prepare(documents[i]));
+      out.push(fitPrompt(this.tok, this.wrap, sanitizeDocument(documents[i]), this.info.maxTokens));
     }
     return out;
+  }
+
+  /** Starts the tokenizer threads once, if configured and possible; otherwise undefined. */
+  private tokenizerPool(): Promise<TokenizerPool | undefined> {
+    if (this.pool) return this.pool;
+    const internals = this.model.tokenizer as unknown as {
+      _tokenizerJSON?: unknown;
+      _tokenizerConfig?: unknown;
+    };
+    if (this.threads === 0) this.pool = Promise.resolve(undefined);
+    else if (!this.wrapParts || internals._tokenizerJSON === undefined) {
+      this.poolNote = 'in-process (the prompt cannot be split for tokenizer threads)';
+      this.pool = Promise.resolve(undefined);
+    } else {
+      const spec = {
+        tokenizerJson: internals._tokenizerJSON,
+        tokenizerConfig: internals._tokenizerConfig,
+        promptSpecialTokens: this.model.kind === 'seq2seq' || !this.info.chatTemplate,
+        prefix: this.wrapParts[0],
+        suffix: this.wrapParts[1],
+        maxTokens: this.info.maxTokens,
+      };
+      const probes = [
+        'Hello world.',
+        'The science of energy. '.repeat(Math.ceil(this.info.maxTokens / 2)),
+      ];
+      this.pool = TokenizerPool.create(spec, this.threads, this.tok, probes).then(
+        p => {
+          this.poolNote = `${p.size} tokenizer threads`;
+          return p;
+        },
+        (e: unknown) => {
+          this.poolNote = `in-process (tokenizer threads unavailable: ${e instanceof Error ? e.message : String(e)})`;
+          return undefined;
+        },
+      );
+    }
+    return this.pool;
   }
 }
 
@@ -518,7 +595,7 @@ function promptTokenizer(
 function chatWrapper(
   tokenizer: PreTrainedTokenizer,
   template: PromptTemplate,
-): (document: string) => string {
+): { wrap: (document: string) => string; parts: readonly [string, string] | undefined } {
   const render = (content: string): string =>
     tokenizer.apply_chat_template([{ role: 'user', content }], {
       tokenize: false,
@@ -529,8 +606,16 @@ function chatWrapper(
   const whole = render(renderPrompt(template, sentinel));
   const parts = whole.split(sentinel);
   const slow = (doc: string): string => render(renderPrompt(template, doc));
-  if (parts.length !== 2) return slow;
+  if (parts.length !== 2) return { wrap: slow, parts: undefined };
   const fast = (doc: string): string => parts[0] + doc + parts[1];
   const probe = 'The quick brown fox.';
-  return fast(probe) === slow(probe) ? fast : slow;
+  return fast(probe) === slow(probe)
+    ? { wrap: fast, parts: [parts[0], parts[1]] }
+    : { wrap: slow, parts: undefined };
+}
+
+/** The template text before and after its placeholder. */
+function splitTemplate(template: PromptTemplate): readonly [string, string] {
+  const i = template.text.indexOf(DOCUMENT_PLACEHOLDER);
+  return [template.text.slice(0, i), template.text.slice(i + DOCUMENT_PLACEHOLDER.length)];
 }

@@ -174,6 +174,33 @@ describe('Dataset view', function () {
     assert.equal(winnow.datasets.document(uri)?.indexState.rowCount, 60);
   });
 
+  it('comes back where it was after being hidden (its webview is not retained)', async () => {
+    const winnow = await api();
+    const uri = vscode.Uri.file(ws.write('hidden.jsonl', generateJsonl(500)));
+    const other = vscode.Uri.file(ws.write('other.txt', 'another editor\n'));
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+    await waitForPanel(winnow, uri, 'the first rows', p => (p.render?.loadedRows ?? 0) > 0);
+    winnow.datasets.reveal(uri, 321);
+    await waitForPanel(winnow, uri, 'line 322 focused', p => p.render?.focusedRow === 321);
+
+    await vscode.window.showTextDocument(other, { preview: false });
+    await waitForPanel(winnow, uri, 'the view hidden', p => !p.visible && !p.ready);
+
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+    const back = await waitForPanel(
+      winnow,
+      uri,
+      'line 322 focused and painted again',
+      p =>
+        p.visible &&
+        p.ready &&
+        p.render?.focusedRow === 321 &&
+        p.render.firstRow <= 321 &&
+        p.render.lastRow >= 321,
+    );
+    assert.equal(back.focusedRow, 321);
+  });
+
   it('switches to the text editor and back, keeping the line', async () => {
     const winnow = await api();
     const path = ws.write('switch.jsonl', generateJsonl(300, { invalidLines: [3] }));
