@@ -1,14 +1,19 @@
 /**
  * The dataset view: a CustomEditorProvider (Winnow's own document, never a TextDocument: files
- * can be 10 GB) for `winnow.datasetView`, the registry of open documents and panels, and the
- * commands that switch between the text editor and the view.
+ * can be 10 GB) for `winnow.datasetView`, the registry of open documents and panels, the bridge
+ * to the worker's score columns, and the commands (switching to the text editor and back,
+ * decisions, export).
  *
- * It is a full CustomEditorProvider, not the read-only variant, so that curation edits (keep/drop
- * decisions, issue 6) get undo/redo, dirty state, save to a sidecar and hot-exit backup without
- * reshaping this module; until then the edit model is empty and the document is never dirty.
+ * It is a full CustomEditorProvider, not the read-only variant: keep/drop decisions are edits of
+ * the custom document with undo/redo, dirty state, save to a sidecar and hot-exit backup.
  */
 import * as vscode from 'vscode';
-import { DATASET_VIEW_TYPE } from '../shared/webviewProtocol';
+import { DATASET_VIEW_TYPE, type ViewInfo, type ViewQuery } from '../shared/webviewProtocol';
+import {
+  DidChangeColumnsNotification,
+  GetColumnsRequest,
+  type GetColumnsResult,
+} from '../shared/workerProtocol';
 import { registerDatasetCommands } from './datasetCommands';
 import { DatasetDocument } from './datasetDocument';
 import { DatasetPanel, type DatasetPanelHost, type DatasetPanelState } from './datasetPanel';
@@ -27,8 +32,12 @@ export interface DatasetEditorApi {
   readonly onDidUpdatePanel: vscode.Event<DatasetPanelState>;
   /** Focuses `row` in the open views of `uri`, or in the next view of `uri` to start. */
   reveal(uri: vscode.Uri, row: number): void;
-  /** The open document of `uri`, if any (index state, schema, stats). */
+  /** The open document of `uri`, if any (index state, schema, stats, decisions). */
   document(uri: vscode.Uri): DatasetDocument | undefined;
+  /** The panel objects of `uri` (their views and decisions: commands and the API tests). */
+  panelObjects(uri: vscode.Uri): DatasetPanel[];
+  /** Sets the query of the first panel of `uri` and resolves with its view (API tests). */
+  setQuery(uri: vscode.Uri, query: ViewQuery): Promise<ViewInfo>;
 }
 
 class DatasetEditorProvider
@@ -51,7 +60,13 @@ class DatasetEditorProvider
     private readonly context: vscode.ExtensionContext,
     private readonly worker: WorkerClient,
   ) {
-    context.subscriptions.push(this._onDidChangeCustomDocument, this._onDidUpdatePanel);
+    context.subscriptions.push(
+      this._onDidChangeCustomDocument,
+      this._onDidUpdatePanel,
+      worker.onNotification(DidChangeColumnsNotification.type, ({ uri }) => {
+        void this.documents.get(vscode.Uri.parse(uri).toString())?.refreshScores();
+      }),
+    );
   }
 
   // -- CustomEditorProvider -------------------------------------------------------------------
@@ -66,7 +81,11 @@ class DatasetEditorProvider
       .get<number>('dataset.maxLineBytes', DEFAULT_MAX_LINE_BYTES);
     let doc: DatasetDocument;
     try {
-      doc = await DatasetDocument.open(uri, openContext.backupId, { maxLineBytes });
+      doc = await DatasetDocument.open(uri, openContext.backupId, {
+        maxLineBytes,
+        editable: () => vscode.workspace.isTrusted,
+        fetchColumns: u => this.fetchColumns(u),
+      });
     } catch (e) {
       log.error(`Could not open ${uri.fsPath} in the dataset view: ${errorText(e)}`);
       throw e;
@@ -80,7 +99,9 @@ class DatasetEditorProvider
     });
     // The worker reads the whole file too: let the first screen of rows go first.
     void doc.whenFirstRowsServed(2000).then(() => {
-      if (!doc.isDisposed) this.holdWorker(uri);
+      if (doc.isDisposed) return;
+      this.holdWorker(uri);
+      void doc.refreshScores();
     });
     return doc;
   }
@@ -157,6 +178,10 @@ class DatasetEditorProvider
     void vscode.commands.executeCommand('winnow.openAsText', uri, row);
   }
 
+  exportKept(uri: vscode.Uri): void {
+    void vscode.commands.executeCommand('winnow.exportKept', uri);
+  }
+
   // -- DatasetEditorApi -------------------------------------------------------------------------
 
   panels(uri: vscode.Uri): DatasetPanelState[] {
@@ -180,6 +205,22 @@ class DatasetEditorProvider
 
   document(uri: vscode.Uri): DatasetDocument | undefined {
     return this.documents.get(uri.toString());
+  }
+
+  panelObjects(uri: vscode.Uri): DatasetPanel[] {
+    return [...(this.panelsByUri.get(uri.toString()) ?? [])];
+  }
+
+  async setQuery(uri: vscode.Uri, query: ViewQuery): Promise<ViewInfo> {
+    const panel = this.panelObjects(uri)[0];
+    if (!panel) throw new Error(`${uri.fsPath} is not open in the dataset view`);
+    return (await panel.setQuery(query, true)).view;
+  }
+
+  /** The worker's score columns of `uri`; none in Restricted Mode (no worker runs there). */
+  private async fetchColumns(uri: vscode.Uri): Promise<GetColumnsResult | undefined> {
+    if (!vscode.workspace.isTrusted) return undefined;
+    return this.worker.request(GetColumnsRequest.type, { uri: uri.toString() });
   }
 
   // -- worker -------------------------------------------------------------------------------------

@@ -1,21 +1,29 @@
 /**
- * One dataset view panel: owns the webview's HTML and its end of the typed channel, answers the
- * webview's requests from the document, and forwards document events while the webview is alive.
- * With retainContextWhenHidden off, a hidden webview is destroyed; it sends `ready` again when
- * shown and gets a fresh `init`, so nothing is pushed while it is hidden.
+ * One dataset view panel: owns the webview's HTML and its end of the typed channel, its current
+ * view (sort, filter, search: ./datasetView), answers the webview's requests from the document,
+ * and forwards document events while the webview is alive. With retainContextWhenHidden off, a
+ * hidden webview is destroyed; it sends `ready` again when shown and gets a fresh `init`, so
+ * nothing is pushed while it is hidden.
  */
 import * as vscode from 'vscode';
 import { MessageHandler, type Envelope } from '../shared/messageHandler';
 import {
+  type DecideRequest,
+  type DecideResponse,
   type FromWebviewMessage,
   type HostMessageHandler,
   type HostRequests,
   type InitResponse,
   type RenderedEvent,
+  type RowsResponse,
   type ToWebviewMessage,
+  type ViewQuery,
+  type ViewResponse,
 } from '../shared/webviewProtocol';
 import type { DatasetDocument } from './datasetDocument';
+import { DatasetView } from './datasetView';
 import { Disposable } from './dispose';
+import { SearchCancelled } from './textSearch';
 import { errorText, log } from './log';
 import { PREVIEW_CHARS } from './rowViews';
 import { datasetViewHtml, webviewOptions } from './webviewHtml';
@@ -40,6 +48,8 @@ export interface DatasetPanelState {
   readonly rowsSent: number;
   /** Milestones in ms after the open started: where the time to first rows goes. */
   readonly timings: PanelTimings;
+  /** The panel's current view: its id, query and row count. */
+  readonly view: { readonly id: number; readonly query: ViewQuery; readonly count: number };
 }
 
 /** Milestones of a panel's start, in ms after the user's open started. */
@@ -62,7 +72,14 @@ export interface DatasetPanelHost {
   onDidUpdate(panel: DatasetPanel): void;
   /** The user asked for the text editor at `row`. */
   openAsText(uri: vscode.Uri, row: number): void;
+  /** The user asked to export the kept rows. */
+  exportKept(uri: vscode.Uri): void;
 }
+
+/** Least time between two `view/didChange` events (decisions can change on every key press). */
+const VIEW_CHANGE_INTERVAL_MS = 120;
+/** Least time between two `view/progress` events. */
+const VIEW_PROGRESS_INTERVAL_MS = 150;
 
 export class DatasetPanel extends Disposable {
   private readonly channel: HostMessageHandler;
@@ -72,6 +89,11 @@ export class DatasetPanel extends Disposable {
   private firstRowsMs: number | undefined;
   private rowsSent = 0;
   private readonly timings: PanelTimings = {};
+  private view: DatasetView;
+  /** The token of the view computation in progress, if any (a new one cancels it). */
+  private computing: { cancelled: boolean } | undefined;
+  private changeTimer: NodeJS.Timeout | undefined;
+  private pendingChange = { rows: false, decisions: false, scores: false };
 
   constructor(
     readonly document: DatasetDocument,
@@ -82,6 +104,7 @@ export class DatasetPanel extends Disposable {
     private readonly startedAt: number,
   ) {
     super();
+    this.view = DatasetView.identity(document);
     this.timings.panelCreated = this.elapsed();
     const webview = panel.webview;
     webview.options = webviewOptions(extensionUri);
@@ -113,7 +136,11 @@ export class DatasetPanel extends Disposable {
       ),
     );
     this.register(
-      document.onDidInvalidate(({ reason }) =>
+      document.onDidInvalidate(({ reason }) => {
+        // Row indices of the old view may be stale: go back to the file itself; the webview
+        // applies its query again.
+        if (this.computing) this.computing.cancelled = true;
+        this.view = DatasetView.identity(document);
         this.send({
           type: 'document/invalidate',
           generation: document.generation,
@@ -121,8 +148,17 @@ export class DatasetPanel extends Disposable {
           index: document.indexState,
           schema: document.schema,
           ...(document.notice ? { notice: document.notice } : {}),
-        }),
-      ),
+          view: this.view.info(),
+        });
+      }),
+    );
+    this.register(document.onDidChangeDecisions(() => this.viewChanged('decisions')));
+    this.register(document.onDidChangeScores(() => this.viewChanged('scores')));
+    this.register(
+      document.onDidChangeStats(stats => {
+        // The field list and the "reading" note change when the scan ends.
+        if (stats.done) this.viewChanged('rows');
+      }),
     );
     this.register(
       vscode.workspace.onDidGrantWorkspaceTrust(() =>
@@ -144,6 +180,7 @@ export class DatasetPanel extends Disposable {
       firstRowsMs: this.firstRowsMs,
       rowsSent: this.rowsSent,
       timings: { ...this.timings },
+      view: { id: this.view.id, query: this.view.query, count: this.view.count },
     };
   }
 
@@ -151,11 +188,85 @@ export class DatasetPanel extends Disposable {
     return Math.round(performance.now() - this.startedAt);
   }
 
-  /** Focuses `row` in the view (now if the webview is alive, else when it next starts). */
+  /** Focuses line `row` (0-based) in the view (now if the webview is alive, else when it next starts). */
   reveal(row: number): boolean {
     if (!this.ready) return false;
-    this.send({ type: 'reveal', row });
+    let position = this.view.positionOf(row);
+    if (position < 0 && this.view.rows) {
+      // The row is not in the current view: show the file itself.
+      if (this.computing) this.computing.cancelled = true;
+      this.view = DatasetView.identity(this.document);
+      position = row;
+      this.send({ type: 'reveal', row: position, view: this.view.info() });
+    } else this.send({ type: 'reveal', row: position < 0 ? row : position });
     return true;
+  }
+
+  /** The current view (for commands and tests). */
+  get currentView(): DatasetView {
+    return this.view;
+  }
+
+  /**
+   * Sets the panel's view (also used by the API tests): computes it, then tells the webview.
+   * Resolves with the view's info, or rejects when cancelled or invalid.
+   */
+  async setQuery(query: ViewQuery, notify = false): Promise<ViewResponse> {
+    if (this.computing) this.computing.cancelled = true;
+    const token = { cancelled: false };
+    this.computing = token;
+    let lastProgress = 0;
+    const t0 = performance.now();
+    try {
+      const view = await DatasetView.compute(this.document, query, token, (label, done, total, matches) => {
+        const now = Date.now();
+        if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
+        lastProgress = now;
+        this.send({ type: 'view/progress', label, done, total, ...(matches !== undefined ? { matches } : {}) });
+      });
+      if (token.cancelled) throw new SearchCancelled();
+      this.view = view;
+      const info = view.info();
+      log.info(
+        `Dataset view of ${this.document.fileName}: ${info.scope} (${Math.round(performance.now() - t0)} ms)`,
+      );
+      this.host.onDidUpdate(this);
+      // A view set from outside the webview (a command, a test) is pushed to it.
+      if (notify) this.send({ type: 'view/didChange', view: info, rowsChanged: true });
+      return { type: 'view', view: info };
+    } finally {
+      if (this.computing === token) this.computing = undefined;
+    }
+  }
+
+  /** Applies a keep/drop decision from the webview or a command. */
+  async decide(message: Omit<DecideRequest, 'type'>): Promise<DecideResponse> {
+    if (message.viewId !== this.view.id)
+      throw new Error('The view changed meanwhile: nothing was decided. Try again.');
+    const { rows, rule, label } = this.view.resolveTarget(message.target, message.decision);
+    const changed = await this.document.decide(rows, message.decision, label, rule);
+    const n = changed.toLocaleString('en-US');
+    const message_ =
+      changed === 0
+        ? `${label}: nothing to change`
+        : `${label}${changed === rows.length ? '' : ` (${n} changed)`}`;
+    return { type: 'decide/result', changed, message: message_ };
+  }
+
+  /** Decisions, scores or the scan changed: refresh counts, histograms and cached rows (throttled). */
+  private viewChanged(what: 'decisions' | 'scores' | 'rows'): void {
+    if (what === 'decisions' || what === 'scores') {
+      this.pendingChange.rows = true;
+      if (this.view.dependsOn(what)) this.view.stale = true;
+    }
+    this.pendingChange[what === 'rows' ? 'rows' : what] = true;
+    if (this.changeTimer) return;
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined;
+      const rowsChanged = this.pendingChange.rows;
+      this.pendingChange = { rows: false, decisions: false, scores: false };
+      this.send({ type: 'view/didChange', view: this.view.info(), rowsChanged });
+    }, VIEW_CHANGE_INTERVAL_MS);
   }
 
   private send(message: ToWebviewMessage): void {
@@ -166,26 +277,17 @@ export class DatasetPanel extends Disposable {
     switch (message.type) {
       case 'ready':
         return this.init(message.topRow);
-      case 'rows/get': {
-        this.timings.firstRowsRequested ??= this.elapsed();
-        const doc = this.document;
-        const rows = await doc.rowViews(message.start, message.count);
-        this.rowsSent += rows.length;
-        return {
-          type: 'rows',
-          generation: doc.generation,
-          start: message.start,
-          rows,
-          rowCount: doc.file.lineCount,
-        };
-      }
+      case 'rows/get':
+        return this.rows(message.viewId ?? 0, message.start, message.count);
       case 'focus/didChange':
-        this.focusedRow = message.row;
+        if ((message.viewId ?? this.view.id) === this.view.id && message.row < this.view.count)
+          this.focusedRow = this.view.rowAt(message.row);
         this.host.onDidUpdate(this);
         return undefined;
       case 'view/didRender':
         this.render = message;
-        this.focusedRow = message.focusedRow;
+        if (message.focusedRow < this.view.count)
+          this.focusedRow = this.view.rowAt(message.focusedRow);
         if (this.firstRowsMs === undefined && message.loadedRows > 0) {
           this.firstRowsMs = performance.now() - this.startedAt;
           this.timings.firstRowsPainted = Math.round(this.firstRowsMs);
@@ -202,12 +304,73 @@ export class DatasetPanel extends Disposable {
       case 'log':
         log[message.level](`[dataset view] ${message.message}`);
         return undefined;
+      case 'view/set':
+        return this.setQuery(message.query);
+      case 'view/cancel':
+        if (this.computing) this.computing.cancelled = true;
+        return undefined;
+      case 'row/detail/get': {
+        const row =
+          message.viewId === this.view.id && message.position < this.view.count
+            ? this.view.rowAt(message.position)
+            : undefined;
+        return {
+          type: 'row/detail',
+          viewId: message.viewId,
+          position: message.position,
+          detail: row === undefined ? undefined : await this.document.detail(row),
+        };
+      }
+      case 'decide':
+        return this.decide(message);
+      case 'command':
+        switch (message.command) {
+          case 'undo':
+          case 'redo':
+            // Through VS Code's own undo stack, which calls the document's undo/redo.
+            await vscode.commands.executeCommand(message.command);
+            return undefined;
+          case 'export':
+            this.host.exportKept(this.document.uri);
+            return undefined;
+          case 'showLog':
+            log.show();
+            return undefined;
+        }
     }
+  }
+
+  /** A page of the view `viewId` (an older view's pages come back empty). */
+  private async rows(viewId: number, start: number, count: number): Promise<RowsResponse> {
+    this.timings.firstRowsRequested ??= this.elapsed();
+    const doc = this.document;
+    const view = this.view;
+    const id = viewId === 0 && !view.rows ? view.id : viewId;
+    if (id !== view.id)
+      return { type: 'rows', generation: doc.generation, viewId, start, rows: [], rowCount: 0 };
+    let rows;
+    if (!view.rows) rows = await doc.rowViews(start, count);
+    else {
+      const end = Math.min(view.rows.length, start + Math.min(count, 1000));
+      rows = start < end ? await doc.rowViewsOf(view.rows.subarray(start, end)) : [];
+    }
+    this.rowsSent += rows.length;
+    return {
+      type: 'rows',
+      generation: doc.generation,
+      viewId,
+      start,
+      rows,
+      rowCount: view.count,
+    };
   }
 
   private async init(savedTopRow: number | undefined): Promise<InitResponse> {
     const doc = this.document;
     this.ready = true;
+    // A restarted webview starts from the file itself and applies its saved query again.
+    if (this.computing) this.computing.cancelled = true;
+    this.view = DatasetView.identity(doc);
     this.timings.webviewReady ??= this.elapsed();
     const revealRow = this.host.takePendingReveal(doc.uri);
     const startRow = revealRow ?? savedTopRow ?? 0;
@@ -233,11 +396,14 @@ export class DatasetPanel extends Disposable {
       trusted: vscode.workspace.isTrusted,
       ...(revealRow !== undefined ? { revealRow } : {}),
       ...(rows ? { firstPage: { start, rows } } : {}),
+      view: this.view.info(),
     };
   }
 
   override dispose(): void {
     if (this.isDisposed) return;
+    if (this.computing) this.computing.cancelled = true;
+    clearTimeout(this.changeTimer);
     super.dispose();
     try {
       this.panel.dispose();

@@ -50,7 +50,23 @@ export interface RowView {
   readonly fields: readonly string[];
   /** Set when the line is not a valid JSON object. */
   readonly error?: RowError;
+  /** ASK-LLM score (P(yes)) of the row, when scored. */
+  readonly score?: number;
+  /** DENSITY score of the row (kernel density estimate), when computed. */
+  readonly density?: number;
+  /** DENSITY rank (1 = most isolated), when computed. */
+  readonly densityRank?: number;
+  /** The row's keep/drop decision; absent when undecided. */
+  readonly decision?: Decision;
+  /** Tokens of the row's text, where a tokenizer counted them. */
+  readonly tokens?: number;
 }
+
+/** A keep/drop decision on a row. */
+export type Decision = 'keep' | 'drop';
+
+/** A decision to apply: `unset` clears it. */
+export type DecisionValue = Decision | 'unset';
 
 /** The detected record format of the file. */
 export interface SchemaView {
@@ -84,11 +100,161 @@ export interface RowStats {
 
 /** UI state the webview persists with `setState` and restores after being hidden. */
 export interface PersistedViewState {
-  /** Fractional index of the row at the top of the viewport. */
+  /** Fractional position (in the current view) of the row at the top of the viewport. */
   readonly topRow: number;
-  /** The focused row's index. */
+  /** The focused position in the current view. */
   readonly focusedRow: number;
+  /** The sort, filter and search in effect (re-applied when the view starts again). */
+  readonly query?: ViewQuery;
+  /** Column widths in px by column id (absent: default width). */
+  readonly columnWidths?: Readonly<Record<string, number>>;
+  /** Ids of hidden columns. */
+  readonly hiddenColumns?: readonly string[];
+  /** Whether the detail panel is open, and its width in px. */
+  readonly detailOpen?: boolean;
+  readonly detailWidth?: number;
+  /** Whether the filter and histogram panel is open. */
+  readonly filtersOpen?: boolean;
 }
+
+// ---------------------------------------------------------------------------------------------
+//#region views: sort, filter and search over the whole file, computed by the host
+
+/** What a view can be sorted by. `uncertain`: |P(yes) - threshold| ascending. */
+export type SortKey = 'line' | 'score' | 'density' | 'length' | 'uncertain';
+
+/** An inclusive numeric range; a missing end is open. */
+export interface NumberRange {
+  readonly min?: number;
+  readonly max?: number;
+}
+
+/** Which rows a view keeps, by the row's columns. Every present part must match. */
+export interface ViewFilter {
+  /** ASK-LLM score range (unscored rows never match a score range). */
+  readonly score?: NumberRange;
+  /** DENSITY score range (rows without density never match). */
+  readonly density?: NumberRange;
+  /** Decisions to include; absent or empty: any. */
+  readonly decisions?: readonly ('keep' | 'drop' | 'undecided')[];
+  /** `only`: rows that are not valid JSON objects; `exclude`: only valid rows. */
+  readonly errors?: 'only' | 'exclude';
+  /** Rows that have (`present: true`) or lack a top-level field. */
+  readonly field?: { readonly name: string; readonly present: boolean };
+}
+
+/** A text search over the whole file (the schema's text; the raw line for invalid rows). */
+export interface ViewSearch {
+  readonly text: string;
+  readonly regex: boolean;
+  readonly caseSensitive: boolean;
+}
+
+/** Everything that defines a view. The default (line order, no filter, no search) is the file. */
+export interface ViewQuery {
+  readonly sort: SortKey;
+  readonly descending: boolean;
+  /** The P(yes) threshold of the `uncertain` order (default 0.5). */
+  readonly threshold?: number;
+  readonly filter?: ViewFilter;
+  readonly search?: ViewSearch;
+}
+
+/** The default view: every row in file order. */
+export const DEFAULT_QUERY: ViewQuery = { sort: 'line', descending: false };
+
+/** Counts of a histogram: `total` over every row with a value, `inView` over the view's rows. */
+export interface Histogram {
+  /** Lower edge of the first bin and upper edge of the last. */
+  readonly min: number;
+  readonly max: number;
+  readonly total: readonly number[];
+  readonly inView: readonly number[];
+  /** Rows with a value (scored rows, rows with density). */
+  readonly count: number;
+}
+
+/** Keep/drop counts over the whole file. */
+export interface DecisionCounts {
+  readonly keep: number;
+  readonly drop: number;
+  readonly undecided: number;
+}
+
+/** Provenance of a score column, for tooltips and the detail panel. */
+export interface ScoreSourceView {
+  readonly askllm?: {
+    readonly model: string;
+    readonly promptName: string;
+    readonly promptHash: string;
+    readonly variant: string;
+    readonly scored: number;
+    readonly device?: string;
+  };
+  readonly density?: {
+    readonly model: string;
+    readonly buckets: number;
+    readonly hashesPerRow: number;
+    readonly bandwidth: number;
+    readonly seed: number;
+    readonly rows: number;
+  };
+}
+
+/** The state of the view a panel shows. */
+export interface ViewInfo {
+  /** Names this view; rows are requested by (viewId, position). */
+  readonly viewId: number;
+  readonly query: ViewQuery;
+  /** Rows in the view (grows with indexing for the default view). */
+  readonly count: number;
+  /** Rows in the file. */
+  readonly total: number;
+  /** Whether every row was considered (false while the file is still being read). */
+  readonly complete: boolean;
+  /** One line describing the scope, e.g. "12,345 of 1,000,000 rows · score 0.5–1 · sorted by score ↓". */
+  readonly scope: string;
+  readonly histograms: { readonly score?: Histogram; readonly density?: Histogram };
+  readonly decisions: DecisionCounts;
+  readonly sources: ScoreSourceView;
+  /** Top-level fields seen in the file (for the field filter). */
+  readonly fields: readonly string[];
+  /** Whether the document can be edited (decisions); false in Restricted Mode or while reading. */
+  readonly editable: boolean;
+  /** Set when the view's inputs (scores, decisions) changed since it was computed. */
+  readonly stale?: boolean;
+}
+
+/** The rows a bulk decision applies to. Positions are in the view `viewId`. */
+export type DecisionTarget =
+  | { readonly kind: 'positions'; readonly ranges: readonly (readonly [number, number])[] }
+  | { readonly kind: 'view' }
+  | { readonly kind: 'topPercent'; readonly percent: number }
+  | { readonly kind: 'densitySample'; readonly count: number; readonly seed?: number };
+
+/** One example in full, for the detail panel. */
+export interface RowDetail {
+  readonly index: number;
+  /** The schema's text (the raw line for an invalid row), possibly cut at `textLimit`. */
+  readonly text: string;
+  readonly textTruncated: boolean;
+  /** Chat turns when the row is OpenAI `messages` or ShareGPT `conversations`. */
+  readonly turns?: readonly { readonly role: string; readonly content: string }[];
+  /** The row pretty-printed as JSON (the raw line when it is not valid JSON), possibly cut. */
+  readonly raw: string;
+  readonly rawTruncated: boolean;
+  readonly chars: number;
+  readonly bytes: number;
+  readonly fields: readonly string[];
+  readonly error?: RowError;
+  readonly score?: number;
+  readonly density?: number;
+  readonly densityRank?: number;
+  readonly decision?: Decision;
+  readonly sources: ScoreSourceView;
+}
+
+//#endregion
 
 // ---------------------------------------------------------------------------------------------
 //#region webview -> host
@@ -105,7 +271,9 @@ export interface RowsRequest {
   readonly type: 'rows/get';
   /** The generation the webview believes current (a mismatch is answered with current rows). */
   readonly generation: number;
-  /** First row index wanted. */
+  /** The view the positions refer to (0 or absent: the default view, position = line). */
+  readonly viewId?: number;
+  /** First position wanted. */
   readonly start: number;
   /** How many rows (at most {@link MAX_ROWS_PER_REQUEST}); the reply is clipped at the end. */
   readonly count: number;
@@ -114,7 +282,41 @@ export interface RowsRequest {
 /** webview -> host, event, when the focused row changes (debounced), so host commands act on it. */
 export interface FocusChangedEvent {
   readonly type: 'focus/didChange';
+  /** The focused position in the view `viewId`. */
   readonly row: number;
+  readonly viewId?: number;
+}
+
+/** webview -> host, request, when the user changes sort, filter or search; answered by `view`. */
+export interface SetViewRequest {
+  readonly type: 'view/set';
+  readonly query: ViewQuery;
+}
+
+/** webview -> host, event, to stop a running search (the previous view stays). */
+export interface CancelViewEvent {
+  readonly type: 'view/cancel';
+}
+
+/** webview -> host, request, when a row is selected with the detail panel open; answered by `row/detail`. */
+export interface RowDetailRequest {
+  readonly type: 'row/detail/get';
+  readonly viewId: number;
+  readonly position: number;
+}
+
+/** webview -> host, request, when the user keeps/drops rows; answered by `decide/result`. */
+export interface DecideRequest {
+  readonly type: 'decide';
+  readonly viewId: number;
+  readonly target: DecisionTarget;
+  readonly decision: DecisionValue;
+}
+
+/** webview -> host, event, for the document-level actions the keyboard and toolbar trigger. */
+export interface CommandEvent {
+  readonly type: 'command';
+  readonly command: 'undo' | 'redo' | 'export' | 'showLog';
 }
 
 /** webview -> host, event, after the grid painted rows (throttled): what the user now sees. */
@@ -136,9 +338,10 @@ export interface RenderedEvent {
   readonly pagesInFlight: number;
 }
 
-/** webview -> host, event, when the user asks for a row's raw line (double click): open as text there. */
+/** webview -> host, event, when the user asks for a row's raw line (double click, "Show in text editor"). */
 export interface OpenAsTextEvent {
   readonly type: 'openAsText';
+  /** The row's 0-based line index. */
   readonly row: number;
 }
 
@@ -151,7 +354,17 @@ export interface LogEvent {
 
 /** Every message the webview sends to the host. */
 export type FromWebviewMessage =
-  ReadyRequest | RowsRequest | FocusChangedEvent | RenderedEvent | OpenAsTextEvent | LogEvent;
+  | ReadyRequest
+  | RowsRequest
+  | FocusChangedEvent
+  | RenderedEvent
+  | OpenAsTextEvent
+  | LogEvent
+  | SetViewRequest
+  | CancelViewEvent
+  | RowDetailRequest
+  | DecideRequest
+  | CommandEvent;
 
 //#endregion
 // ---------------------------------------------------------------------------------------------
@@ -180,6 +393,8 @@ export interface InitResponse {
   readonly revealRow?: number;
   /** The page of rows the view starts on (saves a round trip before the first paint). */
   readonly firstPage?: { readonly start: number; readonly rows: readonly RowView[] };
+  /** The default view the panel starts with. */
+  readonly view: ViewInfo;
 }
 
 /** host -> webview, reply to `rows/get`. */
@@ -187,10 +402,58 @@ export interface RowsResponse {
   readonly type: 'rows';
   /** The generation these rows belong to (may differ from the request's). */
   readonly generation: number;
+  /** The view of the positions (0: the default view). */
+  readonly viewId: number;
   readonly start: number;
   readonly rows: readonly RowView[];
-  /** Rows known at reply time. */
+  /** Rows in the view at reply time. */
   readonly rowCount: number;
+}
+
+/** host -> webview, reply to `view/set`. */
+export interface ViewResponse {
+  readonly type: 'view';
+  readonly view: ViewInfo;
+}
+
+/** host -> webview, reply to `row/detail/get`. */
+export interface RowDetailResponse {
+  readonly type: 'row/detail';
+  readonly viewId: number;
+  readonly position: number;
+  readonly detail: RowDetail | undefined;
+}
+
+/** host -> webview, reply to `decide`: what changed (the view itself keeps its rows). */
+export interface DecideResponse {
+  readonly type: 'decide/result';
+  /** Rows whose decision changed. */
+  readonly changed: number;
+  /** A short description for the status line, e.g. "Kept 1,204 rows (top 10% by ASK-LLM ≥ 0.83)". */
+  readonly message: string;
+}
+
+/** host -> webview, event, while a view is computed (search or waiting for the row scan). */
+export interface ViewProgressEvent {
+  readonly type: 'view/progress';
+  /** What is running, e.g. "Searching" or "Reading rows". */
+  readonly label: string;
+  readonly done: number;
+  readonly total: number;
+  /** Matches so far, for a search. */
+  readonly matches?: number;
+}
+
+/**
+ * host -> webview, event, when decisions, scores or density changed: repaint cached rows and
+ * update counts and histograms. The view's rows stay where they are (`view.stale` tells when
+ * its order or membership no longer matches).
+ */
+export interface ViewChangedEvent {
+  readonly type: 'view/didChange';
+  readonly view: ViewInfo;
+  /** Cached rows are out of date (decisions or scores changed). */
+  readonly rowsChanged: boolean;
 }
 
 /** host -> webview, event, while indexing (throttled) and once when it finishes. */
@@ -210,6 +473,8 @@ export interface InvalidateEvent {
   readonly schema: SchemaView;
   /** A warning about the whole file after the change, if any. */
   readonly notice?: string;
+  /** The view the panel went back to (the file itself); the webview re-applies its query. */
+  readonly view: ViewInfo;
 }
 
 /** host -> webview, event, as the background row check advances (throttled) and when it ends. */
@@ -222,7 +487,10 @@ export interface StatsEvent {
 /** host -> webview, event, to focus and scroll to a row (e.g. "Open in Dataset View" at a line). */
 export interface RevealEvent {
   readonly type: 'reveal';
+  /** The position to focus in the view `view` (or the current one). */
   readonly row: number;
+  /** Set when the host had to switch views to show the row (e.g. back to the default view). */
+  readonly view?: ViewInfo;
 }
 
 /** host -> webview, event, when workspace trust is granted while the view is open. */
@@ -239,7 +507,12 @@ export type ToWebviewMessage =
   | InvalidateEvent
   | StatsEvent
   | RevealEvent
-  | TrustChangedEvent;
+  | TrustChangedEvent
+  | ViewResponse
+  | RowDetailResponse
+  | DecideResponse
+  | ViewProgressEvent
+  | ViewChangedEvent;
 
 //#endregion
 // ---------------------------------------------------------------------------------------------
@@ -248,6 +521,9 @@ export type ToWebviewMessage =
 export interface WebviewRequests {
   readonly ready: InitResponse;
   readonly 'rows/get': RowsResponse;
+  readonly 'view/set': ViewResponse;
+  readonly 'row/detail/get': RowDetailResponse;
+  readonly decide: DecideResponse;
 }
 
 /** The host's requests to the webview and their replies (none yet). */

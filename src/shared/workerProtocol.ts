@@ -153,6 +153,60 @@ export namespace StatusNotification {
   };
 }
 
+/** How one ASK-LLM score column was produced (SCORES_API.md). */
+export interface ScoreColumnMeta {
+  model: string;
+  dtype: string;
+  promptName: string;
+  promptHash: string;
+  answerTokens: string[];
+  maxTokens: number;
+  variant: 'p-yes' | 'p-yes-normalized';
+  device?: string;
+}
+
+/** Parameters of the DENSITY sketch behind a density column (SCORES_API.md). */
+export interface DensityColumnMeta {
+  model: string;
+  rows: number;
+  buckets: number;
+  hashesPerRow: number;
+  bandwidth: number;
+  seed: number;
+}
+
+/** Per-row score columns of one dataset file, aligned with its physical lines (SCORES_API.md). */
+export interface GetColumnsResult {
+  /** Rows of the file version the columns align with. */
+  rowCount: number;
+  /** Changes whenever the worker re-indexes the file. */
+  fileVersion: string;
+  /** data: base64 Float32Array LE, NaN = not scored. */
+  askllm?: { data: string; scored: number; meta: ScoreColumnMeta };
+  /** score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated). */
+  density?: { score: string; rank: string; meta: DensityColumnMeta };
+}
+
+/** client→worker request: the score columns of a dataset (on open and after didChangeColumns). */
+export namespace GetColumnsRequest {
+  export const method = 'winnow/getColumns';
+  export const type: RequestDescriptor<{ uri: string }, GetColumnsResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** worker→client, when scores or density of a dataset changed (throttled during a run, and at the end). */
+export namespace DidChangeColumnsNotification {
+  export const method = 'winnow/didChangeColumns';
+  export const type: NotificationDescriptor<{ uri: string; kinds: ('askllm' | 'density')[] }> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
 /** Error codes the worker uses in JSON-RPC error responses to custom requests. */
 export const WorkerErrorCodes = {
   /** The request names a dataset that no holder has opened. */

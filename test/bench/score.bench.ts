@@ -11,6 +11,7 @@
  *
  * Usage: npm run bench:score -- [--model t5|smollm|both] [--device auto|cpu|cuda|webgpu]
  *        [--size small|full] [--examples N] [--layers N] [--batch N] [--reps N] [--threads N]
+ *        [--tokenizer-threads N]   (default: none on CPU, up to 8 on a GPU)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +39,7 @@ interface Args {
   batch: number | undefined;
   reps: number;
   threads: number | undefined;
+  tokenizerThreads: number | undefined;
   size: 'small' | 'full';
 }
 
@@ -80,6 +82,8 @@ function parseArgs(argv: readonly string[]): Args {
     batch: num('batch'),
     reps: num('reps') ?? 2,
     threads: num('threads'),
+    tokenizerThreads:
+      get('tokenizer-threads') === undefined ? undefined : Number(get('tokenizer-threads')),
     size,
   };
 }
@@ -273,13 +277,15 @@ async function benchModel(
       `  ${a.device.padEnd(6)} ${a.outcome.padEnd(7)} ${a.ms.toFixed(0).padStart(5)} ms  ${a.message}`,
     );
   const batchOpts = args.batch ? { batchSize: args.batch, tokenBudget: Infinity } : {};
-  const scorer = AskLlmScorer.create(m, { ...batchOpts });
+  const tokenizerThreads = args.tokenizerThreads ?? 'auto';
+  const scorer = AskLlmScorer.create(m, { ...batchOpts, tokenizerThreads });
   // Naive batching: file order, a fixed batch size, no token budget (what a simple loop does).
   const naiveSize = args.batch ?? DEFAULT_BATCHING[m.kind].maxBatchSize;
   const naive = AskLlmScorer.create(m, {
     batchSize: naiveSize,
     tokenBudget: Infinity,
     bucketing: false,
+    tokenizerThreads,
   });
   try {
     const docs = makeDocuments(n, 7);

@@ -53,6 +53,21 @@ describe('ScoreCache file format', () => {
     await d.close();
   });
 
+  test('latest(): the newest score of a content under any scorer, filterable by model and prompt', async () => {
+    const c = await ScoreCache.open(join(dir, 'latest.log'));
+    await c.putMany('k1', [{ hash: 'h', score: { ...score(0.1), time: 1 } }]);
+    await c.putMany('k2', [{ hash: 'h', score: { ...score(0.2), modelId: 'm/y', time: 2 } }]);
+    assert.equal(c.latest('h')?.pYes, 0.2);
+    assert.equal(c.latest('h')?.scorerKey, 'k2');
+    assert.equal(c.latest('h', { modelId: 'm/x' })?.pYes, 0.1);
+    assert.equal(c.latest('h', { promptId: 'other' }), undefined);
+    assert.equal(c.latest('nope'), undefined);
+    await c.close();
+    const d = await ScoreCache.open(join(dir, 'latest.log'));
+    assert.equal(d.latest('h', { modelId: 'm/x' })?.scorerKey, 'k1');
+    await d.close();
+  });
+
   test('a torn last record is ignored and cut off; appends after it are readable', async () => {
     const path = join(dir, 'torn.log');
     const c = await ScoreCache.open(path);

@@ -3,11 +3,25 @@
  * scroller. Nothing in the DOM is as tall as the file (browsers cap element height near 33.5M px),
  * so the scroll position is a fractional row index and the scrollbar is drawn by hand.
  *
- * Accessibility: role="grid" with aria-rowcount (rows + the header row), each row carries
- * aria-rowindex, and the focused row is the grid's aria-activedescendant. The keyboard moves the
- * focus: j/k or arrows, PageUp/PageDown, Home/End.
+ * Rows are addressed by position in the current view (the file itself, or a sorted / filtered /
+ * searched selection the host computed); each row shows its own line number.
+ *
+ * Accessibility: role="grid" with aria-rowcount (rows + the header row) and aria-colcount, each
+ * row carries aria-rowindex, each cell aria-colindex, the focused row is the grid's
+ * aria-activedescendant, and selected rows have aria-selected. The keyboard does everything:
+ * see {@link KEY_HELP}.
  */
-import type { RowView } from '../../src/shared/webviewProtocol';
+import type { Decision, RowView } from '../../src/shared/webviewProtocol';
+import {
+  COLUMNS,
+  columnWidth,
+  gridTemplate,
+  resizedWidth,
+  visibleColumns,
+  type ColumnDef,
+  type ColumnId,
+  type ColumnWidths,
+} from './columns';
 import { codicon, el, formatCount, setAttr, setText } from './dom';
 import {
   clampRow,
@@ -27,6 +41,7 @@ import {
   wheelDeltaRows,
 } from './paging';
 import type { RowStore } from './rowStore';
+import { addRange, rangesContain, rangesSize, removePosition, type Ranges } from './selection';
 
 /** What the grid painted last (reported to the host for tests and commands). */
 export interface RenderInfo {
@@ -38,24 +53,71 @@ export interface RenderInfo {
   readonly rowCount: number;
 }
 
+/** Keys of the grid that are not navigation (handled by the view). */
+export type GridAction =
+  | 'keep'
+  | 'drop'
+  | 'clear'
+  | 'undo'
+  | 'redo'
+  | 'search'
+  | 'detail'
+  | 'open'
+  | 'filters'
+  | 'refresh'
+  | 'help';
+
+/** The keyboard map, shown by the help overlay (`?`). */
+export const KEY_HELP: readonly (readonly [string, string])[] = [
+  ['j / ↓, k / ↑', 'Next / previous row'],
+  ['PageDown / PageUp, Home / End', 'Move by a screen, to the first / last row'],
+  ['Shift + move, Space', 'Extend the selection, select or unselect the row'],
+  ['Escape', 'Clear the selection (or leave a text box)'],
+  ['y', 'Keep the selected rows, or the focused row and move on'],
+  ['n', 'Drop the selected rows, or the focused row and move on'],
+  ['x', 'Clear the decision'],
+  ['u / Shift+U', 'Undo / redo (Ctrl+Z / Ctrl+Shift+Z work too)'],
+  ['/', 'Search the whole file'],
+  ['Enter', 'Show or hide the detail panel'],
+  ['o', 'Show the row in the text editor'],
+  ['f', 'Show or hide filters and histograms'],
+  ['r', 'Refresh a view whose decisions or scores changed'],
+  ['?', 'This help'],
+];
+
+const ACTION_KEYS: Record<string, GridAction> = {
+  y: 'keep',
+  n: 'drop',
+  x: 'clear',
+  u: 'undo',
+  U: 'redo',
+  '/': 'search',
+  Enter: 'detail',
+  o: 'open',
+  f: 'filters',
+  r: 'refresh',
+  '?': 'help',
+};
+
 export interface GridCallbacks {
   /** The scroll position or focused row changed (persist it). */
   onPositionChange(topRow: number, focusedRow: number): void;
   /** The focused row changed. */
-  onFocusChange(row: number): void;
+  onFocusChange(position: number): void;
   /** Rows were painted. */
   onRender(info: RenderInfo): void;
   /** The user asked for a row's raw line (double click): open the file as text there. */
-  onOpenRow(row: number): void;
+  onOpenRow(position: number): void;
+  /** A key of {@link GridAction}. */
+  onAction(action: GridAction): void;
+  /** Column widths or hidden columns changed (persist them). */
+  onColumnsChange(widths: ColumnWidths, hidden: readonly string[]): void;
 }
 
 interface RowSlot {
   readonly el: HTMLDivElement;
-  readonly line: HTMLDivElement;
-  readonly preview: HTMLDivElement;
-  readonly length: HTMLDivElement;
-  readonly status: HTMLDivElement;
-  /** Row index shown, and whether its content was loaded, to skip needless DOM writes. */
+  readonly cells: Record<ColumnId, HTMLDivElement>;
+  /** Position shown, and the row object painted, to skip needless DOM writes. */
   index: number;
   loaded: RowView | undefined;
 }
@@ -65,43 +127,63 @@ const PREFETCH_ROWS = 64;
 
 export class Grid {
   readonly element: HTMLDivElement;
+  private readonly header: HTMLDivElement;
+  private readonly headerCells = new Map<ColumnId, HTMLDivElement>();
   private readonly body: HTMLDivElement;
   private readonly rowsLayer: HTMLDivElement;
   private readonly track: HTMLDivElement;
   private readonly thumb: HTMLDivElement;
   private readonly emptyMessage: HTMLDivElement;
   private readonly slots: RowSlot[] = [];
+  private columnMenu: HTMLDivElement | undefined;
 
   private rowHeight = 22;
   private viewportHeight = 0;
   private topRow = 0;
   private focusedRow = 0;
+  /** Selected positions (inclusive ranges), and where a Shift selection started. */
+  private selection: Ranges = [];
+  private anchor = 0;
   /** A position asked for before enough rows were indexed to reach it; applied as rows arrive. */
   private wanted: { top: number; focus: number } | undefined;
   private frame = 0;
   private fallback: ReturnType<typeof setTimeout> | undefined;
   private indexed = false;
   private drag: { pointerId: number; grabOffset: number } | undefined;
+  private widths: ColumnWidths;
+  private hidden: string[];
+  private emptyText = 'The file has no lines.';
 
   constructor(
     private readonly store: RowStore,
     private readonly callbacks: GridCallbacks,
+    columns: { widths?: ColumnWidths; hidden?: readonly string[] } = {},
   ) {
+    this.widths = { ...(columns.widths ?? {}) };
+    this.hidden = [...(columns.hidden ?? [])];
     this.element = el('div', 'grid', {
       role: 'grid',
       tabindex: '0',
       'aria-label': 'Dataset rows',
       'aria-readonly': 'true',
-      'aria-colcount': '4',
+      'aria-multiselectable': 'true',
     });
-    const header = el('div', 'grid-row grid-header', { role: 'row', 'aria-rowindex': '1' });
-    for (const [name, cls] of [
-      ['Line', 'col-line'],
-      ['Preview', 'col-preview'],
-      ['Length', 'col-length'],
-      ['Status', 'col-status'],
-    ] as const)
-      header.append(el('div', `grid-cell ${cls}`, { role: 'columnheader' }, name));
+    this.header = el('div', 'grid-row grid-header', { role: 'row', 'aria-rowindex': '1' });
+    for (const c of COLUMNS) {
+      const cell = el('div', `grid-cell col-${c.id}`, { role: 'columnheader', title: c.description });
+      cell.append(el('span', 'header-title', undefined, c.title));
+      if (c.width !== undefined) {
+        const handle = el('div', 'col-resize', { 'aria-hidden': 'true' });
+        handle.addEventListener('pointerdown', e => this.startResize(e, c, cell));
+        cell.append(handle);
+      }
+      cell.addEventListener('contextmenu', e => {
+        e.preventDefault();
+        this.toggleColumnMenu(cell);
+      });
+      this.headerCells.set(c.id, cell);
+      this.header.append(cell);
+    }
     this.body = el('div', 'grid-body', { role: 'rowgroup' });
     this.rowsLayer = el('div', 'grid-rows');
     this.emptyMessage = el('div', 'grid-empty');
@@ -110,8 +192,9 @@ export class Grid {
     this.thumb = el('div', 'scrollbar-thumb');
     this.track.append(this.thumb);
     const headerWrap = el('div', 'grid-header-wrap', { role: 'rowgroup' });
-    headerWrap.append(header);
+    headerWrap.append(this.header);
     this.element.append(headerWrap, this.body, this.track);
+    this.applyColumns();
 
     this.element.addEventListener('keydown', e => this.onKeyDown(e));
     this.body.addEventListener('wheel', e => this.onWheel(e), { passive: false });
@@ -133,7 +216,7 @@ export class Grid {
     });
   }
 
-  /** The row count grew (indexing) or changed (file changed on disk). */
+  /** The row count grew (indexing) or changed (file changed on disk, another view). */
   setRowCount(rowCount: number, indexed: boolean): void {
     this.store.setRowCount(rowCount);
     this.indexed = indexed;
@@ -149,6 +232,24 @@ export class Grid {
       this.topRow = clampTopRow(this.topRow, rowCount, this.visibleRows());
     }
     if (this.focusedRow !== focusBefore) this.callbacks.onFocusChange(this.focusedRow);
+    this.schedule();
+  }
+
+  /** A new view: start at its top (or at `focus`), with no selection. */
+  resetView(rowCount: number, indexed: boolean, focus = 0): void {
+    this.selection = [];
+    this.wanted = undefined;
+    this.topRow = 0;
+    this.focusedRow = 0;
+    this.setRowCount(rowCount, indexed);
+    if (focus > 0) this.reveal(focus);
+    this.refresh();
+    this.callbacks.onFocusChange(this.focusedRow);
+  }
+
+  /** What the empty grid says (no lines, or nothing matched). */
+  setEmptyText(text: string): void {
+    this.emptyText = text;
     this.schedule();
   }
 
@@ -184,7 +285,141 @@ export class Grid {
     return this.topRow;
   }
 
+  /** Selected position ranges; empty when nothing is selected. */
+  get selectedRanges(): Ranges {
+    return this.selection;
+  }
+
+  clearSelection(): void {
+    if (this.selection.length === 0) return;
+    this.selection = [];
+    this.refresh();
+  }
+
+  /** Moves the focus by `delta` rows (after a decision on the focused row). */
+  advance(delta = 1): void {
+    this.setFocus(this.focusedRow + delta, true);
+  }
+
+  get columnState(): { widths: ColumnWidths; hidden: readonly string[] } {
+    return { widths: this.widths, hidden: this.hidden };
+  }
+
+  /** Shows or hides a column. */
+  setColumnHidden(id: ColumnId, hide: boolean): void {
+    const def = COLUMNS.find(c => c.id === id);
+    if (!def?.hideable) return;
+    this.hidden = hide ? [...new Set([...this.hidden, id])] : this.hidden.filter(h => h !== id);
+    this.applyColumns();
+    this.callbacks.onColumnsChange(this.widths, this.hidden);
+  }
+
+  /** Opens or closes the column menu next to `anchor` (a header cell or a toolbar button). */
+  toggleColumnMenu(anchor: HTMLElement): void {
+    if (this.columnMenu) {
+      this.closeColumnMenu();
+      return;
+    }
+    const menu = el('div', 'popup column-menu', { role: 'menu', 'aria-label': 'Columns' });
+    for (const c of COLUMNS) {
+      if (!c.hideable) continue;
+      const item = el('button', 'menu-item', {
+        role: 'menuitemcheckbox',
+        'aria-checked': String(!this.hidden.includes(c.id)),
+        type: 'button',
+      });
+      item.append(
+        codicon(this.hidden.includes(c.id) ? 'blank' : 'check'),
+        el('span', undefined, undefined, c.title),
+      );
+      item.addEventListener('click', () => {
+        this.setColumnHidden(c.id, !this.hidden.includes(c.id));
+        this.closeColumnMenu();
+        this.toggleColumnMenu(anchor);
+      });
+      menu.append(item);
+    }
+    const reset = el('button', 'menu-item', { role: 'menuitem', type: 'button' });
+    reset.append(codicon('discard'), el('span', undefined, undefined, 'Reset widths'));
+    reset.addEventListener('click', () => {
+      this.widths = {};
+      this.applyColumns();
+      this.callbacks.onColumnsChange(this.widths, this.hidden);
+      this.closeColumnMenu();
+    });
+    menu.append(reset);
+    menu.addEventListener('keydown', e => {
+      const items = [...menu.querySelectorAll<HTMLButtonElement>('.menu-item')];
+      const at = items.indexOf(document.activeElement as HTMLButtonElement);
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        this.closeColumnMenu();
+        anchor.focus();
+      } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const next = (at + (e.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length;
+        items[next].focus();
+      }
+    });
+    const box = anchor.getBoundingClientRect();
+    menu.style.top = `${Math.round(box.bottom + 2)}px`;
+    menu.style.left = `${Math.round(Math.min(box.left, window.innerWidth - 200))}px`;
+    document.body.append(menu);
+    this.columnMenu = menu;
+    menu.querySelector<HTMLButtonElement>('.menu-item')?.focus();
+    const close = (e: MouseEvent) => {
+      if (!menu.contains(e.target as Node)) {
+        this.closeColumnMenu();
+        document.removeEventListener('mousedown', close, true);
+      }
+    };
+    document.addEventListener('mousedown', close, true);
+  }
+
+  private closeColumnMenu(): void {
+    this.columnMenu?.remove();
+    this.columnMenu = undefined;
+  }
+
   // -- layout -----------------------------------------------------------------------------------
+
+  private applyColumns(): void {
+    this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.hidden));
+    const visible = visibleColumns(this.hidden);
+    this.element.setAttribute('aria-colcount', String(visible.length));
+    this.element.classList.toggle('has-status', visible.some(c => c.id === 'status'));
+    for (const c of COLUMNS) {
+      const hidden = !visible.includes(c);
+      this.headerCells.get(c.id)?.classList.toggle('col-hidden', hidden);
+      this.element.classList.toggle(`hide-${c.id}`, hidden);
+    }
+    visible.forEach((c, k) => this.headerCells.get(c.id)?.setAttribute('aria-colindex', String(k + 1)));
+    this.refresh();
+  }
+
+  private startResize(e: PointerEvent, def: ColumnDef, cell: HTMLDivElement): void {
+    e.preventDefault();
+    e.stopPropagation();
+    const handle = e.currentTarget as HTMLElement;
+    const startX = e.clientX;
+    const startWidth = columnWidth(def, this.widths) ?? cell.getBoundingClientRect().width;
+    handle.setPointerCapture(e.pointerId);
+    handle.classList.add('active');
+    const move = (ev: PointerEvent) => {
+      this.widths = { ...this.widths, [def.id]: resizedWidth(def, startWidth, ev.clientX - startX) };
+      this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.hidden));
+    };
+    const up = () => {
+      handle.removeEventListener('pointermove', move);
+      handle.removeEventListener('pointerup', up);
+      handle.removeEventListener('pointercancel', up);
+      handle.classList.remove('active');
+      this.callbacks.onColumnsChange(this.widths, this.hidden);
+    };
+    handle.addEventListener('pointermove', move);
+    handle.addEventListener('pointerup', up);
+    handle.addEventListener('pointercancel', up);
+  }
 
   private visibleRows(): number {
     return fullyVisibleRows(this.viewportHeight, this.rowHeight);
@@ -268,58 +503,83 @@ export class Grid {
 
   private createSlot(): RowSlot {
     const row = el('div', 'grid-row', { role: 'row' });
-    const line = el('div', 'grid-cell col-line', { role: 'rowheader' });
-    const preview = el('div', 'grid-cell col-preview', { role: 'gridcell' });
-    const length = el('div', 'grid-cell col-length', { role: 'gridcell' });
-    const status = el('div', 'grid-cell col-status', { role: 'gridcell' });
-    row.append(line, preview, length, status);
+    const cells = {} as Record<ColumnId, HTMLDivElement>;
+    for (const c of COLUMNS) {
+      const cell = el('div', `grid-cell col-${c.id}`, {
+        role: c.id === 'line' ? 'rowheader' : 'gridcell',
+      });
+      cells[c.id] = cell;
+      row.append(cell);
+    }
     this.rowsLayer.append(row);
-    return { el: row, line, preview, length, status, index: -1, loaded: undefined };
+    return { el: row, cells, index: -1, loaded: undefined };
   }
 
   private fillSlot(slot: RowSlot, index: number, row: RowView | undefined): void {
     const focused = index === this.focusedRow;
+    const selected = rangesContain(this.selection, index);
     slot.el.classList.toggle('focused', focused);
-    setAttr(slot.el, 'aria-selected', focused ? 'true' : 'false');
+    slot.el.classList.toggle('selected', selected);
+    setAttr(slot.el, 'aria-selected', selected || (focused && this.selection.length === 0) ? 'true' : 'false');
     if (slot.index === index && slot.loaded === row) return;
     slot.index = index;
     slot.loaded = row;
     slot.el.id = `row-${index}`;
     slot.el.setAttribute('aria-rowindex', String(index + 2));
-    setText(slot.line, String(index + 1));
+    const visible = visibleColumns(this.hidden);
+    visible.forEach((c, k) => slot.cells[c.id].setAttribute('aria-colindex', String(k + 1)));
+    const { line, decision, preview, score, density, length, status } = slot.cells;
     slot.el.classList.toggle('loading', !row);
     slot.el.classList.toggle('invalid', !!row?.error);
+    slot.el.classList.toggle('kept', row?.decision === 'keep');
+    slot.el.classList.toggle('dropped', row?.decision === 'drop');
     setAttr(slot.el, 'aria-busy', row ? undefined : 'true');
-    slot.status.replaceChildren();
+    status.replaceChildren();
     if (!row) {
-      setText(slot.preview, '…');
-      setAttr(slot.preview, 'title', undefined);
-      setText(slot.length, '');
-      setAttr(slot.length, 'title', undefined);
+      setText(line, '');
+      setText(preview, '…');
+      setAttr(preview, 'title', undefined);
+      for (const c of [decision, score, density, length]) c.replaceChildren();
+      setAttr(length, 'title', undefined);
       return;
     }
-    setText(slot.preview, row.truncated ? `${row.preview}…` : row.preview);
+    setText(line, String(row.index + 1));
+    setText(preview, row.truncated ? `${row.preview}…` : row.preview);
     setAttr(
-      slot.preview,
+      preview,
       'title',
       row.fields.length ? `Fields: ${row.fields.join(', ')}` : row.error ? 'Raw line' : undefined,
     );
-    setText(slot.length, formatCount(row.chars));
+    fillDecision(decision, row.decision);
+    fillScore(score, row.score);
+    density.replaceChildren();
+    if (row.densityRank !== undefined) {
+      density.textContent = formatCount(row.densityRank);
+      density.title = `DENSITY rank ${formatCount(row.densityRank)} (1 = most isolated)${row.density !== undefined ? `, score ${row.density.toPrecision(4)}` : ''}`;
+    } else {
+      density.append(el('span', 'muted', undefined, '—'));
+      density.title = 'No DENSITY score';
+    }
+    length.textContent =
+      row.tokens !== undefined
+        ? `${formatCount(row.chars)} · ${formatCount(row.tokens)} tok`
+        : formatCount(row.chars);
     setAttr(
-      slot.length,
+      length,
       'title',
-      `${formatCount(row.chars)} characters, ${formatCount(row.bytes)} bytes`,
+      `${formatCount(row.chars)} characters, ${formatCount(row.bytes)} bytes` +
+        (row.tokens !== undefined ? `, ${formatCount(row.tokens)} tokens` : ''),
     );
     if (row.error) {
       const { kind, message, column } = row.error;
       const badge = el('span', 'badge badge-error');
       badge.append(codicon('error'), el('span', 'badge-label', undefined, kind));
       const reason = el('span', 'status-reason', undefined, message);
-      slot.status.append(badge, reason);
-      slot.status.title = column ? `${kind}: ${message} (column ${column})` : `${kind}: ${message}`;
+      status.append(badge, reason);
+      status.title = column ? `${kind}: ${message} (column ${column})` : `${kind}: ${message}`;
     } else {
-      slot.status.removeAttribute('title');
-      slot.status.append(el('span', 'visually-hidden', undefined, 'valid'));
+      status.removeAttribute('title');
+      status.append(el('span', 'visually-hidden', undefined, 'valid'));
     }
   }
 
@@ -338,8 +598,7 @@ export class Grid {
   private renderEmpty(rowCount: number): void {
     const empty = rowCount === 0;
     this.emptyMessage.classList.toggle('hidden', !empty);
-    if (empty)
-      setText(this.emptyMessage, this.indexed ? 'The file has no lines.' : 'Reading the file…');
+    if (empty) setText(this.emptyMessage, this.indexed ? this.emptyText : 'Reading the file…');
   }
 
   // -- input ------------------------------------------------------------------------------------
@@ -374,14 +633,44 @@ export class Grid {
   }
 
   private onKeyDown(e: KeyboardEvent): void {
-    if (e.altKey || e.metaKey || e.shiftKey) return;
+    if (e.altKey || e.metaKey) return;
     // Ctrl+Home/End mean the same as Home/End here; other Ctrl chords belong to VS Code.
     if (e.ctrlKey && e.key !== 'Home' && e.key !== 'End') return;
-    const key = navigationKeyFor(e.key);
-    if (!key) return;
-    e.preventDefault();
-    e.stopPropagation();
-    this.setFocus(moveFocus(this.focusedRow, key, this.visibleRows(), this.store.rowCount), true);
+    const nav = navigationKeyFor(e.shiftKey && e.key.length === 1 ? e.key.toLowerCase() : e.key);
+    if (nav) {
+      e.preventDefault();
+      e.stopPropagation();
+      const next = moveFocus(this.focusedRow, nav, this.visibleRows(), this.store.rowCount);
+      if (e.shiftKey) {
+        // Extend the selection from the anchor to the new focus.
+        if (this.selection.length === 0) this.anchor = this.focusedRow;
+        this.selection = addRange([], this.anchor, next);
+      } else this.anchor = next;
+      this.setFocus(next, true);
+      if (e.shiftKey) this.refresh();
+      return;
+    }
+    if (e.key === ' ') {
+      e.preventDefault();
+      this.selection = rangesContain(this.selection, this.focusedRow)
+        ? removePosition(this.selection, this.focusedRow)
+        : addRange(this.selection, this.focusedRow, this.focusedRow);
+      this.anchor = this.focusedRow;
+      this.refresh();
+      return;
+    }
+    if (e.key === 'Escape' && this.selection.length > 0) {
+      e.preventDefault();
+      e.stopPropagation();
+      this.clearSelection();
+      return;
+    }
+    const action = ACTION_KEYS[e.key];
+    if (action && !(e.shiftKey && e.key !== 'U' && e.key !== '?')) {
+      e.preventDefault();
+      e.stopPropagation();
+      this.callbacks.onAction(action);
+    }
   }
 
   private onWheel(e: WheelEvent): void {
@@ -400,7 +689,19 @@ export class Grid {
   private onRowClick(e: MouseEvent): void {
     const index = this.rowIndexAt(e);
     if (index === undefined) return;
+    if (e.shiftKey) {
+      this.selection = addRange([], this.anchor, index);
+    } else if (e.ctrlKey || e.metaKey) {
+      this.selection = rangesContain(this.selection, index)
+        ? removePosition(this.selection, index)
+        : addRange(this.selection, index, index);
+      this.anchor = index;
+    } else {
+      this.selection = [];
+      this.anchor = index;
+    }
     this.setFocus(index, true);
+    this.refresh();
     // Keep keyboard focus on the grid itself (aria-activedescendant model).
     e.preventDefault();
     this.element.focus();
@@ -450,4 +751,33 @@ export class Grid {
     this.thumb.classList.remove('active');
     if (this.thumb.hasPointerCapture(e.pointerId)) this.thumb.releasePointerCapture(e.pointerId);
   }
+}
+
+function fillDecision(cell: HTMLElement, decision: Decision | undefined): void {
+  cell.replaceChildren();
+  if (decision === 'keep') {
+    cell.append(codicon('check', 'decision-icon'), el('span', 'decision-label', undefined, 'keep'));
+    cell.title = 'Kept (y); x clears';
+  } else if (decision === 'drop') {
+    cell.append(codicon('close', 'decision-icon'), el('span', 'decision-label', undefined, 'drop'));
+    cell.title = 'Dropped (n); x clears';
+  } else {
+    cell.append(el('span', 'muted', undefined, '·'), el('span', 'visually-hidden', undefined, 'undecided'));
+    cell.title = 'Undecided: y keeps, n drops';
+  }
+}
+
+function fillScore(cell: HTMLElement, score: number | undefined): void {
+  cell.replaceChildren();
+  if (score === undefined) {
+    cell.append(el('span', 'muted', undefined, '—'));
+    cell.title = 'Not scored yet';
+    return;
+  }
+  const bar = el('span', 'score-bar', { 'aria-hidden': 'true' });
+  const fill = el('span', 'score-fill');
+  fill.style.width = `${Math.round(Math.max(0, Math.min(1, score)) * 100)}%`;
+  bar.append(fill);
+  cell.append(el('span', 'score-value', undefined, score.toFixed(3)), bar);
+  cell.title = `ASK-LLM P(yes) = ${score.toPrecision(6)}`;
 }

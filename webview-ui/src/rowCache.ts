@@ -60,8 +60,11 @@ export class LruCache<K, V> {
   }
 }
 
-/** Cache key of one page of one generation. */
-export function pageKey(generation: number, page: number): string {
+/**
+ * Cache key of one page of one scope: the file's generation, or a string naming the generation
+ * and the view whose positions the page holds.
+ */
+export function pageKey(generation: number | string, page: number): string {
   return `${generation}:${page}`;
 }
 
@@ -77,20 +80,20 @@ export class PageCache<R> {
     return this.lru.size;
   }
 
-  get(generation: number, page: number): readonly R[] | undefined {
+  get(generation: number | string, page: number): readonly R[] | undefined {
     return this.lru.get(pageKey(generation, page));
   }
 
-  peek(generation: number, page: number): readonly R[] | undefined {
+  peek(generation: number | string, page: number): readonly R[] | undefined {
     return this.lru.peek(pageKey(generation, page));
   }
 
-  set(generation: number, page: number, rows: readonly R[]): void {
+  set(generation: number | string, page: number, rows: readonly R[]): void {
     this.lru.set(pageKey(generation, page), rows);
   }
 
-  /** Drops every page not of `generation` (after the file changed). */
-  retainGeneration(generation: number): void {
+  /** Drops every page not of `generation` (after the file or the view changed). */
+  retainGeneration(generation: number | string): void {
     const prefix = `${generation}:`;
     for (const key of this.lru.keys()) if (!key.startsWith(prefix)) this.lru.delete(key);
   }

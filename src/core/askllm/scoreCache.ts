@@ -125,6 +125,8 @@ export interface CacheLoadReport {
 /** The append-only score store. Create with `ScoreCache.open`. */
 export class ScoreCache {
   private readonly map = new Map<string, CachedScore>();
+  /** Content hash → scorer key → score, for lookups without a scorer. */
+  private readonly byContent = new Map<string, Map<string, CachedScore>>();
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(
@@ -151,7 +153,7 @@ export class ScoreCache {
         if (nl < 0) break;
         const r = decodeRecord(buf.toString('utf8', start, nl));
         if (r) {
-          cache.map.set(`${r.k}:${r.h}`, {
+          cache.remember(r.k, r.h, {
             pYes: r.s,
             pNo: r.n,
             tokens: r.t,
@@ -183,6 +185,32 @@ export class ScoreCache {
     return this.map.size;
   }
 
+  /**
+   * The most recent score of a content hash under any scorer, optionally only from a model
+   * and/or prompt id. Lets a file show its scores at once, before any model is loaded.
+   */
+  latest(
+    hash: string,
+    match: { modelId?: string; promptId?: string } = {},
+  ): (CachedScore & { scorerKey: string }) | undefined {
+    let best: (CachedScore & { scorerKey: string }) | undefined;
+    for (const [scorerKey, s] of this.byContent.get(hash) ?? [])
+      if (
+        (match.modelId === undefined || s.modelId === match.modelId) &&
+        (match.promptId === undefined || s.promptId === match.promptId) &&
+        (best === undefined || s.time >= best.time)
+      )
+        best = { ...s, scorerKey };
+    return best;
+  }
+
+  private remember(scorer: string, hash: string, score: CachedScore): void {
+    this.map.set(`${scorer}:${hash}`, score);
+    let m = this.byContent.get(hash);
+    if (!m) this.byContent.set(hash, (m = new Map()));
+    m.set(scorer, score);
+  }
+
   /** The stored score of a row under a scorer, if any. */
   get(scorer: string, hash: string): CachedScore | undefined {
     return this.map.get(`${scorer}:${hash}`);
@@ -201,7 +229,7 @@ export class ScoreCache {
     let text = '';
     for (const { hash, score } of entries) {
       const full: CachedScore = { ...score, time: score.time ?? now };
-      this.map.set(`${scorer}:${hash}`, full);
+      this.remember(scorer, hash, full);
       text += encodeRecord({
         k: scorer,
         h: hash,

@@ -21,9 +21,16 @@ export type TransformersModule = typeof import('@huggingface/transformers');
 
 let transformersPromise: Promise<TransformersModule> | undefined;
 
-/** Imports @huggingface/transformers once. */
+/**
+ * Loads @huggingface/transformers once. The bundles are CommonJS, so `require` is used: a
+ * dynamic `import()` would load the package's separate ESM build, and a second copy of the
+ * library (with its own `env` settings) would then sit beside any static import of it.
+ */
 export function transformers(): Promise<TransformersModule> {
-  transformersPromise ??= import('@huggingface/transformers');
+  transformersPromise ??= Promise.resolve().then(
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above.
+    () => require('@huggingface/transformers') as TransformersModule,
+  );
   return transformersPromise;
 }
 
@@ -181,6 +188,7 @@ export function checkModelFolder(
 }
 
 let loadChain: Promise<unknown> = Promise.resolve();
+let defaultRemoteHost: string | undefined;
 
 /**
  * Loads tokenizer and model. Ids are downloaded into `cacheDir` (with progress) unless offline;
@@ -225,10 +233,9 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
   env.useFSCache = true;
   env.allowLocalModels = true;
   env.allowRemoteModels = !options.offline;
-  if (options.remoteHost)
-    env.remoteHost = options.remoteHost.endsWith('/')
-      ? options.remoteHost
-      : `${options.remoteHost}/`;
+  // The global env outlives this call: restore the Hub when no mirror is given.
+  defaultRemoteHost ??= env.remoteHost;
+  env.remoteHost = options.remoteHost ? options.remoteHost.replace(/\/?$/, '/') : defaultRemoteHost;
   env.logLevel = LogLevel.ERROR;
 
   const modelRef = local ? folder : options.model;
