@@ -124,7 +124,8 @@ export async function openInDatasetView(api: DatasetEditorApi, uriArg?: unknown)
 
 function uriArg(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
-  if (typeof arg === 'string') return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
+  if (typeof arg === 'string')
+    return arg.includes('://') ? vscode.Uri.parse(arg) : vscode.Uri.file(arg);
   return undefined;
 }
 
@@ -142,11 +143,14 @@ export async function setDecision(
   decision: unknown,
 ): Promise<number> {
   const uri = uriArg(uriValue);
-  if (!uri || uri.scheme !== 'file') throw new Error('winnow.setDecision needs the file URI of a dataset.');
+  if (!uri || uri.scheme !== 'file')
+    throw new Error('winnow.setDecision needs the file URI of a dataset.');
   if (!Array.isArray(lines) || !lines.every(l => Number.isInteger(l) && l >= 0))
     throw new Error('winnow.setDecision needs a list of 0-based line numbers.');
   if (!DECISIONS.includes(decision as DecisionValue))
-    throw new Error(`winnow.setDecision: the decision must be "keep", "drop" or "unset", got ${String(decision)}.`);
+    throw new Error(
+      `winnow.setDecision: the decision must be "keep", "drop" or "unset", got ${String(decision)}.`,
+    );
   const value = decision as DecisionValue;
   const doc = api.document(uri);
   const verb = value === 'keep' ? 'Keep' : value === 'drop' ? 'Drop' : 'Clear';
@@ -160,7 +164,9 @@ export async function setDecision(
     });
   if (!vscode.workspace.isTrusted)
     throw new Error('This workspace is in Restricted Mode: Winnow does not write decisions here.');
-  const maxLineBytes = vscode.workspace.getConfiguration('winnow', uri).get<number>('dataset.maxLineBytes');
+  const maxLineBytes = vscode.workspace
+    .getConfiguration('winnow', uri)
+    .get<number>('dataset.maxLineBytes');
   return setDecisionInSidecar(uri.fsPath, lines as number[], value, maxLineBytes);
 }
 
@@ -170,10 +176,13 @@ export async function getDecisions(
   uriValue: unknown,
 ): Promise<{ keep: number[]; drop: number[] }> {
   const uri = uriArg(uriValue);
-  if (!uri || uri.scheme !== 'file') throw new Error('winnow.getDecisions needs the file URI of a dataset.');
+  if (!uri || uri.scheme !== 'file')
+    throw new Error('winnow.getDecisions needs the file URI of a dataset.');
   const doc = api.document(uri);
   if (doc) return doc.currentDecisions();
-  const maxLineBytes = vscode.workspace.getConfiguration('winnow', uri).get<number>('dataset.maxLineBytes');
+  const maxLineBytes = vscode.workspace
+    .getConfiguration('winnow', uri)
+    .get<number>('dataset.maxLineBytes');
   return decisionsFromSidecar(uri.fsPath, maxLineBytes);
 }
 
@@ -245,26 +254,48 @@ export async function exportKeptCommand(
     target = picked.fsPath;
     const extras = await vscode.window.showQuickPick(
       [
-        { label: 'JSONL with scores', description: `${basename(stemOf(target))}.scored.jsonl`, detail: 'The kept rows with askllm_score and density_score fields added', id: 'scored' },
-        { label: 'Parquet', description: `${basename(stemOf(target))}.parquet`, detail: 'The same columns as the scored JSONL', id: 'parquet' },
+        {
+          label: 'JSONL with scores',
+          description: `${basename(stemOf(target))}.scored.jsonl`,
+          detail: 'The kept rows with askllm_score and density_score fields added',
+          id: 'scored',
+        },
+        {
+          label: 'Parquet',
+          description: `${basename(stemOf(target))}.parquet`,
+          detail: 'The same columns as the scored JSONL',
+          id: 'parquet',
+        },
       ],
-      { canPickMany: true, title: 'Also write (optional)', placeHolder: 'Press Enter to export the kept rows only' },
+      {
+        canPickMany: true,
+        title: 'Also write (optional)',
+        placeHolder: 'Press Enter to export the kept rows only',
+      },
     );
     if (extras === undefined) return undefined;
     if (extras.some(e => e.id === 'scored')) scored = `${stemOf(target)}.scored.jsonl`;
     if (extras.some(e => e.id === 'parquet')) parquet = `${stemOf(target)}.parquet`;
   } else {
     const o = options!;
-    if (o.scoredJsonl) scored = typeof o.scoredJsonl === 'string' ? o.scoredJsonl : `${stemOf(target)}.scored.jsonl`;
-    if (o.parquet) parquet = typeof o.parquet === 'string' ? o.parquet : `${stemOf(target)}.parquet`;
+    if (o.scoredJsonl)
+      scored = typeof o.scoredJsonl === 'string' ? o.scoredJsonl : `${stemOf(target)}.scored.jsonl`;
+    if (o.parquet)
+      parquet = typeof o.parquet === 'string' ? o.parquet : `${stemOf(target)}.parquet`;
   }
   for (const p of [target, scored, parquet, manifestPath(target)])
     if (p && (p === uri.fsPath || p === doc.sidecarPath))
-      throw new Error('Choose another file name: the export never overwrites the dataset or its decisions.');
+      throw new Error(
+        'Choose another file name: the export never overwrites the dataset or its decisions.',
+      );
 
   const t0 = performance.now();
   const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Winnow: exporting kept examples', cancellable: true },
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: 'Winnow: exporting kept examples',
+      cancellable: true,
+    },
     (progress, token) =>
       exportKept({
         file: doc.file,
@@ -293,8 +324,10 @@ export async function exportKeptCommand(
         'Open Manifest',
       )
       .then(pick => {
-        if (pick === 'Open') void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target!));
-        if (pick === 'Open Manifest') void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.manifest));
+        if (pick === 'Open')
+          void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target!));
+        if (pick === 'Open Manifest')
+          void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.manifest));
       });
   }
   return result;
@@ -324,22 +357,28 @@ export function registerDatasetCommands(api: DatasetEditorApi): vscode.Disposabl
       guard('Open in Dataset View', (uri?: unknown) => openInDatasetView(api, uri)),
     ),
     // Internal (SCORES_API.md): errors go back to the caller, which reports them.
-    vscode.commands.registerCommand('winnow.setDecision', (uri: unknown, lines: unknown, d: unknown) =>
-      setDecision(api, uri, lines, d),
+    vscode.commands.registerCommand(
+      'winnow.setDecision',
+      (uri: unknown, lines: unknown, d: unknown) => setDecision(api, uri, lines, d),
     ),
-    vscode.commands.registerCommand('winnow.getDecisions', (uri: unknown) => getDecisions(api, uri)),
-    vscode.commands.registerCommand('winnow.exportKept', async (uri?: unknown, options?: ExportKeptOptions) => {
-      try {
-        return await exportKeptCommand(api, uri, options);
-      } catch (e) {
-        log.error(`Export Kept Examples failed: ${errorText(e)}`);
-        // Called from code (a test, another command): the caller gets the error.
-        if (options) throw e;
-        void vscode.window.showErrorMessage(
-          `Winnow: Export Kept Examples failed: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        return undefined;
-      }
-    }),
+    vscode.commands.registerCommand('winnow.getDecisions', (uri: unknown) =>
+      getDecisions(api, uri),
+    ),
+    vscode.commands.registerCommand(
+      'winnow.exportKept',
+      async (uri?: unknown, options?: ExportKeptOptions) => {
+        try {
+          return await exportKeptCommand(api, uri, options);
+        } catch (e) {
+          log.error(`Export Kept Examples failed: ${errorText(e)}`);
+          // Called from code (a test, another command): the caller gets the error.
+          if (options) throw e;
+          void vscode.window.showErrorMessage(
+            `Winnow: Export Kept Examples failed: ${e instanceof Error ? e.message : String(e)}`,
+          );
+          return undefined;
+        }
+      },
+    ),
   ];
 }

@@ -218,12 +218,23 @@ export class DatasetPanel extends Disposable {
     let lastProgress = 0;
     const t0 = performance.now();
     try {
-      const view = await DatasetView.compute(this.document, query, token, (label, done, total, matches) => {
-        const now = Date.now();
-        if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
-        lastProgress = now;
-        this.send({ type: 'view/progress', label, done, total, ...(matches !== undefined ? { matches } : {}) });
-      });
+      const view = await DatasetView.compute(
+        this.document,
+        query,
+        token,
+        (label, done, total, matches) => {
+          const now = Date.now();
+          if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
+          lastProgress = now;
+          this.send({
+            type: 'view/progress',
+            label,
+            done,
+            total,
+            ...(matches !== undefined ? { matches } : {}),
+          });
+        },
+      );
       if (token.cancelled) throw new SearchCancelled();
       this.view = view;
       const info = view.info();

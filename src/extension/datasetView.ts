@@ -124,7 +124,8 @@ export class DatasetView {
   /** Whether the view's order or membership depends on decisions / scores. */
   dependsOn(what: 'decisions' | 'scores'): boolean {
     const f = this.query.filter;
-    if (what === 'decisions') return !!f?.decisions && f.decisions.length > 0 && f.decisions.length < 3;
+    if (what === 'decisions')
+      return !!f?.decisions && f.decisions.length > 0 && f.decisions.length < 3;
     return (
       this.query.sort === 'score' ||
       this.query.sort === 'density' ||
@@ -141,11 +142,21 @@ export class DatasetView {
     const count = this.count;
     const complete = this.rows ? this.complete : source.indexed;
     const scores = source.scores;
-    const histograms: { score?: ViewInfo['histograms']['score']; density?: ViewInfo['histograms']['density'] } = {};
+    const histograms: {
+      score?: ViewInfo['histograms']['score'];
+      density?: ViewInfo['histograms']['density'];
+    } = {};
     if (scores?.askllm) histograms.score = histogram(scores.askllm.values, total, this.rows, 0, 1);
     if (scores?.density) {
       const range = valueRange(scores.density.values, total);
-      if (range) histograms.density = histogram(scores.density.values, total, this.rows, range.min, range.max);
+      if (range)
+        histograms.density = histogram(
+          scores.density.values,
+          total,
+          this.rows,
+          range.min,
+          range.max,
+        );
     }
     const counts = source.decisions.counts;
     let scope = describeScope(count, total, this.query);
@@ -158,7 +169,11 @@ export class DatasetView {
       complete,
       scope,
       histograms,
-      decisions: { keep: counts.keep, drop: counts.drop, undecided: Math.max(0, total - counts.keep - counts.drop) },
+      decisions: {
+        keep: counts.keep,
+        drop: counts.drop,
+        undecided: Math.max(0, total - counts.keep - counts.drop),
+      },
       sources: scoreSources(scores),
       fields: [...source.columns.fieldNames],
       editable: source.editable,
@@ -187,7 +202,9 @@ export class DatasetView {
       case 'positions': {
         let n = 0;
         const ranges = target.ranges
-          .map(([a, b]) => [Math.max(0, Math.min(a, b)), Math.min(count - 1, Math.max(a, b))] as const)
+          .map(
+            ([a, b]) => [Math.max(0, Math.min(a, b)), Math.min(count - 1, Math.max(a, b))] as const,
+          )
           .filter(([a, b]) => a <= b);
         for (const [a, b] of ranges) n += b - a + 1;
         const rows = new Uint32Array(n);
@@ -206,16 +223,21 @@ export class DatasetView {
       }
       case 'topPercent': {
         const scores = this.source.scores?.askllm?.values;
-        if (!scores) throw new Error('There are no ASK-LLM scores yet: run "Winnow: Score Current File" first.');
+        if (!scores)
+          throw new Error(
+            'There are no ASK-LLM scores yet: run "Winnow: Score Current File" first.',
+          );
         const pct = target.percent;
-        if (!(pct > 0 && pct <= 100)) throw new Error(`The percentage must be between 0 and 100, got ${pct}.`);
+        if (!(pct > 0 && pct <= 100))
+          throw new Error(`The percentage must be between 0 and 100, got ${pct}.`);
         const view = this.allRows();
         let scored = 0;
         for (let i = 0; i < view.length; i++) if (scores[view[i]] === scores[view[i]]) scored++;
         if (scored === 0) throw new Error('No row in this view has an ASK-LLM score yet.');
         const candidates = new Uint32Array(scored);
         let k = 0;
-        for (let i = 0; i < view.length; i++) if (scores[view[i]] === scores[view[i]]) candidates[k++] = view[i];
+        for (let i = 0; i < view.length; i++)
+          if (scores[view[i]] === scores[view[i]]) candidates[k++] = view[i];
         candidates.sort();
         const sorted = sortByKeys(candidates, float32Keys(scores, candidates, true));
         const take = Math.max(1, Math.round((scored * pct) / 100));
@@ -284,11 +306,15 @@ export function normalizeQuery(q: ViewQuery): ViewQuery {
   const f = q.filter;
   const filter = f
     ? {
-        ...(f.score && (Number.isFinite(f.score.min) || Number.isFinite(f.score.max)) ? { score: f.score } : {}),
+        ...(f.score && (Number.isFinite(f.score.min) || Number.isFinite(f.score.max))
+          ? { score: f.score }
+          : {}),
         ...(f.density && (Number.isFinite(f.density.min) || Number.isFinite(f.density.max))
           ? { density: f.density }
           : {}),
-        ...(f.decisions && f.decisions.length > 0 && f.decisions.length < 3 ? { decisions: f.decisions } : {}),
+        ...(f.decisions && f.decisions.length > 0 && f.decisions.length < 3
+          ? { decisions: f.decisions }
+          : {}),
         ...(f.errors ? { errors: f.errors } : {}),
         ...(f.field?.name ? { field: f.field } : {}),
       }

@@ -270,11 +270,7 @@ export async function exportKept(req: ExportRequest): Promise<ExportResult> {
   progress('Hashing the source file');
   const sourceSha = await fileSha256(file.path);
   const manifest = req.manifest ?? manifestPath(req.target);
-  const text = JSON.stringify(
-    buildManifest(req, outputs, sourceSha, invalidKept, askllm),
-    null,
-    2,
-  );
+  const text = JSON.stringify(buildManifest(req, outputs, sourceSha, invalidKept, askllm), null, 2);
   await writeFileAtomic(manifest, text + '\n');
   outputs.push({ kind: 'manifest', path: manifest, rows: 0, bytes: Buffer.byteLength(text) + 1 });
   return { outputs, manifest, invalidKept };

@@ -17,9 +17,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
   } catch (e) {
     // VS Code does not surface activation failures, so do it ourselves.
     log.error(`Activation failed: ${errorText(e)}`);
-    void vscode.window.showErrorMessage(`Winnow failed to activate: ${String(e)}`, 'Open Log').then(
-      pick => pick && log.show(),
-    );
+    void vscode.window
+      .showErrorMessage(`Winnow failed to activate: ${String(e)}`, 'Open Log')
+      .then(pick => pick && log.show());
     throw e;
   }
 }

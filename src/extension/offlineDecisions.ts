@@ -49,7 +49,8 @@ export async function setDecisionInSidecar(
     if (decision === 'keep') keep.add(h);
     else if (decision === 'drop') drop.add(h);
   }
-  if (changed > 0) await writeSidecar(path, { keep: [...keep], drop: [...drop], rules: saved.rules });
+  if (changed > 0)
+    await writeSidecar(path, { keep: [...keep], drop: [...drop], rules: saved.rules });
   return changed;
 }
 

@@ -23,7 +23,8 @@ const u32 = new Uint32Array(f32.buffer);
  */
 export function float32Key(value: number, descending = false): number {
   if (Number.isNaN(value)) return LAST_KEY;
-  f32[0] = value;
+  // -0 and +0 are equal numbers: give them one key.
+  f32[0] = value === 0 ? 0 : value;
   const bits = u32[0];
   const key = bits & 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
   // The largest real key is 0xff800000 (+Infinity), so no real value collides with LAST_KEY.

@@ -119,12 +119,7 @@ export class RowColumns {
   }
 
   /** Fills row `index` from its raw bytes (parses it once). */
-  record(
-    index: number,
-    bytes: Uint8Array,
-    schema: SchemaInfo,
-    maxLineBytes: number,
-  ): void {
+  record(index: number, bytes: Uint8Array, schema: SchemaInfo, maxLineBytes: number): void {
     const parsed = parseLine(bytes, { maxLineBytes, firstLine: index === 0 });
     if (parsed.ok) {
       this.chars[index] = countChars(extractText(parsed.value, schema));

@@ -40,7 +40,9 @@ function contentText(content: unknown): string | undefined {
 }
 
 /** Chat turns of a row, if it holds a conversation; undefined otherwise. */
-export function chatTurns(value: Record<string, unknown>): { role: string; content: string }[] | undefined {
+export function chatTurns(
+  value: Record<string, unknown>,
+): { role: string; content: string }[] | undefined {
   const turns: { role: string; content: string }[] = [];
   if (Array.isArray(value.messages)) {
     if (typeof value.system === 'string') turns.push({ role: 'system', content: value.system });
@@ -59,7 +61,12 @@ export function chatTurns(value: Record<string, unknown>): { role: string; conte
     for (const m of value.conversations) {
       if (!m || typeof m !== 'object') continue;
       const msg = m as Record<string, unknown>;
-      const speaker = typeof msg.from === 'string' ? msg.from : typeof msg.role === 'string' ? msg.role : 'unknown';
+      const speaker =
+        typeof msg.from === 'string'
+          ? msg.from
+          : typeof msg.role === 'string'
+            ? msg.role
+            : 'unknown';
       const role = SHAREGPT_ROLES[speaker.toLowerCase()] ?? speaker;
       const text = contentText(msg.value ?? msg.content);
       if (text !== undefined) turns.push({ role, content: text });
@@ -111,7 +118,10 @@ export function rowDetail(
   const full = extractText(parsed.value, schema);
   const text = cap(full, limit);
   const raw = cap(JSON.stringify(parsed.value, null, 2), limit);
-  const turns = chatTurns(parsed.value)?.map(t => ({ role: t.role, content: cap(t.content, limit).text }));
+  const turns = chatTurns(parsed.value)?.map(t => ({
+    role: t.role,
+    content: cap(t.content, limit).text,
+  }));
   return {
     index: row.index,
     text: text.text,

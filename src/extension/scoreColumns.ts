@@ -14,7 +14,11 @@ import type { ScoreSourceView } from '../shared/webviewProtocol';
 export interface ScoreColumns {
   readonly rowCount: number;
   readonly fileVersion: string;
-  readonly askllm?: { readonly values: Float32Array; readonly scored: number; readonly meta: ScoreColumnMeta };
+  readonly askllm?: {
+    readonly values: Float32Array;
+    readonly scored: number;
+    readonly meta: ScoreColumnMeta;
+  };
   readonly density?: {
     readonly values: Float32Array;
     readonly ranks: Uint32Array;

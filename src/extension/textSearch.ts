@@ -70,7 +70,10 @@ export async function searchFile(
       matches = next;
     }
     for (const r of batch) {
-      const parsed = parseLine(r.bytes, { maxLineBytes: opts.maxLineBytes, firstLine: r.index === 0 });
+      const parsed = parseLine(r.bytes, {
+        maxLineBytes: opts.maxLineBytes,
+        firstLine: r.index === 0,
+      });
       const text = parsed.ok ? extractText(parsed.value, opts.schema) : decoder.decode(r.bytes);
       if (test(text)) {
         matches[r.index] = 1;

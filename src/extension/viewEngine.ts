@@ -4,12 +4,7 @@
  * pages through by position. Free of `vscode` and of I/O (the text search that feeds it lives
  * in ./textSearch): unit-tested and benchmarked in Node.
  */
-import type {
-  Histogram,
-  NumberRange,
-  ViewFilter,
-  ViewQuery,
-} from '../shared/webviewProtocol';
+import type { Histogram, NumberRange, ViewFilter, ViewQuery } from '../shared/webviewProtocol';
 import { DROP, KEEP, UNDECIDED, type DecisionColumn } from './decisions';
 import { float32Key, float32Keys, sortByKeys, uint32Keys } from './radixSort';
 import type { RowColumns } from './rowColumns';
@@ -32,10 +27,7 @@ export const HISTOGRAM_BINS = 40;
 /** Whether the query is the file itself in line order (no order array needed). */
 export function isIdentity(query: ViewQuery): boolean {
   return (
-    query.sort === 'line' &&
-    !query.descending &&
-    !query.search?.text &&
-    !hasFilter(query.filter)
+    query.sort === 'line' && !query.descending && !query.search?.text && !hasFilter(query.filter)
   );
 }
 
@@ -45,7 +37,9 @@ export function hasFilter(filter: ViewFilter | undefined): boolean {
   return (
     isRange(filter.score) ||
     isRange(filter.density) ||
-    (filter.decisions !== undefined && filter.decisions.length > 0 && filter.decisions.length < 3) ||
+    (filter.decisions !== undefined &&
+      filter.decisions.length > 0 &&
+      filter.decisions.length < 3) ||
     filter.errors !== undefined ||
     filter.field !== undefined
   );
@@ -148,10 +142,7 @@ export function sortRows(rows: Uint32Array, cols: ViewColumns, query: ViewQuery)
     case 'score':
       return sortByKeys(rows.slice(), float32Keys(cols.score ?? nanColumn(), rows, desc));
     case 'density':
-      return sortByKeys(
-        rows.slice(),
-        float32Keys(cols.density ?? nanColumn(), rows, desc),
-      );
+      return sortByKeys(rows.slice(), float32Keys(cols.density ?? nanColumn(), rows, desc));
     case 'length':
       return sortByKeys(rows.slice(), uint32Keys(cols.rows.chars, rows, desc));
     case 'uncertain': {
@@ -188,7 +179,10 @@ export function computeView(
 }
 
 /** Range of the density histogram: the finite values' min and max. */
-export function valueRange(values: Float32Array, n: number): { min: number; max: number } | undefined {
+export function valueRange(
+  values: Float32Array,
+  n: number,
+): { min: number; max: number } | undefined {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < n && i < values.length; i++) {

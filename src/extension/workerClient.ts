@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -6,6 +7,9 @@ import {
   RevealOutputChannelOn,
   State,
   TransportKind,
+  WorkDoneProgress,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressReport,
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
@@ -13,6 +17,7 @@ import {
   DidCloseDataset,
   DidOpenDataset,
   FileInfoRequest,
+  ScoreRequest,
   StatusNotification,
   type DatasetParams,
   type DatasetSource,
@@ -20,6 +25,7 @@ import {
   type LogLevel,
   type NotificationDescriptor,
   type RequestDescriptor,
+  type ScoreResult,
   type WorkerInitializationOptions,
 } from '../shared/workerProtocol';
 import type { ClientWorkerStatus } from '../shared/workerStatusText';
@@ -179,6 +185,43 @@ export class WorkerClient implements vscode.Disposable {
     return this.request(FileInfoRequest.type, { uri: uri.toString(), waitForIndex });
   }
 
+  /**
+   * Scores a dataset with ASK-LLM (`winnow/score`). The dataset is held open (source `command`)
+   * for the run. Progress messages and percentages arrive through LSP work-done progress on a
+   * token chosen here; cancelling `token` sends `$/cancelRequest`, which the worker honours
+   * between batches (the result then says `cancelled`).
+   */
+  async score(
+    uri: vscode.Uri,
+    token: vscode.CancellationToken,
+    onProgress: (message: string, percentage: number | undefined) => void,
+  ): Promise<ScoreResult> {
+    await this.openDataset(uri, 'command');
+    const progressToken = `winnow-score-${randomUUID()}`;
+    try {
+      const client = this.requireClient();
+      const listener = client.onProgress(
+        WorkDoneProgress.type,
+        progressToken,
+        (value: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+          if (value.kind === 'end') return;
+          onProgress(value.message ?? '', value.percentage);
+        },
+      );
+      try {
+        return await client.sendRequest<ScoreResult>(
+          ScoreRequest.method,
+          { uri: uri.toString(), workDoneToken: progressToken },
+          token,
+        );
+      } finally {
+        listener.dispose();
+      }
+    } finally {
+      await this.closeDataset(uri, 'command').catch(() => undefined);
+    }
+  }
+
   /** Stops the worker and starts a fresh one (the `winnow.restartWorker` command). */
   async restart(): Promise<void> {
     log.info('Restarting the Winnow worker');
@@ -252,9 +295,21 @@ export class WorkerClient implements vscode.Disposable {
     };
     // Workspace trust: parsing files is safe, so the worker starts in an untrusted workspace too.
     // It is told the trust state and must never load models there (models come with scoring).
+    // Scores and downloaded models live in the extension's global storage, never inside the
+    // extension folder (which an update replaces).
+    const storage = this.context.globalStorageUri;
     const initializationOptions: WorkerInitializationOptions = {
       workspaceTrusted: vscode.workspace.isTrusted,
       logLevel: vscode.workspace.getConfiguration('winnow').get<LogLevel>('worker.logLevel'),
+      ...(storage.scheme === 'file'
+        ? {
+            storagePath: storage.fsPath,
+            modelCacheDir: vscode.Uri.joinPath(storage, 'models').fsPath,
+          }
+        : {}),
+      workspaceFolders: (vscode.workspace.workspaceFolders ?? [])
+        .filter(f => f.uri.scheme === 'file')
+        .map(f => f.uri.fsPath),
     };
     const sendDocumentHold = async (
       descriptor: NotificationDescriptor<DatasetParams>,
@@ -277,6 +332,17 @@ export class WorkerClient implements vscode.Disposable {
       middleware: {
         didOpen: doc => sendDocumentHold(DidOpenDataset.type, doc),
         didClose: doc => sendDocumentHold(DidCloseDataset.type, doc),
+        // The worker's keep/drop actions name the dataset by URI string (JSON); the host
+        // command `winnow.setDecision` takes a vscode.Uri.
+        provideCodeActions: async (document, range, context, token, next) => {
+          const actions = await next(document, range, context, token);
+          for (const action of actions ?? []) {
+            const command = action instanceof vscode.CodeAction ? action.command : action;
+            if (command?.command === 'winnow.setDecision' && typeof command.arguments?.[0] === 'string')
+              command.arguments[0] = vscode.Uri.parse(command.arguments[0]);
+          }
+          return actions;
+        },
       },
       errorHandler: {
         error: (error, _message, count) => {

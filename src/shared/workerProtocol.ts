@@ -40,6 +40,23 @@ export interface WinnowSettingsSection {
   dataset?: { maxLineBytes?: number };
   diagnostics?: { maxProblems?: number };
   worker?: { logLevel?: LogLevel };
+  askllm?: {
+    /** Hugging Face id or local folder of the scorer model. */
+    model?: string;
+    dtype?: string;
+    batchSize?: number | 'auto';
+    maxTokens?: number;
+    /** A `.winnow-prompt` template file (absolute, `~/`, or relative to the workspace folder). */
+    promptFile?: string;
+    /** Extra answer words whose probabilities are summed into P(yes), e.g. `["Yes"]`. */
+    answerVariants?: string[];
+    /** Also show the labelled variant P(yes)/(P(yes)+P(no)). */
+    showNormalizedVariant?: boolean;
+  };
+  /** Execution device: auto (CUDA, then WebGPU, then CPU), cpu, cuda or webgpu. */
+  device?: string;
+  inlineScores?: { enabled?: boolean };
+  models?: { offline?: boolean };
 }
 
 /** Log levels of `winnow.worker.logLevel`, most severe first. */
@@ -51,8 +68,9 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
  * - `textDocument`: a text document synced by the language client (its didOpen, minus the text).
  * - `textTab`: a text-editor tab, which also covers files over 50 MB that VS Code never syncs.
  * - `datasetView`: the Winnow dataset view (custom editor).
+ * - `command`: a command that works on the file (e.g. scoring) while it runs.
  */
-export type DatasetSource = 'textDocument' | 'textTab' | 'datasetView';
+export type DatasetSource = 'textDocument' | 'textTab' | 'datasetView' | 'command';
 
 /** Identifies a dataset file and who holds it. */
 export interface DatasetParams {
@@ -207,10 +225,61 @@ export namespace DidChangeColumnsNotification {
   };
 }
 
+/** Parameters of `winnow/score`. */
+export interface ScoreParams {
+  /** The dataset to score; it must be held open (e.g. with source `command`). */
+  uri: string;
+  /**
+   * LSP work-done token chosen by the client: the worker reports `$/progress` begin / report /
+   * end on it (model download and load, then rows done of total with an ETA).
+   */
+  workDoneToken?: string | number;
+}
+
+/** What one `winnow/score` run did. Cancellation is a normal result (`cancelled: true`). */
+export interface ScoreResult {
+  uri: string;
+  /** Rows (physical lines) of the file. */
+  rows: number;
+  /** Rows with a score to compute: lines that parse as JSON objects. */
+  scorable: number;
+  /** Rows that have a score now (cache hits included). */
+  scored: number;
+  /** Rows whose score was already in the cache when the run started. */
+  cached: number;
+  /** Rows scored by the model in this run. */
+  newlyScored: number;
+  cancelled: boolean;
+  model: string;
+  dtype: string;
+  device: string;
+  promptName: string;
+  /** Wall time of the run, model loading included. */
+  elapsedMs: number;
+  /** Time spent loading the model (0 when it was already loaded). */
+  loadMs: number;
+}
+
+/** client→worker request: score every row of a dataset with ASK-LLM (cancellable; work-done progress). */
+export namespace ScoreRequest {
+  export const method = 'winnow/score';
+  export const type: RequestDescriptor<ScoreParams, ScoreResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
 /** Error codes the worker uses in JSON-RPC error responses to custom requests. */
 export const WorkerErrorCodes = {
   /** The request names a dataset that no holder has opened. */
   datasetNotOpen: -32001,
+  /** The workspace is not trusted: the worker does not load models there. */
+  untrusted: -32002,
+  /** The model could not be loaded (missing folder or files, offline cache miss, no device). */
+  modelLoad: -32003,
+  /** The prompt template or answer settings are invalid (e.g. a multi-token answer). */
+  badScorerSettings: -32004,
 } as const;
 
 /** `initializationOptions` the client passes to the worker. */
@@ -222,4 +291,13 @@ export interface WorkerInitializationOptions {
   workspaceTrusted: boolean;
   /** `winnow.worker.logLevel` at start, so the first lines already honour it. */
   logLevel?: LogLevel;
+  /**
+   * The extension's global storage folder (`ExtensionContext.globalStorageUri`): the crash-safe
+   * ASK-LLM score cache lives here. Without it the worker keeps no scores across restarts.
+   */
+  storagePath?: string;
+  /** Where Hugging Face models are downloaded (`<globalStorage>/models`), never the extension. */
+  modelCacheDir?: string;
+  /** Workspace folder paths, to resolve relative prompt-file settings. */
+  workspaceFolders?: string[];
 }

@@ -10,7 +10,12 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
     case 'starting':
       return { text: '$(loading~spin) Winnow: starting', tooltip: 'The Winnow worker is starting' };
     case 'idle':
-      return { text: '$(check) Winnow: idle', tooltip: 'The Winnow worker is idle' };
+      return {
+        text: `$(check) Winnow: idle${status.device ? ` · ${status.device}` : ''}`,
+        tooltip:
+          'The Winnow worker is idle' +
+          (status.model ? `. ASK-LLM model ${status.model} loaded on ${status.device ?? '?'}.` : ''),
+      };
     case 'indexing': {
       const p = status.progress;
       const pct = p && p.total > 0 ? ` ${Math.floor((100 * p.done) / p.total)}%` : '';
@@ -25,7 +30,9 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
     case 'loadingModel':
       return {
         text: '$(sync~spin) Winnow: loading model',
-        tooltip: `Loading ${status.model ?? 'the model'}${status.device ? ` on ${status.device}` : ''}${detail}`,
+        tooltip: status.detail
+          ? status.detail
+          : `Loading ${status.model ?? 'the model'}${status.device ? ` on ${status.device}` : ''}`,
       };
     case 'scoring': {
       const p = status.progress;
@@ -33,7 +40,7 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
       const device = status.device ? ` · ${status.device}` : '';
       return {
         text: `$(sync~spin) Winnow: scoring${count}${device}`,
-        tooltip: `Scoring with ${status.model ?? 'the model'}${detail}`,
+        tooltip: `Scoring${status.detail ? ` ${status.detail}` : ''} with ${status.model ?? 'the model'}${status.device ? ` on ${status.device}` : ''}`,
       };
     }
     case 'error':

@@ -1,6 +1,7 @@
 import { open as openFile } from 'node:fs/promises';
 import {
   JsonlFile,
+  contentHash,
   detectJsonArrayFile,
   detectSchema,
   parseLine,
@@ -12,6 +13,7 @@ import { errorRange, type InvalidRow } from './diagnostics';
 import { lineLengthUtf16 } from './lineText';
 import type { FileInfo } from '../shared/workerProtocol';
 import type { Logger } from './logger';
+import { RowHashes } from './rowHashes';
 
 /** Rows parsed per validation batch; the worker yields to the event loop between batches. */
 const batchRows = 512;
@@ -42,6 +44,10 @@ export class Dataset {
   schema: SchemaInfo | null = null;
   jsonArray = false;
   firstLineLength = 0;
+  /** Content hash and parse status of every validated row (scores are keyed by the hash). */
+  readonly rows = new RowHashes();
+  /** Bumped whenever the file is re-indexed from the start (rewritten on disk, options changed). */
+  rebuilds = 0;
 
   private sample: Record<string, unknown>[] = [];
   private schemaSampleSize = 0;
@@ -83,6 +89,19 @@ export class Dataset {
   /** True once the index is complete and every line has been validated. */
   get validated(): boolean {
     return !this.running && this.file.indexed && this.validatedRows >= this.file.lineCount;
+  }
+
+  /**
+   * True once the schema can no longer change until the file does: the sample of valid rows is
+   * full, or every row has been validated. Text extraction (for scoring) waits for this.
+   */
+  get schemaSettled(): boolean {
+    return this.schema !== null && (this.schemaSampleSize >= schemaSampleRows || this.validated);
+  }
+
+  /** Identifies the indexed state of the file: changes whenever rows are re-validated. */
+  get version(): string {
+    return `${this.rebuilds}.${this.rows.generation}`;
   }
 
   /** The error that stopped validation, if any (cleared when the file changes again). */
@@ -153,7 +172,9 @@ export class Dataset {
   private restart(from: number): void {
     this.generation++;
     this.failure = undefined;
+    this.rows.truncate(from);
     if (from === 0) {
+      this.rebuilds++;
       this.invalid = [];
       this.invalidCount = 0;
       this.sample = [];
@@ -225,6 +246,7 @@ export class Dataset {
         firstLine: row.index === 0,
       });
       if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
+      this.rows.set(row.index, contentHash(row.bytes), parsed.ok);
       if (parsed.ok) {
         this.lastRowInvalid = false;
         if (this.sample.length < schemaSampleRows) this.sample.push(parsed.value);

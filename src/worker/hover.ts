@@ -6,7 +6,7 @@ const maxFieldsShown = 24;
 /** Characters of one field name shown. */
 const maxFieldChars = 80;
 
-/** Everything the hover shows about one row. Scores join in the scoring issue. */
+/** Everything the hover shows about one row. */
 export interface RowFacts {
   /** 0-based row index. */
   index: number;
@@ -20,6 +20,8 @@ export interface RowFacts {
   hash: string;
   schema: SchemaInfo | null;
   jsonArray: boolean;
+  /** Sections contributed by services (scores), already-escaped Markdown, shown first. */
+  sections?: readonly string[];
 }
 
 /** Renders the hover Markdown for one row. Every piece of data is escaped. */
@@ -30,6 +32,10 @@ export function renderRowHover(facts: RowFacts): string {
     : formatCount(facts.rowCount);
   lines.push(`**Winnow** · row ${formatCount(facts.index + 1)} of ${of}`);
   lines.push('');
+  for (const section of facts.sections ?? []) {
+    lines.push(section);
+    lines.push('');
+  }
   if (facts.parsed.ok) {
     const fields = Object.keys(facts.parsed.value);
     lines.push(

@@ -2,8 +2,10 @@
  * The Winnow worker: a language server in its own process, started by the extension through
  * vscode-languageclient over an IPC channel. It reads dataset files from disk by URI itself
  * (VS Code does not sync files over 50 MB, and syncing a huge file as text would be wasteful),
- * validates every line, publishes invalid lines as diagnostics and answers hovers. Scoring
- * (ASK-LLM) and DENSITY plug in here later.
+ * validates every line, publishes invalid lines as diagnostics and answers hovers, scores rows
+ * with ASK-LLM (`winnow/score`, cached across restarts), serves score columns
+ * (`winnow/getColumns`), inlay hints and keep/drop code actions. DENSITY plugs into the column
+ * and hover registries (columns.ts, hoverSections.ts).
  *
  * The protocol runs over the IPC channel only, never stdio, so nothing that this process or
  * native code prints can corrupt it; JavaScript-level console output is routed to the log too.
@@ -16,21 +18,33 @@ import {
   ProposedFeatures,
   ResponseError,
   TextDocumentSyncKind,
+  WorkDoneProgress,
   type Hover,
   type InitializeResult,
 } from 'vscode-languageserver/node';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { contentHash, parseLine } from '../core/jsonl';
 import {
+  DidChangeColumnsNotification,
   DidCloseDataset,
   DidOpenDataset,
   FileInfoRequest,
+  GetColumnsRequest,
+  ScoreRequest,
   StatusNotification,
   WorkerErrorCodes,
   type WorkerInitializationOptions,
   type WorkerStatus,
 } from '../shared/workerProtocol';
 import type { Dataset, DatasetOptions } from './dataset';
+import { decisionActions } from './codeActions';
+import { ColumnRegistry } from './columns';
 import { buildDiagnostics } from './diagnostics';
+import { HoverSections } from './hoverSections';
+import { scoreInlayHints } from './inlayHints';
+import { ScoreStore } from './scoring/scoreStore';
+import { ScoringService, type RunReporter } from './scoring/scoringService';
 import { renderRowHover } from './hover';
 import { lineLengthUtf16 } from './lineText';
 import { Logger, errorText } from './logger';
@@ -38,7 +52,7 @@ import { onNotification, onRequest, sendNotification } from './protocol';
 import { DatasetRegistry } from './registry';
 import { SettingsStore, type WorkerSettings } from './settings';
 import { StatusReporter } from './status';
-import { uriBaseName } from './uri';
+import { uriBaseName, uriToPath } from './uri';
 
 if (typeof process.send !== 'function') {
   // Started without an IPC channel (e.g. `node dist/worker.js`): there is no client to talk to.
@@ -83,6 +97,35 @@ let workspaceTrusted = false;
 const publishTimers = new Map<string, NodeJS.Timeout>();
 /** Diagnostics are republished at most this often while a file is being validated. */
 const publishIntervalMs = 200;
+/** `winnow/didChangeColumns` per file, and inlay-hint refreshes, at most this often. */
+const columnsIntervalMs = 500;
+const columnTimers = new Map<string, NodeJS.Timeout>();
+let inlayRefreshTimer: NodeJS.Timeout | undefined;
+let inlayRefreshSupported = false;
+let storagePath: string | undefined;
+let modelCacheDir = join(tmpdir(), 'winnow-models');
+let workspaceFolders: string[] = [];
+let storePromise: Promise<ScoreStore> | undefined;
+
+/** Column providers of `winnow/getColumns` (ASK-LLM here; DENSITY registers its own). */
+const columns = new ColumnRegistry();
+/** Hover sections contributed by services (ASK-LLM order 10; DENSITY should use 20). */
+const hoverSections = new HoverSections();
+const scoring = new ScoringService({
+  logger,
+  settings,
+  registry,
+  store: () => (storePromise ??= ScoreStore.open(storagePath, logger)),
+  get modelCacheDir() {
+    return modelCacheDir;
+  },
+  workspaceFolders: () => workspaceFolders,
+  trusted: () => workspaceTrusted,
+  onStatusChanged: () => reportStatus(),
+  onScoresChanged: uri => scheduleColumnsChanged(uri),
+});
+columns.register('askllm', scoring.columnProvider());
+hoverSections.register(10, ctx => scoring.hoverSection(ctx));
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {
   // Keep detail for one row past the cap, so the "N more" note can point at it.
@@ -101,7 +144,17 @@ connection.onInitialize((params): InitializeResult => {
   const init = (params.initializationOptions ?? {}) as Partial<WorkerInitializationOptions>;
   logger.setLevel(init.logLevel);
   workspaceTrusted = init.workspaceTrusted === true;
+  storagePath = init.storagePath;
+  if (init.modelCacheDir) modelCacheDir = init.modelCacheDir;
+  else if (storagePath) modelCacheDir = join(storagePath, 'models');
+  workspaceFolders =
+    init.workspaceFolders ??
+    (params.workspaceFolders ?? []).flatMap(f => {
+      const path = uriToPath(f.uri);
+      return path ? [path] : [];
+    });
   const caps = params.capabilities;
+  inlayRefreshSupported = caps.workspace?.inlayHint?.refreshSupport === true;
   settings.setSupported(caps.workspace?.configuration === true);
   dynamicConfiguration = caps.workspace?.didChangeConfiguration?.dynamicRegistration === true;
   return {
@@ -110,6 +163,8 @@ connection.onInitialize((params): InitializeResult => {
       // the text, and the worker reads the file itself. Changes are seen on disk.
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.None },
       hoverProvider: true,
+      inlayHintProvider: true,
+      codeActionProvider: true,
       // The process id, for the log and for tests that kill the worker to check the restart.
       experimental: { winnow: { pid: process.pid } },
     },
@@ -133,6 +188,8 @@ connection.onInitialized(() => {
 
 connection.onDidChangeConfiguration(() => {
   settings.clear();
+  scoring.settingsChanged();
+  scheduleInlayRefresh();
   void applyGlobalSettings();
   for (const dataset of open) {
     void settings.get(dataset.uri).then(s => {
@@ -164,6 +221,7 @@ registry.onDidOpen(dataset => {
   open.add(dataset);
   dataset.onDidUpdate(() => {
     schedulePublish(dataset, dataset.validated);
+    scoring.datasetUpdated(dataset);
     reportStatus();
   });
   schedulePublish(dataset, dataset.validated);
@@ -175,6 +233,10 @@ registry.onDidClose(uri => {
   const timer = publishTimers.get(uri);
   if (timer) clearTimeout(timer);
   publishTimers.delete(uri);
+  const columnTimer = columnTimers.get(uri);
+  if (columnTimer) clearTimeout(columnTimer);
+  columnTimers.delete(uri);
+  scoring.datasetClosed(uri);
   // A closed file's problems leave the Problems panel, as with any language server.
   void connection.sendDiagnostics({ uri, diagnostics: [] });
   reportStatus();
@@ -212,11 +274,44 @@ async function publish(dataset: Dataset): Promise<void> {
   await connection.sendDiagnostics({ uri: dataset.uri, diagnostics });
 }
 
+/**
+ * Tells the client that a file's score columns changed, at most every 500 ms per file (the
+ * first change goes out after that delay, so a burst of batches makes one notification), and
+ * refreshes inlay hints with it.
+ */
+function scheduleColumnsChanged(uri: string): void {
+  if (columnTimers.has(uri)) return;
+  columnTimers.set(
+    uri,
+    setTimeout(() => {
+      columnTimers.delete(uri);
+      void sendNotification(connection, DidChangeColumnsNotification.type, {
+        uri,
+        kinds: ['askllm'],
+      });
+      scheduleInlayRefresh();
+    }, columnsIntervalMs),
+  );
+}
+
+function scheduleInlayRefresh(): void {
+  if (!inlayRefreshSupported || inlayRefreshTimer) return;
+  inlayRefreshTimer = setTimeout(() => {
+    inlayRefreshTimer = undefined;
+    connection.languages.inlayHint.refresh().catch(() => undefined);
+  }, columnsIntervalMs);
+}
+
 /** Sums the work left over all open datasets into one status for the status bar. */
 function reportStatus(): void {
+  const scoringStatus = scoring.status;
+  if (scoringStatus) {
+    status.update(scoringStatus);
+    return;
+  }
   const busy = [...open].filter(d => !d.validated && d.error === undefined);
   if (busy.length === 0) {
-    status.update({ state: 'idle' });
+    status.update({ state: 'idle', ...scoring.loadedModel });
     return;
   }
   let done = 0;
@@ -229,6 +324,7 @@ function reportStatus(): void {
     state: 'indexing',
     detail: busy.length === 1 ? uriBaseName(busy[0]!.uri) : `${busy.length} files`,
     progress: { done, total, unit: 'bytes' },
+    ...scoring.loadedModel,
   };
   status.update(next);
 }
@@ -254,13 +350,19 @@ connection.onHover(async (params): Promise<Hover | null> => {
   try {
     const [row, s] = await Promise.all([dataset.file.readRow(index), settings.get(dataset.uri)]);
     const parsed = parseLine(row.bytes, { maxLineBytes: s.maxLineBytes, firstLine: index === 0 });
+    const hash = contentHash(row.bytes);
+    const sections = await hoverSections.render(
+      { dataset, index, hash, parsed: parsed.ok },
+      err => logger.warn(`A hover section failed: ${errorText(err)}`),
+    );
     const value = renderRowHover({
+      sections,
       index,
       rowCount: dataset.file.lineCount,
       counting: !dataset.file.indexed,
       parsed,
       bytes: row.bytes.length,
-      hash: contentHash(row.bytes).slice(0, 12),
+      hash: hash.slice(0, 12),
       schema: dataset.schema,
       jsonArray: dataset.jsonArray,
     });
@@ -278,8 +380,84 @@ connection.onHover(async (params): Promise<Hover | null> => {
   }
 });
 
+/** Waits briefly for a dataset a holder is about to open (its didOpen may still be in flight). */
+async function openDataset(uri: string, waitMs = 3000): Promise<Dataset> {
+  const deadline = Date.now() + waitMs;
+  let pending = registry.get(uri);
+  while (!pending && Date.now() < deadline) {
+    await new Promise(r => setTimeout(r, 50));
+    pending = registry.get(uri);
+  }
+  if (!pending) {
+    throw new ResponseError(
+      WorkerErrorCodes.datasetNotOpen,
+      `Dataset not open in the worker: ${uri}`,
+    );
+  }
+  return pending;
+}
+
+onRequest(connection, GetColumnsRequest.type, async params =>
+  columns.columns(await openDataset(params.uri)),
+);
+
+onRequest(connection, ScoreRequest.type, async (params, token) => {
+  await openDataset(params.uri);
+  const abort = new AbortController();
+  const cancel = token.onCancellationRequested(() => abort.abort());
+  const progressToken = params.workDoneToken;
+  let reporter: RunReporter | undefined;
+  if (progressToken !== undefined) {
+    void connection.sendProgress(WorkDoneProgress.type, progressToken, {
+      kind: 'begin',
+      title: `Scoring ${uriBaseName(params.uri)}`,
+      cancellable: true,
+      percentage: 0,
+    });
+    reporter = {
+      report: (message, percentage) =>
+        void connection.sendProgress(WorkDoneProgress.type, progressToken, {
+          kind: 'report',
+          message,
+          ...(percentage !== undefined ? { percentage: Math.floor(percentage) } : {}),
+        }),
+    };
+  }
+  try {
+    return await scoring.score(params.uri, abort.signal, reporter);
+  } finally {
+    cancel.dispose();
+    if (progressToken !== undefined)
+      void connection.sendProgress(WorkDoneProgress.type, progressToken, { kind: 'end' });
+  }
+});
+
+connection.languages.inlayHint.on(async params => {
+  const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
+  if (!dataset) return [];
+  const s = await settings.get(dataset.uri);
+  if (!s.inlineScores) return [];
+  try {
+    return await scoreInlayHints(dataset, params.range, scoring);
+  } catch (err) {
+    logger.debug(`No inlay hints for ${params.textDocument.uri}: ${errorText(err)}`);
+    return [];
+  }
+});
+
+connection.onCodeAction(async params => {
+  const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
+  if (!dataset) return [];
+  return decisionActions(params, dataset.file.lineCount);
+});
+
 connection.onShutdown(async () => {
   status.dispose();
+  for (const timer of columnTimers.values()) clearTimeout(timer);
+  columnTimers.clear();
+  if (inlayRefreshTimer) clearTimeout(inlayRefreshTimer);
+  await scoring.dispose();
+  await (await storePromise?.catch(() => undefined))?.close();
   for (const timer of publishTimers.values()) clearTimeout(timer);
   publishTimers.clear();
   open.clear();

@@ -5,17 +5,50 @@ import {
   type WinnowSettingsSection,
 } from '../shared/workerProtocol';
 
+/** ASK-LLM settings (`winnow.askllm.*` plus the shared device and offline settings). */
+export interface AskLlmSettings {
+  /** Hugging Face id or local folder. */
+  model: string;
+  dtype: 'fp32' | 'fp16' | 'q8' | 'q4';
+  device: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+  batchSize: number | 'auto';
+  maxTokens: number;
+  /** Prompt template file as configured ('' = the paper's prompt). */
+  promptFile: string;
+  answerVariants: string[];
+  showNormalizedVariant: boolean;
+  offline: boolean;
+}
+
 /** The settings the worker uses, resolved with defaults (see package.json). */
 export interface WorkerSettings {
   maxLineBytes: number;
   maxProblems: number;
   logLevel: LogLevel;
+  askllm: AskLlmSettings;
+  /** Inlay hints with the score at the end of each scored line. */
+  inlineScores: boolean;
 }
+
+/** The default scorer: an ONNX export of Flan-T5 small (the paper's family, ~300 MB fp32). */
+export const DEFAULT_MODEL = 'Xenova/flan-t5-small';
 
 export const defaultSettings: WorkerSettings = {
   maxLineBytes: 100 * 1024 * 1024,
   maxProblems: 1000,
   logLevel: 'info',
+  askllm: {
+    model: DEFAULT_MODEL,
+    dtype: 'fp32',
+    device: 'auto',
+    batchSize: 'auto',
+    maxTokens: 512,
+    promptFile: '',
+    answerVariants: [],
+    showNormalizedVariant: false,
+    offline: false,
+  },
+  inlineScores: true,
 };
 
 /**
@@ -62,7 +95,32 @@ export function resolveSettings(raw: WinnowSettingsSection | null | undefined): 
   const maxLineBytes = raw?.dataset?.maxLineBytes;
   const maxProblems = raw?.diagnostics?.maxProblems;
   const logLevel = raw?.worker?.logLevel;
+  const a = raw?.askllm;
+  const d = defaultSettings.askllm;
+  const oneOf = <T extends string>(v: unknown, options: readonly T[], fallback: T): T =>
+    typeof v === 'string' && (options as readonly string[]).includes(v) ? (v as T) : fallback;
+  const askllm: AskLlmSettings = {
+    model: typeof a?.model === 'string' && a.model.trim() !== '' ? a.model.trim() : d.model,
+    dtype: oneOf(a?.dtype, ['fp32', 'fp16', 'q8', 'q4'], d.dtype),
+    device: oneOf(raw?.device, ['auto', 'cpu', 'cuda', 'webgpu'], d.device),
+    batchSize:
+      typeof a?.batchSize === 'number' && a.batchSize >= 1
+        ? Math.floor(a.batchSize)
+        : d.batchSize,
+    maxTokens:
+      typeof a?.maxTokens === 'number' && a.maxTokens >= 16
+        ? Math.floor(a.maxTokens)
+        : d.maxTokens,
+    promptFile: typeof a?.promptFile === 'string' ? a.promptFile.trim() : d.promptFile,
+    answerVariants: Array.isArray(a?.answerVariants)
+      ? a.answerVariants.filter((w): w is string => typeof w === 'string' && w.trim() !== '')
+      : d.answerVariants,
+    showNormalizedVariant: a?.showNormalizedVariant === true,
+    offline: raw?.models?.offline === true,
+  };
   return {
+    askllm,
+    inlineScores: raw?.inlineScores?.enabled !== false,
     maxLineBytes:
       typeof maxLineBytes === 'number' && maxLineBytes >= 1024
         ? Math.floor(maxLineBytes)

@@ -260,6 +260,20 @@ export class VSCodeSession {
   }
 
   /**
+   * Moves the cursor of the active text editor to LINE:COLUMN (1-based), as "Go to Line/Column"
+   * does. The palette is opened and given the `:` prefix directly: through runCommand the quick
+   * input stays open for the line number, and runCommand would wait for it to close.
+   */
+  async goToLine(line: number, column = 1, timeoutMs = 15_000): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    await this.page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: timeoutMs });
+    await input.fill(`:${line}:${column}`);
+    await this.page.keyboard.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: timeoutMs });
+  }
+
+  /**
    * Moves the cursor to LINE:COLUMN (1-based) of the active text editor, shows the hover there,
    * and returns its text once `accept` says yes (hovers from several providers share one
    * widget, and a language server's part can arrive later, so this retries).
@@ -276,9 +290,7 @@ export class VSCodeSession {
       return await poll(
         `a hover at ${line}:${column}`,
         async () => {
-          await this.runCommand('Go to Line/Column...');
-          await this.page.locator('.quick-input-widget input').fill(`:${line}:${column}`);
-          await this.page.keyboard.press('Enter');
+          await this.goToLine(line, column);
           await this.runCommand('Show or Focus Hover');
           await hover.first().waitFor({ state: 'visible', timeout: 3_000 });
           last = (await hover.allInnerTexts()).join('\n');

@@ -5,14 +5,7 @@
  */
 
 /** Column ids, in display order. */
-export type ColumnId =
-  | 'line'
-  | 'decision'
-  | 'preview'
-  | 'score'
-  | 'density'
-  | 'length'
-  | 'status';
+export type ColumnId = 'line' | 'decision' | 'preview' | 'score' | 'density' | 'length' | 'status';
 
 export interface ColumnDef {
   readonly id: ColumnId;
@@ -28,13 +21,64 @@ export interface ColumnDef {
 }
 
 export const COLUMNS: readonly ColumnDef[] = [
-  { id: 'line', title: 'Line', description: 'Line number in the file', width: 80, minWidth: 48, hideable: false, align: 'right' },
-  { id: 'decision', title: 'Decision', description: 'Keep (y), drop (n) or undecided (x)', width: 86, minWidth: 36, hideable: true },
-  { id: 'preview', title: 'Preview', description: "The row's text as the detected schema reads it", minWidth: 120, hideable: false },
-  { id: 'score', title: 'ASK-LLM', description: 'ASK-LLM quality score: P("yes") of the scoring model', width: 130, minWidth: 60, hideable: true },
-  { id: 'density', title: 'Density rank', description: 'DENSITY rank: 1 = most isolated example', width: 104, minWidth: 56, hideable: true, align: 'right' },
-  { id: 'length', title: 'Length', description: 'Length of the text in characters (tokens where known)', width: 92, minWidth: 48, hideable: true, align: 'right' },
-  { id: 'status', title: 'Status', description: 'Parse errors of lines that are not valid JSON objects', width: 220, minWidth: 60, hideable: true },
+  {
+    id: 'line',
+    title: 'Line',
+    description: 'Line number in the file',
+    width: 80,
+    minWidth: 48,
+    hideable: false,
+    align: 'right',
+  },
+  {
+    id: 'decision',
+    title: 'Decision',
+    description: 'Keep (y), drop (n) or undecided (x)',
+    width: 86,
+    minWidth: 36,
+    hideable: true,
+  },
+  {
+    id: 'preview',
+    title: 'Preview',
+    description: "The row's text as the detected schema reads it",
+    minWidth: 120,
+    hideable: false,
+  },
+  {
+    id: 'score',
+    title: 'ASK-LLM',
+    description: 'ASK-LLM quality score: P("yes") of the scoring model',
+    width: 130,
+    minWidth: 60,
+    hideable: true,
+  },
+  {
+    id: 'density',
+    title: 'Density rank',
+    description: 'DENSITY rank: 1 = most isolated example',
+    width: 104,
+    minWidth: 56,
+    hideable: true,
+    align: 'right',
+  },
+  {
+    id: 'length',
+    title: 'Length',
+    description: 'Length of the text in characters (tokens where known)',
+    width: 92,
+    minWidth: 48,
+    hideable: true,
+    align: 'right',
+  },
+  {
+    id: 'status',
+    title: 'Status',
+    description: 'Parse errors of lines that are not valid JSON objects',
+    width: 220,
+    minWidth: 60,
+    hideable: true,
+  },
 ];
 
 /** Widths by column id (px). */

@@ -41,7 +41,7 @@ import {
   wheelDeltaRows,
 } from './paging';
 import type { RowStore } from './rowStore';
-import { addRange, rangesContain, rangesSize, removePosition, type Ranges } from './selection';
+import { addRange, rangesContain, removePosition, type Ranges } from './selection';
 
 /** What the grid painted last (reported to the host for tests and commands). */
 export interface RenderInfo {
@@ -170,7 +170,10 @@ export class Grid {
     });
     this.header = el('div', 'grid-row grid-header', { role: 'row', 'aria-rowindex': '1' });
     for (const c of COLUMNS) {
-      const cell = el('div', `grid-cell col-${c.id}`, { role: 'columnheader', title: c.description });
+      const cell = el('div', `grid-cell col-${c.id}`, {
+        role: 'columnheader',
+        title: c.description,
+      });
       cell.append(el('span', 'header-title', undefined, c.title));
       if (c.width !== undefined) {
         const handle = el('div', 'col-resize', { 'aria-hidden': 'true' });
@@ -387,13 +390,18 @@ export class Grid {
     this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.hidden));
     const visible = visibleColumns(this.hidden);
     this.element.setAttribute('aria-colcount', String(visible.length));
-    this.element.classList.toggle('has-status', visible.some(c => c.id === 'status'));
+    this.element.classList.toggle(
+      'has-status',
+      visible.some(c => c.id === 'status'),
+    );
     for (const c of COLUMNS) {
       const hidden = !visible.includes(c);
       this.headerCells.get(c.id)?.classList.toggle('col-hidden', hidden);
       this.element.classList.toggle(`hide-${c.id}`, hidden);
     }
-    visible.forEach((c, k) => this.headerCells.get(c.id)?.setAttribute('aria-colindex', String(k + 1)));
+    visible.forEach((c, k) =>
+      this.headerCells.get(c.id)?.setAttribute('aria-colindex', String(k + 1)),
+    );
     this.refresh();
   }
 
@@ -406,7 +414,10 @@ export class Grid {
     handle.setPointerCapture(e.pointerId);
     handle.classList.add('active');
     const move = (ev: PointerEvent) => {
-      this.widths = { ...this.widths, [def.id]: resizedWidth(def, startWidth, ev.clientX - startX) };
+      this.widths = {
+        ...this.widths,
+        [def.id]: resizedWidth(def, startWidth, ev.clientX - startX),
+      };
       this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.hidden));
     };
     const up = () => {
@@ -520,7 +531,11 @@ export class Grid {
     const selected = rangesContain(this.selection, index);
     slot.el.classList.toggle('focused', focused);
     slot.el.classList.toggle('selected', selected);
-    setAttr(slot.el, 'aria-selected', selected || (focused && this.selection.length === 0) ? 'true' : 'false');
+    setAttr(
+      slot.el,
+      'aria-selected',
+      selected || (focused && this.selection.length === 0) ? 'true' : 'false',
+    );
     if (slot.index === index && slot.loaded === row) return;
     slot.index = index;
     slot.loaded = row;
@@ -762,7 +777,10 @@ function fillDecision(cell: HTMLElement, decision: Decision | undefined): void {
     cell.append(codicon('close', 'decision-icon'), el('span', 'decision-label', undefined, 'drop'));
     cell.title = 'Dropped (n); x clears';
   } else {
-    cell.append(el('span', 'muted', undefined, '·'), el('span', 'visually-hidden', undefined, 'undecided'));
+    cell.append(
+      el('span', 'muted', undefined, '·'),
+      el('span', 'visually-hidden', undefined, 'undecided'),
+    );
     cell.title = 'Undecided: y keeps, n drops';
   }
 }

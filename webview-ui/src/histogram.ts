@@ -15,12 +15,19 @@ export function binOf(h: Pick<Histogram, 'min' | 'max' | 'total'>, v: number): n
 }
 
 /** The value range covered by bins a..b (inclusive, either order). */
-export function binRange(h: Pick<Histogram, 'min' | 'max' | 'total'>, a: number, b: number): NumberRange {
+export function binRange(
+  h: Pick<Histogram, 'min' | 'max' | 'total'>,
+  a: number,
+  b: number,
+): NumberRange {
   const bins = h.total.length;
   const width = h.max > h.min ? (h.max - h.min) / bins : 1;
   const lo = Math.min(a, b);
   const hi = Math.max(a, b);
-  return { min: roundEdge(h.min + lo * width), max: roundEdge(hi === bins - 1 ? h.max : h.min + (hi + 1) * width) };
+  return {
+    min: roundEdge(h.min + lo * width),
+    max: roundEdge(hi === bins - 1 ? h.max : h.min + (hi + 1) * width),
+  };
 }
 
 function roundEdge(v: number): number {
@@ -98,10 +105,7 @@ export class HistogramView {
       cols.push(col);
     }
     this.bars.replaceChildren(...cols, this.overlay);
-    setText(
-      this.caption,
-      `${formatCount(inView)} in view of ${formatCount(data.count)}`,
-    );
+    setText(this.caption, `${formatCount(inView)} in view of ${formatCount(data.count)}`);
     this.axis.replaceChildren(
       el('span', undefined, undefined, fmt(data.min)),
       el('span', undefined, undefined, fmt((data.min + data.max) / 2)),
@@ -198,7 +202,10 @@ export class HistogramView {
     else a = Math.max(0, Math.min(b, a + step));
     this.keyRange = [a, b];
     const r = binRange(data, a, b);
-    this.bars.setAttribute('aria-valuetext', `range ${fmt(r.min!)} to ${fmt(r.max!)}, Enter applies`);
+    this.bars.setAttribute(
+      'aria-valuetext',
+      `range ${fmt(r.min!)} to ${fmt(r.max!)}, Enter applies`,
+    );
     this.paintRange();
   }
 }

@@ -70,6 +70,14 @@ export function scorerKey(id: ScorerIdentity): string {
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 }
 
+/**
+ * A scorer key narrowed by a scope that also decides the document, e.g. the text-extraction
+ * config of a dataset (32 hex chars). Records stored under it never mix with other scopes.
+ */
+export function scopedScorerKey(key: string, scope: string): string {
+  return createHash('sha256').update(`${key}\n${scope}`).digest('hex').slice(0, 32);
+}
+
 /** Hash of a row's scored content (the document text), 32 hex chars. */
 export function contentHash(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 32);

@@ -23,6 +23,7 @@ import {
   type ScoreCache,
   type ScorerIdentity,
   contentHash,
+  scopedScorerKey,
   scorerKey,
 } from '../../core/askllm/scoreCache';
 import {
@@ -128,6 +129,17 @@ export interface ScoreRunOptions {
   onScores?: (scores: readonly AskLlmScore[]) => void;
   /** Per-batch timing: the input rows of each batch, its padded length and forward-pass time. */
   onBatch?: (info: BatchInfo) => void;
+  /**
+   * Cache keys of the rows, aligned with the documents (default: `contentHash` of each text).
+   * Rows with equal keys are scored once. The worker passes the JSONL engine's hash of the raw
+   * line, so that a score is found again without extracting the row's text.
+   */
+  hashes?: readonly string[];
+  /**
+   * Mixed into the scorer key of cache records and lookups (see `scopedScorerKey`), e.g. the
+   * text-extraction config: the same raw line read through another schema is another document.
+   */
+  cacheScope?: string;
 }
 
 /** One forward pass of a scoring run. */
@@ -351,8 +363,10 @@ export class AskLlmScorer {
     const t0 = performance.now();
     const total = documents.length;
     const scores: (AskLlmScore | undefined)[] = new Array(total);
-    const key = this.info.scorerKey;
-    const hashes = documents.map(d => contentHash(d));
+    const key = run.cacheScope ? scopedScorerKey(this.info.scorerKey, run.cacheScope) : this.info.scorerKey;
+    if (run.hashes && run.hashes.length !== total)
+      throw new Error(`score(): ${run.hashes.length} hashes for ${total} documents`);
+    const hashes = run.hashes ?? documents.map(d => contentHash(d));
     // Rows to run, deduplicated by content: hash → row indices.
     const pending = new Map<string, number[]>();
     const hits: AskLlmScore[] = [];
@@ -401,7 +415,10 @@ export class AskLlmScorer {
       tokenBudget: this.tokenBudget,
       bucketing: this.bucketing,
     });
-    let writes: Promise<void> = Promise.resolve();
+    // Scores are reported only once their batch is durable in the cache, so that a caller that
+    // shows them (or counts them as done) never shows a score that a SIGKILL could still lose.
+    // The write of batch k overlaps the forward pass of batch k+1.
+    let reported: Promise<void> = Promise.resolve();
     let next =
       plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
     for (let b = 0; b < plan.length && next; b++) {
@@ -446,15 +463,19 @@ export class AskLlmScorer {
           },
         });
       });
-      // Durable per batch (append + fsync), overlapped with the next batch's compute.
-      if (run.cache) writes = run.cache.putMany(key, entries);
-      done += fresh.length;
       run.onBatch?.({ rows: batch.map(j => unique[j]), paddedLength: maxLen, ms });
-      run.onScores?.(fresh);
-      progress();
+      // Durable per batch (append + fsync), overlapped with the next batch's compute.
+      const written = run.cache ? run.cache.putMany(key, entries) : Promise.resolve();
+      reported = Promise.all([reported, written]).then(() => {
+        done += fresh.length;
+        run.onScores?.(fresh);
+        progress();
+      });
+      // Marks the chain as handled; a failed write still rejects the `await` below.
+      reported.catch(() => undefined);
     }
     if (next) await next.catch(() => undefined);
-    await writes;
+    await reported;
     return result;
   }
 

@@ -202,6 +202,16 @@ export function loadScorerModel(options: LoadModelOptions): Promise<LoadedModel>
   return p;
 }
 
+/**
+ * Runs `load` in the same queue as `loadScorerModel`, so that other model loaders (the DENSITY
+ * embedder, src/worker/embed) never change transformers.js's global `env` during a scorer load.
+ */
+export function serializeModelLoad<T>(load: () => Promise<T>): Promise<T> {
+  const p = loadChain.then(load, load);
+  loadChain = p.catch(() => undefined);
+  return p;
+}
+
 async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
   const dtype = options.dtype ?? 'fp32';
   if (!(dtype in DTYPE_SUFFIX))

@@ -2,8 +2,10 @@
 // generated 1M-line file and pages it (first rows fast, the last line reachable, only a few
 // thousand rows ever sent to the webview), reports parse errors, reloads when the file changes
 // on disk, switches to the text editor and back keeping the line, and never writes the dataset.
+// Curation: keep/drop decisions as undoable edits saved to the sidecar and read back, sort,
+// filter and search computed by the host, and the export of kept rows.
 import * as assert from 'node:assert/strict';
-import { appendFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
 import type { DatasetPanelState } from '../../../src/extension/datasetPanel';
@@ -238,5 +240,205 @@ describe('Dataset view', function () {
     assert.equal(text.selection.active.line, 200, 'the text editor opens at the focused row');
     await waitFor('the dataset tab to close', () => (tabsOf(uri).length === 1 ? true : undefined));
     assert.ok(tabsOf(uri)[0].input instanceof vscode.TabInputText);
+  });
+});
+
+describe('Dataset curation', function () {
+  let ws: TempWorkspace;
+
+  before(() => {
+    ws = makeWorkspace();
+  });
+
+  afterEach(async () => {
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  after(() => ws?.dispose());
+
+  async function openView(winnow: WinnowApi, uri: vscode.Uri): Promise<void> {
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+    await waitForPanel(winnow, uri, 'the first rows', p => (p.render?.loadedRows ?? 0) > 0);
+    await waitFor('the row scan', () =>
+      winnow.datasets.document(uri)?.scanComplete ? true : undefined,
+    );
+  }
+
+  it('keeps and drops rows as undoable edits, saves them to the sidecar, and reads them back', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const path = ws.write('decide.jsonl', generateJsonl(200, { invalidLines: [7] }));
+    const before = readFileSync(path);
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+    const doc = winnow.datasets.document(uri)!;
+
+    assert.equal(
+      await vscode.commands.executeCommand('winnow.setDecision', uri, [1, 2, 3], 'keep'),
+      3,
+    );
+    assert.equal(
+      await vscode.commands.executeCommand('winnow.setDecision', uri, [3, 9], 'drop'),
+      2,
+    );
+    assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), {
+      keep: [1, 2],
+      drop: [3, 9],
+    });
+    await waitFor('the dirty marker', () => (tabsOf(uri)[0]?.isDirty ? true : undefined));
+
+    // VS Code's own undo stack drives the document's undo and redo.
+    await vscode.commands.executeCommand('undo');
+    await waitFor('the undo', () => (doc.decisions.counts.drop === 0 ? true : undefined));
+    assert.deepEqual(await doc.currentDecisions(), { keep: [1, 2, 3], drop: [] });
+    await vscode.commands.executeCommand('redo');
+    await waitFor('the redo', () => (doc.decisions.counts.drop === 2 ? true : undefined));
+
+    await vscode.commands.executeCommand('workbench.action.files.save');
+    await waitFor('the save', () => (tabsOf(uri)[0]?.isDirty === false ? true : undefined));
+    const sidecar = JSON.parse(readFileSync(`${path}.winnow.json`, 'utf8')) as {
+      keep: string[];
+      drop: string[];
+    };
+    assert.equal(sidecar.keep.length, 2);
+    assert.equal(sidecar.drop.length, 2);
+    assert.deepEqual(readFileSync(path), before, 'the dataset itself was written');
+
+    // Closed and opened again: the decisions come back from the sidecar.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await waitFor('the document to close', () =>
+      winnow.datasets.document(uri) ? undefined : true,
+    );
+    assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), {
+      keep: [1, 2],
+      drop: [3, 9],
+    });
+    await openView(winnow, uri);
+    assert.deepEqual(await winnow.datasets.document(uri)!.currentDecisions(), {
+      keep: [1, 2],
+      drop: [3, 9],
+    });
+    const [row] = await winnow.datasets.document(uri)!.rowViews(2, 1);
+    assert.equal(row.decision, 'keep', 'the grid gets the decision with the row');
+  });
+
+  it('sorts, filters and searches the whole file in the host; the webview pages through the view', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const lines = generateJsonl(5000, { invalidLines: [10, 4000] })
+      .trimEnd()
+      .split('\n');
+    lines[1234] = JSON.stringify({
+      instruction: 'The longest row by far: ' + 'x'.repeat(500),
+      response: 'r',
+    });
+    const path = ws.write('views.jsonl', lines.join('\n') + '\n');
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+
+    const byLength = await winnow.datasets.setQuery(uri, { sort: 'length', descending: true });
+    assert.equal(byLength.count, 5000);
+    const panel = winnow.datasets.panelObjects(uri)[0];
+    assert.equal(panel.currentView.rowAt(0), 1234);
+    // The webview adopts the view and paints its first rows.
+    await waitForPanel(winnow, uri, 'the sorted view painted', p =>
+      p.view.id === byLength.viewId && (p.render?.loadedRows ?? 0) > 0 ? true : false,
+    );
+
+    const errors = await winnow.datasets.setQuery(uri, {
+      sort: 'line',
+      descending: false,
+      filter: { errors: 'only' },
+    });
+    assert.equal(errors.count, 2);
+    assert.match(errors.scope, /^2 of 5,000 rows · parse errors only$/);
+
+    const search = await winnow.datasets.setQuery(uri, {
+      sort: 'line',
+      descending: false,
+      search: { text: 'volcanoes in 2', regex: false, caseSensitive: false },
+    });
+    const expected = lines.filter(l => l.includes('volcanoes in 2')).length;
+    assert.ok(expected > 100);
+    assert.equal(search.count, expected);
+
+    const regex = await winnow.datasets.setQuery(uri, {
+      sort: 'line',
+      descending: false,
+      search: { text: '^Explain (owls|tides) in 3', regex: true, caseSensitive: true },
+    });
+    assert.equal(
+      regex.count,
+      lines.filter(l => /"instruction":"Explain (owls|tides) in 3/.test(l)).length,
+    );
+    await assert.rejects(
+      winnow.datasets.setQuery(uri, {
+        sort: 'line',
+        descending: false,
+        search: { text: '(', regex: true, caseSensitive: false },
+      }),
+      /Invalid regular expression/,
+    );
+  });
+
+  it('exports the kept rows byte for byte with a manifest, scored JSONL and Parquet', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const text = generateJsonl(300, { invalidLines: [5] });
+    const path = ws.write('export.jsonl', text);
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+    const keep = [0, 5, 17, 299];
+    await vscode.commands.executeCommand('winnow.setDecision', uri, keep, 'keep');
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [1], 'drop');
+    const target = ws.path('export.kept.jsonl');
+    const result = (await vscode.commands.executeCommand('winnow.exportKept', uri, {
+      target,
+      scoredJsonl: true,
+      parquet: true,
+    })) as { outputs: { kind: string; path: string; rows: number }[]; manifest: string };
+    const lines = text.split('\n');
+    assert.equal(readFileSync(target, 'utf8'), keep.map(i => lines[i] + '\n').join(''));
+    const manifest = JSON.parse(readFileSync(result.manifest, 'utf8')) as {
+      counts: Record<string, number>;
+      source: { sha256: string };
+    };
+    assert.deepEqual(manifest.counts, {
+      rows: 300,
+      kept: 4,
+      dropped: 1,
+      undecided: 295,
+      exported: 4,
+      keptInvalid: 1,
+    });
+    assert.match(manifest.source.sha256, /^[0-9a-f]{64}$/);
+    assert.deepEqual(
+      result.outputs.map(o => [o.kind, o.rows]),
+      [
+        ['jsonl', 4],
+        ['scored-jsonl', 3],
+        ['parquet', 3],
+        ['manifest', 0],
+      ],
+    );
+    const scored = readFileSync(ws.path('export.kept.scored.jsonl'), 'utf8').trimEnd().split('\n');
+    assert.equal(scored.length, 3);
+    assert.equal((JSON.parse(scored[0]) as { askllm_score: unknown }).askllm_score, null);
+  });
+
+  it('setDecision without an open view writes the sidecar at once', async () => {
+    const path = ws.write('closed.jsonl', generateJsonl(20));
+    const uri = vscode.Uri.file(path);
+    assert.equal(await vscode.commands.executeCommand('winnow.setDecision', uri, [4], 'drop'), 1);
+    assert.ok(existsSync(`${path}.winnow.json`));
+    assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), {
+      keep: [],
+      drop: [4],
+    });
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand('winnow.setDecision', uri, [4], 'maybe')),
+      /keep", "drop" or "unset"/,
+    );
   });
 });

@@ -79,8 +79,12 @@ async function waitForLoadedRow(
   return r;
 }
 
-async function cellTexts(r: Locator): Promise<string[]> {
-  return r.locator('.grid-cell').allInnerTexts();
+/** The texts of a row's cells by column (line, decision, preview, score, density, length, status). */
+async function cellTexts(r: Locator): Promise<Record<string, string>> {
+  const cells = await r.locator('.grid-cell').evaluateAll(els =>
+    els.map(e => [/col-(\w+)/.exec(e.className)?.[1] ?? '', (e as HTMLElement).innerText]),
+  );
+  return Object.fromEntries(cells);
 }
 
 test('opens a 1M-line file in the dataset view and shows the first rows fast', async () => {
@@ -107,11 +111,11 @@ test('opens a 1M-line file in the dataset view and shows the first rows fast', a
       `${firstRowsMs} ms after the click in the explorer (tab shown at ${tabMs} ms, webview document at ` +
       `${webviewMs} ms), ${Date.now() - vs.launchedAt} ms after launch`,
   );
-  const [line, preview, length] = await cellTexts(first);
+  const { line, preview, length } = await cellTexts(first);
   assert.equal(line.trim(), '1');
   assert.match(preview, /^Line 1: explain rivers in 1 sentences\./);
   assert.match(length, /^\d[\d,]*$/);
-  assert.match((await cellTexts(row(view, 2)))[1], /^Line 2: explain prime numbers/);
+  assert.match((await cellTexts(row(view, 2))).preview, /^Line 2: explain prime numbers/);
   // Cold: this includes activating the extension on 2 shared cores.
   assert.ok(firstRowsMs < 30_000, `first rows took ${firstRowsMs} ms`);
   await vs.screenshot('dataset-1m-first-rows');
@@ -154,8 +158,8 @@ test('End reaches the last line number; the invalid line near it has a badge', a
   await view.locator('[role="grid"]').focus();
   await vs.page.keyboard.press('End');
   const last = await waitForLoadedRow(view, MILLION);
-  assert.equal((await cellTexts(last))[0].trim(), String(MILLION));
-  assert.match((await cellTexts(last))[1], /^Line 1000000: explain/);
+  assert.equal((await cellTexts(last)).line.trim(), String(MILLION));
+  assert.match((await cellTexts(last)).preview, /^Line 1000000: explain/);
   assert.ok(await last.evaluate(e => e.classList.contains('focused')), 'the last row is focused');
   const bad = await waitForLoadedRow(view, MILLION - 2);
   assert.match(await bad.locator('.badge').innerText(), /syntax/);
@@ -233,10 +237,10 @@ test('a small file: parse-error badges, hostile text stays text, switch to text 
   await view.locator('[role="grid"]').focus();
   for (let k = 0; k < 21; k++) await vs.page.keyboard.press('j');
   const script = await waitForLoadedRow(view, 21);
-  assert.equal((await cellTexts(script))[1], `${HOSTILE[0]} ⏎ hostile`);
-  assert.equal((await cellTexts(await waitForLoadedRow(view, 22)))[1], `${HOSTILE[1]} ⏎ hostile`);
-  assert.equal((await cellTexts(await waitForLoadedRow(view, 23)))[1], `${HOSTILE[2]} ⏎ hostile`);
-  assert.match((await cellTexts(await waitForLoadedRow(view, 31)))[3], /python/);
+  assert.equal((await cellTexts(script)).preview, `${HOSTILE[0]} ⏎ hostile`);
+  assert.equal((await cellTexts(await waitForLoadedRow(view, 22))).preview, `${HOSTILE[1]} ⏎ hostile`);
+  assert.equal((await cellTexts(await waitForLoadedRow(view, 23))).preview, `${HOSTILE[2]} ⏎ hostile`);
+  assert.match((await cellTexts(await waitForLoadedRow(view, 31))).status, /python/);
   // Dataset text is text: no element from the data, no script ran.
   assert.equal(
     await view.locator('.grid-body img, .grid-body script, .grid-body a, .grid-body b').count(),

@@ -1,0 +1,105 @@
+/**
+ * The scorer configuration of a dataset, resolved from settings: which model, precision and
+ * device, which prompt template (the paper's, or a workspace `.winnow-prompt` file), which
+ * answer words, how many tokens. Its fingerprint names everything that changes a score, so the
+ * scores of a configuration can be found again without loading the model (see scoreStore.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { type PromptTemplate, parsePromptTemplate, promptHash } from '../../core/askllm';
+import type { AskLlmSettings } from '../settings';
+
+/** A settings problem the user must fix (bad prompt file, …). */
+export class ScorerSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScorerSettingsError';
+  }
+}
+
+/** A resolved scorer configuration. */
+export interface ScorerConfig {
+  settings: AskLlmSettings;
+  /** The template from `winnow.askllm.promptFile`; undefined = the paper's prompt. */
+  prompt: PromptTemplate | undefined;
+  /** Identifies everything that changes a score (model, dtype, prompt, answers, max tokens). */
+  fingerprint: string;
+  /** Identifies the loaded model a scorer can reuse (model, dtype, device). */
+  modelKey: string;
+}
+
+/**
+ * Resolves `winnow.askllm.promptFile` against the dataset's workspace folder: absolute paths
+ * and `~/` as they are, relative paths from the workspace folder that contains the dataset (or
+ * the first folder, or the dataset's own folder when there is no workspace).
+ */
+export function resolvePromptPath(
+  setting: string,
+  datasetPath: string | undefined,
+  workspaceFolders: readonly string[],
+): string {
+  if (setting.startsWith('~/') || setting.startsWith('~\\'))
+    return join(homedir(), setting.slice(2));
+  if (isAbsolute(setting)) return setting;
+  const owner =
+    datasetPath === undefined
+      ? undefined
+      : workspaceFolders.find(f => {
+          const r = relative(f, datasetPath);
+          return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+        });
+  const base =
+    owner ?? workspaceFolders[0] ?? (datasetPath ? dirname(datasetPath) : process.cwd());
+  return resolve(base, setting);
+}
+
+/** Reads the prompt file (if any) and builds the configuration. */
+export async function resolveScorerConfig(
+  settings: AskLlmSettings,
+  datasetPath: string | undefined,
+  workspaceFolders: readonly string[],
+): Promise<ScorerConfig> {
+  let prompt: PromptTemplate | undefined;
+  if (settings.promptFile !== '') {
+    const path = resolvePromptPath(settings.promptFile, datasetPath, workspaceFolders);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new ScorerSettingsError(
+        `The prompt template ${path} (winnow.askllm.promptFile) cannot be read: ${(e as Error).message}`,
+      );
+    }
+    try {
+      prompt = parsePromptTemplate(text, `file:${path}`, basename(path));
+    } catch (e) {
+      throw new ScorerSettingsError(`${(e as Error).message} (${path})`);
+    }
+  }
+  const fingerprint = JSON.stringify([
+    settings.model,
+    settings.dtype,
+    prompt ? promptHash(prompt) : 'paper',
+    ['yes', ...settings.answerVariants],
+    settings.maxTokens,
+  ]);
+  return {
+    settings,
+    prompt,
+    fingerprint,
+    modelKey: JSON.stringify([settings.model, settings.dtype, settings.device]),
+  };
+}
+
+/**
+ * The text-extraction config of a dataset (schema kind, field, template), as the cache scope of
+ * its scores: a schema override makes every row another document.
+ */
+export function extractionScope(schema: {
+  kind: string;
+  field?: string;
+  template?: string;
+}): string {
+  return JSON.stringify(['extract', schema.kind, schema.field ?? '', schema.template ?? '']);
+}

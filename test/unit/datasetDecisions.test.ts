@@ -1,0 +1,205 @@
+/**
+ * Keep/drop decisions of the dataset view: edits with undo/redo on the document's timeline
+ * (src/extension/decisions.ts, editTimeline.ts), the sidecar file round trip (sidecar.ts), saved
+ * decisions matched back to rows by content hash after the file changed, and the sidecar-only
+ * path that text-editor code actions take (offlineDecisions.ts). Real files, real engine.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { contentHash, detectSchema, JsonlFile } from '../../src/core/jsonl';
+import {
+  DecisionBaseline,
+  DecisionColumn,
+  decisionsByHash,
+  DROP,
+  KEEP,
+  UNDECIDED,
+  type DecisionEdit,
+} from '../../src/extension/decisions';
+import { EditTimeline } from '../../src/extension/editTimeline';
+import { decisionsFromSidecar, setDecisionInSidecar } from '../../src/extension/offlineDecisions';
+import { RowColumns, scanRows } from '../../src/extension/rowColumns';
+import {
+  parseSidecar,
+  readSidecar,
+  sidecarPath,
+  sidecarText,
+  writeSidecar,
+} from '../../src/extension/sidecar';
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'winnow-decisions-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const line = (i: number) => JSON.stringify({ instruction: `Task ${i}`, output: `Answer ${i}` });
+
+async function scanned(path: string): Promise<{ file: JsonlFile; columns: RowColumns }> {
+  const file = await JsonlFile.open(path);
+  await file.whenIndexed();
+  const columns = new RowColumns();
+  await scanRows(file, columns, {
+    schema: detectSchema([{ instruction: 'a', output: 'b' }]),
+    maxLineBytes: 1 << 20,
+    isCurrent: () => true,
+  });
+  return { file, columns };
+}
+
+describe('decision edits', () => {
+  test('apply, undo and redo through the edit timeline; counts stay right', () => {
+    const d = new DecisionColumn();
+    d.resize(10);
+    const timeline = new EditTimeline<DecisionEdit>();
+    const apply = (e: DecisionEdit | undefined) => {
+      assert.ok(e);
+      d.apply(e);
+      timeline.push(e);
+    };
+    apply(d.makeEdit([1, 2, 3], 'keep', 'Keep 3 rows', 1));
+    apply(d.makeEdit([3, 4], 'drop', 'Drop 2 rows', 1));
+    assert.deepEqual(d.counts, { keep: 2, drop: 2, undecided: 6 });
+    // An edit records only rows it changes.
+    assert.equal(d.makeEdit([1, 2], 'keep', 'again', 1), undefined);
+    const e = d.makeEdit([1, 5], 'keep', 'Keep', 1)!;
+    assert.deepEqual(Array.from(e.rows), [5]);
+
+    d.revert(timeline.undo()!);
+    assert.deepEqual([d.get(3), d.get(4)], [KEEP, UNDECIDED], 'undo restores what each row had');
+    assert.deepEqual(d.counts, { keep: 3, drop: 0, undecided: 7 });
+    d.revert(timeline.undo()!);
+    assert.deepEqual(d.counts, { keep: 0, drop: 0, undecided: 10 });
+    assert.equal(timeline.undo(), undefined);
+    d.apply(timeline.redo()!);
+    d.apply(timeline.redo()!);
+    assert.deepEqual([d.get(1), d.get(3), d.get(4)], [KEEP, DROP, DROP]);
+    assert.ok(timeline.isDirty);
+    timeline.markSaved();
+    assert.ok(!timeline.isDirty);
+    apply(d.makeEdit([1], 'unset', 'Clear line 2', 1));
+    assert.equal(d.get(1), UNDECIDED);
+    assert.ok(timeline.isDirty);
+    assert.deepEqual(Array.from(d.rowsWith(DROP)), [3, 4]);
+  });
+
+  test('a million-row bulk edit is typed arrays, and undoes exactly', () => {
+    const n = 1_000_000;
+    const d = new DecisionColumn();
+    d.resize(n);
+    d.set(7, DROP);
+    const rows = Uint32Array.from({ length: n }, (_, i) => i);
+    const e = d.makeEdit(rows, 'keep', 'Keep all', 1)!;
+    assert.ok(e.rows instanceof Uint32Array && e.before instanceof Uint8Array);
+    d.apply(e);
+    assert.deepEqual(d.counts, { keep: n, drop: 0, undecided: 0 });
+    d.revert(e);
+    assert.deepEqual(d.counts, { keep: 0, drop: 1, undecided: n - 1 });
+    assert.equal(d.get(7), DROP);
+  });
+});
+
+describe('the sidecar', () => {
+  test('round trip: sorted, pretty, diffable; an empty set removes the file', async () => {
+    const data = join(dir, 'round.jsonl');
+    writeFileSync(data, '');
+    const keep = ['f'.repeat(32), '0'.repeat(32), 'a'.repeat(32)];
+    const drop = ['b'.repeat(32)];
+    const rules = [
+      {
+        kind: 'topPercent' as const,
+        decision: 'keep' as const,
+        rows: 3,
+        percent: 10,
+        threshold: 0.8,
+        at: '2026-01-01T00:00:00.000Z',
+      },
+    ];
+    const path = await writeSidecar(data, { keep, drop, rules });
+    assert.equal(path, sidecarPath(data));
+    assert.equal(path, `${data}.winnow.json`);
+    const text = readFileSync(path, 'utf8');
+    assert.equal(text, sidecarText('round.jsonl', { keep, drop, rules }));
+    // One hash per line, sorted: a diff shows exactly the rows that changed.
+    const lines = text.split('\n');
+    const k0 = lines.indexOf(`    "${'0'.repeat(32)}",`);
+    assert.ok(k0 > 0 && lines[k0 + 1] === `    "${'a'.repeat(32)}",`, text);
+    const back = await readSidecar(data);
+    assert.deepEqual(back.keep, [...keep].sort());
+    assert.deepEqual(back.drop, drop);
+    assert.deepEqual(back.rules, rules);
+    // No temp files are left behind.
+    assert.deepEqual(
+      readdirSync(dir).filter(f => f.endsWith('.tmp')),
+      [],
+    );
+    await writeSidecar(data, { keep: [], drop: [], rules: [] });
+    assert.ok(!existsSync(path));
+    assert.deepEqual(await readSidecar(data), { keep: [], drop: [], rules: [] });
+  });
+
+  test('a damaged sidecar is an error that says what is wrong', () => {
+    assert.throws(() => parseSidecar('{', 'x.json'), /x\.json is not valid JSON/);
+    assert.throws(() => parseSidecar('[]', 'x.json'), /not a Winnow decisions file/);
+    assert.throws(() => parseSidecar('{"version":9}', 'x.json'), /version 9/);
+    assert.throws(
+      () => parseSidecar('{"version":1,"keep":["nothex"]}', 'x.json'),
+      /"keep" must be a list/,
+    );
+  });
+
+  test('saved decisions follow their rows by content hash when lines move, and orphans are kept', async () => {
+    const path = join(dir, 'move.jsonl');
+    writeFileSync(path, [0, 1, 2, 3, 4].map(line).join('\n') + '\n');
+    let { file, columns } = await scanned(path);
+    const d = new DecisionColumn();
+    d.resize(file.lineCount);
+    d.set(1, KEEP);
+    d.set(3, DROP);
+    const saved = decisionsByHash(columns, d, undefined);
+    assert.deepEqual(saved.keep, [contentHash(Buffer.from(line(1)))]);
+    await file.close();
+
+    // Rows reordered, one removed, one added: decisions land on the same content.
+    writeFileSync(path, [line(9), line(3), line(0), line(1)].join('\r\n') + '\r\n');
+    ({ file, columns } = await scanned(path));
+    const baseline = new DecisionBaseline(saved.keep, saved.drop);
+    const d2 = new DecisionColumn();
+    d2.resize(file.lineCount);
+    baseline.applyTo(columns, d2, 0, columns.scanned);
+    assert.deepEqual(
+      [d2.get(0), d2.get(1), d2.get(2), d2.get(3)],
+      [UNDECIDED, DROP, UNDECIDED, KEEP],
+    );
+    // Saving again keeps both decisions (CRLF lines hash like LF lines).
+    assert.deepEqual(decisionsByHash(columns, d2, baseline), saved);
+    await file.close();
+
+    // The kept row is gone from the file: its decision is kept in the sidecar anyway.
+    writeFileSync(path, [line(3)].join('\n') + '\n');
+    ({ file, columns } = await scanned(path));
+    const d3 = new DecisionColumn();
+    d3.resize(file.lineCount);
+    const b3 = new DecisionBaseline(saved.keep, saved.drop);
+    b3.applyTo(columns, d3, 0, columns.scanned);
+    assert.deepEqual(decisionsByHash(columns, d3, b3), saved);
+    await file.close();
+  });
+
+  test('setDecision without an open view edits the sidecar; getDecisions maps it back to lines', async () => {
+    const path = join(dir, 'offline.jsonl');
+    writeFileSync(path, [0, 1, 2, 3, 4, 5].map(line).join('\n') + '\n');
+    assert.equal(await setDecisionInSidecar(path, [0, 2], 'keep'), 2);
+    assert.equal(await setDecisionInSidecar(path, [2], 'keep'), 0, 'nothing changes twice');
+    assert.equal(await setDecisionInSidecar(path, [5], 'drop'), 1);
+    assert.deepEqual(await decisionsFromSidecar(path), { keep: [0, 2], drop: [5] });
+    assert.equal(await setDecisionInSidecar(path, [0], 'unset'), 1);
+    assert.deepEqual(await decisionsFromSidecar(path), { keep: [2], drop: [5] });
+    await assert.rejects(setDecisionInSidecar(path, [6], 'keep'), /Line 7 is not in the file/);
+    // The dataset itself is never written.
+    assert.equal(readFileSync(path, 'utf8'), [0, 1, 2, 3, 4, 5].map(line).join('\n') + '\n');
+  });
+});

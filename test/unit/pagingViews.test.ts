@@ -1,0 +1,152 @@
+/**
+ * Pure parts of the dataset view's webview beyond paging math: multi-row selection ranges
+ * (webview-ui/src/selection.ts), column widths and the grid template (columns.ts), histogram
+ * bins and the ranges a drag selects (histogram.ts), and the row store paging through a view
+ * (rowStore.ts) against an in-process host that serves positions of a permutation.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import type { RowView, RowsResponse } from '../../src/shared/webviewProtocol';
+import {
+  COLUMNS,
+  columnWidth,
+  gridTemplate,
+  resizedWidth,
+  visibleColumns,
+} from '../../webview-ui/src/columns';
+import { binOf, binRange } from '../../webview-ui/src/histogram';
+import { RowStore } from '../../webview-ui/src/rowStore';
+import {
+  addRange,
+  rangesContain,
+  rangesSize,
+  removePosition,
+} from '../../webview-ui/src/selection';
+
+describe('selection ranges', () => {
+  test('ranges merge, split and answer membership', () => {
+    let r = addRange([], 5, 2);
+    assert.deepEqual(r, [[2, 5]]);
+    r = addRange(r, 10, 12);
+    r = addRange(r, 6, 6);
+    assert.deepEqual(
+      r,
+      [
+        [2, 6],
+        [10, 12],
+      ],
+      'adjacent ranges merge',
+    );
+    r = addRange(r, 0, 11);
+    assert.deepEqual(r, [[0, 12]]);
+    r = removePosition(r, 4);
+    assert.deepEqual(r, [
+      [0, 3],
+      [5, 12],
+    ]);
+    assert.ok(
+      rangesContain(r, 0) && rangesContain(r, 12) && !rangesContain(r, 4) && !rangesContain(r, 13),
+    );
+    assert.equal(rangesSize(r), 12);
+    // Shift+End over ten million rows is one range.
+    assert.deepEqual(addRange([], 0, 9_999_999), [[0, 9_999_999]]);
+  });
+});
+
+describe('grid columns', () => {
+  test('template follows widths and hidden columns; minimums hold', () => {
+    const tracks = (t: string) => t.replace(/minmax\([^)]*\)/g, 'M').split(' ').length;
+    const t = gridTemplate({}, []);
+    assert.equal(tracks(t), COLUMNS.length);
+    assert.match(t, /minmax\(120px, 1fr\)/, 'the preview takes the rest');
+    const hidden = gridTemplate({ score: 300 }, ['status', 'density', 'line', 'preview']);
+    assert.equal(tracks(hidden), COLUMNS.length - 2, 'line and preview cannot be hidden');
+    assert.ok(hidden.includes('300px'));
+    const score = COLUMNS.find(c => c.id === 'score')!;
+    assert.equal(columnWidth(score, { score: 5 }), score.minWidth);
+    assert.equal(resizedWidth(score, 130, -500), score.minWidth);
+    assert.equal(resizedWidth(score, 130, 41.6), 172);
+    assert.deepEqual(
+      visibleColumns(['decision']).map(c => c.id),
+      ['line', 'preview', 'score', 'density', 'length', 'status'],
+    );
+  });
+});
+
+describe('histogram bins', () => {
+  const h = { min: 0, max: 1, total: new Array<number>(40).fill(0) };
+  test('values map to bins; the top value is in the last bin', () => {
+    assert.equal(binOf(h, 0), 0);
+    assert.equal(binOf(h, 0.024), 0);
+    assert.equal(binOf(h, 0.025), 1);
+    assert.equal(binOf(h, 1), 39);
+    assert.equal(binOf(h, 7), 39);
+  });
+  test('a drag over bins gives their value range, either direction', () => {
+    assert.deepEqual(binRange(h, 20, 39), { min: 0.5, max: 1 });
+    assert.deepEqual(binRange(h, 39, 20), { min: 0.5, max: 1 });
+    assert.deepEqual(binRange(h, 4, 4), { min: 0.1, max: 0.125 });
+    const d = { min: 2, max: 12, total: new Array<number>(10).fill(0) };
+    assert.deepEqual(binRange(d, 0, 1), { min: 2, max: 4 });
+  });
+});
+
+describe('the row store pages through a view', () => {
+  /** A host that serves a reversed view of 1000 rows, counting what it sends. */
+  function fakeHost(order: number[], viewId: number) {
+    let sent = 0;
+    const fetch = async (
+      generation: number,
+      v: number,
+      start: number,
+      count: number,
+    ): Promise<RowsResponse> => {
+      const rows: RowView[] =
+        v === viewId
+          ? order
+              .slice(start, start + count)
+              .map(index => ({
+                index,
+                preview: `row ${index}`,
+                truncated: false,
+                chars: 1,
+                bytes: 1,
+                fields: [],
+              }))
+          : [];
+      sent += rows.length;
+      return { type: 'rows', generation, viewId: v, start, rows, rowCount: order.length };
+    };
+    return { fetch, sent: () => sent };
+  }
+
+  test("positions map to the view's rows; a new view drops the old pages", async () => {
+    const order = Array.from({ length: 1000 }, (_, i) => 999 - i);
+    const host = fakeHost(order, 7);
+    let loaded = 0;
+    const store = new RowStore(
+      host.fetch,
+      1,
+      1000,
+      { pageSize: 100 },
+      () => loaded++,
+      e => assert.fail(String(e)),
+      7,
+    );
+    store.request({ first: 250, last: 260 }, 0);
+    await new Promise(r => setTimeout(r, 10));
+    assert.equal(store.row(250)?.index, 749);
+    assert.equal(store.row(260)?.index, 739);
+    assert.equal(host.sent(), 100, 'one page');
+    store.patchDecision(250, 'keep');
+    assert.equal(store.row(250)?.decision, 'keep', 'optimistic decision');
+    store.markStale();
+    await new Promise(r => setTimeout(r, 10));
+    assert.equal(store.row(250)?.decision, undefined, 'the host answer replaces it');
+    assert.equal(host.sent(), 200, 'a stale page is fetched again');
+    store.setView(8, 50);
+    assert.equal(store.row(250), undefined);
+    assert.equal(store.rowCount, 50);
+    assert.ok(loaded >= 2);
+  });
+});

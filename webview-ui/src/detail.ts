@@ -1,0 +1,179 @@
+/**
+ * The detail panel: the focused example in full. Wrapped text, chat turns by role, the raw JSON,
+ * scores with the model and prompt that produced them, the decision, and a "Show in text editor"
+ * link to the exact line. Every piece of dataset text goes in through textContent.
+ */
+import type { Decision, RowDetail } from '../../src/shared/webviewProtocol';
+import { codicon, el, formatCount } from './dom';
+
+export interface DetailCallbacks {
+  /** Show the row's line in the text editor. */
+  onOpen(row: number): void;
+  /** Keep / drop / clear the shown row. */
+  onDecide(decision: Decision | 'unset'): void;
+  onClose(): void;
+}
+
+function section(title: string, ...children: Node[]): HTMLElement {
+  const s = el('section', 'detail-section');
+  s.append(el('h3', 'detail-heading', undefined, title), ...children);
+  return s;
+}
+
+function keyValues(rows: readonly (readonly [string, string])[]): HTMLElement {
+  const dl = el('dl', 'detail-kv');
+  for (const [k, v] of rows)
+    dl.append(el('dt', undefined, undefined, k), el('dd', undefined, undefined, v));
+  return dl;
+}
+
+export class DetailPanel {
+  readonly element: HTMLElement;
+  private readonly content: HTMLDivElement;
+  private readonly title: HTMLSpanElement;
+  private shown: RowDetail | undefined;
+
+  constructor(private readonly callbacks: DetailCallbacks) {
+    this.element = el('aside', 'detail', { 'aria-label': 'Example detail', tabindex: '-1' });
+    const bar = el('div', 'detail-bar');
+    this.title = el('span', 'detail-title', undefined, 'Detail');
+    const close = el('button', 'icon-button', {
+      type: 'button',
+      title: 'Close the detail panel (Enter in the grid)',
+      'aria-label': 'Close detail panel',
+    });
+    close.append(codicon('close'));
+    close.addEventListener('click', () => this.callbacks.onClose());
+    bar.append(this.title, close);
+    this.content = el('div', 'detail-content');
+    this.element.append(bar, this.content);
+    this.showMessage('Select a row to see it in full.');
+  }
+
+  /** The row shown, if any. */
+  get row(): number | undefined {
+    return this.shown?.index;
+  }
+
+  showMessage(text: string): void {
+    this.shown = undefined;
+    this.title.textContent = 'Detail';
+    this.content.replaceChildren(el('p', 'muted', undefined, text));
+  }
+
+  show(d: RowDetail): void {
+    this.shown = d;
+    this.title.textContent = `Line ${formatCount(d.index + 1)}`;
+    const parts: HTMLElement[] = [];
+
+    // Actions: decision buttons and the link to the text editor.
+    const actions = el('div', 'detail-actions');
+    const decision = el('span', `decision-chip ${d.decision ?? 'undecided'}`);
+    decision.append(
+      codicon(
+        d.decision === 'keep' ? 'check' : d.decision === 'drop' ? 'close' : 'circle-large-outline',
+      ),
+      el(
+        'span',
+        undefined,
+        undefined,
+        d.decision === 'keep' ? 'Kept' : d.decision === 'drop' ? 'Dropped' : 'Undecided',
+      ),
+    );
+    const btn = (label: string, icon: string, title: string, fn: () => void) => {
+      const b = el('button', 'secondary-button', { type: 'button', title });
+      b.append(codicon(icon), el('span', undefined, undefined, label));
+      b.addEventListener('click', fn);
+      return b;
+    };
+    const open = el('a', 'detail-link', {
+      href: '#',
+      title: `Open the file in the text editor at line ${d.index + 1} (o)`,
+    });
+    open.append(codicon('go-to-file'), el('span', undefined, undefined, 'Show in text editor'));
+    open.addEventListener('click', e => {
+      e.preventDefault();
+      this.callbacks.onOpen(d.index);
+    });
+    actions.append(
+      decision,
+      btn('Keep', 'check', 'Keep this example (y)', () => this.callbacks.onDecide('keep')),
+      btn('Drop', 'close', 'Drop this example (n)', () => this.callbacks.onDecide('drop')),
+      btn('Clear', 'discard', 'Clear the decision (x)', () => this.callbacks.onDecide('unset')),
+      open,
+    );
+    parts.push(actions);
+
+    if (d.error) {
+      const err = el('div', 'detail-error', { role: 'note' });
+      err.append(
+        codicon('error'),
+        el(
+          'span',
+          undefined,
+          undefined,
+          `${d.error.kind}: ${d.error.message}${d.error.column ? ` (column ${d.error.column})` : ''}`,
+        ),
+      );
+      parts.push(err);
+    }
+
+    // Scores and where they came from.
+    const scores: [string, string][] = [];
+    const a = d.sources.askllm;
+    scores.push(['ASK-LLM P(yes)', d.score !== undefined ? d.score.toPrecision(4) : 'not scored']);
+    if (a) {
+      scores.push(['Model', a.model + (a.device ? ` (${a.device})` : '')]);
+      scores.push(['Prompt', `${a.promptName} · hash ${a.promptHash.slice(0, 12)}`]);
+      scores.push(['Variant', a.variant]);
+    }
+    const dn = d.sources.density;
+    scores.push([
+      'DENSITY',
+      d.density !== undefined
+        ? `score ${d.density.toPrecision(4)}${d.densityRank ? ` · rank ${formatCount(d.densityRank)} (1 = most isolated)` : ''}`
+        : 'not computed',
+    ]);
+    if (dn)
+      scores.push([
+        'Sketch',
+        `${dn.model} · ${formatCount(dn.buckets)} buckets × ${dn.hashesPerRow} hashes · bandwidth ${dn.bandwidth} · seed ${dn.seed}`,
+      ]);
+    scores.push(['Length', `${formatCount(d.chars)} characters · ${formatCount(d.bytes)} bytes`]);
+    if (d.fields.length) scores.push(['Fields', d.fields.join(', ')]);
+    parts.push(section('Scores', keyValues(scores)));
+
+    // The text: chat turns by role, or the wrapped text.
+    if (d.turns && d.turns.length) {
+      const list = el('ol', 'chat-turns');
+      for (const t of d.turns) {
+        const li = el('li', `chat-turn role-${/^[a-z]+$/.test(t.role) ? t.role : 'other'}`);
+        li.append(
+          el('div', 'chat-role', undefined, t.role),
+          el('div', 'chat-content', undefined, t.content),
+        );
+        list.append(li);
+      }
+      parts.push(section(`Conversation (${d.turns.length} turns)`, list));
+    } else {
+      const text = el('div', 'detail-text', undefined, d.text);
+      parts.push(section(d.error ? 'Raw line' : 'Text', text));
+    }
+    if (d.textTruncated)
+      parts.push(
+        el('p', 'muted', undefined, 'The text is cut short here; the text editor shows all of it.'),
+      );
+
+    if (!d.error) {
+      const details = el('details', 'detail-raw');
+      details.append(
+        el('summary', undefined, undefined, 'Raw JSON'),
+        el('pre', 'detail-json', undefined, d.raw),
+      );
+      if (d.rawTruncated) details.append(el('p', 'muted', undefined, 'Cut short.'));
+      parts.push(details);
+    }
+    this.content.replaceChildren(...parts);
+    this.content.scrollTop = 0;
+  }
+}
