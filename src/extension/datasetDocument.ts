@@ -107,6 +107,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private _scores: ScoreColumns | undefined;
   private columnsRequest = 0;
   private lastSearch: { key: string; matches: Uint8Array } | undefined;
+  private _lastAction: { id: number; text: string } | undefined;
 
   private readonly _onDidChangeIndex = this.register(new vscode.EventEmitter<IndexState>());
   /** Indexing advanced (throttled) or finished. */
@@ -445,9 +446,19 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return edit.rows.length;
   }
 
+  /** The last undo or redo, in words, numbered so that each panel reports it once. */
+  get lastAction(): { readonly id: number; readonly text: string } | undefined {
+    return this._lastAction;
+  }
+
+  private noteAction(text: string): void {
+    this._lastAction = { id: (this._lastAction?.id ?? 0) + 1, text };
+  }
+
   private undoEdit(): void {
     const edit = this.edits.undo();
     if (!edit || edit.generation !== this.rowEpoch) return;
+    this.noteAction(`Undo: ${edit.label}`);
     this.decisions.revert(edit);
     if (edit.rule) {
       const k = this._rules.lastIndexOf(edit.rule);
@@ -459,6 +470,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private redoEdit(): void {
     const edit = this.edits.redo();
     if (!edit || edit.generation !== this.rowEpoch) return;
+    this.noteAction(`Redo: ${edit.label}`);
     this.decisions.apply(edit);
     if (edit.rule) this._rules.push(edit.rule);
     this._onDidChangeDecisions.fire();

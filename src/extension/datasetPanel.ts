@@ -94,6 +94,8 @@ export class DatasetPanel extends Disposable {
   private computing: { cancelled: boolean } | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
   private pendingChange = { rows: false, decisions: false, scores: false };
+  /** The document's last undo/redo this panel has reported. */
+  private lastActionSeen = 0;
 
   constructor(
     readonly document: DatasetDocument,
@@ -105,6 +107,7 @@ export class DatasetPanel extends Disposable {
   ) {
     super();
     this.view = DatasetView.identity(document);
+    this.lastActionSeen = document.lastAction?.id ?? 0;
     this.timings.panelCreated = this.elapsed();
     const webview = panel.webview;
     webview.options = webviewOptions(extensionUri);
@@ -276,7 +279,15 @@ export class DatasetPanel extends Disposable {
       this.changeTimer = undefined;
       const rowsChanged = this.pendingChange.rows;
       this.pendingChange = { rows: false, decisions: false, scores: false };
-      this.send({ type: 'view/didChange', view: this.view.info(), rowsChanged });
+      const action = this.document.lastAction;
+      const message = action && action.id !== this.lastActionSeen ? action.text : undefined;
+      this.lastActionSeen = action?.id ?? 0;
+      this.send({
+        type: 'view/didChange',
+        view: this.view.info(),
+        rowsChanged,
+        ...(message ? { message } : {}),
+      });
     }, VIEW_CHANGE_INTERVAL_MS);
   }
 

@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { log, errorText } from './log';
 import { WorkerClient } from './workerClient';
 import { registerDatasetEditor } from './datasetEditor';
+import { registerScoringCommands } from './scoringCommands';
+import { registerDensityCommands } from './densityCommands';
 
 /**
  * Composition root: builds the long-lived services and registers every contribution.
@@ -13,6 +15,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     const worker = new WorkerClient(context);
     context.subscriptions.push(worker);
     const datasets = registerDatasetEditor(context, worker);
+    context.subscriptions.push(...registerScoringCommands(worker));
+    context.subscriptions.push(...registerDensityCommands(worker));
     return { worker, datasets };
   } catch (e) {
     // VS Code does not surface activation failures, so do it ourselves.

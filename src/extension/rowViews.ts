@@ -5,6 +5,7 @@
  */
 import { extractText, parseLine, type RawRow, type SchemaInfo } from '../core/jsonl';
 import type { RowView } from '../shared/webviewProtocol';
+import { chatTurns } from './chatTurns';
 
 /** Default preview length in characters. */
 export const PREVIEW_CHARS = 300;
@@ -63,6 +64,17 @@ export function countUtf8Chars(bytes: Uint8Array): number {
 
 const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
 
+/**
+ * What the preview shows: the schema's text, except that a chat leaves out its system turns,
+ * which are often the same in every row and would fill every preview with the same words.
+ */
+function previewSource(value: Record<string, unknown>, schema: SchemaInfo, text: string): string {
+  if (schema.kind !== 'openai' && schema.kind !== 'sharegpt') return text;
+  const turns = chatTurns(value)?.filter(t => t.role !== 'system');
+  if (!turns || turns.length === 0) return text;
+  return turns.map(t => `${t.role}: ${t.content}`).join('\n\n');
+}
+
 /** The grid's view of one row. */
 export function toRowView(row: RawRow, schema: SchemaInfo, opts: RowViewOptions): RowView {
   const parsed = parseLine(row.bytes, {
@@ -73,7 +85,7 @@ export function toRowView(row: RawRow, schema: SchemaInfo, opts: RowViewOptions)
     const text = extractText(parsed.value, schema);
     return {
       index: row.index,
-      ...previewText(text, opts.previewChars),
+      ...previewText(previewSource(parsed.value, schema, text), opts.previewChars),
       chars: countChars(text),
       bytes: row.bytes.length,
       fields: Object.keys(parsed.value),

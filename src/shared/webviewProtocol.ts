@@ -454,6 +454,8 @@ export interface ViewChangedEvent {
   readonly view: ViewInfo;
   /** Cached rows are out of date (decisions or scores changed). */
   readonly rowsChanged: boolean;
+  /** What happened, for the status line (e.g. "Undo: Keep line 3"), if worth saying. */
+  readonly message?: string;
 }
 
 /** host -> webview, event, while indexing (throttled) and once when it finishes. */

@@ -57,6 +57,20 @@ export interface WinnowSettingsSection {
   device?: string;
   inlineScores?: { enabled?: boolean };
   models?: { offline?: boolean };
+  /** DENSITY settings (`winnow.density.*`, read by src/worker/embed/densitySettings.ts). */
+  density?: {
+    model?: string;
+    dtype?: string;
+    maxTokens?: number;
+    batchSize?: number;
+    rows?: number;
+    buckets?: number;
+    hashesPerRow?: number;
+    bandwidth?: number;
+    seed?: number;
+    shardSketches?: string[];
+    computeAfterScoring?: boolean;
+  };
 }
 
 /** Log levels of `winnow.worker.logLevel`, most severe first. */

@@ -45,6 +45,7 @@ import { HoverSections } from './hoverSections';
 import { scoreInlayHints } from './inlayHints';
 import { ScoreStore } from './scoring/scoreStore';
 import { ScoringService, type RunReporter } from './scoring/scoringService';
+import { registerDensity } from './embed/register';
 import { renderRowHover } from './hover';
 import { lineLengthUtf16 } from './lineText';
 import { Logger, errorText } from './logger';
@@ -126,6 +127,16 @@ const scoring = new ScoringService({
 });
 columns.register('askllm', scoring.columnProvider());
 hoverSections.register(10, ctx => scoring.hoverSection(ctx));
+// DENSITY (src/worker/embed): winnow/computeDensity, winnow/sampleByDensity, its column and hover.
+const density = registerDensity(connection, {
+  registry,
+  logger,
+  columns,
+  hoverSections,
+  storagePath: () => storagePath,
+  modelCacheDir: () => modelCacheDir,
+  trusted: () => workspaceTrusted,
+});
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {
   // Keep detail for one row past the cap, so the "N more" note can point at it.
@@ -457,6 +468,7 @@ connection.onShutdown(async () => {
   columnTimers.clear();
   if (inlayRefreshTimer) clearTimeout(inlayRefreshTimer);
   await scoring.dispose();
+  await density.dispose();
   await (await storePromise?.catch(() => undefined))?.close();
   for (const timer of publishTimers.values()) clearTimeout(timer);
   publishTimers.clear();

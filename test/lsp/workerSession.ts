@@ -8,20 +8,32 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  CancellationTokenSource,
   createProtocolConnection,
   IPCMessageReader,
   IPCMessageWriter,
+  WorkDoneProgress,
+  type CodeAction,
   type Diagnostic,
   type Hover,
+  type InlayHint,
   type ProtocolConnection,
+  type WorkDoneProgressBegin,
+  type WorkDoneProgressEnd,
+  type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import {
   DidCloseDataset,
   DidOpenDataset,
+  DidChangeColumnsNotification,
   FileInfoRequest,
+  GetColumnsRequest,
+  ScoreRequest,
   StatusNotification,
   type DatasetSource,
   type FileInfo,
+  type GetColumnsResult,
+  type ScoreResult,
   type WinnowSettingsSection,
   type WorkerInitializationOptions,
   type WorkerStatus,
@@ -40,12 +52,25 @@ export interface WorkerSessionOptions {
   settings?: WinnowSettingsSection;
   /** Whether the client supports `workspace/configuration` (default true). */
   configuration?: boolean;
+  /** Workspace trust reported in initializationOptions (default true). */
+  trusted?: boolean;
+  /** Global storage folder for the score cache (initializationOptions.storagePath). */
+  storagePath?: string;
+  /** Workspace folders (initializationOptions.workspaceFolders). */
+  workspaceFolders?: string[];
 }
+
+/** A `$/progress` value of a work-done token. */
+export type ProgressValue = WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd;
 
 export class WorkerSession {
   readonly diagnostics = new Map<string, Diagnostic[]>();
   readonly statuses: WorkerStatus[] = [];
   readonly logs: LogLine[] = [];
+  /** `winnow/didChangeColumns` notifications received, in order. */
+  readonly columnChanges: { uri: string; kinds: string[] }[] = [];
+  /** `workspace/inlayHint/refresh` requests received. */
+  inlayRefreshes = 0;
   stdout = '';
   stderr = '';
   settings: WinnowSettingsSection;
@@ -80,6 +105,15 @@ export class WorkerSession {
       p.items.map(item => (item.section === 'winnow' ? this.settings : null)),
     );
     connection.onRequest('client/registerCapability', () => null);
+    connection.onNotification(DidChangeColumnsNotification.method, (p: { uri: string; kinds: string[] }) => {
+      this.columnChanges.push(p);
+      this.notify();
+    });
+    connection.onRequest('workspace/inlayHint/refresh', () => {
+      this.inlayRefreshes++;
+      this.notify();
+      return null;
+    });
   }
 
   /** Forks dist/worker.js with an IPC channel and completes the LSP initialize handshake. */
@@ -105,12 +139,16 @@ export class WorkerSession {
         workspace: {
           configuration,
           didChangeConfiguration: { dynamicRegistration: configuration },
+          inlayHint: { refreshSupport: true },
         },
+        window: { workDoneProgress: true },
         textDocument: { hover: { contentFormat: ['markdown', 'plaintext'] } },
       },
       initializationOptions: {
-        workspaceTrusted: true,
+        workspaceTrusted: options.trusted ?? true,
         logLevel: options.settings?.worker?.logLevel,
+        ...(options.storagePath ? { storagePath: options.storagePath } : {}),
+        ...(options.workspaceFolders ? { workspaceFolders: options.workspaceFolders } : {}),
       } satisfies WorkerInitializationOptions,
     });
     await connection.sendNotification('initialized', {});
@@ -133,6 +171,48 @@ export class WorkerSession {
     return this.connection.sendRequest('textDocument/hover', {
       textDocument: { uri },
       position: { line, character },
+    });
+  }
+
+  /** `winnow/getColumns`. */
+  columns(uri: string): Promise<GetColumnsResult> {
+    return this.connection.sendRequest(GetColumnsRequest.method, { uri });
+  }
+
+  /**
+   * Starts `winnow/score` with a work-done token; `progress` collects the `$/progress` values.
+   * `cancel()` cancels the request the LSP way ($/cancelRequest).
+   */
+  score(uri: string): {
+    result: Promise<ScoreResult>;
+    progress: ProgressValue[];
+    cancel: () => void;
+  } {
+    const token = `test-${Math.random().toString(36).slice(2)}`;
+    const progress: ProgressValue[] = [];
+    const listener = this.connection.onProgress(WorkDoneProgress.type, token, v => {
+      progress.push(v);
+      this.notify();
+    });
+    const source = new CancellationTokenSource();
+    const result = this.connection
+      .sendRequest<ScoreResult>(ScoreRequest.method, { uri, workDoneToken: token }, source.token)
+      .finally(() => listener.dispose());
+    return { result, progress, cancel: () => source.cancel() };
+  }
+
+  inlayHints(uri: string, startLine: number, endLine: number): Promise<InlayHint[] | null> {
+    return this.connection.sendRequest('textDocument/inlayHint', {
+      textDocument: { uri },
+      range: { start: { line: startLine, character: 0 }, end: { line: endLine, character: 0 } },
+    });
+  }
+
+  codeActions(uri: string, line: number, endLine = line): Promise<CodeAction[] | null> {
+    return this.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: { start: { line, character: 0 }, end: { line: endLine, character: 1 } },
+      context: { diagnostics: [] },
     });
   }
 

@@ -82,7 +82,9 @@ describe('BERT-type fixture (mean pooling + L2)', () => {
       const batch = await m.embedBatch(TEXTS);
       for (let i = 0; i < TEXTS.length; i++) {
         const one = await m.embedBatch([TEXTS[i]]);
-        assert.ok(maxAbsDiff(one.vectors, batch.vectors.subarray(i * m.dim, (i + 1) * m.dim)) < 1e-6);
+        assert.ok(
+          maxAbsDiff(one.vectors, batch.vectors.subarray(i * m.dim, (i + 1) * m.dim)) < 1e-6,
+        );
       }
     } finally {
       await m.dispose();
@@ -124,12 +126,23 @@ describe('BERT-type fixture (mean pooling + L2)', () => {
   });
 
   test('q8 picks the _quantized file; a missing dtype names the available ones', async () => {
-    const m = await loadEmbeddingModel({ model: bert.dir, cacheDir: join(root, 'cache'), device: 'cpu', dtype: 'q8' });
+    const m = await loadEmbeddingModel({
+      model: bert.dir,
+      cacheDir: join(root, 'cache'),
+      device: 'cpu',
+      dtype: 'q8',
+    });
     assert.equal(m.dtype, 'q8');
     await m.dispose();
     await assert.rejects(
-      loadEmbeddingModel({ model: bert.dir, cacheDir: join(root, 'cache'), device: 'cpu', dtype: 'fp16' }),
-      (e: unknown) => e instanceof ModelLoadError && /dtype fp16\. Available dtypes: fp32, q8/.test(e.message),
+      loadEmbeddingModel({
+        model: bert.dir,
+        cacheDir: join(root, 'cache'),
+        device: 'cpu',
+        dtype: 'fp16',
+      }),
+      (e: unknown) =>
+        e instanceof ModelLoadError && /dtype fp16\. Available dtypes: fp32, q8/.test(e.message),
     );
   });
 
@@ -251,7 +264,10 @@ describe('Sentence-T5-shaped fixtures (T5 encoder → mean → Dense → Normali
       TEXTS.forEach((text, i) => {
         const ids = m.tokenize(text);
         assert.equal(ids[ids.length - 1], 1, 'ends with </s>');
-        worst = Math.max(worst, maxAbsDiff(r.vectors.subarray(i * f.out, (i + 1) * f.out), st5Embedding(f, ids)));
+        worst = Math.max(
+          worst,
+          maxAbsDiff(r.vectors.subarray(i * f.out, (i + 1) * f.out), st5Embedding(f, ids)),
+        );
       });
       t.diagnostic(`max abs error vs closed form: ${worst.toExponential(2)}`);
       assert.ok(worst < 1e-5, `max abs error ${worst}`);
@@ -335,7 +351,9 @@ describe('Sentence-T5-shaped fixtures (T5 encoder → mean → Dense → Normali
     });
     await assert.rejects(
       load(f.dir),
-      (e: unknown) => e instanceof ModelLoadError && /pooling_mode_weightedmean_tokens is not supported/.test(e.message),
+      (e: unknown) =>
+        e instanceof ModelLoadError &&
+        /pooling_mode_weightedmean_tokens is not supported/.test(e.message),
     );
   });
 });

@@ -3,7 +3,16 @@
  * what float16 storage does to DENSITY (hashes, scores, ranks) on generated clustered data.
  */
 import { strict as assert } from 'node:assert';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -100,13 +109,21 @@ describe('EmbeddingStore', () => {
     for (const precision of ['float32', 'float16'] as const) {
       const path = join(dir, `rt-${precision}.wnde`);
       const store = await EmbeddingStore.open(path, { dim: d, key, precision });
-      const entries = Array.from({ length: 300 }, (_, i) => ({ hash: hashOf(i), vector: x.subarray(i * d, (i + 1) * d) }));
+      const entries = Array.from({ length: 300 }, (_, i) => ({
+        hash: hashOf(i),
+        vector: x.subarray(i * d, (i + 1) * d),
+        tokens: 3 + (i % 250),
+        truncated: i % 250 === 249,
+      }));
       assert.equal(await store.append(entries.slice(0, 200)), 200);
       assert.equal(await store.append(entries), 100, 'stored hashes are skipped');
       await store.close();
       assert.equal(statSync(path).size, 24 + Buffer.byteLength(key) + 300 * store.recordBytes);
       const again = await EmbeddingStore.open(path, { dim: d, key, precision });
       assert.deepEqual(again.report, { records: 300, corrupt: 0, tornBytes: 0 });
+      assert.deepEqual(again.infoOf(hashOf(7)), { tokens: 10, truncated: false });
+      assert.deepEqual(again.infoOf(hashOf(249)), { tokens: 252, truncated: true });
+      assert.equal(again.infoOf(hashOf(1000)), undefined);
       // Reverse order exercises the reordering around coalesced reads.
       const records = Array.from({ length: 300 }, (_, i) => again.recordOf(hashOf(299 - i)));
       const out = new Float32Array(300 * d);
@@ -123,7 +140,9 @@ describe('EmbeddingStore', () => {
       await again.close();
       if (precision === 'float32') assert.equal(worst, 0);
       else {
-        t.diagnostic(`float16: max abs error ${worst.toExponential(2)}, max rel error ${worstRel.toExponential(2)}`);
+        t.diagnostic(
+          `float16: max abs error ${worst.toExponential(2)}, max rel error ${worstRel.toExponential(2)}`,
+        );
         assert.ok(worst <= 2 ** -12, `max abs error ${worst}`);
         assert.ok(worstRel <= 2 ** -11, `max rel error ${worstRel}`);
       }
@@ -163,7 +182,9 @@ describe('EmbeddingStore', () => {
     const path = join(dir, 'corrupt.wnde');
     const x = clusteredUnitVectors(4, d, 1, 3);
     const store = await EmbeddingStore.open(path, { dim: d, key });
-    await store.append([0, 1, 2, 3].map(i => ({ hash: hashOf(i), vector: x.subarray(i * d, (i + 1) * d) })));
+    await store.append(
+      [0, 1, 2, 3].map(i => ({ hash: hashOf(i), vector: x.subarray(i * d, (i + 1) * d) })),
+    );
     await store.close();
     const bytes = readFileSync(path);
     bytes[24 + Buffer.byteLength(key) + store.recordBytes + 20] ^= 0xff;
@@ -223,7 +244,8 @@ describe('float16 storage and DENSITY', () => {
       const a = await computeDensity(() => [x], hasher, new DensitySketch(params));
       const b = await computeDensity(() => [x16], hasher, new DensitySketch(params));
       let maxRel = 0;
-      for (let i = 0; i < n; i++) maxRel = Math.max(maxRel, Math.abs(a.scores[i] - b.scores[i]) / a.scores[i]);
+      for (let i = 0; i < n; i++)
+        maxRel = Math.max(maxRel, Math.abs(a.scores[i] - b.scores[i]) / a.scores[i]);
       const ra = densityRanks(a.scores);
       const rb = densityRanks(b.scores);
       let maxRankShift = 0;
@@ -233,7 +255,9 @@ describe('float16 storage and DENSITY', () => {
       // For scale: the sketch's own randomness, i.e. the same float32 data under another seed.
       const other = sketchParams({ dim, seed: 12345 });
       const hasher2 = await OrtLshHasher.create(other, { intraOpNumThreads: 1 });
-      const c = await computeDensity(() => [x], hasher2, new DensitySketch(other)).finally(() => hasher2.dispose());
+      const c = await computeDensity(() => [x], hasher2, new DensitySketch(other)).finally(() =>
+        hasher2.dispose(),
+      );
       const tauSeed = kendallTau(a.scores, c.scores);
       t.diagnostic(
         `float16 vs float32: max |Δx| ${maxAbs.toExponential(2)}, max ‖Δx‖ ${maxDelta.toExponential(2)}, ` +
@@ -241,7 +265,10 @@ describe('float16 storage and DENSITY', () => {
           `max relative score change ${maxRel.toExponential(2)}, Kendall τ ${tau.toFixed(5)}, ` +
           `max rank shift ${maxRankShift} of ${n}; for scale, float32 under another seed: Kendall τ ${tauSeed.toFixed(4)}`,
       );
-      assert.ok(1 - tau < (1 - tauSeed) / 5, 'float16 moves ranks far less than the sketch seed does');
+      assert.ok(
+        1 - tau < (1 - tauSeed) / 5,
+        'float16 moves ranks far less than the sketch seed does',
+      );
       assert.ok(maxAbs <= 2 ** -12);
       assert.ok(fraction < 1e-3, `hash disagreement ${fraction}`);
       assert.ok(maxRel < 0.01, `score change ${maxRel}`);

@@ -300,12 +300,12 @@ export class FilterPanel {
     this.score = new HistogramView(
       'ASK-LLM score',
       r => this.change({ score: r }),
-      'No ASK-LLM scores yet: run "Winnow: Score Current File".',
+      'No scores yet: run "Winnow: Score Current File".',
     );
     this.density = new HistogramView(
       'Density',
       r => this.change({ density: r }),
-      'No DENSITY scores yet: compute DENSITY for this file.',
+      'No DENSITY scores yet.',
     );
 
     const filters = el('div', 'filter-column');
@@ -473,19 +473,25 @@ export class FilterPanel {
     for (const b of this.matchButtons) b.disabled = !editable || view.count === 0;
     const scored = view.sources.askllm !== undefined;
     this.topButton.disabled = !editable || !scored;
+    this.topButton.title = scored
+      ? 'Keep the top k% of the scored rows in this view by ASK-LLM score'
+      : 'Needs ASK-LLM scores: run "Winnow: Score Current File" first';
     this.topPercent.disabled = !scored;
     setText(
       this.topNote,
-      scored ? '' : 'Needs ASK-LLM scores: run "Winnow: Score Current File" first.',
+      scored ? '' : 'Needs ASK-LLM scores.',
     );
     const density = view.sources.density !== undefined;
     this.sampleButton.disabled = !editable || !density;
+    this.sampleButton.title = density
+      ? 'Keep a DENSITY inverse-propensity sample of N rows of this view (covers the data evenly)'
+      : 'Needs DENSITY scores: compute DENSITY for this file first';
     this.sampleSize.disabled = !density;
     setText(
       this.sampleNote,
       density
-        ? `Inverse-propensity sample (seed ${view.sources.density!.seed}); kept rows cover the data evenly.`
-        : 'Needs DENSITY scores: compute DENSITY for this file first.',
+        ? `Inverse-propensity sample, seed ${view.sources.density!.seed}.`
+        : 'Needs DENSITY scores.',
     );
     if (!editable) setText(this.sampleNote, 'Restricted Mode: decisions are off.');
   }

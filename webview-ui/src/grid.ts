@@ -152,6 +152,8 @@ export class Grid {
   private drag: { pointerId: number; grabOffset: number } | undefined;
   private widths: ColumnWidths;
   private hidden: string[];
+  /** Columns without any data in this file yet (no scores, no density): hidden until there is. */
+  private empty: string[] = [];
   private emptyText = 'The file has no lines.';
 
   constructor(
@@ -308,6 +310,22 @@ export class Grid {
     return { widths: this.widths, hidden: this.hidden };
   }
 
+  /** Which score columns have data; the others are left out until they do. */
+  setAvailable(available: { score: boolean; density: boolean }): void {
+    const empty = [
+      ...(available.score ? [] : ['score']),
+      ...(available.density ? [] : ['density']),
+    ];
+    if (empty.join() === this.empty.join()) return;
+    this.empty = empty;
+    this.applyColumns();
+  }
+
+  /** Hidden by the user or for lack of data. */
+  private get omitted(): string[] {
+    return [...this.hidden, ...this.empty];
+  }
+
   /** Shows or hides a column. */
   setColumnHidden(id: ColumnId, hide: boolean): void {
     const def = COLUMNS.find(c => c.id === id);
@@ -335,6 +353,8 @@ export class Grid {
         codicon(this.hidden.includes(c.id) ? 'blank' : 'check'),
         el('span', undefined, undefined, c.title),
       );
+      if (this.empty.includes(c.id))
+        item.append(el('span', 'muted', undefined, '(no data yet)'));
       item.addEventListener('click', () => {
         this.setColumnHidden(c.id, !this.hidden.includes(c.id));
         this.closeColumnMenu();
@@ -387,8 +407,8 @@ export class Grid {
   // -- layout -----------------------------------------------------------------------------------
 
   private applyColumns(): void {
-    this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.hidden));
-    const visible = visibleColumns(this.hidden);
+    this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.omitted));
+    const visible = visibleColumns(this.omitted);
     this.element.setAttribute('aria-colcount', String(visible.length));
     this.element.classList.toggle(
       'has-status',
@@ -418,7 +438,7 @@ export class Grid {
         ...this.widths,
         [def.id]: resizedWidth(def, startWidth, ev.clientX - startX),
       };
-      this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.hidden));
+      this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.omitted));
     };
     const up = () => {
       handle.removeEventListener('pointermove', move);
@@ -541,7 +561,7 @@ export class Grid {
     slot.loaded = row;
     slot.el.id = `row-${index}`;
     slot.el.setAttribute('aria-rowindex', String(index + 2));
-    const visible = visibleColumns(this.hidden);
+    const visible = visibleColumns(this.omitted);
     visible.forEach((c, k) => slot.cells[c.id].setAttribute('aria-colindex', String(k + 1)));
     const { line, decision, preview, score, density, length, status } = slot.cells;
     slot.el.classList.toggle('loading', !row);

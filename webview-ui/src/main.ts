@@ -375,6 +375,7 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
   }
 
   function showView(v: ViewInfo): void {
+    grid.setAvailable({ score: !!v.sources.askllm, density: !!v.sources.density });
     toolbar.setQuery(v.query);
     toolbar.setFilterCount(filterCount(v.query.filter));
     filters.update(trusted ? v : { ...v, editable: false });
@@ -515,6 +516,7 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
         }
         view = message.view;
         showView(view);
+        if (message.message) scope.setStatus(message.message);
         if (message.rowsChanged) {
           store.markStale();
           grid.refresh();

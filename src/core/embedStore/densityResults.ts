@@ -49,8 +49,10 @@ export interface DensityResultsMeta {
   hashesPerRow: number;
   bandwidth: number;
   seed: number;
-  /** Points in the sketch (valid rows of the file). */
+  /** Points in the sketch the rows were scored against (this file plus any shard sketches). */
   points: number;
+  /** Other shards' sketch files merged in before scoring (absolute paths); empty for one file. */
+  shardSketches: string[];
   /** Device that embedded the rows. */
   device: string;
   /** Sketch file name (beside this file). */
@@ -95,7 +97,10 @@ export function encodeDensityResults(results: DensityResults): Uint8Array {
  * Parses results.
  * @throws Error naming the problem (not a results file, other version, truncated, corrupted).
  */
-export function decodeDensityResults(bytes: Uint8Array, source = 'density results'): DensityResults {
+export function decodeDensityResults(
+  bytes: Uint8Array,
+  source = 'density results',
+): DensityResults {
   const fail = (why: string): never => {
     throw new Error(`${source}: not valid DENSITY results (${why})`);
   };
@@ -110,7 +115,9 @@ export function decodeDensityResults(bytes: Uint8Array, source = 'density result
   if (crc32(bytes.subarray(0, end)) !== view.getUint32(end, true)) fail('checksum mismatch');
   let meta: DensityResultsMeta;
   try {
-    meta = JSON.parse(Buffer.from(bytes.subarray(16, 16 + m)).toString('utf8')) as DensityResultsMeta;
+    meta = JSON.parse(
+      Buffer.from(bytes.subarray(16, 16 + m)).toString('utf8'),
+    ) as DensityResultsMeta;
   } catch {
     return fail('meta is not JSON');
   }

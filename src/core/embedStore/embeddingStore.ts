@@ -15,7 +15,10 @@
  * | 16 | u32 | key length k (bytes of UTF-8) |
  * | 20 | u32 | CRC-32 of bytes 0–19 and the key |
  * | 24 | k bytes | key: the embedder configuration as the caller describes it (JSON) |
- * | 24 + k | records | each: 16-byte content hash, d values, u32 CRC-32 of hash and values |
+ * | 24 + k | records | each: 16-byte content hash, u32 info, d values, u32 CRC-32 of all before it |
+ *
+ * The info word holds the number of tokens the embedder saw (bits 0–30) and whether the text was
+ * truncated to fit (bit 31), so truncation stays on record for every row.
  *
  * Records have a fixed size, so a record's position is its index and reads of neighbouring
  * records coalesce into one read. Appends write whole batches with one write and fsync them. On
@@ -34,6 +37,9 @@ const MAGIC = 0x45444e57; // "WNDE" read as a little-endian u32.
 const VERSION = 1;
 const HEADER_FIXED = 24;
 const HASH_BYTES = 16;
+/** Hash plus the info word: where the vector starts in a record. */
+const VECTOR_AT = HASH_BYTES + 4;
+const TRUNCATED_BIT = 0x80000000;
 /** Bytes read per chunk when scanning a file on open. */
 const SCAN_CHUNK = 4 << 20;
 /** Largest single read when fetching neighbouring records. */
@@ -78,6 +84,16 @@ export interface EmbeddingEntry {
   hash: string;
   /** d float32 values. */
   vector: Float32Array;
+  /** Tokens the embedder saw (after truncation). */
+  tokens?: number;
+  /** Whether the text was cut to the truncation length. */
+  truncated?: boolean;
+}
+
+/** Token count and truncation of a stored embedding. */
+export interface EmbeddingInfo {
+  tokens: number;
+  truncated: boolean;
 }
 
 /** Thrown for a store that cannot be used; the message says why. */
@@ -91,8 +107,7 @@ export class EmbeddingStoreError extends Error {
 function hashToBytes(hash: string, out: Uint8Array, offset: number): void {
   if (!/^[0-9a-f]{32}$/.test(hash))
     throw new EmbeddingStoreError(`Embedding store: "${hash}" is not a 32-digit hex content hash`);
-  for (let i = 0; i < HASH_BYTES; i++)
-    out[offset + i] = parseInt(hash.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < HASH_BYTES; i++) out[offset + i] = parseInt(hash.slice(2 * i, 2 * i + 2), 16);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -118,7 +133,10 @@ function encodeHeader(dim: number, precision: EmbeddingPrecision, key: string): 
 }
 
 function headerCrc(bytes: Uint8Array, keyLength: number): number {
-  return crc32(bytes.subarray(HEADER_FIXED, HEADER_FIXED + keyLength), crc32(bytes.subarray(0, 20)));
+  return crc32(
+    bytes.subarray(HEADER_FIXED, HEADER_FIXED + keyLength),
+    crc32(bytes.subarray(0, 20)),
+  );
 }
 
 /**
@@ -127,6 +145,8 @@ function headerCrc(bytes: Uint8Array, keyLength: number): number {
  */
 export class EmbeddingStore {
   private readonly index = new Map<string, number>();
+  /** Info word per record number. */
+  private infos = new Uint32Array(1024);
   private count: number;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -179,12 +199,21 @@ export class EmbeddingStore {
       const rec = recordSize(dim, precision);
       const body = size - header.length;
       const complete = Math.floor(body / rec);
-      const store = new EmbeddingStore(path, dim, options.key, precision, handle, header.length, options.sync ?? true, {
-        records: 0,
-        corrupt: 0,
-        tornBytes: body - complete * rec,
-        ...(movedAside ? { movedAside } : {}),
-      });
+      const store = new EmbeddingStore(
+        path,
+        dim,
+        options.key,
+        precision,
+        handle,
+        header.length,
+        options.sync ?? true,
+        {
+          records: 0,
+          corrupt: 0,
+          tornBytes: body - complete * rec,
+          ...(movedAside ? { movedAside } : {}),
+        },
+      );
       await store.scan(complete);
       return store;
     } catch (e) {
@@ -206,6 +235,14 @@ export class EmbeddingStore {
   /** Record number of a hash (for {@link readRecords}), or -1. */
   recordOf(hash: string): number {
     return this.index.get(hash) ?? -1;
+  }
+
+  /** Token count and truncation of a stored hash, or undefined. */
+  infoOf(hash: string): EmbeddingInfo | undefined {
+    const r = this.index.get(hash);
+    if (r === undefined) return undefined;
+    const w = this.infos[r];
+    return { tokens: w & ~TRUNCATED_BIT, truncated: (w & TRUNCATED_BIT) !== 0 };
   }
 
   /** The stored embedding of a hash (decoded to float32), or undefined. */
@@ -245,10 +282,16 @@ export class EmbeddingStore {
         end++;
       }
       const span = last - first + 1;
-      const { bytesRead } = await this.handle.read(buffer, 0, span * rec, this.headerBytes + first * rec);
-      if (bytesRead < span * rec) throw new EmbeddingStoreError(`${this.path}: short read (file truncated?)`);
+      const { bytesRead } = await this.handle.read(
+        buffer,
+        0,
+        span * rec,
+        this.headerBytes + first * rec,
+      );
+      if (bytesRead < span * rec)
+        throw new EmbeddingStoreError(`${this.path}: short read (file truncated?)`);
       for (let j = k; j < end; j++) {
-        const at = (records[order[j]] - first) * rec + HASH_BYTES;
+        const at = (records[order[j]] - first) * rec + VECTOR_AT;
         const dst = out.subarray(outOffset + order[j] * d, outOffset + (order[j] + 1) * d);
         if (half) {
           // Copy out of the Buffer: its offset may not be 2-byte aligned.
@@ -304,11 +347,12 @@ export class EmbeddingStore {
     fresh.forEach((e, i) => {
       const o = i * rec;
       hashToBytes(e.hash, bytes, o);
+      view.setUint32(o + HASH_BYTES, infoWord(e), true);
       if (half) {
         encodeFloat16(e.vector, half);
-        for (let j = 0; j < d; j++) view.setUint16(o + HASH_BYTES + 2 * j, half[j], true);
+        for (let j = 0; j < d; j++) view.setUint16(o + VECTOR_AT + 2 * j, half[j], true);
       } else {
-        for (let j = 0; j < d; j++) view.setFloat32(o + HASH_BYTES + 4 * j, e.vector[j], true);
+        for (let j = 0; j < d; j++) view.setFloat32(o + VECTOR_AT + 4 * j, e.vector[j], true);
       }
       view.setUint32(o + rec - 4, crc32(bytes.subarray(o, o + rec - 4)), true);
     });
@@ -320,7 +364,11 @@ export class EmbeddingStore {
       this.report.tornBytes = 0;
     }
     if (this.sync) await this.handle.sync();
-    fresh.forEach((e, i) => this.index.set(e.hash, this.count + i));
+    this.growInfos(this.count + fresh.length);
+    fresh.forEach((e, i) => {
+      this.index.set(e.hash, this.count + i);
+      this.infos[this.count + i] = infoWord(e);
+    });
     this.count += fresh.length;
     return fresh.length;
   }
@@ -330,10 +378,17 @@ export class EmbeddingStore {
     const rec = this.recordBytes;
     const perChunk = Math.max(1, Math.floor(SCAN_CHUNK / rec));
     const buffer = Buffer.allocUnsafe(Math.min(complete, perChunk) * rec || 1);
+    this.growInfos(complete);
     for (let start = 0; start < complete; start += perChunk) {
       const n = Math.min(perChunk, complete - start);
-      const { bytesRead } = await this.handle.read(buffer, 0, n * rec, this.headerBytes + start * rec);
-      if (bytesRead < n * rec) throw new EmbeddingStoreError(`${this.path}: short read while scanning`);
+      const { bytesRead } = await this.handle.read(
+        buffer,
+        0,
+        n * rec,
+        this.headerBytes + start * rec,
+      );
+      if (bytesRead < n * rec)
+        throw new EmbeddingStoreError(`${this.path}: short read while scanning`);
       const view = new DataView(buffer.buffer, buffer.byteOffset, n * rec);
       for (let i = 0; i < n; i++) {
         const o = i * rec;
@@ -343,10 +398,18 @@ export class EmbeddingStore {
         }
         const hash = bytesToHash(buffer, o);
         if (!this.index.has(hash)) this.index.set(hash, start + i);
+        this.infos[start + i] = view.getUint32(o + HASH_BYTES, true);
       }
     }
     this.count = complete;
     this.report.records = this.index.size;
+  }
+
+  private growInfos(records: number): void {
+    if (records <= this.infos.length) return;
+    const next = new Uint32Array(Math.max(records, this.infos.length * 2));
+    next.set(this.infos);
+    this.infos = next;
   }
 
   private checkOpen(): void {
@@ -355,7 +418,12 @@ export class EmbeddingStore {
 }
 
 function recordSize(dim: number, precision: EmbeddingPrecision): number {
-  return HASH_BYTES + dim * (precision === 'float16' ? 2 : 4) + 4;
+  return VECTOR_AT + dim * (precision === 'float16' ? 2 : 4) + 4;
+}
+
+function infoWord(e: EmbeddingEntry): number {
+  const tokens = Math.min(Math.max(0, Math.floor(e.tokens ?? 0)), ~TRUNCATED_BIT >>> 0);
+  return (tokens | (e.truncated ? TRUNCATED_BIT : 0)) >>> 0;
 }
 
 interface StoredHeader {
@@ -400,7 +468,10 @@ async function readHeader(path: string): Promise<StoredHeader | 'missing' | 'inv
 
 /** Writes a whole small file atomically (temp file in the same folder, fsync, rename). */
 export async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const handle = await fsp.open(tmp, 'wx');
   try {
     try {

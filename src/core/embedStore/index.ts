@@ -11,13 +11,10 @@
  */
 import { createHash } from 'node:crypto';
 
-export {
-  EmbeddingStore,
-  EmbeddingStoreError,
-  writeAtomically,
-} from './embeddingStore';
+export { EmbeddingStore, EmbeddingStoreError, writeAtomically } from './embeddingStore';
 export type {
   EmbeddingEntry,
+  EmbeddingInfo,
   EmbeddingPrecision,
   EmbeddingStoreOptions,
   EmbeddingStoreReport,

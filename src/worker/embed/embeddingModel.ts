@@ -23,9 +23,20 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { PreTrainedModel, PreTrainedTokenizer, ProgressInfo, Tensor } from '@huggingface/transformers';
+import type {
+  PreTrainedModel,
+  PreTrainedTokenizer,
+  ProgressInfo,
+  Tensor,
+} from '@huggingface/transformers';
 import { decodeFloat16 } from '../../core/embedStore';
-import { type DeviceAttempt, type DeviceChoice, type DeviceName, errorMessage, withDeviceFallback } from '../model/device';
+import {
+  type DeviceAttempt,
+  type DeviceChoice,
+  type DeviceName,
+  errorMessage,
+  withDeviceFallback,
+} from '../model/device';
 import {
   DTYPE_SUFFIX,
   type LoadProgress,
@@ -122,9 +133,13 @@ function checkLocalFolder(folder: string, dtype: ModelDtype, label: string): voi
     throw new ModelLoadError(`Embedding model folder not found: ${folder}`);
   for (const f of ['config.json', 'tokenizer.json'])
     if (!existsSync(join(folder, f)))
-      throw new ModelLoadError(`${label} is not a Hugging Face model folder: ${f} is missing in ${folder}.`);
+      throw new ModelLoadError(
+        `${label} is not a Hugging Face model folder: ${f} is missing in ${folder}.`,
+      );
   if (graphSubfolder(folder, dtype) === undefined) {
-    const have = (Object.keys(DTYPE_SUFFIX) as ModelDtype[]).filter(d => graphSubfolder(folder, d) !== undefined);
+    const have = (Object.keys(DTYPE_SUFFIX) as ModelDtype[]).filter(
+      d => graphSubfolder(folder, d) !== undefined,
+    );
     throw new ModelLoadError(
       `${label} has no onnx/model${DTYPE_SUFFIX[dtype]}.onnx (or model${DTYPE_SUFFIX[dtype]}.onnx) for dtype ${dtype}. ` +
         (have.length > 0
@@ -153,7 +168,12 @@ async function fetchHeadFiles(host: string, id: string, folder: string): Promise
   await fetchMissing(host, id, folder, headFiles(folder).slice(1));
 }
 
-async function fetchMissing(host: string, id: string, folder: string, files: string[]): Promise<void> {
+async function fetchMissing(
+  host: string,
+  id: string,
+  folder: string,
+  files: string[],
+): Promise<void> {
   for (const f of files) if (!existsSync(join(folder, f))) await fetchFile(host, id, f, folder);
 }
 
@@ -186,7 +206,9 @@ export function loadEmbeddingModel(options: EmbeddingModelOptions): Promise<Embe
 async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> {
   const dtype = options.dtype ?? 'fp32';
   if (!(dtype in DTYPE_SUFFIX))
-    throw new ModelLoadError(`Unknown dtype "${dtype}"; use one of ${Object.keys(DTYPE_SUFFIX).join(', ')}.`);
+    throw new ModelLoadError(
+      `Unknown dtype "${dtype}"; use one of ${Object.keys(DTYPE_SUFFIX).join(', ')}.`,
+    );
   const local = isLocalModelPath(options.model);
   const cacheDir = resolve(options.cacheDir);
   const folder = local
@@ -217,7 +239,10 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
   const modelRef = local ? folder : options.model;
   const progress = (p: ProgressInfo): void => {
     const info = p as Partial<LoadProgress> & { status: string };
-    if (options.onProgress && ['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status))
+    if (
+      options.onProgress &&
+      ['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status)
+    )
       options.onProgress({
         status: info.status as LoadProgress['status'],
         file: info.file,
@@ -226,12 +251,18 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
         total: info.total,
       });
   };
-  const common = { cache_dir: cacheDir, local_files_only: options.offline === true, progress_callback: progress };
+  const common = {
+    cache_dir: cacheDir,
+    local_files_only: options.offline === true,
+    progress_callback: progress,
+  };
 
   let config: Record<string, unknown>;
   let tokenizer: PreTrainedTokenizer;
   try {
-    config = JSON.parse(JSON.stringify(await AutoConfig.from_pretrained(modelRef, common))) as Record<string, unknown>;
+    config = JSON.parse(
+      JSON.stringify(await AutoConfig.from_pretrained(modelRef, common)),
+    ) as Record<string, unknown>;
     tokenizer = await AutoTokenizer.from_pretrained(modelRef, common);
   } catch (e) {
     throw new ModelLoadError(`${label} could not be loaded: ${errorMessage(e)}`);
@@ -247,7 +278,9 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
   // For hub ids the graph sits in onnx/ (transformers.js layout); folders may have it in the root.
   const subfolder = local ? (graphSubfolder(folder, dtype) ?? 'onnx') : 'onnx';
   const sessionOptions =
-    options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : undefined;
+    options.intraOpNumThreads !== undefined
+      ? { intraOpNumThreads: options.intraOpNumThreads }
+      : undefined;
   const selection = await withDeviceFallback(options.device ?? 'auto', async device => {
     options.onProgress?.({ status: 'device', device });
     // The base class loads any architecture as one encoder-only graph (session `model`), which
@@ -263,7 +296,9 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
     throw new ModelLoadError(`${label} could not be loaded on any device. ${errorMessage(e)}`);
   });
   const model = selection.value;
-  const session = (model.sessions as Record<string, { outputNames: string[]; inputNames: string[] }>)['model'];
+  const session = (
+    model.sessions as Record<string, { outputNames: string[]; inputNames: string[] }>
+  )['model'];
   const embedder = new TransformersEmbedder({
     tf,
     options,
@@ -284,7 +319,9 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
     await embedder.init();
   } catch (e) {
     await model.dispose();
-    throw new ModelLoadError(`${label} loaded, but embedding a test sentence failed: ${errorMessage(e)}`);
+    throw new ModelLoadError(
+      `${label} loaded, but embedding a test sentence failed: ${errorMessage(e)}`,
+    );
   }
   return embedder;
 }
@@ -340,7 +377,9 @@ class TransformersEmbedder implements EmbeddingModel {
       ? { kind: 'sentence', name: 'sentence_embedding' }
       : {
           kind: 'tokens',
-          name: ['last_hidden_state', 'token_embeddings'].find(n => outputNames.includes(n)) ?? outputNames[0],
+          name:
+            ['last_hidden_state', 'token_embeddings'].find(n => outputNames.includes(n)) ??
+            outputNames[0],
         };
     const wanted =
       options.maxTokens && options.maxTokens > 0
@@ -369,7 +408,10 @@ class TransformersEmbedder implements EmbeddingModel {
         : [
             this.output.name,
             this.pooling,
-            ...head.dense.map(d => `Dense ${d.inFeatures}→${d.outFeatures}${d.activation === 'tanh' ? ' tanh' : ''}`),
+            ...head.dense.map(
+              d =>
+                `Dense ${d.inFeatures}→${d.outFeatures}${d.activation === 'tanh' ? ' tanh' : ''}`,
+            ),
           ];
     this.pipeline = [...steps, 'L2'].join(' → ');
     this.key = JSON.stringify({
@@ -386,7 +428,12 @@ class TransformersEmbedder implements EmbeddingModel {
   async embedBatch(texts: readonly string[]): Promise<EmbeddedBatch> {
     if (this.disposed) throw new Error('The embedding model was disposed');
     const n = texts.length;
-    if (n === 0) return { vectors: new Float32Array(0), tokens: new Int32Array(0), truncated: new Uint8Array(0) };
+    if (n === 0)
+      return {
+        vectors: new Float32Array(0),
+        tokens: new Int32Array(0),
+        truncated: new Uint8Array(0),
+      };
     const { tf, model, tokenizer, head, inputNames } = this.parts;
     const ids = texts.map(t => this.encode(head.doLowerCase ? t.toLowerCase() : t));
     const truncated = new Uint8Array(n);
@@ -425,7 +472,9 @@ class TransformersEmbedder implements EmbeddingModel {
       vectors = pool(data, [B, Lo, H], maskNum, this.pooling);
       for (const dense of head.dense) {
         if (dense.inFeatures !== vectors.length / n)
-          throw new Error(`Dense layer expects ${dense.inFeatures} inputs, the encoder gives ${vectors.length / n}`);
+          throw new Error(
+            `Dense layer expects ${dense.inFeatures} inputs, the encoder gives ${vectors.length / n}`,
+          );
         vectors = applyDense(vectors, n, dense);
       }
     }
@@ -448,7 +497,10 @@ class TransformersEmbedder implements EmbeddingModel {
     if (ids.length <= max) return { ids, truncated: false };
     const keep = Math.max(0, max - this.prefix - this.suffix);
     return {
-      ids: [...ids.slice(0, this.prefix + keep), ...ids.slice(ids.length - this.suffix)].slice(0, max),
+      ids: [...ids.slice(0, this.prefix + keep), ...ids.slice(ids.length - this.suffix)].slice(
+        0,
+        max,
+      ),
       truncated: true,
     };
   }
@@ -486,7 +538,9 @@ function fileIdentity(parts: EmbedderParts): string {
 function floatData(t: Tensor): Float32Array {
   const data = t.data as unknown;
   if (data instanceof Float32Array) return data;
-  if (t.type === 'float16' && data instanceof Uint16Array) return decodeFloat16(data, new Float32Array(data.length));
-  if (ArrayBuffer.isView(data) && 'length' in data) return Float32Array.from(data as unknown as ArrayLike<number>);
+  if (t.type === 'float16' && data instanceof Uint16Array)
+    return decodeFloat16(data, new Float32Array(data.length));
+  if (ArrayBuffer.isView(data) && 'length' in data)
+    return Float32Array.from(data as unknown as ArrayLike<number>);
   throw new Error(`unexpected output type ${t.type}`);
 }

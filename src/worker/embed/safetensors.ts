@@ -27,7 +27,10 @@ const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
  * Parses safetensors bytes into float32 tensors (F32, F16, BF16 and F64 are converted).
  * @throws Error naming the problem (truncated file, bad header, unsupported dtype).
  */
-export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<string, SafeTensor> {
+export function parseSafetensors(
+  bytes: Uint8Array,
+  source = 'safetensors',
+): Map<string, SafeTensor> {
   const fail = (why: string): never => {
     throw new Error(`${source}: not a readable safetensors file (${why})`);
   };
@@ -37,7 +40,10 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
   if (n > bytes.length - 8) fail('header longer than the file');
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8')) as Record<string, unknown>;
+    header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch {
     return fail('header is not JSON');
   }
@@ -47,10 +53,12 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Map
     if (name === '__metadata__') continue;
     const e = value as HeaderEntry;
     const width = BYTES[e?.dtype];
-    if (!width) fail(`tensor ${name} has dtype ${String(e?.dtype)}; F32, F16, BF16 or F64 are read`);
+    if (!width)
+      fail(`tensor ${name} has dtype ${String(e?.dtype)}; F32, F16, BF16 or F64 are read`);
     const count = e.shape.reduce((a, b) => a * b, 1);
     const [begin, end] = e.data_offsets;
-    if (end - begin !== count * width || base + end > bytes.length) fail(`tensor ${name} is truncated`);
+    if (end - begin !== count * width || base + end > bytes.length)
+      fail(`tensor ${name} is truncated`);
     const data = new Float32Array(count);
     const at = base + begin;
     for (let i = 0; i < count; i++) {
@@ -87,11 +95,17 @@ export function readSafetensors(path: string): Map<string, SafeTensor> {
  * Encodes float32 tensors as safetensors bytes (F32). Used by tests to write fixture weights in
  * the real format.
  */
-export function encodeSafetensors(tensors: Record<string, { shape: number[]; data: Float32Array }>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+): Uint8Array {
   const header: Record<string, HeaderEntry> = {};
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.length * 4] };
+    header[name] = {
+      dtype: 'F32',
+      shape: t.shape,
+      data_offsets: [offset, offset + t.data.length * 4],
+    };
     offset += t.data.length * 4;
   }
   let json = JSON.stringify(header);

@@ -72,11 +72,18 @@ function readModules(folder: string): ModuleEntry[] | undefined {
  * @throws Error with a user-facing message for an unsupported module or missing weights.
  */
 export function readSentenceHead(folder: string): SentenceHead {
-  const head: SentenceHead = { pooling: 'mean', dense: [], doLowerCase: false, fromModules: false, modules: [] };
+  const head: SentenceHead = {
+    pooling: 'mean',
+    dense: [],
+    doLowerCase: false,
+    fromModules: false,
+    modules: [],
+  };
   const stConfig = join(folder, 'sentence_bert_config.json');
   if (existsSync(stConfig)) {
     const c = readJson(stConfig);
-    if (typeof c.max_seq_length === 'number' && c.max_seq_length > 0) head.maxSeqLength = c.max_seq_length;
+    if (typeof c.max_seq_length === 'number' && c.max_seq_length > 0)
+      head.maxSeqLength = c.max_seq_length;
     head.doLowerCase = c.do_lower_case === true;
   }
   const modules = readModules(folder);
@@ -87,7 +94,8 @@ export function readSentenceHead(folder: string): SentenceHead {
     const dir = join(folder, m.path ?? '');
     head.modules.push(`${m.path || '.'}: ${type.replace('sentence_transformers.models.', '')}`);
     if (isTransformer(type)) continue;
-    if (type.endsWith('.Pooling')) head.pooling = poolingMode(readJson(join(dir, 'config.json')), dir);
+    if (type.endsWith('.Pooling'))
+      head.pooling = poolingMode(readJson(join(dir, 'config.json')), dir);
     else if (type.endsWith('.Dense')) head.dense.push(readDense(dir));
     else if (type.endsWith('.Normalize')) continue;
     else
@@ -110,7 +118,11 @@ function poolingMode(c: Record<string, unknown>, dir: string): PoolingMode {
   ];
   const on = modes.filter(([k]) => c[k] === true);
   if (on.length === 1 && on[0][1]) return on[0][1];
-  if (on.length === 0 && typeof c.pooling_mode === 'string' && ['mean', 'cls', 'max'].includes(c.pooling_mode))
+  if (
+    on.length === 0 &&
+    typeof c.pooling_mode === 'string' &&
+    ['mean', 'cls', 'max'].includes(c.pooling_mode)
+  )
     return c.pooling_mode as PoolingMode;
   throw new Error(
     `${join(dir, 'config.json')}: pooling ${on.map(([k]) => k).join(' + ') || '(none)'} is not supported; ` +
@@ -127,9 +139,12 @@ function readDense(dir: string): DenseLayer {
   const c = readJson(join(dir, 'config.json'));
   const inFeatures = Number(c.in_features);
   const outFeatures = Number(c.out_features);
-  const activation = ACTIVATIONS[String(c.activation_function ?? 'torch.nn.modules.linear.Identity')];
+  const activation =
+    ACTIVATIONS[String(c.activation_function ?? 'torch.nn.modules.linear.Identity')];
   if (!activation)
-    throw new Error(`${dir}: Dense activation ${String(c.activation_function)} is not supported (identity or tanh).`);
+    throw new Error(
+      `${dir}: Dense activation ${String(c.activation_function)} is not supported (identity or tanh).`,
+    );
   const weights = join(dir, 'model.safetensors');
   if (!existsSync(weights)) {
     const bin = existsSync(join(dir, 'pytorch_model.bin'));

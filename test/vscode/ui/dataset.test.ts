@@ -81,9 +81,11 @@ async function waitForLoadedRow(
 
 /** The texts of a row's cells by column (line, decision, preview, score, density, length, status). */
 async function cellTexts(r: Locator): Promise<Record<string, string>> {
-  const cells = await r.locator('.grid-cell').evaluateAll(els =>
-    els.map(e => [/col-(\w+)/.exec(e.className)?.[1] ?? '', (e as HTMLElement).innerText]),
-  );
+  const cells = await r
+    .locator('.grid-cell')
+    .evaluateAll(els =>
+      els.map(e => [/col-(\w+)/.exec(e.className)?.[1] ?? '', (e as HTMLElement).innerText]),
+    );
   return Object.fromEntries(cells);
 }
 
@@ -238,8 +240,14 @@ test('a small file: parse-error badges, hostile text stays text, switch to text 
   for (let k = 0; k < 21; k++) await vs.page.keyboard.press('j');
   const script = await waitForLoadedRow(view, 21);
   assert.equal((await cellTexts(script)).preview, `${HOSTILE[0]} ⏎ hostile`);
-  assert.equal((await cellTexts(await waitForLoadedRow(view, 22))).preview, `${HOSTILE[1]} ⏎ hostile`);
-  assert.equal((await cellTexts(await waitForLoadedRow(view, 23))).preview, `${HOSTILE[2]} ⏎ hostile`);
+  assert.equal(
+    (await cellTexts(await waitForLoadedRow(view, 22))).preview,
+    `${HOSTILE[1]} ⏎ hostile`,
+  );
+  assert.equal(
+    (await cellTexts(await waitForLoadedRow(view, 23))).preview,
+    `${HOSTILE[2]} ⏎ hostile`,
+  );
   assert.match((await cellTexts(await waitForLoadedRow(view, 31))).status, /python/);
   // Dataset text is text: no element from the data, no script ran.
   assert.equal(

@@ -1,0 +1,222 @@
+/**
+ * `npm run bench:view`: the dataset view's host side on a generated file of WINNOW_BENCH_ROWS
+ * lines (default 10M, about 0.8 GB), each figure with the baseline it is measured against in the
+ * same run:
+ *  - time to first rows (open, schema, first page of grid rows) vs reading the first 64 KiB and
+ *    splitting lines by hand (the least any viewer must do);
+ *  - sorting 10M ASK-LLM scores into a view (radix sort of row indices by Float32 key) vs the
+ *    engine's native `Float32Array.prototype.sort` of the bare values (which yields no row order);
+ *  - filter, histograms and a top-10% decision over 10M rows;
+ *  - the row scan (parse, text length, fields, content hash) over the first 1M rows, and its
+ *    extrapolation to the whole file;
+ *  - extension-host memory of the host-side structures for the whole file (line index, row
+ *    columns, decisions, score columns, a sorted view), measured as ArrayBuffer bytes, against
+ *    the file's size.
+ */
+import { open as openFile, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { detectSchema, JsonlFile, parseLine } from '../../src/core/jsonl';
+import { DatasetView, type ViewSource } from '../../src/extension/datasetView';
+import { DecisionColumn } from '../../src/extension/decisions';
+import { float32Keys, sortByKeys } from '../../src/extension/radixSort';
+import { RowColumns, scanRows } from '../../src/extension/rowColumns';
+import { PREVIEW_CHARS, toRowView } from '../../src/extension/rowViews';
+import type { ScoreColumns } from '../../src/extension/scoreColumns';
+import { filterRows, histogram } from '../../src/extension/viewEngine';
+
+const ROWS = Number(process.env.WINNOW_BENCH_ROWS ?? 10_000_000);
+const SCAN_ROWS = Math.min(ROWS, 1_000_000);
+const TOPICS = ['rivers', 'prime numbers', 'bread', 'volcanoes', 'sorting', 'tides', 'owls'];
+
+const ms = (t0: number) => performance.now() - t0;
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 1 });
+const mb = (b: number) => `${fmt(b / 1e6)} MB`;
+
+async function generate(path: string, n: number): Promise<number> {
+  const fh = await openFile(path, 'w');
+  let bytes = 0;
+  try {
+    let chunk: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = TOPICS[i % TOPICS.length];
+      chunk.push(`{"instruction":"Explain ${t} (${i})","input":"","output":"${t} answer ${i % 997}"}`);
+      if (chunk.length === 50_000 || i === n - 1) {
+        const { bytesWritten } = await fh.write(chunk.join('\n') + '\n');
+        bytes += bytesWritten;
+        chunk = [];
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return bytes;
+}
+
+function arrayBytes(): number {
+  return process.memoryUsage().arrayBuffers;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'winnow-view-bench-'));
+  const path = join(dir, 'bench.jsonl');
+  try {
+    let t0 = performance.now();
+    const size = await generate(path, ROWS);
+    console.log(`[view bench] generated ${fmt(ROWS)} lines, ${mb(size)} in ${fmt(ms(t0) / 1000)} s`);
+
+    // -- time to first rows -------------------------------------------------------------------
+    t0 = performance.now();
+    const head = await readFile(path, { encoding: null, flag: 'r' }).then(b => b.subarray(0, 64 << 10));
+    const baseLines = head.toString('utf8').split('\n').slice(0, 128);
+    const baseline = ms(t0);
+    // A fairer baseline than readFile of the whole file: read only 64 KiB.
+    t0 = performance.now();
+    const fh = await openFile(path, 'r');
+    const buf = Buffer.alloc(64 << 10);
+    await fh.read(buf, 0, buf.length, 0);
+    await fh.close();
+    const rawLines = buf.toString('utf8').split('\n').slice(0, 128).map(l => JSON.parse(l) as unknown);
+    const rawMs = ms(t0);
+    const before = arrayBytes();
+    t0 = performance.now();
+    const file = await JsonlFile.open(path);
+    const first = await file.readRows(0, 200);
+    const schema = detectSchema(
+      first.flatMap(r => {
+        const p = parseLine(r.bytes);
+        return p.ok ? [p.value] : [];
+      }),
+    );
+    const views = first.slice(0, 128).map(r => toRowView(r, schema, { maxLineBytes: 1 << 20, previewChars: PREVIEW_CHARS }));
+    const firstMs = ms(t0);
+    console.log(
+      `[view bench] time to first rows: ${fmt(firstMs)} ms for ${views.length} grid rows ` +
+        `(open + schema + page) vs ${fmt(rawMs)} ms to read 64 KiB and parse ${rawLines.length} lines by hand: ` +
+        `ratio ${fmt(firstMs / Math.max(rawMs, 0.01))}x (whole-file readFile of the head: ${fmt(baseline)} ms, ${baseLines.length} lines)`,
+    );
+    t0 = performance.now();
+    await file.whenIndexed();
+    console.log(`[view bench] line index of ${fmt(file.lineCount)} rows ready after ${fmt(ms(t0) / 1000)} s more (background)`);
+
+    // -- scores: sort, filter, histograms ------------------------------------------------------
+    const n = file.lineCount;
+    let seed = 1;
+    const rnd = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296);
+    const askllm = new Float32Array(n);
+    const density = new Float32Array(n);
+    const ranks = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
+      askllm[i] = rnd() < 0.02 ? NaN : rnd();
+      density[i] = 0.01 + rnd() * 10;
+    }
+    const rows = new Uint32Array(n);
+    for (let i = 0; i < n; i++) rows[i] = i;
+    t0 = performance.now();
+    const sorted = sortByKeys(rows.slice(), float32Keys(askllm, rows, true));
+    const sortMs = ms(t0);
+    t0 = performance.now();
+    askllm.slice().sort();
+    const nativeMs = ms(t0);
+    let ok = true;
+    for (let i = 1; i < 1000; i++) ok &&= !(askllm[sorted[i]] > askllm[sorted[i - 1]]);
+    console.log(
+      `[view bench] sort ${fmt(n)} ASK-LLM scores into a view (radix sort of row indices): ${fmt(sortMs)} ms ` +
+        `vs native Float32Array.sort of the bare values ${fmt(nativeMs)} ms: ratio ${fmt(sortMs / nativeMs)}x${ok ? '' : ' (ORDER WRONG)'}`,
+    );
+
+    const columns = new RowColumns();
+    columns.ensure(n);
+    const decisions = new DecisionColumn();
+    decisions.resize(n);
+    const scores: ScoreColumns = {
+      rowCount: n,
+      fileVersion: 'bench',
+      askllm: {
+        values: askllm,
+        scored: n,
+        meta: { model: 'bench', dtype: 'fp32', promptName: 'p', promptHash: 'h', answerTokens: ['yes'], maxTokens: 512, variant: 'p-yes' },
+      },
+      density: {
+        values: density,
+        ranks,
+        meta: { model: 'bench', rows: n, buckets: 20000, hashesPerRow: 1, bandwidth: 1, seed: 1 },
+      },
+    };
+    t0 = performance.now();
+    const filtered = filterRows({ rowCount: n, rows: columns, decisions, score: askllm }, { score: { min: 0.5, max: 0.75 } });
+    const filterMs = ms(t0);
+    t0 = performance.now();
+    histogram(askllm, n, filtered, 0, 1);
+    const histMs = ms(t0);
+    const source: ViewSource = {
+      rowCount: n,
+      indexed: true,
+      columns,
+      decisions,
+      scores,
+      scanComplete: true,
+      editable: true,
+      whenScanned: async () => undefined,
+      search: async () => new Uint8Array(0),
+    };
+    t0 = performance.now();
+    const view = await DatasetView.compute(source, { sort: 'score', descending: true, filter: { score: { min: 0.5 } } }, { cancelled: false }, () => undefined);
+    const viewMs = ms(t0);
+    t0 = performance.now();
+    const info = view.info();
+    const infoMs = ms(t0);
+    t0 = performance.now();
+    const top = DatasetView.identity(source).resolveTarget({ kind: 'topPercent', percent: 10 }, 'keep');
+    const topMs = ms(t0);
+    console.log(
+      `[view bench] over ${fmt(n)} rows: filter by score range ${fmt(filterMs)} ms (${fmt(filtered.length)} rows), ` +
+        `histogram ${fmt(histMs)} ms, view "score >= 0.5 sorted by score" ${fmt(viewMs)} ms (${fmt(view.count)} rows), ` +
+        `view info with both histograms ${fmt(infoMs)} ms, keep top 10% ${fmt(topMs)} ms (${fmt(top.rows.length)} rows); ` +
+        `scope: ${info.scope}`,
+    );
+
+    // -- the row scan ----------------------------------------------------------------------------
+    const scanCols = new RowColumns();
+    t0 = performance.now();
+    await scanRows(file, scanCols, {
+      schema,
+      maxLineBytes: 1 << 20,
+      isCurrent: () => scanCols.scanned < SCAN_ROWS,
+    });
+    const scanMs = ms(t0);
+    const perRow = scanMs / scanCols.scanned;
+    console.log(
+      `[view bench] row scan (parse, length, fields, content hash) of ${fmt(scanCols.scanned)} rows: ${fmt(scanMs / 1000)} s, ` +
+        `${fmt((scanCols.scanned / scanMs) * 1000)} rows/s; the whole file would take about ${fmt((perRow * n) / 1000)} s in the background`,
+    );
+
+    // -- memory ---------------------------------------------------------------------------------------
+    const hostBytes =
+      file.indexBytes +
+      columns.memoryBytes +
+      decisions.codes.byteLength +
+      askllm.byteLength +
+      density.byteLength +
+      ranks.byteLength +
+      (view.rows?.byteLength ?? 0);
+    const measured = arrayBytes() - before;
+    console.log(
+      `[view bench] extension-host memory for ${fmt(n)} rows (${mb(size)} file): ${mb(hostBytes)} of typed arrays ` +
+        `(line index ${mb(file.indexBytes)}, row columns ${mb(columns.memoryBytes)}, decisions ${mb(decisions.codes.byteLength)}, ` +
+        `scores ${mb(askllm.byteLength + density.byteLength + ranks.byteLength)}, one sorted view ${mb(view.rows?.byteLength ?? 0)}) = ` +
+        `${fmt(hostBytes / n)} bytes/row, ${fmt((100 * hostBytes) / size)}% of the file; ` +
+        `ArrayBuffer growth measured by Node: ${mb(measured)} (includes the bench's own copies); RSS ${mb(process.memoryUsage().rss)}`,
+    );
+    await file.close();
+    console.log(`[view bench] file size on disk ${mb((await stat(path)).size)}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch(e => {
+  console.error(e);
+  process.exit(1);
+});

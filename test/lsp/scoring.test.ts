@@ -1,0 +1,409 @@
+/**
+ * Tier 2: ASK-LLM scoring through the real worker process (dist/worker.js) over the real IPC
+ * language-server connection, with the generated tiny-t5 fixture model (a local folder named
+ * by the model setting) whose P(yes) has a closed form. Scores persist in a temporary storage
+ * folder across worker processes, exactly as in the extension's global storage.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import type { MarkupContent } from 'vscode-languageserver-protocol/node';
+import { PAPER_PROMPT, parsePromptTemplate, renderPrompt } from '../../src/core/askllm';
+import {
+  WorkerErrorCodes,
+  type GetColumnsResult,
+  type WinnowSettingsSection,
+} from '../../src/shared/workerProtocol';
+import {
+  Rng,
+  allWords,
+  generateTinyT5,
+  t5Distribution,
+  type TinyT5,
+} from '../support/fixtures';
+import { WorkerSession } from './workerSession';
+
+let root: string;
+let t5: TinyT5;
+let tok: PreTrainedTokenizer;
+const sessions: WorkerSession[] = [];
+
+/** Deterministic documents of 3–40 words from the fixture vocabulary. */
+function documents(n: number, seed: number): string[] {
+  const rng = new Rng(seed);
+  const words = allWords();
+  return Array.from({ length: n }, () =>
+    Array.from({ length: 3 + rng.int(38) }, () => words[rng.int(words.length)]).join(' '),
+  );
+}
+
+/** Writes a `{"text": ...}` JSONL file (plus extra raw lines) and returns its path and URI. */
+function writeDataset(name: string, lines: string[]): { path: string; uri: string } {
+  const path = join(root, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return { path, uri: pathToFileURL(path).toString() };
+}
+
+function textLine(text: string, id: number): string {
+  return JSON.stringify({ id, text });
+}
+
+/** The closed-form P(yes) of a document under a prompt template (tiny-t5, §4.5). */
+function closedForm(text: string, template = PAPER_PROMPT): number {
+  const ids = tok.encode(renderPrompt(template, text));
+  return t5Distribution(t5, ids)[t5.yesId];
+}
+
+function settingsFor(extra: WinnowSettingsSection['askllm'] = {}): WinnowSettingsSection {
+  return { askllm: { model: t5.dir, ...extra }, device: 'cpu' };
+}
+
+async function start(storage: string, settings = settingsFor(), trusted = true) {
+  const s = await WorkerSession.start({ settings, storagePath: storage, trusted });
+  sessions.push(s);
+  return s;
+}
+
+function hoverMarkdown(h: { contents: unknown } | null): string {
+  assert.ok(h, 'a hover');
+  return (h.contents as MarkupContent).value;
+}
+
+/** The P(yes) printed in a hover ("P(yes) = 0.114235"). */
+function hoverProbability(markdown: string): number {
+  const m = /P\(yes\) = ([0-9.e+-]+)/.exec(markdown.replace(/\\(.)/g, '$1'));
+  assert.ok(m, `no P(yes) in the hover: ${markdown}`);
+  return Number(m[1]);
+}
+
+function decodeColumn(c: GetColumnsResult): Float32Array {
+  assert.ok(c.askllm, 'an askllm column');
+  const bytes = Buffer.from(c.askllm.data, 'base64');
+  assert.equal(bytes.length, c.rowCount * 4);
+  return new Float32Array(new Uint8Array(bytes).buffer);
+}
+
+/** Significant digits printed in a number string ("0.114" → 3). */
+function digitsShown(s: string): number {
+  return s.replace(/e.*$/, '').replace(/^[0.]+/, '').replace('.', '').length;
+}
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'winnow-lsp-scoring-'));
+  t5 = generateTinyT5(join(root, 'tiny-t5'));
+  tok = await AutoTokenizer.from_pretrained(t5.dir);
+});
+
+after(async () => {
+  for (const s of sessions) {
+    if (s.child.exitCode === null && s.child.signalCode === null) await s.shutdown().catch(() => undefined);
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('ASK-LLM scoring in the worker', () => {
+  const docs = documents(30, 1);
+  const storage = () => join(root, 'storage-main');
+  let data: { path: string; uri: string };
+  // Line 7 is not JSON: it is never scored.
+  const lines = docs.map((d, i) => textLine(d, i));
+  lines.splice(7, 0, '{"text": "broken');
+  const rowOf = (docIndex: number) => (docIndex < 7 ? docIndex : docIndex + 1);
+
+  before(() => {
+    data = writeDataset('scored.jsonl', lines);
+  });
+
+  it('scores a file with work-done progress; hover, inlay hints and columns show the closed form', async () => {
+    const w = await start(storage());
+    await w.openDataset(data.uri, 'command');
+    const run = w.score(data.uri);
+    const r = await run.result;
+    assert.equal(r.cancelled, false);
+    assert.equal(r.rows, lines.length);
+    assert.equal(r.scorable, docs.length);
+    assert.equal(r.scored, docs.length);
+    assert.equal(r.newlyScored, docs.length);
+    assert.equal(r.cached, 0);
+    assert.equal(r.device, 'cpu');
+    assert.equal(r.promptName, 'ASK-LLM (paper)');
+    // Work-done progress: begin, reports with counts, end.
+    await w.waitFor('the progress end', () => run.progress.some(p => p.kind === 'end'));
+    assert.equal(run.progress[0]?.kind, 'begin');
+    const reports = run.progress.filter(p => p.kind === 'report');
+    assert.ok(
+      reports.some(p => p.message?.includes(`${docs.length} of ${docs.length} rows`)),
+      JSON.stringify(reports),
+    );
+    // The status bar saw the model load and the run, with the device.
+    assert.ok(w.statuses.some(s => s.state === 'loadingModel'));
+    assert.ok(w.statuses.some(s => s.state === 'scoring' && s.device === 'cpu'));
+    await w.waitFor('idle with the device', () => {
+      const last = w.statuses[w.statuses.length - 1];
+      return last?.state === 'idle' && last.device === 'cpu';
+    });
+
+    // Hover: probability (6 significant digits), percentile, model and prompt.
+    for (const d of [0, 12, 29]) {
+      const md = hoverMarkdown(await w.hover(data.uri, rowOf(d)));
+      const want = closedForm(docs[d]);
+      assert.ok(Math.abs(hoverProbability(md) - want) < 1e-5, `${md} vs ${want}`);
+      assert.match(md, /percentile in this file/);
+      assert.match(md, /rank \d+ of 30 scored rows/);
+      assert.ok(md.includes(t5.dir.replace(/\\/g, '\\\\')) || md.includes(t5.dir), md);
+      assert.match(md.replace(/\\(.)/g, '$1'), /prompt ASK-LLM \(paper\)/);
+    }
+    // The highest score is rank 1.
+    const all = docs.map(d => closedForm(d));
+    const best = all.indexOf(Math.max(...all));
+    assert.match(hoverMarkdown(await w.hover(data.uri, rowOf(best))), /rank 1 of 30/);
+    // The broken line has no ASK-LLM section.
+    assert.doesNotMatch(hoverMarkdown(await w.hover(data.uri, 7)), /ASK-LLM/);
+
+    // Inlay hints at the end of each scored line: short label, full value in the tooltip.
+    const hints = (await w.inlayHints(data.uri, 0, lines.length)) ?? [];
+    assert.equal(hints.length, docs.length);
+    for (const h of hints) {
+      const line = h.position.line;
+      assert.notEqual(line, 7);
+      const d = line < 7 ? line : line - 1;
+      assert.equal(h.position.character, lines[line].length);
+      const label = String(h.label);
+      const m = /^ASK-LLM (\S+)$/.exec(label);
+      assert.ok(m, label);
+      const want = all[d];
+      const shown = Number(m[1]);
+      // Within the label's displayed precision (3 significant digits, rounded).
+      const ulp = 10 ** (Math.floor(Math.log10(want)) - digitsShown(m[1]) + 1);
+      assert.ok(Math.abs(shown - want) <= ulp / 2 + 1e-9, `${label} vs ${want}`);
+      const tip = (h.tooltip as MarkupContent).value;
+      assert.ok(Math.abs(hoverProbability(tip) - want) < 1e-5, `${tip} vs ${want}`);
+    }
+
+    // Columns: one value per physical line, NaN for the broken line, exact metadata.
+    const c = await w.columns(data.uri);
+    assert.equal(c.rowCount, lines.length);
+    assert.equal(c.askllm?.scored, docs.length);
+    const values = decodeColumn(c);
+    assert.ok(Number.isNaN(values[7]));
+    for (let d = 0; d < docs.length; d++)
+      assert.ok(Math.abs(values[rowOf(d)] - all[d]) < 1e-5, `row ${rowOf(d)}`);
+    assert.deepEqual(
+      { ...c.askllm?.meta, promptHash: undefined },
+      {
+        model: t5.dir,
+        dtype: 'fp32',
+        promptName: 'ASK-LLM (paper)',
+        promptHash: undefined,
+        answerTokens: ['▁yes'],
+        maxTokens: 512,
+        variant: 'p-yes',
+        device: 'cpu',
+      },
+    );
+    // Notifications told the client the columns changed, and inlay hints were refreshed.
+    await w.waitFor('didChangeColumns', () => w.columnChanges.some(n => n.uri === data.uri));
+    await w.waitFor('an inlay-hint refresh', () => w.inlayRefreshes > 0);
+
+    // Code actions: keep / drop through the host command of SCORES_API.md.
+    const actions = (await w.codeActions(data.uri, 3)) ?? [];
+    assert.deepEqual(
+      actions.map(a => [a.title, a.command?.command, a.command?.arguments]),
+      [
+        ['Keep example', 'winnow.setDecision', [data.uri, [3], 'keep']],
+        ['Drop example', 'winnow.setDecision', [data.uri, [3], 'drop']],
+      ],
+    );
+    const many = (await w.codeActions(data.uri, 2, 4)) ?? [];
+    assert.deepEqual(many[0]?.command?.arguments, [data.uri, [2, 3, 4], 'keep']);
+    assert.equal(many[0]?.title, 'Keep 3 examples');
+    await w.shutdown();
+  });
+
+  it('a new worker shows the stored scores at once; an edited line alone is re-scored', async () => {
+    const w = await start(storage());
+    await w.openDataset(data.uri, 'command');
+    await w.fileInfo(data.uri, true);
+    // No model is loaded, yet the columns and the hover have every score.
+    const c = await w.columns(data.uri);
+    assert.equal(c.askllm?.scored, docs.length);
+    const want = closedForm(docs[4]);
+    assert.ok(Math.abs(hoverProbability(hoverMarkdown(await w.hover(data.uri, 4))) - want) < 1e-5);
+    assert.ok(!w.logs.some(l => l.message.includes('Loading ASK-LLM model')), 'a model was loaded');
+
+    // Edit one line on disk: the worker re-scores that row alone, by itself.
+    const edited = [...lines];
+    const newText = `${docs[3]} science knowledge`;
+    edited[3] = textLine(newText, 3);
+    writeFileSync(data.path, `${edited.join('\n')}\n`);
+    await w.waitFor(
+      'the automatic re-scoring of the edited row',
+      () => w.logs.find(l => /Automatic scoring of scored\.jsonl: \d+ rows scored/.test(l.message)),
+      30_000,
+    );
+    assert.ok(
+      w.logs.some(l => l.message.includes('Automatic scoring of scored.jsonl: 1 rows scored')),
+      w.logs.map(l => l.message).join('\n'),
+    );
+    const after = await w.columns(data.uri);
+    assert.equal(after.askllm?.scored, docs.length);
+    assert.ok(Math.abs(decodeColumn(after)[3] - closedForm(newText)) < 1e-5);
+    const md = hoverMarkdown(await w.hover(data.uri, 3));
+    assert.ok(Math.abs(hoverProbability(md) - closedForm(newText)) < 1e-5);
+    // An explicit run now finds everything in the cache.
+    const r = await w.score(data.uri).result;
+    assert.equal(r.newlyScored, 0);
+    assert.equal(r.cached, docs.length);
+    await w.shutdown();
+  });
+
+  it('a prompt template file and answer variants change the scores; bad ones are clear errors', async () => {
+    const promptPath = join(root, 'short.winnow-prompt');
+    const template = 'Is this good data? ### {{document}} ###\nOPTIONS:\n- yes\n- no\n';
+    writeFileSync(promptPath, template);
+    const w = await start(
+      storage(),
+      settingsFor({ promptFile: promptPath, answerVariants: ['Yes'], showNormalizedVariant: true }),
+    );
+    await w.openDataset(data.uri, 'command');
+    const r = await w.score(data.uri).result;
+    assert.equal(r.newlyScored, docs.length, 'another prompt is another cache key');
+    assert.equal(r.promptName, 'short.winnow-prompt');
+    const parsed = parsePromptTemplate(template, 'x');
+    const ids = tok.encode(renderPrompt(parsed, docs[0]));
+    const dist = t5Distribution(t5, ids);
+    const md = hoverMarkdown(await w.hover(data.uri, 0));
+    const plain = md.replace(/\\(.)/g, '$1');
+    assert.ok(Math.abs(hoverProbability(md) - (dist[t5.yesId] + dist[t5.yesCapId])) < 1e-5, plain);
+    assert.match(plain, /prompt short\.winnow-prompt/);
+    assert.match(plain, /answer `▁yes` \+ `▁Yes`/);
+    const variant = /P\(yes\) \/ \(P\(yes\) \+ P\(no\)\) = ([0-9.e-]+)/.exec(plain);
+    assert.ok(variant, plain);
+    const pYes = dist[t5.yesId] + dist[t5.yesCapId];
+    assert.ok(Math.abs(Number(variant[1]) - pYes / (pYes + dist[t5.noId])) < 1e-5);
+
+    // A template without the placeholder, and a multi-token answer, are refused with reasons.
+    writeFileSync(promptPath, 'no placeholder here');
+    await w.changeSettings(settingsFor({ promptFile: promptPath }));
+    await assert.rejects(w.score(data.uri).result, (e: { code: number; message: string }) => {
+      assert.equal(e.code, WorkerErrorCodes.badScorerSettings);
+      assert.match(e.message, /\{\{document\}\} exactly once/);
+      return true;
+    });
+    await w.changeSettings(settingsFor({ answerVariants: ['zebra'] }));
+    await assert.rejects(w.score(data.uri).result, (e: { code: number; message: string }) => {
+      assert.equal(e.code, WorkerErrorCodes.badScorerSettings);
+      assert.match(e.message, /single token/);
+      return true;
+    });
+    await w.changeSettings(settingsFor({ model: join(root, 'no-such-model') }));
+    await assert.rejects(w.score(data.uri).result, (e: { code: number; message: string }) => {
+      assert.equal(e.code, WorkerErrorCodes.modelLoad);
+      assert.match(e.message, /Model folder not found/);
+      return true;
+    });
+    await w.shutdown();
+  });
+
+  it('an untrusted workspace never loads a model, but still answers hovers', async () => {
+    const w = await start(storage(), settingsFor(), false);
+    await w.openDataset(data.uri, 'command');
+    await assert.rejects(w.score(data.uri).result, (e: { code: number; message: string }) => {
+      assert.equal(e.code, WorkerErrorCodes.untrusted);
+      assert.match(e.message, /untrusted workspace/);
+      return true;
+    });
+    assert.match(hoverMarkdown(await w.hover(data.uri, 0)), /row 1 of/);
+    assert.ok(!w.logs.some(l => l.message.includes('Loading ASK-LLM model')));
+    await w.shutdown();
+  });
+});
+
+describe('long runs: hover during a run, cancellation, SIGKILL', () => {
+  // Batches of one row make a run long enough to interact with.
+  const long = documents(1500, 7);
+  let data: { path: string; uri: string };
+  const settings = () => settingsFor({ batchSize: 1 });
+
+  before(() => {
+    data = writeDataset('long.jsonl', long.map((d, i) => textLine(d, i)));
+  });
+
+  /** The latest scoring progress the status reported (done rows). */
+  function doneSoFar(w: WorkerSession): number {
+    let done = 0;
+    for (const s of w.statuses)
+      if (s.state === 'scoring' && s.progress) done = Math.max(done, s.progress.done);
+    return done;
+  }
+
+  it('answers hovers while a run is in progress, and cancellation stops between batches', async () => {
+    const w = await start(join(root, 'storage-cancel'), settings());
+    await w.openDataset(data.uri, 'command');
+    const run = w.score(data.uri);
+    await w.waitFor('50 rows scored', () => doneSoFar(w) >= 50, 60_000);
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      const md = hoverMarkdown(await w.hover(data.uri, 1000 + i));
+      times.push(performance.now() - t0);
+      assert.match(md, /row 1,00\d of 1,500/);
+    }
+    assert.ok(doneSoFar(w) < long.length, 'the run was still going');
+    times.sort((a, b) => a - b);
+    assert.ok(times[2] < 1000, `median hover time ${times[2].toFixed(0)} ms during a run`);
+
+    const before = doneSoFar(w);
+    const tCancel = performance.now();
+    run.cancel();
+    const r = await run.result;
+    const stopMs = performance.now() - tCancel;
+    assert.equal(r.cancelled, true);
+    assert.ok(r.scored >= before && r.scored < long.length, `${r.scored} scored`);
+    assert.ok(stopMs < 5000, `stopping took ${stopMs.toFixed(0)} ms`);
+    // Every score the run reported is stored; nothing past the cancellation was added.
+    const c = await w.columns(data.uri);
+    assert.equal(c.askllm?.scored, r.scored);
+    await new Promise(res => setTimeout(res, 500));
+    assert.equal((await w.columns(data.uri)).askllm?.scored, r.scored, 'scoring went on');
+    await w.shutdown();
+  });
+
+  it('SIGKILL mid-run loses no finished score, and the next run continues where it stopped', async () => {
+    const storage = join(root, 'storage-kill');
+    const w = await start(storage, settings());
+    await w.openDataset(data.uri, 'command');
+    const run = w.score(data.uri);
+    run.result.catch(() => undefined);
+    await w.waitFor('80 rows scored', () => doneSoFar(w) >= 80, 60_000);
+    const reported = doneSoFar(w);
+    w.child.kill('SIGKILL');
+    await w.whenExited();
+
+    const w2 = await start(storage, settings());
+    await w2.openDataset(data.uri, 'command');
+    await w2.fileInfo(data.uri, true);
+    const restored = await w2.columns(data.uri);
+    const kept = restored.askllm?.scored ?? 0;
+    assert.ok(kept >= reported, `${kept} scores kept, ${reported} were reported before the kill`);
+    assert.ok(kept < long.length);
+    const before = decodeColumn(restored);
+
+    const r = await w2.score(data.uri).result;
+    assert.equal(r.cancelled, false);
+    assert.equal(r.cached, kept, 'finished rows are cache hits');
+    assert.equal(r.newlyScored, long.length - kept);
+    assert.equal(r.scored, long.length);
+    const final = decodeColumn(await w2.columns(data.uri));
+    for (let i = 0; i < long.length; i++) {
+      if (!Number.isNaN(before[i])) assert.equal(final[i], before[i], `row ${i} changed`);
+    }
+    // Spot-check rows scored before and after the kill against the closed form.
+    for (const i of [0, 700, 1499]) assert.ok(Math.abs(final[i] - closedForm(long[i])) < 1e-5);
+    await w2.shutdown();
+  });
+});

@@ -1,0 +1,440 @@
+// Curation in the dataset view as a user does it (tier 3b): a real VS Code server with Winnow, its
+// workbench in headless Chromium. Keyboard triage (keep, drop, undo), save to the sidecar, close,
+// reopen and find the decisions again; search and sort over the whole file; the detail panel with
+// chat turns; hostile text that must stay text; export of the kept rows through the command
+// palette and its real file dialog; filters by histogram range once real ASK-LLM scores can be
+// made in the UI. Screenshots (dark and light): test-results/screenshots/curation-*.png.
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import type { FrameLocator, Locator } from 'playwright-core';
+import {
+  alwaysListedCommandTitle,
+  launchVSCode,
+  poll,
+  repoRoot,
+  TIMEOUTS,
+  type VSCodeSession,
+} from '../../support/vscodeServer';
+import { makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
+
+const TOPICS = ['rivers', 'volcanoes', 'bread', 'owls', 'tides', 'prime numbers', 'sorting'];
+const ROWS = 2000;
+
+/** Alpaca rows of varied length, two invalid lines, three hostile ones. */
+function curateLines(): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < ROWS; i++) {
+    const topic = TOPICS[i % TOPICS.length];
+    const detail = ' More detail.'.repeat((i * 7) % 23);
+    lines.push(
+      JSON.stringify({
+        instruction: `Explain ${topic} (example ${i + 1}).`,
+        input: '',
+        output: `${topic[0].toUpperCase()}${topic.slice(1)} are interesting.${detail}`,
+      }),
+    );
+  }
+  lines[40] = '{"instruction": "unterminated';
+  lines[41] = "{'instruction': 'python repr'}";
+  lines[11] = JSON.stringify({
+    instruction: '<script>window.__winnowPwned = "script"</script>',
+    input: '<img src=x onerror="window.__winnowPwned = \'img\'">',
+    output: '[click me](javascript:window.__winnowPwned=1) <b>bold?</b>',
+  });
+  return lines;
+}
+
+function chatLines(): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    lines.push(
+      JSON.stringify({
+        messages: [
+          { role: 'system', content: 'You are a careful tutor.' },
+          { role: 'user', content: `Question ${i + 1}: why do ${TOPICS[i % 7]} matter?` },
+          {
+            role: 'assistant',
+            content:
+              i === 2
+                ? '<img src=x onerror="window.__winnowPwned=\'chat\'"> and <script>window.__winnowPwned=2</script>'
+                : `Because ${TOPICS[i % 7]} shape the world.\nSecond line of the answer.`,
+          },
+        ],
+      }),
+    );
+  }
+  return lines;
+}
+
+let vs: VSCodeSession;
+let ws: TempWorkspace;
+const curate = curateLines();
+
+before(async () => {
+  ws = makeWorkspace({
+    'curate.jsonl': curate.join('\n') + '\n',
+    'chat.jsonl': chatLines().join('\n') + '\n',
+  });
+  vs = await launchVSCode({
+    workspace: ws.dir,
+    settings: { 'workbench.colorTheme': 'Default Dark Modern' },
+  });
+  await vs.waitForExtension(alwaysListedCommandTitle());
+});
+
+after(async () => {
+  const errors = vs?.consoleErrors.filter(e => /webview|winnow|dataset/i.test(e)) ?? [];
+  if (errors.length)
+    console.log(`[curation-ui] console errors:\n  ${errors.slice(0, 20).join('\n  ')}`);
+  await vs?.close();
+  ws?.dispose();
+});
+
+/** The data row at view position `position` (0-based). */
+function rowAt(view: FrameLocator, position: number): Locator {
+  return view.locator(`.grid-body .grid-row[aria-rowindex="${position + 2}"]:not(.loading)`);
+}
+
+async function cell(view: FrameLocator, position: number, column: string): Promise<string> {
+  const r = rowAt(view, position);
+  await r.waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  return (await r.locator(`.col-${column}`).innerText()).trim();
+}
+
+/** Polls until cell (position, column) satisfies `ok`. */
+async function waitForCell(
+  view: FrameLocator,
+  position: number,
+  column: string,
+  ok: (text: string) => boolean,
+  what: string,
+): Promise<string> {
+  let last = '';
+  try {
+    return await poll(
+      what,
+      async () => {
+        last = await cell(view, position, column);
+        return ok(last) ? last : undefined;
+      },
+      TIMEOUTS.webview,
+    );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last text: ${JSON.stringify(last)}`);
+  }
+}
+
+async function scopeText(view: FrameLocator): Promise<string> {
+  return (await view.locator('.scope-text').innerText()).trim();
+}
+
+const hash = (line: string) => createHash('sha256').update(line).digest('hex').slice(0, 32);
+
+/**
+ * The content frame of the visible dataset view: with two dataset tabs open, the hidden one's
+ * webview element can stay in the page.
+ */
+function activeView(): FrameLocator {
+  return vs.page
+    .frameLocator('iframe.webview.ready:visible')
+    .frameLocator('iframe#active-frame');
+}
+
+async function openDataset(name: string): Promise<FrameLocator> {
+  await vs.openFile(name);
+  const view = activeView();
+  try {
+    await rowAt(view, 0).waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  } catch (e) {
+    const frames = await vs.page.locator('iframe.webview').evaluateAll(els =>
+      els.map(f => {
+        const s = getComputedStyle(f);
+        const r = f.getBoundingClientRect();
+        const p = f.parentElement ? getComputedStyle(f.parentElement) : undefined;
+        return `${f.className} vis=${s.visibility} disp=${s.display} parent=${p?.display}/${p?.visibility} ${r.width}x${r.height}@${r.x},${r.y}`;
+      }),
+    );
+    throw new Error(`${(e as Error).message}\nwebview iframes: ${frames.join(' | ')}`);
+  }
+  return view;
+}
+
+test('keyboard triage: keep, drop, undo, save to the sidecar, reopen with the decisions', async () => {
+  const view = await openDataset('curate.jsonl');
+  await vs.screenshot('curation-dark-open');
+  const grid = view.locator('[role="grid"]');
+  await grid.focus();
+  // y keeps and moves on, n drops and moves on, u undoes the last one.
+  await vs.page.keyboard.press('y');
+  await vs.page.keyboard.press('n');
+  await vs.page.keyboard.press('y');
+  await waitForCell(view, 2, 'decision', t => t === 'keep', 'line 3 kept');
+  await vs.page.keyboard.press('u');
+  await waitForCell(view, 2, 'decision', t => !t.includes('keep'), 'the undo of line 3');
+  assert.equal(await cell(view, 0, 'decision'), 'keep');
+  assert.equal(await cell(view, 1, 'decision'), 'drop');
+  assert.equal(await grid.getAttribute('aria-activedescendant'), 'row-3', 'the focus moved on');
+  const tab = vs.page.locator('.tabs-container .tab', { hasText: 'curate.jsonl' }).first();
+  await poll(
+    'the dirty marker',
+    async () => ((await tab.getAttribute('class'))?.includes('dirty') ? true : undefined),
+    20_000,
+  );
+  assert.match(await view.locator('.scope-counts').innerText(), /1 kept.*1 dropped/s);
+  await vs.screenshot('curation-dark-triage');
+
+  await vs.runCommand('File: Save');
+  const sidecar = `${ws.dir}/curate.jsonl.winnow.json`;
+  await poll('the sidecar', async () => (existsSync(sidecar) ? true : undefined), 30_000);
+  await poll(
+    'the clean tab',
+    async () => ((await tab.getAttribute('class'))?.includes('dirty') ? undefined : true),
+    20_000,
+  );
+  const saved = JSON.parse(readFileSync(sidecar, 'utf8')) as { keep: string[]; drop: string[] };
+  assert.deepEqual(saved.keep, [hash(curate[0])]);
+  assert.deepEqual(saved.drop, [hash(curate[1])]);
+
+  await vs.runCommand('View: Close All Editors');
+  await vs.page
+    .locator('iframe.webview.ready')
+    .first()
+    .waitFor({ state: 'detached', timeout: TIMEOUTS.webview });
+  const again = await openDataset('curate.jsonl');
+  await waitForCell(again, 0, 'decision', t => t === 'keep', 'line 1 kept after reopening');
+  assert.equal(await cell(again, 1, 'decision'), 'drop');
+  assert.ok(!(await cell(again, 2, 'decision')).includes('keep'));
+});
+
+test('search and sort over the whole file; the detail panel shows the focused row', async () => {
+  const view = activeView();
+  await view.locator('[role="grid"]').focus();
+  await vs.page.keyboard.press('/');
+  const input = view.locator('.search-input');
+  await poll(
+    'the search box focused',
+    async () => ((await input.evaluate(e => e === document.activeElement)) ? true : undefined),
+    10_000,
+  );
+  await vs.page.keyboard.type('volcanoes');
+  await vs.page.keyboard.press('Enter');
+  const expected = curate.filter(l => l.toLowerCase().includes('volcanoes')).length;
+  const scope = await poll(
+    'the search result',
+    async () => {
+      const t = await scopeText(view);
+      return t.startsWith(`${expected.toLocaleString('en-US')} of 2,000 rows`) ? t : undefined;
+    },
+    TIMEOUTS.webview,
+  );
+  assert.match(scope, /search "volcanoes"/);
+  assert.match(await cell(view, 0, 'preview'), /volcanoes/i);
+  await vs.screenshot('curation-dark-search');
+
+  // Back to everything, then the longest rows first.
+  await view.locator('.scope-bar .link-button', { hasText: 'Show all rows' }).click();
+  await poll(
+    'all rows',
+    async () => ((await scopeText(view)).startsWith('All 2,000 rows') ? true : undefined),
+    TIMEOUTS.webview,
+  );
+  await view.locator('#sort-select').selectOption('length');
+  await view.locator('.sort-box .icon-button').click();
+  await poll(
+    'the length sort',
+    async () => ((await scopeText(view)).includes('sorted by length ↓') ? true : undefined),
+    TIMEOUTS.webview,
+  );
+  const lengths = await Promise.all([0, 1, 2, 3].map(p => cell(view, p, 'length')));
+  const numbers = lengths.map(l => Number(l.replace(/,/g, '')));
+  assert.ok(
+    numbers.every((n, k) => k === 0 || n <= numbers[k - 1]),
+    `lengths ${lengths}`,
+  );
+
+  await view.locator('[role="grid"]').focus();
+  await vs.page.keyboard.press('Enter');
+  const detail = view.locator('.detail');
+  await detail.locator('.detail-text').waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  const line = Number((await cell(view, 0, 'line')).replace(/,/g, ''));
+  assert.equal(
+    await detail.locator('.detail-title').innerText(),
+    `Line ${line.toLocaleString('en-US')}`,
+  );
+  assert.match(await detail.locator('.detail-text').innerText(), /More detail\. More detail\./);
+  await vs.screenshot('curation-dark-sorted-detail');
+});
+
+test('chat turns by role; hostile text in the grid and the detail stays text', async () => {
+  const view = await openDataset('chat.jsonl');
+  // The preview leaves out the system prompt that every row repeats.
+  assert.match(
+    await cell(view, 0, 'preview'),
+    /^user: Question 1: why do rivers matter\? ⏎ assistant: /,
+  );
+  await view.locator('[role="grid"]').focus();
+  await vs.page.keyboard.press('j');
+  await vs.page.keyboard.press('j');
+  // Each view keeps its own panels: open the detail here too.
+  await vs.page.keyboard.press('Enter');
+  const detail = view.locator('.detail');
+  await detail
+    .locator('.chat-turn')
+    .first()
+    .waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  assert.equal(await detail.locator('.detail-title').innerText(), 'Line 3');
+  const roles = await detail.locator('.chat-role').allInnerTexts();
+  assert.deepEqual(roles, ['system', 'user', 'assistant']);
+  assert.match(
+    await detail.locator('.chat-turn.role-assistant .chat-content').innerText(),
+    /<img src=x onerror=/,
+  );
+  await vs.screenshot('curation-dark-chat-detail');
+
+  const curateView = await openDataset('curate.jsonl');
+  await curateView
+    .locator('.scope-bar .link-button', { hasText: 'Show all rows' })
+    .click()
+    .catch(() => undefined);
+  await poll(
+    'all rows',
+    async () => ((await scopeText(curateView)).startsWith('All 2,000 rows') ? true : undefined),
+    TIMEOUTS.webview,
+  );
+  await curateView.locator('[role="grid"]').focus();
+  for (let k = 0; k < 11; k++) await vs.page.keyboard.press('j');
+  await waitForCell(curateView, 11, 'preview', t => t.includes('<script>'), 'the hostile row');
+  if (!(await curateView.locator('.detail').isVisible())) await vs.page.keyboard.press('Enter');
+  await curateView
+    .locator('.detail .detail-text')
+    .waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  for (const v of [view, curateView]) {
+    const pwned = await v
+      .locator('body')
+      .evaluate(() => (window as unknown as { __winnowPwned?: unknown }).__winnowPwned)
+      .catch(() => undefined);
+    assert.equal(pwned, undefined, 'dataset content executed in the webview');
+  }
+  assert.equal(
+    await curateView
+      .locator(
+        '.grid-body img, .grid-body script, .grid-body b, .detail-content img, .detail-content script, .detail-content b',
+      )
+      .count(),
+    0,
+  );
+  await vs.screenshot('curation-dark-hostile');
+});
+
+test('columns hide and come back; the choice survives a reload of the view', async () => {
+  const view = activeView();
+  await view.locator('.toolbar .icon-button[aria-label="Columns"]').click();
+  await view.locator('.column-menu .menu-item', { hasText: 'Density' }).click();
+  await poll(
+    'the density column hidden',
+    async () => ((await view.locator('.grid.hide-density').count()) === 1 ? true : undefined),
+    10_000,
+  );
+  await vs.page.keyboard.press('Escape');
+  assert.equal(await view.locator('.grid-header .col-density').isVisible(), false);
+});
+
+test('export of the kept rows through the command palette and the file dialog', async () => {
+  const view = await openDataset('curate.jsonl');
+  if (!(await scopeText(view)).startsWith('All 2,000 rows'))
+    await view.locator('.scope-bar .link-button', { hasText: 'Show all rows' }).click();
+  await poll(
+    'all rows',
+    async () => ((await scopeText(view)).startsWith('All 2,000 rows') ? true : undefined),
+    TIMEOUTS.webview,
+  );
+  await view.locator('[role="grid"]').focus();
+  await vs.page.keyboard.press('Home');
+  for (let k = 0; k < 11; k++) await vs.page.keyboard.press('j');
+  // Keep lines 12..15 with a Shift selection (the view is in line order here).
+  await vs.page.keyboard.press('Shift+J');
+  await vs.page.keyboard.press('Shift+J');
+  await vs.page.keyboard.press('Shift+J');
+  await vs.page.keyboard.press('y');
+  await waitForCell(view, 14, 'decision', t => t === 'keep', 'line 15 kept');
+  await vs.runCommand('Winnow: Export Kept Examples');
+  // VS Code's own save dialog (a quick input in the browser) proposes <name>.kept.jsonl.
+  const input = vs.page.locator('.quick-input-widget input');
+  await poll(
+    'the save dialog',
+    async () => ((await input.inputValue()).endsWith('curate.kept.jsonl') ? true : undefined),
+    20_000,
+  );
+  await vs.screenshot('curation-dark-export-dialog');
+  await vs.page.keyboard.press('Enter');
+  // Extra formats: none picked, Enter exports the kept rows and the manifest.
+  await poll(
+    'the format pick',
+    async () =>
+      (await vs.page.locator('.quick-input-widget').innerText()).includes('JSONL with scores')
+        ? true
+        : undefined,
+    20_000,
+  );
+  await vs.page.keyboard.press('Enter');
+  const target = `${ws.dir}/curate.kept.jsonl`;
+  await poll(
+    'the export',
+    async () => (existsSync(`${target}.manifest.json`) ? true : undefined),
+    30_000,
+  );
+  const expected = [0, 11, 12, 13, 14].map(i => curate[i] + '\n').join('');
+  assert.equal(readFileSync(target, 'utf8'), expected);
+  // Toasts show only without the smoke-test driver, i.e. with the packaged VSIX installed.
+  if (process.env.WINNOW_VSIX)
+    await poll(
+      'the notification',
+      async () =>
+        (await vs.notifications()).some(n => n.includes('Exported 5 kept rows')) ? true : undefined,
+      20_000,
+    );
+  await vs.screenshot('curation-dark-exported');
+});
+
+test('filter by a histogram range and sort by score (needs ASK-LLM scores from the UI)', async t => {
+  const pkg = JSON.parse(readFileSync(`${repoRoot()}/package.json`, 'utf8')) as {
+    contributes?: { commands?: { command: string }[] };
+  };
+  if (!pkg.contributes?.commands?.some(c => c.command === 'winnow.scoreFile')) {
+    t.skip('winnow.scoreFile has not landed: no real scores to sort or filter by in the UI yet');
+    return;
+  }
+  t.skip('scoring through the UI is wired in a later step');
+});
+
+test('light theme: the same view in light colours', async () => {
+  await vs.runCommand('Preferences: Toggle between Light/Dark Themes');
+  await poll(
+    'the light theme',
+    async () => ((await vs.page.locator('.monaco-workbench.vs').count()) > 0 ? true : undefined),
+    20_000,
+  );
+  const view = activeView();
+  await rowAt(view, 0).waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  const background = await view.locator('body').evaluate(b => getComputedStyle(b).backgroundColor);
+  assert.equal(background, 'rgb(255, 255, 255)');
+  await vs.screenshot('curation-light-triage');
+  await view.locator('[role="grid"]').focus();
+  await vs.page.keyboard.press('?');
+  await view.locator('.help').waitFor({ state: 'visible', timeout: 10_000 });
+  await vs.screenshot('curation-light-help');
+  await vs.page.keyboard.press('Escape');
+  const chat = await openDataset('chat.jsonl');
+  await chat
+    .locator('.detail .chat-turn')
+    .first()
+    .waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  await vs.screenshot('curation-light-chat-detail');
+});
+
+test('the curation views break no Content Security Policy rule', () => {
+  const violations = vs.consoleErrors.filter(e => /Content Security Policy|Refused to/i.test(e));
+  assert.deepEqual(violations, []);
+});
