@@ -98,6 +98,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private progressTimer: NodeJS.Timeout | undefined;
   private _columns = new RowColumns();
   private _scanComplete = false;
+  /** Why the last row scan stopped, when it failed (cleared when a new scan starts). */
+  private scanError: Error | undefined;
   /** The row epoch a scan is running for, if any. */
   private scanningEpoch: number | undefined;
   private baseline: DecisionBaseline;
@@ -292,6 +294,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     onProgress: (done: number, total: number) => void = () => undefined,
   ): Promise<void> {
     if (this._scanComplete) return Promise.resolve();
+    if (this.scanError) return Promise.reject(this.scanError);
     return new Promise<void>((resolve, reject) => {
       const subs: vscode.Disposable[] = [];
       const done = (e?: Error) => {
@@ -302,6 +305,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       subs.push(
         this.onDidScan(() => {
           if (this._scanComplete) return done();
+          if (this.scanError) return done(this.scanError);
           if (token.cancelled) return done(new SearchCancelled());
           onProgress(this._columns.scanned, this.file.lineCount);
         }),
@@ -649,6 +653,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     // version stops by itself at its next batch.
     if (this.scanningEpoch === epoch) return;
     this.scanningEpoch = epoch;
+    this.scanError = undefined;
     const columns = this._columns;
     const current = () => epoch === this.rowEpoch && !this.isDisposed;
     try {
@@ -694,8 +699,14 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
           `${Math.round(columns.memoryBytes / 1e6)} MB of columns)`,
       );
     } catch (e) {
-      if (!this.isDisposed)
+      if (!this.isDisposed && epoch === this.rowEpoch) {
         log.warn(`Reading the rows of ${this.uri.fsPath} stopped: ${errorText(e)}`);
+        // Waiters (decisions, save, views) get the error instead of waiting forever.
+        this.scanError = new Error(
+          `Winnow could not read every row of ${this.fileName}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        this._onDidScan.fire();
+      }
     } finally {
       if (this.scanningEpoch === epoch) this.scanningEpoch = undefined;
     }

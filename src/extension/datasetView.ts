@@ -7,6 +7,7 @@
 import { sampleByDensity } from '../core/density/sampling';
 import type {
   DecisionTarget,
+  Histogram,
   DecisionValue,
   ViewInfo,
   ViewQuery,
@@ -14,7 +15,7 @@ import type {
 } from '../shared/webviewProtocol';
 import { DEFAULT_QUERY } from '../shared/webviewProtocol';
 import type { DecisionColumn, DecisionRule } from './decisions';
-import { float32Keys, sortByKeys } from './radixSort';
+import { float32Keys, smallestK } from './radixSort';
 import type { RowColumns } from './rowColumns';
 import { scoreSources, type ScoreColumns } from './scoreColumns';
 import type { CancelToken } from './textSearch';
@@ -65,6 +66,8 @@ export class DatasetView {
   readonly rows: Uint32Array | null;
   /** Whether the view's inputs changed since it was computed. */
   stale = false;
+  private histogramCache:
+    { scores: ScoreColumns | undefined; total: number; value: ViewInfo['histograms'] } | undefined;
 
   private constructor(
     private readonly source: ViewSource,
@@ -141,23 +144,7 @@ export class DatasetView {
     const total = source.rowCount;
     const count = this.count;
     const complete = this.rows ? this.complete : source.indexed;
-    const scores = source.scores;
-    const histograms: {
-      score?: ViewInfo['histograms']['score'];
-      density?: ViewInfo['histograms']['density'];
-    } = {};
-    if (scores?.askllm) histograms.score = histogram(scores.askllm.values, total, this.rows, 0, 1);
-    if (scores?.density) {
-      const range = valueRange(scores.density.values, total);
-      if (range)
-        histograms.density = histogram(
-          scores.density.values,
-          total,
-          this.rows,
-          range.min,
-          range.max,
-        );
-    }
+    const histograms = this.histograms(source.scores, total);
     const counts = source.decisions.counts;
     let scope = describeScope(count, total, this.query);
     if (!complete) scope += ' · still reading the file';
@@ -174,11 +161,54 @@ export class DatasetView {
         drop: counts.drop,
         undecided: Math.max(0, total - counts.keep - counts.drop),
       },
-      sources: scoreSources(scores),
+      sources: scoreSources(source.scores),
       fields: [...source.columns.fieldNames],
       editable: source.editable,
       ...(this.stale ? { stale: true } : {}),
     };
+  }
+
+  /**
+   * Rows of the view that pass `test`, in line order, without sorting: a membership bitmap over
+   * the file, then one pass in line order.
+   */
+  private memberRows(test: (row: number) => boolean): Uint32Array {
+    const n = this.source.rowCount;
+    let member: Uint8Array | undefined;
+    if (this.rows) {
+      member = new Uint8Array(n);
+      for (let i = 0; i < this.rows.length; i++) member[this.rows[i]] = 1;
+    }
+    let count = 0;
+    for (let r = 0; r < n; r++) if ((!member || member[r]) && test(r)) count++;
+    const out = new Uint32Array(count);
+    let k = 0;
+    for (let r = 0; r < n && k < count; r++) if ((!member || member[r]) && test(r)) out[k++] = r;
+    return out;
+  }
+
+  /**
+   * The view's histograms, computed once per score columns (and row count): decisions do not
+   * change them, and on 10M rows they cost a few hundred ms.
+   */
+  private histograms(scores: ScoreColumns | undefined, total: number): ViewInfo['histograms'] {
+    const cached = this.histogramCache;
+    if (cached && cached.scores === scores && cached.total === total) return cached.value;
+    const value: { score?: Histogram; density?: Histogram } = {};
+    if (scores?.askllm) {
+      // The scores' own range, not [0, 1]: a model whose P(yes) stays below 0.05 still gets 40
+      // bins to pick a threshold from.
+      const range = valueRange(scores.askllm.values, total);
+      if (range)
+        value.score = histogram(scores.askllm.values, total, this.rows, range.min, range.max);
+    }
+    if (scores?.density) {
+      const range = valueRange(scores.density.values, total);
+      if (range)
+        value.density = histogram(scores.density.values, total, this.rows, range.min, range.max);
+    }
+    this.histogramCache = { scores, total, value };
+    return value;
   }
 
   /** Every row of the view (in view order). */
@@ -230,19 +260,14 @@ export class DatasetView {
         const pct = target.percent;
         if (!(pct > 0 && pct <= 100))
           throw new Error(`The percentage must be between 0 and 100, got ${pct}.`);
-        const view = this.allRows();
-        let scored = 0;
-        for (let i = 0; i < view.length; i++) if (scores[view[i]] === scores[view[i]]) scored++;
+        const candidates = this.memberRows(r => scores[r] === scores[r]);
+        const scored = candidates.length;
         if (scored === 0) throw new Error('No row in this view has an ASK-LLM score yet.');
-        const candidates = new Uint32Array(scored);
-        let k = 0;
-        for (let i = 0; i < view.length; i++)
-          if (scores[view[i]] === scores[view[i]]) candidates[k++] = view[i];
-        candidates.sort();
-        const sorted = sortByKeys(candidates, float32Keys(scores, candidates, true));
         const take = Math.max(1, Math.round((scored * pct) / 100));
-        const rows = sorted.slice(0, take).sort();
-        const threshold = scores[sorted[take - 1]];
+        const rows = smallestK(candidates, float32Keys(scores, candidates, true), take);
+        let threshold = Infinity;
+        for (let i = 0; i < rows.length; i++)
+          if (scores[rows[i]] < threshold) threshold = scores[rows[i]];
         return {
           rows,
           rule: {
@@ -261,13 +286,10 @@ export class DatasetView {
         const density = this.source.scores?.density;
         if (!density)
           throw new Error('There are no DENSITY scores yet: compute DENSITY for this file first.');
-        const view = this.allRows();
-        const candidates: number[] = [];
-        for (let i = 0; i < view.length; i++) {
-          const v = density.values[view[i]];
-          if (Number.isFinite(v) && v >= 0) candidates.push(view[i]);
-        }
-        candidates.sort((a, b) => a - b);
+        const candidates = this.memberRows(r => {
+          const v = density.values[r];
+          return Number.isFinite(v) && v >= 0;
+        });
         const n = target.count;
         if (!(Number.isInteger(n) && n > 0 && n <= candidates.length))
           throw new Error(

@@ -108,8 +108,9 @@ async function computeDensity(
   const key = uri.toString();
   log.info(`Computing DENSITY of ${uri.fsPath}`);
   await worker.openDataset(uri, 'command');
+  let outcome: { result: ComputeDensityResult } | { error: unknown; cancelled: boolean };
   try {
-    return await vscode.window.withProgress(
+    outcome = await vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
         title: `Winnow: DENSITY of ${name}`,
@@ -129,30 +130,9 @@ async function computeDensity(
           });
         });
         try {
-          const r = await worker.request(ComputeDensityRequest.type, { uri: key }, token);
-          const summary =
-            `${fmt(r.rows)} rows (${fmt(r.embedded)} embedded, ${fmt(r.cachedRows)} from the cache` +
-            `${r.invalidRows > 0 ? `, ${fmt(r.invalidRows)} invalid ${r.invalidRows === 1 ? 'line' : 'lines'} skipped` : ''}) ` +
-            `with ${r.model} on ${r.device} ` +
-            `in ${(r.ms.total / 1000).toFixed(1)} s`;
-          log.info(
-            `DENSITY of ${name}: ${summary}; ${r.pipeline}, ${r.dim}-d, ≤ ${r.maxTokens} tokens ` +
-              `(${fmt(r.truncatedRows)} rows truncated); sketch R=${r.params.rows} B=${r.params.buckets} ` +
-              `K=${r.params.hashesPerRow} w=${r.params.bandwidth} seed=${r.params.seed} on ${r.hasherDevice}; ` +
-              `scores ${r.minScore.toFixed(2)}–${r.maxScore.toFixed(2)}; sketch ${r.sketchPath}`,
-          );
-          void vscode.window.showInformationMessage(`Winnow: DENSITY of ${name}: ${summary}.`);
-          return r;
-        } catch (e) {
-          if (isCancel(e, token)) {
-            log.info(`DENSITY of ${name} cancelled`);
-            void vscode.window.showInformationMessage(
-              `Winnow: DENSITY of ${name} cancelled. Embeddings computed so far are cached; run the command again to continue.`,
-            );
-            return undefined;
-          }
-          await reportError(`compute DENSITY of ${name}`, e);
-          return undefined;
+          return { result: await worker.request(ComputeDensityRequest.type, { uri: key }, token) };
+        } catch (error) {
+          return { error, cancelled: isCancel(error, token) };
         } finally {
           listener.dispose();
         }
@@ -161,6 +141,32 @@ async function computeDensity(
   } finally {
     await worker.closeDataset(uri, 'command').catch(() => undefined);
   }
+  // Messages go out once the progress notification has closed.
+  if ('error' in outcome) {
+    if (outcome.cancelled) {
+      log.info(`DENSITY of ${name} cancelled`);
+      void vscode.window.showInformationMessage(
+        `Winnow: DENSITY of ${name} cancelled. Embeddings computed so far are cached; run the command again to continue.`,
+      );
+    } else await reportError(`compute DENSITY of ${name}`, outcome.error);
+    return undefined;
+  }
+  const r = outcome.result;
+  const invalid =
+    r.invalidRows > 0
+      ? `, ${fmt(r.invalidRows)} invalid ${r.invalidRows === 1 ? 'line' : 'lines'} skipped`
+      : '';
+  const summary =
+    `${fmt(r.rows)} rows (${fmt(r.embedded)} embedded, ${fmt(r.cachedRows)} from the cache${invalid}) ` +
+    `with ${r.model} on ${r.device} in ${(r.ms.total / 1000).toFixed(1)} s`;
+  log.info(
+    `DENSITY of ${name}: ${summary}; ${r.pipeline}, ${r.dim}-d, ≤ ${r.maxTokens} tokens ` +
+      `(${fmt(r.truncatedRows)} rows truncated); sketch R=${r.params.rows} B=${r.params.buckets} ` +
+      `K=${r.params.hashesPerRow} w=${r.params.bandwidth} seed=${r.params.seed} on ${r.hasherDevice}; ` +
+      `scores ${r.minScore.toFixed(2)}–${r.maxScore.toFixed(2)}; sketch ${r.sketchPath}`,
+  );
+  void vscode.window.showInformationMessage(`Winnow: DENSITY of ${name}: ${summary}.`);
+  return r;
 }
 
 async function reportError(what: string, e: unknown): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Sorting row indices by typed-array keys without per-row objects: a stable least-significant-
- * digit radix sort over 32-bit keys (three 11-bit passes), O(n) time and 4 arrays of n uint32.
+ * digit radix sort over 32-bit keys (two 16-bit passes), O(n) time and 4 arrays of n uint32.
  * 10M rows sort in well under a second, where `Array.prototype.sort` with a comparator over the
  * same indices takes tens of seconds. Free of `vscode`: unit-tested and benchmarked in Node.
  */
@@ -8,10 +8,9 @@
 /** Key that sorts after every real value in either direction (unscored rows come last). */
 export const LAST_KEY = 0xffffffff;
 
-const DIGIT_BITS = 11;
+const DIGIT_BITS = 16;
 const BUCKETS = 1 << DIGIT_BITS;
 const MASK = BUCKETS - 1;
-const PASSES = 3;
 
 // One shared float <-> bits view, so that a key costs no allocation.
 const f32 = new Float32Array(1);
@@ -39,6 +38,27 @@ export function float32Keys(
 ): Uint32Array {
   const keys = new Uint32Array(rows.length);
   const n = values.length;
+  if (values instanceof Float32Array) {
+    // Read the bits directly: no float round trip per row.
+    const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+    const flip = descending ? 0xffffffff : 0;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      if (r >= n) {
+        keys[i] = LAST_KEY;
+        continue;
+      }
+      let b = bits[r];
+      if ((b & 0x7fffffff) > 0x7f800000) {
+        keys[i] = LAST_KEY; // NaN
+        continue;
+      }
+      if (b === 0x80000000) b = 0; // -0 is 0
+      const key = b & 0x80000000 ? ~b >>> 0 : (b | 0x80000000) >>> 0;
+      keys[i] = (key ^ flip) >>> 0;
+    }
+    return keys;
+  }
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
     keys[i] = float32Key(r < n ? values[r] : NaN, descending);
@@ -66,52 +86,88 @@ export function uint32Keys(
 
 /**
  * Sorts `rows` by `keys` (keys[i] belongs to rows[i]) ascending, stably: equal keys keep their
- * input order, so rows given in line order stay in line order among ties. Returns the sorted rows
- * (a new array, or `rows` itself); both inputs are consumed (they may be overwritten).
+ * input order, so rows given in line order stay in line order among ties. Two 16-bit passes
+ * (65,536 counters fit in cache); a pass whose digit is the same for every key is skipped.
+ * Returns the sorted rows (a new array, or `rows` itself); both inputs are consumed (they may be
+ * overwritten).
  */
 export function sortByKeys(rows: Uint32Array, keys: Uint32Array): Uint32Array {
   const n = rows.length;
   if (keys.length !== n) throw new RangeError(`${n} rows but ${keys.length} keys`);
   if (n < 2) return rows;
-  // All three digit histograms in one pass over the keys.
-  const counts = new Uint32Array(BUCKETS * PASSES);
+  const lo = new Uint32Array(BUCKETS);
+  const hi = new Uint32Array(BUCKETS);
   for (let i = 0; i < n; i++) {
     const k = keys[i];
-    counts[k & MASK]++;
-    counts[BUCKETS + ((k >>> DIGIT_BITS) & MASK)]++;
-    counts[2 * BUCKETS + (k >>> (2 * DIGIT_BITS))]++;
+    lo[k & MASK]++;
+    hi[k >>> DIGIT_BITS]++;
   }
-  let srcRows = rows;
-  let srcKeys = keys;
-  let dstRows: Uint32Array | undefined;
-  let dstKeys: Uint32Array | undefined;
-  for (let pass = 0; pass < PASSES; pass++) {
-    const base = pass * BUCKETS;
-    const shift = pass * DIGIT_BITS;
-    // A digit that is the same for every key does not reorder anything: skip the pass.
-    let skip = false;
-    for (let b = 0; b < BUCKETS; b++) {
-      const c = counts[base + b];
-      if (c === n) skip = true;
-      if (c !== 0) break;
-    }
-    if (skip) continue;
+  const single = (counts: Uint32Array) => {
+    for (let b = 0; b < BUCKETS; b++) if (counts[b] !== 0) return counts[b] === n;
+    return true;
+  };
+  const prefix = (counts: Uint32Array) => {
     let sum = 0;
     for (let b = 0; b < BUCKETS; b++) {
-      const c = counts[base + b];
-      counts[base + b] = sum;
+      const c = counts[b];
+      counts[b] = sum;
       sum += c;
     }
-    dstRows ??= new Uint32Array(n);
-    dstKeys ??= new Uint32Array(n);
+  };
+  let srcRows = rows;
+  let srcKeys = keys;
+  if (!single(lo)) {
+    prefix(lo);
+    const r2 = new Uint32Array(n);
+    const k2 = new Uint32Array(n);
     for (let i = 0; i < n; i++) {
       const k = srcKeys[i];
-      const at = counts[base + ((k >>> shift) & MASK)]++;
-      dstKeys[at] = k;
-      dstRows[at] = srcRows[i];
+      const at = lo[k & MASK]++;
+      k2[at] = k;
+      r2[at] = srcRows[i];
     }
-    [srcRows, dstRows] = [dstRows, srcRows];
-    [srcKeys, dstKeys] = [dstKeys, srcKeys];
+    srcRows = r2;
+    srcKeys = k2;
+  }
+  if (!single(hi)) {
+    prefix(hi);
+    // The last pass needs no keys written: the rows are the result.
+    const out = srcRows === rows ? new Uint32Array(n) : rows;
+    for (let i = 0; i < n; i++) out[hi[srcKeys[i] >>> DIGIT_BITS]++] = srcRows[i];
+    return out;
   }
   return srcRows;
+}
+
+/**
+ * The rows with the `k` smallest keys (keys[i] belongs to rows[i]), in input order; among equal
+ * keys at the cut, earlier rows win. A radix select: three passes over the keys and no sort, so
+ * "keep the top 10% of 10M rows" costs about as much as reading the column twice.
+ */
+export function smallestK(rows: Uint32Array, keys: Uint32Array, k: number): Uint32Array {
+  const n = rows.length;
+  if (keys.length !== n) throw new RangeError(`${n} rows but ${keys.length} keys`);
+  if (k <= 0) return new Uint32Array(0);
+  if (k >= n) return rows.slice();
+  // Pass 1: the high 16 bits of the k-th smallest key.
+  const high = new Uint32Array(65536);
+  for (let i = 0; i < n; i++) high[keys[i] >>> 16]++;
+  let below = 0;
+  let hb = 0;
+  while (below + high[hb] < k) below += high[hb++];
+  // Pass 2: its low 16 bits, among keys with those high bits.
+  const low = new Uint32Array(65536);
+  for (let i = 0; i < n; i++) if (keys[i] >>> 16 === hb) low[keys[i] & 0xffff]++;
+  let lb = 0;
+  while (below + low[lb] < k) below += low[lb++];
+  const cut = ((hb << 16) | lb) >>> 0;
+  // Pass 3: every key below the cut, and as many keys equal to it as are still needed.
+  let ties = k - below;
+  const out = new Uint32Array(k);
+  let at = 0;
+  for (let i = 0; i < n && at < k; i++) {
+    const key = keys[i];
+    if (key < cut || (key === cut && ties-- > 0)) out[at++] = rows[i];
+  }
+  return out;
 }

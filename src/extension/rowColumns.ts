@@ -165,7 +165,7 @@ export async function scanRows(
   opts: ScanOptions,
 ): Promise<boolean> {
   const { schema, maxLineBytes } = opts;
-  for await (const batch of file.iterateRows(columns.scanned, opts.batchBytes ?? 1 << 20)) {
+  for await (const batch of file.iterateRows(columns.scanned, opts.batchBytes ?? 256 << 10)) {
     if (!opts.isCurrent()) return false;
     if (batch.length === 0) continue;
     const from = batch[0].index;

@@ -93,12 +93,16 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
         `Winnow: scoring of ${name} stopped. ${summary}; run the command again to continue.`,
       );
     } else {
-      log.info(`Scored ${name}: ${summary} with ${result.model} on ${result.device} in ${seconds} s`);
+      log.info(
+        `Scored ${name}: ${summary} with ${result.model} on ${result.device} in ${seconds} s`,
+      );
       void vscode.window.showInformationMessage(
         `Winnow: scored ${name}. ${summary}, with ${result.model} on ${result.device} in ${seconds} s.`,
       );
       // winnow.density.computeAfterScoring: DENSITY follows (densityCommands.ts, its own progress).
-      if (vscode.workspace.getConfiguration('winnow', uri).get<boolean>('density.computeAfterScoring'))
+      if (
+        vscode.workspace.getConfiguration('winnow', uri).get<boolean>('density.computeAfterScoring')
+      )
         await vscode.commands.executeCommand('winnow.computeDensity', uri);
     }
     return result;

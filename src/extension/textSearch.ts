@@ -61,7 +61,7 @@ export async function searchFile(
   let matches = new Uint8Array(Math.max(file.lineCount, 1024));
   let count = 0;
   let done = 0;
-  for await (const batch of file.iterateRows(0, 1 << 20)) {
+  for await (const batch of file.iterateRows(0, 512 << 10)) {
     if (opts.token.cancelled) throw new SearchCancelled();
     const last = batch.length ? batch[batch.length - 1].index : 0;
     if (last >= matches.length) {

@@ -178,11 +178,23 @@ export function computeView(
   return sortRows(rows, cols, query);
 }
 
+/**
+ * Per-column caches: a score column never changes once received (new scores arrive as a new
+ * array), so its range and its bins over every row are computed once and shared by all views.
+ */
+const rangeCache = new WeakMap<
+  Float32Array,
+  { n: number; range: { min: number; max: number } | undefined }
+>();
+const totalCache = new WeakMap<Float32Array, { key: string; total: number[]; count: number }>();
+
 /** Range of the density histogram: the finite values' min and max. */
 export function valueRange(
   values: Float32Array,
   n: number,
 ): { min: number; max: number } | undefined {
+  const cached = rangeCache.get(values);
+  if (cached?.n === n) return cached.range;
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < n && i < values.length; i++) {
@@ -190,12 +202,14 @@ export function valueRange(
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  return min <= max ? { min, max } : undefined;
+  const range = min <= max ? { min, max } : undefined;
+  rangeCache.set(values, { n, range });
+  return range;
 }
 
 /**
  * Counts of `values` in `bins` equal bins over [min, max] (the last bin includes max), for every
- * row (`total`) and for the view's rows (`inView`; `null` view = every row).
+ * row (`total`, cached per column) and for the view's rows (`inView`; `null` view = every row).
  */
 export function histogram(
   values: Float32Array,
@@ -205,28 +219,38 @@ export function histogram(
   max: number,
   bins = HISTOGRAM_BINS,
 ): Histogram {
-  const total = new Array<number>(bins).fill(0);
   const width = max > min ? (max - min) / bins : 1;
-  const bin = (v: number) => Math.min(bins - 1, Math.max(0, Math.floor((v - min) / width)));
-  let count = 0;
+  const scale = 1 / width;
+  const last = bins - 1;
   const m = Math.min(n, values.length);
-  for (let i = 0; i < m; i++) {
-    const v = values[i];
-    if (v !== v) continue; // NaN: no value
-    total[bin(v)]++;
-    count++;
+  const key = `${m}:${min}:${max}:${bins}`;
+  let totals = totalCache.get(values);
+  if (totals?.key !== key) {
+    const total = new Array<number>(bins).fill(0);
+    let count = 0;
+    for (let i = 0; i < m; i++) {
+      const v = values[i];
+      if (v !== v) continue; // NaN: no value
+      const b = Math.floor((v - min) * scale);
+      total[b < 0 ? 0 : b > last ? last : b]++;
+      count++;
+    }
+    totals = { key, total, count };
+    totalCache.set(values, totals);
   }
-  let inView = total;
+  let inView = totals.total;
   if (view) {
     inView = new Array<number>(bins).fill(0);
     for (let i = 0; i < view.length; i++) {
       const r = view[i];
       if (r >= m) continue;
       const v = values[r];
-      if (v === v) inView[bin(v)]++;
+      if (v !== v) continue;
+      const b = Math.floor((v - min) * scale);
+      inView[b < 0 ? 0 : b > last ? last : b]++;
     }
   }
-  return { min, max, total, inView: inView === total ? total.slice() : inView, count };
+  return { min, max, total: totals.total.slice(), inView: inView.slice(), count: totals.count };
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');

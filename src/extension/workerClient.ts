@@ -338,7 +338,10 @@ export class WorkerClient implements vscode.Disposable {
           const actions = await next(document, range, context, token);
           for (const action of actions ?? []) {
             const command = action instanceof vscode.CodeAction ? action.command : action;
-            if (command?.command === 'winnow.setDecision' && typeof command.arguments?.[0] === 'string')
+            if (
+              command?.command === 'winnow.setDecision' &&
+              typeof command.arguments?.[0] === 'string'
+            )
               command.arguments[0] = vscode.Uri.parse(command.arguments[0]);
           }
           return actions;

@@ -14,7 +14,9 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
         text: `$(check) Winnow: idle${status.device ? ` · ${status.device}` : ''}`,
         tooltip:
           'The Winnow worker is idle' +
-          (status.model ? `. ASK-LLM model ${status.model} loaded on ${status.device ?? '?'}.` : ''),
+          (status.model
+            ? `. ASK-LLM model ${status.model} loaded on ${status.device ?? '?'}.`
+            : ''),
       };
     case 'indexing': {
       const p = status.progress;

@@ -28,6 +28,9 @@ export function decisionActions(params: CodeActionParams, lineCount: number): Co
   return (['keep', 'drop'] as const).map(decision => {
     const verb = decision === 'keep' ? 'Keep' : 'Drop';
     const title = n === 1 ? `${verb} example` : `${verb} ${n} examples`;
-    return { title, command: { title, command: SET_DECISION_COMMAND, arguments: [uri, lines, decision] } };
+    return {
+      title,
+      command: { title, command: SET_DECISION_COMMAND, arguments: [uri, lines, decision] },
+    };
   });
 }

@@ -362,9 +362,8 @@ connection.onHover(async (params): Promise<Hover | null> => {
     const [row, s] = await Promise.all([dataset.file.readRow(index), settings.get(dataset.uri)]);
     const parsed = parseLine(row.bytes, { maxLineBytes: s.maxLineBytes, firstLine: index === 0 });
     const hash = contentHash(row.bytes);
-    const sections = await hoverSections.render(
-      { dataset, index, hash, parsed: parsed.ok },
-      err => logger.warn(`A hover section failed: ${errorText(err)}`),
+    const sections = await hoverSections.render({ dataset, index, hash, parsed: parsed.ok }, err =>
+      logger.warn(`A hover section failed: ${errorText(err)}`),
     );
     const value = renderRowHover({
       sections,

@@ -104,13 +104,9 @@ export function resolveSettings(raw: WinnowSettingsSection | null | undefined): 
     dtype: oneOf(a?.dtype, ['fp32', 'fp16', 'q8', 'q4'], d.dtype),
     device: oneOf(raw?.device, ['auto', 'cpu', 'cuda', 'webgpu'], d.device),
     batchSize:
-      typeof a?.batchSize === 'number' && a.batchSize >= 1
-        ? Math.floor(a.batchSize)
-        : d.batchSize,
+      typeof a?.batchSize === 'number' && a.batchSize >= 1 ? Math.floor(a.batchSize) : d.batchSize,
     maxTokens:
-      typeof a?.maxTokens === 'number' && a.maxTokens >= 16
-        ? Math.floor(a.maxTokens)
-        : d.maxTokens,
+      typeof a?.maxTokens === 'number' && a.maxTokens >= 16 ? Math.floor(a.maxTokens) : d.maxTokens,
     promptFile: typeof a?.promptFile === 'string' ? a.promptFile.trim() : d.promptFile,
     answerVariants: Array.isArray(a?.answerVariants)
       ? a.answerVariants.filter((w): w is string => typeof w === 'string' && w.trim() !== '')

@@ -18,13 +18,7 @@ import {
   type GetColumnsResult,
   type WinnowSettingsSection,
 } from '../../src/shared/workerProtocol';
-import {
-  Rng,
-  allWords,
-  generateTinyT5,
-  t5Distribution,
-  type TinyT5,
-} from '../support/fixtures';
+import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../support/fixtures';
 import { WorkerSession } from './workerSession';
 
 let root: string;
@@ -89,7 +83,10 @@ function decodeColumn(c: GetColumnsResult): Float32Array {
 
 /** Significant digits printed in a number string ("0.114" → 3). */
 function digitsShown(s: string): number {
-  return s.replace(/e.*$/, '').replace(/^[0.]+/, '').replace('.', '').length;
+  return s
+    .replace(/e.*$/, '')
+    .replace(/^[0.]+/, '')
+    .replace('.', '').length;
 }
 
 before(async () => {
@@ -100,7 +97,8 @@ before(async () => {
 
 after(async () => {
   for (const s of sessions) {
-    if (s.child.exitCode === null && s.child.signalCode === null) await s.shutdown().catch(() => undefined);
+    if (s.child.exitCode === null && s.child.signalCode === null)
+      await s.shutdown().catch(() => undefined);
   }
   rmSync(root, { recursive: true, force: true });
 });
@@ -330,7 +328,10 @@ describe('long runs: hover during a run, cancellation, SIGKILL', () => {
   const settings = () => settingsFor({ batchSize: 1 });
 
   before(() => {
-    data = writeDataset('long.jsonl', long.map((d, i) => textLine(d, i)));
+    data = writeDataset(
+      'long.jsonl',
+      long.map((d, i) => textLine(d, i)),
+    );
   });
 
   /** The latest scoring progress the status reported (done rows). */

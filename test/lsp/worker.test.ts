@@ -167,8 +167,9 @@ describe('worker over LSP (IPC)', () => {
     assert.ok(text.includes(`\`${hash}\``), `hash ${hash} in ${text}`);
     // The hover covers the whole line, in UTF-16 units.
     assert.deepEqual(hover!.range, range(5, 0, mixed[5]!.length));
-    // Scores are not computed yet, so the hover must not pretend they are.
-    assert.doesNotMatch(text, /score|P\(yes\)/i);
+    // Scores are not computed yet, so the hover must not pretend they are: it says so.
+    assert.doesNotMatch(text, /P\(yes\)|percentile/i);
+    assert.match(text, /\*\*ASK-LLM:\*\* not scored yet/);
   });
 
   it('shows the parse error with its reason and column in the hover of an invalid line', async () => {

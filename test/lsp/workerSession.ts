@@ -105,10 +105,13 @@ export class WorkerSession {
       p.items.map(item => (item.section === 'winnow' ? this.settings : null)),
     );
     connection.onRequest('client/registerCapability', () => null);
-    connection.onNotification(DidChangeColumnsNotification.method, (p: { uri: string; kinds: string[] }) => {
-      this.columnChanges.push(p);
-      this.notify();
-    });
+    connection.onNotification(
+      DidChangeColumnsNotification.method,
+      (p: { uri: string; kinds: string[] }) => {
+        this.columnChanges.push(p);
+        this.notify();
+      },
+    );
     connection.onRequest('workspace/inlayHint/refresh', () => {
       this.inlayRefreshes++;
       this.notify();

@@ -164,34 +164,37 @@ describe('scorer with the cache', () => {
     const scorer = AskLlmScorer.create(model, { batchSize: 3, tokenBudget: Infinity });
     const cache = await ScoreCache.open(path);
     const ac = new AbortController();
-    let seen = 0;
+    let batchesDone = 0;
     const first = await scorer.score(docs, {
       cache,
       signal: ac.signal,
-      onScores: s => {
-        seen += s.length;
-        if (seen >= 6) ac.abort();
+      // Cancel once 2 batches have finished.
+      onBatch: () => {
+        if (++batchesDone >= 2) ac.abort();
       },
     });
     assert.equal(first.cancelled, true);
-    assert.equal(first.batches, 2);
-    assert.equal(first.scores.filter(Boolean).length, 6);
+    // The batch that was already running when the 2nd finished is completed and kept; no
+    // batch starts after the abort.
+    assert.equal(first.batches, 3);
+    const finished = first.batches * 3;
+    assert.equal(first.scores.filter(Boolean).length, finished);
     await cache.close();
 
-    // Reopen as a new process would: the 6 finished scores are on disk.
+    // Reopen as a new process would: the finished scores are on disk.
     const reopened = await ScoreCache.open(path);
-    assert.equal(reopened.size, 6);
+    assert.equal(reopened.size, finished);
     const progress: number[] = [];
     const second = await scorer.score(docs, {
       cache: reopened,
       onProgress: p => progress.push(p.done),
     });
     assert.equal(second.cancelled, false);
-    assert.equal(second.batches, 2, 'only the 6 missing rows ran');
-    assert.equal(second.scores.filter(s => s?.cached).length, 6);
-    assert.equal(progress[0], 6);
+    assert.equal(second.batches, 4 - first.batches, 'only the missing rows ran');
+    assert.equal(second.scores.filter(s => s?.cached).length, finished);
+    assert.equal(progress[0], finished);
     assert.equal(progress[progress.length - 1], 12);
-    for (let i = 0; i < 6; i++) assert.equal(second.scores[i]?.pYes, first.scores[i]?.pYes);
+    for (let i = 0; i < finished; i++) assert.equal(second.scores[i]?.pYes, first.scores[i]?.pYes);
 
     // All 12 cached: no forward pass at all, even with the model's sessions released.
     await model.dispose();

@@ -14,9 +14,10 @@ import { DatasetView, normalizeQuery, type ViewSource } from '../../src/extensio
 import { DecisionColumn, DROP, KEEP } from '../../src/extension/decisions';
 import {
   float32Key,
-  LAST_KEY,
-  sortByKeys,
   float32Keys,
+  LAST_KEY,
+  smallestK,
+  sortByKeys,
   uint32Keys,
 } from '../../src/extension/radixSort';
 import { RowColumns, scanRows } from '../../src/extension/rowColumns';
@@ -227,6 +228,31 @@ describe('radix sort of row indices', () => {
         got,
         reference(Array.from(rows), i => values[i], desc),
       );
+    }
+  });
+
+  test('the Float32Array fast path gives the same keys as the generic one', () => {
+    const values = Float32Array.from([NaN, -0, 0, 1.5, -1.5, Infinity, -Infinity, 3e-40, -3e-40]);
+    const rows = Uint32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 99]);
+    for (const desc of [false, true])
+      assert.deepEqual(
+        Array.from(float32Keys(values, rows, desc)),
+        Array.from(float32Keys(Array.from(values), rows, desc)),
+      );
+  });
+
+  test('radix select: the k smallest keys, ties at the cut to earlier rows, in input order', () => {
+    const r = rng(11);
+    const n = 50_000;
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = r() < 0.1 ? NaN : Math.round(r() * 50) / 50;
+    const rows = Uint32Array.from({ length: n }, (_, i) => i);
+    for (const k of [0, 1, 7, 1000, 12_345, n - 1, n, n + 5]) {
+      const got = Array.from(smallestK(rows, float32Keys(values, rows, true), k));
+      const want = reference(Array.from(rows), i => values[i], true)
+        .slice(0, Math.min(k, n))
+        .sort((a, b) => a - b);
+      assert.deepEqual(got, want, `k = ${k}`);
     }
   });
 

@@ -14,6 +14,7 @@ import {
   resizedWidth,
   visibleColumns,
 } from '../../webview-ui/src/columns';
+import { formatScore } from '../../webview-ui/src/grid';
 import { binOf, binRange } from '../../webview-ui/src/histogram';
 import { RowStore } from '../../webview-ui/src/rowStore';
 import {
@@ -73,6 +74,15 @@ describe('grid columns', () => {
   });
 });
 
+describe('score cells', () => {
+  test('scores keep their digits however small', () => {
+    assert.equal(formatScore(0.8734), '0.873');
+    assert.equal(formatScore(0.00018), '1.8e-4');
+    assert.equal(formatScore(0), '0');
+    assert.equal(formatScore(1), '1.000');
+  });
+});
+
 describe('histogram bins', () => {
   const h = { min: 0, max: 1, total: new Array<number>(40).fill(0) };
   test('values map to bins; the top value is in the last bin', () => {
@@ -103,16 +113,14 @@ describe('the row store pages through a view', () => {
     ): Promise<RowsResponse> => {
       const rows: RowView[] =
         v === viewId
-          ? order
-              .slice(start, start + count)
-              .map(index => ({
-                index,
-                preview: `row ${index}`,
-                truncated: false,
-                chars: 1,
-                bytes: 1,
-                fields: [],
-              }))
+          ? order.slice(start, start + count).map(index => ({
+              index,
+              preview: `row ${index}`,
+              truncated: false,
+              chars: 1,
+              bytes: 1,
+              fields: [],
+            }))
           : [];
       sent += rows.length;
       return { type: 'rows', generation, viewId: v, start, rows, rowCount: order.length };

@@ -134,8 +134,42 @@ describe('settings', () => {
     );
     assert.deepEqual(
       resolveSettings({ dataset: { maxLineBytes: 4096.5 }, diagnostics: { maxProblems: 0 } }),
-      { maxLineBytes: 4096, maxProblems: 0, logLevel: 'info' },
+      { ...defaultSettings, maxLineBytes: 4096, maxProblems: 0, logLevel: 'info' },
     );
+  });
+
+  it('resolves the ASK-LLM settings, ignoring invalid values', () => {
+    const s = resolveSettings({
+      askllm: {
+        model: '  /models/flan  ',
+        dtype: 'q8',
+        batchSize: 12.7,
+        maxTokens: 256,
+        promptFile: 'p.winnow-prompt',
+        answerVariants: ['Yes', '', 3 as never],
+        showNormalizedVariant: true,
+      },
+      device: 'webgpu',
+      inlineScores: { enabled: false },
+      models: { offline: true },
+    });
+    assert.deepEqual(s.askllm, {
+      model: '/models/flan',
+      dtype: 'q8',
+      device: 'webgpu',
+      batchSize: 12,
+      maxTokens: 256,
+      promptFile: 'p.winnow-prompt',
+      answerVariants: ['Yes'],
+      showNormalizedVariant: true,
+      offline: true,
+    });
+    assert.equal(s.inlineScores, false);
+    const bad = resolveSettings({
+      askllm: { model: ' ', dtype: 'int3', batchSize: 0, maxTokens: 4 },
+      device: 'tpu',
+    });
+    assert.deepEqual(bad.askllm, defaultSettings.askllm);
   });
 });
 

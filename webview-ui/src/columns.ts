@@ -75,7 +75,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     id: 'status',
     title: 'Status',
     description: 'Parse errors of lines that are not valid JSON objects',
-    width: 180,
+    width: 150,
     minWidth: 60,
     hideable: true,
   },

@@ -477,10 +477,7 @@ export class FilterPanel {
       ? 'Keep the top k% of the scored rows in this view by ASK-LLM score'
       : 'Needs ASK-LLM scores: run "Winnow: Score Current File" first';
     this.topPercent.disabled = !scored;
-    setText(
-      this.topNote,
-      scored ? '' : 'Needs ASK-LLM scores.',
-    );
+    setText(this.topNote, scored ? '' : 'Needs ASK-LLM scores.');
     const density = view.sources.density !== undefined;
     this.sampleButton.disabled = !editable || !density;
     this.sampleButton.title = density

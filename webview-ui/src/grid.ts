@@ -353,8 +353,7 @@ export class Grid {
         codicon(this.hidden.includes(c.id) ? 'blank' : 'check'),
         el('span', undefined, undefined, c.title),
       );
-      if (this.empty.includes(c.id))
-        item.append(el('span', 'muted', undefined, '(no data yet)'));
+      if (this.empty.includes(c.id)) item.append(el('span', 'muted', undefined, '(no data yet)'));
       item.addEventListener('click', () => {
         this.setColumnHidden(c.id, !this.hidden.includes(c.id));
         this.closeColumnMenu();
@@ -372,7 +371,7 @@ export class Grid {
     });
     menu.append(reset);
     menu.addEventListener('keydown', e => {
-      const items = [...menu.querySelectorAll<HTMLButtonElement>('.menu-item')];
+      const items = Array.from(menu.querySelectorAll<HTMLButtonElement>('.menu-item'));
       const at = items.indexOf(document.activeElement as HTMLButtonElement);
       if (e.key === 'Escape') {
         e.stopPropagation();
@@ -805,6 +804,13 @@ function fillDecision(cell: HTMLElement, decision: Decision | undefined): void {
   }
 }
 
+/** A score in a few characters: 3 decimals, or 2 significant digits below 0.001 (1.8e-4). */
+export function formatScore(v: number): string {
+  if (v === 0) return '0';
+  if (Math.abs(v) < 0.001) return v.toExponential(1);
+  return v.toFixed(3);
+}
+
 function fillScore(cell: HTMLElement, score: number | undefined): void {
   cell.replaceChildren();
   if (score === undefined) {
@@ -816,6 +822,6 @@ function fillScore(cell: HTMLElement, score: number | undefined): void {
   const fill = el('span', 'score-fill');
   fill.style.width = `${Math.round(Math.max(0, Math.min(1, score)) * 100)}%`;
   bar.append(fill);
-  cell.append(el('span', 'score-value', undefined, score.toFixed(3)), bar);
+  cell.append(el('span', 'score-value', undefined, formatScore(score)), bar);
   cell.title = `ASK-LLM P(yes) = ${score.toPrecision(6)}`;
 }

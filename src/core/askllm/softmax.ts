@@ -38,26 +38,29 @@ export function answerProbabilities(
   yesIds: readonly number[],
   noIds: readonly number[],
 ): AnswerProbabilities {
-  const read =
+  // fp16 logits are widened once; float32/float64 rows are read in place. The loops below stay
+  // monomorphic (no per-element callback), which matters: they run over the whole vocabulary
+  // (32k–150k logits) for every row.
+  const row =
     data instanceof Uint16Array
-      ? (i: number): number => float16ToNumber(data[i])
-      : (i: number): number => data[i];
+      ? Float64Array.from(data.subarray(offset, offset + vocabSize), float16ToNumber)
+      : data.subarray(offset, offset + vocabSize);
   let max = -Infinity;
   for (let i = 0; i < vocabSize; i++) {
-    const v = read(offset + i);
+    const v = row[i];
     if (v > max) max = v;
-    else if (Number.isNaN(v)) throw new Error('The model produced NaN logits');
+    else if (v !== v) throw new Error('The model produced NaN logits');
   }
   if (!Number.isFinite(max)) throw new Error(`The model produced non-finite logits (max ${max})`);
   let sum = 0;
-  for (let i = 0; i < vocabSize; i++) sum += Math.exp(read(offset + i) - max);
+  for (let i = 0; i < vocabSize; i++) sum += Math.exp(row[i] - max);
   const logSum = Math.log(sum) + max;
   let pYes = 0;
-  for (const id of yesIds) pYes += Math.exp(read(offset + id) - logSum);
+  for (const id of yesIds) pYes += Math.exp(row[id] - logSum);
   let pNo = 0;
-  for (const id of noIds) pNo += Math.exp(read(offset + id) - logSum);
+  for (const id of noIds) pNo += Math.exp(row[id] - logSum);
   const logPYes =
-    yesIds.length === 1 ? read(offset + yesIds[0]) - logSum : pYes > 0 ? Math.log(pYes) : -Infinity;
+    yesIds.length === 1 ? row[yesIds[0]] - logSum : pYes > 0 ? Math.log(pYes) : -Infinity;
   return { pYes, logPYes, pNo };
 }
 

@@ -66,7 +66,7 @@ export interface AskLlmOptions {
   useChatTemplate?: boolean;
   /**
    * Threads for prompt tokenisation. `auto` (default) uses none on CPU, where ONNX Runtime
-   * already keeps every core busy, and up to 8 when the model runs on a GPU.
+   * already keeps every core busy, and all cores but two (at most 16) on a GPU.
    */
   tokenizerThreads?: number | 'auto';
 }
@@ -183,6 +183,11 @@ export class AskLlmScorer {
   private readonly threads: number;
   private pool: Promise<TokenizerPool | undefined> | undefined;
   private poolNote = 'in-process';
+  /** Tokens of the prompt without a document (measured once). */
+  private promptOverhead: number | undefined;
+  /** Document characters and tokens seen, for the length estimates that plan batches. */
+  private ratioChars = 0;
+  private ratioTokens = 0;
 
   private constructor(
     readonly model: LoadedModel,
@@ -217,7 +222,8 @@ export class AskLlmScorer {
       threads === 'auto'
         ? model.device === 'cpu'
           ? 0
-          : Math.max(1, Math.min(8, cpus().length - 2))
+          : // On a GPU the forward pass is short and tokenisation sets the pace: use the cores.
+            Math.max(1, Math.min(16, cpus().length - 2))
         : Math.max(0, Math.floor(threads));
   }
 
@@ -312,6 +318,11 @@ export class AskLlmScorer {
    * Seq2seq: right padding, decoder input = [start]. Decoder-only: left padding, last position.
    */
   async scoreIds(rows: readonly (readonly number[])[]): Promise<AnswerProbabilities[]> {
+    return this.readAnswers(await this.runModel(rows), rows.length);
+  }
+
+  /** Builds the padded input tensors of a batch and runs the model; returns its outputs. */
+  private async runModel(rows: readonly (readonly number[])[]): Promise<Record<string, unknown>> {
     const { Tensor: TensorClass } = await transformers();
     const B = rows.length;
     let L = 0;
@@ -339,7 +350,11 @@ export class AskLlmScorer {
       );
     else if (this.model.hasNumLogitsToKeep)
       inputs.num_logits_to_keep = new TensorClass('int64', [1n], []);
-    const out = (await this.model.model(inputs)) as Record<string, unknown>;
+    return (await this.model.model(inputs)) as Record<string, unknown>;
+  }
+
+  /** The answer probabilities of each row from the model's outputs, which it then frees. */
+  private readAnswers(out: Record<string, unknown>, B: number): AnswerProbabilities[] {
     try {
       const logits = out.logits as Tensor;
       const [, P, V] = logits.dims;
@@ -363,7 +378,9 @@ export class AskLlmScorer {
     const t0 = performance.now();
     const total = documents.length;
     const scores: (AskLlmScore | undefined)[] = new Array(total);
-    const key = run.cacheScope ? scopedScorerKey(this.info.scorerKey, run.cacheScope) : this.info.scorerKey;
+    const key = run.cacheScope
+      ? scopedScorerKey(this.info.scorerKey, run.cacheScope)
+      : this.info.scorerKey;
     if (run.hashes && run.hashes.length !== total)
       throw new Error(`score(): ${run.hashes.length} hashes for ${total} documents`);
     const hashes = run.hashes ?? documents.map(d => contentHash(d));
@@ -419,24 +436,18 @@ export class AskLlmScorer {
     // shows them (or counts them as done) never shows a score that a SIGKILL could still lose.
     // The write of batch k overlaps the forward pass of batch k+1.
     let reported: Promise<void> = Promise.resolve();
-    let next =
-      plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
-    for (let b = 0; b < plan.length && next; b++) {
-      const prepared = await next;
-      if (run.signal?.aborted) {
-        result.cancelled = true;
-        next = undefined;
-        break;
-      }
-      next =
-        b + 1 < plan.length
-          ? this.prepareRows(plan[b + 1].map(j => documents[unique[j]]))
-          : undefined;
-      const batch = plan[b];
-      const tb = performance.now();
-      const probs = await this.scoreIds(prepared.map(p => p.ids));
-      const ms = performance.now() - tb;
-      result.batches++;
+    // Batch b+1 is tokenised while batch b runs, and the full-vocabulary softmax of batch b is
+    // computed while batch b+1 runs (ONNX Runtime computes on its own threads or the GPU; the
+    // event loop is free during the run). Only one model run is ever in flight.
+    const finish = (
+      batch: readonly number[],
+      prepared: readonly FittedPrompt[],
+      out: Record<string, unknown>,
+      modelMs: number,
+    ): void => {
+      const ts = performance.now();
+      const probs = this.readAnswers(out, prepared.length);
+      const ms = modelMs + (performance.now() - ts);
       let maxLen = 0;
       for (const p of prepared) maxLen = Math.max(maxLen, p.ids.length);
       result.paddedTokens += maxLen * batch.length;
@@ -473,6 +484,49 @@ export class AskLlmScorer {
       });
       // Marks the chain as handled; a failed write still rejects the `await` below.
       reported.catch(() => undefined);
+    };
+    let next =
+      plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
+    let ran:
+      | { batch: number[]; prepared: FittedPrompt[]; out: Record<string, unknown>; ms: number }
+      | undefined;
+    try {
+      for (let b = 0; b < plan.length && next; b++) {
+        const prepared = await next;
+        if (run.signal?.aborted) {
+          result.cancelled = true;
+          next = undefined;
+          break;
+        }
+        next =
+          b + 1 < plan.length
+            ? this.prepareRows(plan[b + 1].map(j => documents[unique[j]]))
+            : undefined;
+        const tb = performance.now();
+        const running = this.runModel(prepared.map(p => p.ids));
+        if (ran) {
+          const r = ran;
+          ran = undefined;
+          try {
+            finish(r.batch, r.prepared, r.out, r.ms);
+          } catch (e) {
+            void running.then(disposeOutputs, () => undefined);
+            throw e;
+          }
+        }
+        const out = await running;
+        result.batches++;
+        ran = { batch: plan[b], prepared, out, ms: performance.now() - tb };
+      }
+      if (ran) {
+        const r = ran;
+        ran = undefined;
+        finish(r.batch, r.prepared, r.out, r.ms);
+      }
+    } finally {
+      if (ran) disposeOutputs(ran.out);
+      // A tokenisation still running after an error must not become an unhandled rejection.
+      void next?.catch(() => undefined);
     }
     if (next) await next.catch(() => undefined);
     await reported;
@@ -481,23 +535,46 @@ export class AskLlmScorer {
 
   /**
    * Estimated prompt lengths in tokens: the template's own tokens plus document characters over
-   * a characters-per-token ratio measured on a sample of the documents, capped at maxTokens.
+   * a characters-per-token ratio, capped at maxTokens. The ratio is measured on a sample of the
+   * documents the first time, then kept up to date from the rows actually tokenised, so later
+   * calls (the worker scores a file in blocks) spend no tokenisation on estimates.
    */
   estimateLengths(documents: readonly string[]): number[] {
-    const overhead = this.tok.encodePrompt(this.wrap('')).length;
-    // A small sample is enough for a ratio; tokenising more would delay the first batch.
-    let chars = 0;
-    let tokens = 0;
-    const step = Math.max(1, Math.floor(documents.length / 8));
-    for (let i = 0; i < documents.length && chars < 8000; i += step) {
-      const d = sanitizeDocument(documents[i]).slice(0, 1000);
-      chars += d.length;
-      tokens += this.tok.encodePlain(d).length;
+    this.promptOverhead ??= this.tok.encodePrompt(this.wrap('')).length;
+    const overhead = this.promptOverhead;
+    if (this.ratioTokens === 0) {
+      // A small sample is enough for a ratio; tokenising more would delay the first batch.
+      const step = Math.max(1, Math.floor(documents.length / 8));
+      for (let i = 0; i < documents.length && this.ratioChars < 8000; i += step) {
+        const d = sanitizeDocument(documents[i]).slice(0, 1000);
+        this.ratioChars += d.length;
+        this.ratioTokens += this.tok.encodePlain(d).length;
+      }
     }
-    const charsPerToken = tokens > 0 ? Math.max(1, chars / tokens) : 4;
+    const charsPerToken =
+      this.ratioTokens > 0 ? Math.max(1, this.ratioChars / this.ratioTokens) : 4;
     return documents.map(d =>
       Math.min(this.info.maxTokens, overhead + Math.ceil(d.length / charsPerToken)),
     );
+  }
+
+  /** Folds tokenised rows into the characters-per-token ratio used by `estimateLengths`. */
+  private learnRatio(documents: readonly string[], fitted: readonly FittedPrompt[]): void {
+    const overhead = this.promptOverhead;
+    if (overhead === undefined) return;
+    for (let i = 0; i < fitted.length; i++) {
+      const f = fitted[i];
+      const tokens = f.ids.length - overhead;
+      // Truncated rows say nothing about the ratio of the whole text.
+      if (f.truncated || tokens <= 0) continue;
+      this.ratioChars += documents[i].length;
+      this.ratioTokens += tokens;
+    }
+    // Keep the sample bounded so the ratio follows the data being scored now.
+    if (this.ratioTokens > 200_000) {
+      this.ratioChars /= 2;
+      this.ratioTokens /= 2;
+    }
   }
 
   /**
@@ -506,12 +583,17 @@ export class AskLlmScorer {
    */
   private async prepareRows(documents: readonly string[]): Promise<FittedPrompt[]> {
     const pool = await this.tokenizerPool();
-    if (pool) return pool.fit(documents.map(sanitizeDocument));
-    const out: FittedPrompt[] = [];
-    for (let i = 0; i < documents.length; i++) {
-      if (i % 4 === 0 && i > 0) await new Promise<void>(r => setImmediate(r));
-      out.push(fitPrompt(this.tok, this.wrap, sanitizeDocument(documents[i]), this.info.maxTokens));
+    const clean = documents.map(sanitizeDocument);
+    let out: FittedPrompt[];
+    if (pool) out = await pool.fit(clean);
+    else {
+      out = [];
+      for (let i = 0; i < clean.length; i++) {
+        if (i % 4 === 0 && i > 0) await new Promise<void>(r => setImmediate(r));
+        out.push(fitPrompt(this.tok, this.wrap, clean[i], this.info.maxTokens));
+      }
     }
+    this.learnRatio(clean, out);
     return out;
   }
 

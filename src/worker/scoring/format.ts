@@ -86,8 +86,7 @@ function upperBound(a: Float32Array, v: number): number {
 export function ordinal(n: number): string {
   const r = Math.round(n);
   const mod100 = r % 100;
-  const suffix =
-    mod100 >= 11 && mod100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][r % 10] ?? 'th');
+  const suffix = mod100 >= 11 && mod100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][r % 10] ?? 'th');
   return `${r}${suffix}`;
 }
 

@@ -49,8 +49,7 @@ export function resolvePromptPath(
           const r = relative(f, datasetPath);
           return r !== '' && !r.startsWith('..') && !isAbsolute(r);
         });
-  const base =
-    owner ?? workspaceFolders[0] ?? (datasetPath ? dirname(datasetPath) : process.cwd());
+  const base = owner ?? workspaceFolders[0] ?? (datasetPath ? dirname(datasetPath) : process.cwd());
   return resolve(base, setting);
 }
 

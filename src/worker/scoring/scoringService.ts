@@ -275,7 +275,10 @@ export class ScoringService {
     const { logger } = this.host;
     const pending = this.host.registry.get(uri);
     if (!pending)
-      throw new ResponseError(WorkerErrorCodes.datasetNotOpen, `Dataset not open in the worker: ${uri}`);
+      throw new ResponseError(
+        WorkerErrorCodes.datasetNotOpen,
+        `Dataset not open in the worker: ${uri}`,
+      );
     const dataset = await pending;
     const name = basename(dataset.file.path);
     if (!dataset.validated) {
@@ -568,8 +571,7 @@ export class ScoringService {
     const id = await this.identity(dataset);
     if (!id) return out;
     const store = await this.store();
-    const showNormalized = (await this.host.settings.get(dataset.uri)).askllm
-      .showNormalizedVariant;
+    const showNormalized = (await this.host.settings.get(dataset.uri)).askllm.showNormalizedVariant;
     for (const row of rows) {
       const hit = store.cache.get(id.key, contentHash(row.bytes));
       if (!hit) continue;

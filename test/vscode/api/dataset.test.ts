@@ -323,6 +323,48 @@ describe('Dataset curation', function () {
     assert.equal(row.decision, 'keep', 'the grid gets the decision with the row');
   });
 
+  it('reverts to the saved decisions, and backs up unsaved ones for hot exit', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const path = ws.write('revert.jsonl', generateJsonl(100));
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+    const doc = winnow.datasets.document(uri)!;
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [5], 'keep');
+    await vscode.commands.executeCommand('workbench.action.files.save');
+    await waitFor('the save', () => (tabsOf(uri)[0]?.isDirty === false ? true : undefined));
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [6, 7], 'drop');
+    await waitFor('the dirty marker', () => (tabsOf(uri)[0]?.isDirty ? true : undefined));
+
+    // Hot exit: the backup holds the whole unsaved state by content hash; a document opened
+    // from it has the unsaved decisions again.
+    const backup = vscode.Uri.file(ws.path('revert.backup.json'));
+    await doc.backup(backup);
+    const data = JSON.parse(readFileSync(backup.fsPath, 'utf8')) as {
+      keep: string[];
+      drop: string[];
+    };
+    assert.equal(data.keep.length, 1);
+    assert.equal(data.drop.length, 2);
+    const restored = await (
+      doc.constructor as typeof doc.constructor & {
+        open: (u: vscode.Uri, b: string, o: { maxLineBytes: number }) => Promise<typeof doc>;
+      }
+    ).open(uri, backup.toString(), { maxLineBytes: 1 << 20 });
+    try {
+      await restored.whenFirstRowsServed(0);
+      await restored.rowViews(0, 1);
+      assert.deepEqual(await restored.currentDecisions(), { keep: [5], drop: [6, 7] });
+    } finally {
+      restored.dispose();
+    }
+
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    await waitFor('the revert', () => (doc.decisions.counts.drop === 0 ? true : undefined));
+    assert.deepEqual(await doc.currentDecisions(), { keep: [5], drop: [] });
+    assert.equal(tabsOf(uri)[0]?.isDirty, false);
+  });
+
   it('sorts, filters and searches the whole file in the host; the webview pages through the view', async function () {
     this.timeout(120_000);
     const winnow = await api();

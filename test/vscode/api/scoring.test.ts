@@ -38,7 +38,8 @@ async function waitFor<T>(
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise(r => setTimeout(r, 100));
   }
 }
@@ -87,7 +88,9 @@ describe('ASK-LLM scoring (Winnow: Score Current File)', () => {
 
   it('scores the active text editor; hover and inlay hints show the closed-form P(yes)', async () => {
     await vscode.window.showTextDocument(textUri, { preview: false });
-    const result = await vscode.commands.executeCommand<ScoreResult | undefined>('winnow.scoreFile');
+    const result = await vscode.commands.executeCommand<ScoreResult | undefined>(
+      'winnow.scoreFile',
+    );
     assert.ok(result, 'the command ran');
     assert.equal(result.uri, textUri.toString());
     assert.equal(result.scored, textDocs.length);
@@ -120,7 +123,8 @@ describe('ASK-LLM scoring (Winnow: Score Current File)', () => {
     });
     const hint = hints.find(h => h.position.line === line);
     assert.ok(hint);
-    const label = typeof hint.label === 'string' ? hint.label : hint.label.map(p => p.value).join('');
+    const label =
+      typeof hint.label === 'string' ? hint.label : hint.label.map(p => p.value).join('');
     assert.match(label, /^ASK-LLM [0-9.e-]+$/);
     assert.ok(Math.abs(Number(label.split(' ')[1]) - want) <= Math.abs(want) * 5e-3);
 
@@ -176,7 +180,9 @@ describe('ASK-LLM scoring (Winnow: Score Current File)', () => {
         ? true
         : undefined;
     });
-    const result = await vscode.commands.executeCommand<ScoreResult | undefined>('winnow.scoreFile');
+    const result = await vscode.commands.executeCommand<ScoreResult | undefined>(
+      'winnow.scoreFile',
+    );
     assert.ok(result);
     assert.equal(result.uri, viewUri.toString());
     assert.equal(result.scored, viewDocs.length);

@@ -23,7 +23,7 @@ let data: DensityDataset;
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'winnow-ui-density-'));
   bert = generateTinyBert(join(root, 'tiny-bert'));
-  data = writeDensityDataset(join(root, 'data.jsonl'), { rows: 120, duplicates: 12, invalid: 1 });
+  data = writeDensityDataset(join(root, 'data.jsonl'), { rows: 3000, duplicates: 12, invalid: 1 });
   vs = await launchVSCode({
     files: {
       'data.jsonl': readFileSync(data.path, 'utf8'),
@@ -64,7 +64,28 @@ test('Compute Density from the palette fills the Density column; the text hover 
     .first()
     .waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
 
+  const seenToasts = new Set<string>();
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      for (const t of await vs.notifications().catch(() => [] as string[])) seenToasts.add(`${Date.now() % 100000}:${t}`);
+      await new Promise(r => setTimeout(r, 50));
+    }
+  })();
   await vs.runCommand('Winnow: Compute Density');
+  console.log('PALETTE-DONE', Date.now() % 100000);
+  await new Promise(r => setTimeout(r, 6000));
+  watching = false;
+  await watcher;
+  console.log('TOASTS', JSON.stringify([...seenToasts]));
+  for (const ms of [300, 8000]) {
+    await new Promise(r => setTimeout(r, ms));
+    await vs.screenshot(`density-debug-${ms}`);
+    await vs.runCommand('Notifications: Show Notifications').catch(e => console.log('nocenter', String(e)));
+    console.log('CENTER', JSON.stringify(await vs.page.locator('.notifications-center').allInnerTexts()));
+    await vs.screenshot(`density-center-${ms}`);
+    console.log('NOTIF', ms, JSON.stringify(await vs.notifications()), JSON.stringify(await vs.page.locator('.notifications-toasts').allInnerTexts()), JSON.stringify(await vs.page.locator('.statusbar-item', { hasText: 'Winnow' }).allInnerTexts()));
+  }
   const done = await poll(
     'the DENSITY notification',
     async () => {

@@ -26,7 +26,9 @@ before(async () => {
   const rng = new Rng(11);
   const words = allWords();
   for (let i = 0; i < ROWS; i++)
-    docs.push(Array.from({ length: 4 + rng.int(16) }, () => words[rng.int(words.length)]).join(' '));
+    docs.push(
+      Array.from({ length: 4 + rng.int(16) }, () => words[rng.int(words.length)]).join(' '),
+    );
   vs = await launchVSCode({
     files: {
       'data.jsonl': docs.map((text, id) => JSON.stringify({ id, text })).join('\n') + '\n',
@@ -93,9 +95,7 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   const text = await vs.hoverText(line, 5, t => /P\(yes\) = /.test(t));
   const shown = Number(/P\(yes\) = ([0-9.e-]+)/.exec(text)?.[1]);
   const tok = await AutoTokenizer.from_pretrained(t5.dir);
-  const want = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, docs[line - 1])))[
-    t5.yesId
-  ];
+  const want = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, docs[line - 1])))[t5.yesId];
   assert.ok(Math.abs(shown - want) < 1e-5, `hover shows ${shown}, closed form ${want}\n${text}`);
   assert.match(text, /percentile in this file/);
   assert.match(text, /prompt ASK-LLM \(paper\)/);
