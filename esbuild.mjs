@@ -43,7 +43,11 @@ const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { worker: 'src/worker/server.ts' }, outdir: 'dist' },
   // DENSITY sketch tools (merge shard sketches): node dist/densityCli.js.
-  { ...nodeCommon, entryPoints: { densityCli: 'src/worker/embed/densityCli.ts' }, outdir: 'dist' },
+  {
+    ...nodeCommon,
+    entryPoints: { densityCli: 'src/worker/embed/densityCli.ts' },
+    outdir: 'dist',
+  },
   {
     ...common,
     platform: 'browser',

@@ -21,7 +21,9 @@ import { scoreSources, type ScoreColumns } from './scoreColumns';
 import type { CancelToken } from './textSearch';
 import {
   allRows,
-  computeView,
+  filterRows,
+  hasFilter,
+  sortRows,
   describeQuery,
   describeScope,
   histogram,
@@ -104,8 +106,15 @@ export class DatasetView {
       matches = await source.search(q.search, token, (done, total, m) =>
         progress('Searching', done, total, m),
       );
-    const rows = computeView(viewColumns(source), q, matches);
-    return new DatasetView(source, q, rows, source.indexed);
+    const cols = viewColumns(source);
+    // The rows in line order first: histograms read the score columns in that order (a sorted
+    // view would read them at random, several times slower on 10M rows), then the sort.
+    const members =
+      hasFilter(q.filter) || matches ? filterRows(cols, q.filter, matches) : undefined;
+    const rows = sortRows(members ?? allRows(source.rowCount), cols, q);
+    const view = new DatasetView(source, q, rows, source.indexed);
+    view.histograms(source.scores, source.rowCount, members ?? null);
+    return view;
   }
 
   /** Rows in the view. */
@@ -191,21 +200,27 @@ export class DatasetView {
    * The view's histograms, computed once per score columns (and row count): decisions do not
    * change them, and on 10M rows they cost a few hundred ms.
    */
-  private histograms(scores: ScoreColumns | undefined, total: number): ViewInfo['histograms'] {
+  private histograms(
+    scores: ScoreColumns | undefined,
+    total: number,
+    /** The view's rows in any order (line order reads fastest); null = every row. */
+    members: Uint32Array | null = this.rows,
+  ): ViewInfo['histograms'] {
     const cached = this.histogramCache;
     if (cached && cached.scores === scores && cached.total === total) return cached.value;
+    if (members && members.length === total) members = null;
     const value: { score?: Histogram; density?: Histogram } = {};
     if (scores?.askllm) {
       // The scores' own range, not [0, 1]: a model whose P(yes) stays below 0.05 still gets 40
       // bins to pick a threshold from.
       const range = valueRange(scores.askllm.values, total);
       if (range)
-        value.score = histogram(scores.askllm.values, total, this.rows, range.min, range.max);
+        value.score = histogram(scores.askllm.values, total, members, range.min, range.max);
     }
     if (scores?.density) {
       const range = valueRange(scores.density.values, total);
       if (range)
-        value.density = histogram(scores.density.values, total, this.rows, range.min, range.max);
+        value.density = histogram(scores.density.values, total, members, range.min, range.max);
     }
     this.histogramCache = { scores, total, value };
     return value;

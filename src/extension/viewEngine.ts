@@ -226,7 +226,7 @@ export function histogram(
   const key = `${m}:${min}:${max}:${bins}`;
   let totals = totalCache.get(values);
   if (totals?.key !== key) {
-    const total = new Array<number>(bins).fill(0);
+    const total = new Uint32Array(bins);
     let count = 0;
     for (let i = 0; i < m; i++) {
       const v = values[i];
@@ -235,22 +235,23 @@ export function histogram(
       total[b < 0 ? 0 : b > last ? last : b]++;
       count++;
     }
-    totals = { key, total, count };
+    totals = { key, total: Array.from(total), count };
     totalCache.set(values, totals);
   }
-  let inView = totals.total;
+  let inView: ArrayLike<number> = totals.total;
   if (view) {
-    inView = new Array<number>(bins).fill(0);
+    const counts = new Uint32Array(bins);
+    inView = counts;
     for (let i = 0; i < view.length; i++) {
       const r = view[i];
       if (r >= m) continue;
       const v = values[r];
       if (v !== v) continue;
       const b = Math.floor((v - min) * scale);
-      inView[b < 0 ? 0 : b > last ? last : b]++;
+      counts[b < 0 ? 0 : b > last ? last : b]++;
     }
   }
-  return { min, max, total: totals.total.slice(), inView: inView.slice(), count: totals.count };
+  return { min, max, total: totals.total.slice(), inView: Array.from(inView), count: totals.count };
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');

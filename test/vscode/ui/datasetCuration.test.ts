@@ -166,7 +166,12 @@ async function openDataset(name: string): Promise<FrameLocator> {
         return `${f.className} vis=${s.visibility} disp=${s.display} parent=${p?.display}/${p?.visibility} ${r.width}x${r.height}@${r.x},${r.y}`;
       }),
     );
-    throw new Error(`${(e as Error).message}\nwebview iframes: ${frames.join(' | ')}`);
+    const shot = await vs.screenshot(`curation-failure-${name}`);
+    throw new Error(
+      `${(e as Error).message}\nwebview iframes: ${frames.join(' | ')}\nscreenshot: ${shot}\n` +
+        `tabs: ${(await vs.page.locator('.tabs-container .tab').allInnerTexts()).join(', ')}\n` +
+        `console errors: ${vs.consoleErrors.slice(-5).join('\n')}`,
+    );
   }
   return view;
 }
