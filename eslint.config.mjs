@@ -2,7 +2,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '**/*.d.ts', 'test-results/**'] },
+  { ignores: ['dist/**', 'out/**', '.cache/**', '.gl/**', 'node_modules/**', '**/*.d.ts', 'test-results/**'] },
   ...tseslint.configs.recommended,
   prettier,
   {
