@@ -204,7 +204,11 @@ export class VSCodeSession {
     await input.waitFor({ state: 'visible', timeout: timeoutMs });
     await input.fill(`>${title}`);
     const row = await this.findPaletteRow(title, timeoutMs);
-    await row.click();
+    // Select by keyboard, not by a click: a row's tooltip (a context-view hover) can sit over
+    // the next row and intercept the pointer. The palette focuses its first row.
+    const index = Number((await row.getAttribute('data-index')) ?? '0');
+    for (let i = 0; i < index; i++) await this.page.keyboard.press('ArrowDown');
+    await this.page.keyboard.press('Enter');
     await input.waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
   }
 

@@ -440,7 +440,9 @@ export class FilterPanel {
       this.sampleSize,
       this.sampleButton,
     );
-    decide.append(matchLine, topLine, this.topNote, sampleLine, this.sampleNote);
+    topLine.append(this.topNote);
+    sampleLine.append(this.sampleNote);
+    decide.append(matchLine, topLine, sampleLine);
 
     this.element.append(this.score.element, this.density.element, filters, decide);
   }

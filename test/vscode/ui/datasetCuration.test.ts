@@ -156,7 +156,17 @@ async function openDataset(name: string): Promise<FrameLocator> {
   await vs.openFile(name);
   const view = activeView();
   try {
-    await rowAt(view, 0).waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+    try {
+      await rowAt(view, 0).waitFor({ state: 'visible', timeout: TIMEOUTS.webview / 2 });
+    } catch {
+      // HACK: under heavy load the web workbench sometimes shows a custom editor's tab with no
+      // webview iframe at all (seen in about 1 of 5 runs, cause unknown). Close that editor and
+      // open the file once more, and log it, so that the flake stays visible.
+      console.log(`[curation-ui] no webview for ${name}; closing the editor and opening it again`);
+      await vs.runCommand('View: Close Editor');
+      await vs.openFile(name);
+      await rowAt(view, 0).waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+    }
   } catch (e) {
     const frames = await vs.page.locator('iframe.webview').evaluateAll(els =>
       els.map(f => {
@@ -262,12 +272,32 @@ test('search and sort over the whole file; the detail panel shows the focused ro
     async () => ((await scopeText(view)).includes('sorted by length ↓') ? true : undefined),
     TIMEOUTS.webview,
   );
-  const lengths = await Promise.all([0, 1, 2, 3].map(p => cell(view, p, 'length')));
-  const numbers = lengths.map(l => Number(l.replace(/,/g, '')));
-  assert.ok(
-    numbers.every((n, k) => k === 0 || n <= numbers[k - 1]),
-    `lengths ${lengths}`,
+  // The scope line changes at once, the rows with the next paint: poll the rows.
+  const maxChars = Math.max(
+    ...curate.flatMap(l => {
+      try {
+        const o = JSON.parse(l) as Record<string, string>;
+        return [[o.instruction, o.input, o.output].filter(Boolean).join('\n\n').length];
+      } catch {
+        return [];
+      }
+    }),
   );
+  let lengths: number[] = [];
+  await poll(
+    'the longest rows first',
+    async () => {
+      lengths = (await Promise.all([0, 1, 2, 3].map(p => cell(view, p, 'length')))).map(l =>
+        Number(l.replace(/,/g, '')),
+      );
+      return lengths[0] === maxChars && lengths.every((n, k) => k === 0 || n <= lengths[k - 1])
+        ? true
+        : undefined;
+    },
+    TIMEOUTS.webview,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; lengths ${lengths}, longest ${maxChars}`);
+  });
 
   await view.locator('[role="grid"]').focus();
   await vs.page.keyboard.press('Enter');
