@@ -200,6 +200,8 @@ export class VSCodeSession {
    */
   async runCommand(title: string, timeoutMs = 15_000): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');
+    // Park the pointer in a corner: a tooltip under it can cover palette rows.
+    await this.page.mouse.move(1, 1);
     await this.page.keyboard.press('F1');
     await input.waitFor({ state: 'visible', timeout: timeoutMs });
     await input.fill(`>${title}`);
@@ -240,7 +242,10 @@ export class VSCodeSession {
           await this.page.keyboard.press('Escape');
           return undefined;
         }
-        await row.click();
+        // Select by keyboard (see runCommand): Quick Open focuses its first row.
+        const index = Number((await row.getAttribute('data-index')) ?? '0');
+        for (let i = 0; i < index; i++) await this.page.keyboard.press('ArrowDown');
+        await this.page.keyboard.press('Enter');
         return true;
       },
       timeoutMs,
