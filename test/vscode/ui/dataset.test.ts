@@ -104,7 +104,19 @@ test('opens a 1M-line file in the dataset view and shows the first rows fast', a
     .waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
   const tabMs = Date.now() - t0;
   const view = vs.webview();
-  await view.locator('body').waitFor({ state: 'attached', timeout: TIMEOUTS.webview });
+  try {
+    await view.locator('body').waitFor({ state: 'attached', timeout: TIMEOUTS.webview / 2 });
+  } catch {
+    // HACK: under heavy load the web workbench sometimes shows a custom editor's tab with no
+    // webview iframe at all (cause unknown). Close the editor and click the file once more, and
+    // log it, so that the flake stays visible; the timings below then include the retry.
+    console.log(
+      '[dataset-ui] no webview for million.jsonl; closing the editor and opening it again',
+    );
+    await vs.runCommand('View: Close Editor');
+    await entry.click();
+    await view.locator('body').waitFor({ state: 'attached', timeout: TIMEOUTS.webview });
+  }
   const webviewMs = Date.now() - t0;
   const first = await waitForLoadedRow(view, 1);
   const firstRowsMs = Date.now() - t0;
