@@ -23,12 +23,7 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type {
-  PreTrainedModel,
-  PreTrainedTokenizer,
-  ProgressInfo,
-  Tensor,
-} from '@huggingface/transformers';
+import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { decodeFloat16 } from '../../core/embedStore';
 import {
   type DeviceAttempt,
@@ -39,6 +34,7 @@ import {
 } from '../model/device';
 import {
   DTYPE_SUFFIX,
+  hubLoadOptions,
   type LoadProgress,
   ModelLoadError,
   type ModelDtype,
@@ -237,25 +233,7 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
   env.logLevel = LogLevel.ERROR;
 
   const modelRef = local ? folder : options.model;
-  const progress = (p: ProgressInfo): void => {
-    const info = p as Partial<LoadProgress> & { status: string };
-    if (
-      options.onProgress &&
-      ['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status)
-    )
-      options.onProgress({
-        status: info.status as LoadProgress['status'],
-        file: info.file,
-        progress: info.progress,
-        loaded: info.loaded,
-        total: info.total,
-      });
-  };
-  const common = {
-    cache_dir: cacheDir,
-    local_files_only: options.offline === true,
-    progress_callback: progress,
-  };
+  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress);
 
   let config: Record<string, unknown>;
   let tokenizer: PreTrainedTokenizer;

@@ -206,6 +206,30 @@ export function loadScorerModel(options: LoadModelOptions): Promise<LoadedModel>
  * Runs `load` in the same queue as `loadScorerModel`, so that other model loaders (the DENSITY
  * embedder, src/worker/embed) never change transformers.js's global `env` during a scorer load.
  */
+/**
+ * The options every transformers.js `from_pretrained` call gets: the user cache folder, offline
+ * mode, and a progress callback that forwards the file-level events as {@link LoadProgress}.
+ */
+export function hubLoadOptions(
+  cacheDir: string,
+  offline: boolean,
+  onProgress: ((p: LoadProgress) => void) | undefined,
+): { cache_dir: string; local_files_only: boolean; progress_callback: (p: ProgressInfo) => void } {
+  const progress = (p: ProgressInfo): void => {
+    if (!onProgress) return;
+    const info = p as Partial<LoadProgress> & { status: string };
+    if (['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status))
+      onProgress({
+        status: info.status as LoadProgress['status'],
+        file: info.file,
+        progress: info.progress,
+        loaded: info.loaded,
+        total: info.total,
+      });
+  };
+  return { cache_dir: cacheDir, local_files_only: offline, progress_callback: progress };
+}
+
 export function serializeModelLoad<T>(load: () => Promise<T>): Promise<T> {
   const p = loadChain.then(load, load);
   loadChain = p.catch(() => undefined);
@@ -249,23 +273,7 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
   env.logLevel = LogLevel.ERROR;
 
   const modelRef = local ? folder : options.model;
-  const progress = (p: ProgressInfo): void => {
-    if (!options.onProgress) return;
-    const info = p as Partial<LoadProgress> & { status: string };
-    if (['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status))
-      options.onProgress({
-        status: info.status as LoadProgress['status'],
-        file: info.file,
-        progress: info.progress,
-        loaded: info.loaded,
-        total: info.total,
-      });
-  };
-  const common = {
-    cache_dir: cacheDir,
-    local_files_only: options.offline === true,
-    progress_callback: progress,
-  };
+  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress);
 
   let config: Record<string, unknown>;
   let tokenizer: PreTrainedTokenizer;
