@@ -289,11 +289,17 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return sidecarPath(this.uri.fsPath);
   }
 
+  /**
+   * Resolves once the row scan is complete, or, with `upTo`, once it has covered the first
+   * `upTo` rows (their hashes are known and their saved decisions applied).
+   */
   whenScanned(
     token: CancelToken = NOT_CANCELLED,
     onProgress: (done: number, total: number) => void = () => undefined,
+    upTo = Infinity,
   ): Promise<void> {
-    if (this._scanComplete) return Promise.resolve();
+    const covered = () => this._scanComplete || this._columns.scanned >= upTo;
+    if (covered()) return Promise.resolve();
     if (this.scanError) return Promise.reject(this.scanError);
     return new Promise<void>((resolve, reject) => {
       const subs: vscode.Disposable[] = [];
@@ -304,7 +310,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       };
       subs.push(
         this.onDidScan(() => {
-          if (this._scanComplete) return done();
+          if (covered()) return done();
           if (this.scanError) return done(this.scanError);
           if (token.cancelled) return done(new SearchCancelled());
           onProgress(this._columns.scanned, this.file.lineCount);
@@ -417,24 +423,32 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   // -- decisions ----------------------------------------------------------------------------------
 
   /**
-   * Gives `rows` (0-based line indices) the decision `value` as one undoable edit. Waits for the
-   * row scan (saved decisions must be known first). Resolves to the number of rows changed.
+   * Gives `rows` (0-based line indices) the decision `value` as one undoable edit. Waits until
+   * the row scan has covered those rows (their saved decisions must be known first), not for
+   * the whole file: on a huge file the rows on screen are decided at once while the scan goes
+   * on. `onWait` reports the scan while it waits. Resolves to the number of rows changed.
    */
   async decide(
     rows: ArrayLike<number>,
     value: DecisionValue,
     label: string,
     rule?: DecisionRule,
+    onWait?: (done: number, total: number) => void,
   ): Promise<number> {
     if (!this.editable)
       throw new Error('This workspace is in Restricted Mode: the dataset view is read-only.');
-    await this.whenScanned();
-    const n = this.file.lineCount;
+    let last = -1;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
-      if (!Number.isInteger(r) || r < 0 || r >= n)
-        throw new RangeError(`Line ${r + 1} is not in the file (it has ${n} lines).`);
+      if (!Number.isInteger(r) || r < 0) throw new RangeError(`Line ${r + 1} is not in the file.`);
+      if (r > last) last = r;
     }
+    const lines = () => this.file.lineCount;
+    if (this.indexState.indexed && last >= lines())
+      throw new RangeError(`Line ${last + 1} is not in the file (it has ${lines()} lines).`);
+    await this.whenScanned(NOT_CANCELLED, onWait, last + 1);
+    const n = this.file.lineCount;
+    if (last >= n) throw new RangeError(`Line ${last + 1} is not in the file (it has ${n} lines).`);
     const edit = this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule);
     if (!edit) return 0;
     this.decisions.apply(edit);

@@ -258,7 +258,20 @@ export class DatasetPanel extends Disposable {
     if (message.viewId !== this.view.id)
       throw new Error('The view changed meanwhile: nothing was decided. Try again.');
     const { rows, rule, label } = this.view.resolveTarget(message.target, message.decision);
-    const changed = await this.document.decide(rows, message.decision, label, rule);
+    // Rows the background scan has not reached yet wait for it; say so in the view meanwhile.
+    let lastProgress = 0;
+    const changed = await this.document.decide(
+      rows,
+      message.decision,
+      label,
+      rule,
+      (done, total) => {
+        const now = Date.now();
+        if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
+        lastProgress = now;
+        this.send({ type: 'view/progress', label: 'Reading rows before deciding', done, total });
+      },
+    );
     const n = changed.toLocaleString('en-US');
     const message_ =
       changed === 0

@@ -21,6 +21,7 @@ import {
   parsePx,
   rowHeightForFontSize,
   thumbGeometry,
+  MIN_THUMB_PX,
   topRowForThumb,
   topRowToCenter,
   topRowToReveal,
@@ -112,7 +113,7 @@ describe('custom scrollbar', () => {
   test('the thumb keeps a minimum height on huge files and maps both ends exactly', () => {
     const rows = 10_000_000;
     const top = thumbGeometry(600, rows, 30, 0);
-    assert.equal(top.height, 20);
+    assert.equal(top.height, MIN_THUMB_PX);
     assert.equal(top.top, 0);
     const bottom = thumbGeometry(600, rows, 30, maxTopRow(rows, 30));
     assert.equal(bottom.top + bottom.height, 600);

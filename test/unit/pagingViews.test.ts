@@ -11,6 +11,8 @@ import {
   COLUMNS,
   columnWidth,
   gridTemplate,
+  fittedWidths,
+  PREVIEW_SHARE,
   resizedWidth,
   visibleColumns,
 } from '../../webview-ui/src/columns';
@@ -71,6 +73,40 @@ describe('grid columns', () => {
       visibleColumns(['decision']).map(c => c.id),
       ['line', 'preview', 'score', 'density', 'length', 'status'],
     );
+  });
+});
+
+describe('grid columns in a narrow grid', () => {
+  const sum = (o: Partial<Record<string, number>>) =>
+    Object.values(o).reduce((a: number, b) => a + (b ?? 0), 0);
+
+  test('a wide grid keeps the default widths', () => {
+    const wide = fittedWidths({}, [], 2000);
+    for (const c of COLUMNS) if (c.width !== undefined) assert.equal(wide[c.id], c.width, c.id);
+    assert.deepEqual(fittedWidths({}, []), wide, 'no width known: defaults');
+  });
+
+  test('a narrow grid shrinks the fixed columns so the preview keeps its share', () => {
+    const available = 650;
+    const fitted = fittedWidths({}, [], available);
+    const preview = available - sum(fitted);
+    assert.ok(
+      preview >= PREVIEW_SHARE * available - COLUMNS.length,
+      `the preview gets ${preview} px of ${available}`,
+    );
+    for (const c of COLUMNS) {
+      if (c.width === undefined) continue;
+      assert.ok(fitted[c.id]! >= c.minWidth, `${c.id} stays at or above its minimum`);
+      assert.ok(fitted[c.id]! <= c.width, `${c.id} does not grow`);
+    }
+    // A width the user set is kept as set; the others give up more instead.
+    const userSet = fittedWidths({ status: 200 }, [], available);
+    assert.equal(userSet.status, 200);
+    assert.ok(userSet.decision! <= fitted.decision!);
+    // Very narrow: everything at its minimum, never below.
+    const tiny = fittedWidths({}, [], 200);
+    for (const c of COLUMNS) if (c.width !== undefined) assert.equal(tiny[c.id], c.minWidth);
+    assert.match(gridTemplate({}, [], available), new RegExp(`${fitted.status}px`));
   });
 });
 

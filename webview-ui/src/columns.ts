@@ -96,11 +96,54 @@ export function visibleColumns(hidden: readonly string[]): ColumnDef[] {
   return COLUMNS.filter(c => !c.hideable || !hidden.includes(c.id));
 }
 
-/** The `grid-template-columns` value for the visible columns. */
-export function gridTemplate(widths: ColumnWidths, hidden: readonly string[]): string {
+/** Share of a narrow grid that the preview keeps by shrinking the other columns. */
+export const PREVIEW_SHARE = 0.45;
+
+/**
+ * The widths of the fixed columns for a grid `available` px wide. When the preview would get
+ * less than `PREVIEW_SHARE` of the width (a detail panel beside a narrow editor), the columns
+ * the user has not resized give up width in proportion to what they have above their minimum;
+ * the user's own widths are kept as set.
+ */
+export function fittedWidths(
+  widths: ColumnWidths,
+  hidden: readonly string[],
+  available?: number,
+): Partial<Record<ColumnId, number>> {
+  const out: Partial<Record<ColumnId, number>> = {};
+  const visible = visibleColumns(hidden);
+  let total = 0;
+  let preview = 0;
+  for (const c of visible) {
+    const w = columnWidth(c, widths);
+    if (w === undefined) preview += c.minWidth;
+    else {
+      out[c.id] = w;
+      total += w;
+    }
+  }
+  if (available === undefined || !(available > 0)) return out;
+  const wantPreview = Math.max(preview, PREVIEW_SHARE * available);
+  const excess = total + wantPreview - available;
+  if (excess <= 0) return out;
+  const shrinkable = visible.filter(c => c.width !== undefined && widths[c.id] === undefined);
+  const room = shrinkable.reduce((a, c) => a + (out[c.id]! - c.minWidth), 0);
+  if (room <= 0) return out;
+  const f = Math.min(1, excess / room);
+  for (const c of shrinkable) out[c.id] = Math.round(out[c.id]! - f * (out[c.id]! - c.minWidth));
+  return out;
+}
+
+/** The `grid-template-columns` value for the visible columns (see `fittedWidths`). */
+export function gridTemplate(
+  widths: ColumnWidths,
+  hidden: readonly string[],
+  available?: number,
+): string {
+  const fitted = fittedWidths(widths, hidden, available);
   return visibleColumns(hidden)
     .map(c => {
-      const w = columnWidth(c, widths);
+      const w = fitted[c.id];
       return w === undefined ? `minmax(${c.minWidth}px, 1fr)` : `${w}px`;
     })
     .join(' ');

@@ -151,6 +151,8 @@ export class Grid {
   private indexed = false;
   private drag: { pointerId: number; grabOffset: number } | undefined;
   private widths: ColumnWidths;
+  /** The body width the column template was fitted to. */
+  private templateWidth = 0;
   private hidden: string[];
   /** Columns without any data in this file yet (no scores, no density): hidden until there is. */
   private empty: string[] = [];
@@ -405,8 +407,17 @@ export class Grid {
 
   // -- layout -----------------------------------------------------------------------------------
 
+  /** Sets the column template for the grid's current width. */
+  private applyTemplate(): void {
+    this.templateWidth = this.body.clientWidth;
+    this.element.style.setProperty(
+      '--grid-columns',
+      gridTemplate(this.widths, this.omitted, this.templateWidth || undefined),
+    );
+  }
+
   private applyColumns(): void {
-    this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.omitted));
+    this.applyTemplate();
     const visible = visibleColumns(this.omitted);
     this.element.setAttribute('aria-colcount', String(visible.length));
     this.element.classList.toggle(
@@ -437,7 +448,7 @@ export class Grid {
         ...this.widths,
         [def.id]: resizedWidth(def, startWidth, ev.clientX - startX),
       };
-      this.element.style.setProperty('--grid-columns', gridTemplate(this.widths, this.omitted));
+      this.applyTemplate();
     };
     const up = () => {
       handle.removeEventListener('pointermove', move);
@@ -466,6 +477,8 @@ export class Grid {
     this.rowHeight = rowHeightForFontSize(fontSize);
     this.element.style.setProperty('--row-height', `${this.rowHeight}px`);
     this.viewportHeight = this.body.clientHeight;
+    // Narrow grids (a detail panel beside it) shrink the fixed columns for the preview.
+    if (this.body.clientWidth !== this.templateWidth) this.applyTemplate();
     this.topRow = clampTopRow(this.topRow, this.store.rowCount, this.visibleRows());
     this.schedule();
   }

@@ -322,6 +322,8 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
 
   // -- views --------------------------------------------------------------------------------------
   let pendingQuery = 0;
+  /** Whether a view/set request is in flight (its progress line must stay). */
+  let querying = false;
   /** Asks the host for the view of `q`; the grid keeps showing the current one meanwhile. */
   function applyQuery(
     q: ViewQuery,
@@ -332,9 +334,11 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
     toolbar.setSearching(!!q.search?.text);
     scope.setProgress(q.search?.text ? 'Searching' : 'Computing the view', 0, 0);
     const oldFocus = grid.focused;
+    querying = true;
     host.sendRequest({ type: 'view/set', query: q }).then(
       reply => {
         if (id !== pendingQuery) return;
+        querying = false;
         scope.setProgress(undefined);
         toolbar.setSearching(false);
         adoptView(reply.view);
@@ -345,6 +349,7 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
       },
       (e: unknown) => {
         if (id !== pendingQuery) return;
+        querying = false;
         scope.setProgress(undefined);
         toolbar.setSearching(false);
         const msg = errorMessage(e);
@@ -404,10 +409,13 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
     }
     host.sendRequest({ type: 'decide', viewId: store.viewId, target: t, decision }).then(
       reply => {
+        // A decision on rows the scan had not reached showed its wait in the progress line.
+        if (!querying) scope.setProgress(undefined);
         scope.setStatus(reply.changed ? `${reply.message} · u undoes` : reply.message);
         if (detailOpen) loadDetail(grid.focused);
       },
       (e: unknown) => {
+        if (!querying) scope.setProgress(undefined);
         scope.setStatus(errorMessage(e), true);
         store.markStale();
         grid.refresh();

@@ -115,6 +115,9 @@ export function pageIsShort(
   return cachedRows < expectedPageRows(page, pageSize, rowCount);
 }
 
+/** The least height of the scrollbar thumb: easy to see and to grab on a 10M-row file. */
+export const MIN_THUMB_PX = 32;
+
 /**
  * The custom scrollbar's thumb for a `trackPx`-high track. The thumb is at least `minThumbPx`
  * high, so on huge files it stops being proportional and the mapping stays linear in the
@@ -125,7 +128,7 @@ export function thumbGeometry(
   rowCount: number,
   visibleRows: number,
   topRow: number,
-  minThumbPx = 20,
+  minThumbPx = MIN_THUMB_PX,
 ): ThumbGeometry {
   if (trackPx <= 0) return { top: 0, height: 0 };
   const maxTop = maxTopRow(rowCount, visibleRows);

@@ -113,6 +113,21 @@ describe('Dataset view', function () {
 
     const doc = winnow.datasets.document(uri);
     assert.ok(doc, 'the document is registered');
+
+    // A row on screen is decided at once: the decision waits for the scan to reach that row,
+    // not for the scan of the whole file.
+    const td = Date.now();
+    assert.equal(await vscode.commands.executeCommand('winnow.setDecision', uri, [0], 'keep'), 1);
+    const decideMs = Date.now() - td;
+    assert.equal(doc.scanComplete, false, 'the decision waited for the whole scan');
+    console.log(
+      `[dataset] keep line 1 answered in ${decideMs} ms, with ${doc.stats?.checkedRows ?? 0} of ${MILLION} rows scanned`,
+    );
+    // VS Code takes the edit onto its undo stack asynchronously: the dirty marker says it has.
+    await waitFor('the dirty marker', () => (tabsOf(uri)[0]?.isDirty ? true : undefined));
+    await vscode.commands.executeCommand('undo');
+    await waitFor('the undo', () => (doc.decisions.counts.keep === 0 ? true : undefined));
+
     await waitFor('the index', () => (doc.indexState.indexed ? true : undefined), 120_000);
     assert.equal(doc.indexState.rowCount, MILLION);
     assert.equal(doc.schema.kind, 'alpaca');
