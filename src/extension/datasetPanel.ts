@@ -19,6 +19,7 @@ import {
   type ToWebviewMessage,
   type ViewQuery,
   type ViewResponse,
+  type TriageKeys,
 } from '../shared/webviewProtocol';
 import type { DatasetDocument } from './datasetDocument';
 import { DatasetView } from './datasetView';
@@ -168,7 +169,21 @@ export class DatasetPanel extends Disposable {
         this.send({ type: 'trust/didChange', trusted: true }),
       ),
     );
+    this.register(
+      vscode.workspace.onDidChangeConfiguration(e => {
+        if (e.affectsConfiguration('winnow.datasetView.triageKeys', this.document.uri))
+          this.send({ type: 'settings/didChange', triageKeys: this.triageKeys() });
+      }),
+    );
     webview.html = datasetViewHtml(webview, extensionUri, document.fileName);
+  }
+
+  /** The keep/drop keys the user chose (`winnow.datasetView.triageKeys`). */
+  private triageKeys(): TriageKeys {
+    const v = vscode.workspace
+      .getConfiguration('winnow', this.document.uri)
+      .get<string>('datasetView.triageKeys');
+    return v === 'k/d' ? 'k/d' : 'y/n';
   }
 
   get state(): DatasetPanelState {
@@ -429,6 +444,7 @@ export class DatasetPanel extends Disposable {
       pageSize: PAGE_SIZE,
       previewChars: PREVIEW_CHARS,
       trusted: vscode.workspace.isTrusted,
+      triageKeys: this.triageKeys(),
       ...(revealRow !== undefined ? { revealRow } : {}),
       ...(rows ? { firstPage: { start, rows } } : {}),
       view: this.view.info(),

@@ -389,6 +389,8 @@ export interface InitResponse {
   readonly previewChars: number;
   /** False in an untrusted (Restricted Mode) workspace: the view is read-only there. */
   readonly trusted: boolean;
+  /** Which keys keep and drop (setting `winnow.datasetView.triageKeys`). */
+  readonly triageKeys: TriageKeys;
   /** A row the host wants focused on start (overrides the webview's saved state). */
   readonly revealRow?: number;
   /** The page of rows the view starts on (saves a round trip before the first paint). */
@@ -501,8 +503,18 @@ export interface TrustChangedEvent {
   readonly trusted: boolean;
 }
 
+/** The dataset view's keep/drop keys: y/n (j/k move) or k/d (j/↓ and ↑ move). */
+export type TriageKeys = 'y/n' | 'k/d';
+
+/** host -> webview, event, when the view's settings change. */
+export interface SettingsChangedEvent {
+  readonly type: 'settings/didChange';
+  readonly triageKeys: TriageKeys;
+}
+
 /** Every message the host sends to the webview. */
 export type ToWebviewMessage =
+  | SettingsChangedEvent
   | InitResponse
   | RowsResponse
   | IndexProgressEvent

@@ -99,6 +99,12 @@ describe('grid columns in a narrow grid', () => {
       assert.ok(fitted[c.id]! >= c.minWidth, `${c.id} stays at or above its minimum`);
       assert.ok(fitted[c.id]! <= c.width, `${c.id} does not grow`);
     }
+    // The mostly empty status column gives up its width first.
+    const status = COLUMNS.find(c => c.id === 'status')!;
+    const slightly = fittedWidths({}, [], 1000);
+    assert.ok(slightly.status! < status.width!, 'status shrinks');
+    assert.equal(slightly.decision, COLUMNS.find(c => c.id === 'decision')!.width);
+    assert.equal(fitted.status, status.minWidth, 'status is at its minimum before others shrink');
     // A width the user set is kept as set; the others give up more instead.
     const userSet = fittedWidths({ status: 200 }, [], available);
     assert.equal(userSet.status, 200);

@@ -18,6 +18,8 @@ export interface ColumnDef {
   /** Whether the user may hide it (the line number and the preview stay). */
   readonly hideable: boolean;
   readonly align?: 'right';
+  /** Gives up its width before the others in a narrow grid (mostly empty columns). */
+  readonly shrinkFirst?: boolean;
 }
 
 export const COLUMNS: readonly ColumnDef[] = [
@@ -33,9 +35,9 @@ export const COLUMNS: readonly ColumnDef[] = [
   {
     id: 'decision',
     title: 'Decision',
-    description: 'Keep (y), drop (n) or undecided (x)',
+    description: 'Keep, drop or undecided (? lists the keys)',
     width: 80,
-    minWidth: 36,
+    minWidth: 64,
     hideable: true,
   },
   {
@@ -67,7 +69,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'Length',
     description: 'Length of the text in characters (tokens where known)',
     width: 84,
-    minWidth: 48,
+    minWidth: 60,
     hideable: true,
     align: 'right',
   },
@@ -78,6 +80,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     width: 150,
     minWidth: 60,
     hideable: true,
+    shrinkFirst: true,
   },
 ];
 
@@ -128,9 +131,20 @@ export function fittedWidths(
   if (excess <= 0) return out;
   const shrinkable = visible.filter(c => c.width !== undefined && widths[c.id] === undefined);
   const room = shrinkable.reduce((a, c) => a + (out[c.id]! - c.minWidth), 0);
-  if (room <= 0) return out;
-  const f = Math.min(1, excess / room);
-  for (const c of shrinkable) out[c.id] = Math.round(out[c.id]! - f * (out[c.id]! - c.minWidth));
+  // Columns that are mostly empty (parse status) give up their width first, then the others
+  // in proportion to what they have above their minimum.
+  let left = excess;
+  for (const phase of [true, false]) {
+    const group = shrinkable.filter(c => (c.shrinkFirst === true) === phase);
+    const room = group.reduce((a, c) => a + (out[c.id]! - c.minWidth), 0);
+    if (room <= 0 || left <= 0) continue;
+    const f = Math.min(1, left / room);
+    for (const c of group) {
+      const give = Math.round(f * (out[c.id]! - c.minWidth));
+      out[c.id] = out[c.id]! - give;
+      left -= give;
+    }
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Decision, RowDetail } from '../../src/shared/webviewProtocol';
 import { codicon, el, formatCount } from './dom';
+import { type TriageKeys, triageKeyNames } from './keymap';
 
 export interface DetailCallbacks {
   /** Show the row's line in the text editor. */
@@ -28,6 +29,9 @@ function keyValues(rows: readonly (readonly [string, string])[]): HTMLElement {
 }
 
 export class DetailPanel {
+  /** Which keys keep and drop (setting `winnow.datasetView.triageKeys`), for the tooltips. */
+  triageKeys: TriageKeys = 'y/n';
+
   readonly element: HTMLElement;
   private readonly content: HTMLDivElement;
   private readonly title: HTMLSpanElement;
@@ -95,10 +99,15 @@ export class DetailPanel {
       e.preventDefault();
       this.callbacks.onOpen(d.index);
     });
+    const keys = triageKeyNames(this.triageKeys);
     actions.append(
       decision,
-      btn('Keep', 'check', 'Keep this example (y)', () => this.callbacks.onDecide('keep')),
-      btn('Drop', 'close', 'Drop this example (n)', () => this.callbacks.onDecide('drop')),
+      btn('Keep', 'check', `Keep this example (${keys.keep})`, () =>
+        this.callbacks.onDecide('keep'),
+      ),
+      btn('Drop', 'close', `Drop this example (${keys.drop})`, () =>
+        this.callbacks.onDecide('drop'),
+      ),
       btn('Clear', 'discard', 'Clear the decision (x)', () => this.callbacks.onDecide('unset')),
       open,
     );

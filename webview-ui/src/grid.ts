@@ -9,7 +9,7 @@
  * Accessibility: role="grid" with aria-rowcount (rows + the header row) and aria-colcount, each
  * row carries aria-rowindex, each cell aria-colindex, the focused row is the grid's
  * aria-activedescendant, and selected rows have aria-selected. The keyboard does everything:
- * see {@link KEY_HELP}.
+ * see keymap.ts.
  */
 import type { Decision, RowView } from '../../src/shared/webviewProtocol';
 import {
@@ -30,7 +30,6 @@ import {
   lineNumberDigits,
   maxTopRow,
   moveFocus,
-  navigationKeyFor,
   paintedRange,
   parsePx,
   rowHeightForFontSize,
@@ -40,6 +39,13 @@ import {
   topRowToReveal,
   wheelDeltaRows,
 } from './paging';
+import {
+  type GridAction,
+  type TriageKeys,
+  actionFor,
+  navigationFor,
+  triageKeyNames,
+} from './keymap';
 import type { RowStore } from './rowStore';
 import { addRange, rangesContain, removePosition, type Ranges } from './selection';
 
@@ -53,51 +59,7 @@ export interface RenderInfo {
   readonly rowCount: number;
 }
 
-/** Keys of the grid that are not navigation (handled by the view). */
-export type GridAction =
-  | 'keep'
-  | 'drop'
-  | 'clear'
-  | 'undo'
-  | 'redo'
-  | 'search'
-  | 'detail'
-  | 'open'
-  | 'filters'
-  | 'refresh'
-  | 'help';
-
-/** The keyboard map, shown by the help overlay (`?`). */
-export const KEY_HELP: readonly (readonly [string, string])[] = [
-  ['j / ↓, k / ↑', 'Next / previous row'],
-  ['PageDown / PageUp, Home / End', 'Move by a screen, to the first / last row'],
-  ['Shift + move, Space', 'Extend the selection, select or unselect the row'],
-  ['Escape', 'Clear the selection (or leave a text box)'],
-  ['y', 'Keep the selected rows, or the focused row and move on'],
-  ['n', 'Drop the selected rows, or the focused row and move on'],
-  ['x', 'Clear the decision'],
-  ['u / Shift+U', 'Undo / redo (Ctrl+Z / Ctrl+Shift+Z work too)'],
-  ['/', 'Search the whole file'],
-  ['Enter', 'Show or hide the detail panel'],
-  ['o', 'Show the row in the text editor'],
-  ['f', 'Show or hide filters and histograms'],
-  ['r', 'Refresh a view whose decisions or scores changed'],
-  ['?', 'This help'],
-];
-
-const ACTION_KEYS: Record<string, GridAction> = {
-  y: 'keep',
-  n: 'drop',
-  x: 'clear',
-  u: 'undo',
-  U: 'redo',
-  '/': 'search',
-  Enter: 'detail',
-  o: 'open',
-  f: 'filters',
-  r: 'refresh',
-  '?': 'help',
-};
+export type { GridAction } from './keymap';
 
 export interface GridCallbacks {
   /** The scroll position or focused row changed (persist it). */
@@ -151,6 +113,8 @@ export class Grid {
   private indexed = false;
   private drag: { pointerId: number; grabOffset: number } | undefined;
   private widths: ColumnWidths;
+  /** Which keys keep and drop (setting `winnow.datasetView.triageKeys`). */
+  triageKeys: TriageKeys = 'y/n';
   /** The body width the column template was fitted to. */
   private templateWidth = 0;
   private hidden: string[];
@@ -597,7 +561,7 @@ export class Grid {
       'title',
       row.fields.length ? `Fields: ${row.fields.join(', ')}` : row.error ? 'Raw line' : undefined,
     );
-    fillDecision(decision, row.decision);
+    fillDecision(decision, row.decision, triageKeyNames(this.triageKeys));
     fillScore(score, row.score);
     density.replaceChildren();
     if (row.densityRank !== undefined) {
@@ -683,7 +647,7 @@ export class Grid {
     if (e.altKey || e.metaKey) return;
     // Ctrl+Home/End mean the same as Home/End here; other Ctrl chords belong to VS Code.
     if (e.ctrlKey && e.key !== 'Home' && e.key !== 'End') return;
-    const nav = navigationKeyFor(e.shiftKey && e.key.length === 1 ? e.key.toLowerCase() : e.key);
+    const nav = navigationFor(e.key, e.shiftKey, this.triageKeys);
     if (nav) {
       e.preventDefault();
       e.stopPropagation();
@@ -712,8 +676,8 @@ export class Grid {
       this.clearSelection();
       return;
     }
-    const action = ACTION_KEYS[e.key];
-    if (action && !(e.shiftKey && e.key !== 'U' && e.key !== '?')) {
+    const action = actionFor(e.key, e.shiftKey, this.triageKeys);
+    if (action) {
       e.preventDefault();
       e.stopPropagation();
       this.callbacks.onAction(action);
@@ -800,20 +764,24 @@ export class Grid {
   }
 }
 
-function fillDecision(cell: HTMLElement, decision: Decision | undefined): void {
+function fillDecision(
+  cell: HTMLElement,
+  decision: Decision | undefined,
+  keys: { readonly keep: string; readonly drop: string },
+): void {
   cell.replaceChildren();
   if (decision === 'keep') {
     cell.append(codicon('check', 'decision-icon'), el('span', 'decision-label', undefined, 'keep'));
-    cell.title = 'Kept (y); x clears';
+    cell.title = `Kept (${keys.keep}); x clears`;
   } else if (decision === 'drop') {
     cell.append(codicon('close', 'decision-icon'), el('span', 'decision-label', undefined, 'drop'));
-    cell.title = 'Dropped (n); x clears';
+    cell.title = `Dropped (${keys.drop}); x clears`;
   } else {
     cell.append(
       el('span', 'muted', undefined, '·'),
       el('span', 'visually-hidden', undefined, 'undecided'),
     );
-    cell.title = 'Undecided: y keeps, n drops';
+    cell.title = `Undecided: ${keys.keep} keeps, ${keys.drop} drops`;
   }
 }
 

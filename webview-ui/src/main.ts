@@ -20,7 +20,8 @@ import type { ColumnWidths } from './columns';
 import { FilterPanel, ScopeBar, Toolbar, cleanRange, filterCount } from './controls';
 import { DetailPanel } from './detail';
 import { codicon, el } from './dom';
-import { Grid, KEY_HELP, type GridAction, type RenderInfo } from './grid';
+import { Grid, type GridAction, type RenderInfo } from './grid';
+import { keyHelp, triageKeys } from './keymap';
 import { Header } from './header';
 import { host, loadViewState, logToHost, onHostEvent, saveViewState } from './host';
 import { RowStore } from './rowStore';
@@ -189,6 +190,8 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
     },
     { widths: (ui.columnWidths ?? {}) as ColumnWidths, hidden: ui.hiddenColumns ?? [] },
   );
+  grid.triageKeys = triageKeys(init.triageKeys);
+  detail.triageKeys = grid.triageKeys;
 
   function openRow(position: number): void {
     const row = store.row(position);
@@ -294,7 +297,7 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
     const head = el('div', 'help-head');
     head.append(codicon('keyboard'), el('h2', undefined, undefined, 'Keyboard shortcuts'));
     const table = el('table', 'help-table');
-    for (const [keys, what] of KEY_HELP) {
+    for (const [keys, what] of keyHelp(grid.triageKeys)) {
       const tr = el('tr');
       tr.append(el('th', undefined, { scope: 'row' }, keys), el('td', undefined, undefined, what));
       table.append(tr);
@@ -507,6 +510,11 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
         if (message.view) adoptView(message.view);
         grid.reveal(message.row);
         grid.focus();
+        return;
+      case 'settings/didChange':
+        grid.triageKeys = triageKeys(message.triageKeys);
+        detail.triageKeys = grid.triageKeys;
+        grid.refresh();
         return;
       case 'trust/didChange':
         trusted = message.trusted;

@@ -7,7 +7,7 @@
 // Screenshots (dark and light): test-results/screenshots/curation-*.png.
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -537,6 +537,39 @@ test('light theme: the same view in light colours', async () => {
   await view.locator('.help').waitFor({ state: 'visible', timeout: 10_000 });
   await vs.screenshot('curation-light-help');
   await vs.page.keyboard.press('Escape');
+
+  // The other triage layout (winnow.datasetView.triageKeys = "k/d"): k keeps, d drops, and k
+  // no longer moves up. The open view picks the setting up without reopening.
+  mkdirSync(join(ws.dir, '.vscode'), { recursive: true });
+  writeFileSync(
+    join(ws.dir, '.vscode', 'settings.json'),
+    JSON.stringify({ 'winnow.datasetView.triageKeys': 'k/d' }),
+  );
+  const grid = view.locator('[role="grid"]');
+  await grid.focus();
+  const focused = async () =>
+    Number(/^row-(\d+)$/.exec((await grid.getAttribute('aria-activedescendant')) ?? '')?.[1]);
+  const at = await focused();
+  await poll(
+    'the k/d keys in the tooltips',
+    async () =>
+      /k keeps, d drops|\(k\)|\(d\)/.test(
+        (await rowAt(view, at).locator('.col-decision').getAttribute('title')) ?? '',
+      )
+        ? true
+        : undefined,
+    20_000,
+  );
+  await vs.page.keyboard.press('d');
+  await waitForCell(view, at, 'decision', t => t === 'drop', 'd drops the focused row');
+  assert.equal(await focused(), at + 1, 'd moved on');
+  await vs.page.keyboard.press('k');
+  await waitForCell(view, at + 1, 'decision', t => t === 'keep', 'k keeps the focused row');
+  assert.equal(await focused(), at + 2, 'k kept and moved on instead of moving up');
+  await vs.page.keyboard.press('u');
+  await vs.page.keyboard.press('u');
+  await waitForCell(view, at, 'decision', t => t !== 'drop', 'the undo of d');
+  writeFileSync(join(ws.dir, '.vscode', 'settings.json'), '{}');
   const chat = await openDataset('chat.jsonl');
   await chat
     .locator('.detail .chat-turn')
