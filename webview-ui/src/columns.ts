@@ -130,7 +130,6 @@ export function fittedWidths(
   const excess = total + wantPreview - available;
   if (excess <= 0) return out;
   const shrinkable = visible.filter(c => c.width !== undefined && widths[c.id] === undefined);
-  const room = shrinkable.reduce((a, c) => a + (out[c.id]! - c.minWidth), 0);
   // Columns that are mostly empty (parse status) give up their width first, then the others
   // in proportion to what they have above their minimum.
   let left = excess;
