@@ -27,8 +27,12 @@ export class ModelHost {
   private current: { key: string; scorer: AskLlmScorer } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `cacheDir` is read at each load: the worker learns its storage folder (and so the model
+   * cache) at initialize, after the services are built.
+   */
   constructor(
-    private readonly cacheDir: string,
+    private readonly cacheDir: () => string,
     private readonly logger: Logger,
   ) {}
 
@@ -67,14 +71,15 @@ export class ModelHost {
     let loadMs = 0;
     if (this.model?.key !== config.modelKey) {
       await this.release();
+      const cacheDir = this.cacheDir();
       const t0 = performance.now();
       this.logger.info(
         `Loading ASK-LLM model ${s.model} (dtype ${s.dtype}, device ${s.device}` +
-          `${options.offline ? ', offline' : ''}, cache ${this.cacheDir})`,
+          `${options.offline ? ', offline' : ''}, cache ${cacheDir})`,
       );
       const loaded = await loadScorerModel({
         model: s.model,
-        cacheDir: this.cacheDir,
+        cacheDir,
         offline: options.offline,
         dtype: s.dtype,
         device: s.device,

@@ -62,7 +62,8 @@ export interface ScoringHost {
   settings: SettingsStore;
   registry: DatasetRegistry;
   store: () => Promise<ScoreStore>;
-  modelCacheDir: string;
+  /** Read at each model load (the server sets it at initialize). */
+  readonly modelCacheDir: string;
   workspaceFolders: () => readonly string[];
   trusted: () => boolean;
   /** The service's part of the worker status changed. */
@@ -143,7 +144,7 @@ export class ScoringService {
   private storeNow: ScoreStore | undefined;
 
   constructor(private readonly host: ScoringHost) {
-    this.models = new ModelHost(host.modelCacheDir, host.logger);
+    this.models = new ModelHost(() => host.modelCacheDir, host.logger);
   }
 
   /** The status this service wants shown (loading a model, scoring), if any. */
