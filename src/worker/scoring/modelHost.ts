@@ -8,7 +8,9 @@ import {
   type LoadProgress,
   type LoadedModel,
   ModelLoadError,
+  describeOrigin,
   loadScorerModel,
+  modelSourceNote,
 } from '../model';
 import type { Logger } from '../logger';
 import type { ScorerConfig } from './scorerConfig';
@@ -74,13 +76,14 @@ export class ModelHost {
       const cacheDir = this.cacheDir();
       const t0 = performance.now();
       this.logger.info(
-        `Loading ASK-LLM model ${s.model} (dtype ${s.dtype}, device ${s.device}` +
-          `${options.offline ? ', offline' : ''}, cache ${cacheDir})`,
+        `Loading ASK-LLM model ${s.model} (dtype ${s.dtype}, device ${s.device}, ` +
+          `${modelSourceNote(s.model, options.offline, s.endpoint, cacheDir)})`,
       );
       const loaded = await loadScorerModel({
         model: s.model,
         cacheDir,
         offline: options.offline,
+        endpoint: s.endpoint,
         dtype: s.dtype,
         device: s.device,
         onProgress: options.onProgress,
@@ -91,7 +94,8 @@ export class ModelHost {
         .map(a => `${a.device}: ${a.outcome}${a.outcome === 'ok' ? '' : ` (${a.message})`}`)
         .join('; ');
       this.logger.info(
-        `Loaded ${loaded.modelId} (${loaded.kind}, ${loaded.dtype}) from ${loaded.folder} on ` +
+        `Loaded ${loaded.modelId} (${loaded.kind}, ${loaded.dtype}) from ` +
+          `${describeOrigin(loaded.origin, loaded.folder)} on ` +
           `${loaded.device} in ${(loadMs / 1000).toFixed(1)} s. Devices tried: ${attempts}`,
       );
     }

@@ -323,11 +323,21 @@ export class ScoringService {
       reporter?.report(`Loading ${s.model}…`);
     }
     let lastLoadReport = 0;
+    let lastLoadFile: string | undefined;
     const onLoadProgress = (p: LoadProgress): void => {
       const message = loadMessage(s.model, p);
       if (!message) return;
       const now = performance.now();
-      if (p.status === 'progress' && now - lastLoadReport < reportIntervalMs) return;
+      // Download progress is throttled, but each file's first and last report always go out.
+      if (p.status === 'progress') {
+        if (
+          p.file === lastLoadFile &&
+          p.progress !== 100 &&
+          now - lastLoadReport < reportIntervalMs
+        )
+          return;
+        lastLoadFile = p.file;
+      }
       lastLoadReport = now;
       this.setPhase({ state: 'loadingModel', model: s.model, detail: message });
       reporter?.report(message);
