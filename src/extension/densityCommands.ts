@@ -178,8 +178,12 @@ async function reportError(what: string, e: unknown): Promise<void> {
     ...(known ? ['Open Settings'] : []),
     'Show Log',
   );
+  // Download problems (endpoint, offline mode) are fixed in winnow.models.*.
   if (pick === 'Open Settings')
-    void vscode.commands.executeCommand('workbench.action.openSettings', 'winnow.density');
+    void vscode.commands.executeCommand(
+      'workbench.action.openSettings',
+      message.includes('winnow.models.') ? 'winnow.models' : 'winnow.density',
+    );
   else if (pick === 'Show Log') log.show();
 }
 

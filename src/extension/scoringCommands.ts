@@ -123,8 +123,12 @@ async function reportScoreError(name: string, e: unknown): Promise<void> {
       'Open Settings',
       'Show Log',
     );
+    // Download problems (endpoint, offline mode) are fixed in winnow.models.*.
     if (pick === 'Open Settings')
-      void vscode.commands.executeCommand('workbench.action.openSettings', 'winnow.askllm');
+      void vscode.commands.executeCommand(
+        'workbench.action.openSettings',
+        message.includes('winnow.models.') ? 'winnow.models' : 'winnow.askllm',
+      );
     else if (pick === 'Show Log') log.show();
     return;
   }

@@ -56,7 +56,11 @@ export interface WinnowSettingsSection {
   /** Execution device: auto (CUDA, then WebGPU, then CPU), cpu, cuda or webgpu. */
   device?: string;
   inlineScores?: { enabled?: boolean };
-  models?: { offline?: boolean };
+  models?: {
+    offline?: boolean;
+    /** Hugging Face endpoint for downloads ('' = HF_ENDPOINT, else https://huggingface.co). */
+    endpoint?: string;
+  };
   /** DENSITY settings (`winnow.density.*`, read by src/worker/embed/densitySettings.ts). */
   density?: {
     model?: string;

@@ -5,7 +5,7 @@ import {
   type WinnowSettingsSection,
 } from '../shared/workerProtocol';
 
-/** ASK-LLM settings (`winnow.askllm.*` plus the shared device and offline settings). */
+/** ASK-LLM settings (`winnow.askllm.*` plus the shared device and `winnow.models.*` settings). */
 export interface AskLlmSettings {
   /** Hugging Face id or local folder. */
   model: string;
@@ -18,6 +18,11 @@ export interface AskLlmSettings {
   answerVariants: string[];
   showNormalizedVariant: boolean;
   offline: boolean;
+  /**
+   * `winnow.models.endpoint` as set ('' = HF_ENDPOINT, else the Hub); checked when a model is
+   * downloaded (src/worker/model/hub.ts), so a bad value is a load error, not a crash.
+   */
+  endpoint: string;
 }
 
 /** The settings the worker uses, resolved with defaults (see package.json). */
@@ -47,6 +52,7 @@ export const defaultSettings: WorkerSettings = {
     answerVariants: [],
     showNormalizedVariant: false,
     offline: false,
+    endpoint: '',
   },
   inlineScores: true,
 };
@@ -113,6 +119,7 @@ export function resolveSettings(raw: WinnowSettingsSection | null | undefined): 
       : d.answerVariants,
     showNormalizedVariant: a?.showNormalizedVariant === true,
     offline: raw?.models?.offline === true,
+    endpoint: typeof raw?.models?.endpoint === 'string' ? raw.models.endpoint.trim() : d.endpoint,
   };
   return {
     askllm,

@@ -58,6 +58,8 @@ export interface WorkerSessionOptions {
   storagePath?: string;
   /** Workspace folders (initializationOptions.workspaceFolders). */
   workspaceFolders?: string[];
+  /** Environment of the worker process (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A `$/progress` value of a work-done token. */
@@ -127,6 +129,7 @@ export class WorkerSession {
     const child = fork(workerPath, ['--node-ipc'], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       execArgv: [],
+      ...(options.env ? { env: options.env } : {}),
     });
     const connection = createProtocolConnection(
       new IPCMessageReader(child),

@@ -115,7 +115,7 @@ describe('by Hugging Face id', () => {
       const m = await loadScorerModel({
         model: 'winnow-test/tiny-t5',
         cacheDir,
-        remoteHost: host,
+        endpoint: host,
         device: 'cpu',
         onProgress: p => events.push(p),
       });

@@ -151,7 +151,7 @@ describe('settings', () => {
       },
       device: 'webgpu',
       inlineScores: { enabled: false },
-      models: { offline: true },
+      models: { offline: true, endpoint: ' https://hf-mirror.com ' },
     });
     assert.deepEqual(s.askllm, {
       model: '/models/flan',
@@ -163,6 +163,7 @@ describe('settings', () => {
       answerVariants: ['Yes'],
       showNormalizedVariant: true,
       offline: true,
+      endpoint: 'https://hf-mirror.com',
     });
     assert.equal(s.inlineScores, false);
     const bad = resolveSettings({

@@ -43,7 +43,7 @@ import type { Dataset } from '../dataset';
 import type { Logger } from '../logger';
 import { errorText } from '../logger';
 import { type DeviceName } from '../model/device';
-import type { LoadProgress } from '../model/loader';
+import { type LoadProgress, describeOrigin, modelSourceNote } from '../model/loader';
 import { type DensitySettings } from './densitySettings';
 import { type EmbeddingModel, loadEmbeddingModel } from './embeddingModel';
 
@@ -522,15 +522,29 @@ export class DensityService {
       const old = this.model;
       this.model = undefined;
       await old?.model.then(m => m.dispose()).catch(() => undefined);
+      const { logger } = this.options;
+      logger.info(
+        `Loading embedding model ${settings.model} (dtype ${settings.dtype}, device ` +
+          `${settings.device}, ${modelSourceNote(settings.model, settings.offline, settings.endpoint, cacheDir)})`,
+      );
       const model = loadEmbeddingModel({
         model: settings.model,
         cacheDir,
         offline: settings.offline,
+        endpoint: settings.endpoint,
         dtype: settings.dtype,
         device: settings.device,
         maxTokens: settings.maxTokens,
         onProgress,
       });
+      void model.then(
+        m =>
+          logger.info(
+            `Loaded embedding model ${m.modelId} (${m.dtype}, ${m.dim} dimensions) from ` +
+              `${describeOrigin(m.origin, m.folder)} on ${m.device}`,
+          ),
+        () => undefined,
+      );
       this.model = { signature, model };
       model.catch(() => {
         if (this.model?.model === model) this.model = undefined;

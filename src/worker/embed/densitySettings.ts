@@ -43,6 +43,8 @@ export interface DensitySettings {
   device: DeviceChoice;
   /** Resolve hub ids from the model cache only. */
   offline: boolean;
+  /** `winnow.models.endpoint` as set ('' = HF_ENDPOINT, else the Hub), shared with the scorer. */
+  endpoint: string;
 }
 
 /** Defaults (the paper's sketch, the fast default embedder). */
@@ -60,6 +62,7 @@ export const defaultDensitySettings: DensitySettings = {
   computeAfterScoring: false,
   device: 'auto',
   offline: false,
+  endpoint: '',
 };
 
 /** The raw shapes read (every key optional). */
@@ -67,8 +70,8 @@ interface RawSection {
   density?: Record<string, unknown>;
   /** `winnow.device`, shared with the ASK-LLM scorer. */
   device?: unknown;
-  /** `winnow.models.offline`, shared with the scorer. */
-  models?: { offline?: unknown };
+  /** `winnow.models.offline` and `winnow.models.endpoint`, shared with the scorer. */
+  models?: { offline?: unknown; endpoint?: unknown };
 }
 
 function int(v: unknown, min: number, max: number, fallback: number): number {
@@ -111,5 +114,6 @@ export function resolveDensitySettings(raw: unknown): DensitySettings {
         ? device
         : dflt.device,
     offline: section.models?.offline === true,
+    endpoint: typeof section.models?.endpoint === 'string' ? section.models.endpoint.trim() : '',
   };
 }

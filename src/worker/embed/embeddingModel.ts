@@ -32,13 +32,18 @@ import {
   errorMessage,
   withDeviceFallback,
 } from '../model/device';
+import type { HubTraffic } from '../model/hub';
 import {
   DTYPE_SUFFIX,
+  configureTransformersEnv,
   hubLoadOptions,
+  hubTrafficFor,
   type LoadProgress,
   ModelLoadError,
   type ModelDtype,
+  type ModelOrigin,
   isLocalModelPath,
+  originOf,
   serializeModelLoad,
   transformers,
 } from '../model/loader';
@@ -51,7 +56,6 @@ export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 /** Truncation when neither the setting nor the model (sentence_bert_config.json) gives one. */
 export const DEFAULT_EMBEDDING_MAX_TOKENS = 256;
 
-const DEFAULT_REMOTE_HOST = 'https://huggingface.co/';
 /** Marker written into a cached hub folder whose repository has no modules.json. */
 const NO_MODULES_MARKER = '.winnow-no-modules';
 
@@ -67,8 +71,11 @@ export interface EmbeddingModelOptions {
   dtype?: ModelDtype;
   /** Device setting (default auto: CUDA if installed, then WebGPU, then CPU). */
   device?: DeviceChoice;
-  /** Hub mirror (default https://huggingface.co/). */
-  remoteHost?: string;
+  /**
+   * The Hub endpoint as set in `winnow.models.endpoint`; empty or absent = the HF_ENDPOINT
+   * environment variable, else https://huggingface.co (see src/worker/model/hub.ts).
+   */
+  endpoint?: string;
   onProgress?: (p: LoadProgress) => void;
   intraOpNumThreads?: number;
   /**
@@ -94,6 +101,8 @@ export interface EmbeddingModel {
   readonly modelId: string;
   readonly source: 'hub' | 'folder';
   readonly folder: string;
+  /** Where the files came from in this load. */
+  readonly origin: ModelOrigin;
   readonly dtype: ModelDtype;
   readonly device: DeviceName;
   readonly attempts: readonly DeviceAttempt[];
@@ -150,38 +159,41 @@ function checkLocalFolder(folder: string, dtype: ModelDtype, label: string): voi
  * transformers.js does not fetch). A repository without modules.json is remembered with a marker
  * file, so offline loads behave the same.
  */
-async function fetchHeadFiles(host: string, id: string, folder: string): Promise<void> {
+async function fetchHeadFiles(traffic: HubTraffic, id: string, folder: string): Promise<void> {
   if (existsSync(join(folder, 'modules.json')) || existsSync(join(folder, NO_MODULES_MARKER))) {
-    await fetchMissing(host, id, folder, headFiles(folder).slice(1));
+    await fetchMissing(traffic, id, folder, headFiles(folder).slice(1));
     return;
   }
-  const got = await fetchFile(host, id, 'modules.json', folder);
+  const got = await fetchFile(traffic, id, 'modules.json', folder);
   if (!got) {
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, NO_MODULES_MARKER), '');
     return;
   }
-  await fetchMissing(host, id, folder, headFiles(folder).slice(1));
+  await fetchMissing(traffic, id, folder, headFiles(folder).slice(1));
 }
 
 async function fetchMissing(
-  host: string,
+  traffic: HubTraffic,
   id: string,
   folder: string,
   files: string[],
 ): Promise<void> {
-  for (const f of files) if (!existsSync(join(folder, f))) await fetchFile(host, id, f, folder);
+  for (const f of files) if (!existsSync(join(folder, f))) await fetchFile(traffic, id, f, folder);
 }
 
-/** Fetches one file; false on 404, throws on other failures. */
-async function fetchFile(host: string, id: string, file: string, folder: string): Promise<boolean> {
-  const url = `${host}${id}/resolve/main/${file}`;
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (e) {
-    throw new ModelLoadError(`Could not download ${url}: ${errorMessage(e)}`);
-  }
+/**
+ * Fetches one file through the load's traffic recorder (which names the endpoint when it cannot
+ * be reached); false on 404, throws on other failures.
+ */
+async function fetchFile(
+  traffic: HubTraffic,
+  id: string,
+  file: string,
+  folder: string,
+): Promise<boolean> {
+  const url = `${traffic.endpoint.url}${id}/resolve/main/${file}`;
+  const response = await traffic.fetch(url);
   if (response.status === 404) return false;
   if (!response.ok) throw new ModelLoadError(`Could not download ${url}: HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
@@ -220,20 +232,33 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
       );
     checkLocalFolder(folder, dtype, label);
   }
-  const host = options.remoteHost ? options.remoteHost.replace(/\/?$/, '/') : DEFAULT_REMOTE_HOST;
-
+  const offline = options.offline === true;
+  const traffic = hubTrafficFor(local, offline, options.endpoint);
   const tf = await transformers();
-  const { env, AutoConfig, AutoTokenizer, PreTrainedModel, LogLevel } = tf;
-  env.cacheDir = cacheDir;
-  env.localModelPath = cacheDir;
-  env.useFSCache = true;
-  env.allowLocalModels = true;
-  env.allowRemoteModels = !options.offline;
-  env.remoteHost = host;
-  env.logLevel = LogLevel.ERROR;
+  const restore = configureTransformersEnv(tf, cacheDir, offline, traffic);
+  try {
+    return await loadWith(tf, options, { dtype, local, cacheDir, folder, label, traffic });
+  } finally {
+    restore();
+  }
+}
 
+async function loadWith(
+  tf: Awaited<ReturnType<typeof transformers>>,
+  options: EmbeddingModelOptions,
+  at: {
+    dtype: ModelDtype;
+    local: boolean;
+    cacheDir: string;
+    folder: string;
+    label: string;
+    traffic: HubTraffic | undefined;
+  },
+): Promise<EmbeddingModel> {
+  const { dtype, local, cacheDir, folder, label, traffic } = at;
+  const { AutoConfig, AutoTokenizer, PreTrainedModel } = tf;
   const modelRef = local ? folder : options.model;
-  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress);
+  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress, traffic);
 
   let config: Record<string, unknown>;
   let tokenizer: PreTrainedTokenizer;
@@ -243,9 +268,16 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
     ) as Record<string, unknown>;
     tokenizer = await AutoTokenizer.from_pretrained(modelRef, common);
   } catch (e) {
-    throw new ModelLoadError(`${label} could not be loaded: ${errorMessage(e)}`);
+    throw new ModelLoadError(
+      traffic?.explain(options.model, label) ?? `${label} could not be loaded: ${errorMessage(e)}`,
+    );
   }
-  if (!local && !options.offline) await fetchHeadFiles(host, options.model, folder);
+  if (traffic)
+    await fetchHeadFiles(traffic, options.model, folder).catch((e: unknown) => {
+      throw new ModelLoadError(
+        traffic.explain(options.model, label) ?? `${label}: ${errorMessage(e)}`,
+      );
+    });
   let head: SentenceHead;
   try {
     head = readSentenceHead(folder);
@@ -271,7 +303,10 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
       ...(sessionOptions ? { session_options: sessionOptions } : {}),
     });
   }).catch((e: unknown) => {
-    throw new ModelLoadError(`${label} could not be loaded on any device. ${errorMessage(e)}`);
+    throw new ModelLoadError(
+      traffic?.explain(options.model, label) ??
+        `${label} could not be loaded on any device. ${errorMessage(e)}`,
+    );
   });
   const model = selection.value;
   const session = (
@@ -282,6 +317,7 @@ async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> 
     options,
     local,
     folder,
+    origin: originOf(local, traffic),
     dtype,
     device: selection.device,
     attempts: selection.attempts,
@@ -309,6 +345,7 @@ interface EmbedderParts {
   options: EmbeddingModelOptions;
   local: boolean;
   folder: string;
+  origin: ModelOrigin;
   dtype: ModelDtype;
   device: DeviceName;
   attempts: readonly DeviceAttempt[];
@@ -328,6 +365,7 @@ class TransformersEmbedder implements EmbeddingModel {
   readonly modelId: string;
   readonly source: 'hub' | 'folder';
   readonly folder: string;
+  readonly origin: ModelOrigin;
   readonly dtype: ModelDtype;
   readonly device: DeviceName;
   readonly attempts: readonly DeviceAttempt[];
@@ -347,6 +385,7 @@ class TransformersEmbedder implements EmbeddingModel {
     this.modelId = options.model;
     this.source = parts.local ? 'folder' : 'hub';
     this.folder = folder;
+    this.origin = parts.origin;
     this.dtype = dtype;
     this.device = parts.device;
     this.attempts = parts.attempts;

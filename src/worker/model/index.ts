@@ -5,3 +5,4 @@
 export * from './device';
 export * from './loader';
 export * from './askLlmScorer';
+export * from './hub';

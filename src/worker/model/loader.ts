@@ -1,7 +1,8 @@
 /**
  * Loads an ASK-LLM scorer model with @huggingface/transformers 4.x on onnxruntime-node
- * (RUNTIME.md §3): by Hugging Face id (downloaded once into a user cache folder, never inside
- * node_modules) or from a local folder, offline if asked, on the first device that works.
+ * (RUNTIME.md §3): by Hugging Face id (downloaded once from the Hub endpoint, see hub.ts, into a
+ * user cache folder, never inside node_modules) or from a local folder, offline if asked, on the
+ * first device that works.
  *
  * transformers.js keeps its settings in a global `env`, so loads are serialised here.
  */
@@ -15,6 +16,10 @@ import {
   errorMessage,
   withDeviceFallback,
 } from './device';
+import { ModelLoadError } from './errors';
+import { type HubEndpoint, HubTraffic, endpointSource, resolveEndpoint } from './hub';
+
+export { ModelLoadError };
 
 /** The transformers.js module, imported lazily so that the worker starts fast. */
 export type TransformersModule = typeof import('@huggingface/transformers');
@@ -68,12 +73,39 @@ export interface LoadModelOptions {
   dtype?: ModelDtype;
   /** Device setting (default auto: CUDA if installed, then WebGPU, then CPU). */
   device?: DeviceChoice;
-  /** Hub mirror (default https://huggingface.co/). */
-  remoteHost?: string;
+  /**
+   * The Hub endpoint as set in `winnow.models.endpoint`; empty or absent = the HF_ENDPOINT
+   * environment variable, else https://huggingface.co (see hub.ts). Used for ids, not offline.
+   */
+  endpoint?: string;
   /** Download and load progress. */
   onProgress?: (p: LoadProgress) => void;
   /** ORT intra-op threads (default: ORT's choice). */
   intraOpNumThreads?: number;
+}
+
+/**
+ * Where a model's files came from: a local folder, the model cache (nothing downloaded), or the
+ * endpoint (some or all files downloaded into the cache by this load).
+ */
+export type ModelOrigin =
+  | { kind: 'folder' }
+  | { kind: 'cache' }
+  | { kind: 'download'; endpoint: string; files: readonly string[] };
+
+/** "the local folder F", "the model cache (F)", "https://… (3 files downloaded into F)". */
+export function describeOrigin(origin: ModelOrigin, folder: string): string {
+  switch (origin.kind) {
+    case 'folder':
+      return `the local folder ${folder}`;
+    case 'cache':
+      return `the model cache (${folder})`;
+    case 'download':
+      return (
+        `${origin.endpoint} (${origin.files.length} file${origin.files.length === 1 ? '' : 's'} ` +
+        `downloaded into ${folder})`
+      );
+  }
 }
 
 /** A loaded tokenizer + model pair and where it came from. */
@@ -84,6 +116,8 @@ export interface LoadedModel {
   readonly source: 'hub' | 'folder';
   /** The folder the files were read from (for hub ids: inside the cache). */
   readonly folder: string;
+  /** Where the files came from in this load. */
+  readonly origin: ModelOrigin;
   readonly kind: ModelKind;
   readonly dtype: ModelDtype;
   /** The device that loaded the model. */
@@ -98,14 +132,6 @@ export interface LoadedModel {
   readonly hasNumLogitsToKeep: boolean;
   /** Releases the ONNX sessions. */
   dispose(): Promise<void>;
-}
-
-/** A user-facing loading error (missing folder, missing files, offline cache miss, …). */
-export class ModelLoadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelLoadError';
-  }
 }
 
 /** Whether a model setting names a local folder rather than a Hugging Face id. */
@@ -188,7 +214,6 @@ export function checkModelFolder(
 }
 
 let loadChain: Promise<unknown> = Promise.resolve();
-let defaultRemoteHost: string | undefined;
 
 /**
  * Loads tokenizer and model. Ids are downloaded into `cacheDir` (with progress) unless offline;
@@ -203,21 +228,25 @@ export function loadScorerModel(options: LoadModelOptions): Promise<LoadedModel>
 }
 
 /**
- * Runs `load` in the same queue as `loadScorerModel`, so that other model loaders (the DENSITY
- * embedder, src/worker/embed) never change transformers.js's global `env` during a scorer load.
- */
-/**
  * The options every transformers.js `from_pretrained` call gets: the user cache folder, offline
  * mode, and a progress callback that forwards the file-level events as {@link LoadProgress}.
+ * `progress` events are only forwarded for files that this load downloads through `traffic`
+ * (transformers.js also reports reads from the cache or a local folder as progress).
  */
 export function hubLoadOptions(
   cacheDir: string,
   offline: boolean,
   onProgress: ((p: LoadProgress) => void) | undefined,
+  traffic?: HubTraffic,
 ): { cache_dir: string; local_files_only: boolean; progress_callback: (p: ProgressInfo) => void } {
   const progress = (p: ProgressInfo): void => {
     if (!onProgress) return;
     const info = p as Partial<LoadProgress> & { status: string };
+    if (
+      info.status === 'progress' &&
+      (!traffic || info.file === undefined || !traffic.wasDownloaded(info.file))
+    )
+      return;
     if (['initiate', 'download', 'progress', 'done', 'ready'].includes(info.status))
       onProgress({
         status: info.status as LoadProgress['status'],
@@ -230,6 +259,85 @@ export function hubLoadOptions(
   return { cache_dir: cacheDir, local_files_only: offline, progress_callback: progress };
 }
 
+/**
+ * Points transformers.js's global `env` at the cache folder and, for downloads, at the endpoint
+ * with the load's traffic recorder as its fetch. Returns a function that restores the fetch.
+ * Only call inside the load queue ({@link serializeModelLoad}).
+ */
+export function configureTransformersEnv(
+  tf: TransformersModule,
+  cacheDir: string,
+  offline: boolean,
+  traffic: HubTraffic | undefined,
+): () => void {
+  const { env, LogLevel } = tf;
+  // transformers.js defaults both folders to inside its own package (i.e. node_modules).
+  env.cacheDir = cacheDir;
+  env.localModelPath = cacheDir;
+  env.useFSCache = true;
+  env.allowLocalModels = true;
+  env.allowRemoteModels = !offline && traffic !== undefined;
+  env.logLevel = LogLevel.ERROR;
+  // The global env outlives this load: another load must not inherit this endpoint or fetch.
+  const defaults = (envDefaults ??= { fetch: env.fetch, remoteHost: env.remoteHost });
+  env.remoteHost = traffic ? traffic.endpoint.url : defaults.remoteHost;
+  env.fetch = traffic ? traffic.fetch : defaults.fetch;
+  return () => {
+    env.fetch = defaults.fetch;
+    env.remoteHost = defaults.remoteHost;
+  };
+}
+
+/** transformers.js's own `env.fetch` and `env.remoteHost`, as first seen. */
+let envDefaults: Pick<TransformersModule['env'], 'fetch' | 'remoteHost'> | undefined;
+
+/**
+ * The endpoint and traffic recorder of a hub id's load, or undefined for folders and offline
+ * loads (which never download). Throws `ModelLoadError` for a bad endpoint setting.
+ */
+export function hubTrafficFor(
+  local: boolean,
+  offline: boolean,
+  endpoint: string | undefined,
+): HubTraffic | undefined {
+  if (local || offline) return undefined;
+  const resolved: HubEndpoint = resolveEndpoint(endpoint);
+  return new HubTraffic(resolved);
+}
+
+/**
+ * Where a load of `model` will look, for the log line before it: "local folder", "offline, model
+ * cache C" or "endpoint E (winnow.models.endpoint), model cache C".
+ */
+export function modelSourceNote(
+  model: string,
+  offline: boolean,
+  endpoint: string | undefined,
+  cacheDir: string,
+): string {
+  if (isLocalModelPath(model)) return 'local folder';
+  if (offline) return `offline, model cache ${cacheDir}`;
+  let where: string;
+  try {
+    const e = resolveEndpoint(endpoint);
+    where = `endpoint ${e.url}${endpointSource(e)}`;
+  } catch {
+    where = 'an unusable endpoint setting';
+  }
+  return `${where}, model cache ${cacheDir}`;
+}
+
+/** Where the files of a load came from, from its traffic. */
+export function originOf(local: boolean, traffic: HubTraffic | undefined): ModelOrigin {
+  if (local) return { kind: 'folder' };
+  if (!traffic || traffic.downloaded.size === 0) return { kind: 'cache' };
+  return { kind: 'download', endpoint: traffic.endpoint.url, files: [...traffic.downloaded] };
+}
+
+/**
+ * Runs `load` in the same queue as `loadScorerModel`, so that other model loaders (the DENSITY
+ * embedder, src/worker/embed) never change transformers.js's global `env` during a scorer load.
+ */
 export function serializeModelLoad<T>(load: () => Promise<T>): Promise<T> {
   const p = loadChain.then(load, load);
   loadChain = p.catch(() => undefined);
@@ -258,22 +366,33 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
     checkModelFolder(folder, dtype, label);
   }
 
+  const offline = options.offline === true;
+  const traffic = hubTrafficFor(local, offline, options.endpoint);
   const tf = await transformers();
-  const { env, AutoConfig, AutoTokenizer, AutoModelForSeq2SeqLM, AutoModelForCausalLM, LogLevel } =
-    tf;
-  // transformers.js defaults both folders to inside its own package (i.e. node_modules).
-  env.cacheDir = cacheDir;
-  env.localModelPath = cacheDir;
-  env.useFSCache = true;
-  env.allowLocalModels = true;
-  env.allowRemoteModels = !options.offline;
-  // The global env outlives this call: restore the Hub when no mirror is given.
-  defaultRemoteHost ??= env.remoteHost;
-  env.remoteHost = options.remoteHost ? options.remoteHost.replace(/\/?$/, '/') : defaultRemoteHost;
-  env.logLevel = LogLevel.ERROR;
+  const restore = configureTransformersEnv(tf, cacheDir, offline, traffic);
+  try {
+    return await loadWith(tf, options, { dtype, local, cacheDir, folder, label, traffic });
+  } finally {
+    restore();
+  }
+}
 
+async function loadWith(
+  tf: TransformersModule,
+  options: LoadModelOptions,
+  at: {
+    dtype: ModelDtype;
+    local: boolean;
+    cacheDir: string;
+    folder: string;
+    label: string;
+    traffic: HubTraffic | undefined;
+  },
+): Promise<LoadedModel> {
+  const { dtype, local, cacheDir, folder, label, traffic } = at;
+  const { AutoConfig, AutoTokenizer, AutoModelForSeq2SeqLM, AutoModelForCausalLM } = tf;
   const modelRef = local ? folder : options.model;
-  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress);
+  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress, traffic);
 
   let config: Record<string, unknown>;
   let tokenizer: PreTrainedTokenizer;
@@ -282,7 +401,9 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
     config = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
     tokenizer = await AutoTokenizer.from_pretrained(modelRef, common);
   } catch (e) {
-    throw new ModelLoadError(`${label} could not be loaded: ${errorMessage(e)}`);
+    throw new ModelLoadError(
+      traffic?.explain(options.model, label) ?? `${label} could not be loaded: ${errorMessage(e)}`,
+    );
   }
   const kind = modelKindOf(config);
   if (!local) checkModelFiles(kind, dtype, folder, label, options.offline === true);
@@ -303,7 +424,10 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
       ? await AutoModelForSeq2SeqLM.from_pretrained(modelRef, opts)
       : await AutoModelForCausalLM.from_pretrained(modelRef, opts);
   }).catch((e: unknown) => {
-    throw new ModelLoadError(`${label} could not be loaded on any device. ${errorMessage(e)}`);
+    throw new ModelLoadError(
+      traffic?.explain(options.model, label) ??
+        `${label} could not be loaded on any device. ${errorMessage(e)}`,
+    );
   });
   const model = selection.value;
   const decoder = (model.sessions as Record<string, { inputNames: string[] }>)['model'];
@@ -312,6 +436,7 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
     modelId: options.model,
     source: local ? 'folder' : 'hub',
     folder,
+    origin: originOf(local, traffic),
     kind,
     dtype,
     device: selection.device,

@@ -8,7 +8,9 @@ import {
   type LoadProgress,
   type LoadedModel,
   ModelLoadError,
+  describeOrigin,
   loadScorerModel,
+  modelSourceNote,
 } from '../model';
 import type { Logger } from '../logger';
 import type { ScorerConfig } from './scorerConfig';
@@ -27,8 +29,12 @@ export class ModelHost {
   private current: { key: string; scorer: AskLlmScorer } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
+  /**
+   * `cacheDir` is read at each load: the worker learns its storage folder (and so the model
+   * cache) at initialize, after the services are built.
+   */
   constructor(
-    private readonly cacheDir: string,
+    private readonly cacheDir: () => string,
     private readonly logger: Logger,
   ) {}
 
@@ -67,15 +73,17 @@ export class ModelHost {
     let loadMs = 0;
     if (this.model?.key !== config.modelKey) {
       await this.release();
+      const cacheDir = this.cacheDir();
       const t0 = performance.now();
       this.logger.info(
-        `Loading ASK-LLM model ${s.model} (dtype ${s.dtype}, device ${s.device}` +
-          `${options.offline ? ', offline' : ''}, cache ${this.cacheDir})`,
+        `Loading ASK-LLM model ${s.model} (dtype ${s.dtype}, device ${s.device}, ` +
+          `${modelSourceNote(s.model, options.offline, s.endpoint, cacheDir)})`,
       );
       const loaded = await loadScorerModel({
         model: s.model,
-        cacheDir: this.cacheDir,
+        cacheDir,
         offline: options.offline,
+        endpoint: s.endpoint,
         dtype: s.dtype,
         device: s.device,
         onProgress: options.onProgress,
@@ -86,7 +94,8 @@ export class ModelHost {
         .map(a => `${a.device}: ${a.outcome}${a.outcome === 'ok' ? '' : ` (${a.message})`}`)
         .join('; ');
       this.logger.info(
-        `Loaded ${loaded.modelId} (${loaded.kind}, ${loaded.dtype}) from ${loaded.folder} on ` +
+        `Loaded ${loaded.modelId} (${loaded.kind}, ${loaded.dtype}) from ` +
+          `${describeOrigin(loaded.origin, loaded.folder)} on ` +
           `${loaded.device} in ${(loadMs / 1000).toFixed(1)} s. Devices tried: ${attempts}`,
       );
     }

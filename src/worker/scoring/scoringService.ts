@@ -62,7 +62,8 @@ export interface ScoringHost {
   settings: SettingsStore;
   registry: DatasetRegistry;
   store: () => Promise<ScoreStore>;
-  modelCacheDir: string;
+  /** Read at each model load (the server sets it at initialize). */
+  readonly modelCacheDir: string;
   workspaceFolders: () => readonly string[];
   trusted: () => boolean;
   /** The service's part of the worker status changed. */
@@ -143,7 +144,7 @@ export class ScoringService {
   private storeNow: ScoreStore | undefined;
 
   constructor(private readonly host: ScoringHost) {
-    this.models = new ModelHost(host.modelCacheDir, host.logger);
+    this.models = new ModelHost(() => host.modelCacheDir, host.logger);
   }
 
   /** The status this service wants shown (loading a model, scoring), if any. */
@@ -322,11 +323,21 @@ export class ScoringService {
       reporter?.report(`Loading ${s.model}…`);
     }
     let lastLoadReport = 0;
+    let lastLoadFile: string | undefined;
     const onLoadProgress = (p: LoadProgress): void => {
       const message = loadMessage(s.model, p);
       if (!message) return;
       const now = performance.now();
-      if (p.status === 'progress' && now - lastLoadReport < reportIntervalMs) return;
+      // Download progress is throttled, but each file's first and last report always go out.
+      if (p.status === 'progress') {
+        if (
+          p.file === lastLoadFile &&
+          p.progress !== 100 &&
+          now - lastLoadReport < reportIntervalMs
+        )
+          return;
+        lastLoadFile = p.file;
+      }
       lastLoadReport = now;
       this.setPhase({ state: 'loadingModel', model: s.model, detail: message });
       reporter?.report(message);
