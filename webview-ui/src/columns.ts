@@ -65,8 +65,10 @@ export const COLUMNS: readonly ColumnDef[] = [
   {
     id: 'length',
     title: 'Length',
-    description: 'Length of the text in characters (tokens where known)',
-    width: 84,
+    description:
+      'Length of the text in characters, then the prompt tokens the ASK-LLM model read once the ' +
+      'row is scored ("355 · 94 tok"); sorting by length uses characters',
+    width: 156,
     minWidth: 48,
     hideable: true,
     align: 'right',
