@@ -39,7 +39,7 @@ import { errorText, log } from './log';
 import { rowDetail } from './rowDetail';
 import { RowColumns, scanRows } from './rowColumns';
 import { PREVIEW_CHARS, toRowView } from './rowViews';
-import { decodeColumns, scoreSources, type ScoreColumns } from './scoreColumns';
+import { decodeColumns, rowScores, scoreSources, type ScoreColumns } from './scoreColumns';
 import { readSidecar, sidecarPath, writeSidecar, type SidecarData } from './sidecar';
 import { SearchCancelled, searchFile, type CancelToken } from './textSearch';
 import type { ViewSource } from './datasetView';
@@ -346,20 +346,12 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   // -- rows ---------------------------------------------------------------------------------------
 
-  /** Adds the row's scores and decision to its view. */
+  /** Adds the row's scores, prompt tokens and decision to its view. */
   private decorate(view: RowView): RowView {
-    const i = view.index;
-    const a = this._scores?.askllm?.values;
-    const d = this._scores?.density;
-    const score = a && i < a.length ? a[i] : NaN;
-    const density = d && i < d.values.length ? d.values[i] : NaN;
-    const rank = d && i < d.ranks.length ? d.ranks[i] : 0;
-    const decision = decisionOf(this.decisions.get(i));
+    const decision = decisionOf(this.decisions.get(view.index));
     return {
       ...view,
-      ...(score === score ? { score } : {}),
-      ...(density === density ? { density } : {}),
-      ...(rank > 0 ? { densityRank: rank } : {}),
+      ...rowScores(this._scores, view.index),
       ...(decision ? { decision } : {}),
     };
   }
@@ -403,21 +395,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     if (!Number.isInteger(row) || row < 0 || row >= this.file.lineCount) return undefined;
     const raw = await this.file.readRow(row);
     const d = rowDetail(raw, this._schema, this.opts.maxLineBytes, scoreSources(this._scores));
-    const deco = this.decorate({
-      index: row,
-      preview: '',
-      truncated: false,
-      chars: 0,
-      bytes: 0,
-      fields: [],
-    });
-    return {
-      ...d,
-      ...(deco.score !== undefined ? { score: deco.score } : {}),
-      ...(deco.density !== undefined ? { density: deco.density } : {}),
-      ...(deco.densityRank !== undefined ? { densityRank: deco.densityRank } : {}),
-      ...(deco.decision ? { decision: deco.decision } : {}),
-    };
+    const decision = decisionOf(this.decisions.get(row));
+    return { ...d, ...rowScores(this._scores, row), ...(decision ? { decision } : {}) };
   }
 
   // -- decisions ----------------------------------------------------------------------------------

@@ -1,23 +1,31 @@
 /**
  * The worker's per-row score columns (SCORES_API.md `winnow/getColumns`) as typed arrays: ASK-LLM
- * P(yes) and DENSITY score and rank, with the metadata that says how they were made. Free of
+ * P(yes), prompt tokens and (when asked for) the normalised variant, and DENSITY score and rank,
+ * with the metadata that says how they were made; and what they say about one row. Free of
  * `vscode`.
  */
-import type {
-  DensityColumnMeta,
-  GetColumnsResult,
-  ScoreColumnMeta,
+import { sortedScores, standing } from '../shared/scoreFormat';
+import {
+  TOKENS_TRUNCATED,
+  type DensityColumnMeta,
+  type GetColumnsResult,
+  type ScoreColumnMeta,
 } from '../shared/workerProtocol';
-import type { ScoreSourceView } from '../shared/webviewProtocol';
+import type { RowScores, ScoreSourceView } from '../shared/webviewProtocol';
 
 /** Score columns aligned with the physical lines of one version of the file. */
 export interface ScoreColumns {
   readonly rowCount: number;
   readonly fileVersion: string;
   readonly askllm?: {
+    /** P(yes), NaN = not scored. */
     readonly values: Float32Array;
     readonly scored: number;
     readonly meta: ScoreColumnMeta;
+    /** Prompt tokens with the {@link TOKENS_TRUNCATED} flag, 0 = unknown (absent: none sent). */
+    readonly tokens?: Uint32Array;
+    /** P(yes) / (P(yes) + P(no)), NaN = none; sent only while the setting asks for it. */
+    readonly normalized?: Float32Array;
   };
   readonly density?: {
     readonly values: Float32Array;
@@ -42,11 +50,22 @@ function decode(base64: string, rowCount: number, what: string): Uint8Array {
  */
 export function decodeColumns(result: GetColumnsResult): ScoreColumns {
   const n = result.rowCount;
-  const askllm = result.askllm
+  const a = result.askllm;
+  const askllm = a
     ? {
-        values: new Float32Array(decode(result.askllm.data, n, 'The ASK-LLM column').buffer),
-        scored: result.askllm.scored,
-        meta: result.askllm.meta,
+        values: new Float32Array(decode(a.data, n, 'The ASK-LLM column').buffer),
+        scored: a.scored,
+        meta: a.meta,
+        ...(a.tokens !== undefined
+          ? { tokens: new Uint32Array(decode(a.tokens, n, 'The ASK-LLM token column').buffer) }
+          : {}),
+        ...(a.normalized !== undefined
+          ? {
+              normalized: new Float32Array(
+                decode(a.normalized, n, 'The normalised-variant column').buffer,
+              ),
+            }
+          : {}),
       }
     : undefined;
   const density = result.density
@@ -73,8 +92,11 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
       ? {
           askllm: {
             model: a.meta.model,
+            dtype: a.meta.dtype,
             promptName: a.meta.promptName,
             promptHash: a.meta.promptHash,
+            answerTokens: a.meta.answerTokens,
+            maxTokens: a.meta.maxTokens,
             variant: a.meta.variant,
             scored: a.scored,
             ...(a.meta.device ? { device: a.meta.device } : {}),
@@ -94,6 +116,41 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
         }
       : {}),
   };
+}
+
+/** Ascending scored values of each P(yes) column, computed once per column (columns never change). */
+const sortedCache = new WeakMap<Float32Array, Float32Array>();
+
+/**
+ * What the columns say about row `i`: P(yes) with its standing among the file's scored rows
+ * (as the text editor's hover computes it), the normalised variant when it was sent, the prompt
+ * tokens, and DENSITY score and rank. Unknown facts are left out.
+ */
+export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores {
+  const a = cols?.askllm;
+  const d = cols?.density;
+  const out: { -readonly [K in keyof RowScores]: RowScores[K] } = {};
+  const score = a && i < a.values.length ? a.values[i] : NaN;
+  if (a && score === score) {
+    out.score = score;
+    let sorted = sortedCache.get(a.values);
+    if (!sorted) sortedCache.set(a.values, (sorted = sortedScores(a.values)));
+    const st = standing(sorted, score);
+    out.scoreRank = st.rank;
+    out.scorePercentile = st.percentile;
+    const v = a.normalized && i < a.normalized.length ? a.normalized[i] : NaN;
+    if (v === v) out.normalized = v;
+  }
+  const packed = a?.tokens && i < a.tokens.length ? a.tokens[i] : 0;
+  if (packed !== 0) {
+    out.tokens = (packed & ~TOKENS_TRUNCATED) >>> 0;
+    if ((packed & TOKENS_TRUNCATED) !== 0) out.tokensTruncated = true;
+  }
+  const density = d && i < d.values.length ? d.values[i] : NaN;
+  if (density === density) out.density = density;
+  const rank = d && i < d.ranks.length ? d.ranks[i] : 0;
+  if (rank > 0) out.densityRank = rank;
+  return out;
 }
 
 /** Encodes a Float32Array as the wire format (for tests and tools that produce columns). */

@@ -34,8 +34,35 @@ export interface RowError {
   readonly column?: number;
 }
 
+/**
+ * What the worker's score columns say about one row: the facts of the text editor's hover (the
+ * ASK-LLM P(yes), its standing in the file, the prompt tokens, DENSITY), for the grid's cells
+ * and tooltips and the detail panel. Each is absent when unknown.
+ */
+export interface RowScores {
+  /** ASK-LLM score (raw P(yes)) of the row, when scored. */
+  readonly score?: number;
+  /** Rank of the score among the file's scored rows (1 = highest; ties share the best rank). */
+  readonly scoreRank?: number;
+  /** Percentile rank 0–100 of the score in the file (share of scored rows below, ties half). */
+  readonly scorePercentile?: number;
+  /**
+   * The labelled variant P(yes) / (P(yes) + P(no)), NOT the ASK-LLM score; only while
+   * `winnow.askllm.showNormalizedVariant` is on.
+   */
+  readonly normalized?: number;
+  /** Prompt tokens the ASK-LLM model read for the row (template + text), when scored. */
+  readonly tokens?: number;
+  /** The row's text was truncated to fit the scorer's `maxTokens`. */
+  readonly tokensTruncated?: boolean;
+  /** DENSITY score of the row (kernel density estimate), when computed. */
+  readonly density?: number;
+  /** DENSITY rank (1 = most isolated), when computed. */
+  readonly densityRank?: number;
+}
+
 /** What the grid shows for one row. */
-export interface RowView {
+export interface RowView extends RowScores {
   /** 0-based line index in the file. */
   readonly index: number;
   /** Text extracted with the detected schema (or the raw line for an invalid row), truncated. */
@@ -50,16 +77,8 @@ export interface RowView {
   readonly fields: readonly string[];
   /** Set when the line is not a valid JSON object. */
   readonly error?: RowError;
-  /** ASK-LLM score (P(yes)) of the row, when scored. */
-  readonly score?: number;
-  /** DENSITY score of the row (kernel density estimate), when computed. */
-  readonly density?: number;
-  /** DENSITY rank (1 = most isolated), when computed. */
-  readonly densityRank?: number;
   /** The row's keep/drop decision; absent when undecided. */
   readonly decision?: Decision;
-  /** Tokens of the row's text, where a tokenizer counted them. */
-  readonly tokens?: number;
 }
 
 /** A keep/drop decision on a row. */
@@ -185,8 +204,13 @@ export interface DecisionCounts {
 export interface ScoreSourceView {
   readonly askllm?: {
     readonly model: string;
+    readonly dtype: string;
     readonly promptName: string;
     readonly promptHash: string;
+    /** Answer tokens whose probabilities are summed into P(yes), e.g. ["▁yes"]. */
+    readonly answerTokens: readonly string[];
+    /** Longest prompt in tokens; longer documents are truncated. */
+    readonly maxTokens: number;
     readonly variant: string;
     readonly scored: number;
     readonly device?: string;
@@ -233,7 +257,7 @@ export type DecisionTarget =
   | { readonly kind: 'densitySample'; readonly count: number; readonly seed?: number };
 
 /** One example in full, for the detail panel. */
-export interface RowDetail {
+export interface RowDetail extends RowScores {
   readonly index: number;
   /** The schema's text (the raw line for an invalid row), possibly cut at `textLimit`. */
   readonly text: string;
@@ -247,9 +271,6 @@ export interface RowDetail {
   readonly bytes: number;
   readonly fields: readonly string[];
   readonly error?: RowError;
-  readonly score?: number;
-  readonly density?: number;
-  readonly densityRank?: number;
   readonly decision?: Decision;
   readonly sources: ScoreSourceView;
 }

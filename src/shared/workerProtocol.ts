@@ -211,14 +211,34 @@ export interface DensityColumnMeta {
   seed: number;
 }
 
+/** Flag bit of `GetColumnsResult.askllm.tokens`: the document was truncated to fit. */
+export const TOKENS_TRUNCATED = 0x8000_0000;
+
 /** Per-row score columns of one dataset file, aligned with its physical lines (SCORES_API.md). */
 export interface GetColumnsResult {
   /** Rows of the file version the columns align with. */
   rowCount: number;
   /** Changes whenever the worker re-indexes the file. */
   fileVersion: string;
-  /** data: base64 Float32Array LE, NaN = not scored. */
-  askllm?: { data: string; scored: number; meta: ScoreColumnMeta };
+  /** The ASK-LLM column; every per-row array is aligned with the rows like `data`. */
+  askllm?: {
+    /** P(yes), the ASK-LLM score: base64 Float32 LE, NaN = not scored. */
+    data: string;
+    scored: number;
+    meta: ScoreColumnMeta;
+    /**
+     * Prompt tokens the model read for each row: base64 Uint32 LE, 0 = not scored. The high bit
+     * ({@link TOKENS_TRUNCATED}) is set when the document was truncated to fit `meta.maxTokens`;
+     * the count is the value without it. Absent from workers that do not send it.
+     */
+    tokens?: string;
+    /**
+     * The labelled variant P(yes) / (P(yes) + P(no)), which is not the ASK-LLM score: base64
+     * Float32 LE, NaN = not scored (or both are 0). Sent only while
+     * `winnow.askllm.showNormalizedVariant` is on.
+     */
+    normalized?: string;
+  };
   /** score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated). */
   density?: { score: string; rank: string; meta: DensityColumnMeta };
 }

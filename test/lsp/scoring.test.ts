@@ -14,6 +14,7 @@ import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transforme
 import type { MarkupContent } from 'vscode-languageserver-protocol/node';
 import { PAPER_PROMPT, parsePromptTemplate, renderPrompt } from '../../src/core/askllm';
 import {
+  TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
   type WinnowSettingsSection,
@@ -79,6 +80,33 @@ function decodeColumn(c: GetColumnsResult): Float32Array {
   const bytes = Buffer.from(c.askllm.data, 'base64');
   assert.equal(bytes.length, c.rowCount * 4);
   return new Float32Array(new Uint8Array(bytes).buffer);
+}
+
+/** The prompt-token column: counts and truncation flags per row (0 tokens = not scored). */
+function decodeTokens(c: GetColumnsResult): { tokens: number[]; truncated: boolean[] } {
+  assert.ok(c.askllm?.tokens, 'a token column');
+  const bytes = Buffer.from(c.askllm.tokens, 'base64');
+  assert.equal(bytes.length, c.rowCount * 4);
+  const packed = [...new Uint32Array(new Uint8Array(bytes).buffer)];
+  return {
+    tokens: packed.map(v => (v & ~TOKENS_TRUNCATED) >>> 0),
+    truncated: packed.map(v => (v & TOKENS_TRUNCATED) !== 0),
+  };
+}
+
+/** The normalised-variant column, if the worker sent it. */
+function decodeVariant(c: GetColumnsResult): Float32Array | undefined {
+  if (c.askllm?.normalized === undefined) return undefined;
+  const bytes = Buffer.from(c.askllm.normalized, 'base64');
+  assert.equal(bytes.length, c.rowCount * 4);
+  return new Float32Array(new Uint8Array(bytes).buffer);
+}
+
+/** The prompt tokens a hover states ("· 94 tokens" or "· 94 tokens (document truncated)"). */
+function hoverTokens(markdown: string): { tokens: number; truncated: boolean } {
+  const m = /· ([0-9,]+) tokens( \(document truncated\))?/.exec(markdown.replace(/\\(.)/g, '$1'));
+  assert.ok(m, `no token count in the hover: ${markdown}`);
+  return { tokens: Number(m[1].replace(/,/g, '')), truncated: m[2] !== undefined };
 }
 
 /** Significant digits printed in a number string ("0.114" → 3). */
@@ -203,6 +231,21 @@ describe('ASK-LLM scoring in the worker', () => {
         device: 'cpu',
       },
     );
+    // Prompt tokens: what the scorer fed the model (the tokenizer's count of the rendered
+    // prompt, as the hover states it), 0 for the unscored broken line. No variant by default.
+    const { tokens, truncated } = decodeTokens(c);
+    assert.equal(tokens[7], 0);
+    assert.equal(truncated[7], false);
+    for (let d = 0; d < docs.length; d++) {
+      const want = tok.encode(renderPrompt(PAPER_PROMPT, docs[d])).length;
+      assert.equal(tokens[rowOf(d)], want, `row ${rowOf(d)} tokens`);
+      assert.equal(truncated[rowOf(d)], false);
+    }
+    for (const d of [0, 12, 29]) {
+      const said = hoverTokens(hoverMarkdown(await w.hover(data.uri, rowOf(d))));
+      assert.deepEqual(said, { tokens: tokens[rowOf(d)], truncated: false });
+    }
+    assert.equal(c.askllm?.normalized, undefined, 'the variant is sent only when asked for');
     // Notifications told the client the columns changed, and inlay hints were refreshed.
     await w.waitFor('didChangeColumns', () => w.columnChanges.some(n => n.uri === data.uri));
     await w.waitFor('an inlay-hint refresh', () => w.inlayRefreshes > 0);
@@ -284,6 +327,27 @@ describe('ASK-LLM scoring in the worker', () => {
     const pYes = dist[t5.yesId] + dist[t5.yesCapId];
     assert.ok(Math.abs(Number(variant[1]) - pYes / (pYes + dist[t5.noId])) < 1e-5);
 
+    // The columns carry the variant while the setting is on: per row, NaN for the broken line.
+    const on = await w.columns(data.uri);
+    const norm = decodeVariant(on);
+    assert.ok(norm, 'a variant column while showNormalizedVariant is on');
+    assert.ok(Number.isNaN(norm[7]));
+    for (const d of [0, 5, 20]) {
+      const dd = t5Distribution(t5, tok.encode(renderPrompt(parsed, docs[d])));
+      const y = dd[t5.yesId] + dd[t5.yesCapId];
+      assert.ok(Math.abs(norm[rowOf(d)] - y / (y + dd[t5.noId])) < 1e-5, `row ${rowOf(d)}`);
+      assert.equal(
+        decodeTokens(on).tokens[rowOf(d)],
+        tok.encode(renderPrompt(parsed, docs[d])).length,
+      );
+    }
+    // Turned off: the same scores, without the variant.
+    await w.changeSettings(settingsFor({ promptFile: promptPath, answerVariants: ['Yes'] }));
+    const off = await w.columns(data.uri);
+    assert.equal(off.askllm?.normalized, undefined, 'no variant once the setting is off');
+    assert.equal(off.askllm?.scored, docs.length);
+    assert.deepEqual(decodeColumn(off), decodeColumn(on));
+
     // A template without the placeholder, and a multi-token answer, are refused with reasons.
     writeFileSync(promptPath, 'no placeholder here');
     await w.changeSettings(settingsFor({ promptFile: promptPath }));
@@ -304,6 +368,37 @@ describe('ASK-LLM scoring in the worker', () => {
       assert.match(e.message, /Model folder not found/);
       return true;
     });
+    await w.shutdown();
+  });
+
+  it('a short max-token setting truncates documents, and the token column says so', async () => {
+    // Room for the prompt and about 8 document tokens: most documents are cut.
+    const overhead = tok.encode(renderPrompt(PAPER_PROMPT, '')).length;
+    const maxTokens = Math.max(16, overhead + 8);
+    // A copy of the file as written (an earlier test edited line 3 of the original).
+    const copy = writeDataset('truncate.jsonl', lines);
+    const w = await start(join(root, 'storage-truncate'), settingsFor({ maxTokens }));
+    await w.openDataset(copy.uri, 'command');
+    const r = await w.score(copy.uri).result;
+    assert.equal(r.scored, docs.length);
+    const c = await w.columns(copy.uri);
+    assert.equal(c.askllm?.meta.maxTokens, maxTokens);
+    const { tokens, truncated } = decodeTokens(c);
+    let cut = 0;
+    for (let d = 0; d < docs.length; d++) {
+      const row = rowOf(d);
+      const full = tok.encode(renderPrompt(PAPER_PROMPT, docs[d])).length;
+      assert.equal(truncated[row], full > maxTokens, `row ${row}: ${full} tokens in full`);
+      if (full > maxTokens) {
+        cut++;
+        assert.ok(tokens[row] > 0 && tokens[row] <= maxTokens, `row ${row}: ${tokens[row]}`);
+      } else assert.equal(tokens[row], full);
+    }
+    assert.ok(cut > 0 && cut < docs.length, `${cut} of ${docs.length} documents truncated`);
+    for (const d of [0, 1, 2, 3]) {
+      const said = hoverTokens(hoverMarkdown(await w.hover(copy.uri, rowOf(d))));
+      assert.deepEqual(said, { tokens: tokens[rowOf(d)], truncated: truncated[rowOf(d)] });
+    }
     await w.shutdown();
   });
 

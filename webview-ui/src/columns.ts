@@ -67,8 +67,10 @@ export const COLUMNS: readonly ColumnDef[] = [
   {
     id: 'length',
     title: 'Length',
-    description: 'Length of the text in characters (tokens where known)',
-    width: 84,
+    description:
+      'Length of the text in characters, then the prompt tokens the ASK-LLM model read once the ' +
+      'row is scored ("355 · 94 tok"); sorting by length uses characters',
+    width: 120,
     minWidth: 60,
     hideable: true,
     align: 'right',

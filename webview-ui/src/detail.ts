@@ -6,6 +6,7 @@
 import type { Decision, RowDetail } from '../../src/shared/webviewProtocol';
 import { codicon, el, formatCount } from './dom';
 import { type TriageKeys, triageKeyNames } from './keymap';
+import { scoreFacts } from './scoreText';
 
 export interface DetailCallbacks {
   /** Show the row's line in the text editor. */
@@ -127,30 +128,8 @@ export class DetailPanel {
       parts.push(err);
     }
 
-    // Scores and where they came from.
-    const scores: [string, string][] = [];
-    const a = d.sources.askllm;
-    scores.push(['ASK-LLM P(yes)', d.score !== undefined ? d.score.toPrecision(4) : 'not scored']);
-    if (a) {
-      scores.push(['Model', a.model + (a.device ? ` (${a.device})` : '')]);
-      scores.push(['Prompt', `${a.promptName} · hash ${a.promptHash.slice(0, 12)}`]);
-      scores.push(['Variant', a.variant]);
-    }
-    const dn = d.sources.density;
-    scores.push([
-      'DENSITY',
-      d.density !== undefined
-        ? `score ${d.density.toPrecision(4)}${d.densityRank ? ` · rank ${formatCount(d.densityRank)} (1 = most isolated)` : ''}`
-        : 'not computed',
-    ]);
-    if (dn)
-      scores.push([
-        'Sketch',
-        `${dn.model} · ${formatCount(dn.buckets)} buckets × ${dn.hashesPerRow} hashes · bandwidth ${dn.bandwidth} · seed ${dn.seed}`,
-      ]);
-    scores.push(['Length', `${formatCount(d.chars)} characters · ${formatCount(d.bytes)} bytes`]);
-    if (d.fields.length) scores.push(['Fields', d.fields.join(', ')]);
-    parts.push(section('Scores', keyValues(scores)));
+    // Scores and where they came from: the facts of the text editor's hover.
+    parts.push(section('Scores', keyValues(scoreFacts(d))));
 
     // The text: chat turns by role, or the wrapped text.
     if (d.turns && d.turns.length) {

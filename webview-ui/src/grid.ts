@@ -11,7 +11,7 @@
  * aria-activedescendant, and selected rows have aria-selected. The keyboard does everything:
  * see keymap.ts.
  */
-import type { Decision, RowView } from '../../src/shared/webviewProtocol';
+import type { Decision, RowView, ScoreSourceView } from '../../src/shared/webviewProtocol';
 import {
   COLUMNS,
   columnWidth,
@@ -47,6 +47,7 @@ import {
   triageKeyNames,
 } from './keymap';
 import type { RowStore } from './rowStore';
+import { lengthText, lengthTooltip, scoreTooltip } from './scoreText';
 import { addRange, rangesContain, removePosition, type Ranges } from './selection';
 
 /** What the grid painted last (reported to the host for tests and commands). */
@@ -97,6 +98,8 @@ export class Grid {
   private readonly thumb: HTMLDivElement;
   private readonly emptyMessage: HTMLDivElement;
   private readonly slots: RowSlot[] = [];
+  private sources: ScoreSourceView = {};
+  private sourcesKey = '{}';
   private columnMenu: HTMLDivElement | undefined;
 
   private rowHeight = 22;
@@ -276,12 +279,18 @@ export class Grid {
     return { widths: this.widths, hidden: this.hidden };
   }
 
-  /** Which score columns have data; the others are left out until they do. */
-  setAvailable(available: { score: boolean; density: boolean }): void {
-    const empty = [
-      ...(available.score ? [] : ['score']),
-      ...(available.density ? [] : ['density']),
-    ];
+  /**
+   * Where the scores came from (model, prompt, scored rows), for the tooltips. Score columns
+   * without data are left out until they have some.
+   */
+  setSources(sources: ScoreSourceView): void {
+    const key = JSON.stringify(sources);
+    if (key !== this.sourcesKey) {
+      this.sources = sources;
+      this.sourcesKey = key;
+      this.refresh();
+    }
+    const empty = [...(sources.askllm ? [] : ['score']), ...(sources.density ? [] : ['density'])];
     if (empty.join() === this.empty.join()) return;
     this.empty = empty;
     this.applyColumns();
@@ -548,13 +557,18 @@ export class Grid {
     status.replaceChildren();
     if (!row) {
       setText(line, '');
+      setAttr(line, 'title', undefined);
       setText(preview, '…');
       setAttr(preview, 'title', undefined);
       for (const c of [decision, score, density, length]) c.replaceChildren();
-      setAttr(length, 'title', undefined);
+      for (const c of [score, density, length]) setAttr(c, 'title', undefined);
       return;
     }
+    // The row's hover: the facts of the text editor's hover (score, standing, model, prompt,
+    // tokens, DENSITY rank), on the line number and the score cell.
+    const facts = scoreTooltip(row, this.sources);
     setText(line, String(row.index + 1));
+    setAttr(line, 'title', `Line ${formatCount(row.index + 1)}\n${facts}`);
     setText(preview, row.truncated ? `${row.preview}…` : row.preview);
     setAttr(
       preview,
@@ -562,7 +576,7 @@ export class Grid {
       row.fields.length ? `Fields: ${row.fields.join(', ')}` : row.error ? 'Raw line' : undefined,
     );
     fillDecision(decision, row.decision, triageKeyNames(this.triageKeys));
-    fillScore(score, row.score);
+    fillScore(score, row.score, facts);
     density.replaceChildren();
     if (row.densityRank !== undefined) {
       density.textContent = formatCount(row.densityRank);
@@ -571,16 +585,8 @@ export class Grid {
       density.append(el('span', 'muted', undefined, '—'));
       density.title = 'No DENSITY score';
     }
-    length.textContent =
-      row.tokens !== undefined
-        ? `${formatCount(row.chars)} · ${formatCount(row.tokens)} tok`
-        : formatCount(row.chars);
-    setAttr(
-      length,
-      'title',
-      `${formatCount(row.chars)} characters, ${formatCount(row.bytes)} bytes` +
-        (row.tokens !== undefined ? `, ${formatCount(row.tokens)} tokens` : ''),
-    );
+    length.textContent = lengthText(row);
+    setAttr(length, 'title', lengthTooltip(row, this.sources.askllm));
     if (row.error) {
       const { kind, message, column } = row.error;
       const badge = el('span', 'badge badge-error');
@@ -792,11 +798,11 @@ export function formatScore(v: number): string {
   return v.toFixed(3);
 }
 
-function fillScore(cell: HTMLElement, score: number | undefined): void {
+function fillScore(cell: HTMLElement, score: number | undefined, facts: string): void {
   cell.replaceChildren();
+  cell.title = facts;
   if (score === undefined) {
     cell.append(el('span', 'muted', undefined, '—'));
-    cell.title = 'Not scored yet';
     return;
   }
   const bar = el('span', 'score-bar', { 'aria-hidden': 'true' });
@@ -804,5 +810,4 @@ function fillScore(cell: HTMLElement, score: number | undefined): void {
   fill.style.width = `${Math.round(Math.max(0, Math.min(1, score)) * 100)}%`;
   bar.append(fill);
   cell.append(el('span', 'score-value', undefined, formatScore(score)), bar);
-  cell.title = `ASK-LLM P(yes) = ${score.toPrecision(6)}`;
 }

@@ -383,7 +383,7 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
   }
 
   function showView(v: ViewInfo): void {
-    grid.setAvailable({ score: !!v.sources.askllm, density: !!v.sources.density });
+    grid.setSources(v.sources);
     toolbar.setQuery(v.query);
     toolbar.setFilterCount(filterCount(v.query.filter));
     filters.update(trusted ? v : { ...v, editable: false });

@@ -15,9 +15,10 @@
  */
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-languageserver/node';
-import { scopedScorerKey } from '../../core/askllm';
+import { normalizedYes, scopedScorerKey } from '../../core/askllm';
 import { contentHash, extractText, parseLine, type RawRow } from '../../core/jsonl';
 import {
+  TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
   type ScoreColumnMeta,
@@ -33,15 +34,9 @@ import { ModelLoadError, NoDeviceError, type LoadProgress } from '../model';
 import type { DatasetRegistry } from '../registry';
 import type { SettingsStore } from '../settings';
 import { uriToPath } from '../uri';
-import { encodeFloat32 } from '../columns';
-import {
-  formatBytes,
-  formatDuration,
-  formatProbability,
-  ordinal,
-  sortedScores,
-  standing,
-} from './format';
+import { encodeFloat32, encodeUint32 } from '../columns';
+import { formatBytes, formatDuration, formatProbability, sortedScores, standing } from './format';
+import { standingText } from '../../shared/scoreFormat';
 import { ModelHost } from './modelHost';
 import {
   type ScorerConfig,
@@ -86,9 +81,22 @@ interface Identity {
   scope: string;
 }
 
+/** What the column keeps of one row's score (a cache entry or a fresh score). */
+interface RowScore {
+  pYes: number;
+  pNo: number;
+  tokens: number;
+  truncated: boolean;
+}
+
 /** The ASK-LLM column of one open dataset under one identity. */
-class ColumnState {
+export class ColumnState {
+  /** P(yes) per row, NaN = not scored. */
   values = new Float32Array(0);
+  /** P(no) per row (for the labelled variant), NaN = not scored. */
+  pNo = new Float32Array(0);
+  /** Prompt tokens per row with {@link TOKENS_TRUNCATED} as a flag, 0 = not scored. */
+  tokens = new Uint32Array(0);
   /** Rows of `values` that are in sync with the dataset's row hashes. */
   filled = 0;
   scored = 0;
@@ -102,13 +110,77 @@ class ColumnState {
   ) {}
 
   /** Sets a row's score if the row still has the hash the score was computed for. */
-  apply(row: number, hash: string, pYes: number): boolean {
+  apply(row: number, hash: string, score: RowScore): boolean {
     if (row >= this.filled || !this.dataset.rows.ok(row) || this.dataset.rows.hash(row) !== hash)
       return false;
     if (Number.isNaN(this.values[row])) this.scored++;
-    this.values[row] = pYes;
+    this.set(row, score);
     this.sorted = undefined;
     return true;
+  }
+
+  /** Writes a row's values (`undefined`: not scored). */
+  set(row: number, score: RowScore | undefined): void {
+    if (score) {
+      this.values[row] = score.pYes;
+      this.pNo[row] = score.pNo;
+      this.tokens[row] = packTokens(score.tokens, score.truncated);
+    } else {
+      this.values[row] = Number.NaN;
+      this.pNo[row] = Number.NaN;
+      this.tokens[row] = 0;
+    }
+  }
+
+  /** Makes room for `count` rows, keeping the first `filled`. */
+  reserve(count: number): void {
+    if (count <= this.values.length) return;
+    const size = Math.max(count, this.values.length * 2);
+    const values = new Float32Array(size);
+    values.set(this.values.subarray(0, this.filled));
+    const pNo = new Float32Array(size);
+    pNo.set(this.pNo.subarray(0, this.filled));
+    const tokens = new Uint32Array(size);
+    tokens.set(this.tokens.subarray(0, this.filled));
+    this.values = values;
+    this.pNo = pNo;
+    this.tokens = tokens;
+  }
+
+  /**
+   * The wire columns of the first `rowCount` rows (rows past `filled` are not scored yet): P(yes),
+   * prompt tokens, and the labelled variant when `normalized` asks for it.
+   */
+  encode(
+    rowCount: number,
+    normalized: boolean,
+  ): { data: string; tokens: string; normalized?: string; scored: number } {
+    const n = Math.min(rowCount, this.filled);
+    let values = this.values;
+    let tokens = this.tokens;
+    if (n < rowCount) {
+      // Rows the column has not caught up with yet are unscored.
+      values = new Float32Array(rowCount).fill(Number.NaN);
+      values.set(this.values.subarray(0, n));
+      tokens = new Uint32Array(rowCount);
+      tokens.set(this.tokens.subarray(0, n));
+    }
+    let scored = 0;
+    for (let i = 0; i < n; i++) if (!Number.isNaN(values[i])) scored++;
+    let variant: Float32Array | undefined;
+    if (normalized) {
+      variant = new Float32Array(rowCount).fill(Number.NaN);
+      for (let i = 0; i < n; i++) {
+        const v = normalizedYes(values[i], this.pNo[i]);
+        if (v !== undefined) variant[i] = v;
+      }
+    }
+    return {
+      data: encodeFloat32(values, rowCount),
+      tokens: encodeUint32(tokens, rowCount),
+      ...(variant ? { normalized: encodeFloat32(variant, rowCount) } : {}),
+      scored,
+    };
   }
 
   /** Scored values in ascending order (cached until the column changes). */
@@ -463,7 +535,7 @@ export class ScoringService {
           for (const sc of scores) {
             const row = rowOf[sc.index];
             const was = Number.isNaN(col.values[row]);
-            if (col.apply(row, hashes[sc.index], sc.pYes) && was) {
+            if (col.apply(row, hashes[sc.index], sc) && was) {
               done++;
               if (!sc.cached) newly++;
               changed = true;
@@ -502,28 +574,25 @@ export class ScoringService {
   }
 
   /** The column provider of `winnow/getColumns` (kind `askllm`). */
-  columnProvider(): ColumnProvider<Identity | undefined> {
+  columnProvider(): ColumnProvider<
+    { id: Identity | undefined; showNormalized: boolean } | undefined
+  > {
     return {
-      prepare: dataset => this.identity(dataset),
-      build: (dataset, rowCount, id): Pick<GetColumnsResult, 'askllm'> | undefined => {
+      prepare: async dataset => ({
+        id: await this.identity(dataset),
+        // The variant travels only when asked for: the column stays small for everyone else.
+        showNormalized: (await this.host.settings.get(dataset.uri)).askllm.showNormalizedVariant,
+      }),
+      build: (dataset, rowCount, prepared): Pick<GetColumnsResult, 'askllm'> | undefined => {
+        const { id, showNormalized } = prepared ?? { id: undefined, showNormalized: false };
         if (!id) return undefined;
         const col = this.sync(dataset, id.key);
         const running = this.active?.uri === dataset.uri;
         if (col.scored === 0 && !running) return undefined;
-        const n = Math.min(rowCount, col.filled);
-        let values = col.values;
-        if (n < rowCount) {
-          // Rows the column has not caught up with yet are unscored.
-          values = new Float32Array(rowCount).fill(Number.NaN);
-          values.set(col.values.subarray(0, n));
-        }
-        let scored = 0;
-        for (let i = 0; i < rowCount; i++) if (!Number.isNaN(values[i])) scored++;
         const device = this.models.loaded?.device ?? id.stored.meta.device;
         return {
           askllm: {
-            data: encodeFloat32(values, rowCount),
-            scored,
+            ...col.encode(rowCount, showNormalized),
             meta: { ...id.stored.meta, ...(device ? { device } : {}) },
           },
         };
@@ -550,9 +619,7 @@ export class ScoringService {
     const st = standing(col.sortedValues(), hit.pYes);
     const m = id.stored.meta;
     const lines = [
-      `**ASK-LLM:** P(yes) = ${formatProbability(hit.pYes)} · ` +
-        `${ordinal(Math.min(100, Math.floor(st.percentile)))} percentile in this file ` +
-        `(rank ${formatCount(st.rank)} of ${formatCount(st.of)} scored rows)`,
+      `**ASK-LLM:** P(yes) = ${formatProbability(hit.pYes)} · ${standingText(st)}`,
       '',
       `Model ${codeSpan(m.model)} (${escapeMarkdown(m.dtype)}` +
         `${m.device ? `, ${escapeMarkdown(m.device)}` : ''}) · prompt ${escapeMarkdown(m.promptName)}` +
@@ -658,15 +725,11 @@ export class ScoringService {
     }
     const count = dataset.rows.count;
     if (count > col.filled) {
-      if (count > col.values.length) {
-        const grown = new Float32Array(Math.max(count, col.values.length * 2)).fill(Number.NaN);
-        grown.set(col.values.subarray(0, col.filled));
-        col.values = grown;
-      }
+      col.reserve(count);
       const cache = this.storeNow?.cache;
       for (let i = col.filled; i < count; i++) {
         const hit = dataset.rows.ok(i) && cache ? cache.get(key, dataset.rows.hash(i)) : undefined;
-        col.values[i] = hit ? hit.pYes : Number.NaN;
+        col.set(i, hit);
         if (hit) col.scored++;
       }
       col.filled = count;
@@ -710,4 +773,13 @@ function loadMessage(model: string, p: LoadProgress): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * A row's prompt tokens as the column stores them: the count, with {@link TOKENS_TRUNCATED} set
+ * when the document was truncated to fit (0 stays "not scored").
+ */
+export function packTokens(tokens: number, truncated: boolean): number {
+  const n = Math.max(0, Math.min(TOKENS_TRUNCATED - 1, Math.round(tokens)));
+  return (truncated ? n | TOKENS_TRUNCATED : n) >>> 0;
 }

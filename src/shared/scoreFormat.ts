@@ -1,0 +1,98 @@
+/**
+ * How ASK-LLM scores are placed and written, shared by the worker's hover and the dataset view
+ * (host and webview), so both state the same facts the same way: the probability with 6
+ * significant digits, its standing (rank and percentile) among the file's scored rows, and
+ * ordinals. Pure: no Node, DOM or vscode.
+ */
+
+/**
+ * A probability with 6 significant digits (`0.114235`, `0.000213457`, `1.23457e-7`): enough to
+ * compare with a reference to 1e-6 relative, short enough to read.
+ */
+export function formatProbability(p: number): string {
+  if (!Number.isFinite(p)) return String(p);
+  if (p === 0) return '0';
+  if (p >= 1e-6) return trimZeros(p.toPrecision(6));
+  return p.toExponential(5).replace(/\.?0+e/, 'e');
+}
+
+/** `0.1142350` → `0.114235`; exponent forms stay as they are. */
+export function trimZeros(s: string): string {
+  return s.includes('.') && !s.includes('e') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
+/** Where a score stands among the scored rows of its file. */
+export interface ScoreStanding {
+  /** 1 = the highest score. Ties share the best rank. */
+  rank: number;
+  /** Scored rows compared against. */
+  of: number;
+  /** Percentile rank 0–100: the share of scored rows below it, ties counted half. */
+  percentile: number;
+}
+
+/** Ascending scores of a column without the unscored (NaN) rows. */
+export function sortedScores(values: Float32Array): Float32Array {
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) n++;
+  const out = new Float32Array(n);
+  let k = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i])) out[k++] = values[i];
+  return out.sort();
+}
+
+/** The standing of `value` (a member of the column) among `sorted` (ascending). */
+export function standing(sorted: Float32Array, value: number): ScoreStanding {
+  const v = Math.fround(value);
+  const below = lowerBound(sorted, v);
+  const upTo = upperBound(sorted, v);
+  const n = sorted.length;
+  const equal = upTo - below;
+  return {
+    rank: n - upTo + 1,
+    of: n,
+    percentile: n === 0 ? 0 : (100 * (below + equal / 2)) / n,
+  };
+}
+
+function lowerBound(a: Float32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function upperBound(a: Float32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** "1st", "2nd", "23rd", "87th". */
+export function ordinal(n: number): string {
+  const r = Math.round(n);
+  const mod100 = r % 100;
+  const suffix = mod100 >= 11 && mod100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][r % 10] ?? 'th');
+  return `${r}${suffix}`;
+}
+
+/**
+ * Where a score stands, in words: "87th percentile in this file (rank 4 of 30 scored rows)".
+ * The percentile is rounded down (capped at 100th), as the text-editor hover writes it.
+ */
+export function standingText(st: ScoreStanding): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  return (
+    `${ordinal(Math.min(100, Math.floor(st.percentile)))} percentile in this file ` +
+    `(rank ${count(st.rank)} of ${count(st.of)} scored rows)`
+  );
+}
