@@ -202,9 +202,19 @@ export class VSCodeSession {
     const input = this.page.locator('.quick-input-widget input');
     // Park the pointer in a corner: a tooltip under it can cover palette rows.
     await this.page.mouse.move(1, 1);
-    await this.page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: timeoutMs });
-    await input.fill(`>${title}`);
+    // Under load the palette sometimes closes right after it opened (focus moving into a
+    // webview that finished loading): open it again rather than wait out the time limit.
+    await poll(
+      'the command palette',
+      async () => {
+        if (!(await input.isVisible())) await this.page.keyboard.press('F1');
+        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.fill(`>${title}`, { timeout: 2_000 });
+        return true;
+      },
+      timeoutMs,
+      200,
+    );
     const row = await this.findPaletteRow(title, timeoutMs);
     // Select by keyboard, not by a click: a row's tooltip (a context-view hover) can sit over
     // the next row and intercept the pointer. The palette focuses its first row.
@@ -225,7 +235,14 @@ export class VSCodeSession {
       `"${relativePath}" in Quick Open`,
       async () => {
         await this.runCommand('Go to File...');
-        await input.fill(relativePath);
+        // Quick Open may not have opened (the command was lost): try again, do not wait out the
+        // whole time limit on one attempt.
+        const opened = await input
+          .waitFor({ state: 'visible', timeout: 3_000 })
+          .then(() => true)
+          .catch(() => false);
+        if (!opened) return undefined;
+        await input.fill(relativePath, { timeout: 3_000 });
         const row = this.page
           .locator('.quick-input-list .monaco-list-row')
           .filter({

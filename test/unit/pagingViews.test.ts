@@ -71,7 +71,7 @@ describe('grid columns', () => {
     assert.equal(resizedWidth(score, 130, 41.6), 172);
     assert.deepEqual(
       visibleColumns(['decision']).map(c => c.id),
-      ['line', 'preview', 'score', 'density', 'length', 'status'],
+      ['line', 'preview', 'score', 'density', 'length', 'tokens', 'status'],
     );
   });
 });
@@ -87,7 +87,7 @@ describe('grid columns in a narrow grid', () => {
   });
 
   test('a narrow grid shrinks the fixed columns so the preview keeps its share', () => {
-    const available = 650;
+    const available = 900;
     const fitted = fittedWidths({}, [], available);
     const preview = available - sum(fitted);
     assert.ok(
@@ -101,7 +101,7 @@ describe('grid columns in a narrow grid', () => {
     }
     // The mostly empty status column gives up its width first.
     const status = COLUMNS.find(c => c.id === 'status')!;
-    const slightly = fittedWidths({}, [], 1000);
+    const slightly = fittedWidths({}, [], 1080);
     assert.ok(slightly.status! < status.width!, 'status shrinks');
     assert.equal(slightly.decision, COLUMNS.find(c => c.id === 'decision')!.width);
     assert.equal(fitted.status, status.minWidth, 'status is at its minimum before others shrink');

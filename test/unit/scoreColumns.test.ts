@@ -18,6 +18,7 @@ import type { Dataset } from '../../src/worker/dataset';
 import { ColumnState, packTokens } from '../../src/worker/scoring/scoringService';
 import {
   lengthText,
+  tokensCellText,
   lengthTooltip,
   scoreFacts,
   scoreTooltip,
@@ -210,9 +211,12 @@ describe('dataset view texts: length, row hover, detail', () => {
   };
   const a = sources.askllm!;
 
-  it('the Length cell shows characters, then prompt tokens where known', () => {
+  it('Length shows characters; Tokens shows prompt tokens where known, + when truncated', () => {
     assert.equal(lengthText({ chars: 355 }), '355');
-    assert.equal(lengthText({ chars: 12345, tokens: 94 }), '12,345 · 94 tok');
+    assert.equal(lengthText({ chars: 12345 }), '12,345');
+    assert.equal(tokensCellText({}), undefined);
+    assert.equal(tokensCellText({ tokens: 1094 }), '1,094');
+    assert.equal(tokensCellText({ tokens: 512, tokensTruncated: true }), '512+');
     assert.equal(
       lengthTooltip({ chars: 355, bytes: 394, tokens: 94 }, a),
       `355 characters · 394 bytes · 94 prompt tokens for ${meta.model}\n` +

@@ -5,7 +5,8 @@
  */
 
 /** Column ids, in display order. */
-export type ColumnId = 'line' | 'decision' | 'preview' | 'score' | 'density' | 'length' | 'status';
+export type ColumnId =
+  'line' | 'decision' | 'preview' | 'score' | 'density' | 'length' | 'tokens' | 'status';
 
 export interface ColumnDef {
   readonly id: ColumnId;
@@ -37,7 +38,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'Decision',
     description: 'Keep, drop or undecided (? lists the keys)',
     width: 80,
-    minWidth: 64,
+    minWidth: 76,
     hideable: true,
   },
   {
@@ -52,7 +53,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'ASK-LLM',
     description: 'ASK-LLM quality score: P("yes") of the scoring model',
     width: 120,
-    minWidth: 60,
+    minWidth: 84,
     hideable: true,
   },
   {
@@ -60,18 +61,27 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'Density',
     description: 'DENSITY rank: 1 = the most isolated example (the score is in the tooltip)',
     width: 84,
-    minWidth: 56,
+    minWidth: 72,
     hideable: true,
     align: 'right',
   },
   {
     id: 'length',
     title: 'Length',
+    description: 'Length of the text in characters (Tokens has the prompt tokens of scored rows)',
+    width: 84,
+    minWidth: 64,
+    hideable: true,
+    align: 'right',
+  },
+  {
+    id: 'tokens',
+    title: 'Tokens',
     description:
-      'Length of the text in characters, then the prompt tokens the ASK-LLM model read once the ' +
-      'row is scored ("355 · 94 tok"); sorting by length uses characters',
-    width: 120,
-    minWidth: 60,
+      'Prompt tokens the ASK-LLM model read, known once the row is scored ("512+": the document ' +
+      'was truncated to fit)',
+    width: 76,
+    minWidth: 64,
     hideable: true,
     align: 'right',
   },
@@ -80,7 +90,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'Status',
     description: 'Parse errors of lines that are not valid JSON objects',
     width: 150,
-    minWidth: 60,
+    minWidth: 64,
     hideable: true,
     shrinkFirst: true,
   },

@@ -47,7 +47,7 @@ import {
   triageKeyNames,
 } from './keymap';
 import type { RowStore } from './rowStore';
-import { lengthText, lengthTooltip, scoreTooltip } from './scoreText';
+import { lengthText, lengthTooltip, scoreTooltip, tokensCellText, tokensText } from './scoreText';
 import { addRange, rangesContain, removePosition, type Ranges } from './selection';
 
 /** What the grid painted last (reported to the host for tests and commands). */
@@ -290,7 +290,10 @@ export class Grid {
       this.sourcesKey = key;
       this.refresh();
     }
-    const empty = [...(sources.askllm ? [] : ['score']), ...(sources.density ? [] : ['density'])];
+    const empty = [
+      ...(sources.askllm ? [] : ['score', 'tokens']),
+      ...(sources.density ? [] : ['density']),
+    ];
     if (empty.join() === this.empty.join()) return;
     this.empty = empty;
     this.applyColumns();
@@ -548,7 +551,7 @@ export class Grid {
     slot.el.setAttribute('aria-rowindex', String(index + 2));
     const visible = visibleColumns(this.omitted);
     visible.forEach((c, k) => slot.cells[c.id].setAttribute('aria-colindex', String(k + 1)));
-    const { line, decision, preview, score, density, length, status } = slot.cells;
+    const { line, decision, preview, score, density, length, tokens, status } = slot.cells;
     slot.el.classList.toggle('loading', !row);
     slot.el.classList.toggle('invalid', !!row?.error);
     slot.el.classList.toggle('kept', row?.decision === 'keep');
@@ -560,8 +563,8 @@ export class Grid {
       setAttr(line, 'title', undefined);
       setText(preview, '…');
       setAttr(preview, 'title', undefined);
-      for (const c of [decision, score, density, length]) c.replaceChildren();
-      for (const c of [score, density, length]) setAttr(c, 'title', undefined);
+      for (const c of [decision, score, density, length, tokens]) c.replaceChildren();
+      for (const c of [score, density, length, tokens]) setAttr(c, 'title', undefined);
       return;
     }
     // The row's hover: the facts of the text editor's hover (score, standing, model, prompt,
@@ -587,6 +590,15 @@ export class Grid {
     }
     length.textContent = lengthText(row);
     setAttr(length, 'title', lengthTooltip(row, this.sources.askllm));
+    const tokenCount = tokensCellText(row);
+    tokens.replaceChildren();
+    if (tokenCount !== undefined) tokens.textContent = tokenCount;
+    else tokens.append(el('span', 'muted', undefined, '—'));
+    setAttr(
+      tokens,
+      'title',
+      tokensText(row, this.sources.askllm) ?? 'Not scored yet: run "Winnow: Score Current File"',
+    );
     if (row.error) {
       const { kind, message, column } = row.error;
       const badge = el('span', 'badge badge-error');

@@ -11,11 +11,15 @@ type AskLlmSource = NonNullable<ScoreSourceView['askllm']>;
 
 const count = (n: number) => n.toLocaleString('en-US');
 
-/** The Length cell: characters, then prompt tokens when the row was scored (`355 · 94 tok`). */
-export function lengthText(row: { readonly chars: number } & RowScores): string {
-  return row.tokens !== undefined
-    ? `${count(row.chars)} · ${count(row.tokens)} tok`
-    : count(row.chars);
+/** The Length cell: characters. */
+export function lengthText(row: { readonly chars: number }): string {
+  return count(row.chars);
+}
+
+/** The Tokens cell: prompt tokens once the row is scored, `512+` when the document was cut. */
+export function tokensCellText(row: RowScores): string | undefined {
+  if (row.tokens === undefined) return undefined;
+  return `${count(row.tokens)}${row.tokensTruncated ? '+' : ''}`;
 }
 
 /**

@@ -460,6 +460,8 @@ test('score with ASK-LLM, sort by score, filter by dragging across the histogram
     1_000,
   );
   assert.match(await cell(view, 0, 'score'), /^(0\.\d{3}|\d\.\de-\d+)$/);
+  // The Tokens column appears with the scores: the prompt tokens the model read for the row.
+  await waitForCell(view, 0, 'tokens', t => /^\d+$/.test(t), 'the prompt tokens of line 1');
 
   // Sort by ASK-LLM score: highest first.
   await view.locator('#sort-select').selectOption('score');
@@ -560,15 +562,18 @@ test('light theme: the same view in light colours', async () => {
         : undefined,
     20_000,
   );
+  const before = [await cell(view, at, 'decision'), await cell(view, at + 1, 'decision')];
   await vs.page.keyboard.press('d');
   await waitForCell(view, at, 'decision', t => t === 'drop', 'd drops the focused row');
   assert.equal(await focused(), at + 1, 'd moved on');
   await vs.page.keyboard.press('k');
   await waitForCell(view, at + 1, 'decision', t => t === 'keep', 'k keeps the focused row');
   assert.equal(await focused(), at + 2, 'k kept and moved on instead of moving up');
+  // One undo at a time: VS Code takes each edit onto its undo stack asynchronously.
   await vs.page.keyboard.press('u');
+  await waitForCell(view, at + 1, 'decision', t => t === before[1], 'the undo of k');
   await vs.page.keyboard.press('u');
-  await waitForCell(view, at, 'decision', t => t !== 'drop', 'the undo of d');
+  await waitForCell(view, at, 'decision', t => t === before[0], 'the undo of d');
   writeFileSync(join(ws.dir, '.vscode', 'settings.json'), '{}');
   const chat = await openDataset('chat.jsonl');
   await chat
