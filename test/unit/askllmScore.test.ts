@@ -208,6 +208,35 @@ for (const arch of ['llama', 'qwen2'] as const)
     });
   });
 
+describe('direct session.run forward (fetches only the logits)', () => {
+  for (const name of ['t5', 'llama', 'qwen2'] as const)
+    test(`${name}: used for the fixture's layout, and equal to transformers.js's forward`, async () => {
+      const model = await load(fx[name].dir);
+      const docs = [INFORMATIVE, SPAM, NEUTRAL, 'short', `${NEUTRAL} ${INFORMATIVE}`];
+      const direct = AskLlmScorer.create(model, { batchSize: 8, tokenBudget: 1e9 });
+      const generic = AskLlmScorer.create(model, {
+        batchSize: 8,
+        tokenBudget: 1e9,
+        directForward: false,
+      });
+      assert.match(direct.forwardPath, /^session\.run/);
+      assert.match(generic.forwardPath, /transformers\.js/);
+      const a = await direct.score(docs);
+      const b = await generic.score(docs);
+      for (let i = 0; i < docs.length; i++) {
+        const x = a.scores[i]!;
+        const y = b.scores[i]!;
+        assert.ok(
+          Math.abs(x.pYes - y.pYes) <= 1e-7 * Math.max(1, y.pYes),
+          `${x.pYes} vs ${y.pYes}`,
+        );
+        assert.ok(Math.abs(x.pNo - y.pNo) <= 1e-7 * Math.max(1, y.pNo), `${x.pNo} vs ${y.pNo}`);
+      }
+      await direct.dispose();
+      await generic.dispose();
+    });
+});
+
 describe('tokenizer threads (used on GPUs)', () => {
   for (const name of ['t5', 'llama'] as const)
     test(`${name}: thread tokenisation gives the same prompts and scores as in-process`, async () => {

@@ -3,10 +3,10 @@
  * first answer position, for encoder-decoder models (first decoder step from the start token)
  * and decoder-only chat models (last position of a left-padded batch).
  *
- * Rows are grouped into length buckets and run in adaptive batches; each batch is tokenised
- * while the previous one runs on ONNX Runtime's threads. Scores
- * go to an optional crash-safe cache after every batch, and cancellation is honoured between
- * batches.
+ * Rows are grouped into length buckets and run in adaptive batches; on a GPU each batch is
+ * tokenised on tokenizer threads while the previous one runs. The softmax over the vocabulary
+ * runs on ONNX Runtime too (ortSoftmax.ts). Scores go to an optional crash-safe cache after
+ * every batch, and cancellation is honoured between batches.
  */
 import { cpus } from 'node:os';
 import type { PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
@@ -26,11 +26,8 @@ import {
   scopedScorerKey,
   scorerKey,
 } from '../../core/askllm/scoreCache';
-import {
-  type AnswerProbabilities,
-  answerProbabilities,
-  normalizedYes,
-} from '../../core/askllm/softmax';
+import { OrtAnswerSoftmax } from '../../core/askllm/ortSoftmax';
+import { type AnswerProbabilities, normalizedYes } from '../../core/askllm/softmax';
 import {
   type FittedPrompt,
   type PromptTokenizer,
@@ -40,6 +37,7 @@ import {
 } from '../../core/askllm/tokens';
 import type { LoadedModel, ModelKind } from './loader';
 import { transformers } from './loader';
+import { type ForwardRun, directForward } from './directForward';
 import { TokenizerPool } from './tokenizerPool';
 
 /** Scorer settings. Defaults follow the paper. */
@@ -69,6 +67,11 @@ export interface AskLlmOptions {
    * already keeps every core busy, and all cores but two (at most 16) on a GPU.
    */
   tokenizerThreads?: number | 'auto';
+  /**
+   * Run the forward pass as plain `session.run` calls fetching only the logits (default true;
+   * models whose sessions have unknown inputs always use transformers.js's forward).
+   */
+  directForward?: boolean;
 }
 
 /** What a scorer is, for status displays and cache records. */
@@ -188,6 +191,10 @@ export class AskLlmScorer {
   /** Document characters and tokens seen, for the length estimates that plan batches. */
   private ratioChars = 0;
   private ratioTokens = 0;
+  /** The full-vocabulary softmax at the answer tokens, on ONNX Runtime (see ortSoftmax.ts). */
+  private readonly softmax: OrtAnswerSoftmax;
+  /** The forward pass as plain session.run calls, where the model's layout allows it. */
+  private readonly direct: ForwardRun | undefined;
 
   private constructor(
     readonly model: LoadedModel,
@@ -200,12 +207,15 @@ export class AskLlmScorer {
     this.tok = tok;
     this.yesIds = [...new Set(info.yes.map(a => a.id))];
     this.noIds = [...new Set(info.no.map(a => a.id))];
+    this.softmax = new OrtAnswerSoftmax(this.yesIds, this.noIds);
     const cfg = model.config;
     const t = model.tokenizer;
     const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
     const eos = Array.isArray(cfg.eos_token_id) ? num(cfg.eos_token_id[0]) : num(cfg.eos_token_id);
     this.padId = num(t.pad_token_id) ?? num(cfg.pad_token_id) ?? eos ?? 0;
     this.startId = num(cfg.decoder_start_token_id) ?? num(cfg.pad_token_id) ?? 0;
+    this.direct =
+      options.directForward === false ? undefined : directForward(model, this.startId);
     const defaults = DEFAULT_BATCHING[model.kind];
     this.batchSize =
       options.batchSize === undefined || options.batchSize === 'auto'
@@ -227,6 +237,11 @@ export class AskLlmScorer {
         : Math.max(0, Math.floor(threads));
   }
 
+  /** How the forward pass runs: plain `session.run` calls, or transformers.js's forward. */
+  get forwardPath(): string {
+    return this.direct ? 'session.run (logits only)' : "transformers.js's forward";
+  }
+
   /** How prompts are tokenised: `in-process`, `N threads`, or why threads are not used. */
   get tokenization(): string {
     return this.poolNote;
@@ -237,6 +252,7 @@ export class AskLlmScorer {
     const p = this.pool;
     this.pool = undefined;
     await (await p?.catch(() => undefined))?.dispose();
+    await this.softmax.dispose();
   }
 
   /**
@@ -338,6 +354,7 @@ export class AskLlmScorer {
         mask[off + i] = 1n;
       }
     }
+    if (this.direct) return { logits: await this.direct({ ids, mask, rows: B, length: L }) };
     const inputs: Record<string, Tensor> = {
       input_ids: new TensorClass('int64', ids, [B, L]),
       attention_mask: new TensorClass('int64', mask, [B, L]),
@@ -354,17 +371,16 @@ export class AskLlmScorer {
   }
 
   /** The answer probabilities of each row from the model's outputs, which it then frees. */
-  private readAnswers(out: Record<string, unknown>, B: number): AnswerProbabilities[] {
+  private async readAnswers(
+    out: Record<string, unknown>,
+    B: number,
+  ): Promise<AnswerProbabilities[]> {
     try {
       const logits = out.logits as Tensor;
       const [, P, V] = logits.dims;
-      const data = logits.data as Float32Array | Uint16Array;
-      const result: AnswerProbabilities[] = [];
       // T5: the first decoder step is position 0 (P = 1). Decoder-only: the last position,
       // where every left-padded row has its last real token.
-      for (let b = 0; b < B; b++)
-        result.push(answerProbabilities(data, (b * P + P - 1) * V, V, this.yesIds, this.noIds));
-      return result;
+      return await this.softmax.answers(logits.data as Float32Array | Uint16Array, B, P, V);
     } finally {
       disposeOutputs(out);
     }
@@ -423,9 +439,9 @@ export class AskLlmScorer {
     progress();
 
     const unique = [...pending.values()].map(list => list[0]);
-    // Bucket by an estimate from character counts, so that tokenising batch k+1 can overlap the
-    // forward pass of batch k (ORT computes on its own threads; the event loop is free during
-    // `await session.run`). Exact token lengths are known per batch before it runs.
+    // Bucket by an estimate from character counts, so that tokenising batch k+1 (on tokenizer
+    // threads, where there are some) can overlap the forward pass of batch k. Exact token
+    // lengths are known per batch before it runs.
     const estimates = this.estimateLengths(unique.map(i => documents[i]));
     const plan = planBatches(estimates, {
       maxBatchSize: this.batchSize,
@@ -434,20 +450,19 @@ export class AskLlmScorer {
     });
     // Scores are reported only once their batch is durable in the cache, so that a caller that
     // shows them (or counts them as done) never shows a score that a SIGKILL could still lose.
-    // The write of batch k overlaps the forward pass of batch k+1.
+    // The cache write of batch k (fsync on libuv's threads) overlaps batch k+1.
     let reported: Promise<void> = Promise.resolve();
-    // Batch b+1 is tokenised while batch b runs, and the full-vocabulary softmax of batch b is
-    // computed while batch b+1 runs (ONNX Runtime computes on its own threads or the GPU; the
-    // event loop is free during the run). Only one model run is ever in flight.
-    const finish = (
+    // onnxruntime-node runs a session synchronously on this thread (deferred to setImmediate),
+    // so JavaScript work cannot overlap a forward pass here; what overlaps is work on other
+    // threads: tokenizer threads prepare batch k+1 while batch k runs, and cache writes.
+    const finish = async (
       batch: readonly number[],
       prepared: readonly FittedPrompt[],
       out: Record<string, unknown>,
-      modelMs: number,
-    ): void => {
-      const ts = performance.now();
-      const probs = this.readAnswers(out, prepared.length);
-      const ms = modelMs + (performance.now() - ts);
+      t0: number,
+    ): Promise<void> => {
+      const probs = await this.readAnswers(out, prepared.length);
+      const ms = performance.now() - t0;
       let maxLen = 0;
       for (const p of prepared) maxLen = Math.max(maxLen, p.ids.length);
       result.paddedTokens += maxLen * batch.length;
@@ -487,9 +502,6 @@ export class AskLlmScorer {
     };
     let next =
       plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
-    let ran:
-      | { batch: number[]; prepared: FittedPrompt[]; out: Record<string, unknown>; ms: number }
-      | undefined;
     try {
       for (let b = 0; b < plan.length && next; b++) {
         const prepared = await next;
@@ -503,28 +515,11 @@ export class AskLlmScorer {
             ? this.prepareRows(plan[b + 1].map(j => documents[unique[j]]))
             : undefined;
         const tb = performance.now();
-        const running = this.runModel(prepared.map(p => p.ids));
-        if (ran) {
-          const r = ran;
-          ran = undefined;
-          try {
-            finish(r.batch, r.prepared, r.out, r.ms);
-          } catch (e) {
-            void running.then(disposeOutputs, () => undefined);
-            throw e;
-          }
-        }
-        const out = await running;
+        const out = await this.runModel(prepared.map(p => p.ids));
         result.batches++;
-        ran = { batch: plan[b], prepared, out, ms: performance.now() - tb };
-      }
-      if (ran) {
-        const r = ran;
-        ran = undefined;
-        finish(r.batch, r.prepared, r.out, r.ms);
+        await finish(plan[b], prepared, out, tb);
       }
     } finally {
-      if (ran) disposeOutputs(ran.out);
       // A tokenisation still running after an error must not become an unhandled rejection.
       void next?.catch(() => undefined);
     }
