@@ -87,7 +87,7 @@ describe('grid columns in a narrow grid', () => {
   });
 
   test('a narrow grid shrinks the fixed columns so the preview keeps its share', () => {
-    const available = 900;
+    const available = 1000;
     const fitted = fittedWidths({}, [], available);
     const preview = available - sum(fitted);
     assert.ok(
@@ -101,7 +101,7 @@ describe('grid columns in a narrow grid', () => {
     }
     // The mostly empty status column gives up its width first.
     const status = COLUMNS.find(c => c.id === 'status')!;
-    const slightly = fittedWidths({}, [], 1080);
+    const slightly = fittedWidths({}, [], 1100);
     assert.ok(slightly.status! < status.width!, 'status shrinks');
     assert.equal(slightly.decision, COLUMNS.find(c => c.id === 'decision')!.width);
     assert.equal(fitted.status, status.minWidth, 'status is at its minimum before others shrink');
@@ -109,9 +109,11 @@ describe('grid columns in a narrow grid', () => {
     const userSet = fittedWidths({ status: 200 }, [], available);
     assert.equal(userSet.status, 200);
     assert.ok(userSet.decision! <= fitted.decision!);
-    // Very narrow: everything at its minimum, never below.
+    // Very narrow: everything at its minimum, never below; line numbers keep their width.
     const tiny = fittedWidths({}, [], 200);
-    for (const c of COLUMNS) if (c.width !== undefined) assert.equal(tiny[c.id], c.minWidth);
+    for (const c of COLUMNS)
+      if (c.width !== undefined) assert.equal(tiny[c.id], c.keepWidth ? c.width : c.minWidth, c.id);
+    assert.equal(tiny.line, COLUMNS[0].width, 'the line column never shrinks');
     assert.match(gridTemplate({}, [], available), new RegExp(`${fitted.status}px`));
   });
 });

@@ -21,6 +21,8 @@ export interface ColumnDef {
   readonly align?: 'right';
   /** Gives up its width before the others in a narrow grid (mostly empty columns). */
   readonly shrinkFirst?: boolean;
+  /** Never shrinks for a narrow grid (line numbers must stay whole). */
+  readonly keepWidth?: boolean;
 }
 
 export const COLUMNS: readonly ColumnDef[] = [
@@ -31,14 +33,15 @@ export const COLUMNS: readonly ColumnDef[] = [
     width: 80,
     minWidth: 48,
     hideable: false,
+    keepWidth: true,
     align: 'right',
   },
   {
     id: 'decision',
     title: 'Decision',
     description: 'Keep, drop or undecided (? lists the keys)',
-    width: 80,
-    minWidth: 76,
+    width: 88,
+    minWidth: 84,
     hideable: true,
   },
   {
@@ -141,7 +144,9 @@ export function fittedWidths(
   const wantPreview = Math.max(preview, PREVIEW_SHARE * available);
   const excess = total + wantPreview - available;
   if (excess <= 0) return out;
-  const shrinkable = visible.filter(c => c.width !== undefined && widths[c.id] === undefined);
+  const shrinkable = visible.filter(
+    c => c.width !== undefined && widths[c.id] === undefined && !c.keepWidth,
+  );
   // Columns that are mostly empty (parse status) give up their width first, then the others
   // in proportion to what they have above their minimum.
   let left = excess;
