@@ -73,7 +73,7 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'Length',
     description: 'Length of the text in characters (Tokens has the prompt tokens of scored rows)',
     width: 84,
-    minWidth: 64,
+    minWidth: 72,
     hideable: true,
     align: 'right',
   },
@@ -84,7 +84,7 @@ export const COLUMNS: readonly ColumnDef[] = [
       'Prompt tokens the ASK-LLM model read, known once the row is scored ("512+": the document ' +
       'was truncated to fit)',
     width: 76,
-    minWidth: 64,
+    minWidth: 72,
     hideable: true,
     align: 'right',
   },
