@@ -153,7 +153,10 @@ function activeView(): FrameLocator {
 }
 
 async function openDataset(name: string): Promise<FrameLocator> {
-  await vs.openFile(name);
+  // A file that already has a tab is brought back by clicking its tab, as a user would.
+  const tab = vs.page.locator('.tabs-container .tab', { hasText: name }).first();
+  if (await tab.isVisible()) await tab.click();
+  else await vs.openFile(name);
   const view = activeView();
   try {
     try {
