@@ -296,7 +296,7 @@ describe('dataset view texts: length, row hover, detail', () => {
       facts.get('Prompt tokens'),
       '512 prompt tokens (document truncated to fit 512 tokens)',
     );
-    assert.equal(facts.get('Length'), '355 characters · 394 bytes · 512 prompt tokens');
+    assert.equal(facts.get('Length'), '355 characters · 394 bytes');
     const plain = new Map(scoreFacts({ ...d, normalized: undefined, tokens: undefined }));
     assert.equal(plain.has('Variant (not the ASK-LLM score)'), false);
     assert.equal(plain.has('Prompt tokens'), false);

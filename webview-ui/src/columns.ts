@@ -81,8 +81,8 @@ export const COLUMNS: readonly ColumnDef[] = [
     id: 'tokens',
     title: 'Tokens',
     description:
-      'Prompt tokens the ASK-LLM model read, known once the row is scored ("512+": the document ' +
-      'was truncated to fit)',
+      'Prompt tokens the ASK-LLM model read, known once the row is scored (a "+" after the ' +
+      'count: the document was truncated to fit the max-token setting)',
     width: 76,
     minWidth: 72,
     hideable: true,

@@ -16,7 +16,7 @@ export function lengthText(row: { readonly chars: number }): string {
   return count(row.chars);
 }
 
-/** The Tokens cell: prompt tokens once the row is scored, `512+` when the document was cut. */
+/** The Tokens cell: prompt tokens once the row is scored, `511+` when the document was cut. */
 export function tokensCellText(row: RowScores): string | undefined {
   if (row.tokens === undefined) return undefined;
   return `${count(row.tokens)}${row.tokensTruncated ? '+' : ''}`;
@@ -156,11 +156,7 @@ export function scoreFacts(d: RowDetail): [string, string][] {
       'Sketch',
       `${dn.model} · ${count(dn.buckets)} buckets × ${dn.hashesPerRow} hashes · bandwidth ${dn.bandwidth} · seed ${dn.seed}`,
     ]);
-  facts.push([
-    'Length',
-    `${count(d.chars)} characters · ${count(d.bytes)} bytes` +
-      (d.tokens !== undefined ? ` · ${count(d.tokens)} prompt tokens` : ''),
-  ]);
+  facts.push(['Length', `${count(d.chars)} characters · ${count(d.bytes)} bytes`]);
   if (d.fields.length) facts.push(['Fields', d.fields.join(', ')]);
   return facts;
 }
