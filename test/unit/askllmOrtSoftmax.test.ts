@@ -82,6 +82,16 @@ describe('answer softmax on ONNX Runtime', () => {
     }
   });
 
+  test('other element types (float64, Float16Array where it exists) are widened to float32', async () => {
+    const vocab = 3000;
+    const f32 = logits(2 * vocab, 21);
+    const got = await make([8], [9]).answers(Float64Array.from(f32), 2, 1, vocab);
+    for (let b = 0; b < 2; b++) {
+      const want = answerProbabilities(f32, b * vocab, vocab, [8], [9]);
+      assert.ok(rel(got[b].pYes, want.pYes) < 1e-6);
+    }
+  });
+
   test('NaN or infinite logits anywhere in a row are an error, not a score', async () => {
     const vocab = 2048;
     const s = make([1], [2]);

@@ -106,13 +106,19 @@ export class OrtAnswerSoftmax {
    * or infinite logits (a broken model must not become a score).
    */
   async answers(
-    data: Float32Array | Uint16Array,
+    logits: Float32Array | Uint16Array | ArrayLike<number>,
     rows: number,
     positions: number,
     vocab: number,
   ): Promise<AnswerProbabilities[]> {
     if (this.disposed) throw new Error('OrtAnswerSoftmax: used after dispose()');
     if (rows === 0) return [];
+    // float32 or fp16 bits as ORT returns them; anything else (a Float16Array where the runtime
+    // has one, float64) is widened to float32 first.
+    const data =
+      logits instanceof Float32Array || logits instanceof Uint16Array
+        ? logits
+        : Float32Array.from(logits);
     if (data.length < rows * positions * vocab)
       throw new RangeError(
         `answers: ${rows} × ${positions} × ${vocab} logits expected, got ${data.length}`,
