@@ -185,9 +185,17 @@ test('"Open as Text" in the editor title opens the text editor on the focused ro
     TIMEOUTS.webview,
   );
   assert.ok(lines.length >= LINE_COUNT, `${lines.length} lines rendered`);
-  assert.equal(await vs.page.locator('iframe.webview.ready').count(), 0, 'the webview is closed');
-  // The dataset view's tab was replaced, not kept next to the text editor.
-  assert.equal(await vs.page.locator('.tabs-container .tab', { hasText: FILE }).count(), 1);
+  // The dataset view's tab is replaced, not kept next to the text editor: the command opens the
+  // text editor first and then closes the dataset view's tab, so wait for that second step.
+  await poll(
+    'the dataset view tab closed and its webview gone',
+    async () =>
+      (await vs.page.locator('iframe.webview.ready').count()) === 0 &&
+      (await vs.page.locator('.tabs-container .tab', { hasText: FILE }).count()) === 1
+        ? true
+        : undefined,
+    10_000,
+  );
   assert.match(await cursorStatus(), /Ln 5, Col 1\b/);
   // The text editor's title offers the way back.
   await titleButton('Open in Dataset View').waitFor({ state: 'visible', timeout: 10_000 });
