@@ -3,29 +3,13 @@
 import * as assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
+import { EXTENSION_ID, waitFor } from '../../support/vscodeApi';
 import { generateJsonl, makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
 
-const EXTENSION_ID = 'winnow.winnow';
 const VIEW_TYPE = 'winnow.datasetView';
 
 interface ContributedCommand {
   readonly command: string;
-}
-
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
 }
 
 describe('Winnow activation', () => {
@@ -64,10 +48,14 @@ describe('Winnow activation', () => {
 
     await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
 
-    const input = await waitFor('the dataset view tab', () => {
-      const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
-      return tab?.input instanceof vscode.TabInputCustom ? tab.input : undefined;
-    });
+    const input = await waitFor(
+      'the dataset view tab',
+      () => {
+        const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+        return tab?.input instanceof vscode.TabInputCustom ? tab.input : undefined;
+      },
+      20_000,
+    );
     assert.equal(input.viewType, VIEW_TYPE);
     assert.equal(input.uri.toString(), uri.toString());
     assert.equal(readFileSync(file, 'utf8'), text, 'opening the dataset changed the file');

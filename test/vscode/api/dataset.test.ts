@@ -10,32 +10,15 @@ import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
 import type { DatasetPanelState } from '../../../src/extension/datasetPanel';
 import { writeLargeJsonl } from '../../support/datasetFiles';
+import { waitFor as pollFor, winnowApi as api } from '../../support/vscodeApi';
 import { generateJsonl, makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
 
-const EXTENSION_ID = 'winnow.winnow';
 const VIEW_TYPE = 'winnow.datasetView';
 const MILLION = 1_000_000;
 
-async function api(): Promise<WinnowApi> {
-  const ext = vscode.extensions.getExtension<WinnowApi>(EXTENSION_ID);
-  assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
-  return ext.activate();
-}
-
-/** Polls `check` until it returns a value other than undefined. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 50));
-  }
+/** Polls `check` every 50 ms (see support/vscodeApi). */
+function waitFor<T>(what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  return pollFor(what, check, timeoutMs, 50);
 }
 
 /** Waits until a panel of `uri` reports a render that satisfies `ok`. */

@@ -15,9 +15,8 @@ import type {
 import { GetColumnsRequest, type GetColumnsResult } from '../../../src/shared/workerProtocol';
 import { writeDensityDataset, type DensityDataset } from '../../support/densityData';
 import { generateTinyBert, generateTinyT5, type TinyBert } from '../../support/fixtures';
+import { EXTENSION_ID, hoverMarkdown, waitFor } from '../../support/vscodeApi';
 import { makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
-
-const EXTENSION_ID = 'winnow.winnow';
 
 interface Api {
   worker: {
@@ -30,28 +29,9 @@ interface Api {
   };
 }
 
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
-
+/** Hover text without markdown escapes and emphasis. */
 function hoverText(hovers: vscode.Hover[]): string {
-  return hovers
-    .flatMap(h => h.contents)
-    .map(c => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))
-    .join('\n')
-    .replace(/\\([!-/:-@[-`{-~])/g, '$1')
-    .replace(/\*\*|\*/g, '');
+  return hoverMarkdown(hovers).replace(/\*\*|\*/g, '');
 }
 
 function densityOf(cols: GetColumnsResult): { scores: Float32Array; ranks: Uint32Array } {

@@ -13,9 +13,8 @@ import * as vscode from 'vscode';
 import { PAPER_PROMPT, renderPrompt } from '../../../src/core/askllm/prompt';
 import type { ScoreResult } from '../../../src/shared/workerProtocol';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../../support/fixtures';
+import { EXTENSION_ID, hoverMarkdown as hoverText, waitFor } from '../../support/vscodeApi';
 import { makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
-
-const EXTENSION_ID = 'winnow.winnow';
 
 function documents(n: number, seed: number): string[] {
   const rng = new Rng(seed);
@@ -27,29 +26,6 @@ function documents(n: number, seed: number): string[] {
 
 function jsonl(docs: string[]): string {
   return docs.map((text, id) => JSON.stringify({ id, text })).join('\n') + '\n';
-}
-
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
-
-function hoverText(hovers: vscode.Hover[]): string {
-  return hovers
-    .flatMap(h => h.contents)
-    .map(c => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))
-    .join('\n')
-    .replace(/\\([!-/:-@[-`{-~])/g, '$1');
 }
 
 describe('ASK-LLM scoring (Winnow: Score Current File)', () => {

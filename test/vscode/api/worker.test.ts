@@ -7,32 +7,10 @@ import { statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
 import { writeLargeJsonl } from '../../support/datasetFiles';
+import { hoverMarkdown, waitFor, winnowApi as api } from '../../support/vscodeApi';
 import { generateJsonl, makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
 
-const EXTENSION_ID = 'winnow.winnow';
 const INVALID = [3, 17];
-
-async function api(): Promise<WinnowApi> {
-  const ext = vscode.extensions.getExtension<WinnowApi>(EXTENSION_ID);
-  assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
-  return ext.activate();
-}
-
-/** Polls `check` until it returns a value other than undefined. */
-async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
 
 /** The worker's diagnostics for `uri` once they list exactly the lines in `lines`. */
 function waitForWinnowDiagnostics(uri: vscode.Uri, lines: number[]): Promise<vscode.Diagnostic[]> {
@@ -41,14 +19,6 @@ function waitForWinnowDiagnostics(uri: vscode.Uri, lines: number[]): Promise<vsc
     const got = d.map(x => x.range.start.line);
     return got.length === lines.length && got.every((l, i) => l === lines[i]) ? d : undefined;
   });
-}
-
-function hoverMarkdown(hovers: vscode.Hover[]): string {
-  return hovers
-    .flatMap(h => h.contents)
-    .map(c => (typeof c === 'string' ? c : 'value' in c ? c.value : ''))
-    .join('\n')
-    .replace(/\\([!-/:-@[-`{-~])/g, '$1');
 }
 
 /** The worker's process id, as it reports it in its initialize result. */
