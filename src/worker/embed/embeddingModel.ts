@@ -27,7 +27,6 @@ import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/
 import { decodeFloat16 } from '../../core/embedStore';
 import {
   type DeviceAttempt,
-  type DeviceChoice,
   type DeviceName,
   errorMessage,
   withDeviceFallback,
@@ -38,7 +37,8 @@ import {
   configureTransformersEnv,
   hubLoadOptions,
   hubTrafficFor,
-  type LoadProgress,
+  type LoadModelOptions,
+  type LoadedModelIdentity,
   ModelLoadError,
   type ModelDtype,
   type ModelOrigin,
@@ -59,25 +59,8 @@ export const DEFAULT_EMBEDDING_MAX_TOKENS = 256;
 /** Marker written into a cached hub folder whose repository has no modules.json. */
 const NO_MODULES_MARKER = '.winnow-no-modules';
 
-/** Options for {@link loadEmbeddingModel}. */
-export interface EmbeddingModelOptions {
-  /** A Hugging Face id or a local folder. */
-  model: string;
-  /** User cache folder for downloads (never node_modules). */
-  cacheDir: string;
-  /** Resolve ids from `cacheDir` only (default false). */
-  offline?: boolean;
-  /** Precision of the ONNX file (default fp32). */
-  dtype?: ModelDtype;
-  /** Device setting (default auto: CUDA if installed, then WebGPU, then CPU). */
-  device?: DeviceChoice;
-  /**
-   * The Hub endpoint as set in `winnow.models.endpoint`; empty or absent = the HF_ENDPOINT
-   * environment variable, else https://huggingface.co (see src/worker/model/hub.ts).
-   */
-  endpoint?: string;
-  onProgress?: (p: LoadProgress) => void;
-  intraOpNumThreads?: number;
+/** Options for {@link loadEmbeddingModel}: the scorer loader's, plus the truncation. */
+export interface EmbeddingModelOptions extends LoadModelOptions {
   /**
    * Tokens per text, special tokens included; 0 or absent: the model's own max_seq_length, else
    * {@link DEFAULT_EMBEDDING_MAX_TOKENS}. Capped at the model's limit.
@@ -96,16 +79,7 @@ export interface EmbeddedBatch {
 }
 
 /** A loaded sentence-embedding model. */
-export interface EmbeddingModel {
-  /** The id or path as configured. */
-  readonly modelId: string;
-  readonly source: 'hub' | 'folder';
-  readonly folder: string;
-  /** Where the files came from in this load. */
-  readonly origin: ModelOrigin;
-  readonly dtype: ModelDtype;
-  readonly device: DeviceName;
-  readonly attempts: readonly DeviceAttempt[];
+export interface EmbeddingModel extends LoadedModelIdentity {
   /** Embedding dimension (after any Dense layer). */
   readonly dim: number;
   /** Truncation length in tokens, special tokens included: recorded with every result. */

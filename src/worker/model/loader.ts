@@ -61,7 +61,7 @@ export interface LoadProgress {
   device?: DeviceName;
 }
 
-/** Options for `loadScorerModel`. */
+/** Options for `loadScorerModel` (and, with more, for the DENSITY embedder). */
 export interface LoadModelOptions {
   /** A Hugging Face id (`onnx-community/flan-t5-small`-style) or a local folder path. */
   model: string;
@@ -108,9 +108,9 @@ export function describeOrigin(origin: ModelOrigin, folder: string): string {
   }
 }
 
-/** A loaded tokenizer + model pair and where it came from. */
-export interface LoadedModel {
-  /** The id or path as configured: recorded with every score. */
+/** Which model was loaded, from where, how and on what device (scorer and embedder alike). */
+export interface LoadedModelIdentity {
+  /** The id or path as configured: recorded with every result. */
   readonly modelId: string;
   /** `hub` for ids (downloaded or cached), `folder` for local paths. */
   readonly source: 'hub' | 'folder';
@@ -118,12 +118,16 @@ export interface LoadedModel {
   readonly folder: string;
   /** Where the files came from in this load. */
   readonly origin: ModelOrigin;
-  readonly kind: ModelKind;
   readonly dtype: ModelDtype;
   /** The device that loaded the model. */
   readonly device: DeviceName;
   /** Every device attempt, in order, with messages. */
   readonly attempts: readonly DeviceAttempt[];
+}
+
+/** A loaded tokenizer + model pair and where it came from. */
+export interface LoadedModel extends LoadedModelIdentity {
+  readonly kind: ModelKind;
   readonly tokenizer: PreTrainedTokenizer;
   readonly model: PreTrainedModel;
   /** config.json as loaded. */
