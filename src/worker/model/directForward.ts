@@ -29,7 +29,7 @@ export interface PaddedBatch {
   readonly length: number;
 }
 
-/** What emptyPast reads of an input's metadata (onnxruntime-common's ValueMetadata). */
+/** What is read of an input's metadata (onnxruntime-common's ValueMetadata). */
 interface InputMeta {
   readonly name: string;
   readonly isTensor: boolean;
@@ -41,38 +41,47 @@ type Session = InferenceSession;
 
 const PAST = /^past_key_values\.\d+\.(?:(?:decoder|encoder)\.)?(?:key|value)$/;
 
-/** An empty cache tensor for a `past_key_values.*` input: [batch, heads, 0, head_dim]. */
-function emptyPast(session: Session, name: string, rows: number): Tensor | undefined {
-  const meta = (session.inputMetadata as readonly InputMeta[] | undefined)?.find(
-    m => m.name === name,
-  );
-  const type = meta?.type;
-  if (!meta?.isTensor || (type !== 'float32' && type !== 'float16') || meta.shape?.length !== 4)
-    return undefined;
-  const [, heads, , dim] = meta.shape;
-  if (typeof heads !== 'number' || typeof dim !== 'number') return undefined;
-  const data = type === 'float16' ? new Uint16Array(0) : new Float32Array(0);
-  return new Tensor(type, data, [rows, heads, 0, dim]);
-}
+/** Builds one run's feeds for a session from the values the caller has. */
+type Feeder = (rows: number, values: Readonly<Record<string, Tensor>>) => Record<string, Tensor>;
 
-/** Whether every input of `session` is one of `known` or a past key/value. */
-function understood(session: Session, known: readonly string[]): boolean {
-  return session.inputNames.every(n => known.includes(n) || PAST.test(n));
-}
-
-/** Feeds of `session` for the names it has: `values`, plus empty caches. Undefined if any fails. */
-function feedsFor(
-  session: Session,
-  rows: number,
-  values: Readonly<Record<string, Tensor>>,
-): Record<string, Tensor> | undefined {
-  const feeds: Record<string, Tensor> = {};
+/**
+ * The feeder of `session`, or undefined when it has an input that is neither one of `known` nor
+ * a `past_key_values.*` cache of known element type, head count and head size. Cache inputs get
+ * empty tensors [batch, heads, 0, head_dim]; their shapes are read from the metadata once, here.
+ */
+function feeder(session: Session, known: readonly string[]): Feeder | undefined {
+  const meta = (session.inputMetadata ?? []) as readonly InputMeta[];
+  const pasts: { name: string; type: 'float32' | 'float16'; heads: number; dim: number }[] = [];
+  const named: string[] = [];
   for (const name of session.inputNames) {
-    const v = values[name] ?? (PAST.test(name) ? emptyPast(session, name, rows) : undefined);
-    if (!v) return undefined;
-    feeds[name] = v;
+    if (known.includes(name)) {
+      named.push(name);
+      continue;
+    }
+    if (!PAST.test(name)) return undefined;
+    const m = meta.find(x => x.name === name);
+    const type = m?.type;
+    if (!m?.isTensor || (type !== 'float32' && type !== 'float16') || m.shape?.length !== 4)
+      return undefined;
+    const [, heads, , dim] = m.shape;
+    if (typeof heads !== 'number' || typeof dim !== 'number') return undefined;
+    pasts.push({ name, type, heads, dim });
   }
-  return feeds;
+  return (rows, values) => {
+    const feeds: Record<string, Tensor> = {};
+    for (const name of named) {
+      const v = values[name];
+      if (!v) throw new Error(`Winnow has no value for the model input ${name}.`);
+      feeds[name] = v;
+    }
+    for (const p of pasts)
+      feeds[p.name] = new Tensor(
+        p.type,
+        p.type === 'float16' ? new Uint16Array(0) : new Float32Array(0),
+        [rows, p.heads, 0, p.dim],
+      );
+    return feeds;
+  };
 }
 
 /**
@@ -83,59 +92,55 @@ export function directForward(model: LoadedModel, startId: number): ForwardRun |
   const sessions = model.model.sessions as Record<string, Session | undefined>;
   const main = sessions.model;
   if (!main?.outputNames) return undefined;
-  // Every cache input must have a known element type and head count / size.
-  for (const s of Object.values(sessions))
-    for (const name of s?.inputNames ?? [])
-      if (PAST.test(name) && !emptyPast(s!, name, 1)) return undefined;
   const bool = (v: boolean) => new Tensor('bool', Uint8Array.from([v ? 1 : 0]), [1]);
   if (model.kind === 'seq2seq') {
     const decoder = sessions.decoder_model_merged;
-    if (
-      !decoder ||
-      !main.outputNames.includes('last_hidden_state') ||
-      !decoder.outputNames.includes('logits') ||
-      !understood(main, ['input_ids', 'attention_mask']) ||
-      !understood(decoder, [
+    const encoderFeeds = feeder(main, ['input_ids', 'attention_mask']);
+    const decoderFeeds =
+      decoder &&
+      feeder(decoder, [
         'input_ids',
         'encoder_attention_mask',
         'encoder_hidden_states',
         'use_cache_branch',
-      ])
+      ]);
+    if (
+      !decoder ||
+      !encoderFeeds ||
+      !decoderFeeds ||
+      !main.outputNames.includes('last_hidden_state') ||
+      !decoder.outputNames.includes('logits')
     )
       return undefined;
     return async ({ ids, mask, rows, length }) => {
       const input_ids = new Tensor('int64', ids, [rows, length]);
       const attention_mask = new Tensor('int64', mask, [rows, length]);
-      const encFeeds = feedsFor(main, rows, { input_ids, attention_mask });
-      if (!encFeeds) throw new Error('The encoder has inputs Winnow cannot fill.');
-      const enc = await main.run(encFeeds, ['last_hidden_state']);
+      const enc = await main.run(encoderFeeds(rows, { input_ids, attention_mask }), [
+        'last_hidden_state',
+      ]);
       const hidden = enc.last_hidden_state;
       try {
-        const decFeeds = feedsFor(decoder, rows, {
+        const feeds = decoderFeeds(rows, {
           input_ids: new Tensor('int64', new BigInt64Array(rows).fill(BigInt(startId)), [rows, 1]),
           encoder_attention_mask: attention_mask,
           encoder_hidden_states: hidden,
           use_cache_branch: bool(false),
         });
-        if (!decFeeds) throw new Error('The decoder has inputs Winnow cannot fill.');
-        const out = await decoder.run(decFeeds, ['logits']);
+        const out = await decoder.run(feeds, ['logits']);
         return out.logits;
       } finally {
         hidden.dispose();
       }
     };
   }
-  if (
-    !main.outputNames.includes('logits') ||
-    !understood(main, [
-      'input_ids',
-      'attention_mask',
-      'position_ids',
-      'num_logits_to_keep',
-      'use_cache_branch',
-    ])
-  )
-    return undefined;
+  const feeds = feeder(main, [
+    'input_ids',
+    'attention_mask',
+    'position_ids',
+    'num_logits_to_keep',
+    'use_cache_branch',
+  ]);
+  if (!feeds || !main.outputNames.includes('logits')) return undefined;
   return async ({ ids, mask, rows, length }) => {
     const values: Record<string, Tensor> = {
       input_ids: new Tensor('int64', ids, [rows, length]),
@@ -153,9 +158,7 @@ export function directForward(model: LoadedModel, startId: number): ForwardRun |
       }
       values.position_ids = new Tensor('int64', pos, [rows, length]);
     }
-    const feeds = feedsFor(main, rows, values);
-    if (!feeds) throw new Error('The model has inputs Winnow cannot fill.');
-    const out = await main.run(feeds, ['logits']);
+    const out = await main.run(feeds(rows, values), ['logits']);
     return out.logits;
   };
 }
