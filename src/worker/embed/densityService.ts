@@ -46,6 +46,7 @@ import { type DeviceName } from '../model/device';
 import { type LoadProgress, describeOrigin, modelSourceNote } from '../model/loader';
 import { type DensitySettings } from './densitySettings';
 import { type EmbeddingModel, loadEmbeddingModel } from './embeddingModel';
+import type { ComputeDensityResult } from '../../shared/densityProtocol';
 
 /** Texts collected before they are embedded (sorted by length into batches), and the progress step. */
 const PENDING_TEXTS = 256;
@@ -65,20 +66,11 @@ export interface DensityProgress {
   detail?: string;
 }
 
-/** What a finished run reports. */
-export interface DensityRunSummary {
-  /** Rows scored (valid JSON rows). */
-  rows: number;
-  /** Invalid rows (no score, no rank). */
-  invalidRows: number;
-  /** Distinct rows embedded by the model in this run. */
-  embedded: number;
-  /** Rows whose embedding came from the cache. */
-  cachedRows: number;
-  /** Rows whose text was cut to the truncation length. */
-  truncatedRows: number;
-  model: string;
-  pipeline: string;
+/** What a finished run reports: the counts the client gets, and the run's details. */
+export interface DensityRunSummary extends Pick<
+  ComputeDensityResult,
+  'rows' | 'invalidRows' | 'embedded' | 'cachedRows' | 'truncatedRows' | 'model' | 'pipeline'
+> {
   device: DeviceName;
   hasherDevice: string;
   dim: number;
