@@ -224,6 +224,17 @@ export class VSCodeSession {
     await input.waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
   }
 
+  /** Switches from the dark to the light theme and waits until the workbench shows it. */
+  async switchToLightTheme(): Promise<void> {
+    await this.runCommand('Preferences: Toggle between Light/Dark Themes');
+    await poll(
+      'the light theme',
+      async () =>
+        (await this.page.locator('.monaco-workbench.vs').count()) > 0 ? true : undefined,
+      20_000,
+    );
+  }
+
   /**
    * Opens a file of the workspace by its relative path through Quick Open (which respects the
    * default editor, so a .jsonl opens in the dataset view once the extension is ready).

@@ -315,12 +315,7 @@ test('a small file: parse-error badges, hostile text stays text, switch to text 
   );
 
   // The webview takes its colours from the theme: switch to the light theme and look again.
-  await vs.runCommand('Preferences: Toggle between Light/Dark Themes');
-  await poll(
-    'the light theme',
-    async () => ((await vs.page.locator('.monaco-workbench.vs').count()) > 0 ? true : undefined),
-    20_000,
-  );
+  await vs.switchToLightTheme();
   await waitForLoadedRow(vs.webview(), 22);
   const background = await vs
     .webview()

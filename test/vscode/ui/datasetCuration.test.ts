@@ -526,12 +526,7 @@ test('score with ASK-LLM, sort by score, filter by dragging across the histogram
 });
 
 test('light theme: the same view in light colours', async () => {
-  await vs.runCommand('Preferences: Toggle between Light/Dark Themes');
-  await poll(
-    'the light theme',
-    async () => ((await vs.page.locator('.monaco-workbench.vs').count()) > 0 ? true : undefined),
-    20_000,
-  );
+  await vs.switchToLightTheme();
   const view = activeView();
   await rowAt(view, 0).waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
   const background = await view.locator('body').evaluate(b => getComputedStyle(b).backgroundColor);

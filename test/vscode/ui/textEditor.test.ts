@@ -269,12 +269,7 @@ test('the Problems panel lists the invalid lines with the worker messages', asyn
 });
 
 test('light theme: the hover and the Problems panel follow it', async () => {
-  await vs.runCommand('Preferences: Toggle between Light/Dark Themes');
-  await poll(
-    'the light theme',
-    async () => ((await vs.page.locator('.monaco-workbench.vs').count()) > 0 ? true : undefined),
-    20_000,
-  );
+  await vs.switchToLightTheme();
   const text = await winnowHover(PYTHON.line, 3);
   assert.ok(text.includes(`Parse: Error (${PYTHON.kind}) at column ${PYTHON.column}`), text);
   await showHoverForScreenshot();
