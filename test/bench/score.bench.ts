@@ -11,7 +11,8 @@
  *
  * Usage: npm run bench:score -- [--model t5|smollm|both] [--device auto|cpu|cuda|webgpu]
  *        [--size small|full] [--examples N] [--layers N] [--batch N] [--reps N] [--threads N]
- *        [--tokenizer-threads N]   (default: none on CPU, up to 8 on a GPU)
+ *        [--tokenizer-threads N]   (default: none on CPU, all cores but two, at most 16, on a GPU)
+ *        [--spin on|off]   (ORT thread pools spinning while idle; default: on for CPU only)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +28,8 @@ import {
   type DeviceChoice,
   type LoadedModel,
   cudaProviderPath,
+  fetchThrough,
+  hostData,
   loadScorerModel,
   onnxruntimeNodeRoot,
 } from '../../src/worker/model';
@@ -42,6 +45,7 @@ interface Args {
   reps: number;
   threads: number | undefined;
   tokenizerThreads: number | undefined;
+  spin: boolean | undefined;
   size: 'small' | 'full';
 }
 
@@ -86,6 +90,7 @@ function parseArgs(argv: readonly string[]): Args {
     threads: num('threads'),
     tokenizerThreads:
       get('tokenizer-threads') === undefined ? undefined : Number(get('tokenizer-threads')),
+    spin: get('spin') === undefined ? undefined : get('spin') === 'on',
     size,
   };
 }
@@ -209,6 +214,7 @@ function rawFeeds(m: LoadedModel, rows: readonly (readonly number[])[]): Feeds {
 
 interface RawSession {
   inputNames: readonly string[];
+  outputNames: readonly string[];
   run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, ort.Tensor>>;
 }
 
@@ -221,18 +227,32 @@ function release(out: Record<string, ort.Tensor>, keep?: string): void {
     if (k !== keep) (t as unknown as { dispose?: () => void }).dispose?.();
 }
 
+/** Where the raw run's logits came back (first call), printed: WebGPU may leave them on the GPU. */
+let logitsLocation: string | undefined;
+
+/**
+ * Brings the logits to host memory, as any use of them must: on WebGPU they can come back as a
+ * GPU buffer, and a baseline that never downloads them would time less than a score needs.
+ */
+async function toHost(t: ort.Tensor): Promise<void> {
+  logitsLocation ??= t.location;
+  await hostData(t);
+}
+
 /**
  * Raw `session.run` over pre-built feeds (encoder + first decoder step for T5), fetching only
- * what a score needs (`last_hidden_state`, `logits`): the fastest a pass can be.
+ * what a score needs (`last_hidden_state`, `logits`, with the same fetch lists as the pipeline):
+ * the fastest a pass can be.
  */
 async function runRaw(m: LoadedModel, batches: readonly Feeds[]): Promise<number> {
   const sessions = m.model.sessions as Record<string, RawSession>;
   const t0 = performance.now();
   for (const f of batches) {
     if (m.kind === 'seq2seq') {
-      const enc = await sessions.model.run(pick(f, sessions.model.inputNames), [
-        'last_hidden_state',
-      ]);
+      const enc = await sessions.model.run(
+        pick(f, sessions.model.inputNames),
+        fetchThrough(sessions.model.outputNames, 'last_hidden_state'),
+      );
       const dec = sessions.decoder_model_merged;
       const feeds = {
         ...f,
@@ -240,10 +260,21 @@ async function runRaw(m: LoadedModel, batches: readonly Feeds[]): Promise<number
         encoder_attention_mask: f.attention_mask,
         encoder_hidden_states: enc.last_hidden_state,
       };
-      const out = await dec.run(pick(feeds, dec.inputNames), ['logits']);
+      const out = await dec.run(
+        pick(feeds, dec.inputNames),
+        fetchThrough(dec.outputNames, 'logits'),
+      );
+      await toHost(out.logits);
       release(enc);
       release(out);
-    } else release(await sessions.model.run(pick(f, sessions.model.inputNames), ['logits']));
+    } else {
+      const out = await sessions.model.run(
+        pick(f, sessions.model.inputNames),
+        fetchThrough(sessions.model.outputNames, 'logits'),
+      );
+      await toHost(out.logits);
+      release(out);
+    }
   }
   return performance.now() - t0;
 }
@@ -304,9 +335,14 @@ async function benchModel(
     cacheDir: join(root, 'cache'),
     device: args.device,
     ...(args.threads ? { intraOpNumThreads: args.threads } : {}),
+    ...(args.spin !== undefined ? { allowSpinning: args.spin } : {}),
   });
   console.log(
     `loaded in ${((performance.now() - tl) / 1000).toFixed(1)} s on device: ${m.device.toUpperCase()}`,
+  );
+  const spinning = args.spin ?? m.device === 'cpu';
+  console.log(
+    `ORT thread pools: ${args.threads ?? "ORT's default"} intra-op threads, spinning ${spinning ? 'on' : 'off'}`,
   );
   console.log('execution-provider attempts:');
   for (const a of m.attempts)
@@ -336,6 +372,7 @@ async function benchModel(
     await naive.score(makeDocuments(2, 98));
     console.log(`prompt tokenisation: ${scorer.tokenization}; forward pass: ${scorer.forwardPath}`);
     await runRaw(m, [rawFeeds(m, [scorer.prepare(docs[0]).ids])]);
+    console.log(`raw session.run returns logits in: ${logitsLocation} memory`);
 
     // Pipeline and raw passes alternate (pipe→raw, then raw→pipe, …) and each side keeps its
     // best time, so that load from other processes does not favour one side.

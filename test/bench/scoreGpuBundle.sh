@@ -6,7 +6,8 @@
 #
 #   bash test/bench/scoreGpuBundle.sh [--force]
 #     writes .cache/gpu-bench/bundle.tar.xz (Node + node_modules subset, rebuilt only with
-#     --force or when missing), .cache/gpu-bench/score.bench.js (always) and .gl/ (Vulkan loader)
+#     --force or when missing), .cache/gpu-bench/score.bench.js and the *Device.test.js files
+#     (always) and .gl/ (Vulkan loader)
 #
 # Then, on the device, with `carry: [".cache/gpu-bench", ".gl"]`:
 #   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig
@@ -16,6 +17,7 @@
 #   mkdir -p /tmp/w/out/test/bench && tar -xJf .cache/gpu-bench/bundle.tar.xz -C /tmp/w &&
 #   cp .cache/gpu-bench/score.bench.js /tmp/w/out/test/bench/ && cd /tmp/w &&
 #   ./bin/node out/test/bench/score.bench.js --device auto --model both --examples 64
+#   cp $OLDPWD/.cache/gpu-bench/*Device.test.js out/test/bench/ && ./bin/node --test out/test/bench/*Device.test.js
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Other bundles may be mid-edit by teammates; the bench bundle is what matters here.
@@ -24,6 +26,9 @@ test out/test/bench/score.bench.js -nt test/bench/score.bench.ts || { echo "scor
 out=.cache/gpu-bench
 mkdir -p "$out"
 cp out/test/bench/score.bench.js "$out/score.bench.js"
+# The accelerator tests (skipped on CPU-only machines): P(yes) and embeddings against the
+# closed forms on WebGPU/CUDA.
+cp out/test/unit/askllmDevice.test.js out/test/unit/embedDevice.test.js "$out/"
 if [ -f "$out/bundle.tar.xz" ] && [ "${1:-}" != "--force" ]; then
   echo "keeping $out/bundle.tar.xz (use --force to rebuild it)"
 else

@@ -25,6 +25,7 @@ import {
   cudaProviderPath,
   isLocalModelPath,
   loadScorerModel,
+  sessionOptionsFor,
 } from '../../src/worker/model';
 import { generateTinyCausal, generateTinyT5, t5Distribution } from '../support/fixtures';
 import type { TinyT5 } from '../support/fixtures';
@@ -42,6 +43,30 @@ test('isLocalModelPath tells folders from hub ids', () => {
     assert.ok(isLocalModelPath(p), p);
   for (const id of ['google/flan-t5-small', 'onnx-community/Qwen2.5-0.5B-Instruct', 'gpt2'])
     assert.ok(!isLocalModelPath(id), id);
+});
+
+test('ORT thread pools spin on the CPU device only, unless told otherwise', async () => {
+  const noSpin = {
+    session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+  };
+  assert.equal(sessionOptionsFor('cpu', {}), undefined);
+  assert.deepEqual(sessionOptionsFor('cpu', { intraOpNumThreads: 2 }), { intraOpNumThreads: 2 });
+  assert.deepEqual(sessionOptionsFor('webgpu', {}), { extra: noSpin });
+  assert.deepEqual(sessionOptionsFor('cuda', { allowSpinning: false, intraOpNumThreads: 1 }), {
+    intraOpNumThreads: 1,
+    extra: noSpin,
+  });
+  assert.equal(sessionOptionsFor('webgpu', { allowSpinning: true }), undefined);
+  // ONNX Runtime accepts the entries: a model loads on the CPU with spinning off.
+  const m = await loadScorerModel({
+    model: t5.dir,
+    cacheDir: join(root, 'cache-nospin'),
+    device: 'cpu',
+    allowSpinning: false,
+  });
+  const r = await AskLlmScorer.create(m).score(['a short document']);
+  assert.ok((r.scores[0]?.pYes ?? 0) > 0);
+  await m.dispose();
 });
 
 describe('by Hugging Face id', () => {

@@ -8,10 +8,16 @@ import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, PAPER_PROMPT_DECODER, renderPrompt } from '../../src/core/askllm';
 import { MultiTokenAnswerError } from '../../src/core/askllm/tokens';
-import { AskLlmScorer, type LoadedModel, loadScorerModel } from '../../src/worker/model';
+import {
+  AskLlmScorer,
+  type LoadedModel,
+  fetchThrough,
+  loadScorerModel,
+} from '../../src/worker/model';
 import {
   type FixtureSet,
   POSITIVE_WORDS,
+  buildRandomModel,
   causalDistribution,
   generateFixtureSet,
   t5Distribution,
@@ -232,6 +238,39 @@ describe('direct session.run forward (fetches only the logits)', () => {
         );
         assert.ok(Math.abs(x.pNo - y.pNo) <= 1e-7 * Math.max(1, y.pNo), `${x.pNo} vs ${y.pNo}`);
       }
+      await direct.dispose();
+      await generic.dispose();
+    });
+});
+
+describe('fetching through an output that is not listed first', () => {
+  test('the fetch list is the outputs up to the one read', () => {
+    const names = ['present.0.key', 'present.0.value', 'logits', 'present.1.key'];
+    assert.deepEqual(fetchThrough(names, 'logits'), names.slice(0, 3));
+    assert.deepEqual(fetchThrough(['logits', 'present.0.key'], 'logits'), ['logits']);
+    assert.throws(() => fetchThrough(names, 'last_hidden_state'), /no output last_hidden_state/);
+  });
+
+  // Optimum lists `logits` first; these exports list it after the caches (one layer, real sizes).
+  for (const shape of ['flan-t5-small', 'smollm2-135m'] as const)
+    test(`${shape} with logits last: the direct forward equals transformers.js's`, async () => {
+      const dir = join(fx.root, `${shape}-logits-last`);
+      buildRandomModel(dir, shape, { layers: 1, logitsLast: true });
+      const model = await load(dir);
+      const outputs = (model.model.sessions as Record<string, { outputNames: string[] }>)[
+        shape === 'flan-t5-small' ? 'decoder_model_merged' : 'model'
+      ].outputNames;
+      assert.equal(outputs.at(-1), 'logits');
+      const docs = [INFORMATIVE, SPAM, 'short'];
+      const direct = AskLlmScorer.create(model, { batchSize: 4 });
+      const generic = AskLlmScorer.create(model, { batchSize: 4, directForward: false });
+      assert.match(direct.forwardPath, /^session\.run/);
+      const a = await direct.score(docs);
+      const b = await generic.score(docs);
+      docs.forEach((_, i) => {
+        const [x, y] = [a.scores[i]?.pYes ?? Number.NaN, b.scores[i]?.pYes ?? Number.NaN];
+        assert.ok(y > 0 && Math.abs(x - y) <= 1e-6 * y, `${x} vs ${y}`);
+      });
       await direct.dispose();
       await generic.dispose();
     });

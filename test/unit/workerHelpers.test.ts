@@ -1,12 +1,15 @@
 /**
  * Pure helpers of the worker and its status bar: Markdown escaping of dataset text, diagnostic
- * ranges and caps, settings defaults, file URIs, and the status-bar text.
+ * ranges and caps, settings defaults, file URIs, the status-bar text, and reading model outputs
+ * that an execution provider left on the GPU.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
 import type { ParseError } from '../../src/core/jsonl';
 import { buildDiagnostics, errorRange, type InvalidRow } from '../../src/worker/diagnostics';
 import { renderRowHover } from '../../src/worker/hover';
+import { hostData } from '../../src/worker/model/hostData';
 import { decodeLine, lineLengthUtf16 } from '../../src/worker/lineText';
 import { codeSpan, escapeMarkdown } from '../../src/worker/markdown';
 import { defaultSettings, resolveSettings } from '../../src/worker/settings';
@@ -202,5 +205,37 @@ describe('status-bar text', () => {
       '$(sync~spin) Winnow: scoring 120/1000 · cuda',
     );
     assert.equal(workerStatusText({ state: 'stopped' }).text, '$(circle-slash) Winnow: stopped');
+  });
+});
+
+describe('model outputs in host memory', () => {
+  // What onnxruntime-node's WebGPU provider hands back for an output it keeps on the GPU: a
+  // tensor whose `.data` throws until it is downloaded (seen on an H100 for `logits`).
+  const onGpu = (values: number[]) => {
+    let downloads = 0;
+    const t = ort.Tensor.fromGpuBuffer({ size: values.length * 4 } as never, {
+      dataType: 'float32',
+      dims: [values.length],
+      download: async () => {
+        downloads++;
+        return Float32Array.from(values);
+      },
+    });
+    return { t, downloads: () => downloads };
+  };
+
+  it('downloads a GPU-resident output instead of reading .data', async () => {
+    const { t, downloads } = onGpu([0.25, -1, 3]);
+    assert.throws(() => t.data, /not on CPU/);
+    assert.deepEqual(Array.from((await hostData(t)) as Float32Array), [0.25, -1, 3]);
+    assert.equal(downloads(), 1);
+  });
+
+  it('reads CPU outputs in place, and unwraps transformers.js tensors', async () => {
+    const cpu = new ort.Tensor('float32', Float32Array.from([1, 2]), [2]);
+    assert.equal(await hostData(cpu), cpu.data);
+    const { t, downloads } = onGpu([7]);
+    assert.deepEqual(Array.from((await hostData({ ort_tensor: t })) as Float32Array), [7]);
+    assert.equal(downloads(), 1);
   });
 });

@@ -68,6 +68,12 @@ const SUM_CHUNK = 256;
 export interface AnswerSoftmaxOptions {
   /** ORT intra-op threads (default: ORT's, one per physical core). */
   intraOpNumThreads?: number;
+  /**
+   * Let the thread pool spin between runs (default false: a run is a fraction of a millisecond
+   * between forward passes, and spinning threads would compete with the model's own pool, the
+   * tokenizer threads and a GPU driver for the rest of the time).
+   */
+  allowSpinning?: boolean;
 }
 
 /** Answer probabilities from logits rows, on ONNX Runtime's CPU provider. */
@@ -94,6 +100,8 @@ export class OrtAnswerSoftmax {
       };
       if (this.options.intraOpNumThreads !== undefined)
         opts.intraOpNumThreads = this.options.intraOpNumThreads;
+      if (!this.options.allowSpinning)
+        opts.extra = { session: { intra_op: { allow_spinning: '0' } } };
       s = InferenceSession.create(buildAnswerModel(dtype, vocab), opts);
       this.sessions.set(key, s);
     }

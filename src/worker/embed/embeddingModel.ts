@@ -32,6 +32,7 @@ import {
   withDeviceFallback,
 } from '../model/device';
 import type { HubTraffic } from '../model/hub';
+import { hostData } from '../model/hostData';
 import {
   DTYPE_SUFFIX,
   configureTransformersEnv,
@@ -45,6 +46,7 @@ import {
   isLocalModelPath,
   originOf,
   serializeModelLoad,
+  sessionOptionsFor,
   transformers,
 } from '../model/loader';
 import { applyDense, l2Normalize, pool, type PoolingMode } from './pooling';
@@ -261,12 +263,9 @@ async function loadWith(
 
   // For hub ids the graph sits in onnx/ (transformers.js layout); folders may have it in the root.
   const subfolder = local ? (graphSubfolder(folder, dtype) ?? 'onnx') : 'onnx';
-  const sessionOptions =
-    options.intraOpNumThreads !== undefined
-      ? { intraOpNumThreads: options.intraOpNumThreads }
-      : undefined;
   const selection = await withDeviceFallback(options.device ?? 'auto', async device => {
     options.onProgress?.({ status: 'device', device });
+    const sessionOptions = sessionOptionsFor(device, options);
     // The base class loads any architecture as one encoder-only graph (session `model`), which
     // is what a feature-extraction export is; AutoModel would want a decoder for T5 configs.
     return await PreTrainedModel.from_pretrained(modelRef, {
@@ -454,7 +453,7 @@ class TransformersEmbedder implements EmbeddingModel {
     const out = (await model(feeds)) as Record<string, Tensor>;
     const t = out[this.output.name];
     if (!t) throw new Error(`the model has no output ${this.output.name}`);
-    const data = floatData(t);
+    const data = await floatData(t);
     let vectors: Float32Array;
     if (this.output.kind === 'sentence' || t.dims.length === 2) {
       vectors = data.slice(0, n * (t.dims[t.dims.length - 1] as number));
@@ -525,9 +524,9 @@ function fileIdentity(parts: EmbedderParts): string {
   }
 }
 
-/** A float tensor's values as float32 (fp16 outputs are converted). */
-function floatData(t: Tensor): Float32Array {
-  const data = t.data as unknown;
+/** A float tensor's values as float32 in host memory (fp16 outputs are converted). */
+async function floatData(t: Tensor): Promise<Float32Array> {
+  const data = (await hostData(t)) as unknown;
   if (data instanceof Float32Array) return data;
   if (t.type === 'float16' && data instanceof Uint16Array)
     return decodeFloat16(data, new Float32Array(data.length));

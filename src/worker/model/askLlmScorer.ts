@@ -38,6 +38,7 @@ import {
 import type { LoadedModel, ModelKind } from './loader';
 import { transformers } from './loader';
 import { type ForwardRun, directForward } from './directForward';
+import { hostData } from './hostData';
 import { TokenizerPool } from './tokenizerPool';
 
 /** Scorer settings. Defaults follow the paper. */
@@ -214,8 +215,7 @@ export class AskLlmScorer {
     const eos = Array.isArray(cfg.eos_token_id) ? num(cfg.eos_token_id[0]) : num(cfg.eos_token_id);
     this.padId = num(t.pad_token_id) ?? num(cfg.pad_token_id) ?? eos ?? 0;
     this.startId = num(cfg.decoder_start_token_id) ?? num(cfg.pad_token_id) ?? 0;
-    this.direct =
-      options.directForward === false ? undefined : directForward(model, this.startId);
+    this.direct = options.directForward === false ? undefined : directForward(model, this.startId);
     const defaults = DEFAULT_BATCHING[model.kind];
     this.batchSize =
       options.batchSize === undefined || options.batchSize === 'auto'
@@ -380,7 +380,8 @@ export class AskLlmScorer {
       const [, P, V] = logits.dims;
       // T5: the first decoder step is position 0 (P = 1). Decoder-only: the last position,
       // where every left-padded row has its last real token.
-      return await this.softmax.answers(logits.data as Float32Array | Uint16Array, B, P, V);
+      const data = (await hostData(logits)) as Float32Array | Uint16Array;
+      return await this.softmax.answers(data, B, P, V);
     } finally {
       disposeOutputs(out);
     }

@@ -8,9 +8,10 @@
  * - decoder-only (`model`): one pass over the left-padded prompt with an empty cache,
  *   `num_logits_to_keep` = 1 where the export has it.
  *
- * Only the tensors the score needs are fetched (`last_hidden_state`, `logits`): the decoder's
- * `present.*` key/value outputs (for T5 the cross-attention cache is batch × heads × prompt ×
- * head-dim per layer) are never copied out or downloaded from a GPU. transformers.js's generic
+ * Only the tensors the score needs are fetched (`last_hidden_state`, `logits`; see fetchThrough
+ * for exports that list other outputs first): in Optimum's layout the decoder's `present.*`
+ * key/value outputs (for T5 the cross-attention cache is batch × heads × prompt × head-dim per
+ * layer) are never copied out or downloaded from a GPU. transformers.js's generic
  * forward fetches them all. The feeds follow what transformers.js passes (checked against it in
  * the tests), and a session with any input this module does not know makes `directForward`
  * return undefined, so the scorer falls back to transformers.js's forward.
@@ -85,6 +86,33 @@ function feeder(session: Session, known: readonly string[]): Feeder | undefined 
 }
 
 /**
+ * The fetch list that reads `name` from `session`: the session's outputs up to and including it.
+ * onnxruntime-node (1.30) matches the `preferredOutputLocation` session option to fetched outputs
+ * by their position in the fetch list, not by name. transformers.js asks for `present.*` in GPU
+ * memory on WebGPU, so fetching `logits` alone from a graph whose first output is a cache gave
+ * back logits marked as GPU memory, and reading them aborted the process (measured on an H100).
+ * With a prefix of the output list the positions agree. Optimum exports put `logits` (and the
+ * encoder's `last_hidden_state`) first, so the prefix is normally the one name.
+ */
+export function fetchThrough(outputNames: readonly string[], name: string): string[] {
+  const i = outputNames.indexOf(name);
+  if (i < 0) throw new Error(`the model has no output ${name}`);
+  return outputNames.slice(0, i + 1);
+}
+
+/** Runs `session` fetching through `name` (see fetchThrough); frees the other outputs. */
+async function runFor(
+  session: Session,
+  feeds: Record<string, Tensor>,
+  name: string,
+  fetches: readonly string[],
+): Promise<Tensor> {
+  const out = await session.run(feeds, fetches);
+  for (const [k, t] of Object.entries(out)) if (k !== name) t.dispose();
+  return out[name];
+}
+
+/**
  * The direct forward pass for `model`, or undefined when its sessions have inputs this module
  * does not know (the scorer then uses transformers.js's forward).
  */
@@ -112,13 +140,17 @@ export function directForward(model: LoadedModel, startId: number): ForwardRun |
       !decoder.outputNames.includes('logits')
     )
       return undefined;
+    const encoderFetch = fetchThrough(main.outputNames, 'last_hidden_state');
+    const decoderFetch = fetchThrough(decoder.outputNames, 'logits');
     return async ({ ids, mask, rows, length }) => {
       const input_ids = new Tensor('int64', ids, [rows, length]);
       const attention_mask = new Tensor('int64', mask, [rows, length]);
-      const enc = await main.run(encoderFeeds(rows, { input_ids, attention_mask }), [
+      const hidden = await runFor(
+        main,
+        encoderFeeds(rows, { input_ids, attention_mask }),
         'last_hidden_state',
-      ]);
-      const hidden = enc.last_hidden_state;
+        encoderFetch,
+      );
       try {
         const feeds = decoderFeeds(rows, {
           input_ids: new Tensor('int64', new BigInt64Array(rows).fill(BigInt(startId)), [rows, 1]),
@@ -126,8 +158,7 @@ export function directForward(model: LoadedModel, startId: number): ForwardRun |
           encoder_hidden_states: hidden,
           use_cache_branch: bool(false),
         });
-        const out = await decoder.run(feeds, ['logits']);
-        return out.logits;
+        return await runFor(decoder, feeds, 'logits', decoderFetch);
       } finally {
         hidden.dispose();
       }
@@ -141,6 +172,7 @@ export function directForward(model: LoadedModel, startId: number): ForwardRun |
     'use_cache_branch',
   ]);
   if (!feeds || !main.outputNames.includes('logits')) return undefined;
+  const fetch = fetchThrough(main.outputNames, 'logits');
   return async ({ ids, mask, rows, length }) => {
     const values: Record<string, Tensor> = {
       input_ids: new Tensor('int64', ids, [rows, length]),
@@ -158,7 +190,6 @@ export function directForward(model: LoadedModel, startId: number): ForwardRun |
       }
       values.position_ids = new Tensor('int64', pos, [rows, length]);
     }
-    const out = await main.run(feeds(rows, values), ['logits']);
-    return out.logits;
+    return await runFor(main, feeds(rows, values), 'logits', fetch);
   };
 }

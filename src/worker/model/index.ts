@@ -6,3 +6,5 @@ export * from './device';
 export * from './loader';
 export * from './askLlmScorer';
 export * from './hub';
+export * from './hostData';
+export { fetchThrough } from './directForward';

@@ -82,6 +82,31 @@ export interface LoadModelOptions {
   onProgress?: (p: LoadProgress) => void;
   /** ORT intra-op threads (default: ORT's choice). */
   intraOpNumThreads?: number;
+  /**
+   * Let ORT's CPU thread pools spin while they wait for work (default: on the CPU device only).
+   * On a GPU the pools do little (shape arithmetic, the odd unsupported node), and spinning
+   * threads there take cores from the tokenizer threads and the GPU driver; see gpuSessionOptions.
+   */
+  allowSpinning?: boolean;
+}
+
+/**
+ * The ORT session options for `device`: `intraOpNumThreads` as given, and spinning thread pools
+ * only where asked or on the CPU device (ORT's default spins; `extra` maps to ORT's
+ * `session.intra_op.allow_spinning` / `session.inter_op.allow_spinning` config entries).
+ */
+export function sessionOptionsFor(
+  device: DeviceName,
+  options: Pick<LoadModelOptions, 'intraOpNumThreads' | 'allowSpinning'>,
+): Record<string, unknown> | undefined {
+  const spin = options.allowSpinning ?? device === 'cpu';
+  const out: Record<string, unknown> = {};
+  if (options.intraOpNumThreads !== undefined) out.intraOpNumThreads = options.intraOpNumThreads;
+  if (!spin)
+    out.extra = {
+      session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+    };
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
@@ -412,12 +437,9 @@ async function loadWith(
   const kind = modelKindOf(config);
   if (!local) checkModelFiles(kind, dtype, folder, label, options.offline === true);
 
-  const sessionOptions =
-    options.intraOpNumThreads !== undefined
-      ? { intraOpNumThreads: options.intraOpNumThreads }
-      : undefined;
   const selection = await withDeviceFallback(options.device ?? 'auto', async device => {
     options.onProgress?.({ status: 'device', device });
+    const sessionOptions = sessionOptionsFor(device, options);
     const opts = {
       ...common,
       dtype,
