@@ -10,7 +10,8 @@
  * - the device chosen and every execution-provider attempt with its message.
  *
  * Usage: npm run bench:score -- [--model t5|smollm|both] [--device auto|cpu|cuda|webgpu]
- *        [--size small|full] [--examples N] [--layers N] [--batch N] [--reps N] [--threads N]
+ *        [--size small|full] [--examples N] [--layers N] [--batch N] [--token-budget N]
+ *        [--reps N] [--threads N]
  *        [--tokenizer-threads N]   (default: none on CPU, all cores but two, at most 16, on a GPU)
  *        [--spin on|off]   (ORT thread pools spinning while idle; default: on for CPU only)
  */
@@ -19,7 +20,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { DEFAULT_BATCHING } from '../../src/core/askllm';
+import { defaultBatching } from '../../src/core/askllm';
 import { OrtAnswerSoftmax } from '../../src/core/askllm/ortSoftmax';
 import { answerProbabilities } from '../../src/core/askllm/softmax';
 import {
@@ -42,6 +43,7 @@ interface Args {
   examples: number | undefined;
   layers: number | undefined;
   batch: number | undefined;
+  tokenBudget: number | undefined;
   reps: number;
   threads: number | undefined;
   tokenizerThreads: number | undefined;
@@ -86,6 +88,7 @@ function parseArgs(argv: readonly string[]): Args {
     examples: num('examples'),
     layers: num('layers'),
     batch: num('batch'),
+    tokenBudget: num('token-budget'),
     reps: num('reps') ?? 2,
     threads: num('threads'),
     tokenizerThreads:
@@ -349,11 +352,15 @@ async function benchModel(
     console.log(
       `  ${a.device.padEnd(6)} ${a.outcome.padEnd(7)} ${a.ms.toFixed(0).padStart(5)} ms  ${a.message}`,
     );
-  const batchOpts = args.batch ? { batchSize: args.batch, tokenBudget: Infinity } : {};
+  // --batch alone fixes the batch size; with --token-budget it caps a bucketed plan.
+  const batchOpts = {
+    ...(args.batch ? { batchSize: args.batch, tokenBudget: args.tokenBudget ?? Infinity } : {}),
+    ...(args.tokenBudget ? { tokenBudget: args.tokenBudget } : {}),
+  };
   const tokenizerThreads = args.tokenizerThreads ?? 'auto';
   const scorer = AskLlmScorer.create(m, { ...batchOpts, tokenizerThreads });
   // Naive batching: file order, a fixed batch size, no token budget (what a simple loop does).
-  const naiveSize = args.batch ?? DEFAULT_BATCHING[m.kind].maxBatchSize;
+  const naiveSize = args.batch ?? defaultBatching(m.kind, m.device).maxBatchSize;
   const naive = AskLlmScorer.create(m, {
     batchSize: naiveSize,
     tokenBudget: Infinity,

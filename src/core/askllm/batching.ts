@@ -17,7 +17,26 @@ export interface BatchPlanOptions {
   bucketing?: boolean;
 }
 
-/** Default plans per model kind, from the CPU measurements in RUNTIME.md §7. */
+/**
+ * Default plans per model kind on a GPU. A GPU run has a fixed cost per `session.run` (kernel
+ * dispatch, transfers) and idle compute at a few rows, so batches are bigger than on a CPU; 8,192
+ * padded tokens keep a batch's activations in the hundreds of MB for models up to ~1.5B
+ * parameters (the `batchSize` setting lowers it).
+ */
+export const GPU_BATCHING: Readonly<Record<'seq2seq' | 'causal', Required<BatchPlanOptions>>> = {
+  seq2seq: { maxBatchSize: 64, tokenBudget: 8192, bucketing: true },
+  causal: { maxBatchSize: 32, tokenBudget: 8192, bucketing: true },
+};
+
+/** The default plan for a model kind on a device. */
+export function defaultBatching(
+  kind: 'seq2seq' | 'causal',
+  device: string,
+): Required<BatchPlanOptions> {
+  return device === 'cpu' ? DEFAULT_BATCHING[kind] : GPU_BATCHING[kind];
+}
+
+/** Default plans per model kind on the CPU, from the measurements in RUNTIME.md §7. */
 export const DEFAULT_BATCHING: Readonly<Record<'seq2seq' | 'causal', Required<BatchPlanOptions>>> =
   {
     // B≈8 at 256 tokens was the sweet spot for Flan-T5-small on CPU; 32 at short lengths.

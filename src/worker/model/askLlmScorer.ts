@@ -10,7 +10,7 @@
  */
 import { cpus } from 'node:os';
 import type { PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
-import { DEFAULT_BATCHING, planBatches } from '../../core/askllm/batching';
+import { defaultBatching, planBatches } from '../../core/askllm/batching';
 import {
   DOCUMENT_PLACEHOLDER,
   type PromptTemplate,
@@ -55,9 +55,9 @@ export interface AskLlmOptions {
   negativeVariants?: readonly string[];
   /** Max prompt tokens; the document is truncated to fit, never the question (default 512). */
   maxTokens?: number;
-  /** Most rows per batch, or `auto` for the per-kind default (default `auto`). */
+  /** Most rows per batch, or `auto` for the default per model kind and device (default `auto`). */
   batchSize?: number | 'auto';
-  /** Upper bound on rows × padded tokens per batch (default per kind, see batching.ts). */
+  /** Upper bound on rows × padded tokens per batch (default per kind and device, batching.ts). */
   tokenBudget?: number;
   /** Sort rows into length buckets before batching (default true). */
   bucketing?: boolean;
@@ -216,7 +216,7 @@ export class AskLlmScorer {
     this.padId = num(t.pad_token_id) ?? num(cfg.pad_token_id) ?? eos ?? 0;
     this.startId = num(cfg.decoder_start_token_id) ?? num(cfg.pad_token_id) ?? 0;
     this.direct = options.directForward === false ? undefined : directForward(model, this.startId);
-    const defaults = DEFAULT_BATCHING[model.kind];
+    const defaults = defaultBatching(model.kind, model.device);
     this.batchSize =
       options.batchSize === undefined || options.batchSize === 'auto'
         ? defaults.maxBatchSize
