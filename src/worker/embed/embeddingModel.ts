@@ -22,32 +22,26 @@
  * conversion command.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { decodeFloat16 } from '../../core/embedStore';
-import {
-  type DeviceAttempt,
-  type DeviceName,
-  errorMessage,
-  withDeviceFallback,
-} from '../model/device';
+import { type DeviceAttempt, type DeviceName, errorMessage } from '../model/device';
 import type { HubTraffic } from '../model/hub';
 import { hostData } from '../model/hostData';
 import {
   DTYPE_SUFFIX,
-  configureTransformersEnv,
-  hubLoadOptions,
-  hubTrafficFor,
   type LoadModelOptions,
   type LoadedModelIdentity,
   ModelLoadError,
   type ModelDtype,
   type ModelOrigin,
-  isLocalModelPath,
+  type ModelPlace,
+  loadConfigAndTokenizer,
+  loadOnDevices,
   originOf,
   serializeModelLoad,
-  sessionOptionsFor,
   transformers,
+  withModelPlace,
 } from '../model/loader';
 import { applyDense, l2Normalize, pool, type PoolingMode } from './pooling';
 import { type SentenceHead, headFiles, readSentenceHead } from './sentenceTransformers';
@@ -188,66 +182,19 @@ export function loadEmbeddingModel(options: EmbeddingModelOptions): Promise<Embe
 }
 
 async function loadNow(options: EmbeddingModelOptions): Promise<EmbeddingModel> {
-  const dtype = options.dtype ?? 'fp32';
-  if (!(dtype in DTYPE_SUFFIX))
-    throw new ModelLoadError(
-      `Unknown dtype "${dtype}"; use one of ${Object.keys(DTYPE_SUFFIX).join(', ')}.`,
-    );
-  const local = isLocalModelPath(options.model);
-  const cacheDir = resolve(options.cacheDir);
-  const folder = local
-    ? resolve(options.model.replace(/^~(?=[\\/])/, process.env.HOME ?? '~'))
-    : join(cacheDir, options.model);
-  const label = local ? `Embedding model folder ${folder}` : `Embedding model ${options.model}`;
-  if (local) checkLocalFolder(folder, dtype, label);
-  else if (options.offline) {
-    if (!existsSync(join(folder, 'config.json')))
-      throw new ModelLoadError(
-        `Embedding model ${options.model} is not in the model cache (${cacheDir}) and offline mode is on. ` +
-          'Turn offline mode off once to download it, or set the model to a local folder.',
-      );
-    checkLocalFolder(folder, dtype, label);
-  }
-  const offline = options.offline === true;
-  const traffic = hubTrafficFor(local, offline, options.endpoint);
-  const tf = await transformers();
-  const restore = configureTransformersEnv(tf, cacheDir, offline, traffic);
-  try {
-    return await loadWith(tf, options, { dtype, local, cacheDir, folder, label, traffic });
-  } finally {
-    restore();
-  }
+  return await withModelPlace(options, 'Embedding model', checkLocalFolder, (tf, at) =>
+    loadWith(tf, options, at),
+  );
 }
 
 async function loadWith(
   tf: Awaited<ReturnType<typeof transformers>>,
   options: EmbeddingModelOptions,
-  at: {
-    dtype: ModelDtype;
-    local: boolean;
-    cacheDir: string;
-    folder: string;
-    label: string;
-    traffic: HubTraffic | undefined;
-  },
+  at: ModelPlace,
 ): Promise<EmbeddingModel> {
-  const { dtype, local, cacheDir, folder, label, traffic } = at;
-  const { AutoConfig, AutoTokenizer, PreTrainedModel } = tf;
-  const modelRef = local ? folder : options.model;
-  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress, traffic);
-
-  let config: Record<string, unknown>;
-  let tokenizer: PreTrainedTokenizer;
-  try {
-    config = JSON.parse(
-      JSON.stringify(await AutoConfig.from_pretrained(modelRef, common)),
-    ) as Record<string, unknown>;
-    tokenizer = await AutoTokenizer.from_pretrained(modelRef, common);
-  } catch (e) {
-    throw new ModelLoadError(
-      traffic?.explain(options.model, label) ?? `${label} could not be loaded: ${errorMessage(e)}`,
-    );
-  }
+  const { dtype, local, folder, label, traffic, modelRef, common } = at;
+  const { PreTrainedModel } = tf;
+  const { config, tokenizer } = await loadConfigAndTokenizer(tf, options.model, at);
   if (traffic)
     await fetchHeadFiles(traffic, options.model, folder).catch((e: unknown) => {
       throw new ModelLoadError(
@@ -263,24 +210,17 @@ async function loadWith(
 
   // For hub ids the graph sits in onnx/ (transformers.js layout); folders may have it in the root.
   const subfolder = local ? (graphSubfolder(folder, dtype) ?? 'onnx') : 'onnx';
-  const selection = await withDeviceFallback(options.device ?? 'auto', async device => {
-    options.onProgress?.({ status: 'device', device });
-    const sessionOptions = sessionOptionsFor(device, options);
+  const selection = await loadOnDevices(options, at, (device, sessionOptions) =>
     // The base class loads any architecture as one encoder-only graph (session `model`), which
     // is what a feature-extraction export is; AutoModel would want a decoder for T5 configs.
-    return await PreTrainedModel.from_pretrained(modelRef, {
+    PreTrainedModel.from_pretrained(modelRef, {
       ...common,
       dtype,
       device,
       subfolder,
       ...(sessionOptions ? { session_options: sessionOptions } : {}),
-    });
-  }).catch((e: unknown) => {
-    throw new ModelLoadError(
-      traffic?.explain(options.model, label) ??
-        `${label} could not be loaded on any device. ${errorMessage(e)}`,
-    );
-  });
+    }),
+  );
   const model = selection.value;
   const session = (
     model.sessions as Record<string, { outputNames: string[]; inputNames: string[] }>

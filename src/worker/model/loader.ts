@@ -13,6 +13,7 @@ import {
   type DeviceAttempt,
   type DeviceChoice,
   type DeviceName,
+  type DeviceSelection,
   errorMessage,
   withDeviceFallback,
 } from './device';
@@ -374,6 +375,38 @@ export function serializeModelLoad<T>(load: () => Promise<T>): Promise<T> {
 }
 
 async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
+  return await withModelPlace(options, 'Model', checkModelFolder, (tf, at) =>
+    loadWith(tf, options, at),
+  );
+}
+
+/** Where a load finds its model, and how messages name it (see withModelPlace). */
+export interface ModelPlace {
+  dtype: ModelDtype;
+  local: boolean;
+  cacheDir: string;
+  folder: string;
+  /** "Model folder F" / "Model id", with the loader's noun. */
+  label: string;
+  traffic: HubTraffic | undefined;
+  /** What `from_pretrained` is given: the folder for local models, else the id. */
+  modelRef: string;
+  /** The options every `from_pretrained` call of the load gets (hubLoadOptions). */
+  common: ReturnType<typeof hubLoadOptions>;
+}
+
+/**
+ * The frame of a model load shared by the scorer and the embedder: validates the dtype, resolves
+ * the folder (a local path, or the id's folder in the cache), checks a local folder with
+ * `checkFolder` and an offline id against the cache, then runs `load` with transformers.js's
+ * `env` set up for it and restored afterwards. `noun` names the model in messages ("Model").
+ */
+export async function withModelPlace<T>(
+  options: LoadModelOptions,
+  noun: string,
+  checkFolder: (folder: string, dtype: ModelDtype, label: string) => unknown,
+  load: (tf: TransformersModule, at: ModelPlace) => Promise<T>,
+): Promise<T> {
   const dtype = options.dtype ?? 'fp32';
   if (!(dtype in DTYPE_SUFFIX))
     throw new ModelLoadError(
@@ -384,62 +417,81 @@ async function loadNow(options: LoadModelOptions): Promise<LoadedModel> {
   const folder = local
     ? resolve(options.model.replace(/^~(?=[\\/])/, process.env.HOME ?? '~'))
     : join(cacheDir, options.model);
-  const label = local ? `Model folder ${folder}` : `Model ${options.model}`;
-  if (local) checkModelFolder(folder, dtype, label);
+  const label = local ? `${noun} folder ${folder}` : `${noun} ${options.model}`;
+  if (local) checkFolder(folder, dtype, label);
   else if (options.offline) {
     if (!existsSync(join(folder, 'config.json')))
       throw new ModelLoadError(
-        `Model ${options.model} is not in the model cache (${cacheDir}) and offline mode is on. ` +
+        `${noun} ${options.model} is not in the model cache (${cacheDir}) and offline mode is on. ` +
           'Turn offline mode off once to download it, or set the model to a local folder.',
       );
-    checkModelFolder(folder, dtype, label);
+    checkFolder(folder, dtype, label);
   }
-
   const offline = options.offline === true;
   const traffic = hubTrafficFor(local, offline, options.endpoint);
   const tf = await transformers();
   const restore = configureTransformersEnv(tf, cacheDir, offline, traffic);
   try {
-    return await loadWith(tf, options, { dtype, local, cacheDir, folder, label, traffic });
+    const modelRef = local ? folder : options.model;
+    const common = hubLoadOptions(cacheDir, offline, options.onProgress, traffic);
+    return await load(tf, { dtype, local, cacheDir, folder, label, traffic, modelRef, common });
   } finally {
     restore();
   }
 }
 
+/** The model's config (as plain JSON) and tokenizer; a failure names the model and the cause. */
+export async function loadConfigAndTokenizer(
+  tf: TransformersModule,
+  model: string,
+  at: Pick<ModelPlace, 'label' | 'traffic' | 'modelRef' | 'common'>,
+): Promise<{ config: Record<string, unknown>; tokenizer: PreTrainedTokenizer }> {
+  const { modelRef, common } = at;
+  try {
+    const cfg = await tf.AutoConfig.from_pretrained(modelRef, common);
+    const config = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
+    const tokenizer = await tf.AutoTokenizer.from_pretrained(modelRef, common);
+    return { config, tokenizer };
+  } catch (e) {
+    throw new ModelLoadError(
+      at.traffic?.explain(model, at.label) ?? `${at.label} could not be loaded: ${errorMessage(e)}`,
+    );
+  }
+}
+
+/**
+ * Creates the model's sessions on the first device that works (withDeviceFallback), with the
+ * device's ORT session options (sessionOptionsFor) and a `device` progress event per attempt.
+ * Throws `ModelLoadError` when none works.
+ */
+export async function loadOnDevices<T>(
+  options: LoadModelOptions,
+  at: Pick<ModelPlace, 'label' | 'traffic'>,
+  create: (device: DeviceName, sessionOptions: Record<string, unknown> | undefined) => Promise<T>,
+): Promise<DeviceSelection<T>> {
+  return await withDeviceFallback(options.device ?? 'auto', async device => {
+    options.onProgress?.({ status: 'device', device });
+    return await create(device, sessionOptionsFor(device, options));
+  }).catch((e: unknown) => {
+    throw new ModelLoadError(
+      at.traffic?.explain(options.model, at.label) ??
+        `${at.label} could not be loaded on any device. ${errorMessage(e)}`,
+    );
+  });
+}
+
 async function loadWith(
   tf: TransformersModule,
   options: LoadModelOptions,
-  at: {
-    dtype: ModelDtype;
-    local: boolean;
-    cacheDir: string;
-    folder: string;
-    label: string;
-    traffic: HubTraffic | undefined;
-  },
+  at: ModelPlace,
 ): Promise<LoadedModel> {
-  const { dtype, local, cacheDir, folder, label, traffic } = at;
-  const { AutoConfig, AutoTokenizer, AutoModelForSeq2SeqLM, AutoModelForCausalLM } = tf;
-  const modelRef = local ? folder : options.model;
-  const common = hubLoadOptions(cacheDir, options.offline === true, options.onProgress, traffic);
-
-  let config: Record<string, unknown>;
-  let tokenizer: PreTrainedTokenizer;
-  try {
-    const cfg = await AutoConfig.from_pretrained(modelRef, common);
-    config = JSON.parse(JSON.stringify(cfg)) as Record<string, unknown>;
-    tokenizer = await AutoTokenizer.from_pretrained(modelRef, common);
-  } catch (e) {
-    throw new ModelLoadError(
-      traffic?.explain(options.model, label) ?? `${label} could not be loaded: ${errorMessage(e)}`,
-    );
-  }
+  const { dtype, local, folder, label, traffic, modelRef, common } = at;
+  const { AutoModelForSeq2SeqLM, AutoModelForCausalLM } = tf;
+  const { config, tokenizer } = await loadConfigAndTokenizer(tf, options.model, at);
   const kind = modelKindOf(config);
   if (!local) checkModelFiles(kind, dtype, folder, label, options.offline === true);
 
-  const selection = await withDeviceFallback(options.device ?? 'auto', async device => {
-    options.onProgress?.({ status: 'device', device });
-    const sessionOptions = sessionOptionsFor(device, options);
+  const selection = await loadOnDevices(options, at, async (device, sessionOptions) => {
     const opts = {
       ...common,
       dtype,
@@ -449,11 +501,6 @@ async function loadWith(
     return kind === 'seq2seq'
       ? await AutoModelForSeq2SeqLM.from_pretrained(modelRef, opts)
       : await AutoModelForCausalLM.from_pretrained(modelRef, opts);
-  }).catch((e: unknown) => {
-    throw new ModelLoadError(
-      traffic?.explain(options.model, label) ??
-        `${label} could not be loaded on any device. ${errorMessage(e)}`,
-    );
   });
   const model = selection.value;
   const decoder = (model.sessions as Record<string, { inputNames: string[] }>)['model'];
