@@ -45,7 +45,7 @@ const builds = [
   // DENSITY sketch tools (merge shard sketches): node dist/densityCli.js.
   {
     ...nodeCommon,
-    entryPoints: { densityCli: 'src/worker/embed/densityCli.ts' },
+    entryPoints: { densityCli: 'src/worker/density/densityCli.ts' },
     outdir: 'dist',
   },
   {

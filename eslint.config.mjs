@@ -24,7 +24,20 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/core/**/*.ts', 'src/worker/**/*.ts'],
+    // Import rules. `vscode` exists only in the extension host: the pure core (src/core), the
+    // worker and the webview never import it. The host and the core never import the worker,
+    // which they reach only through the protocol in src/shared/protocol.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/worker/**', '**/webview-ui/**'] }],
+    },
+  },
+  {
+    files: ['src/worker/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**'] }] },
+  },
+  {
+    files: ['src/extension/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/worker/**', '**/webview-ui/**'] }] },
   },
 );

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { log, errorText } from './log';
-import { WorkerClient } from './workerClient';
-import { registerDatasetEditor } from './datasetEditor';
-import { registerScoringCommands } from './scoringCommands';
-import { registerDensityCommands } from './densityCommands';
+import { WorkerClient } from './client/workerClient';
+import { registerDatasetEditor } from './editor/datasetEditor';
+import { registerScoringCommands } from './commands/scoringCommands';
+import { registerDensityCommands } from './commands/densityCommands';
 
 /**
  * Composition root: builds the long-lived services and registers every contribution.

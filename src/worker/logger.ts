@@ -1,5 +1,5 @@
 import { format } from 'node:util';
-import type { LogLevel } from '../shared/workerProtocol';
+import type { LogLevel } from '../shared/settings';
 
 /** Where log lines go: the connection's console (window/logMessage) in the server. */
 export interface LogSink {

@@ -4,10 +4,10 @@ import type {
   GenericNotificationHandler,
   GenericRequestHandler,
 } from 'vscode-languageserver/node';
-import type { NotificationDescriptor, RequestDescriptor } from '../shared/workerProtocol';
+import type { NotificationDescriptor, RequestDescriptor } from '../shared/protocol/worker';
 
 /**
- * Typed wrappers over the connection for the descriptors of src/shared/workerProtocol.ts. The
+ * Typed wrappers over the connection for the descriptors of src/shared/protocol/worker.ts. The
  * descriptors carry the types; the connection is called with the method string.
  */
 

@@ -36,24 +36,24 @@ import {
   WorkerErrorCodes,
   type WorkerInitializationOptions,
   type WorkerStatus,
-} from '../shared/workerProtocol';
-import type { Dataset, DatasetOptions } from './dataset';
-import { decisionActions } from './codeActions';
-import { ColumnRegistry } from './columns';
-import { buildDiagnostics } from './diagnostics';
-import { HoverSections } from './hoverSections';
-import { scoreInlayHints } from './inlayHints';
-import { ScoreStore } from './scoring/scoreStore';
-import { ScoringService, type RunReporter } from './scoring/scoringService';
-import { registerDensity } from './embed/register';
-import { renderRowHover } from './hover';
-import { lineLengthUtf16 } from './lineText';
+} from '../shared/protocol/worker';
+import type { Dataset, DatasetOptions } from './dataset/dataset';
+import { decisionActions } from './editor/codeActions';
+import { ColumnRegistry } from './dataset/columns';
+import { buildDiagnostics } from './editor/diagnostics';
+import { HoverSections } from './editor/hoverSections';
+import { scoreInlayHints } from './editor/inlayHints';
+import { ScoreStore } from './askllm/scoreStore';
+import { ScoringService, type RunReporter } from './askllm/scoringService';
+import { registerDensity } from './density/register';
+import { renderRowHover } from './editor/hover';
+import { lineLengthUtf16 } from './dataset/lineText';
 import { Logger, errorText } from './logger';
 import { onNotification, onRequest, sendNotification } from './protocol';
-import { DatasetRegistry } from './registry';
+import { DatasetRegistry } from './dataset/registry';
 import { SettingsStore, type WorkerSettings } from './settings';
 import { StatusReporter } from './status';
-import { uriBaseName, uriToPath } from './uri';
+import { uriBaseName, uriToPath } from './dataset/uri';
 
 if (typeof process.send !== 'function') {
   // Started without an IPC channel (e.g. `node dist/worker.js`): there is no client to talk to.
@@ -127,7 +127,7 @@ const scoring = new ScoringService({
 });
 columns.register('askllm', scoring.columnProvider());
 hoverSections.register(10, ctx => scoring.hoverSection(ctx));
-// DENSITY (src/worker/embed): winnow/computeDensity, winnow/sampleByDensity, its column and hover.
+// DENSITY (src/worker/density): winnow/computeDensity, winnow/sampleByDensity, its column and hover.
 const density = registerDensity(connection, {
   registry,
   logger,

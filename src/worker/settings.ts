@@ -1,9 +1,5 @@
 import type { Connection } from 'vscode-languageserver/node';
-import {
-  SETTINGS_SECTION,
-  type LogLevel,
-  type WinnowSettingsSection,
-} from '../shared/workerProtocol';
+import { SETTINGS_SECTION, type LogLevel, type WinnowSettingsSection } from '../shared/settings';
 
 /** ASK-LLM settings (`winnow.askllm.*` plus the shared device and `winnow.models.*` settings). */
 export interface AskLlmSettings {
@@ -20,7 +16,7 @@ export interface AskLlmSettings {
   offline: boolean;
   /**
    * `winnow.models.endpoint` as set ('' = HF_ENDPOINT, else the Hub); checked when a model is
-   * downloaded (src/worker/model/hub.ts), so a bad value is a load error, not a crash.
+   * downloaded (src/worker/runtime/hub.ts), so a bad value is a load error, not a crash.
    */
   endpoint: string;
 }

@@ -1,4 +1,4 @@
-import type { WorkerStatus } from '../shared/workerProtocol';
+import type { WorkerStatus } from '../shared/protocol/worker';
 
 /** Progress notifications are sent at most this often (state changes go out at once). */
 const minIntervalMs = 250;

@@ -24,16 +24,14 @@ import { defaultBatching } from '../../src/core/askllm';
 import { OrtAnswerSoftmax } from '../../src/core/askllm/ortSoftmax';
 import { answerProbabilities } from '../../src/core/askllm/softmax';
 import {
-  AskLlmScorer,
-  type BatchInfo,
   type DeviceChoice,
   type LoadedModel,
   cudaProviderPath,
-  fetchThrough,
   hostData,
   loadScorerModel,
   onnxruntimeNodeRoot,
-} from '../../src/worker/model';
+} from '../../src/worker/runtime';
+import { AskLlmScorer, type BatchInfo, fetchThrough } from '../../src/worker/askllm';
 import { Rng, allWords, buildRandomModel } from '../support/fixtures';
 import type { RealisticShape } from '../support/fixtures';
 

@@ -27,9 +27,10 @@ import {
   type ComputeDensityResult,
   type DensityProgressParams,
   type SampleByDensityResult,
-} from '../../src/shared/densityProtocol';
-import type { GetColumnsResult, WinnowSettingsSection } from '../../src/shared/workerProtocol';
-import { loadEmbeddingModel } from '../../src/worker/embed/embeddingModel';
+} from '../../src/shared/protocol/worker';
+import type { GetColumnsResult } from '../../src/shared/protocol/worker';
+import type { WinnowSettingsSection } from '../../src/shared/settings';
+import { loadEmbeddingModel } from '../../src/worker/density/embeddingModel';
 import { writeDensityDataset, type DensityDataset } from '../support/densityData';
 import { generateTinyBert, type TinyBert } from '../support/fixtures';
 import { WorkerSession } from './workerSession';

@@ -15,12 +15,13 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt } from '../../src/core/askllm';
-import { ComputeDensityRequest, type ComputeDensityResult } from '../../src/shared/densityProtocol';
 import {
+  ComputeDensityRequest,
   WorkerErrorCodes,
+  type ComputeDensityResult,
   type GetColumnsResult,
-  type WinnowSettingsSection,
-} from '../../src/shared/workerProtocol';
+} from '../../src/shared/protocol/worker';
+import type { WinnowSettingsSection } from '../../src/shared/settings';
 import { writeDensityDataset } from '../support/densityData';
 import {
   Rng,

@@ -17,8 +17,8 @@ import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
-  type WinnowSettingsSection,
-} from '../../src/shared/workerProtocol';
+} from '../../src/shared/protocol/worker';
+import { type WinnowSettingsSection } from '../../src/shared/settings';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../support/fixtures';
 import { WorkerSession } from './workerSession';
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Diagnostic, MarkupContent } from 'vscode-languageserver-protocol/node';
 import { contentHash, parseLine } from '../../src/core/jsonl';
-import { WorkerErrorCodes } from '../../src/shared/workerProtocol';
+import { WorkerErrorCodes } from '../../src/shared/protocol/worker';
 import { writeLargeJsonl } from '../support/datasetFiles';
 import { WorkerSession } from './workerSession';
 

@@ -34,10 +34,10 @@ import {
   type FileInfo,
   type GetColumnsResult,
   type ScoreResult,
-  type WinnowSettingsSection,
   type WorkerInitializationOptions,
   type WorkerStatus,
-} from '../../src/shared/workerProtocol';
+} from '../../src/shared/protocol/worker';
+import { type WinnowSettingsSection } from '../../src/shared/settings';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
 export const workerPath = join(repoRoot, 'dist', 'worker.js');

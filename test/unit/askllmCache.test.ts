@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ScoreCache, contentHash, crc32, scorerKey } from '../../src/core/askllm';
-import { AskLlmScorer, type LoadedModel, loadScorerModel } from '../../src/worker/model';
+import { type LoadedModel, loadScorerModel } from '../../src/worker/runtime';
+import { AskLlmScorer } from '../../src/worker/askllm';
 import { generateTinyT5 } from '../support/fixtures';
 
 let dir: string;

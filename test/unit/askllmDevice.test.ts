@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt } from '../../src/core/askllm';
-import { type DeviceName, skipReason } from '../../src/worker/model/device';
-import { AskLlmScorer, type LoadedModel, loadScorerModel } from '../../src/worker/model';
+import { type DeviceName, skipReason } from '../../src/worker/runtime/device';
+import { type LoadedModel, loadScorerModel } from '../../src/worker/runtime';
+import { AskLlmScorer } from '../../src/worker/askllm';
 import {
   type FixtureSet,
   buildRandomModel,

@@ -8,12 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, PAPER_PROMPT_DECODER, renderPrompt } from '../../src/core/askllm';
 import { MultiTokenAnswerError } from '../../src/core/askllm/tokens';
-import {
-  AskLlmScorer,
-  type LoadedModel,
-  fetchThrough,
-  loadScorerModel,
-} from '../../src/worker/model';
+import { type LoadedModel, loadScorerModel } from '../../src/worker/runtime';
+import { AskLlmScorer, fetchThrough } from '../../src/worker/askllm';
 import {
   type FixtureSet,
   POSITIVE_WORDS,

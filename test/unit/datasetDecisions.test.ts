@@ -1,6 +1,6 @@
 /**
  * Keep/drop decisions of the dataset view: edits with undo/redo on the document's timeline
- * (src/extension/decisions.ts, editTimeline.ts), the sidecar file round trip (sidecar.ts), saved
+ * (src/core/dataset/decisions.ts, editTimeline.ts), the sidecar file round trip (sidecar.ts), saved
  * decisions matched back to rows by content hash after the file changed, and the sidecar-only
  * path that text-editor code actions take (offlineDecisions.ts). Real files, real engine.
  */
@@ -18,17 +18,20 @@ import {
   KEEP,
   UNDECIDED,
   type DecisionEdit,
-} from '../../src/extension/decisions';
-import { EditTimeline } from '../../src/extension/editTimeline';
-import { decisionsFromSidecar, setDecisionInSidecar } from '../../src/extension/offlineDecisions';
-import { RowColumns, scanRows } from '../../src/extension/rowColumns';
+} from '../../src/core/dataset/decisions';
+import { EditTimeline } from '../../src/core/dataset/editTimeline';
+import {
+  decisionsFromSidecar,
+  setDecisionInSidecar,
+} from '../../src/core/dataset/offlineDecisions';
+import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
 import {
   parseSidecar,
   readSidecar,
   sidecarPath,
   sidecarText,
   writeSidecar,
-} from '../../src/extension/sidecar';
+} from '../../src/core/dataset/sidecar';
 
 let dir: string;
 before(() => {

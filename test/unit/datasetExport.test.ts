@@ -1,5 +1,5 @@
 /**
- * "Export Kept Examples" (src/extension/exportKept.ts): the kept rows byte for byte in file order
+ * "Export Kept Examples" (src/core/dataset/exportKept.ts): the kept rows byte for byte in file order
  * (CRLF, a BOM, a missing final newline, invalid lines, non-ASCII), the manifest, the JSONL with
  * scores added, and the Parquet file read back with an independent reader (hyparquet).
  */
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { JsonlFile } from '../../src/core/jsonl';
-import { exportKept, float32Number, manifestPath } from '../../src/extension/exportKept';
-import { decodeColumns, encodeFloat32, encodeUint32 } from '../../src/extension/scoreColumns';
+import { exportKept, float32Number, manifestPath } from '../../src/core/dataset/exportKept';
+import { decodeColumns, encodeFloat32, encodeUint32 } from '../../src/core/dataset/scoreColumns';
 
 let dir: string;
 before(() => {

@@ -1,13 +1,18 @@
 /**
- * What the dataset view's host sends per row (src/extension/rowViews.ts: preview, lengths, error
- * badge) and the document's undo/redo timeline (src/extension/editTimeline.ts). Both are free of
+ * What the dataset view's host sends per row (src/core/dataset/rowViews.ts: preview, lengths, error
+ * badge) and the document's undo/redo timeline (src/core/dataset/editTimeline.ts). Both are free of
  * `vscode`, so they run in plain Node with the real JSONL engine.
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { detectSchema, type RawRow } from '../../src/core/jsonl';
-import { EditTimeline } from '../../src/extension/editTimeline';
-import { countChars, countUtf8Chars, previewText, toRowView } from '../../src/extension/rowViews';
+import { EditTimeline } from '../../src/core/dataset/editTimeline';
+import {
+  countChars,
+  countUtf8Chars,
+  previewText,
+  toRowView,
+} from '../../src/core/dataset/rowViews';
 
 const enc = new TextEncoder();
 const raw = (index: number, line: string): RawRow => ({ index, start: 0, bytes: enc.encode(line) });

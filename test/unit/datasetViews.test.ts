@@ -1,6 +1,6 @@
 /**
  * Sort, filter, search and histograms of the dataset view over generated files, computed the way
- * the extension host does it (src/extension/viewEngine.ts, datasetView.ts, textSearch.ts,
+ * the extension host does it (src/core/dataset/viewEngine.ts, datasetView.ts, textSearch.ts,
  * rowColumns.ts, radixSort.ts): real files on disk, the real JSONL engine, typed-array columns.
  * Every expectation is checked against a plain JavaScript reference over the same data.
  */
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { detectSchema, JsonlFile } from '../../src/core/jsonl';
-import { DatasetView, normalizeQuery, type ViewSource } from '../../src/extension/datasetView';
-import { DecisionColumn, DROP, KEEP } from '../../src/extension/decisions';
+import { DatasetView, normalizeQuery, type ViewSource } from '../../src/core/dataset/datasetView';
+import { DecisionColumn, DROP, KEEP } from '../../src/core/dataset/decisions';
 import {
   float32Key,
   float32Keys,
@@ -19,23 +19,23 @@ import {
   smallestK,
   sortByKeys,
   uint32Keys,
-} from '../../src/extension/radixSort';
-import { RowColumns, scanRows } from '../../src/extension/rowColumns';
+} from '../../src/core/dataset/radixSort';
+import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
 import {
   decodeColumns,
   encodeFloat32,
   encodeUint32,
   type ScoreColumns,
-} from '../../src/extension/scoreColumns';
-import { compileSearch, SearchCancelled, searchFile } from '../../src/extension/textSearch';
+} from '../../src/core/dataset/scoreColumns';
+import { compileSearch, SearchCancelled, searchFile } from '../../src/core/dataset/textSearch';
 import {
   computeView,
   describeScope,
   filterRows,
   histogram,
   isIdentity,
-} from '../../src/extension/viewEngine';
-import type { ViewQuery, ViewSearch } from '../../src/shared/webviewProtocol';
+} from '../../src/core/dataset/viewEngine';
+import type { ViewQuery, ViewSearch } from '../../src/shared/protocol/webview';
 
 /** A deterministic PRNG (mulberry32), so failures reproduce. */
 function rng(seed: number): () => number {

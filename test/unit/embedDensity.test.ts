@@ -20,10 +20,10 @@ import {
   sketchParams,
 } from '../../src/core/density';
 import { decodeFloat16, encodeFloat16, readDensityResults } from '../../src/core/embedStore';
-import { Dataset } from '../../src/worker/dataset';
-import { resolveDensitySettings } from '../../src/worker/embed/densitySettings';
-import { DensityService, type DensityProgress } from '../../src/worker/embed/densityService';
-import { loadEmbeddingModel } from '../../src/worker/embed/embeddingModel';
+import { Dataset } from '../../src/worker/dataset/dataset';
+import { resolveDensitySettings } from '../../src/worker/density/densitySettings';
+import { DensityService, type DensityProgress } from '../../src/worker/density/densityService';
+import { loadEmbeddingModel } from '../../src/worker/density/embeddingModel';
 import { Logger } from '../../src/worker/logger';
 import { repoRoot } from '../lsp/workerSession';
 import { writeDensityDataset, type DensityDataset } from '../support/densityData';

@@ -17,8 +17,8 @@ import {
   densityRanks,
   sketchParams,
 } from '../../src/core/density';
-import { type DeviceName, skipReason } from '../../src/worker/model/device';
-import { loadEmbeddingModel } from '../../src/worker/embed/embeddingModel';
+import { type DeviceName, skipReason } from '../../src/worker/runtime/device';
+import { loadEmbeddingModel } from '../../src/worker/density/embeddingModel';
 import { Rng, bertEmbedding, generateTinyBert, type TinyBert } from '../support/fixtures';
 
 const TEXTS = [

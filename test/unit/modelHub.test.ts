@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadEmbeddingModel } from '../../src/worker/embed/embeddingModel';
+import { loadEmbeddingModel } from '../../src/worker/density/embeddingModel';
 import {
   DEFAULT_ENDPOINT,
   type LoadProgress,
@@ -18,7 +18,7 @@ import {
   describeOrigin,
   loadScorerModel,
   resolveEndpoint,
-} from '../../src/worker/model';
+} from '../../src/worker/runtime';
 import { generateTinyBert, generateTinyT5, type TinyBert, type TinyT5 } from '../support/fixtures';
 import { type LocalHub, closedPortUrl, startLocalHub } from '../support/localHub';
 

@@ -1,11 +1,11 @@
 /**
  * Pure paging and scrolling math of the dataset grid (webview-ui/src/paging.ts), the webview's
  * LRU page cache (webview-ui/src/rowCache.ts) and the typed message channel both sides share
- * (src/shared/messageHandler.ts).
+ * (src/shared/protocol/messageHandler.ts).
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { MessageHandler, type Envelope } from '../../src/shared/messageHandler';
+import { MessageHandler, type Envelope } from '../../src/shared/protocol/messageHandler';
 import {
   clampRow,
   clampTopRow,

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import type { RowView, RowsResponse } from '../../src/shared/webviewProtocol';
+import type { RowView, RowsResponse } from '../../src/shared/protocol/webview';
 import {
   COLUMNS,
   columnWidth,

@@ -6,16 +6,16 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { decodeColumns, rowScores, scoreSources } from '../../src/extension/scoreColumns';
-import { standingText } from '../../src/shared/scoreFormat';
-import type { RowDetail, ScoreSourceView } from '../../src/shared/webviewProtocol';
+import { decodeColumns, rowScores, scoreSources } from '../../src/core/dataset/scoreColumns';
+import { standingText } from '../../src/shared/format/scoreFormat';
+import type { RowDetail, ScoreSourceView } from '../../src/shared/protocol/webview';
 import {
   TOKENS_TRUNCATED,
   type GetColumnsResult,
   type ScoreColumnMeta,
-} from '../../src/shared/workerProtocol';
-import type { Dataset } from '../../src/worker/dataset';
-import { ColumnState, packTokens } from '../../src/worker/scoring/scoringService';
+} from '../../src/shared/protocol/worker';
+import type { Dataset } from '../../src/worker/dataset/dataset';
+import { ColumnState, packTokens } from '../../src/worker/askllm/scoringService';
 import {
   lengthText,
   tokensCellText,

@@ -9,8 +9,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { contentHash } from '../../src/core/jsonl';
-import { decisionActions } from '../../src/worker/codeActions';
-import { RowHashes } from '../../src/worker/rowHashes';
+import { decisionActions } from '../../src/worker/editor/codeActions';
+import { RowHashes } from '../../src/worker/dataset/rowHashes';
 import {
   formatDuration,
   formatProbability,
@@ -18,13 +18,13 @@ import {
   ordinal,
   sortedScores,
   standing,
-} from '../../src/worker/scoring/format';
+} from '../../src/worker/askllm/format';
 import {
   ScorerSettingsError,
   extractionScope,
   resolvePromptPath,
   resolveScorerConfig,
-} from '../../src/worker/scoring/scorerConfig';
+} from '../../src/worker/askllm/scorerConfig';
 import { defaultSettings } from '../../src/worker/settings';
 
 describe('score formatting', () => {

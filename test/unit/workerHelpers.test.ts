@@ -7,14 +7,14 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import type { ParseError } from '../../src/core/jsonl';
-import { buildDiagnostics, errorRange, type InvalidRow } from '../../src/worker/diagnostics';
-import { renderRowHover } from '../../src/worker/hover';
-import { hostData } from '../../src/worker/model/hostData';
-import { decodeLine, lineLengthUtf16 } from '../../src/worker/lineText';
-import { codeSpan, escapeMarkdown } from '../../src/worker/markdown';
+import { buildDiagnostics, errorRange, type InvalidRow } from '../../src/worker/editor/diagnostics';
+import { renderRowHover } from '../../src/worker/editor/hover';
+import { hostData } from '../../src/worker/runtime/hostData';
+import { decodeLine, lineLengthUtf16 } from '../../src/worker/dataset/lineText';
+import { codeSpan, escapeMarkdown } from '../../src/worker/editor/markdown';
 import { defaultSettings, resolveSettings } from '../../src/worker/settings';
-import { uriBaseName, uriToPath } from '../../src/worker/uri';
-import { workerStatusText } from '../../src/shared/workerStatusText';
+import { uriBaseName, uriToPath } from '../../src/worker/dataset/uri';
+import { workerStatusText } from '../../src/shared/format/workerStatusText';
 
 const enc = new TextEncoder();
 

@@ -13,7 +13,7 @@ import type {
   ViewInfo,
   ViewQuery,
   ViewSearch,
-} from '../../src/shared/webviewProtocol';
+} from '../../src/shared/protocol/webview';
 import { codicon, el, formatCount, setText } from './dom';
 import { HistogramView } from './histogram';
 

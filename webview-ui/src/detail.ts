@@ -3,7 +3,7 @@
  * scores with the model and prompt that produced them, the decision, and a "Show in text editor"
  * link to the exact line. Every piece of dataset text goes in through textContent.
  */
-import type { Decision, RowDetail } from '../../src/shared/webviewProtocol';
+import type { Decision, RowDetail } from '../../src/shared/protocol/webview';
 import { codicon, el, formatCount } from './dom';
 import { type TriageKeys, triageKeyNames } from './keymap';
 import { scoreFacts } from './scoreText';

@@ -11,7 +11,7 @@
  * aria-activedescendant, and selected rows have aria-selected. The keyboard does everything:
  * see keymap.ts.
  */
-import type { Decision, RowView, ScoreSourceView } from '../../src/shared/webviewProtocol';
+import type { Decision, RowView, ScoreSourceView } from '../../src/shared/protocol/webview';
 import {
   COLUMNS,
   columnWidth,

@@ -3,7 +3,7 @@
  * line count and the Restricted Mode notice. A polite live region announces only milestones
  * (indexing finished, every line checked), not every progress tick.
  */
-import type { IndexState, RowStats, SchemaView } from '../../src/shared/webviewProtocol';
+import type { IndexState, RowStats, SchemaView } from '../../src/shared/protocol/webview';
 import { codicon, el, formatCount, setText } from './dom';
 
 interface Item {

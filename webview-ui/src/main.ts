@@ -14,8 +14,8 @@ import type {
   ViewFilter,
   ViewInfo,
   ViewQuery,
-} from '../../src/shared/webviewProtocol';
-import { DEFAULT_QUERY } from '../../src/shared/webviewProtocol';
+} from '../../src/shared/protocol/webview';
+import { DEFAULT_QUERY } from '../../src/shared/protocol/webview';
 import type { ColumnWidths } from './columns';
 import { FilterPanel, ScopeBar, Toolbar, cleanRange, filterCount } from './controls';
 import { DetailPanel } from './detail';

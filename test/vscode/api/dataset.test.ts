@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
-import type { DatasetPanelState } from '../../../src/extension/datasetPanel';
+import type { DatasetPanelState } from '../../../src/extension/editor/datasetPanel';
 import { writeLargeJsonl } from '../../support/datasetFiles';
 import { waitFor as pollFor, winnowApi as api } from '../../support/vscodeApi';
 import { generateJsonl, makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';

@@ -11,8 +11,8 @@ import * as vscode from 'vscode';
 import type {
   ComputeDensityResult,
   SampleByDensityResult,
-} from '../../../src/shared/densityProtocol';
-import { GetColumnsRequest, type GetColumnsResult } from '../../../src/shared/workerProtocol';
+} from '../../../src/shared/protocol/worker';
+import { GetColumnsRequest, type GetColumnsResult } from '../../../src/shared/protocol/worker';
 import { writeDensityDataset, type DensityDataset } from '../../support/densityData';
 import { generateTinyBert, generateTinyT5, type TinyBert } from '../../support/fixtures';
 import { EXTENSION_ID, hoverMarkdown, waitFor } from '../../support/vscodeApi';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import * as vscode from 'vscode';
 import { PAPER_PROMPT, renderPrompt } from '../../../src/core/askllm/prompt';
-import type { ScoreResult } from '../../../src/shared/workerProtocol';
+import type { ScoreResult } from '../../../src/shared/protocol/worker';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../../support/fixtures';
 import { EXTENSION_ID, hoverMarkdown as hoverText, waitFor } from '../../support/vscodeApi';
 import { makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';

@@ -1,0 +1,228 @@
+/**
+ * Keep/drop decisions of one dataset: a byte per row (0 undecided, 1 keep, 2 drop) with running
+ * counts, undoable edits that record what they replaced, and the mapping from the sidecar's
+ * content hashes onto rows. Free of `vscode`: unit-tested in Node. The document owns one
+ * {@link DecisionColumn} and turns each {@link DecisionEdit} into a VS Code custom-document edit.
+ */
+import type { Decision, DecisionValue } from '../../shared/protocol/webview';
+import type { RowColumns } from './rowColumns';
+
+export const UNDECIDED = 0;
+export const KEEP = 1;
+export const DROP = 2;
+
+/** Byte code of a decision value. */
+export function decisionCode(d: DecisionValue): number {
+  return d === 'keep' ? KEEP : d === 'drop' ? DROP : UNDECIDED;
+}
+
+/** Decision of a byte code (undefined for undecided). */
+export function decisionOf(code: number): Decision | undefined {
+  return code === KEEP ? 'keep' : code === DROP ? 'drop' : undefined;
+}
+
+/** How a bulk decision chose its rows: recorded with the edit, the sidecar and the export manifest. */
+export interface DecisionRule {
+  readonly kind: 'rows' | 'view' | 'topPercent' | 'densitySample';
+  readonly decision: DecisionValue;
+  /** Rows the rule selected. */
+  readonly rows: number;
+  /** The view's filter, search and sort when the rule ran, in words. */
+  readonly scope?: string;
+  /** `topPercent`: the percentage and the lowest ASK-LLM score kept. */
+  readonly percent?: number;
+  readonly threshold?: number;
+  /** `densitySample`: sample size and seed. */
+  readonly count?: number;
+  readonly seed?: number;
+  /** ISO time the rule was applied. */
+  readonly at: string;
+}
+
+/** One undoable change: `rows` got `after`; `before` holds what each had. */
+export interface DecisionEdit {
+  readonly rows: Uint32Array;
+  readonly before: Uint8Array;
+  readonly after: number;
+  /** Shown in the Edit menu ("Undo Keep 3 rows"). */
+  readonly label: string;
+  /** The file version the row indices refer to; an edit of an older version is void. */
+  readonly generation: number;
+  readonly rule?: DecisionRule;
+}
+
+/** Decisions of every row of one version of the file. */
+export class DecisionColumn {
+  private values = new Uint8Array(0);
+  private _rows = 0;
+  private _keep = 0;
+  private _drop = 0;
+
+  /** Rows covered (the others count as undecided). */
+  get rows(): number {
+    return this._rows;
+  }
+
+  get counts(): { keep: number; drop: number; undecided: number } {
+    return { keep: this._keep, drop: this._drop, undecided: this._rows - this._keep - this._drop };
+  }
+
+  /** The raw codes (for filters over many rows); index < rows. */
+  get codes(): Uint8Array {
+    return this.values;
+  }
+
+  /** Covers `n` rows; new rows are undecided. */
+  resize(n: number): void {
+    if (n > this.values.length) {
+      const next = new Uint8Array(Math.max(n, Math.ceil(this.values.length * 1.5), 1024));
+      next.set(this.values.subarray(0, this._rows));
+      this.values = next;
+    } else if (n < this._rows) {
+      for (let i = n; i < this._rows; i++) this.count(this.values[i], -1);
+      this.values.fill(0, n, this._rows);
+    }
+    this._rows = n;
+  }
+
+  get(row: number): number {
+    return row < this._rows ? this.values[row] : UNDECIDED;
+  }
+
+  /** Sets one row, keeping the counts right. */
+  set(row: number, code: number): void {
+    const old = this.values[row];
+    if (old === code) return;
+    this.count(old, -1);
+    this.count(code, 1);
+    this.values[row] = code;
+  }
+
+  /** Clears every row. */
+  clear(): void {
+    this.values.fill(0, 0, this._rows);
+    this._keep = this._drop = 0;
+  }
+
+  /**
+   * Builds the edit that gives `rows` the decision `value`, leaving out rows that already have
+   * it; undefined when nothing would change. Rows must be < `this.rows`.
+   */
+  makeEdit(
+    rows: ArrayLike<number>,
+    value: DecisionValue,
+    label: string,
+    generation: number,
+    rule?: DecisionRule,
+  ): DecisionEdit | undefined {
+    const code = decisionCode(value);
+    let n = 0;
+    for (let i = 0; i < rows.length; i++) if (this.values[rows[i]] !== code) n++;
+    if (n === 0) return undefined;
+    const changed = new Uint32Array(n);
+    const before = new Uint8Array(n);
+    let k = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      const v = this.values[r];
+      if (v === code) continue;
+      changed[k] = r;
+      before[k++] = v;
+    }
+    return { rows: changed, before, after: code, label, generation, ...(rule ? { rule } : {}) };
+  }
+
+  /** Applies an edit (do or redo). */
+  apply(edit: DecisionEdit): void {
+    for (let i = 0; i < edit.rows.length; i++) this.set(edit.rows[i], edit.after);
+  }
+
+  /** Reverts an edit (undo): every row gets back what it had. */
+  revert(edit: DecisionEdit): void {
+    for (let i = edit.rows.length - 1; i >= 0; i--) this.set(edit.rows[i], edit.before[i]);
+  }
+
+  /** Rows with decision `code`, ascending. */
+  rowsWith(code: number): Uint32Array {
+    const n = code === KEEP ? this._keep : code === DROP ? this._drop : this.counts.undecided;
+    const out = new Uint32Array(n);
+    let k = 0;
+    for (let i = 0; i < this._rows && k < n; i++) if (this.values[i] === code) out[k++] = i;
+    return out;
+  }
+
+  private count(code: number, delta: number): void {
+    if (code === KEEP) this._keep += delta;
+    else if (code === DROP) this._drop += delta;
+  }
+}
+
+/**
+ * Saved decisions by content hash (from the sidecar or a hot-exit backup), ready to be matched
+ * against rows as the scan hashes them. Hashes that match no row are kept, so that saving never
+ * forgets a decision about a row that is (for now) not in the file.
+ */
+export class DecisionBaseline {
+  private readonly byHash = new Map<string, number>();
+  private readonly prefixes = new Set<number>();
+  private readonly matched = new Set<string>();
+
+  constructor(keep: Iterable<string> = [], drop: Iterable<string> = []) {
+    for (const h of keep) this.add(h, KEEP);
+    for (const h of drop) this.add(h, DROP);
+  }
+
+  get size(): number {
+    return this.byHash.size;
+  }
+
+  private add(hash: string, code: number): void {
+    const h = hash.toLowerCase();
+    this.byHash.set(h, code);
+    this.prefixes.add(parseInt(h.slice(0, 8), 16) >>> 0);
+  }
+
+  /** Gives rows `from .. to-1` their saved decision (rows without one are left alone). */
+  applyTo(columns: RowColumns, decisions: DecisionColumn, from: number, to: number): void {
+    if (this.byHash.size === 0) return;
+    for (let i = from; i < to; i++) {
+      if (!this.prefixes.has(columns.hashPrefix(i))) continue;
+      const hex = columns.hashHex(i);
+      const code = this.byHash.get(hex);
+      if (code === undefined) continue;
+      decisions.set(i, code);
+      this.matched.add(hex);
+    }
+  }
+
+  /** Saved decisions whose hash matched no row so far. */
+  *unmatched(): Generator<[string, number]> {
+    for (const [h, code] of this.byHash) if (!this.matched.has(h)) yield [h, code];
+  }
+}
+
+/**
+ * The decisions to save, by content hash: every decided row of the file, plus the baseline's
+ * unmatched hashes. Identical lines share a hash; when they disagree, the last one in the file
+ * wins.
+ */
+export function decisionsByHash(
+  columns: RowColumns,
+  decisions: DecisionColumn,
+  baseline: DecisionBaseline | undefined,
+): { keep: string[]; drop: string[] } {
+  const byHash = new Map<string, number>();
+  if (baseline) for (const [h, code] of baseline.unmatched()) byHash.set(h, code);
+  const codes = decisions.codes;
+  const n = Math.min(decisions.rows, columns.scanned);
+  for (let i = 0; i < n; i++) {
+    const code = codes[i];
+    if (code !== UNDECIDED) byHash.set(columns.hashHex(i), code);
+  }
+  const keep: string[] = [];
+  const drop: string[] = [];
+  for (const [h, code] of byHash) (code === KEEP ? keep : drop).push(h);
+  keep.sort();
+  drop.sort();
+  return { keep, drop };
+}

@@ -1,0 +1,81 @@
+/**
+ * Decisions of a dataset that is not open in the dataset view: read from and written to its
+ * sidecar directly (text-editor code actions call `winnow.setDecision` this way). Free of
+ * `vscode`.
+ */
+import { contentHash, JsonlFile } from '../jsonl';
+import type { DecisionValue } from '../../shared/protocol/webview';
+import { readSidecar, writeSidecar } from './sidecar';
+
+/** Content hashes of the given lines (0-based). Throws a RangeError for a line past the end. */
+async function hashLines(file: JsonlFile, lines: readonly number[]): Promise<string[]> {
+  await file.whenIndexed();
+  const out: string[] = [];
+  for (const line of lines) {
+    if (!Number.isInteger(line) || line < 0 || line >= file.lineCount)
+      throw new RangeError(`Line ${line + 1} is not in the file (it has ${file.lineCount} lines).`);
+    out.push(contentHash((await file.readRow(line)).bytes));
+  }
+  return out;
+}
+
+/**
+ * Gives `lines` the decision `decision` in the sidecar of `path` (read, changed, written
+ * atomically). Resolves to the number of lines whose saved decision changed.
+ */
+export async function setDecisionInSidecar(
+  path: string,
+  lines: readonly number[],
+  decision: DecisionValue,
+  maxLineBytes?: number,
+): Promise<number> {
+  const saved = await readSidecar(path);
+  const file = await JsonlFile.open(path, maxLineBytes ? { maxLineBytes } : {});
+  let hashes: string[];
+  try {
+    hashes = await hashLines(file, lines);
+  } finally {
+    await file.close();
+  }
+  const keep = new Set(saved.keep);
+  const drop = new Set(saved.drop);
+  let changed = 0;
+  for (const h of new Set(hashes)) {
+    const before = keep.has(h) ? 'keep' : drop.has(h) ? 'drop' : 'unset';
+    if (before === decision) continue;
+    changed++;
+    keep.delete(h);
+    drop.delete(h);
+    if (decision === 'keep') keep.add(h);
+    else if (decision === 'drop') drop.add(h);
+  }
+  if (changed > 0)
+    await writeSidecar(path, { keep: [...keep], drop: [...drop], rules: saved.rules });
+  return changed;
+}
+
+/** The saved decisions of `path` as line numbers (0-based), by hashing every line once. */
+export async function decisionsFromSidecar(
+  path: string,
+  maxLineBytes?: number,
+): Promise<{ keep: number[]; drop: number[] }> {
+  const saved = await readSidecar(path);
+  const keep: number[] = [];
+  const drop: number[] = [];
+  if (saved.keep.length === 0 && saved.drop.length === 0) return { keep, drop };
+  const keepSet = new Set(saved.keep);
+  const dropSet = new Set(saved.drop);
+  const file = await JsonlFile.open(path, maxLineBytes ? { maxLineBytes } : {});
+  try {
+    for await (const batch of file.iterateRows(0)) {
+      for (const r of batch) {
+        const h = contentHash(r.bytes);
+        if (keepSet.has(h)) keep.push(r.index);
+        else if (dropSet.has(h)) drop.push(r.index);
+      }
+    }
+  } finally {
+    await file.close();
+  }
+  return { keep, drop };
+}

@@ -1,0 +1,164 @@
+/**
+ * The worker's per-row score columns (SCORES_API.md `winnow/getColumns`) as typed arrays: ASK-LLM
+ * P(yes), prompt tokens and (when asked for) the normalised variant, and DENSITY score and rank,
+ * with the metadata that says how they were made; and what they say about one row. Free of
+ * `vscode`.
+ */
+import { sortedScores, standing } from '../../shared/format/scoreFormat';
+import {
+  TOKENS_TRUNCATED,
+  type DensityColumnMeta,
+  type GetColumnsResult,
+  type ScoreColumnMeta,
+} from '../../shared/protocol/worker';
+import type { RowScores, ScoreSourceView } from '../../shared/protocol/webview';
+
+/** Score columns aligned with the physical lines of one version of the file. */
+export interface ScoreColumns {
+  readonly rowCount: number;
+  readonly fileVersion: string;
+  readonly askllm?: {
+    /** P(yes), NaN = not scored. */
+    readonly values: Float32Array;
+    readonly scored: number;
+    readonly meta: ScoreColumnMeta;
+    /** Prompt tokens with the {@link TOKENS_TRUNCATED} flag, 0 = unknown (absent: none sent). */
+    readonly tokens?: Uint32Array;
+    /** P(yes) / (P(yes) + P(no)), NaN = none; sent only while the setting asks for it. */
+    readonly normalized?: Float32Array;
+  };
+  readonly density?: {
+    readonly values: Float32Array;
+    readonly ranks: Uint32Array;
+    readonly meta: DensityColumnMeta;
+  };
+}
+
+/** Decodes base64 of little-endian 32-bit values (copied: the result owns aligned memory). */
+function decode(base64: string, rowCount: number, what: string): Uint8Array {
+  const bytes = Buffer.from(base64, 'base64');
+  if (bytes.length !== rowCount * 4)
+    throw new Error(`${what} has ${bytes.length / 4} values for ${rowCount} rows`);
+  const out = new Uint8Array(bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+/**
+ * Turns a `winnow/getColumns` result into typed arrays. Throws when a column's length does not
+ * match its row count. (Every platform VS Code runs on is little-endian, as the wire format is.)
+ */
+export function decodeColumns(result: GetColumnsResult): ScoreColumns {
+  const n = result.rowCount;
+  const a = result.askllm;
+  const askllm = a
+    ? {
+        values: new Float32Array(decode(a.data, n, 'The ASK-LLM column').buffer),
+        scored: a.scored,
+        meta: a.meta,
+        ...(a.tokens !== undefined
+          ? { tokens: new Uint32Array(decode(a.tokens, n, 'The ASK-LLM token column').buffer) }
+          : {}),
+        ...(a.normalized !== undefined
+          ? {
+              normalized: new Float32Array(
+                decode(a.normalized, n, 'The normalised-variant column').buffer,
+              ),
+            }
+          : {}),
+      }
+    : undefined;
+  const density = result.density
+    ? {
+        values: new Float32Array(decode(result.density.score, n, 'The density column').buffer),
+        ranks: new Uint32Array(decode(result.density.rank, n, 'The density ranks').buffer),
+        meta: result.density.meta,
+      }
+    : undefined;
+  return {
+    rowCount: n,
+    fileVersion: result.fileVersion,
+    ...(askllm ? { askllm } : {}),
+    ...(density ? { density } : {}),
+  };
+}
+
+/** What the webview shows about where the scores came from. */
+export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
+  const a = cols?.askllm;
+  const d = cols?.density;
+  return {
+    ...(a
+      ? {
+          askllm: {
+            model: a.meta.model,
+            dtype: a.meta.dtype,
+            promptName: a.meta.promptName,
+            promptHash: a.meta.promptHash,
+            answerTokens: a.meta.answerTokens,
+            maxTokens: a.meta.maxTokens,
+            variant: a.meta.variant,
+            scored: a.scored,
+            ...(a.meta.device ? { device: a.meta.device } : {}),
+          },
+        }
+      : {}),
+    ...(d
+      ? {
+          density: {
+            model: d.meta.model,
+            buckets: d.meta.buckets,
+            hashesPerRow: d.meta.hashesPerRow,
+            bandwidth: d.meta.bandwidth,
+            seed: d.meta.seed,
+            rows: d.meta.rows,
+          },
+        }
+      : {}),
+  };
+}
+
+/** Ascending scored values of each P(yes) column, computed once per column (columns never change). */
+const sortedCache = new WeakMap<Float32Array, Float32Array>();
+
+/**
+ * What the columns say about row `i`: P(yes) with its standing among the file's scored rows
+ * (as the text editor's hover computes it), the normalised variant when it was sent, the prompt
+ * tokens, and DENSITY score and rank. Unknown facts are left out.
+ */
+export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores {
+  const a = cols?.askllm;
+  const d = cols?.density;
+  const out: { -readonly [K in keyof RowScores]: RowScores[K] } = {};
+  const score = a && i < a.values.length ? a.values[i] : NaN;
+  if (a && score === score) {
+    out.score = score;
+    let sorted = sortedCache.get(a.values);
+    if (!sorted) sortedCache.set(a.values, (sorted = sortedScores(a.values)));
+    const st = standing(sorted, score);
+    out.scoreRank = st.rank;
+    out.scorePercentile = st.percentile;
+    const v = a.normalized && i < a.normalized.length ? a.normalized[i] : NaN;
+    if (v === v) out.normalized = v;
+  }
+  const packed = a?.tokens && i < a.tokens.length ? a.tokens[i] : 0;
+  if (packed !== 0) {
+    out.tokens = (packed & ~TOKENS_TRUNCATED) >>> 0;
+    if ((packed & TOKENS_TRUNCATED) !== 0) out.tokensTruncated = true;
+  }
+  const density = d && i < d.values.length ? d.values[i] : NaN;
+  if (density === density) out.density = density;
+  const rank = d && i < d.ranks.length ? d.ranks[i] : 0;
+  if (rank > 0) out.densityRank = rank;
+  return out;
+}
+
+/** Encodes a Float32Array as the wire format (for tests and tools that produce columns). */
+export function encodeFloat32(values: Float32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}
+
+/** Encodes a Uint32Array as the wire format. */
+export function encodeUint32(values: Uint32Array): string {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
+}

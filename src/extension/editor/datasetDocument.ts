@@ -1,0 +1,766 @@
+/**
+ * The custom document behind the dataset view: a JSONL file opened with the JSONL engine (indexed
+ * in the background, read in pages), its detected schema, per-row columns from one background
+ * scan (lengths, parse errors, fields, content hashes), the worker's score columns, and the
+ * keep/drop decisions with their undo/redo timeline. It is Winnow's own document, not a
+ * TextDocument, so a 10 GB file is fine. The dataset file is never written: saving writes the
+ * decisions to the sidecar `<name>.winnow.json` beside it.
+ */
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import {
+  detectJsonArrayFile,
+  detectSchema,
+  JsonlFile,
+  parseLine,
+  type SchemaInfo,
+} from '../../core/jsonl';
+import type {
+  DecisionValue,
+  IndexState,
+  RowDetail,
+  RowStats,
+  RowView,
+  ViewSearch,
+} from '../../shared/protocol/webview';
+import { MAX_ROWS_PER_REQUEST } from '../../shared/protocol/webview';
+import type { GetColumnsResult } from '../../shared/protocol/worker';
+import {
+  DecisionBaseline,
+  DecisionColumn,
+  decisionOf,
+  decisionsByHash,
+  type DecisionEdit,
+  type DecisionRule,
+} from '../../core/dataset/decisions';
+import { Disposable } from '../dispose';
+import { EditTimeline } from '../../core/dataset/editTimeline';
+import { errorText, log } from '../log';
+import { rowDetail } from '../../core/dataset/rowDetail';
+import { RowColumns, scanRows } from '../../core/dataset/rowColumns';
+import { PREVIEW_CHARS, toRowView } from '../../core/dataset/rowViews';
+import {
+  decodeColumns,
+  rowScores,
+  scoreSources,
+  type ScoreColumns,
+} from '../../core/dataset/scoreColumns';
+import {
+  readSidecar,
+  sidecarPath,
+  writeSidecar,
+  type SidecarData,
+} from '../../core/dataset/sidecar';
+import { SearchCancelled, searchFile, type CancelToken } from '../../core/dataset/textSearch';
+import type { ViewSource } from '../../core/dataset/datasetView';
+
+/** An undoable change to the document's curation state: keep/drop decisions on rows. */
+export type DatasetEdit = DecisionEdit;
+
+/** What a hot-exit backup holds: the whole unsaved decision state, by content hash. */
+interface BackupData {
+  readonly version: 2;
+  readonly uri: string;
+  readonly keep: readonly string[];
+  readonly drop: readonly string[];
+  readonly rules: readonly DecisionRule[];
+}
+
+/** Rows sampled from the top of the file to detect its schema. */
+const SCHEMA_SAMPLE_ROWS = 200;
+/** Least time between two progress notifications to the views. */
+const PROGRESS_INTERVAL_MS = 100;
+/** Least time between two invalid-count updates during the scan. */
+const STATS_INTERVAL_MS = 250;
+/** How often to ask again for score columns that do not line up with the file yet. */
+const COLUMNS_RETRY_MS = 2000;
+const COLUMNS_RETRIES = 5;
+
+/** A token that is never cancelled. */
+const NOT_CANCELLED: CancelToken = { cancelled: false };
+
+export interface DatasetDocumentOptions {
+  readonly maxLineBytes: number;
+  /** Whether decisions may be made now (false in Restricted Mode). Default: always. */
+  readonly editable?: () => boolean;
+  /** Fetches the worker's score columns of the file (absent or undefined: none). */
+  readonly fetchColumns?: (uri: vscode.Uri) => Promise<GetColumnsResult | undefined>;
+}
+
+/** A dataset file open in one or more dataset views. */
+export class DatasetDocument extends Disposable implements vscode.CustomDocument, ViewSource {
+  /** When opening began (performance.now()), to time open-to-first-rows. */
+  readonly openedAt: number;
+  readonly edits = new EditTimeline<DatasetEdit>();
+  /** Keep/drop decision of every row of the current file version. */
+  readonly decisions = new DecisionColumn();
+  /** Names one version of the file's content; bumped when the file changes on disk. */
+  private _generation = 1;
+  /** Bumped when row indices change meaning (the file was rewritten): older edits are void. */
+  private rowEpoch = 1;
+  private _schema: SchemaInfo;
+  private _notice: string | undefined;
+  private _stats: RowStats | undefined;
+  private lastProgressAt = 0;
+  /** Resolves when the first rows were read for a view: background work waits for it. */
+  private readonly firstRowsServed: Promise<void>;
+  private markFirstRowsServed: () => void = () => undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private _columns = new RowColumns();
+  private _scanComplete = false;
+  /** Why the last row scan stopped, when it failed (cleared when a new scan starts). */
+  private scanError: Error | undefined;
+  /** The row epoch a scan is running for, if any. */
+  private scanningEpoch: number | undefined;
+  private baseline: DecisionBaseline;
+  private _rules: DecisionRule[];
+  /** Set when the sidecar could not be read: saving would overwrite it, so it is refused. */
+  private sidecarError: string | undefined;
+  private _scores: ScoreColumns | undefined;
+  private columnsRequest = 0;
+  private lastSearch: { key: string; matches: Uint8Array } | undefined;
+  private _lastAction: { id: number; text: string } | undefined;
+
+  private readonly _onDidChangeIndex = this.register(new vscode.EventEmitter<IndexState>());
+  /** Indexing advanced (throttled) or finished. */
+  readonly onDidChangeIndex = this._onDidChangeIndex.event;
+
+  private readonly _onDidInvalidate = this.register(
+    new vscode.EventEmitter<{ reason: 'appended' | 'rebuilt' }>(),
+  );
+  /** The file changed on disk; `generation` was bumped and rows must be re-read. */
+  readonly onDidInvalidate = this._onDidInvalidate.event;
+
+  private readonly _onDidChangeStats = this.register(new vscode.EventEmitter<RowStats>());
+  /** The background invalid-line count advanced (throttled) or finished. */
+  readonly onDidChangeStats = this._onDidChangeStats.event;
+
+  private readonly _onDidScan = this.register(new vscode.EventEmitter<void>());
+  /** The row scan advanced (every batch) or finished. */
+  readonly onDidScan = this._onDidScan.event;
+
+  private readonly _onDidChangeDecisions = this.register(new vscode.EventEmitter<void>());
+  /** Decisions changed (an edit, undo, redo, revert, or saved decisions matched while scanning). */
+  readonly onDidChangeDecisions = this._onDidChangeDecisions.event;
+
+  private readonly _onDidChangeScores = this.register(new vscode.EventEmitter<void>());
+  /** The worker's score columns arrived or changed. */
+  readonly onDidChangeScores = this._onDidChangeScores.event;
+
+  private readonly _onDidChangeContent = this.register(
+    new vscode.EventEmitter<vscode.CustomDocumentEditEvent<DatasetDocument>>(),
+  );
+  /** An undoable edit was made (forwarded to VS Code by the provider). */
+  readonly onDidChangeContent = this._onDidChangeContent.event;
+
+  private readonly _onDidDispose = this.register(new vscode.EventEmitter<void>());
+  readonly onDidDispose = this._onDidDispose.event;
+
+  /**
+   * Opens `uri` (a `file:` URI) and starts indexing; reads the decisions sidecar, or the unsaved
+   * decisions of a hot-exit backup.
+   */
+  static async open(
+    uri: vscode.Uri,
+    backupId: string | undefined,
+    opts: DatasetDocumentOptions,
+  ): Promise<DatasetDocument> {
+    const openedAt = performance.now();
+    if (uri.scheme !== 'file') {
+      throw new Error(
+        `Winnow reads datasets from disk; ${uri.scheme}: resources are not supported.`,
+      );
+    }
+    const file = await JsonlFile.open(uri.fsPath, { maxLineBytes: opts.maxLineBytes });
+    try {
+      const schema = await sampleSchema(file);
+      const notice = await arrayNotice(file);
+      let saved: SidecarData = { keep: [], drop: [], rules: [] };
+      let sidecarError: string | undefined;
+      try {
+        saved = await readSidecar(uri.fsPath);
+      } catch (e) {
+        sidecarError = e instanceof Error ? e.message : String(e);
+        log.error(`Could not read the decisions of ${uri.fsPath}: ${sidecarError}`);
+        void vscode.window.showErrorMessage(
+          `Winnow could not read ${sidecarPath(uri.fsPath)}: ${sidecarError}. Decisions are not loaded, and saving is disabled until the file is fixed or removed.`,
+        );
+      }
+      if (backupId) saved = (await readBackup(vscode.Uri.parse(backupId), uri)) ?? saved;
+      return new DatasetDocument(uri, file, schema, notice, openedAt, opts, saved, sidecarError);
+    } catch (e) {
+      await file.close();
+      throw e;
+    }
+  }
+
+  private constructor(
+    readonly uri: vscode.Uri,
+    readonly file: JsonlFile,
+    schema: SchemaInfo,
+    notice: string | undefined,
+    openedAt: number,
+    private readonly opts: DatasetDocumentOptions,
+    saved: SidecarData,
+    sidecarError: string | undefined,
+  ) {
+    super();
+    this.firstRowsServed = new Promise(resolve => (this.markFirstRowsServed = resolve));
+    this._schema = schema;
+    this._notice = notice;
+    this.openedAt = openedAt;
+    this.baseline = new DecisionBaseline(saved.keep, saved.drop);
+    this._rules = [...saved.rules];
+    this.sidecarError = sidecarError;
+    this.decisions.resize(file.lineCount);
+    const offProgress = file.onProgress(p => this.progress(p.done));
+    const offChange = file.onDidChange(kind => void this.fileChanged(kind));
+    this.register({ dispose: () => (offProgress(), offChange()) });
+    file.watch();
+    void this.scan(this.rowEpoch, true);
+    log.info(`Opened ${uri.fsPath} (schema: ${schema.label})`);
+  }
+
+  /**
+   * Resolves once the first rows were read for a view, or after `timeoutMs`: background work
+   * (the full row scan, the worker's own pass) waits for it so the first screen wins.
+   */
+  whenFirstRowsServed(timeoutMs: number): Promise<void> {
+    return Promise.race([this.firstRowsServed, delay(timeoutMs)]);
+  }
+
+  get fileName(): string {
+    return basename(this.uri.fsPath);
+  }
+
+  get generation(): number {
+    return this._generation;
+  }
+
+  get schema(): SchemaInfo {
+    return this._schema;
+  }
+
+  /** A warning about the whole file (e.g. it is a JSON array, not JSON Lines), if any. */
+  get notice(): string | undefined {
+    return this._notice;
+  }
+
+  get stats(): RowStats | undefined {
+    return this._stats;
+  }
+
+  get maxLineBytes(): number {
+    return this.opts.maxLineBytes;
+  }
+
+  get indexState(): IndexState {
+    return {
+      rowCount: this.file.lineCount,
+      indexed: this.file.indexed,
+      bytesIndexed: this.file.bytesIndexedSoFar,
+      totalBytes: this.file.totalBytes,
+    };
+  }
+
+  // -- ViewSource -------------------------------------------------------------------------------
+
+  get rowCount(): number {
+    return this.file.lineCount;
+  }
+
+  get indexed(): boolean {
+    return this.file.indexed;
+  }
+
+  get columns(): RowColumns {
+    return this._columns;
+  }
+
+  get scores(): ScoreColumns | undefined {
+    return this._scores;
+  }
+
+  get scanComplete(): boolean {
+    return this._scanComplete;
+  }
+
+  get editable(): boolean {
+    return this.opts.editable?.() ?? true;
+  }
+
+  /** Rules of the bulk decisions in effect (saved ones and this session's), oldest first. */
+  get rules(): readonly DecisionRule[] {
+    return this._rules;
+  }
+
+  /** Path of the decisions sidecar. */
+  get sidecarPath(): string {
+    return sidecarPath(this.uri.fsPath);
+  }
+
+  /**
+   * Resolves once the row scan is complete, or, with `upTo`, once it has covered the first
+   * `upTo` rows (their hashes are known and their saved decisions applied).
+   */
+  whenScanned(
+    token: CancelToken = NOT_CANCELLED,
+    onProgress: (done: number, total: number) => void = () => undefined,
+    upTo = Infinity,
+  ): Promise<void> {
+    const covered = () => this._scanComplete || this._columns.scanned >= upTo;
+    if (covered()) return Promise.resolve();
+    if (this.scanError) return Promise.reject(this.scanError);
+    return new Promise<void>((resolve, reject) => {
+      const subs: vscode.Disposable[] = [];
+      const done = (e?: Error) => {
+        subs.forEach(d => d.dispose());
+        if (e) reject(e);
+        else resolve();
+      };
+      subs.push(
+        this.onDidScan(() => {
+          if (covered()) return done();
+          if (this.scanError) return done(this.scanError);
+          if (token.cancelled) return done(new SearchCancelled());
+          onProgress(this._columns.scanned, this.file.lineCount);
+        }),
+        this.onDidDispose(() => done(new Error('The dataset was closed.'))),
+      );
+      onProgress(this._columns.scanned, this.file.lineCount);
+    });
+  }
+
+  async search(
+    search: ViewSearch,
+    token: CancelToken,
+    onProgress: (done: number, total: number, matches: number) => void,
+  ): Promise<Uint8Array> {
+    const key = `${this.rowEpoch}:${this.file.lineCount}:${JSON.stringify(search)}`;
+    if (this.lastSearch?.key === key) return this.lastSearch.matches;
+    const t0 = performance.now();
+    const { matches, count } = await searchFile(this.file, search, {
+      schema: this._schema,
+      maxLineBytes: this.opts.maxLineBytes,
+      token,
+      onProgress,
+    });
+    log.info(
+      `Searched ${this.file.lineCount} rows of ${this.fileName} for ${JSON.stringify(search.text)}: ` +
+        `${count} matches in ${Math.round(performance.now() - t0)} ms`,
+    );
+    if (key === `${this.rowEpoch}:${this.file.lineCount}:${JSON.stringify(search)}`)
+      this.lastSearch = { key, matches };
+    return matches;
+  }
+
+  // -- rows ---------------------------------------------------------------------------------------
+
+  /** Adds the row's scores, prompt tokens and decision to its view. */
+  private decorate(view: RowView): RowView {
+    const decision = decisionOf(this.decisions.get(view.index));
+    return {
+      ...view,
+      ...rowScores(this._scores, view.index),
+      ...(decision ? { decision } : {}),
+    };
+  }
+
+  /**
+   * Rows `start .. start+count-1` as the grid shows them. Clipped to the rows indexed so far, so
+   * a reply never waits for the indexer.
+   */
+  async rowViews(start: number, count: number): Promise<RowView[]> {
+    if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 0) {
+      throw new RangeError(`Invalid row window ${start}+${count}`);
+    }
+    const available = Math.max(0, this.file.lineCount - start);
+    const n = Math.min(count, MAX_ROWS_PER_REQUEST, available);
+    if (n === 0) return [];
+    const schema = this._schema;
+    const rows = await this.file.readRows(start, n);
+    const opts = { maxLineBytes: this.opts.maxLineBytes, previewChars: PREVIEW_CHARS };
+    const views = rows.map(r => this.decorate(toRowView(r, schema, opts)));
+    this.markFirstRowsServed();
+    return views;
+  }
+
+  /** The grid's view of the given rows (any order), e.g. a page of a sorted view. */
+  async rowViewsOf(indices: ArrayLike<number>): Promise<RowView[]> {
+    const n = Math.min(indices.length, MAX_ROWS_PER_REQUEST);
+    const schema = this._schema;
+    const opts = { maxLineBytes: this.opts.maxLineBytes, previewChars: PREVIEW_CHARS };
+    const reads: Promise<RowView>[] = [];
+    for (let k = 0; k < n; k++)
+      reads.push(
+        this.file.readRow(indices[k]).then(r => this.decorate(toRowView(r, schema, opts))),
+      );
+    const views = await Promise.all(reads);
+    this.markFirstRowsServed();
+    return views;
+  }
+
+  /** One row in full, for the detail panel. */
+  async detail(row: number): Promise<RowDetail | undefined> {
+    if (!Number.isInteger(row) || row < 0 || row >= this.file.lineCount) return undefined;
+    const raw = await this.file.readRow(row);
+    const d = rowDetail(raw, this._schema, this.opts.maxLineBytes, scoreSources(this._scores));
+    const decision = decisionOf(this.decisions.get(row));
+    return { ...d, ...rowScores(this._scores, row), ...(decision ? { decision } : {}) };
+  }
+
+  // -- decisions ----------------------------------------------------------------------------------
+
+  /**
+   * Gives `rows` (0-based line indices) the decision `value` as one undoable edit. Waits until
+   * the row scan has covered those rows (their saved decisions must be known first), not for
+   * the whole file: on a huge file the rows on screen are decided at once while the scan goes
+   * on. `onWait` reports the scan while it waits. Resolves to the number of rows changed.
+   */
+  async decide(
+    rows: ArrayLike<number>,
+    value: DecisionValue,
+    label: string,
+    rule?: DecisionRule,
+    onWait?: (done: number, total: number) => void,
+  ): Promise<number> {
+    if (!this.editable)
+      throw new Error('This workspace is in Restricted Mode: the dataset view is read-only.');
+    let last = -1;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      if (!Number.isInteger(r) || r < 0) throw new RangeError(`Line ${r + 1} is not in the file.`);
+      if (r > last) last = r;
+    }
+    const lines = () => this.file.lineCount;
+    if (this.indexState.indexed && last >= lines())
+      throw new RangeError(`Line ${last + 1} is not in the file (it has ${lines()} lines).`);
+    await this.whenScanned(NOT_CANCELLED, onWait, last + 1);
+    const n = this.file.lineCount;
+    if (last >= n) throw new RangeError(`Line ${last + 1} is not in the file (it has ${n} lines).`);
+    const edit = this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule);
+    if (!edit) return 0;
+    this.decisions.apply(edit);
+    if (edit.rule) this._rules.push(edit.rule);
+    this.edits.push(edit);
+    this._onDidChangeContent.fire({
+      document: this,
+      label,
+      undo: () => this.undoEdit(),
+      redo: () => this.redoEdit(),
+    });
+    this._onDidChangeDecisions.fire();
+    return edit.rows.length;
+  }
+
+  /** The last undo or redo, in words, numbered so that each panel reports it once. */
+  get lastAction(): { readonly id: number; readonly text: string } | undefined {
+    return this._lastAction;
+  }
+
+  private noteAction(text: string): void {
+    this._lastAction = { id: (this._lastAction?.id ?? 0) + 1, text };
+  }
+
+  private undoEdit(): void {
+    const edit = this.edits.undo();
+    if (!edit || edit.generation !== this.rowEpoch) return;
+    this.noteAction(`Undo: ${edit.label}`);
+    this.decisions.revert(edit);
+    if (edit.rule) {
+      const k = this._rules.lastIndexOf(edit.rule);
+      if (k >= 0) this._rules.splice(k, 1);
+    }
+    this._onDidChangeDecisions.fire();
+  }
+
+  private redoEdit(): void {
+    const edit = this.edits.redo();
+    if (!edit || edit.generation !== this.rowEpoch) return;
+    this.noteAction(`Redo: ${edit.label}`);
+    this.decisions.apply(edit);
+    if (edit.rule) this._rules.push(edit.rule);
+    this._onDidChangeDecisions.fire();
+  }
+
+  /** Lines kept and dropped now (unsaved changes included). */
+  async currentDecisions(): Promise<{ keep: number[]; drop: number[] }> {
+    await this.whenScanned();
+    return {
+      keep: Array.from(this.decisions.rowsWith(1)),
+      drop: Array.from(this.decisions.rowsWith(2)),
+    };
+  }
+
+  private sidecarData(): SidecarData {
+    const { keep, drop } = decisionsByHash(this._columns, this.decisions, this.baseline);
+    return { keep, drop, rules: this._rules };
+  }
+
+  /** Saves the decisions to the sidecar. The dataset itself is never written. */
+  async save(_cancellation?: vscode.CancellationToken): Promise<void> {
+    if (this.sidecarError)
+      throw new Error(
+        `${this.sidecarPath} could not be read (${this.sidecarError}); fix or remove it, then reopen the dataset, so that saving does not overwrite it.`,
+      );
+    await this.whenScanned();
+    const path = await writeSidecar(this.uri.fsPath, this.sidecarData());
+    this.edits.markSaved();
+    log.info(`Saved the decisions of ${this.fileName} to ${path}`);
+  }
+
+  /**
+   * "Save As": writes a copy of the dataset to `target` with the decisions in the copy's own
+   * sidecar (the original and its sidecar stay untouched).
+   */
+  async saveAs(target: vscode.Uri, _cancellation?: vscode.CancellationToken): Promise<void> {
+    await this.whenScanned();
+    if (target.toString() !== this.uri.toString()) {
+      await vscode.workspace.fs.copy(this.uri, target, { overwrite: true });
+    }
+    await writeSidecar(target.fsPath, this.sidecarData());
+    this.edits.markSaved();
+  }
+
+  /** Drops unsaved decisions: back to what the sidecar holds. */
+  async revert(_cancellation?: vscode.CancellationToken): Promise<void> {
+    let saved: SidecarData = { keep: [], drop: [], rules: [] };
+    try {
+      saved = await readSidecar(this.uri.fsPath);
+      this.sidecarError = undefined;
+    } catch (e) {
+      this.sidecarError = e instanceof Error ? e.message : String(e);
+      log.error(`Could not read the decisions of ${this.uri.fsPath}: ${this.sidecarError}`);
+    }
+    this.baseline = new DecisionBaseline(saved.keep, saved.drop);
+    this._rules = [...saved.rules];
+    this.decisions.clear();
+    this.baseline.applyTo(this._columns, this.decisions, 0, this._columns.scanned);
+    this.edits.reset();
+    this._onDidChangeDecisions.fire();
+  }
+
+  /** Writes the unsaved decisions for hot exit. */
+  async backup(
+    destination: vscode.Uri,
+    _cancellation?: vscode.CancellationToken,
+  ): Promise<vscode.CustomDocumentBackup> {
+    await this.whenScanned();
+    const { keep, drop, rules } = this.sidecarData();
+    const data: BackupData = { version: 2, uri: this.uri.toString(), keep, drop, rules };
+    await vscode.workspace.fs.writeFile(
+      destination,
+      new TextEncoder().encode(JSON.stringify(data)),
+    );
+    return {
+      id: destination.toString(),
+      delete: () => void vscode.workspace.fs.delete(destination).then(undefined, () => undefined),
+    };
+  }
+
+  // -- score columns ------------------------------------------------------------------------------
+
+  /**
+   * Fetches the worker's score columns (on open, and when the worker says they changed). Columns
+   * of another version of the file are ignored; they are asked for again a few times while the
+   * worker catches up.
+   */
+  async refreshScores(attempt = 0): Promise<void> {
+    const fetch = this.opts.fetchColumns;
+    if (!fetch || this.isDisposed) return;
+    const request = ++this.columnsRequest;
+    let result: GetColumnsResult | undefined;
+    try {
+      result = await fetch(this.uri);
+    } catch (e) {
+      log.debug(`No score columns for ${this.fileName}: ${errorText(e)}`);
+      return;
+    }
+    if (!result || request !== this.columnsRequest || this.isDisposed) return;
+    await this.file.whenIndexed();
+    if (result.rowCount !== this.file.lineCount) {
+      log.debug(
+        `Score columns of ${this.fileName} cover ${result.rowCount} rows, the file has ${this.file.lineCount}; asking again.`,
+      );
+      if (attempt < COLUMNS_RETRIES)
+        setTimeout(() => void this.refreshScores(attempt + 1), COLUMNS_RETRY_MS);
+      return;
+    }
+    try {
+      this._scores = decodeColumns(result);
+    } catch (e) {
+      log.warn(`Ignoring malformed score columns of ${this.fileName}: ${errorText(e)}`);
+      return;
+    }
+    this._onDidChangeScores.fire();
+  }
+
+  // -- file events ------------------------------------------------------------------------------
+
+  private progress(done: boolean): void {
+    this.decisions.resize(this.file.lineCount);
+    const now = Date.now();
+    clearTimeout(this.progressTimer);
+    if (done || now - this.lastProgressAt >= PROGRESS_INTERVAL_MS) {
+      this.lastProgressAt = now;
+      this._onDidChangeIndex.fire(this.indexState);
+    } else {
+      // Make sure the last progress before a pause is delivered too.
+      this.progressTimer = setTimeout(() => this.progress(false), PROGRESS_INTERVAL_MS);
+    }
+  }
+
+  private async fileChanged(kind: 'appended' | 'rebuilt'): Promise<void> {
+    if (this.isDisposed) return;
+    const generation = ++this._generation;
+    if (kind === 'rebuilt') {
+      // Row numbers change meaning: carry the decisions over by content hash, scan again.
+      const { keep, drop } = decisionsByHash(this._columns, this.decisions, this.baseline);
+      this.baseline = new DecisionBaseline(keep, drop);
+      this.rowEpoch++;
+      this._columns = new RowColumns();
+      this._scanComplete = false;
+      this.decisions.resize(0);
+      this.decisions.resize(this.file.lineCount);
+      this._scores = undefined;
+      this.lastSearch = undefined;
+      this._stats = undefined;
+      try {
+        const schema = await sampleSchema(this.file);
+        if (generation !== this._generation || this.isDisposed) return;
+        this._schema = schema;
+        this._notice = await arrayNotice(this.file);
+      } catch (e) {
+        log.warn(`Re-reading ${this.uri.fsPath} after a change failed: ${errorText(e)}`);
+      }
+    } else {
+      this.decisions.resize(this.file.lineCount);
+      this._scanComplete = false;
+      this.lastSearch = undefined;
+    }
+    if (generation !== this._generation || this.isDisposed) return;
+    log.info(`${this.uri.fsPath} changed on disk (${kind}); views reload.`);
+    this._onDidInvalidate.fire({ reason: kind });
+    void this.scan(this.rowEpoch, false);
+    void this.refreshScores();
+  }
+
+  /**
+   * The row scan: one sequential pass that fills the columns (lengths, parse errors, fields,
+   * hashes), matches saved decisions to rows, and counts invalid lines for the header. It runs
+   * between page requests (every batch awaits a read and yields) and stops when the file is
+   * rewritten. After an append it continues from where it stopped.
+   */
+  private async scan(epoch: number, first: boolean): Promise<void> {
+    // A scan of this file version is running and follows appended rows; one of an older
+    // version stops by itself at its next batch.
+    if (this.scanningEpoch === epoch) return;
+    this.scanningEpoch = epoch;
+    this.scanError = undefined;
+    const columns = this._columns;
+    const current = () => epoch === this.rowEpoch && !this.isDisposed;
+    try {
+      if (first) {
+        // The first screen of rows comes first: start the full pass once it was served (and
+        // painted, roughly), or after a while if no view asks.
+        await this.whenFirstRowsServed(3000);
+        await delay(200);
+      }
+      const t0 = performance.now();
+      let lastFired = 0;
+      for (;;) {
+        const complete = await scanRows(this.file, columns, {
+          schema: this._schema,
+          maxLineBytes: this.opts.maxLineBytes,
+          isCurrent: current,
+          onBatch: (from, to) => {
+            this.decisions.resize(Math.max(this.file.lineCount, to));
+            this.baseline.applyTo(columns, this.decisions, from, to);
+            const now = Date.now();
+            if (now - lastFired >= STATS_INTERVAL_MS) {
+              lastFired = now;
+              this._stats = { checkedRows: to, invalidRows: columns.invalid, done: false };
+              this._onDidChangeStats.fire(this._stats);
+            }
+            this._onDidScan.fire();
+          },
+        });
+        if (!complete || !current()) return;
+        await this.file.whenIndexed();
+        if (!current()) return;
+        // Rows appended after the pass ended: go on from there.
+        if (columns.scanned >= this.file.lineCount) break;
+      }
+      this._scanComplete = true;
+      this._stats = { checkedRows: columns.scanned, invalidRows: columns.invalid, done: true };
+      this._onDidChangeStats.fire(this._stats);
+      this._onDidScan.fire();
+      if (this.baseline.size > 0) this._onDidChangeDecisions.fire();
+      log.info(
+        `Scanned ${columns.scanned} rows of ${this.fileName} in ${Math.round(performance.now() - t0)} ms ` +
+          `(${columns.invalid} invalid, ${this.decisions.counts.keep} kept, ${this.decisions.counts.drop} dropped, ` +
+          `${Math.round(columns.memoryBytes / 1e6)} MB of columns)`,
+      );
+    } catch (e) {
+      if (!this.isDisposed && epoch === this.rowEpoch) {
+        log.warn(`Reading the rows of ${this.uri.fsPath} stopped: ${errorText(e)}`);
+        // Waiters (decisions, save, views) get the error instead of waiting forever.
+        this.scanError = new Error(
+          `Winnow could not read every row of ${this.fileName}: ${e instanceof Error ? e.message : String(e)}`,
+        );
+        this._onDidScan.fire();
+      }
+    } finally {
+      if (this.scanningEpoch === epoch) this.scanningEpoch = undefined;
+    }
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    clearTimeout(this.progressTimer);
+    this._onDidDispose.fire();
+    super.dispose();
+    this.file.close().catch(e => log.warn(`Closing ${this.uri.fsPath} failed: ${errorText(e)}`));
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms));
+}
+
+/** Reads a hot-exit backup; a damaged one is reported and ignored (the sidecar is used). */
+async function readBackup(backup: vscode.Uri, uri: vscode.Uri): Promise<SidecarData | undefined> {
+  try {
+    const data = JSON.parse(
+      new TextDecoder().decode(await vscode.workspace.fs.readFile(backup)),
+    ) as Partial<BackupData>;
+    if (data.version !== 2 || !Array.isArray(data.keep) || !Array.isArray(data.drop))
+      throw new Error('unknown backup format');
+    return { keep: data.keep, drop: data.drop, rules: Array.isArray(data.rules) ? data.rules : [] };
+  } catch (e) {
+    // A damaged backup must not keep the dataset from opening.
+    log.warn(`Could not restore the backup of ${uri.fsPath}: ${errorText(e)}`);
+    return undefined;
+  }
+}
+
+/** Detects the schema from the first rows that parse (waits only for those rows to be indexed). */
+async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
+  const rows = await file.readRows(0, SCHEMA_SAMPLE_ROWS);
+  const sample: Record<string, unknown>[] = [];
+  for (const r of rows) {
+    const parsed = parseLine(r.bytes, {
+      maxLineBytes: file.maxLineBytes,
+      firstLine: r.index === 0,
+    });
+    if (parsed.ok) sample.push(parsed.value);
+  }
+  return detectSchema(sample);
+}
+
+async function arrayNotice(file: JsonlFile): Promise<string | undefined> {
+  const head = await file.readHead(64 << 10);
+  return detectJsonArrayFile(head)
+    ? 'This file looks like a JSON array, not JSON Lines: each line should hold one JSON object.'
+    : undefined;
+}

@@ -1,0 +1,275 @@
+/**
+ * The dataset view: a CustomEditorProvider (Winnow's own document, never a TextDocument: files
+ * can be 10 GB) for `winnow.datasetView`, the registry of open documents and panels, the bridge
+ * to the worker's score columns, and the commands (switching to the text editor and back,
+ * decisions, export).
+ *
+ * It is a full CustomEditorProvider, not the read-only variant: keep/drop decisions are edits of
+ * the custom document with undo/redo, dirty state, save to a sidecar and hot-exit backup.
+ */
+import * as vscode from 'vscode';
+import { DATASET_VIEW_TYPE, type ViewInfo, type ViewQuery } from '../../shared/protocol/webview';
+import {
+  DidChangeColumnsNotification,
+  GetColumnsRequest,
+  type GetColumnsResult,
+} from '../../shared/protocol/worker';
+import { registerDatasetCommands } from '../commands/datasetCommands';
+import { DatasetDocument } from './datasetDocument';
+import { DatasetPanel, type DatasetPanelHost, type DatasetPanelState } from './datasetPanel';
+import { errorText, log } from '../log';
+import type { WorkerClient } from '../client/workerClient';
+import { DEFAULT_MAX_LINE_BYTES } from '../../core/jsonl';
+
+/** What `registerDatasetEditor` returns: the view's API, used by commands and the API tests. */
+export interface DatasetEditorApi {
+  readonly viewType: string;
+  /** The state of every open dataset view panel of `uri`. */
+  panels(uri: vscode.Uri): DatasetPanelState[];
+  /** The active dataset view panel, if a dataset view is the active editor. */
+  activePanel(): DatasetPanelState | undefined;
+  /** Fires when a panel painted rows, moved its focus or changed visibility. */
+  readonly onDidUpdatePanel: vscode.Event<DatasetPanelState>;
+  /** Focuses `row` in the open views of `uri`, or in the next view of `uri` to start. */
+  reveal(uri: vscode.Uri, row: number): void;
+  /** The open document of `uri`, if any (index state, schema, stats, decisions). */
+  document(uri: vscode.Uri): DatasetDocument | undefined;
+  /** The panel objects of `uri` (their views and decisions: commands and the API tests). */
+  panelObjects(uri: vscode.Uri): DatasetPanel[];
+  /** Sets the query of the first panel of `uri` and resolves with its view (API tests). */
+  setQuery(uri: vscode.Uri, query: ViewQuery): Promise<ViewInfo>;
+}
+
+class DatasetEditorProvider
+  implements vscode.CustomEditorProvider<DatasetDocument>, DatasetPanelHost, DatasetEditorApi
+{
+  readonly viewType = DATASET_VIEW_TYPE;
+  private readonly documents = new Map<string, DatasetDocument>();
+  private readonly panelsByUri = new Map<string, Set<DatasetPanel>>();
+  private readonly pendingReveal = new Map<string, number>();
+  /** Documents for which the worker was told the dataset is shown (released on dispose). */
+  private readonly workerHolds = new Set<string>();
+  private readonly _onDidChangeCustomDocument = new vscode.EventEmitter<
+    vscode.CustomDocumentEditEvent<DatasetDocument>
+  >();
+  readonly onDidChangeCustomDocument = this._onDidChangeCustomDocument.event;
+  private readonly _onDidUpdatePanel = new vscode.EventEmitter<DatasetPanelState>();
+  readonly onDidUpdatePanel = this._onDidUpdatePanel.event;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly worker: WorkerClient,
+  ) {
+    context.subscriptions.push(
+      this._onDidChangeCustomDocument,
+      this._onDidUpdatePanel,
+      worker.onNotification(DidChangeColumnsNotification.type, ({ uri }) => {
+        void this.documents.get(vscode.Uri.parse(uri).toString())?.refreshScores();
+      }),
+    );
+  }
+
+  // -- CustomEditorProvider -------------------------------------------------------------------
+
+  async openCustomDocument(
+    uri: vscode.Uri,
+    openContext: vscode.CustomDocumentOpenContext,
+    _token: vscode.CancellationToken,
+  ): Promise<DatasetDocument> {
+    const maxLineBytes = vscode.workspace
+      .getConfiguration('winnow', uri)
+      .get<number>('dataset.maxLineBytes', DEFAULT_MAX_LINE_BYTES);
+    let doc: DatasetDocument;
+    try {
+      doc = await DatasetDocument.open(uri, openContext.backupId, {
+        maxLineBytes,
+        editable: () => vscode.workspace.isTrusted,
+        fetchColumns: u => this.fetchColumns(u),
+      });
+    } catch (e) {
+      log.error(`Could not open ${uri.fsPath} in the dataset view: ${errorText(e)}`);
+      throw e;
+    }
+    const key = uri.toString();
+    this.documents.set(key, doc);
+    doc.onDidChangeContent(e => this._onDidChangeCustomDocument.fire(e));
+    doc.onDidDispose(() => {
+      if (this.documents.get(key) === doc) this.documents.delete(key);
+      this.releaseWorker(uri);
+    });
+    // The worker reads the whole file too: let the first screen of rows go first.
+    void doc.whenFirstRowsServed(2000).then(() => {
+      if (doc.isDisposed) return;
+      this.holdWorker(uri);
+      void doc.refreshScores();
+    });
+    return doc;
+  }
+
+  async resolveCustomEditor(
+    document: DatasetDocument,
+    webviewPanel: vscode.WebviewPanel,
+    _token: vscode.CancellationToken,
+  ): Promise<void> {
+    const key = document.uri.toString();
+    const set = this.panelsByUri.get(key) ?? new Set<DatasetPanel>();
+    this.panelsByUri.set(key, set);
+    // The first panel is timed from the start of opening; a second (split) panel from now.
+    const startedAt = set.size === 0 ? document.openedAt : performance.now();
+    const panel = new DatasetPanel(
+      document,
+      webviewPanel,
+      this.context.extensionUri,
+      this,
+      startedAt,
+    );
+    set.add(panel);
+    webviewPanel.onDidDispose(() => {
+      set.delete(panel);
+      if (set.size === 0) this.panelsByUri.delete(key);
+      panel.dispose();
+    });
+  }
+
+  saveCustomDocument(
+    document: DatasetDocument,
+    cancellation: vscode.CancellationToken,
+  ): Thenable<void> {
+    return document.save(cancellation);
+  }
+
+  saveCustomDocumentAs(
+    document: DatasetDocument,
+    destination: vscode.Uri,
+    cancellation: vscode.CancellationToken,
+  ): Thenable<void> {
+    return document.saveAs(destination, cancellation);
+  }
+
+  revertCustomDocument(
+    document: DatasetDocument,
+    cancellation: vscode.CancellationToken,
+  ): Thenable<void> {
+    return document.revert(cancellation);
+  }
+
+  backupCustomDocument(
+    document: DatasetDocument,
+    context: vscode.CustomDocumentBackupContext,
+    cancellation: vscode.CancellationToken,
+  ): Thenable<vscode.CustomDocumentBackup> {
+    return document.backup(context.destination, cancellation);
+  }
+
+  // -- DatasetPanelHost -------------------------------------------------------------------------
+
+  takePendingReveal(uri: vscode.Uri): number | undefined {
+    const key = uri.toString();
+    const row = this.pendingReveal.get(key);
+    this.pendingReveal.delete(key);
+    return row;
+  }
+
+  onDidUpdate(panel: DatasetPanel): void {
+    this._onDidUpdatePanel.fire(panel.state);
+  }
+
+  openAsText(uri: vscode.Uri, row: number): void {
+    void vscode.commands.executeCommand('winnow.openAsText', uri, row);
+  }
+
+  exportKept(uri: vscode.Uri): void {
+    void vscode.commands.executeCommand('winnow.exportKept', uri);
+  }
+
+  // -- DatasetEditorApi -------------------------------------------------------------------------
+
+  panels(uri: vscode.Uri): DatasetPanelState[] {
+    return [...(this.panelsByUri.get(uri.toString()) ?? [])].map(p => p.state);
+  }
+
+  activePanel(): DatasetPanelState | undefined {
+    for (const set of this.panelsByUri.values())
+      for (const p of set) if (p.panel.active) return p.state;
+    return undefined;
+  }
+
+  reveal(uri: vscode.Uri, row: number): void {
+    const key = uri.toString();
+    let delivered = false;
+    for (const p of this.panelsByUri.get(key) ?? []) delivered = p.reveal(row) || delivered;
+    // A view that is still starting (or hidden) picks the row up with its next `init`.
+    if (delivered) this.pendingReveal.delete(key);
+    else this.pendingReveal.set(key, row);
+  }
+
+  document(uri: vscode.Uri): DatasetDocument | undefined {
+    return this.documents.get(uri.toString());
+  }
+
+  panelObjects(uri: vscode.Uri): DatasetPanel[] {
+    return [...(this.panelsByUri.get(uri.toString()) ?? [])];
+  }
+
+  async setQuery(uri: vscode.Uri, query: ViewQuery): Promise<ViewInfo> {
+    const panel = this.panelObjects(uri)[0];
+    if (!panel) throw new Error(`${uri.fsPath} is not open in the dataset view`);
+    return (await panel.setQuery(query, true)).view;
+  }
+
+  /** The worker's score columns of `uri`; none in Restricted Mode (no worker runs there). */
+  private async fetchColumns(uri: vscode.Uri): Promise<GetColumnsResult | undefined> {
+    if (!vscode.workspace.isTrusted) return undefined;
+    return this.worker.request(GetColumnsRequest.type, { uri: uri.toString() });
+  }
+
+  // -- worker -------------------------------------------------------------------------------------
+
+  /**
+   * Tells the worker the dataset is shown, so it indexes and checks it too. Not in Restricted
+   * Mode: an untrusted workspace gets the read-only view and no worker process from this view.
+   */
+  private holdWorker(uri: vscode.Uri): void {
+    const hold = () => {
+      this.workerHolds.add(uri.toString());
+      return this.worker
+        .openDataset(uri, 'datasetView')
+        .catch(e => log.warn(`Worker hold failed: ${errorText(e)}`));
+    };
+    if (vscode.workspace.isTrusted) void hold();
+    else {
+      const d = vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        d.dispose();
+        if (this.documents.has(uri.toString())) void hold();
+      });
+      this.context.subscriptions.push(d);
+    }
+  }
+
+  private releaseWorker(uri: vscode.Uri): void {
+    if (!this.workerHolds.delete(uri.toString())) return;
+    this.worker
+      .closeDataset(uri, 'datasetView')
+      .catch(e => log.warn(`Worker release failed: ${errorText(e)}`));
+  }
+}
+
+/**
+ * Registers the dataset view (custom editor `winnow.datasetView`) and its commands. Everything
+ * it creates is disposed with the extension.
+ */
+export function registerDatasetEditor(
+  context: vscode.ExtensionContext,
+  worker: WorkerClient,
+): DatasetEditorApi {
+  const provider = new DatasetEditorProvider(context, worker);
+  context.subscriptions.push(
+    vscode.window.registerCustomEditorProvider(DATASET_VIEW_TYPE, provider, {
+      // Hidden views are torn down and restored from setState: cheap with huge files.
+      webviewOptions: { retainContextWhenHidden: false },
+      supportsMultipleEditorsPerDocument: true,
+    }),
+    ...registerDatasetCommands(provider),
+  );
+  return provider;
+}

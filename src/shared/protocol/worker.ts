@@ -1,0 +1,408 @@
+/* eslint-disable @typescript-eslint/no-namespace -- One namespace per message, as in vscode-eslint's customMessages.ts: the name groups the method, its direction and its types. */
+/**
+ * The host <-> worker protocol: Winnow's custom LSP methods, all under the `winnow/` prefix.
+ *
+ * This module has no runtime dependencies (no Node, no vscode-jsonrpc) so that every layer can
+ * import it. It declares method names, directions and parameter/result shapes; the typed send and
+ * receive helpers live next to the connection on each side (src/extension/client/workerClient.ts and
+ * src/worker/connection helpers), built from the descriptors below.
+ *
+ * Standard LSP traffic is used where it fits: diagnostics (`textDocument/publishDiagnostics`),
+ * hover, `window/logMessage` for logs and `workspace/configuration` for settings.
+ */
+import type { LogLevel } from '../settings';
+
+/** Which side sends a message. */
+export type MessageDirection = 'clientToServer' | 'serverToClient';
+
+/** A typed request: method name plus phantom parameter and result types. */
+export interface RequestDescriptor<P, R> {
+  readonly kind: 'request';
+  readonly method: string;
+  readonly direction: MessageDirection;
+  /** Carries the types only; always undefined at run time. */
+  readonly types?: (params: P) => R;
+}
+
+/** A typed notification: method name plus a phantom parameter type. */
+export interface NotificationDescriptor<P> {
+  readonly kind: 'notification';
+  readonly method: string;
+  readonly direction: MessageDirection;
+  /** Carries the type only; always undefined at run time. */
+  readonly types?: (params: P) => void;
+}
+
+/**
+ * Who holds a dataset open. The worker keeps a count per URI and closes the file when the last
+ * holder lets go; the source is for the log only.
+ * - `textDocument`: a text document synced by the language client (its didOpen, minus the text).
+ * - `textTab`: a text-editor tab, which also covers files over 50 MB that VS Code never syncs.
+ * - `datasetView`: the Winnow dataset view (custom editor).
+ * - `command`: a command that works on the file (e.g. scoring) while it runs.
+ */
+export type DatasetSource = 'textDocument' | 'textTab' | 'datasetView' | 'command';
+
+/** Identifies a dataset file and who holds it. */
+export interface DatasetParams {
+  /** The file's URI as `vscode.Uri.toString()` writes it (scheme `file`). */
+  uri: string;
+  source: DatasetSource;
+}
+
+/** A dataset's schema as detected by the JSONL engine (structurally its `SchemaInfo`). */
+export interface DatasetSchema {
+  /** 'text' | 'alpaca' | 'dolly' | 'openai' | 'sharegpt' | 'custom' | 'unknown'. */
+  kind: string;
+  /** Human-readable name, e.g. "Alpaca (instruction, input, output)". */
+  label: string;
+  /** Detected top-level fields. */
+  fields: string[];
+}
+
+/** What the worker knows about one open dataset file. */
+export interface FileInfo {
+  uri: string;
+  /** Physical lines indexed so far (grows while indexing). */
+  rowCount: number;
+  /** Invalid lines among the rows validated so far. */
+  invalidCount: number;
+  /** Rows validated so far (each parsed once by the worker). */
+  validatedRows: number;
+  /** True once the line index is complete and every line has been validated. */
+  indexed: boolean;
+  /** File size in bytes at the last index. */
+  bytes: number;
+  /** Schema detected from the first valid rows; null until one valid row has been seen. */
+  schema: DatasetSchema | null;
+  /** The file is a pretty-printed JSON array saved under a JSONL name. */
+  jsonArray: boolean;
+}
+
+/** What the worker is doing, for the status bar. Later levels fill in the model fields. */
+export type WorkerState = 'starting' | 'idle' | 'indexing' | 'loadingModel' | 'scoring' | 'error';
+
+/** The worker's state as shown in the status bar. */
+export interface WorkerStatus {
+  state: WorkerState;
+  /** One short line, e.g. the file being indexed or the model being loaded. */
+  detail?: string;
+  /** Work done so far, for indexing (bytes) and scoring (rows). */
+  progress?: { done: number; total: number; unit: 'bytes' | 'rows' };
+  /** The execution device in use once a model is loaded, e.g. "cpu", "cuda", "webgpu". */
+  device?: string;
+  /** The model in use, e.g. a Hugging Face id. */
+  model?: string;
+}
+
+/** client→worker, when a jsonl/ndjson file is opened in a text editor or the dataset view. */
+export namespace DidOpenDataset {
+  export const method = 'winnow/didOpenDataset';
+  export const type: NotificationDescriptor<DatasetParams> = {
+    kind: 'notification',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** client→worker, when a holder that sent didOpenDataset closes the file. */
+export namespace DidCloseDataset {
+  export const method = 'winnow/didCloseDataset';
+  export const type: NotificationDescriptor<DatasetParams> = {
+    kind: 'notification',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Parameters of `winnow/fileInfo`. */
+export interface FileInfoParams {
+  uri: string;
+  /** Answer only once indexing and validation have finished (or the file changed again). */
+  waitForIndex?: boolean;
+}
+
+/** client→worker request: row count, invalid count, schema and progress of an open dataset. */
+export namespace FileInfoRequest {
+  export const method = 'winnow/fileInfo';
+  export const type: RequestDescriptor<FileInfoParams, FileInfo> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** worker→client, whenever the worker's state changes (throttled while work progresses). */
+export namespace StatusNotification {
+  export const method = 'winnow/status';
+  export const type: NotificationDescriptor<WorkerStatus> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** How one ASK-LLM score column was produced (SCORES_API.md). */
+export interface ScoreColumnMeta {
+  model: string;
+  dtype: string;
+  promptName: string;
+  promptHash: string;
+  answerTokens: string[];
+  maxTokens: number;
+  variant: 'p-yes' | 'p-yes-normalized';
+  device?: string;
+}
+
+/** Parameters of the DENSITY sketch behind a density column (SCORES_API.md). */
+export interface DensityColumnMeta {
+  model: string;
+  rows: number;
+  buckets: number;
+  hashesPerRow: number;
+  bandwidth: number;
+  seed: number;
+}
+
+/** Flag bit of `GetColumnsResult.askllm.tokens`: the document was truncated to fit. */
+export const TOKENS_TRUNCATED = 0x8000_0000;
+
+/** Per-row score columns of one dataset file, aligned with its physical lines (SCORES_API.md). */
+export interface GetColumnsResult {
+  /** Rows of the file version the columns align with. */
+  rowCount: number;
+  /** Changes whenever the worker re-indexes the file. */
+  fileVersion: string;
+  /** The ASK-LLM column; every per-row array is aligned with the rows like `data`. */
+  askllm?: {
+    /** P(yes), the ASK-LLM score: base64 Float32 LE, NaN = not scored. */
+    data: string;
+    scored: number;
+    meta: ScoreColumnMeta;
+    /**
+     * Prompt tokens the model read for each row: base64 Uint32 LE, 0 = not scored. The high bit
+     * ({@link TOKENS_TRUNCATED}) is set when the document was truncated to fit `meta.maxTokens`;
+     * the count is the value without it. Absent from workers that do not send it.
+     */
+    tokens?: string;
+    /**
+     * The labelled variant P(yes) / (P(yes) + P(no)), which is not the ASK-LLM score: base64
+     * Float32 LE, NaN = not scored (or both are 0). Sent only while
+     * `winnow.askllm.showNormalizedVariant` is on.
+     */
+    normalized?: string;
+  };
+  /** score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated). */
+  density?: { score: string; rank: string; meta: DensityColumnMeta };
+}
+
+/** client→worker request: the score columns of a dataset (on open and after didChangeColumns). */
+export namespace GetColumnsRequest {
+  export const method = 'winnow/getColumns';
+  export const type: RequestDescriptor<{ uri: string }, GetColumnsResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** worker→client, when scores or density of a dataset changed (throttled during a run, and at the end). */
+export namespace DidChangeColumnsNotification {
+  export const method = 'winnow/didChangeColumns';
+  export const type: NotificationDescriptor<{ uri: string; kinds: ('askllm' | 'density')[] }> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** Parameters of `winnow/score`. */
+export interface ScoreParams {
+  /** The dataset to score; it must be held open (e.g. with source `command`). */
+  uri: string;
+  /**
+   * LSP work-done token chosen by the client: the worker reports `$/progress` begin / report /
+   * end on it (model download and load, then rows done of total with an ETA).
+   */
+  workDoneToken?: string | number;
+}
+
+/** What one `winnow/score` run did. Cancellation is a normal result (`cancelled: true`). */
+export interface ScoreResult {
+  uri: string;
+  /** Rows (physical lines) of the file. */
+  rows: number;
+  /** Rows with a score to compute: lines that parse as JSON objects. */
+  scorable: number;
+  /** Rows that have a score now (cache hits included). */
+  scored: number;
+  /** Rows whose score was already in the cache when the run started. */
+  cached: number;
+  /** Rows scored by the model in this run. */
+  newlyScored: number;
+  cancelled: boolean;
+  model: string;
+  dtype: string;
+  device: string;
+  promptName: string;
+  /** Wall time of the run, model loading included. */
+  elapsedMs: number;
+  /** Time spent loading the model (0 when it was already loaded). */
+  loadMs: number;
+}
+
+/** client→worker request: score every row of a dataset with ASK-LLM (cancellable; work-done progress). */
+export namespace ScoreRequest {
+  export const method = 'winnow/score';
+  export const type: RequestDescriptor<ScoreParams, ScoreResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Error codes the worker uses in JSON-RPC error responses to custom requests. */
+export const WorkerErrorCodes = {
+  /** The request names a dataset that no holder has opened. */
+  datasetNotOpen: -32001,
+  /** The workspace is not trusted: the worker does not load models there. */
+  untrusted: -32002,
+  /** The model could not be loaded (missing folder or files, offline cache miss, no device). */
+  modelLoad: -32003,
+  /** The prompt template or answer settings are invalid (e.g. a multi-token answer). */
+  badScorerSettings: -32004,
+} as const;
+
+/** `initializationOptions` the client passes to the worker. */
+export interface WorkerInitializationOptions {
+  /**
+   * `vscode.workspace.isTrusted` when the worker started. The worker always parses files (that is
+   * safe), but in an untrusted workspace it must never load a model named by workspace settings.
+   */
+  workspaceTrusted: boolean;
+  /** `winnow.worker.logLevel` at start, so the first lines already honour it. */
+  logLevel?: LogLevel;
+  /**
+   * The extension's global storage folder (`ExtensionContext.globalStorageUri`): the crash-safe
+   * ASK-LLM score cache lives here. Without it the worker keeps no scores across restarts.
+   */
+  storagePath?: string;
+  /** Where Hugging Face models are downloaded (`<globalStorage>/models`), never the extension. */
+  modelCacheDir?: string;
+  /** Workspace folder paths, to resolve relative prompt-file settings. */
+  workspaceFolders?: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// DENSITY: compute the sketch, its progress, and sampling. The density column itself travels in
+// `winnow/getColumns` above.
+// ---------------------------------------------------------------------------------------------
+
+/** Parameters of `winnow/computeDensity`. */
+export interface ComputeDensityParams {
+  uri: string;
+}
+
+/** Sketch parameters as reported to the host. */
+export interface DensitySketchParams {
+  rows: number;
+  buckets: number;
+  hashesPerRow: number;
+  bandwidth: number;
+  seed: number;
+}
+
+/** What a finished DENSITY run reports. */
+export interface ComputeDensityResult {
+  uri: string;
+  /** Rows scored (valid JSON rows). */
+  rows: number;
+  /** Invalid lines, which get no score. */
+  invalidRows: number;
+  /** Distinct rows the model embedded in this run (the rest came from the cache). */
+  embedded: number;
+  /** Rows whose embedding came from the cache. */
+  cachedRows: number;
+  /** Rows cut to the truncation length before embedding. */
+  truncatedRows: number;
+  model: string;
+  /** How a vector is made, e.g. "last_hidden_state → mean → L2". */
+  pipeline: string;
+  /** Device of the embedder, and of the hash graph. */
+  device: string;
+  hasherDevice: string;
+  dim: number;
+  /** Embedding truncation in tokens. */
+  maxTokens: number;
+  params: DensitySketchParams;
+  minScore: number;
+  maxScore: number;
+  /** Files written (the sketch can be merged with other shards' sketches). */
+  sketchPath: string;
+  resultsPath: string;
+  embeddingPath: string;
+  ms: { embed: number; sketch: number; total: number };
+}
+
+/** client→worker request: embed, sketch, score and rank a dataset (cancellable; progress below). */
+export namespace ComputeDensityRequest {
+  export const method = 'winnow/computeDensity';
+  export const type: RequestDescriptor<ComputeDensityParams, ComputeDensityResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Progress of a DENSITY run. */
+export interface DensityProgressParams {
+  uri: string;
+  phase: 'loading' | 'embedding' | 'sketching' | 'scoring' | 'saving';
+  done: number;
+  total: number;
+  /** Embedding: rows served from the cache so far. */
+  cached?: number;
+  detail?: string;
+}
+
+/** worker→client, during `winnow/computeDensity` (throttled, ≤ 5/s). */
+export namespace DensityProgressNotification {
+  export const method = 'winnow/densityProgress';
+  export const type: NotificationDescriptor<DensityProgressParams> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** Parameters of `winnow/sampleByDensity`: a count or a percentage of the scored rows, and a seed. */
+export interface SampleByDensityParams {
+  uri: string;
+  target: { count: number } | { percent: number };
+  /** uint32 seed of the sampling keys. */
+  seed: number;
+}
+
+/** The sample: line numbers (0-based, ascending) chosen with probability ∝ 1/score. */
+export interface SampleByDensityResult {
+  lines: number[];
+  /** Rows that had a score and could be chosen. */
+  eligible: number;
+  seed: number;
+}
+
+/** client→worker request: an inverse-propensity DENSITY sample (Efraimidis–Spirakis keys). */
+export namespace SampleByDensityRequest {
+  export const method = 'winnow/sampleByDensity';
+  export const type: RequestDescriptor<SampleByDensityParams, SampleByDensityResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Error codes of the DENSITY requests. */
+export const DensityErrorCodes = {
+  /** A user-facing problem (no storage, model not found, no scores yet, bad sample size…). */
+  failed: -32010,
+} as const;

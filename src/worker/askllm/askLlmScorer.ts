@@ -1,0 +1,720 @@
+/**
+ * The ASK-LLM scorer (PAPER.md §2): P("yes" | prompt) from the full-vocabulary softmax at the
+ * first answer position, for encoder-decoder models (first decoder step from the start token)
+ * and decoder-only chat models (last position of a left-padded batch).
+ *
+ * Rows are grouped into length buckets and run in adaptive batches; on a GPU each batch is
+ * tokenised on tokenizer threads while the previous one runs. The softmax over the vocabulary
+ * runs on ONNX Runtime too (ortSoftmax.ts). Scores go to an optional crash-safe cache after
+ * every batch, and cancellation is honoured between batches.
+ */
+import { cpus } from 'node:os';
+import type { PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
+import { defaultBatching, planBatches } from '../../core/askllm/batching';
+import {
+  DOCUMENT_PLACEHOLDER,
+  type PromptTemplate,
+  defaultPrompt,
+  promptHash,
+  renderPrompt,
+  sanitizeDocument,
+} from '../../core/askllm/prompt';
+import {
+  type ScoreCache,
+  type ScorerIdentity,
+  contentHash,
+  scopedScorerKey,
+  scorerKey,
+} from '../../core/askllm/scoreCache';
+import { OrtAnswerSoftmax } from '../../core/askllm/ortSoftmax';
+import { type AnswerProbabilities, normalizedYes } from '../../core/askllm/softmax';
+import {
+  type FittedPrompt,
+  type PromptTokenizer,
+  type ResolvedAnswer,
+  fitPrompt,
+  resolveAnswer,
+} from '../../core/askllm/tokens';
+import type { LoadedModel, ModelKind } from '../runtime/loader';
+import { transformers } from '../runtime/loader';
+import { type ForwardRun, directForward } from './directForward';
+import { hostData } from '../runtime/hostData';
+import { TokenizerPool } from './tokenizerPool';
+
+/** Scorer settings. Defaults follow the paper. */
+export interface AskLlmOptions {
+  /** Prompt template (default: the paper's prompt; the ANSWER: form for decoder-only models). */
+  prompt?: PromptTemplate;
+  /** The answer word whose probability is the score (default `yes`). */
+  answer?: string;
+  /** Extra words whose probabilities are summed into P(yes), e.g. `['Yes']` (default none). */
+  answerVariants?: readonly string[];
+  /** The negative word for the normalised variant (default `no`). */
+  negative?: string;
+  /** Extra negative words summed into P(no) (default none). */
+  negativeVariants?: readonly string[];
+  /** Max prompt tokens; the document is truncated to fit, never the question (default 512). */
+  maxTokens?: number;
+  /** Most rows per batch, or `auto` for the default per model kind and device (default `auto`). */
+  batchSize?: number | 'auto';
+  /** Upper bound on rows × padded tokens per batch (default per kind and device, batching.ts). */
+  tokenBudget?: number;
+  /** Sort rows into length buckets before batching (default true). */
+  bucketing?: boolean;
+  /** Use the tokenizer's chat template for decoder-only models (default: when it has one). */
+  useChatTemplate?: boolean;
+  /**
+   * Threads for prompt tokenisation. `auto` (default) uses none on CPU, where ONNX Runtime
+   * already keeps every core busy, and all cores but two (at most 16) on a GPU.
+   */
+  tokenizerThreads?: number | 'auto';
+  /**
+   * Run the forward pass as plain `session.run` calls fetching only the logits (default true;
+   * models whose sessions have unknown inputs always use transformers.js's forward).
+   */
+  directForward?: boolean;
+}
+
+/** What a scorer is, for status displays and cache records. */
+export interface ScorerInfo {
+  modelId: string;
+  kind: ModelKind;
+  device: string;
+  dtype: string;
+  promptId: string;
+  promptName: string;
+  promptHash: string;
+  /** Resolved answer tokens whose probabilities are summed into the score. */
+  yes: readonly ResolvedAnswer[];
+  /** Resolved negative tokens (empty if "no" is not a single token). */
+  no: readonly ResolvedAnswer[];
+  maxTokens: number;
+  chatTemplate: boolean;
+  /** The cache key of this configuration. */
+  scorerKey: string;
+}
+
+/** One row's score. */
+export interface AskLlmScore {
+  /** Row position in the input array. */
+  index: number;
+  /** Raw P(yes) over the full vocabulary: the ASK-LLM score (paper definition). */
+  pYes: number;
+  /** P(no) over the full vocabulary. */
+  pNo: number;
+  /** VARIANT, not the paper's score: P(yes) / (P(yes) + P(no)). */
+  normalizedVariant: number | undefined;
+  /** Prompt length in tokens. */
+  tokens: number;
+  truncated: boolean;
+  /** Whether the score came from the cache. */
+  cached: boolean;
+}
+
+/** Progress of a scoring run. */
+export interface ScoreProgress {
+  done: number;
+  total: number;
+  /** Rows answered from the cache (included in `done`). */
+  cached: number;
+  elapsedMs: number;
+  /** Estimated time left, once at least one batch has run. */
+  etaMs: number | undefined;
+}
+
+/** Options of one scoring run. */
+export interface ScoreRunOptions {
+  /** Crash-safe store: hits skip the model, new scores are appended per batch. */
+  cache?: ScoreCache;
+  /** Cancellation, checked between batches. */
+  signal?: AbortSignal;
+  onProgress?: (p: ScoreProgress) => void;
+  /** Scores as they become available (cache hits first, then per batch). */
+  onScores?: (scores: readonly AskLlmScore[]) => void;
+  /** Per-batch timing: the input rows of each batch, its padded length and forward-pass time. */
+  onBatch?: (info: BatchInfo) => void;
+  /**
+   * Cache keys of the rows, aligned with the documents (default: `contentHash` of each text).
+   * Rows with equal keys are scored once. The worker passes the JSONL engine's hash of the raw
+   * line, so that a score is found again without extracting the row's text.
+   */
+  hashes?: readonly string[];
+  /**
+   * Mixed into the scorer key of cache records and lookups (see `scopedScorerKey`), e.g. the
+   * text-extraction config: the same raw line read through another schema is another document.
+   */
+  cacheScope?: string;
+}
+
+/** One forward pass of a scoring run. */
+export interface BatchInfo {
+  /** Input positions scored by this batch (first occurrence of each distinct text). */
+  rows: number[];
+  /** Padded prompt length of the batch. */
+  paddedLength: number;
+  /** Forward pass time (tensors, model, softmax), without tokenisation. */
+  ms: number;
+}
+
+/** Result of a scoring run. Unfinished rows are undefined when cancelled. */
+export interface ScoreRunResult {
+  scores: (AskLlmScore | undefined)[];
+  cancelled: boolean;
+  /** Model forward passes run. */
+  batches: number;
+  /** Σ rows × padded length over the batches run. */
+  paddedTokens: number;
+  /** Σ real prompt tokens over the rows run. */
+  realTokens: number;
+}
+
+/** A tokenised row ready for batching. */
+export interface PreparedRow extends FittedPrompt {
+  /** The full prompt text before truncation (chat template applied). */
+  promptText: string;
+}
+
+/** The ASK-LLM scorer over a loaded model. Create with `AskLlmScorer.create`. */
+export class AskLlmScorer {
+  private readonly tok: PromptTokenizer;
+  private readonly yesIds: number[];
+  private readonly noIds: number[];
+  private readonly padId: number;
+  private readonly startId: number;
+  private readonly batchSize: number;
+  private readonly tokenBudget: number;
+  private readonly bucketing: boolean;
+  private readonly threads: number;
+  private pool: Promise<TokenizerPool | undefined> | undefined;
+  private poolNote = 'in-process';
+  /** Tokens of the prompt without a document (measured once). */
+  private promptOverhead: number | undefined;
+  /** Document characters and tokens seen, for the length estimates that plan batches. */
+  private ratioChars = 0;
+  private ratioTokens = 0;
+  /** The full-vocabulary softmax at the answer tokens, on ONNX Runtime (see ortSoftmax.ts). */
+  private readonly softmax: OrtAnswerSoftmax;
+  /** The forward pass as plain session.run calls, where the model's layout allows it. */
+  private readonly direct: ForwardRun | undefined;
+
+  private constructor(
+    readonly model: LoadedModel,
+    readonly info: ScorerInfo,
+    private readonly wrap: (document: string) => string,
+    private readonly wrapParts: readonly [string, string] | undefined,
+    tok: PromptTokenizer,
+    options: AskLlmOptions,
+  ) {
+    this.tok = tok;
+    this.yesIds = [...new Set(info.yes.map(a => a.id))];
+    this.noIds = [...new Set(info.no.map(a => a.id))];
+    this.softmax = new OrtAnswerSoftmax(this.yesIds, this.noIds);
+    const cfg = model.config;
+    const t = model.tokenizer;
+    const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+    const eos = Array.isArray(cfg.eos_token_id) ? num(cfg.eos_token_id[0]) : num(cfg.eos_token_id);
+    this.padId = num(t.pad_token_id) ?? num(cfg.pad_token_id) ?? eos ?? 0;
+    this.startId = num(cfg.decoder_start_token_id) ?? num(cfg.pad_token_id) ?? 0;
+    this.direct = options.directForward === false ? undefined : directForward(model, this.startId);
+    const defaults = defaultBatching(model.kind, model.device);
+    this.batchSize =
+      options.batchSize === undefined || options.batchSize === 'auto'
+        ? defaults.maxBatchSize
+        : options.batchSize;
+    this.tokenBudget =
+      options.tokenBudget ??
+      (options.batchSize === undefined || options.batchSize === 'auto'
+        ? defaults.tokenBudget
+        : Infinity);
+    this.bucketing = options.bucketing ?? true;
+    const threads = options.tokenizerThreads ?? 'auto';
+    this.threads =
+      threads === 'auto'
+        ? model.device === 'cpu'
+          ? 0
+          : // On a GPU the forward pass is short and tokenisation sets the pace: use the cores.
+            Math.max(1, Math.min(16, cpus().length - 2))
+        : Math.max(0, Math.floor(threads));
+  }
+
+  /** How the forward pass runs: plain `session.run` calls, or transformers.js's forward. */
+  get forwardPath(): string {
+    return this.direct ? 'session.run (logits only)' : "transformers.js's forward";
+  }
+
+  /** How prompts are tokenised: `in-process`, `N threads`, or why threads are not used. */
+  get tokenization(): string {
+    return this.poolNote;
+  }
+
+  /** Stops tokenizer threads, if any. The model itself is disposed by its owner. */
+  async dispose(): Promise<void> {
+    const p = this.pool;
+    this.pool = undefined;
+    await (await p?.catch(() => undefined))?.dispose();
+    await this.softmax.dispose();
+  }
+
+  /**
+   * Builds a scorer: renders the prompt (chat template with generation prompt for decoder-only
+   * chat models), resolves the answer tokens in context and checks they are single tokens.
+   * Throws `MultiTokenAnswerError` for a multi-token answer.
+   */
+  static create(model: LoadedModel, options: AskLlmOptions = {}): AskLlmScorer {
+    const template = options.prompt ?? defaultPrompt(model.kind);
+    const maxTokens = options.maxTokens ?? 512;
+    if (!Number.isInteger(maxTokens) || maxTokens < 8)
+      throw new Error(`maxTokens must be an integer ≥ 8 (got ${maxTokens})`);
+    const tokenizer = model.tokenizer;
+    const hasTemplate =
+      typeof tokenizer.chat_template === 'string' && tokenizer.chat_template.length > 0;
+    const chat = model.kind === 'causal' && (options.useChatTemplate ?? hasTemplate);
+    if (chat && !hasTemplate)
+      throw new Error(`${model.modelId} has no chat template; turn the chat-template option off.`);
+    if (model.kind === 'causal') tokenizer.padding_side = 'left';
+    const chatWrap = chat ? chatWrapper(tokenizer, template) : undefined;
+    const plainParts = splitTemplate(template);
+    const wrap = chatWrap
+      ? chatWrap.wrap
+      : (doc: string): string => plainParts[0] + doc + plainParts[1];
+    const wrapParts = chatWrap ? chatWrap.parts : plainParts;
+    const tok = promptTokenizer(tokenizer, model.kind === 'seq2seq' || !chat);
+    // Encoder-decoder models start a fresh decoder text; decoder-only models continue the prompt.
+    const context = model.kind === 'seq2seq' ? undefined : wrap('');
+    const yesWords = [options.answer ?? 'yes', ...(options.answerVariants ?? [])];
+    const yes = yesWords.map(w => resolveAnswer(tok, w, context));
+    const noWords = [options.negative ?? 'no', ...(options.negativeVariants ?? [])];
+    let no: ResolvedAnswer[];
+    try {
+      no = noWords.map(w => resolveAnswer(tok, w, context));
+    } catch {
+      // The normalised variant is optional; without a single-token "no" it is not offered.
+      no = [];
+    }
+    const identity: ScorerIdentity = {
+      modelId: model.modelId,
+      dtype: model.dtype,
+      promptId: template.id,
+      promptHash: promptHash(template),
+      yesIds: yes.map(a => a.id),
+      noIds: no.map(a => a.id),
+      maxTokens,
+    };
+    const info: ScorerInfo = {
+      modelId: model.modelId,
+      kind: model.kind,
+      device: model.device,
+      dtype: model.dtype,
+      promptId: template.id,
+      promptName: template.name,
+      promptHash: identity.promptHash,
+      yes,
+      no,
+      maxTokens,
+      chatTemplate: chat,
+      scorerKey: scorerKey(identity),
+    };
+    return new AskLlmScorer(model, info, wrap, wrapParts, tok, options);
+  }
+
+  /** The full prompt text for a document (sanitised, chat template applied, not truncated). */
+  promptText(document: string): string {
+    return this.wrap(sanitizeDocument(document));
+  }
+
+  /** Tokenises one row: sanitise, render, truncate the document to `maxTokens`. */
+  prepare(document: string): PreparedRow {
+    const doc = sanitizeDocument(document);
+    const fitted = fitPrompt(this.tok, this.wrap, doc, this.info.maxTokens);
+    return { ...fitted, promptText: this.wrap(doc) };
+  }
+
+  /**
+   * One forward pass over already tokenised prompts; returns the answer probabilities per row.
+   * Seq2seq: right padding, decoder input = [start]. Decoder-only: left padding, last position.
+   */
+  async scoreIds(rows: readonly (readonly number[])[]): Promise<AnswerProbabilities[]> {
+    return this.readAnswers(await this.runModel(rows), rows.length);
+  }
+
+  /** Builds the padded input tensors of a batch and runs the model; returns its outputs. */
+  private async runModel(rows: readonly (readonly number[])[]): Promise<Record<string, unknown>> {
+    const { Tensor: TensorClass } = await transformers();
+    const B = rows.length;
+    let L = 0;
+    for (const r of rows) L = Math.max(L, r.length);
+    const ids = new BigInt64Array(B * L).fill(BigInt(this.padId));
+    const mask = new BigInt64Array(B * L);
+    const left = this.model.kind === 'causal';
+    for (let b = 0; b < B; b++) {
+      const r = rows[b];
+      const off = b * L + (left ? L - r.length : 0);
+      for (let i = 0; i < r.length; i++) {
+        ids[off + i] = BigInt(r[i]);
+        mask[off + i] = 1n;
+      }
+    }
+    if (this.direct) return { logits: await this.direct({ ids, mask, rows: B, length: L }) };
+    const inputs: Record<string, Tensor> = {
+      input_ids: new TensorClass('int64', ids, [B, L]),
+      attention_mask: new TensorClass('int64', mask, [B, L]),
+    };
+    if (this.model.kind === 'seq2seq')
+      inputs.decoder_input_ids = new TensorClass(
+        'int64',
+        new BigInt64Array(B).fill(BigInt(this.startId)),
+        [B, 1],
+      );
+    else if (this.model.hasNumLogitsToKeep)
+      inputs.num_logits_to_keep = new TensorClass('int64', [1n], []);
+    return (await this.model.model(inputs)) as Record<string, unknown>;
+  }
+
+  /** The answer probabilities of each row from the model's outputs, which it then frees. */
+  private async readAnswers(
+    out: Record<string, unknown>,
+    B: number,
+  ): Promise<AnswerProbabilities[]> {
+    try {
+      const logits = out.logits as Tensor;
+      const [, P, V] = logits.dims;
+      // T5: the first decoder step is position 0 (P = 1). Decoder-only: the last position,
+      // where every left-padded row has its last real token.
+      const data = (await hostData(logits)) as Float32Array | Uint16Array;
+      return await this.softmax.answers(data, B, P, V);
+    } finally {
+      disposeOutputs(out);
+    }
+  }
+
+  /**
+   * Scores documents. Cache hits are answered without the model; duplicate texts are scored
+   * once. Returns when done or cancelled (finished scores are kept and already cached).
+   */
+  async score(documents: readonly string[], run: ScoreRunOptions = {}): Promise<ScoreRunResult> {
+    const t0 = performance.now();
+    const total = documents.length;
+    const scores: (AskLlmScore | undefined)[] = new Array(total);
+    const key = run.cacheScope
+      ? scopedScorerKey(this.info.scorerKey, run.cacheScope)
+      : this.info.scorerKey;
+    if (run.hashes && run.hashes.length !== total)
+      throw new Error(`score(): ${run.hashes.length} hashes for ${total} documents`);
+    const hashes = run.hashes ?? documents.map(d => contentHash(d));
+    // Rows to run, deduplicated by content: hash → row indices.
+    const pending = new Map<string, number[]>();
+    const hits: AskLlmScore[] = [];
+    for (let i = 0; i < total; i++) {
+      const c = run.cache?.get(key, hashes[i]);
+      if (c) {
+        const s = makeScore(i, c.pYes, c.pNo, c.tokens, c.truncated, true);
+        scores[i] = s;
+        hits.push(s);
+        continue;
+      }
+      const list = pending.get(hashes[i]);
+      if (list) list.push(i);
+      else pending.set(hashes[i], [i]);
+    }
+    let done = hits.length;
+    const cachedCount = hits.length;
+    if (hits.length > 0) run.onScores?.(hits);
+    const result: ScoreRunResult = {
+      scores,
+      cancelled: false,
+      batches: 0,
+      paddedTokens: 0,
+      realTokens: 0,
+    };
+    const progress = (): void => {
+      const elapsedMs = performance.now() - t0;
+      const ran = done - cachedCount;
+      run.onProgress?.({
+        done,
+        total,
+        cached: cachedCount,
+        elapsedMs,
+        etaMs: ran > 0 ? (elapsedMs / ran) * (total - done) : undefined,
+      });
+    };
+    progress();
+
+    const unique = [...pending.values()].map(list => list[0]);
+    // Bucket by an estimate from character counts, so that tokenising batch k+1 (on tokenizer
+    // threads, where there are some) can overlap the forward pass of batch k. Exact token
+    // lengths are known per batch before it runs.
+    const estimates = this.estimateLengths(unique.map(i => documents[i]));
+    const plan = planBatches(estimates, {
+      maxBatchSize: this.batchSize,
+      tokenBudget: this.tokenBudget,
+      bucketing: this.bucketing,
+    });
+    // Scores are reported only once their batch is durable in the cache, so that a caller that
+    // shows them (or counts them as done) never shows a score that a SIGKILL could still lose.
+    // The cache write of batch k (fsync on libuv's threads) overlaps batch k+1.
+    let reported: Promise<void> = Promise.resolve();
+    // onnxruntime-node runs a session synchronously on this thread (deferred to setImmediate),
+    // so JavaScript work cannot overlap a forward pass here; what overlaps is work on other
+    // threads: tokenizer threads prepare batch k+1 while batch k runs, and cache writes.
+    const finish = async (
+      batch: readonly number[],
+      prepared: readonly FittedPrompt[],
+      out: Record<string, unknown>,
+      t0: number,
+    ): Promise<void> => {
+      const probs = await this.readAnswers(out, prepared.length);
+      const ms = performance.now() - t0;
+      let maxLen = 0;
+      for (const p of prepared) maxLen = Math.max(maxLen, p.ids.length);
+      result.paddedTokens += maxLen * batch.length;
+      const fresh: AskLlmScore[] = [];
+      const entries: Parameters<ScoreCache['putMany']>[1][number][] = [];
+      batch.forEach((j, k) => {
+        const row = unique[j];
+        const p = prepared[k];
+        result.realTokens += p.ids.length;
+        for (const i of pending.get(hashes[row]) ?? [row]) {
+          const s = makeScore(i, probs[k].pYes, probs[k].pNo, p.ids.length, p.truncated, false);
+          scores[i] = s;
+          fresh.push(s);
+        }
+        entries.push({
+          hash: hashes[row],
+          score: {
+            pYes: probs[k].pYes,
+            pNo: probs[k].pNo,
+            tokens: p.ids.length,
+            truncated: p.truncated,
+            modelId: this.info.modelId,
+            promptId: this.info.promptId,
+          },
+        });
+      });
+      run.onBatch?.({ rows: batch.map(j => unique[j]), paddedLength: maxLen, ms });
+      // Durable per batch (append + fsync), overlapped with the next batch's compute.
+      const written = run.cache ? run.cache.putMany(key, entries) : Promise.resolve();
+      reported = Promise.all([reported, written]).then(() => {
+        done += fresh.length;
+        run.onScores?.(fresh);
+        progress();
+      });
+      // Marks the chain as handled; a failed write still rejects the `await` below.
+      reported.catch(() => undefined);
+    };
+    let next =
+      plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
+    try {
+      for (let b = 0; b < plan.length && next; b++) {
+        const prepared = await next;
+        if (run.signal?.aborted) {
+          result.cancelled = true;
+          next = undefined;
+          break;
+        }
+        next =
+          b + 1 < plan.length
+            ? this.prepareRows(plan[b + 1].map(j => documents[unique[j]]))
+            : undefined;
+        const tb = performance.now();
+        const out = await this.runModel(prepared.map(p => p.ids));
+        result.batches++;
+        await finish(plan[b], prepared, out, tb);
+      }
+    } finally {
+      // A tokenisation still running after an error must not become an unhandled rejection.
+      void next?.catch(() => undefined);
+    }
+    if (next) await next.catch(() => undefined);
+    await reported;
+    return result;
+  }
+
+  /**
+   * Estimated prompt lengths in tokens: the template's own tokens plus document characters over
+   * a characters-per-token ratio, capped at maxTokens. The ratio is measured on a sample of the
+   * documents the first time, then kept up to date from the rows actually tokenised, so later
+   * calls (the worker scores a file in blocks) spend no tokenisation on estimates.
+   */
+  estimateLengths(documents: readonly string[]): number[] {
+    this.promptOverhead ??= this.tok.encodePrompt(this.wrap('')).length;
+    const overhead = this.promptOverhead;
+    if (this.ratioTokens === 0) {
+      // A small sample is enough for a ratio; tokenising more would delay the first batch.
+      const step = Math.max(1, Math.floor(documents.length / 8));
+      for (let i = 0; i < documents.length && this.ratioChars < 8000; i += step) {
+        const d = sanitizeDocument(documents[i]).slice(0, 1000);
+        this.ratioChars += d.length;
+        this.ratioTokens += this.tok.encodePlain(d).length;
+      }
+    }
+    const charsPerToken =
+      this.ratioTokens > 0 ? Math.max(1, this.ratioChars / this.ratioTokens) : 4;
+    return documents.map(d =>
+      Math.min(this.info.maxTokens, overhead + Math.ceil(d.length / charsPerToken)),
+    );
+  }
+
+  /** Folds tokenised rows into the characters-per-token ratio used by `estimateLengths`. */
+  private learnRatio(documents: readonly string[], fitted: readonly FittedPrompt[]): void {
+    const overhead = this.promptOverhead;
+    if (overhead === undefined) return;
+    for (let i = 0; i < fitted.length; i++) {
+      const f = fitted[i];
+      const tokens = f.ids.length - overhead;
+      // Truncated rows say nothing about the ratio of the whole text.
+      if (f.truncated || tokens <= 0) continue;
+      this.ratioChars += documents[i].length;
+      this.ratioTokens += tokens;
+    }
+    // Keep the sample bounded so the ratio follows the data being scored now.
+    if (this.ratioTokens > 200_000) {
+      this.ratioChars /= 2;
+      this.ratioTokens /= 2;
+    }
+  }
+
+  /**
+   * Tokenises rows: on the thread pool when there is one, else in small slices that yield to
+   * the event loop between slices.
+   */
+  private async prepareRows(documents: readonly string[]): Promise<FittedPrompt[]> {
+    const pool = await this.tokenizerPool();
+    const clean = documents.map(sanitizeDocument);
+    let out: FittedPrompt[];
+    if (pool) out = await pool.fit(clean);
+    else {
+      out = [];
+      for (let i = 0; i < clean.length; i++) {
+        if (i % 4 === 0 && i > 0) await new Promise<void>(r => setImmediate(r));
+        out.push(fitPrompt(this.tok, this.wrap, clean[i], this.info.maxTokens));
+      }
+    }
+    this.learnRatio(clean, out);
+    return out;
+  }
+
+  /** Starts the tokenizer threads once, if configured and possible; otherwise undefined. */
+  private tokenizerPool(): Promise<TokenizerPool | undefined> {
+    if (this.pool) return this.pool;
+    const internals = this.model.tokenizer as unknown as {
+      _tokenizerJSON?: unknown;
+      _tokenizerConfig?: unknown;
+    };
+    if (this.threads === 0) this.pool = Promise.resolve(undefined);
+    else if (!this.wrapParts || internals._tokenizerJSON === undefined) {
+      this.poolNote = 'in-process (the prompt cannot be split for tokenizer threads)';
+      this.pool = Promise.resolve(undefined);
+    } else {
+      const spec = {
+        tokenizerJson: internals._tokenizerJSON,
+        tokenizerConfig: internals._tokenizerConfig,
+        promptSpecialTokens: this.model.kind === 'seq2seq' || !this.info.chatTemplate,
+        prefix: this.wrapParts[0],
+        suffix: this.wrapParts[1],
+        maxTokens: this.info.maxTokens,
+      };
+      const probes = [
+        'Hello world.',
+        'The science of energy. '.repeat(Math.ceil(this.info.maxTokens / 2)),
+      ];
+      this.pool = TokenizerPool.create(spec, this.threads, this.tok, probes).then(
+        p => {
+          this.poolNote = `${p.size} tokenizer threads`;
+          return p;
+        },
+        (e: unknown) => {
+          this.poolNote = `in-process (tokenizer threads unavailable: ${e instanceof Error ? e.message : String(e)})`;
+          return undefined;
+        },
+      );
+    }
+    return this.pool;
+  }
+}
+
+function makeScore(
+  index: number,
+  pYes: number,
+  pNo: number,
+  tokens: number,
+  truncated: boolean,
+  cached: boolean,
+): AskLlmScore {
+  return {
+    index,
+    pYes,
+    pNo,
+    normalizedVariant: normalizedYes(pYes, pNo),
+    tokens,
+    truncated,
+    cached,
+  };
+}
+
+/** Frees output tensors (GPU buffers need it; CPU tensors are simply dropped). */
+function disposeOutputs(out: Record<string, unknown>): void {
+  const visit = (v: unknown): void => {
+    if (v && typeof v === 'object') {
+      const d = (v as { dispose?: unknown }).dispose;
+      if (typeof d === 'function' && 'dims' in v) {
+        try {
+          (d as () => void).call(v);
+        } catch {
+          // Already released.
+        }
+      } else if (!('dims' in v)) for (const x of Object.values(v)) visit(x);
+    }
+  };
+  visit(out);
+}
+
+/** Adapts a transformers.js tokenizer to the scorer's tokenizer interface. */
+function promptTokenizer(
+  tokenizer: PreTrainedTokenizer,
+  promptSpecialTokens: boolean,
+): PromptTokenizer {
+  let inverse: Map<number, string> | undefined;
+  return {
+    encodePrompt: text => tokenizer.encode(text, { add_special_tokens: promptSpecialTokens }),
+    encodePlain: text => tokenizer.encode(text, { add_special_tokens: false }),
+    decode: ids => tokenizer.decode([...ids], { skip_special_tokens: true }),
+    tokensOf: ids => {
+      inverse ??= new Map([...tokenizer.get_vocab()].map(([t, i]) => [i, t]));
+      return ids.map(i => inverse?.get(i) ?? `<${i}>`);
+    },
+  };
+}
+
+/**
+ * Wraps the rendered ASK-LLM prompt as the user turn of the chat template, with the generation
+ * prompt. The template is rendered once around a sentinel and split, so each row costs a string
+ * concatenation; if the template transforms its content (the sentinel does not survive, or a
+ * direct render differs), every row is rendered through the template instead.
+ */
+function chatWrapper(
+  tokenizer: PreTrainedTokenizer,
+  template: PromptTemplate,
+): { wrap: (document: string) => string; parts: readonly [string, string] | undefined } {
+  const render = (content: string): string =>
+    tokenizer.apply_chat_template([{ role: 'user', content }], {
+      tokenize: false,
+      add_generation_prompt: true,
+      enable_thinking: false,
+    } as Parameters<PreTrainedTokenizer['apply_chat_template']>[1]) as unknown as string;
+  const sentinel = '\u0000WINNOW_DOCUMENT\u0000';
+  const whole = render(renderPrompt(template, sentinel));
+  const parts = whole.split(sentinel);
+  const slow = (doc: string): string => render(renderPrompt(template, doc));
+  if (parts.length !== 2) return { wrap: slow, parts: undefined };
+  const fast = (doc: string): string => parts[0] + doc + parts[1];
+  const probe = 'The quick brown fox.';
+  return fast(probe) === slow(probe)
+    ? { wrap: fast, parts: [parts[0], parts[1]] }
+    : { wrap: slow, parts: undefined };
+}
+
+/** The template text before and after its placeholder. */
+function splitTemplate(template: PromptTemplate): readonly [string, string] {
+  const i = template.text.indexOf(DOCUMENT_PLACEHOLDER);
+  return [template.text.slice(0, i), template.text.slice(i + DOCUMENT_PLACEHOLDER.length)];
+}

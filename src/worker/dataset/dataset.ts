@@ -1,0 +1,331 @@
+import { open as openFile } from 'node:fs/promises';
+import {
+  JsonlFile,
+  contentHash,
+  detectJsonArrayFile,
+  detectSchema,
+  parseLine,
+  type IndexProgress,
+  type RawRow,
+  type SchemaInfo,
+} from '../../core/jsonl';
+import { errorRange, type InvalidRow } from '../editor/diagnostics';
+import { lineLengthUtf16 } from './lineText';
+import type { FileInfo } from '../../shared/protocol/worker';
+import type { Logger } from '../logger';
+import { RowHashes } from './rowHashes';
+
+/** Rows parsed per validation batch; the worker yields to the event loop between batches. */
+const batchRows = 512;
+/** Rows sampled (the first valid ones) for schema detection. */
+const schemaSampleRows = 64;
+/** Bytes read from the start of the file to recognise a pretty-printed JSON array. */
+const jsonArrayProbeBytes = 4096;
+
+export interface DatasetOptions {
+  maxLineBytes: number;
+  /** Invalid rows kept with full detail (diagnostics need them); the rest are only counted. */
+  detailCap: number;
+}
+
+/**
+ * One open dataset file in the worker: the engine's line index plus the worker's own validation
+ * pass, which parses every line once (in batches, yielding between them so hovers stay fast),
+ * records invalid lines and samples the first valid rows for schema detection. It follows the
+ * file on disk: an append re-validates from the old last line, a rewrite starts over.
+ */
+export class Dataset {
+  /** Invalid rows with detail, sorted by index, at most `detailCap` of them. */
+  invalid: InvalidRow[] = [];
+  invalidCount = 0;
+  validatedRows = 0;
+  validatedBytes = 0;
+  totalBytes = 0;
+  schema: SchemaInfo | null = null;
+  jsonArray = false;
+  firstLineLength = 0;
+  /** Content hash and parse status of every validated row (scores are keyed by the hash). */
+  readonly rows = new RowHashes();
+  /** Bumped whenever the file is re-indexed from the start (rewritten on disk, options changed). */
+  rebuilds = 0;
+
+  private sample: Record<string, unknown>[] = [];
+  private schemaSampleSize = 0;
+  private lastRowInvalid = false;
+  private generation = 0;
+  private running: Promise<void> | undefined;
+  private closed = false;
+  private failure: unknown;
+  private readonly listeners = new Set<() => void>();
+  private waiters: Array<() => void> = [];
+  private readonly disposers: Array<() => void> = [];
+
+  private constructor(
+    readonly uri: string,
+    readonly file: JsonlFile,
+    private options: DatasetOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the file, starts indexing and validation, and watches it for changes. */
+  static async open(
+    uri: string,
+    path: string,
+    options: DatasetOptions,
+    logger: Logger,
+  ): Promise<Dataset> {
+    const file = await JsonlFile.open(path, { maxLineBytes: options.maxLineBytes });
+    const dataset = new Dataset(uri, file, options, logger);
+    await dataset.probeJsonArray();
+    dataset.disposers.push(
+      file.onProgress(p => dataset.onIndexProgress(p)),
+      file.onDidChange(kind => dataset.onFileChanged(kind)),
+    );
+    file.watch();
+    dataset.kick();
+    return dataset;
+  }
+
+  /** True once the index is complete and every line has been validated. */
+  get validated(): boolean {
+    return !this.running && this.file.indexed && this.validatedRows >= this.file.lineCount;
+  }
+
+  /**
+   * True once the schema can no longer change until the file does: the sample of valid rows is
+   * full, or every row has been validated. Text extraction (for scoring) waits for this.
+   */
+  get schemaSettled(): boolean {
+    return this.schema !== null && (this.schemaSampleSize >= schemaSampleRows || this.validated);
+  }
+
+  /** Identifies the indexed state of the file: changes whenever rows are re-validated. */
+  get version(): string {
+    return `${this.rebuilds}.${this.rows.generation}`;
+  }
+
+  /** The error that stopped validation, if any (cleared when the file changes again). */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  /** Calls `fn` after each validation batch and whenever the file changes. */
+  onDidUpdate(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves once the dataset is fully validated (or closed). */
+  whenValidated(): Promise<void> {
+    if (this.validated || this.closed || this.failure !== undefined) return Promise.resolve();
+    return new Promise(resolve => this.waiters.push(resolve));
+  }
+
+  /** Changes the options; a new line cap, or more detail than was kept, validates again. */
+  updateOptions(options: DatasetOptions): void {
+    const needsRescan =
+      options.maxLineBytes !== this.options.maxLineBytes ||
+      (options.detailCap > this.options.detailCap && this.invalidCount > this.invalid.length);
+    this.options = options;
+    if (needsRescan) this.restart(0);
+  }
+
+  info(): FileInfo {
+    return {
+      uri: this.uri,
+      rowCount: this.file.lineCount,
+      invalidCount: this.invalidCount,
+      validatedRows: this.validatedRows,
+      indexed: this.validated,
+      bytes: this.totalBytes,
+      schema: this.schema ? { ...this.schema, fields: [...this.schema.fields] } : null,
+      jsonArray: this.jsonArray,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation++;
+    for (const dispose of this.disposers.splice(0)) dispose();
+    this.listeners.clear();
+    this.resolveWaiters();
+    await this.file.close();
+  }
+
+  private onIndexProgress(p: IndexProgress): void {
+    this.totalBytes = p.totalBytes;
+  }
+
+  private onFileChanged(kind: 'appended' | 'rebuilt'): void {
+    if (this.closed) return;
+    this.logger.debug(`${this.uri}: file ${kind} on disk`);
+    if (kind === 'rebuilt') {
+      void this.probeJsonArray().then(() => this.restart(0));
+    } else {
+      // The old last line may have had no newline and grown, so validate it again.
+      this.restart(Math.max(0, this.validatedRows - 1));
+    }
+  }
+
+  /** Forgets validation results from row `from` on and validates again from there. */
+  private restart(from: number): void {
+    this.generation++;
+    this.failure = undefined;
+    this.rows.truncate(from);
+    if (from === 0) {
+      this.rebuilds++;
+      this.invalid = [];
+      this.invalidCount = 0;
+      this.sample = [];
+      this.schemaSampleSize = 0;
+      this.schema = null;
+      this.validatedRows = 0;
+      this.validatedBytes = 0;
+      this.lastRowInvalid = false;
+      this.firstLineLength = 0;
+    } else if (from < this.validatedRows) {
+      // Only the last validated row is ever re-checked on append.
+      if (this.lastRowInvalid) {
+        this.invalidCount--;
+        const last = this.invalid[this.invalid.length - 1];
+        if (last && last.index >= from) this.invalid.pop();
+      }
+      this.lastRowInvalid = false;
+      this.validatedRows = from;
+    }
+    this.fire();
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.running || this.closed) return;
+    this.running = this.validate()
+      .catch(err => {
+        this.failure = err;
+        this.logger.error(`Validation of ${this.uri} stopped`, err);
+      })
+      .finally(() => {
+        this.running = undefined;
+        this.fire();
+      });
+  }
+
+  private async validate(): Promise<void> {
+    for (;;) {
+      if (this.closed) return;
+      const generation = this.generation;
+      const from = this.validatedRows;
+      const available = this.file.lineCount;
+      if (from < available) {
+        const rows = await this.file.readRows(from, Math.min(batchRows, available - from));
+        // A change on disk during the read makes this batch stale: start over from the new point.
+        if (generation !== this.generation) continue;
+        if (rows.length === 0) {
+          await this.nextIndexStep();
+          continue;
+        }
+        this.consume(rows);
+        this.fire();
+        await new Promise<void>(resolve => setImmediate(resolve));
+        continue;
+      }
+      if (this.file.indexed) {
+        if (this.file.lineCount > this.validatedRows) continue;
+        this.updateSchema(true);
+        return;
+      }
+      await this.nextIndexStep();
+    }
+  }
+
+  private consume(rows: RawRow[]): void {
+    for (const row of rows) {
+      const parsed = parseLine(row.bytes, {
+        maxLineBytes: this.options.maxLineBytes,
+        firstLine: row.index === 0,
+      });
+      if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
+      this.rows.set(row.index, contentHash(row.bytes), parsed.ok);
+      if (parsed.ok) {
+        this.lastRowInvalid = false;
+        if (this.sample.length < schemaSampleRows) this.sample.push(parsed.value);
+      } else {
+        this.lastRowInvalid = true;
+        this.invalidCount++;
+        if (this.invalid.length < this.options.detailCap) {
+          const { start, end } = errorRange(
+            parsed.error,
+            lineLengthUtf16(row.bytes, row.index === 0),
+          );
+          this.invalid.push({
+            index: row.index,
+            error: parsed.error,
+            startChar: start,
+            endChar: end,
+          });
+        }
+      }
+      this.validatedRows = row.index + 1;
+      // The line's bytes plus its newline.
+      this.validatedBytes = row.start + row.bytes.length + 1;
+    }
+    this.updateSchema(false);
+  }
+
+  /**
+   * Detects the schema from the sampled rows: provisionally as soon as one valid row is seen (so
+   * an early hover has something to show), then again when the sample is full or the file ends.
+   */
+  private updateSchema(final: boolean): void {
+    const size = this.sample.length;
+    if (size === 0 || size === this.schemaSampleSize) return;
+    if (this.schema && !final && size < schemaSampleRows) return;
+    this.schema = detectSchema(this.sample);
+    this.schemaSampleSize = size;
+  }
+
+  /** Waits for the index to grow or finish. */
+  private nextIndexStep(): Promise<void> {
+    return new Promise<void>(resolve => {
+      const done = () => {
+        unsubscribe();
+        resolve();
+      };
+      const unsubscribe = this.file.onProgress(done);
+      void this.file.whenIndexed().then(done, done);
+    });
+  }
+
+  private async probeJsonArray(): Promise<void> {
+    let handle;
+    try {
+      handle = await openFile(this.file.path, 'r');
+      // Known before the first index progress arrives, so the status bar shows a percentage.
+      this.totalBytes = (await handle.stat()).size;
+      const buffer = new Uint8Array(jsonArrayProbeBytes);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      this.jsonArray = detectJsonArrayFile(buffer.subarray(0, bytesRead));
+    } catch (err) {
+      this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
+      this.jsonArray = false;
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  private fire(): void {
+    if (this.validated || this.failure !== undefined) this.resolveWaiters();
+    for (const fn of [...this.listeners]) {
+      try {
+        fn();
+      } catch (err) {
+        this.logger.error('Dataset listener failed', err);
+      }
+    }
+  }
+
+  private resolveWaiters(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+}

@@ -1,0 +1,667 @@
+/**
+ * DENSITY for open datasets in the worker (PAPER.md §3): embed every valid row (cache hits skip
+ * the model), build the p-stable LSH sketch in pass 1, score every row in pass 2, rank, store
+ * the sketch (with its parameters and seed) and the scores beside the embedding cache, and
+ * answer the density column, the hover and inverse-propensity samples from the stored scores.
+ *
+ * Files, all under `<storage>/density/`:
+ * - `embeddings-<key>.wnde`: the embedding cache of one embedder configuration (embedStore),
+ *   shared by every dataset embedded with it;
+ * - `<dataset>-<id>.wnds`: the dataset's sketch (core/density serialize.ts), reproducible and
+ *   mergeable with other shards' sketches (`node dist/densityCli.js merge`);
+ * - `<dataset>-<id>.wndr`: the scores by row content hash and what produced them.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import {
+  DensitySketch,
+  OrtLshHasher,
+  addEmbeddings,
+  mergeSketches,
+  readSketchFile,
+  scoreEmbeddings,
+  densityRanks,
+  sampleByDensity,
+  sketchParams,
+  writeSketchFile,
+  describeParams,
+  sameParams,
+  type SampleTarget,
+  type SketchParams,
+} from '../../core/density';
+import {
+  EmbeddingStore,
+  readDensityResults,
+  storeFileName,
+  writeDensityResults,
+  type DensityResults,
+  type EmbeddingEntry,
+} from '../../core/embedStore';
+import { contentHash, extractText, parseLine, type SchemaInfo } from '../../core/jsonl';
+import type { Dataset } from '../dataset/dataset';
+import type { Logger } from '../logger';
+import { errorText } from '../logger';
+import { type DeviceName } from '../runtime/device';
+import { type LoadProgress, describeOrigin, modelSourceNote } from '../runtime/loader';
+import { type DensitySettings } from './densitySettings';
+import { type EmbeddingModel, loadEmbeddingModel } from './embeddingModel';
+import type { ComputeDensityResult } from '../../shared/protocol/worker';
+
+/** Texts collected before they are embedded (sorted by length into batches), and the progress step. */
+const PENDING_TEXTS = 256;
+
+/** Phases of a DENSITY run, for progress displays. */
+export type DensityPhase = 'loading' | 'embedding' | 'sketching' | 'scoring' | 'saving';
+
+/** Progress of a run. */
+export interface DensityProgress {
+  phase: DensityPhase;
+  /** Rows done in this phase. */
+  done: number;
+  total: number;
+  /** Embedding: rows whose embedding came from the cache so far. */
+  cached?: number;
+  /** Loading: what is being loaded or downloaded. */
+  detail?: string;
+}
+
+/** What a finished run reports: the counts the client gets, and the run's details. */
+export interface DensityRunSummary extends Pick<
+  ComputeDensityResult,
+  'rows' | 'invalidRows' | 'embedded' | 'cachedRows' | 'truncatedRows' | 'model' | 'pipeline'
+> {
+  device: DeviceName;
+  hasherDevice: string;
+  dim: number;
+  maxTokens: number;
+  params: Omit<SketchParams, 'dim'>;
+  /** Lowest and highest score; the IPS weights 1/score span their ratio. */
+  minScore: number;
+  maxScore: number;
+  sketchPath: string;
+  resultsPath: string;
+  embeddingPath: string;
+  ms: { embed: number; sketch: number; total: number };
+}
+
+/** The density column of one file version. */
+export interface DensityColumn {
+  /** Rows the column covers. */
+  rowCount: number;
+  /** Per physical line: the score (NaN = none). */
+  scores: Float32Array;
+  /** Per physical line: 1 = most isolated … number of scored rows; 0 = none. */
+  ranks: Uint32Array;
+  /** Rows with a score. */
+  scored: number;
+  /** The scored lines, ascending, and their float64 scores. */
+  lines: number[];
+  values: number[];
+  results: DensityResults;
+}
+
+/** Dependencies supplied by the server. */
+export interface DensityServiceOptions {
+  /** Extension storage folder (embedding cache, sketches, scores); undefined = none given. */
+  storageDir: () => string | undefined;
+  /** Where models are downloaded. */
+  modelCacheDir: () => string | undefined;
+  logger: Logger;
+}
+
+/** Thrown for a user-facing DENSITY problem (message shown as is). */
+export class DensityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DensityError';
+  }
+}
+
+/** DENSITY state of the worker: loaded embedder, open caches, results per dataset. */
+export class DensityService {
+  private model: { signature: string; model: Promise<EmbeddingModel> } | undefined;
+  private readonly stores = new Map<string, Promise<EmbeddingStore>>();
+  private readonly results = new Map<string, Promise<DensityResults | undefined>>();
+  private readonly columns = new WeakMap<
+    Dataset,
+    { version: string; results: DensityResults; column: DensityColumn }
+  >();
+  private readonly running = new Map<string, Promise<DensityRunSummary>>();
+
+  constructor(private readonly options: DensityServiceOptions) {}
+
+  /** The folder for density files, or an error naming what is missing. */
+  private root(): string {
+    const dir = this.options.storageDir();
+    if (!dir)
+      throw new DensityError(
+        'DENSITY needs a storage folder, and the worker was started without one.',
+      );
+    return join(dir, 'density');
+  }
+
+  /** `<name>-<12 hex of the path>`: readable and unique per dataset path. */
+  private datasetId(dataset: Dataset): string {
+    const path = dataset.file.path;
+    const name = basename(path)
+      .replace(/[^\w.-]+/g, '_')
+      .slice(0, 60);
+    return `${name}-${createHash('sha256').update(path).digest('hex').slice(0, 12)}`;
+  }
+
+  resultsPath(dataset: Dataset): string {
+    return join(this.root(), `${this.datasetId(dataset)}.wndr`);
+  }
+
+  sketchPath(dataset: Dataset): string {
+    return join(this.root(), `${this.datasetId(dataset)}.wnds`);
+  }
+
+  /** Whether a run is in progress for a dataset. */
+  isRunning(uri: string): boolean {
+    return this.running.has(uri);
+  }
+
+  /**
+   * Computes DENSITY for a dataset (one run per dataset at a time).
+   * @throws DensityError for a user-facing problem; the signal's reason when cancelled.
+   */
+  compute(
+    dataset: Dataset,
+    settings: DensitySettings,
+    signal?: AbortSignal,
+    onProgress?: (p: DensityProgress) => void,
+  ): Promise<DensityRunSummary> {
+    if (this.running.has(dataset.uri))
+      return Promise.reject(new DensityError('DENSITY is already being computed for this file.'));
+    const run = this.run(
+      dataset,
+      settings,
+      signal ?? new AbortController().signal,
+      onProgress ?? (() => undefined),
+    );
+    this.running.set(dataset.uri, run);
+    const clear = () => this.running.delete(dataset.uri);
+    run.then(clear, clear);
+    return run;
+  }
+
+  private async run(
+    dataset: Dataset,
+    settings: DensitySettings,
+    signal: AbortSignal,
+    onProgress: (p: DensityProgress) => void,
+  ): Promise<DensityRunSummary> {
+    const t0 = performance.now();
+    const root = this.root();
+    await mkdir(root, { recursive: true });
+    onProgress({ phase: 'loading', done: 0, total: 1, detail: settings.model });
+    await dataset.whenValidated();
+    signal.throwIfAborted();
+    const model = await this.loadModel(settings, p => {
+      if (p.status === 'progress' && p.file)
+        onProgress({
+          phase: 'loading',
+          done: p.progress ?? 0,
+          total: 100,
+          detail: `${settings.model}: ${p.file}`,
+        });
+    });
+    signal.throwIfAborted();
+    const schema = dataset.schema;
+    const textMode = describeTextMode(schema);
+    const storeKey = `${model.key}\n${textMode}`;
+    const embeddingPath = join(root, storeFileName(storeKey));
+    const store = await this.openStore(embeddingPath, storeKey, model.dim);
+
+    // Embedding: every valid row; distinct contents are embedded once, cache hits not at all.
+    const total = dataset.file.lineCount;
+    const hashes: string[] = [];
+    const valid = new Uint8Array(total);
+    const pending = new Map<string, string>();
+    let seen = 0;
+    let cachedRows = 0;
+    let embedded = 0;
+    const flush = async (): Promise<void> => {
+      if (pending.size === 0) return;
+      embedded += await embedInto(model, store, pending, settings.batchSize, signal);
+      pending.clear();
+    };
+    for await (const batch of dataset.file.iterateRows(0)) {
+      for (const row of batch) {
+        if (row.index >= total) break;
+        seen = row.index + 1;
+        const parsed = parseLine(row.bytes, { firstLine: row.index === 0 });
+        if (!parsed.ok) continue;
+        const hash = contentHash(row.bytes);
+        hashes[row.index] = hash;
+        valid[row.index] = 1;
+        if (store.has(hash)) cachedRows++;
+        else if (!pending.has(hash))
+          pending.set(
+            hash,
+            schema ? extractText(parsed.value, schema) : JSON.stringify(parsed.value),
+          );
+        // Embed as rows accumulate (a read batch can hold the whole file), reporting each step.
+        if (pending.size >= PENDING_TEXTS) {
+          await flush();
+          onProgress({ phase: 'embedding', done: seen, total, cached: cachedRows });
+        }
+      }
+      onProgress({ phase: 'embedding', done: seen, total, cached: cachedRows });
+      signal.throwIfAborted();
+    }
+    await flush();
+    const tEmbed = performance.now();
+
+    // The sketch: both passes stream the rows' embeddings from the cache in blocks.
+    const rowsToScore: number[] = [];
+    for (let i = 0; i < total; i++) if (valid[i]) rowsToScore.push(i);
+    const records = Int32Array.from(rowsToScore, i => store.recordOf(hashes[i]));
+    let truncatedRows = 0;
+    for (const i of rowsToScore) if (store.infoOf(hashes[i])?.truncated) truncatedRows++;
+    const params = sketchParams({
+      dim: model.dim,
+      rows: settings.rows,
+      buckets: settings.buckets,
+      hashesPerRow: settings.hashesPerRow,
+      bandwidth: settings.bandwidth,
+      seed: settings.seed,
+    });
+    let points = 0;
+    const shards = await readShardSketches(settings.shardSketches, dataset.file.path, params);
+    const { hasher, device: hasherDevice } = await createHasher(
+      params,
+      model.device,
+      this.options.logger,
+    );
+    const sketch = new DensitySketch(params);
+    const scores = new Float64Array(records.length);
+    try {
+      const block = hasher.blockRows;
+      const chunks = async function* (): AsyncGenerator<{ x: Float32Array; start: number }> {
+        for (let start = 0; start < records.length; start += block) {
+          const n = Math.min(block, records.length - start);
+          const x = new Float32Array(n * model.dim);
+          await store.readRecords(records.subarray(start, start + n), x);
+          yield { x, start };
+        }
+      };
+      const passOptions = (phase: 'sketching' | 'scoring') => ({
+        signal,
+        onProgress: (_pass: 1 | 2, done: number) =>
+          onProgress({ phase, done, total: records.length }),
+      });
+      // Pass 1 sketches this file only: that sketch is what is saved, so it can be merged as a shard.
+      for await (const { x, start } of chunks())
+        await addEmbeddings(sketch, hasher, x, undefined, start, passOptions('sketching'));
+      // Pass 2 scores against this file plus any other shards' sketches (sketches are additive).
+      const scoring = shards.length > 0 ? mergeSketchesOrFail(sketch, shards) : sketch;
+      for await (const { x, start } of chunks())
+        await scoreEmbeddings(
+          scoring,
+          hasher,
+          x,
+          undefined,
+          scores,
+          start,
+          start,
+          passOptions('scoring'),
+        );
+      points = scoring.count;
+    } finally {
+      await hasher.dispose();
+    }
+    const tSketch = performance.now();
+
+    onProgress({ phase: 'saving', done: 0, total: 1 });
+    const sketchPath = this.sketchPath(dataset);
+    const resultsPath = this.resultsPath(dataset);
+    await writeSketchFile(sketchPath, sketch);
+    const byHash = new Map<string, number>();
+    rowsToScore.forEach((row, k) => byHash.set(hashes[row], scores[k]));
+    let minScore = Infinity;
+    let maxScore = -Infinity;
+    for (const s of scores) {
+      minScore = Math.min(minScore, s);
+      maxScore = Math.max(maxScore, s);
+    }
+    const results: DensityResults = {
+      meta: {
+        model: model.modelId,
+        pipeline: model.pipeline,
+        dtype: model.dtype,
+        maxTokens: model.maxTokens,
+        truncatedRows,
+        textMode,
+        dim: model.dim,
+        rows: params.rows,
+        buckets: params.buckets,
+        hashesPerRow: params.hashesPerRow,
+        bandwidth: params.bandwidth,
+        seed: params.seed,
+        points,
+        shardSketches: shards.map(x => x.path),
+        device: model.device,
+        sketchFile: basename(sketchPath),
+        embeddingFile: basename(embeddingPath),
+        dataset: dataset.file.path,
+        computedAt: new Date().toISOString(),
+      },
+      scores: byHash,
+    };
+    await writeDensityResults(resultsPath, results);
+    this.results.set(dataset.uri, Promise.resolve(results));
+    const tEnd = performance.now();
+    this.options.logger.info(
+      `DENSITY of ${dataset.uri}: ${rowsToScore.length} rows (${embedded} embedded, ${cachedRows} cached) ` +
+        `with ${model.modelId} on ${model.device}, sketch [R=${params.rows} B=${params.buckets} K=${params.hashesPerRow} ` +
+        `w=${params.bandwidth} seed=${params.seed}] on ${hasherDevice}; embed ${((tEmbed - t0) / 1000).toFixed(1)} s, ` +
+        `sketch ${((tSketch - tEmbed) / 1000).toFixed(1)} s`,
+    );
+    return {
+      rows: rowsToScore.length,
+      invalidRows: total - rowsToScore.length,
+      embedded,
+      cachedRows,
+      truncatedRows,
+      model: model.modelId,
+      pipeline: model.pipeline,
+      device: model.device,
+      hasherDevice,
+      dim: model.dim,
+      maxTokens: model.maxTokens,
+      params: {
+        rows: params.rows,
+        buckets: params.buckets,
+        hashesPerRow: params.hashesPerRow,
+        bandwidth: params.bandwidth,
+        seed: params.seed,
+      },
+      minScore: rowsToScore.length > 0 ? minScore : NaN,
+      maxScore: rowsToScore.length > 0 ? maxScore : NaN,
+      sketchPath,
+      resultsPath,
+      embeddingPath,
+      ms: { embed: tEmbed - t0, sketch: tSketch - tEmbed, total: tEnd - t0 },
+    };
+  }
+
+  /** Stored results of a dataset (from memory, else from disk), or undefined. */
+  async resultsFor(dataset: Dataset): Promise<DensityResults | undefined> {
+    if (!this.options.storageDir()) return undefined;
+    let p = this.results.get(dataset.uri);
+    if (!p) {
+      p = readDensityResults(this.resultsPath(dataset)).catch(e => {
+        this.options.logger.warn(`Ignoring stored DENSITY results: ${errorText(e)}`);
+        return undefined;
+      });
+      this.results.set(dataset.uri, p);
+    }
+    return p;
+  }
+
+  /**
+   * The density column of the file's first `rowCount` validated rows: each line's score looked
+   * up by its content hash (`dataset.rows`, filled by validation), and ranks over the scored
+   * lines (1 = lowest score = most isolated). Synchronous, so that it describes exactly the rows
+   * `winnow/getColumns` reports; cached per file version, results and row count.
+   */
+  columnFor(
+    dataset: Dataset,
+    results: DensityResults,
+    rowCount = dataset.rows.count,
+  ): DensityColumn {
+    const n = Math.min(rowCount, dataset.rows.count);
+    const cached = this.columns.get(dataset);
+    if (
+      cached &&
+      cached.version === dataset.version &&
+      cached.results === results &&
+      cached.column.rowCount === rowCount
+    )
+      return cached.column;
+    const scores = new Float32Array(rowCount).fill(NaN);
+    const lines: number[] = [];
+    const values: number[] = [];
+    for (let i = 0; i < n; i++) {
+      if (!dataset.rows.ok(i)) continue;
+      const s = results.scores.get(dataset.rows.hash(i));
+      if (s === undefined) continue;
+      scores[i] = s;
+      lines.push(i);
+      values.push(s);
+    }
+    const ranks = new Uint32Array(rowCount);
+    const r = densityRanks(values);
+    lines.forEach((line, k) => (ranks[line] = r[k]));
+    const column: DensityColumn = {
+      rowCount,
+      scores,
+      ranks,
+      scored: lines.length,
+      lines,
+      values,
+      results,
+    };
+    this.columns.set(dataset, { version: dataset.version, results, column });
+    return column;
+  }
+
+  /** The column of the whole file once validation finished, or undefined before any run. */
+  async column(dataset: Dataset): Promise<DensityColumn | undefined> {
+    await dataset.whenValidated();
+    const results = await this.resultsFor(dataset);
+    return results && this.columnFor(dataset, results);
+  }
+
+  /**
+   * Inverse-propensity sample of the scored lines (probability ∝ 1/score, Efraimidis–Spirakis
+   * keys, without replacement), on the float64 scores.
+   * @returns Selected line numbers, ascending.
+   */
+  async sample(
+    dataset: Dataset,
+    target: SampleTarget,
+    seed: number,
+  ): Promise<{ lines: number[]; eligible: number }> {
+    const column = await this.column(dataset);
+    if (!column || column.scored === 0)
+      throw new DensityError(
+        'There are no DENSITY scores for this file yet: run "Winnow: Compute Density" first.',
+      );
+    let picked;
+    try {
+      picked = sampleByDensity(column.values, target, seed);
+    } catch (e) {
+      throw new DensityError(errorText(e));
+    }
+    return {
+      lines: Array.from(picked.indices, k => column.lines[k]),
+      eligible: column.lines.length,
+    };
+  }
+
+  /** Releases the model and closes the caches. */
+  async dispose(): Promise<void> {
+    const model = this.model;
+    this.model = undefined;
+    await model?.model.then(m => m.dispose()).catch(() => undefined);
+    const stores = [...this.stores.values()];
+    this.stores.clear();
+    await Promise.allSettled(stores.map(s => s.then(x => x.close())));
+  }
+
+  /** The embedder for these settings, reusing the loaded one when nothing relevant changed. */
+  private async loadModel(
+    settings: DensitySettings,
+    onProgress: (p: LoadProgress) => void,
+  ): Promise<EmbeddingModel> {
+    const cacheDir = this.options.modelCacheDir();
+    if (!cacheDir)
+      throw new DensityError(
+        'DENSITY needs a model cache folder, and the worker was started without one.',
+      );
+    const signature = JSON.stringify([
+      settings.model,
+      settings.dtype,
+      settings.device,
+      settings.maxTokens,
+      settings.offline,
+    ]);
+    if (this.model?.signature !== signature) {
+      const old = this.model;
+      this.model = undefined;
+      await old?.model.then(m => m.dispose()).catch(() => undefined);
+      const { logger } = this.options;
+      logger.info(
+        `Loading embedding model ${settings.model} (dtype ${settings.dtype}, device ` +
+          `${settings.device}, ${modelSourceNote(settings.model, settings.offline, settings.endpoint, cacheDir)})`,
+      );
+      const model = loadEmbeddingModel({
+        model: settings.model,
+        cacheDir,
+        offline: settings.offline,
+        endpoint: settings.endpoint,
+        dtype: settings.dtype,
+        device: settings.device,
+        maxTokens: settings.maxTokens,
+        onProgress,
+      });
+      void model.then(
+        m =>
+          logger.info(
+            `Loaded embedding model ${m.modelId} (${m.dtype}, ${m.dim} dimensions) from ` +
+              `${describeOrigin(m.origin, m.folder)} on ${m.device}`,
+          ),
+        () => undefined,
+      );
+      this.model = { signature, model };
+      model.catch(() => {
+        if (this.model?.model === model) this.model = undefined;
+      });
+    }
+    return this.model.model;
+  }
+
+  private openStore(path: string, key: string, dim: number): Promise<EmbeddingStore> {
+    let p = this.stores.get(path);
+    if (!p) {
+      p = EmbeddingStore.open(path, { dim, key }).then(store => {
+        const r = store.report;
+        if (r.movedAside)
+          this.options.logger.warn(
+            `Embedding cache ${path} was unusable and was moved to ${r.movedAside}`,
+          );
+        if (r.corrupt > 0 || r.tornBytes > 0)
+          this.options.logger.warn(
+            `Embedding cache ${path}: ${r.corrupt} damaged records skipped, ${r.tornBytes} bytes of an interrupted write ignored`,
+          );
+        return store;
+      });
+      this.stores.set(path, p);
+      p.catch(() => this.stores.delete(path));
+    }
+    return p;
+  }
+}
+
+/** How row text is extracted, part of the cache key (another schema gives other texts). */
+export function describeTextMode(schema: SchemaInfo | null): string {
+  if (!schema) return 'text:json';
+  return `text:${JSON.stringify({ kind: schema.kind, field: schema.field, template: schema.template })}`;
+}
+
+/** Embeds pending texts in length-sorted batches and appends them to the store. */
+async function embedInto(
+  model: EmbeddingModel,
+  store: EmbeddingStore,
+  pending: Map<string, string>,
+  batchSize: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const items = [...pending].sort((a, b) => a[1].length - b[1].length);
+  let count = 0;
+  for (let start = 0; start < items.length; start += batchSize) {
+    signal.throwIfAborted();
+    const batch = items.slice(start, start + batchSize);
+    const r = await model.embedBatch(batch.map(([, text]) => text));
+    const entries: EmbeddingEntry[] = batch.map(([hash], i) => ({
+      hash,
+      vector: r.vectors.subarray(i * model.dim, (i + 1) * model.dim),
+      tokens: r.tokens[i],
+      truncated: r.truncated[i] === 1,
+    }));
+    // Each batch is on disk before the next starts: a cancelled or crashed run resumes here.
+    count += await store.append(entries);
+  }
+  return count;
+}
+
+/** The hash graph on the embedder's device when possible, else on the CPU. */
+async function createHasher(
+  params: SketchParams,
+  device: DeviceName,
+  logger: Logger,
+): Promise<{ hasher: OrtLshHasher; device: string }> {
+  if (device !== 'cpu') {
+    try {
+      return {
+        hasher: await OrtLshHasher.create(params, { executionProviders: [device] }),
+        device,
+      };
+    } catch (e) {
+      logger.warn(
+        `The DENSITY hash graph could not run on ${device} (${errorText(e)}); using the CPU`,
+      );
+    }
+  }
+  return {
+    hasher: await OrtLshHasher.create(params, { executionProviders: ['cpu'] }),
+    device: 'cpu',
+  };
+}
+
+/** A shard's sketch file and its sketch. */
+interface ShardSketch {
+  path: string;
+  sketch: DensitySketch;
+}
+
+/**
+ * Reads `winnow.density.shardSketches` (paths relative to the dataset's folder), checking that
+ * each was built with this run's parameters and seed, so that the merged sketch equals one pass
+ * over all shards.
+ */
+async function readShardSketches(
+  paths: readonly string[],
+  datasetPath: string,
+  params: SketchParams,
+): Promise<ShardSketch[]> {
+  const out: ShardSketch[] = [];
+  for (const p of paths) {
+    const path = resolve(dirname(datasetPath), p);
+    let sketch: DensitySketch;
+    try {
+      sketch = await readSketchFile(path);
+    } catch (e) {
+      throw new DensityError(`Shard sketch ${path} cannot be used: ${errorText(e)}`);
+    }
+    if (!sameParams(sketch.params, params))
+      throw new DensityError(
+        `Shard sketch ${path} was built with [${describeParams(sketch.params)}], this run uses ` +
+          `[${describeParams(params)}]: only sketches with the same model dimension, parameters and seed add up.`,
+      );
+    out.push({ path, sketch });
+  }
+  return out;
+}
+
+function mergeSketchesOrFail(own: DensitySketch, shards: readonly ShardSketch[]): DensitySketch {
+  try {
+    return mergeSketches(own, ...shards.map(s => s.sketch));
+  } catch (e) {
+    throw new DensityError(`The shard sketches cannot be merged: ${errorText(e)}`);
+  }
+}
