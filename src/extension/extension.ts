@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { log, errorText } from './log';
 import { WorkerClient } from './client/workerClient';
 import { registerDatasetEditor } from './editor/datasetEditor';
+import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
 import { registerDensityCommands } from './commands/densityCommands';
 
@@ -15,6 +16,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     const worker = new WorkerClient(context);
     context.subscriptions.push(worker);
     const datasets = registerDatasetEditor(context, worker);
+    context.subscriptions.push(...registerDatasetCommands(datasets));
     context.subscriptions.push(...registerScoringCommands(worker));
     context.subscriptions.push(...registerDensityCommands(worker));
     return { worker, datasets };

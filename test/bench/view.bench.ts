@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     const view = await DatasetView.compute(
       source,
       { sort: 'score', descending: true, filter: { score: { min: 0.5 } } },
-      { cancelled: false },
+      new AbortController().signal,
       () => undefined,
     );
     const viewMs = ms(t0);
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     const second = await DatasetView.compute(
       source,
       { sort: 'density', descending: false, filter: { score: { max: 0.5 } } },
-      { cancelled: false },
+      new AbortController().signal,
       () => undefined,
     );
     second.info();

@@ -154,13 +154,13 @@ before(async () => {
     scanComplete: true,
     editable: true,
     whenScanned: async () => undefined,
-    async search(search, token, onProgress) {
+    async search(search, signal, onProgress) {
       const key = JSON.stringify(search);
       if (lastSearch?.key === key) return lastSearch.matches;
       const { matches } = await searchFile(file, search, {
         schema,
         maxLineBytes: 1 << 20,
-        token,
+        signal,
         onProgress,
       });
       lastSearch = { key, matches };
@@ -175,7 +175,7 @@ after(async () => {
   if (fx) rmSync(fx.dir, { recursive: true, force: true });
 });
 
-const notCancelled = { cancelled: false };
+const notCancelled = new AbortController().signal;
 const noProgress = () => undefined;
 
 async function viewOf(q: Partial<ViewQuery>): Promise<number[]> {
@@ -426,7 +426,7 @@ describe('views over the whole file', () => {
   });
 
   test('a search can be cancelled', async () => {
-    const token = { cancelled: false };
+    const search = new AbortController();
     let batches = 0;
     await assert.rejects(
       searchFile(
@@ -435,10 +435,10 @@ describe('views over the whole file', () => {
         {
           schema: detectSchema([{ instruction: 'x', output: 'y' }]),
           maxLineBytes: 1 << 20,
-          token,
+          signal: search.signal,
           onProgress: () => {
             batches++;
-            token.cancelled = true;
+            search.abort();
           },
         },
       ),

@@ -18,7 +18,6 @@ import type { DecisionColumn, DecisionRule } from './decisions';
 import { float32Keys, smallestK } from './radixSort';
 import type { RowColumns } from './rowColumns';
 import { scoreSources, type ScoreColumns } from './scoreColumns';
-import type { CancelToken } from './textSearch';
 import {
   allRows,
   filterRows,
@@ -46,11 +45,11 @@ export interface ViewSource {
   /** Whether the row scan (lengths, errors, fields, hashes, saved decisions) is complete. */
   readonly scanComplete: boolean;
   /** Resolves once the scan is complete; `onProgress` reports rows scanned. */
-  whenScanned(token: CancelToken, onProgress: (done: number, total: number) => void): Promise<void>;
+  whenScanned(signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<void>;
   /** Searches the whole file (the document caches the last result). */
   search(
     search: ViewSearch,
-    token: CancelToken,
+    signal: AbortSignal,
     onProgress: (done: number, total: number, matches: number) => void,
   ): Promise<Uint8Array>;
   /** Whether decisions can be made (trusted workspace). */
@@ -89,21 +88,21 @@ export class DatasetView {
 
   /**
    * Computes the view of `query`: waits for the row scan when the query needs it, runs the search
-   * when there is one. Rejects with SearchCancelled when `token` is cancelled.
+   * when there is one. Rejects with SearchCancelled when `signal` aborts.
    */
   static async compute(
     source: ViewSource,
     query: ViewQuery,
-    token: CancelToken,
+    signal: AbortSignal,
     progress: ViewProgress,
   ): Promise<DatasetView> {
     const q = normalizeQuery(query);
     if (isIdentity(q)) return DatasetView.identity(source);
     if (needsScan(q) && !source.scanComplete)
-      await source.whenScanned(token, (done, total) => progress('Reading rows', done, total));
+      await source.whenScanned(signal, (done, total) => progress('Reading rows', done, total));
     let matches: Uint8Array | undefined;
     if (q.search?.text)
-      matches = await source.search(q.search, token, (done, total, m) =>
+      matches = await source.search(q.search, signal, (done, total, m) =>
         progress('Searching', done, total, m),
       );
     const cols = viewColumns(source);

@@ -35,7 +35,8 @@ export interface ExportRequest {
   readonly maxLineBytes: number;
   /** Reports what runs (for a progress notification). */
   readonly onProgress?: (message: string) => void;
-  readonly isCancelled?: () => boolean;
+  /** Aborts the export (the target is left as it was). */
+  readonly signal?: AbortSignal;
 }
 
 /** One file written by an export. */
@@ -124,7 +125,7 @@ export async function exportKept(req: ExportRequest): Promise<ExportResult> {
   const { file, rows } = req;
   const progress = req.onProgress ?? (() => undefined);
   const cancelled = () => {
-    if (req.isCancelled?.()) throw new Error('The export was cancelled.');
+    if (req.signal?.aborted) throw new Error('The export was cancelled.');
   };
   const outputs: ExportOutput[] = [];
 

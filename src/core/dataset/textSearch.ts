@@ -14,11 +14,6 @@ export class SearchCancelled extends Error {
   }
 }
 
-/** A cancellation flag shared between the caller and a running search. */
-export interface CancelToken {
-  readonly cancelled: boolean;
-}
-
 /** Builds the per-row test of a search; throws an Error with a readable reason for a bad regex. */
 export function compileSearch(search: ViewSearch): (text: string) => boolean {
   if (search.regex) {
@@ -41,7 +36,7 @@ export function compileSearch(search: ViewSearch): (text: string) => boolean {
 export interface SearchOptions {
   readonly schema: SchemaInfo;
   readonly maxLineBytes: number;
-  readonly token: CancelToken;
+  readonly signal: AbortSignal;
   /** Called after each batch (throttle it on the caller's side). */
   readonly onProgress?: (rowsDone: number, rowsTotal: number, matches: number) => void;
 }
@@ -50,7 +45,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**
  * Searches every row of `file` (waiting for indexing as it goes). Resolves to a byte per row,
- * 1 = match; rejects with {@link SearchCancelled} when the token is cancelled.
+ * 1 = match; rejects with {@link SearchCancelled} when `signal` aborts.
  */
 export async function searchFile(
   file: JsonlFile,
@@ -62,7 +57,7 @@ export async function searchFile(
   let count = 0;
   let done = 0;
   for await (const batch of file.iterateRows(0, 512 << 10)) {
-    if (opts.token.cancelled) throw new SearchCancelled();
+    if (opts.signal.aborted) throw new SearchCancelled();
     const last = batch.length ? batch[batch.length - 1].index : 0;
     if (last >= matches.length) {
       const next = new Uint8Array(Math.max(last + 1, matches.length * 2));
@@ -84,6 +79,6 @@ export async function searchFile(
     opts.onProgress?.(done, file.indexed ? file.lineCount : Math.max(done, file.lineCount), count);
     await new Promise(resolve => setImmediate(resolve));
   }
-  if (opts.token.cancelled) throw new SearchCancelled();
+  if (opts.signal.aborted) throw new SearchCancelled();
   return { matches: matches.subarray(0, Math.max(done, file.lineCount)), count };
 }

@@ -17,6 +17,7 @@ import type { DatasetEditorApi } from '../editor/datasetEditor';
 import type { DatasetDocument } from '../editor/datasetDocument';
 import { KEEP } from '../../core/dataset/decisions';
 import { exportKept, manifestPath, type ExportResult } from '../../core/dataset/exportKept';
+import { abortSignalOf } from '../abort';
 import { errorText, log } from '../log';
 import { decisionsFromSidecar, setDecisionInSidecar } from '../../core/dataset/offlineDecisions';
 
@@ -202,13 +203,11 @@ function stemOf(path: string): string {
 
 /** Opens `uri` in the dataset view if needed and returns its document. */
 async function datasetDocument(api: DatasetEditorApi, uri: vscode.Uri): Promise<DatasetDocument> {
-  let doc = api.document(uri);
-  if (doc) return doc;
+  const open = api.document(uri);
+  if (open) return open;
+  const opened = api.whenDocument(uri, 10_000);
   await vscode.commands.executeCommand('vscode.openWith', uri, DATASET_VIEW_TYPE);
-  for (let i = 0; i < 200 && !doc; i++) {
-    await new Promise(r => setTimeout(r, 50));
-    doc = api.document(uri);
-  }
+  const doc = await opened;
   if (!doc) throw new Error(`Could not open ${uri.fsPath} in the dataset view.`);
   return doc;
 }
@@ -309,7 +308,7 @@ export async function exportKeptCommand(
         sidecar: doc.sidecarPath,
         maxLineBytes: doc.maxLineBytes,
         onProgress: message => progress.report({ message }),
-        isCancelled: () => token.isCancellationRequested,
+        signal: abortSignalOf(token),
       }),
   );
   log.info(

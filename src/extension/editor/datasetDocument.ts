@@ -51,7 +51,7 @@ import {
   writeSidecar,
   type SidecarData,
 } from '../../core/dataset/sidecar';
-import { SearchCancelled, searchFile, type CancelToken } from '../../core/dataset/textSearch';
+import { SearchCancelled, searchFile } from '../../core/dataset/textSearch';
 import type { ViewSource } from '../../core/dataset/datasetView';
 
 /** An undoable change to the document's curation state: keep/drop decisions on rows. */
@@ -76,8 +76,8 @@ const STATS_INTERVAL_MS = 250;
 const COLUMNS_RETRY_MS = 2000;
 const COLUMNS_RETRIES = 5;
 
-/** A token that is never cancelled. */
-const NOT_CANCELLED: CancelToken = { cancelled: false };
+/** A signal that never aborts. */
+const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
 export interface DatasetDocumentOptions {
   readonly maxLineBytes: number;
@@ -304,7 +304,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
    * `upTo` rows (their hashes are known and their saved decisions applied).
    */
   whenScanned(
-    token: CancelToken = NOT_CANCELLED,
+    signal: AbortSignal = NEVER_ABORTED,
     onProgress: (done: number, total: number) => void = () => undefined,
     upTo = Infinity,
   ): Promise<void> {
@@ -322,18 +322,21 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         this.onDidScan(() => {
           if (covered()) return done();
           if (this.scanError) return done(this.scanError);
-          if (token.cancelled) return done(new SearchCancelled());
           onProgress(this._columns.scanned, this.file.lineCount);
         }),
         this.onDidDispose(() => done(new Error('The dataset was closed.'))),
       );
+      const onAbort = () => done(new SearchCancelled());
+      signal.addEventListener('abort', onAbort, { once: true });
+      subs.push({ dispose: () => signal.removeEventListener('abort', onAbort) });
+      if (signal.aborted) return done(new SearchCancelled());
       onProgress(this._columns.scanned, this.file.lineCount);
     });
   }
 
   async search(
     search: ViewSearch,
-    token: CancelToken,
+    signal: AbortSignal,
     onProgress: (done: number, total: number, matches: number) => void,
   ): Promise<Uint8Array> {
     const key = `${this.rowEpoch}:${this.file.lineCount}:${JSON.stringify(search)}`;
@@ -342,7 +345,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const { matches, count } = await searchFile(this.file, search, {
       schema: this._schema,
       maxLineBytes: this.opts.maxLineBytes,
-      token,
+      signal,
       onProgress,
     });
     log.info(
@@ -435,7 +438,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const lines = () => this.file.lineCount;
     if (this.indexState.indexed && last >= lines())
       throw new RangeError(`Line ${last + 1} is not in the file (it has ${lines()} lines).`);
-    await this.whenScanned(NOT_CANCELLED, onWait, last + 1);
+    await this.whenScanned(NEVER_ABORTED, onWait, last + 1);
     const n = this.file.lineCount;
     if (last >= n) throw new RangeError(`Line ${last + 1} is not in the file (it has ${n} lines).`);
     const edit = this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule);

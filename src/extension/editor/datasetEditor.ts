@@ -14,7 +14,6 @@ import {
   GetColumnsRequest,
   type GetColumnsResult,
 } from '../../shared/protocol/worker';
-import { registerDatasetCommands } from '../commands/datasetCommands';
 import { DatasetDocument } from './datasetDocument';
 import { DatasetPanel, type DatasetPanelHost, type DatasetPanelState } from './datasetPanel';
 import { errorText, log } from '../log';
@@ -34,6 +33,8 @@ export interface DatasetEditorApi {
   reveal(uri: vscode.Uri, row: number): void;
   /** The open document of `uri`, if any (index state, schema, stats, decisions). */
   document(uri: vscode.Uri): DatasetDocument | undefined;
+  /** The document of `uri` once the dataset view opens it, or undefined after `waitMs`. */
+  whenDocument(uri: vscode.Uri, waitMs: number): Promise<DatasetDocument | undefined>;
   /** The panel objects of `uri` (their views and decisions: commands and the API tests). */
   panelObjects(uri: vscode.Uri): DatasetPanel[];
   /** Sets the query of the first panel of `uri` and resolves with its view (API tests). */
@@ -55,6 +56,7 @@ class DatasetEditorProvider
   readonly onDidChangeCustomDocument = this._onDidChangeCustomDocument.event;
   private readonly _onDidUpdatePanel = new vscode.EventEmitter<DatasetPanelState>();
   readonly onDidUpdatePanel = this._onDidUpdatePanel.event;
+  private readonly _onDidOpenDocument = new vscode.EventEmitter<DatasetDocument>();
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -63,6 +65,7 @@ class DatasetEditorProvider
     context.subscriptions.push(
       this._onDidChangeCustomDocument,
       this._onDidUpdatePanel,
+      this._onDidOpenDocument,
       worker.onNotification(DidChangeColumnsNotification.type, ({ uri }) => {
         void this.documents.get(vscode.Uri.parse(uri).toString())?.refreshScores();
       }),
@@ -92,6 +95,7 @@ class DatasetEditorProvider
     }
     const key = uri.toString();
     this.documents.set(key, doc);
+    this._onDidOpenDocument.fire(doc);
     doc.onDidChangeContent(e => this._onDidChangeCustomDocument.fire(e));
     doc.onDidDispose(() => {
       if (this.documents.get(key) === doc) this.documents.delete(key);
@@ -207,6 +211,23 @@ class DatasetEditorProvider
     return this.documents.get(uri.toString());
   }
 
+  whenDocument(uri: vscode.Uri, waitMs: number): Promise<DatasetDocument | undefined> {
+    const open = this.document(uri);
+    if (open) return Promise.resolve(open);
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        listener.dispose();
+        resolve(undefined);
+      }, waitMs);
+      const listener = this._onDidOpenDocument.event(doc => {
+        if (doc.uri.toString() !== uri.toString()) return;
+        clearTimeout(timer);
+        listener.dispose();
+        resolve(doc);
+      });
+    });
+  }
+
   panelObjects(uri: vscode.Uri): DatasetPanel[] {
     return [...(this.panelsByUri.get(uri.toString()) ?? [])];
   }
@@ -255,7 +276,7 @@ class DatasetEditorProvider
 }
 
 /**
- * Registers the dataset view (custom editor `winnow.datasetView`) and its commands. Everything
+ * Registers the dataset view (custom editor `winnow.datasetView`). Everything
  * it creates is disposed with the extension.
  */
 export function registerDatasetEditor(
@@ -269,7 +290,6 @@ export function registerDatasetEditor(
       webviewOptions: { retainContextWhenHidden: false },
       supportsMultipleEditorsPerDocument: true,
     }),
-    ...registerDatasetCommands(provider),
   );
   return provider;
 }

@@ -91,8 +91,8 @@ export class DatasetPanel extends Disposable {
   private rowsSent = 0;
   private readonly timings: PanelTimings = {};
   private view: DatasetView;
-  /** The token of the view computation in progress, if any (a new one cancels it). */
-  private computing: { cancelled: boolean } | undefined;
+  /** Aborts the view computation in progress, if any (a new one aborts it). */
+  private computing: AbortController | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
   private pendingChange = { rows: false, decisions: false, scores: false };
   /** The document's last undo/redo this panel has reported. */
@@ -143,7 +143,7 @@ export class DatasetPanel extends Disposable {
       document.onDidInvalidate(({ reason }) => {
         // Row indices of the old view may be stale: go back to the file itself; the webview
         // applies its query again.
-        if (this.computing) this.computing.cancelled = true;
+        this.computing?.abort();
         this.view = DatasetView.identity(document);
         this.send({
           type: 'document/invalidate',
@@ -212,7 +212,7 @@ export class DatasetPanel extends Disposable {
     let position = this.view.positionOf(row);
     if (position < 0 && this.view.rows) {
       // The row is not in the current view: show the file itself.
-      if (this.computing) this.computing.cancelled = true;
+      this.computing?.abort();
       this.view = DatasetView.identity(this.document);
       position = row;
       this.send({ type: 'reveal', row: position, view: this.view.info() });
@@ -230,16 +230,16 @@ export class DatasetPanel extends Disposable {
    * Resolves with the view's info, or rejects when cancelled or invalid.
    */
   async setQuery(query: ViewQuery, notify = false): Promise<ViewResponse> {
-    if (this.computing) this.computing.cancelled = true;
-    const token = { cancelled: false };
-    this.computing = token;
+    this.computing?.abort();
+    const computing = new AbortController();
+    this.computing = computing;
     let lastProgress = 0;
     const t0 = performance.now();
     try {
       const view = await DatasetView.compute(
         this.document,
         query,
-        token,
+        computing.signal,
         (label, done, total, matches) => {
           const now = Date.now();
           if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
@@ -253,7 +253,7 @@ export class DatasetPanel extends Disposable {
           });
         },
       );
-      if (token.cancelled) throw new SearchCancelled();
+      if (computing.signal.aborted) throw new SearchCancelled();
       this.view = view;
       const info = view.info();
       log.info(
@@ -264,7 +264,7 @@ export class DatasetPanel extends Disposable {
       if (notify) this.send({ type: 'view/didChange', view: info, rowsChanged: true });
       return { type: 'view', view: info };
     } finally {
-      if (this.computing === token) this.computing = undefined;
+      if (this.computing === computing) this.computing = undefined;
     }
   }
 
@@ -357,7 +357,7 @@ export class DatasetPanel extends Disposable {
       case 'view/set':
         return this.setQuery(message.query);
       case 'view/cancel':
-        if (this.computing) this.computing.cancelled = true;
+        this.computing?.abort();
         return undefined;
       case 'row/detail/get': {
         const row =
@@ -419,7 +419,7 @@ export class DatasetPanel extends Disposable {
     const doc = this.document;
     this.ready = true;
     // A restarted webview starts from the file itself and applies its saved query again.
-    if (this.computing) this.computing.cancelled = true;
+    this.computing?.abort();
     this.view = DatasetView.identity(doc);
     this.timings.webviewReady ??= this.elapsed();
     const revealRow = this.host.takePendingReveal(doc.uri);
@@ -453,7 +453,7 @@ export class DatasetPanel extends Disposable {
 
   override dispose(): void {
     if (this.isDisposed) return;
-    if (this.computing) this.computing.cancelled = true;
+    this.computing?.abort();
     clearTimeout(this.changeTimer);
     super.dispose();
     try {

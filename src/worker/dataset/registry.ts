@@ -17,6 +17,8 @@ export class DatasetRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly openListeners = new Set<(dataset: Dataset) => void>();
   private readonly closeListeners = new Set<(uri: string) => void>();
+  /** Requests waiting for a holder of a URI to open it (its didOpen may still be in flight). */
+  private readonly holderWaiters = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly logger: Logger,
@@ -50,6 +52,8 @@ export class DatasetRegistry {
     const entry: Entry = { holders: new Map([[source, 1]]), dataset };
     this.entries.set(uri, entry);
     this.logger.info(`Opening dataset ${uri} (${source})`);
+    for (const wake of this.holderWaiters.get(uri) ?? []) wake();
+    this.holderWaiters.delete(uri);
     dataset.then(
       ds => {
         if (this.entries.get(uri) !== entry) return;
@@ -74,6 +78,28 @@ export class DatasetRegistry {
     this.logger.info(`Closing dataset ${uri}`);
     void entry.dataset.then(ds => ds.close()).catch(() => undefined);
     for (const fn of this.closeListeners) fn(uri);
+  }
+
+  /**
+   * The dataset of `uri` once a holder opens it: at once when one has, otherwise when the next
+   * `open` for it arrives, or undefined after `waitMs`.
+   */
+  whenHeld(uri: string, waitMs: number): Promise<Dataset | undefined> {
+    const held = this.get(uri);
+    if (held) return held;
+    return new Promise<Dataset | undefined>(resolve => {
+      const waiters = this.holderWaiters.get(uri) ?? new Set<() => void>();
+      this.holderWaiters.set(uri, waiters);
+      const timer = setTimeout(() => {
+        waiters.delete(wake);
+        resolve(undefined);
+      }, waitMs);
+      const wake = (): void => {
+        clearTimeout(timer);
+        resolve(this.get(uri));
+      };
+      waiters.add(wake);
+    });
   }
 
   /** The open dataset for a URI, or undefined when no holder has opened it. */
