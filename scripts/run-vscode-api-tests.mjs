@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the API-level tests (out/test/vscode/api/**/*.test.js, loaded by index.js) inside a real
 // VS Code extension host through @vscode/test-electron, given the local "VS Code executable"
-// scripts/vscode-server-exe.mjs (VS Code server + headless Chromium, see VSCODE.md).
+// scripts/vscode-server-exe.mjs (VS Code server + headless Chromium, see docs/testing.md).
 //
 //   node scripts/run-vscode-api-tests.mjs [--extension DIR] [--summary FILE] [--grep REGEX]
 //

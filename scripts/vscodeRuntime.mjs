@@ -1,7 +1,7 @@
 // Starts and stops a real VS Code (the server inside code-server 4.139.1, on Node 24) and the
 // headless Chromium that drives its web workbench. Shared by the API-test launcher
 // (scripts/vscode-server-exe.mjs), the UI-test support (test/support/vscodeServer.ts) and
-// scripts/serve-vscode.mjs (used by scripts/start.sh). The recipe is /work/shared/VSCODE.md.
+// scripts/serve-vscode.mjs (used by scripts/start.sh). The recipe is docs/testing.md.
 // Types for TypeScript callers are in vscodeRuntime.d.mts next to this file.
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -69,7 +69,7 @@ export const QUIET_SETTINGS = {
   'github.gitAuthentication': false,
 };
 
-/** Chromium flags that worked headless on these machines (VSCODE.md). */
+/** Chromium flags that worked headless on these machines (docs/testing.md). */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',

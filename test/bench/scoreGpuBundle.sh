@@ -47,7 +47,7 @@ done
 tar -C "$stage" -cf - . | xz -T1 -6 >"$out/bundle.tar.xz"
 fi
 ls -la "$out"
-# The Vulkan loader for the WebGPU execution provider (RUNTIME.md §2.2), as device/README.md
+# The Vulkan loader for the WebGPU execution provider (docs/runtime.md#execution-providers), as device/README.md
 # describes; the NVIDIA driver on the device supplies the ICD.
 if [ ! -d .gl ] || ! ls .gl/libvulkan1_*.deb .gl/libglvnd0_*.deb >/dev/null 2>&1; then
   mkdir -p .gl /tmp/amd64/partial

@@ -250,7 +250,7 @@ describe('ASK-LLM scoring in the worker', () => {
     await w.waitFor('didChangeColumns', () => w.columnChanges.some(n => n.uri === data.uri));
     await w.waitFor('an inlay-hint refresh', () => w.inlayRefreshes > 0);
 
-    // Code actions: keep / drop through the host command of SCORES_API.md.
+    // Code actions: keep / drop through the host command of docs/scores-api.md.
     const actions = (await w.codeActions(data.uri, 3)) ?? [];
     assert.deepEqual(
       actions.map(a => [a.title, a.command?.command, a.command?.arguments]),

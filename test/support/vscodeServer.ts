@@ -1,6 +1,6 @@
 // UI-test support (tier 3b): a real VS Code server with Winnow installed, its web workbench in
 // headless Chromium driven by playwright-core, and helpers for what the UI tests look at.
-// Recipe and selectors: /work/shared/VSCODE.md (proven on VS Code 1.139.1).
+// Recipe and selectors: docs/testing.md (proven on VS Code 1.139.1).
 //
 // How Winnow gets into VS Code: the packaged VSIX is installed offline into a fresh extensions
 // folder before the server starts (`server-main.js --install-extension`, under a second). That

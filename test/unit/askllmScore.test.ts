@@ -166,7 +166,7 @@ for (const arch of ['llama', 'qwen2'] as const)
         s.promptText('doc'),
         `<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n${renderPrompt(PAPER_PROMPT_DECODER, 'doc')}<|im_end|>\n<|im_start|>assistant\n`,
       );
-      // After "assistant\n" the model writes `yes` with no leading space (RUNTIME.md §5).
+      // After "assistant\n" the model writes `yes` with no leading space (docs/askllm.md#answer-tokens).
       assert.equal(s.info.yes[0].token, 'yes');
       assert.equal(s.info.yes[0].id, fx[arch].yesId);
     });

@@ -33,7 +33,7 @@ describe('normalCdf', () => {
 });
 
 describe('collisionProbability k(c)', () => {
-  test('reproduces the table in PAPER.md §3.4', () => {
+  test('reproduces the table in docs/density.md#kernel', () => {
     const cs = [0.1, 0.3, 0.5, 0.8, 1.0, 1.414];
     const table: Record<number, number[]> = {
       0.25: [0.68, 0.31, 0.2, 0.12, 0.1, 0.07],

@@ -1,5 +1,5 @@
 /**
- * Length-bucketed batch planning (PAPER.md §2.7, §7 pitfall 12). Rows are sorted by token length
+ * Length-bucketed batch planning (docs/askllm.md#batching). Rows are sorted by token length
  * so that each batch pads to a similar length, and the batch size adapts to the length: a token
  * budget bounds rows × padded length, so short rows go in big batches and long rows in small ones.
  */
@@ -36,7 +36,7 @@ export function defaultBatching(
   return device === 'cpu' ? DEFAULT_BATCHING[kind] : GPU_BATCHING[kind];
 }
 
-/** Default plans per model kind on the CPU, from the measurements in RUNTIME.md §7. */
+/** Default plans per model kind on the CPU, from the measurements in docs/runtime.md#throughput. */
 export const DEFAULT_BATCHING: Readonly<Record<'seq2seq' | 'causal', Required<BatchPlanOptions>>> =
   {
     // B≈8 at 256 tokens was the sweet spot for Flan-T5-small on CPU; 32 at short lengths.

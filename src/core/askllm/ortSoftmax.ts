@@ -1,6 +1,6 @@
 /**
  * The ASK-LLM answer probabilities with the full-vocabulary reduction on ONNX Runtime
- * (PAPER.md §2.4, §2.8):
+ * (docs/askllm.md#score):
  *
  *   logits[b, V] ─(Cast fp32)─ ReduceMax → max[b]
  *                             └ Sub(max) ─ Exp ─ chunked fp32 ReduceSum ─ fp64 ReduceSum → sum[b]

@@ -1,5 +1,5 @@
 /**
- * ASK-LLM prompt templates (PAPER.md §2.1, §2.2, §2.6). A template is plain text with exactly
+ * ASK-LLM prompt templates (docs/askllm.md#prompt). A template is plain text with exactly
  * one `{{document}}` placeholder, the form users edit in `.winnow-prompt` files.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Full-vocabulary softmax at one position of a logits tensor (PAPER.md §2.4, §2.8). Logits are
+ * Full-vocabulary softmax at one position of a logits tensor (docs/askllm.md#score). Logits are
  * read as float32 (fp16 logits are widened first) and reduced in float64, so the result is at
  * least as precise as an fp32 log-softmax.
  */

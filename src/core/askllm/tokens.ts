@@ -1,6 +1,6 @@
 /**
  * Tokenizer-level ASK-LLM logic that does not depend on a particular library: answer-token
- * resolution in context (PAPER.md §2.5) and document-only truncation (§2.6).
+ * resolution in context (docs/askllm.md#answer-tokens) and document-only truncation (#truncation).
  */
 
 /** The few tokenizer operations the scorer needs. */
@@ -41,7 +41,7 @@ export class MultiTokenAnswerError extends Error {
 }
 
 /**
- * Resolves the token the model would emit for `word` right after `context` (PAPER.md §2.5):
+ * Resolves the token the model would emit for `word` right after `context` (docs/askllm.md#answer-tokens):
  * `encode(context + continuation)` minus `encode(context)`, checked to be one token.
  *
  * - Encoder-decoder models (`context` undefined) emit the answer as the start of a fresh

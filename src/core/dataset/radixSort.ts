@@ -3,6 +3,8 @@
  * digit radix sort over 32-bit keys (two 16-bit passes), O(n) time and 4 arrays of n uint32.
  * 10M rows sort in well under a second, where `Array.prototype.sort` with a comparator over the
  * same indices takes tens of seconds. Free of `vscode`: unit-tested and benchmarked in Node.
+ * Why not a library: the npm radix sorts sort the keys themselves, not an index permutation
+ * by a separate key array, which is what a stable multi-column view needs.
  */
 
 /** Key that sorts after every real value in either direction (unscored rows come last). */

@@ -1,5 +1,5 @@
 /**
- * The worker's per-row score columns (SCORES_API.md `winnow/getColumns`) as typed arrays: ASK-LLM
+ * The worker's per-row score columns (docs/scores-api.md `winnow/getColumns`) as typed arrays: ASK-LLM
  * P(yes), prompt tokens and (when asked for) the normalised variant, and DENSITY score and rank,
  * with the metadata that says how they were made; and what they say about one row. Free of
  * `vscode`.

@@ -1,5 +1,5 @@
 /**
- * The decisions sidecar: `<dataset>.winnow.json` beside the dataset (SCORES_API.md). Pretty JSON
+ * The decisions sidecar: `<dataset>.winnow.json` beside the dataset (docs/scores-api.md). Pretty JSON
  * with one content hash per line, sorted, so it is small, diffable and safe to commit. The
  * dataset itself is never written. Free of `vscode`.
  */

@@ -3,7 +3,7 @@
  *
  * - K = 1 (the paper): bucket = ((h mod B) + B) mod B. JavaScript's `%` keeps the sign of h and
  *   p-stable hashes are negative about half the time, so the second step is essential
- *   (PAPER.md §3.6). The sketch's hot loops compute the same value without a division for
+ *   (docs/density.md#implementation-notes). The sketch's hot loops compute the same value without a division for
  *   −B ≤ h < B (see sketch.ts).
  * - K > 1: the K ints of a row are combined with MurmurHash3 x86_32 (seed 42, each int as one
  *   little-endian 4-byte block, as RACEKernels' `rehash` does), and bucket = hash mod B on the

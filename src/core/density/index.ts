@@ -1,5 +1,5 @@
 /**
- * DENSITY (Sachdeva et al. 2024, PAPER.md §3): a p-stable L2 LSH kernel-density sketch over
+ * DENSITY (Sachdeva et al. 2024, docs/density.md): a p-stable L2 LSH kernel-density sketch over
  * embeddings, density scores and ranks, and inverse-propensity sampling.
  *
  * Typical use in the worker:

@@ -1,5 +1,5 @@
 /**
- * The kernel that the p-stable L2 hash family implies (PAPER.md §3.4), and an exact O(N²)
+ * The kernel that the p-stable L2 hash family implies (docs/density.md#kernel), and an exact O(N²)
  * kernel sum to check sketches against.
  *
  * For h(x) = ⌊(a·x + b)/w⌋ with a ~ N(0, I) and b ~ U[0, w), two points at distance c collide

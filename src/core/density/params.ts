@@ -1,5 +1,5 @@
 /**
- * Parameters of a DENSITY sketch (PAPER.md §3.2–3.5). Together with the generator in prng.ts
+ * Parameters of a DENSITY sketch (docs/density.md). Together with the generator in prng.ts
  * they determine the hash functions completely, so a sketch and its scores are reproducible
  * from (seed, dim, rows, hashesPerRow, bandwidth, buckets).
  */
@@ -17,7 +17,7 @@ export const DEFAULT_HASHES_PER_ROW = 1;
  * Default bin width w of the p-stable L2 hash h(x) = ⌊(a·x + b)/w⌋, for unit-norm embeddings.
  *
  * The hash collides for two points at distance c with probability k(c) (kernel.ts), so w is the
- * kernel bandwidth. For unit vectors c lies in [0, 2]; the table in PAPER.md §3.4 gives
+ * kernel bandwidth. For unit vectors c lies in [0, 2]; the table in docs/density.md#kernel gives
  *
  * | w \ c | 0.1 | 0.3 | 0.5 | 0.8 | 1.0 | 1.414 |
  * |-------|-----|-----|-----|-----|-----|-------|

@@ -1,5 +1,5 @@
 /**
- * The two passes of Algorithm 2 (PAPER.md §3.3), streaming embeddings through a hasher into a
+ * The two passes of Algorithm 2 (docs/density.md#algorithm), streaming embeddings through a hasher into a
  * sketch block by block, so memory stays bounded by the hasher's block size whatever N is.
  * Hashes are recomputed in pass 2 rather than stored (4 KB per row at R = 1,000).
  */

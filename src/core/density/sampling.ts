@@ -1,5 +1,5 @@
 /**
- * Inverse-propensity sampling by DENSITY (PAPER.md §3.3 and §3.6): select k rows without
+ * Inverse-propensity sampling by DENSITY (docs/density.md): select k rows without
  * replacement with probability ∝ 1/score, using Efraimidis–Spirakis keys.
  */
 import { Xoshiro128, PrngStream } from './prng';

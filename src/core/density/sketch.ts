@@ -1,5 +1,5 @@
 /**
- * The DENSITY sketch (PAPER.md §3.3, Algorithm 2): an R × B matrix of Uint32 counters.
+ * The DENSITY sketch (docs/density.md#algorithm, Algorithm 2): an R × B matrix of Uint32 counters.
  * Pass 1 adds every embedding (one increment per row); pass 2 scores an embedding as the mean
  * over rows of the counter its hash selects. Sketches with the same parameters are additive:
  * {@link mergeSketches} of shard sketches equals the single-pass sketch bit for bit.

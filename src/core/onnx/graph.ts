@@ -10,7 +10,7 @@
  * g.output('h', 'float32', ['batch_size', 16], y);
  * const bytes = modelBytes(g, { opset: 14, irVersion: 8 });
  * ```
- * Field numbers follow onnx.proto (see RUNTIME.md §4.3). Tensor payloads passed to `init` are
+ * Field numbers follow onnx.proto (see docs/runtime.md#test-fixtures). Tensor payloads passed to `init` are
  * referenced, not copied, until `modelBytes` concatenates the chunks once.
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';

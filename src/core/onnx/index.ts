@@ -1,4 +1,8 @@
-/** Dependency-free ONNX model writer: graph builder plus protobuf serialisation. */
+/**
+ * Dependency-free ONNX model writer: graph builder plus protobuf serialisation.
+ * Why not a library: npm has ONNX protobuf schemas but no maintained graph builder, and this
+ * writer (the small answer-softmax and hashing graphs, the test fixtures) is short to review.
+ */
 export {
   GraphBuilder,
   FloatAttr,

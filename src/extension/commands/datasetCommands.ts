@@ -6,7 +6,7 @@
  *    view with the cursor's line focused.
  *    Like VS Code's "Reopen Editor With", the new editor replaces the old one in its group
  *    (unless the old one has unsaved changes, which are never thrown away).
- *  - `winnow.setDecision` / `winnow.getDecisions` (internal, SCORES_API.md): keep/drop lines,
+ *  - `winnow.setDecision` / `winnow.getDecisions` (internal, docs/scores-api.md): keep/drop lines,
  *    as an undoable edit of the open dataset view, or straight in the sidecar.
  *  - `winnow.exportKept` ("Winnow: Export Kept Examples").
  */
@@ -355,7 +355,7 @@ export function registerDatasetCommands(api: DatasetEditorApi): vscode.Disposabl
       'winnow.openInDatasetView',
       guard('Open in Dataset View', (uri?: unknown) => openInDatasetView(api, uri)),
     ),
-    // Internal (SCORES_API.md): errors go back to the caller, which reports them.
+    // Internal (docs/scores-api.md): errors go back to the caller, which reports them.
     vscode.commands.registerCommand(
       'winnow.setDecision',
       (uri: unknown, lines: unknown, d: unknown) => setDecision(api, uri, lines, d),

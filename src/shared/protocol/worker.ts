@@ -142,7 +142,7 @@ export namespace StatusNotification {
   };
 }
 
-/** How one ASK-LLM score column was produced (SCORES_API.md). */
+/** How one ASK-LLM score column was produced (docs/scores-api.md). */
 export interface ScoreColumnMeta {
   model: string;
   dtype: string;
@@ -154,7 +154,7 @@ export interface ScoreColumnMeta {
   device?: string;
 }
 
-/** Parameters of the DENSITY sketch behind a density column (SCORES_API.md). */
+/** Parameters of the DENSITY sketch behind a density column (docs/scores-api.md). */
 export interface DensityColumnMeta {
   model: string;
   rows: number;
@@ -167,7 +167,7 @@ export interface DensityColumnMeta {
 /** Flag bit of `GetColumnsResult.askllm.tokens`: the document was truncated to fit. */
 export const TOKENS_TRUNCATED = 0x8000_0000;
 
-/** Per-row score columns of one dataset file, aligned with its physical lines (SCORES_API.md). */
+/** Per-row score columns of one dataset file, aligned with its physical lines (docs/scores-api.md). */
 export interface GetColumnsResult {
   /** Rows of the file version the columns align with. */
   rowCount: number;

@@ -1,5 +1,5 @@
 /**
- * The ASK-LLM scorer (PAPER.md §2): P("yes" | prompt) from the full-vocabulary softmax at the
+ * The ASK-LLM scorer (docs/askllm.md): P("yes" | prompt) from the full-vocabulary softmax at the
  * first answer position, for encoder-decoder models (first decoder step from the start token)
  * and decoder-only chat models (last position of a left-padded batch).
  *

@@ -1,5 +1,5 @@
 /**
- * `winnow/getColumns` (SCORES_API.md): per-row score columns of a dataset, aligned with its
+ * `winnow/getColumns` (docs/scores-api.md): per-row score columns of a dataset, aligned with its
  * physical lines as the worker indexed them. Each kind of column comes from a provider
  * registered here: ASK-LLM from the scoring service, DENSITY later from its own service, so a
  * new column plugs in without touching the request handler.

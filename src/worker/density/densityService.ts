@@ -1,5 +1,5 @@
 /**
- * DENSITY for open datasets in the worker (PAPER.md §3): embed every valid row (cache hits skip
+ * DENSITY for open datasets in the worker (docs/density.md): embed every valid row (cache hits skip
  * the model), build the p-stable LSH sketch in pass 1, score every row in pass 2, rank, store
  * the sketch (with its parameters and seed) and the scores beside the embedding cache, and
  * answer the density column, the hover and inverse-propensity samples from the stored scores.

@@ -1,6 +1,6 @@
 /**
  * Code actions on dataset lines: "Keep example" / "Drop example". They run the host command
- * `winnow.setDecision(uri, lines, decision)` (SCORES_API.md), which records the decision in the
+ * `winnow.setDecision(uri, lines, decision)` (docs/scores-api.md), which records the decision in the
  * same store as the dataset view. The URI travels as a string; the client's middleware turns it
  * into a `vscode.Uri` before VS Code runs the command.
  */

@@ -1,5 +1,5 @@
 /**
- * Execution-provider selection (RUNTIME.md §2). onnxruntime-node does not fall back from a
+ * Execution-provider selection (docs/runtime.md#execution-providers). onnxruntime-node does not fall back from a
  * failed provider, so each device is tried on its own, in order, and every outcome is recorded
  * for the user: which device won, and why each other one was skipped or failed.
  */
@@ -55,7 +55,7 @@ export function cudaProviderPath(): string | undefined {
 /**
  * Why a device is skipped without trying it, or undefined to try it. CUDA is only tried when
  * its provider library is installed: trying it otherwise prints an uncatchable native error
- * line (RUNTIME.md §2.2, §2.4). An explicitly requested device is always tried.
+ * line (docs/runtime.md#execution-providers). An explicitly requested device is always tried.
  */
 export function skipReason(device: DeviceName, explicit: boolean): string | undefined {
   if (device !== 'cuda' || explicit) return undefined;

@@ -1,6 +1,6 @@
 /**
  * Loads an ASK-LLM scorer model with @huggingface/transformers 4.x on onnxruntime-node
- * (RUNTIME.md §3): by Hugging Face id (downloaded once from the Hub endpoint, see hub.ts, into a
+ * (docs/runtime.md#loading-models): by Hugging Face id (downloaded once from the Hub endpoint, see hub.ts, into a
  * user cache folder, never inside node_modules) or from a local folder, offline if asked, on the
  * first device that works.
  *
@@ -40,7 +40,7 @@ export function transformers(): Promise<TransformersModule> {
   return transformersPromise;
 }
 
-/** Model precisions offered to users, with their file suffixes (RUNTIME.md §3.3). */
+/** Model precisions offered to users, with their file suffixes (docs/runtime.md#dtypes). */
 export const DTYPE_SUFFIX = { fp32: '', fp16: '_fp16', q8: '_quantized', q4: '_q4' } as const;
 
 /** A supported precision. */
