@@ -27,7 +27,7 @@ import {
   type ScoreResult,
   type WorkerInitializationOptions,
 } from '../../shared/protocol/worker';
-import { type LogLevel } from '../../shared/settings';
+import { readHostSettings } from '../config';
 import type { ClientWorkerStatus } from '../../shared/format/workerStatusText';
 import { errorText, log } from '../log';
 import { WorkerStatusBar } from './workerStatusBar';
@@ -300,7 +300,7 @@ export class WorkerClient implements vscode.Disposable {
     const storage = this.context.globalStorageUri;
     const initializationOptions: WorkerInitializationOptions = {
       workspaceTrusted: vscode.workspace.isTrusted,
-      logLevel: vscode.workspace.getConfiguration('winnow').get<LogLevel>('worker.logLevel'),
+      logLevel: readHostSettings().workerLogLevel,
       ...(storage.scheme === 'file'
         ? {
             storagePath: storage.fsPath,

@@ -18,6 +18,7 @@ import type { DatasetDocument } from '../editor/datasetDocument';
 import { KEEP } from '../../core/dataset/decisions';
 import { exportKept, manifestPath, type ExportResult } from '../../core/dataset/exportKept';
 import { abortSignalOf } from '../abort';
+import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { decisionsFromSidecar, setDecisionInSidecar } from '../../core/dataset/offlineDecisions';
 
@@ -165,9 +166,7 @@ export async function setDecision(
     });
   if (!vscode.workspace.isTrusted)
     throw new Error('This workspace is in Restricted Mode: Winnow does not write decisions here.');
-  const maxLineBytes = vscode.workspace
-    .getConfiguration('winnow', uri)
-    .get<number>('dataset.maxLineBytes');
+  const { maxLineBytes } = readHostSettings(uri);
   return setDecisionInSidecar(uri.fsPath, lines as number[], value, maxLineBytes);
 }
 
@@ -181,9 +180,7 @@ export async function getDecisions(
     throw new Error('winnow.getDecisions needs the file URI of a dataset.');
   const doc = api.document(uri);
   if (doc) return doc.currentDecisions();
-  const maxLineBytes = vscode.workspace
-    .getConfiguration('winnow', uri)
-    .get<number>('dataset.maxLineBytes');
+  const { maxLineBytes } = readHostSettings(uri);
   return decisionsFromSidecar(uri.fsPath, maxLineBytes);
 }
 

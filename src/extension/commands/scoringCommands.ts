@@ -14,6 +14,7 @@ import * as vscode from 'vscode';
 import { PAPER_PROMPT, PAPER_PROMPT_DECODER } from '../../core/askllm/prompt';
 import { DATASET_VIEW_TYPE } from '../../shared/protocol/webview';
 import { WorkerErrorCodes, type ScoreResult } from '../../shared/protocol/worker';
+import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { isDatasetUri, type WorkerClient } from '../client/workerClient';
 
@@ -100,9 +101,7 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
         `Winnow: scored ${name}. ${summary}, with ${result.model} on ${result.device} in ${seconds} s.`,
       );
       // winnow.density.computeAfterScoring: DENSITY follows (densityCommands.ts, its own progress).
-      if (
-        vscode.workspace.getConfiguration('winnow', uri).get<boolean>('density.computeAfterScoring')
-      )
+      if (readHostSettings(uri).computeDensityAfterScoring)
         await vscode.commands.executeCommand('winnow.computeDensity', uri);
     }
     return result;

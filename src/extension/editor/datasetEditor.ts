@@ -18,7 +18,7 @@ import { DatasetDocument } from './datasetDocument';
 import { DatasetPanel, type DatasetPanelHost, type DatasetPanelState } from './datasetPanel';
 import { errorText, log } from '../log';
 import type { WorkerClient } from '../client/workerClient';
-import { DEFAULT_MAX_LINE_BYTES } from '../../core/jsonl';
+import { classifyChange, readHostSettings } from '../config';
 
 /** What `registerDatasetEditor` returns: the view's API, used by commands and the API tests. */
 export interface DatasetEditorApi {
@@ -66,9 +66,22 @@ class DatasetEditorProvider
       this._onDidChangeCustomDocument,
       this._onDidUpdatePanel,
       this._onDidOpenDocument,
+      vscode.workspace.onDidChangeConfiguration(e => this.onDidChangeSettings(e)),
       worker.onNotification(DidChangeColumnsNotification.type, ({ uri }) => {
         void this.documents.get(vscode.Uri.parse(uri).toString())?.refreshScores();
       }),
+    );
+  }
+
+  /** Settings that open dataset views read once: say that a reopen applies them. */
+  private onDidChangeSettings(e: vscode.ConfigurationChangeEvent): void {
+    const stale = [...this.documents.values()].filter(doc =>
+      [...classifyChange(e, doc.uri).values()].includes('reopenDataset'),
+    );
+    if (stale.length === 0) return;
+    const names = stale.map(d => d.fileName).join(', ');
+    void vscode.window.showInformationMessage(
+      `Winnow: reopen the dataset view of ${names} to apply the changed setting.`,
     );
   }
 
@@ -79,9 +92,7 @@ class DatasetEditorProvider
     openContext: vscode.CustomDocumentOpenContext,
     _token: vscode.CancellationToken,
   ): Promise<DatasetDocument> {
-    const maxLineBytes = vscode.workspace
-      .getConfiguration('winnow', uri)
-      .get<number>('dataset.maxLineBytes', DEFAULT_MAX_LINE_BYTES);
+    const { maxLineBytes } = readHostSettings(uri);
     let doc: DatasetDocument;
     try {
       doc = await DatasetDocument.open(uri, openContext.backupId, {

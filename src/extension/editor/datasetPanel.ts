@@ -25,6 +25,7 @@ import type { DatasetDocument } from './datasetDocument';
 import { DatasetView } from '../../core/dataset/datasetView';
 import { Disposable } from '../dispose';
 import { SearchCancelled } from '../../core/dataset/textSearch';
+import { classifyChange, readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { PREVIEW_CHARS } from '../../core/dataset/rowViews';
 import { datasetViewHtml, webviewOptions } from './webviewHtml';
@@ -171,7 +172,7 @@ export class DatasetPanel extends Disposable {
     );
     this.register(
       vscode.workspace.onDidChangeConfiguration(e => {
-        if (e.affectsConfiguration('winnow.datasetView.triageKeys', this.document.uri))
+        if (classifyChange(e, this.document.uri).has('datasetView.triageKeys'))
           this.send({ type: 'settings/didChange', triageKeys: this.triageKeys() });
       }),
     );
@@ -180,10 +181,7 @@ export class DatasetPanel extends Disposable {
 
   /** The keep/drop keys the user chose (`winnow.datasetView.triageKeys`). */
   private triageKeys(): TriageKeys {
-    const v = vscode.workspace
-      .getConfiguration('winnow', this.document.uri)
-      .get<string>('datasetView.triageKeys');
-    return v === 'k/d' ? 'k/d' : 'y/n';
+    return readHostSettings(this.document.uri).triageKeys;
   }
 
   get state(): DatasetPanelState {
