@@ -16,16 +16,16 @@ import type {
   ViewQuery,
 } from '../../src/shared/webviewProtocol';
 import { DEFAULT_QUERY } from '../../src/shared/webviewProtocol';
-import type { ColumnWidths } from './columns';
-import { FilterPanel, ScopeBar, Toolbar, cleanRange, filterCount } from './controls';
-import { DetailPanel } from './detail';
-import { codicon, el } from './dom';
-import { Grid, type GridAction, type RenderInfo } from './grid';
-import { keyHelp, triageKeys } from './keymap';
-import { Header } from './header';
-import { host, loadViewState, logToHost, onHostEvent, saveViewState } from './host';
-import { RowStore } from './rowStore';
-import { rangesSize } from './selection';
+import type { ColumnWidths } from './grid/columns';
+import { FilterPanel, ScopeBar, Toolbar, cleanRange, filterCount } from './panels/controls';
+import { DetailPanel } from './panels/detail';
+import { codicon, el } from './util/dom';
+import { Grid, type GridAction, type RenderInfo } from './grid/grid';
+import { keyHelp, triageKeys } from './grid/keymap';
+import { Header } from './panels/header';
+import { host, loadViewState, logToHost, onHostEvent, saveViewState } from './util/host';
+import { RowStore } from './grid/rowStore';
+import { rangesSize } from './grid/selection';
 
 /** Pages kept in the webview: 64 x pageSize rows, a few hundred kB at most. */
 const CACHE_PAGES = 64;

@@ -11,7 +11,7 @@
  * aria-activedescendant, and selected rows have aria-selected. The keyboard does everything:
  * see keymap.ts.
  */
-import type { Decision, RowView, ScoreSourceView } from '../../src/shared/webviewProtocol';
+import type { Decision, RowView, ScoreSourceView } from '../../../src/shared/webviewProtocol';
 import {
   COLUMNS,
   columnWidth,
@@ -22,7 +22,7 @@ import {
   type ColumnId,
   type ColumnWidths,
 } from './columns';
-import { codicon, el, formatCount, setAttr, setText } from './dom';
+import { codicon, el, formatCount, setAttr, setText } from '../util/dom';
 import {
   clampRow,
   clampTopRow,
@@ -47,7 +47,7 @@ import {
   triageKeyNames,
 } from './keymap';
 import type { RowStore } from './rowStore';
-import { lengthText, lengthTooltip, scoreTooltip, tokensCellText, tokensText } from './scoreText';
+import { lengthText, lengthTooltip, scoreTooltip, tokensCellText, tokensText } from '../util/scoreText';
 import { addRange, rangesContain, removePosition, type Ranges } from './selection';
 
 /** What the grid painted last (reported to the host for tests and commands). */

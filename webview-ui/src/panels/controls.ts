@@ -13,8 +13,8 @@ import type {
   ViewInfo,
   ViewQuery,
   ViewSearch,
-} from '../../src/shared/webviewProtocol';
-import { codicon, el, formatCount, setText } from './dom';
+} from '../../../src/shared/webviewProtocol';
+import { codicon, el, formatCount, setText } from '../util/dom';
 import { HistogramView } from './histogram';
 
 function iconButton(

@@ -3,10 +3,10 @@
  * scores with the model and prompt that produced them, the decision, and a "Show in text editor"
  * link to the exact line. Every piece of dataset text goes in through textContent.
  */
-import type { Decision, RowDetail } from '../../src/shared/webviewProtocol';
-import { codicon, el, formatCount } from './dom';
-import { type TriageKeys, triageKeyNames } from './keymap';
-import { scoreFacts } from './scoreText';
+import type { Decision, RowDetail } from '../../../src/shared/webviewProtocol';
+import { codicon, el, formatCount } from '../util/dom';
+import { type TriageKeys, triageKeyNames } from '../grid/keymap';
+import { scoreFacts } from '../util/scoreText';
 
 export interface DetailCallbacks {
   /** Show the row's line in the text editor. */

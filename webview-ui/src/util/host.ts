@@ -3,14 +3,14 @@
  * extension host, plus persisted UI state. UI modules call these functions; they never post
  * messages themselves.
  */
-import { MessageHandler, type Envelope } from '../../src/shared/messageHandler';
+import { MessageHandler, type Envelope } from '../../../src/shared/messageHandler';
 import type {
   FromWebviewMessage,
   PersistedViewState,
   ToWebviewMessage,
   WebviewMessageHandler,
   WebviewRequests,
-} from '../../src/shared/webviewProtocol';
+} from '../../../src/shared/webviewProtocol';
 
 const vscodeApi = acquireVsCodeApi<PersistedViewState>();
 

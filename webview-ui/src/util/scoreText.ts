@@ -4,8 +4,8 @@
  * model and prompt, the prompt tokens, DENSITY rank), worded the same way. Pure (no DOM):
  * unit-tested in Node.
  */
-import { formatProbability, standingText } from '../../src/shared/scoreFormat';
-import type { RowDetail, RowScores, ScoreSourceView } from '../../src/shared/webviewProtocol';
+import { formatProbability, standingText } from '../../../src/shared/scoreFormat';
+import type { RowDetail, RowScores, ScoreSourceView } from '../../../src/shared/webviewProtocol';
 
 type AskLlmSource = NonNullable<ScoreSourceView['askllm']>;
 
