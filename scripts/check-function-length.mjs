@@ -37,7 +37,9 @@ const eslint = new ESLint({
   ],
 });
 
-const results = await eslint.lintFiles(paths.map(p => (/\.[cm]?[jt]s$/.test(p) ? p : `${p}/**/*.ts`)));
+const results = await eslint.lintFiles(
+  paths.map(p => (/\.[cm]?[jt]s$/.test(p) ? p : `${p}/**/*.ts`)),
+);
 const offenders = [];
 for (const { filePath, messages } of results)
   for (const m of messages) {
@@ -50,7 +52,8 @@ for (const { filePath, messages } of results)
   }
 
 offenders.sort((a, b) => b.lines - a.lines);
-for (const o of offenders) console.log(`${o.where.padEnd(56)} ${String(o.lines).padStart(4)} lines  ${o.name}`);
+for (const o of offenders)
+  console.log(`${o.where.padEnd(56)} ${String(o.lines).padStart(4)} lines  ${o.name}`);
 console.log(
   offenders.length
     ? `${offenders.length} function(s) longer than ${max} lines.`

@@ -69,28 +69,23 @@ export class DetailPanel {
   show(d: RowDetail): void {
     this.shown = d;
     this.title.textContent = `Line ${formatCount(d.index + 1)}`;
-    const parts: HTMLElement[] = [];
+    const parts: HTMLElement[] = [this.actions(d)];
+    if (d.error) parts.push(errorNote(d.error));
+    // Scores and where they came from: the facts of the text editor's hover.
+    parts.push(section('Scores', keyValues(scoreFacts(d))));
+    parts.push(textSection(d));
+    if (d.textTruncated)
+      parts.push(
+        el('p', 'muted', undefined, 'The text is cut short here; the text editor shows all of it.'),
+      );
+    if (!d.error) parts.push(rawJson(d));
+    this.content.replaceChildren(...parts);
+    this.content.scrollTop = 0;
+  }
 
-    // Actions: decision buttons and the link to the text editor.
+  /** Decision buttons and the link to the text editor. */
+  private actions(d: RowDetail): HTMLElement {
     const actions = el('div', 'detail-actions');
-    const decision = el('span', `decision-chip ${d.decision ?? 'undecided'}`);
-    decision.append(
-      codicon(
-        d.decision === 'keep' ? 'check' : d.decision === 'drop' ? 'close' : 'circle-large-outline',
-      ),
-      el(
-        'span',
-        undefined,
-        undefined,
-        d.decision === 'keep' ? 'Kept' : d.decision === 'drop' ? 'Dropped' : 'Undecided',
-      ),
-    );
-    const btn = (label: string, icon: string, title: string, fn: () => void) => {
-      const b = el('button', 'secondary-button', { type: 'button', title });
-      b.append(codicon(icon), el('span', undefined, undefined, label));
-      b.addEventListener('click', fn);
-      return b;
-    };
     const open = el('a', 'detail-link', {
       href: '#',
       title: `Open the file in the text editor at line ${d.index + 1} (o)`,
@@ -102,66 +97,77 @@ export class DetailPanel {
     });
     const keys = triageKeyNames(this.triageKeys);
     actions.append(
-      decision,
-      btn('Keep', 'check', `Keep this example (${keys.keep})`, () =>
+      decisionChip(d.decision),
+      button('Keep', 'check', `Keep this example (${keys.keep})`, () =>
         this.callbacks.onDecide('keep'),
       ),
-      btn('Drop', 'close', `Drop this example (${keys.drop})`, () =>
+      button('Drop', 'close', `Drop this example (${keys.drop})`, () =>
         this.callbacks.onDecide('drop'),
       ),
-      btn('Clear', 'discard', 'Clear the decision (x)', () => this.callbacks.onDecide('unset')),
+      button('Clear', 'discard', 'Clear the decision (x)', () => this.callbacks.onDecide('unset')),
       open,
     );
-    parts.push(actions);
-
-    if (d.error) {
-      const err = el('div', 'detail-error', { role: 'note' });
-      err.append(
-        codicon('error'),
-        el(
-          'span',
-          undefined,
-          undefined,
-          `${d.error.kind}: ${d.error.message}${d.error.column ? ` (column ${d.error.column})` : ''}`,
-        ),
-      );
-      parts.push(err);
-    }
-
-    // Scores and where they came from: the facts of the text editor's hover.
-    parts.push(section('Scores', keyValues(scoreFacts(d))));
-
-    // The text: chat turns by role, or the wrapped text.
-    if (d.turns && d.turns.length) {
-      const list = el('ol', 'chat-turns');
-      for (const t of d.turns) {
-        const li = el('li', `chat-turn role-${/^[a-z]+$/.test(t.role) ? t.role : 'other'}`);
-        li.append(
-          el('div', 'chat-role', undefined, t.role),
-          el('div', 'chat-content', undefined, t.content),
-        );
-        list.append(li);
-      }
-      parts.push(section(`Conversation (${d.turns.length} turns)`, list));
-    } else {
-      const text = el('div', 'detail-text', undefined, d.text);
-      parts.push(section(d.error ? 'Raw line' : 'Text', text));
-    }
-    if (d.textTruncated)
-      parts.push(
-        el('p', 'muted', undefined, 'The text is cut short here; the text editor shows all of it.'),
-      );
-
-    if (!d.error) {
-      const details = el('details', 'detail-raw');
-      details.append(
-        el('summary', undefined, undefined, 'Raw JSON'),
-        el('pre', 'detail-json', undefined, d.raw),
-      );
-      if (d.rawTruncated) details.append(el('p', 'muted', undefined, 'Cut short.'));
-      parts.push(details);
-    }
-    this.content.replaceChildren(...parts);
-    this.content.scrollTop = 0;
+    return actions;
   }
+}
+
+function decisionChip(decision: Decision | undefined): HTMLElement {
+  const chip = el('span', `decision-chip ${decision ?? 'undecided'}`);
+  chip.append(
+    codicon(decision === 'keep' ? 'check' : decision === 'drop' ? 'close' : 'circle-large-outline'),
+    el(
+      'span',
+      undefined,
+      undefined,
+      decision === 'keep' ? 'Kept' : decision === 'drop' ? 'Dropped' : 'Undecided',
+    ),
+  );
+  return chip;
+}
+
+function button(label: string, icon: string, title: string, onClick: () => void): HTMLElement {
+  const b = el('button', 'secondary-button', { type: 'button', title });
+  b.append(codicon(icon), el('span', undefined, undefined, label));
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function errorNote(error: NonNullable<RowDetail['error']>): HTMLElement {
+  const note = el('div', 'detail-error', { role: 'note' });
+  note.append(
+    codicon('error'),
+    el(
+      'span',
+      undefined,
+      undefined,
+      `${error.kind}: ${error.message}${error.column ? ` (column ${error.column})` : ''}`,
+    ),
+  );
+  return note;
+}
+
+/** The text: chat turns by role, or the wrapped text. */
+function textSection(d: RowDetail): HTMLElement {
+  if (!d.turns || !d.turns.length)
+    return section(d.error ? 'Raw line' : 'Text', el('div', 'detail-text', undefined, d.text));
+  const list = el('ol', 'chat-turns');
+  for (const t of d.turns) {
+    const li = el('li', `chat-turn role-${/^[a-z]+$/.test(t.role) ? t.role : 'other'}`);
+    li.append(
+      el('div', 'chat-role', undefined, t.role),
+      el('div', 'chat-content', undefined, t.content),
+    );
+    list.append(li);
+  }
+  return section(`Conversation (${d.turns.length} turns)`, list);
+}
+
+function rawJson(d: RowDetail): HTMLElement {
+  const details = el('details', 'detail-raw');
+  details.append(
+    el('summary', undefined, undefined, 'Raw JSON'),
+    el('pre', 'detail-json', undefined, d.raw),
+  );
+  if (d.rawTruncated) details.append(el('p', 'muted', undefined, 'Cut short.'));
+  return details;
 }
