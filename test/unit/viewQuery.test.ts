@@ -15,11 +15,18 @@ describe('dataset view queries', () => {
     assert.equal(isDefaultQuery(undefined), true);
     assert.equal(isDefaultQuery(DEFAULT_QUERY), true);
     const q: ViewQuery = { ...DEFAULT_QUERY, sort: 'line', descending: false };
-    assert.equal(isDefaultQuery({ ...q, search: { text: '' } }), true, 'an empty search is none');
+    assert.equal(
+      isDefaultQuery({ ...q, search: { text: '', regex: false, caseSensitive: false } }),
+      true,
+      'an empty search is none',
+    );
     assert.equal(isDefaultQuery({ ...q, filter: {} }), true);
     assert.equal(isDefaultQuery({ ...q, descending: true }), false);
     assert.equal(isDefaultQuery({ ...q, sort: 'score' }), false);
-    assert.equal(isDefaultQuery({ ...q, search: { text: 'owl' } }), false);
+    assert.equal(
+      isDefaultQuery({ ...q, search: { text: 'owl', regex: false, caseSensitive: false } }),
+      false,
+    );
     assert.equal(isDefaultQuery({ ...q, filter: { errors: 'only' } }), false);
   });
 
