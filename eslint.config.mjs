@@ -24,6 +24,27 @@ export default tseslint.config(
     },
   },
   {
+    // The dataset view's actions layer: only actions.ts sends to the host and only hostEvents.ts
+    // listens to it; the panels, the grid and the view go through them.
+    files: ['webview-ui/src/**/*.ts'],
+    ignores: ['webview-ui/src/actions.ts', 'webview-ui/src/hostEvents.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'vscode', '**/core/**', '**/extension/**', '**/worker/**'] },
+            {
+              group: ['**/util/host'],
+              importNames: ['host', 'onHostEvent'],
+              message: 'Send to the host through ./actions.ts and listen through ./hostEvents.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Import rules. `vscode` exists only in the extension host: the pure core (src/core), the
     // worker and the webview never import it. The host and the core never import the worker,
     // which they reach only through the protocol in src/shared/protocol.

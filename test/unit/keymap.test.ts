@@ -1,7 +1,7 @@
-// The dataset view's keyboard map (webview-ui/src/keymap.ts): both triage layouts.
+// The dataset view's keyboard map (webview-ui/src/grid/keymap.ts): both triage layouts.
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { actionFor, keyHelp, navigationFor, triageKeys } from '../../webview-ui/src/keymap';
+import { actionFor, keyHelp, navigationFor, triageKeys } from '../../webview-ui/src/grid/keymap';
 
 describe('dataset view keymap', () => {
   test('y/n: y keeps, n drops, j/k move; d does nothing', () => {

@@ -1,7 +1,7 @@
 /**
- * Pure paging and scrolling math of the dataset grid (webview-ui/src/paging.ts), the webview's
- * LRU page cache (webview-ui/src/rowCache.ts) and the typed message channel both sides share
- * (src/shared/protocol/messageHandler.ts).
+ * Pure paging and scrolling math of the dataset grid (webview-ui/src/grid/paging.ts), the webview's
+ * LRU page cache (webview-ui/src/grid/rowCache.ts) and the typed message channel both sides share
+ * (src/shared/messageHandler.ts).
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
@@ -26,8 +26,8 @@ import {
   topRowToCenter,
   topRowToReveal,
   wheelDeltaRows,
-} from '../../webview-ui/src/paging';
-import { LruCache, PageCache } from '../../webview-ui/src/rowCache';
+} from '../../webview-ui/src/grid/paging';
+import { LruCache, PageCache } from '../../webview-ui/src/grid/rowCache';
 
 /** Chromium's maximum element height: why the grid cannot use a native tall scroller. */
 const BROWSER_MAX_ELEMENT_PX = 33_554_428;

@@ -1,6 +1,6 @@
 /**
  * Pure parts of the dataset view's webview beyond paging math: multi-row selection ranges
- * (webview-ui/src/selection.ts), column widths and the grid template (columns.ts), histogram
+ * (webview-ui/src/grid/selection.ts), column widths and the grid template (columns.ts), histogram
  * bins and the ranges a drag selects (histogram.ts), and the row store paging through a view
  * (rowStore.ts) against an in-process host that serves positions of a permutation.
  */
@@ -15,16 +15,16 @@ import {
   PREVIEW_SHARE,
   resizedWidth,
   visibleColumns,
-} from '../../webview-ui/src/columns';
-import { formatScore } from '../../webview-ui/src/grid';
-import { binOf, binRange } from '../../webview-ui/src/histogram';
-import { RowStore } from '../../webview-ui/src/rowStore';
+} from '../../webview-ui/src/grid/columns';
+import { formatScore } from '../../webview-ui/src/grid/grid';
+import { binOf, binRange } from '../../webview-ui/src/panels/histogram';
+import { RowStore } from '../../webview-ui/src/grid/rowStore';
 import {
   addRange,
   rangesContain,
   rangesSize,
   removePosition,
-} from '../../webview-ui/src/selection';
+} from '../../webview-ui/src/grid/selection';
 
 describe('selection ranges', () => {
   test('ranges merge, split and answer membership', () => {

@@ -23,7 +23,7 @@ import {
   scoreFacts,
   scoreTooltip,
   tokensText,
-} from '../../webview-ui/src/scoreText';
+} from '../../webview-ui/src/util/scoreText';
 import { Rng } from '../support/fixtures/rng';
 
 const meta: ScoreColumnMeta = {

@@ -4,8 +4,8 @@
  * model and prompt, the prompt tokens, DENSITY rank), worded the same way. Pure (no DOM):
  * unit-tested in Node.
  */
-import { formatProbability, standingText } from '../../src/shared/format/scoreFormat';
-import type { RowDetail, RowScores, ScoreSourceView } from '../../src/shared/protocol/webview';
+import { formatProbability, standingText } from '../../../src/shared/format/scoreFormat';
+import type { RowDetail, RowScores, ScoreSourceView } from '../../../src/shared/protocol/webview';
 
 type AskLlmSource = NonNullable<ScoreSourceView['askllm']>;
 

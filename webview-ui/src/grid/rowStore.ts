@@ -6,7 +6,7 @@
  * file. When decisions or scores change, cached pages are marked out of date: they are still
  * shown, and fetched again.
  */
-import type { Decision, RowView, RowsResponse } from '../../src/shared/protocol/webview';
+import type { Decision, RowView, RowsResponse } from '../../../src/shared/protocol/webview';
 import { pageIsShort, pagesForRange, type RowRange } from './paging';
 import { PageCache } from './rowCache';
 

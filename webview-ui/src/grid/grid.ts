@@ -2,6 +2,8 @@
  * The virtualised dataset grid: a fixed pool of row elements over a viewport, moved by a custom
  * scroller. Nothing in the DOM is as tall as the file (browsers cap element height near 33.5M px),
  * so the scroll position is a fractional row index and the scrollbar is drawn by hand.
+ * Why not a library: virtual-scroll libraries size a native scroller to the full content height,
+ * which that cap breaks past about 1.5M rows; vscode-hexeditor hit the same wall (files over 18 MB).
  *
  * Rows are addressed by position in the current view (the file itself, or a sorted / filtered /
  * searched selection the host computed); each row shows its own line number.
@@ -11,7 +13,7 @@
  * aria-activedescendant, and selected rows have aria-selected. The keyboard does everything:
  * see keymap.ts.
  */
-import type { Decision, RowView, ScoreSourceView } from '../../src/shared/protocol/webview';
+import type { Decision, RowView, ScoreSourceView } from '../../../src/shared/protocol/webview';
 import {
   COLUMNS,
   columnWidth,
@@ -22,7 +24,7 @@ import {
   type ColumnId,
   type ColumnWidths,
 } from './columns';
-import { codicon, el, formatCount, setAttr, setText } from './dom';
+import { codicon, el, formatCount, setAttr, setText } from '../util/dom';
 import {
   clampRow,
   clampTopRow,
@@ -47,7 +49,13 @@ import {
   triageKeyNames,
 } from './keymap';
 import type { RowStore } from './rowStore';
-import { lengthText, lengthTooltip, scoreTooltip, tokensCellText, tokensText } from './scoreText';
+import {
+  lengthText,
+  lengthTooltip,
+  scoreTooltip,
+  tokensCellText,
+  tokensText,
+} from '../util/scoreText';
 import { addRange, rangesContain, removePosition, type Ranges } from './selection';
 
 /** What the grid painted last (reported to the host for tests and commands). */
@@ -551,22 +559,17 @@ export class Grid {
     slot.el.setAttribute('aria-rowindex', String(index + 2));
     const visible = visibleColumns(this.omitted);
     visible.forEach((c, k) => slot.cells[c.id].setAttribute('aria-colindex', String(k + 1)));
-    const { line, decision, preview, score, density, length, tokens, status } = slot.cells;
     slot.el.classList.toggle('loading', !row);
     slot.el.classList.toggle('invalid', !!row?.error);
     slot.el.classList.toggle('kept', row?.decision === 'keep');
     slot.el.classList.toggle('dropped', row?.decision === 'drop');
     setAttr(slot.el, 'aria-busy', row ? undefined : 'true');
-    status.replaceChildren();
-    if (!row) {
-      setText(line, '');
-      setAttr(line, 'title', undefined);
-      setText(preview, '…');
-      setAttr(preview, 'title', undefined);
-      for (const c of [decision, score, density, length, tokens]) c.replaceChildren();
-      for (const c of [score, density, length, tokens]) setAttr(c, 'title', undefined);
-      return;
-    }
+    if (row) this.fillCells(slot.cells, row);
+    else clearCells(slot.cells);
+  }
+
+  private fillCells(cells: Record<ColumnId, HTMLDivElement>, row: RowView): void {
+    const { line, decision, preview, score, density, length, tokens, status } = cells;
     // The row's hover: the facts of the text editor's hover (score, standing, model, prompt,
     // tokens, DENSITY rank), on the line number and the score cell.
     const facts = scoreTooltip(row, this.sources);
@@ -580,36 +583,11 @@ export class Grid {
     );
     fillDecision(decision, row.decision, triageKeyNames(this.triageKeys));
     fillScore(score, row.score, facts);
-    density.replaceChildren();
-    if (row.densityRank !== undefined) {
-      density.textContent = formatCount(row.densityRank);
-      density.title = `DENSITY rank ${formatCount(row.densityRank)} (1 = most isolated)${row.density !== undefined ? `, score ${row.density.toPrecision(4)}` : ''}`;
-    } else {
-      density.append(el('span', 'muted', undefined, '—'));
-      density.title = 'No DENSITY score';
-    }
+    fillDensity(density, row);
     length.textContent = lengthText(row);
     setAttr(length, 'title', lengthTooltip(row, this.sources.askllm));
-    const tokenCount = tokensCellText(row);
-    tokens.replaceChildren();
-    if (tokenCount !== undefined) tokens.textContent = tokenCount;
-    else tokens.append(el('span', 'muted', undefined, '—'));
-    setAttr(
-      tokens,
-      'title',
-      tokensText(row, this.sources.askllm) ?? 'Not scored yet: run "Winnow: Score Current File"',
-    );
-    if (row.error) {
-      const { kind, message, column } = row.error;
-      const badge = el('span', 'badge badge-error');
-      badge.append(codicon('error'), el('span', 'badge-label', undefined, kind));
-      const reason = el('span', 'status-reason', undefined, message);
-      status.append(badge, reason);
-      status.title = column ? `${kind}: ${message} (column ${column})` : `${kind}: ${message}`;
-    } else {
-      status.removeAttribute('title');
-      status.append(el('span', 'visually-hidden', undefined, 'valid'));
-    }
+    fillTokens(tokens, row, this.sources.askllm);
+    fillStatus(status, row);
   }
 
   private renderScrollbar(): void {
@@ -779,6 +757,57 @@ export class Grid {
     this.drag = undefined;
     this.thumb.classList.remove('active');
     if (this.thumb.hasPointerCapture(e.pointerId)) this.thumb.releasePointerCapture(e.pointerId);
+  }
+}
+
+/** A row whose page has not arrived: placeholders only. */
+function clearCells(cells: Record<ColumnId, HTMLDivElement>): void {
+  const { line, decision, preview, score, density, length, tokens, status } = cells;
+  status.replaceChildren();
+  setText(line, '');
+  setAttr(line, 'title', undefined);
+  setText(preview, '…');
+  setAttr(preview, 'title', undefined);
+  for (const c of [decision, score, density, length, tokens]) c.replaceChildren();
+  for (const c of [score, density, length, tokens]) setAttr(c, 'title', undefined);
+}
+
+function fillDensity(cell: HTMLElement, row: RowView): void {
+  cell.replaceChildren();
+  if (row.densityRank !== undefined) {
+    cell.textContent = formatCount(row.densityRank);
+    cell.title = `DENSITY rank ${formatCount(row.densityRank)} (1 = most isolated)${row.density !== undefined ? `, score ${row.density.toPrecision(4)}` : ''}`;
+  } else {
+    cell.append(el('span', 'muted', undefined, '—'));
+    cell.title = 'No DENSITY score';
+  }
+}
+
+function fillTokens(cell: HTMLElement, row: RowView, askllm: ScoreSourceView['askllm']): void {
+  const tokenCount = tokensCellText(row);
+  cell.replaceChildren();
+  if (tokenCount !== undefined) cell.textContent = tokenCount;
+  else cell.append(el('span', 'muted', undefined, '—'));
+  setAttr(
+    cell,
+    'title',
+    tokensText(row, askllm) ?? 'Not scored yet: run "Winnow: Score Current File"',
+  );
+}
+
+/** The parse status: an error badge and its reason, or "valid" for screen readers. */
+function fillStatus(cell: HTMLElement, row: RowView): void {
+  cell.replaceChildren();
+  if (row.error) {
+    const { kind, message, column } = row.error;
+    const badge = el('span', 'badge badge-error');
+    badge.append(codicon('error'), el('span', 'badge-label', undefined, kind));
+    const reason = el('span', 'status-reason', undefined, message);
+    cell.append(badge, reason);
+    cell.title = column ? `${kind}: ${message} (column ${column})` : `${kind}: ${message}`;
+  } else {
+    cell.removeAttribute('title');
+    cell.append(el('span', 'visually-hidden', undefined, 'valid'));
   }
 }
 

@@ -1,16 +1,16 @@
 /**
  * The only module that touches `acquireVsCodeApi`: the webview's end of the typed channel to the
- * extension host, plus persisted UI state. UI modules call these functions; they never post
- * messages themselves.
+ * extension host, plus persisted UI state. Only ../actions.ts sends on the channel, and only
+ * ../hostEvents.ts listens to it; UI modules never post messages themselves.
  */
-import { MessageHandler, type Envelope } from '../../src/shared/protocol/messageHandler';
+import { MessageHandler, type Envelope } from '../../../src/shared/protocol/messageHandler';
 import type {
   FromWebviewMessage,
   PersistedViewState,
   ToWebviewMessage,
   WebviewMessageHandler,
   WebviewRequests,
-} from '../../src/shared/protocol/webview';
+} from '../../../src/shared/protocol/webview';
 
 const vscodeApi = acquireVsCodeApi<PersistedViewState>();
 
@@ -50,9 +50,4 @@ export function loadViewState(): PersistedViewState | undefined {
 /** Persists UI state (cheap: VS Code keeps it in memory and with the editor's hot-exit state). */
 export function saveViewState(state: PersistedViewState): void {
   vscodeApi.setState(state);
-}
-
-/** Writes a line to the extension's "Winnow" log. */
-export function logToHost(level: 'info' | 'warn' | 'error', message: string): void {
-  host.sendEvent({ type: 'log', level, message });
 }

@@ -7,7 +7,7 @@
  *
  * Pure (no DOM): unit-tested in Node.
  */
-import type { TriageKeys } from '../../src/shared/protocol/webview';
+import type { TriageKeys } from '../../../src/shared/protocol/webview';
 import { type NavigationKey, navigationKeyFor } from './paging';
 
 export type { TriageKeys };

@@ -4,8 +4,8 @@
  * across it (or clicking a bar) sets the range filter; Arrow keys move a keyboard range over the
  * bins when it has focus, Enter applies it, Delete clears it.
  */
-import type { Histogram, NumberRange } from '../../src/shared/protocol/webview';
-import { el, formatCount, setText } from './dom';
+import type { Histogram, NumberRange } from '../../../src/shared/protocol/webview';
+import { el, formatCount, setText } from '../util/dom';
 
 /** Bin index of a value (the last bin includes the maximum). */
 export function binOf(h: Pick<Histogram, 'min' | 'max' | 'total'>, v: number): number {

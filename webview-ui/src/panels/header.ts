@@ -3,8 +3,8 @@
  * line count and the Restricted Mode notice. A polite live region announces only milestones
  * (indexing finished, every line checked), not every progress tick.
  */
-import type { IndexState, RowStats, SchemaView } from '../../src/shared/protocol/webview';
-import { codicon, el, formatCount, setText } from './dom';
+import type { IndexState, RowStats, SchemaView } from '../../../src/shared/protocol/webview';
+import { codicon, el, formatCount, setText } from '../util/dom';
 
 interface Item {
   readonly root: HTMLSpanElement;
