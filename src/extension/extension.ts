@@ -4,6 +4,7 @@ import { WorkerClient } from './workerClient';
 import { registerDatasetEditor } from './datasetEditor';
 import { registerScoringCommands } from './scoringCommands';
 import { registerDensityCommands } from './densityCommands';
+import { EditorLimitNotices } from './editorLimitNotices';
 
 /**
  * Composition root: builds the long-lived services and registers every contribution.
@@ -17,7 +18,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     const datasets = registerDatasetEditor(context, worker);
     context.subscriptions.push(...registerScoringCommands(worker));
     context.subscriptions.push(...registerDensityCommands(worker));
-    return { worker, datasets };
+    const limits = new EditorLimitNotices();
+    context.subscriptions.push(limits);
+    return { worker, datasets, limits };
   } catch (e) {
     // VS Code does not surface activation failures, so do it ourselves.
     log.error(`Activation failed: ${errorText(e)}`);
@@ -36,4 +39,6 @@ export function deactivate(): void {
 export interface WinnowApi {
   readonly worker: WorkerClient;
   readonly datasets: ReturnType<typeof registerDatasetEditor>;
+  /** The notices for files VS Code keeps from extensions (over 50 MB, binary). */
+  readonly limits: EditorLimitNotices;
 }

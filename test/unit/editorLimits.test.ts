@@ -4,11 +4,17 @@
  * messages; plus the JSON-array check that must not fire on a file of broken JSONL lines.
  */
 import { strict as assert } from 'node:assert';
-import { describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import {
   SYNC_LIMIT_UTF16,
   Utf16Counter,
   binaryFileMessage,
+  editorLimitMessage,
+  editorLimitOf,
   binaryNulLine,
   detectJsonArrayFile,
   detectPrettyPrintedJson,
@@ -105,5 +111,56 @@ describe('JSON array detection', () => {
     assert.equal(detectJsonArrayFile(head), true, 'the first 4096 bytes');
     assert.equal(detectJsonArrayFile(b('[\n{"a": 1},\n{"a": 2}\n]\n')), true);
     assert.equal(detectPrettyPrintedJson(b('{\n  "a": [\n    1,\n')), 'object');
+  });
+});
+
+/** Writes `line` + newline repeated until the file has at least `minBytes` bytes. */
+async function writeRepeated(path: string, line: string, minBytes: number): Promise<number> {
+  const block = Buffer.from((line + '\n').repeat(Math.ceil((1 << 20) / (line.length + 1))));
+  const fh = await open(path, 'w');
+  let bytes = 0;
+  try {
+    while (bytes < minBytes) bytes += (await fh.write(block)).bytesWritten;
+  } finally {
+    await fh.close();
+  }
+  return bytes;
+}
+
+describe("files on disk against VS Code's limits", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'winnow-limits-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds a file over 50 MB of text too large, and says so with its size', async () => {
+    const path = join(dir, 'big.jsonl');
+    const bytes = await writeRepeated(path, '{"text": "an ascii row of a large file"}', 51 << 20);
+    const limit = await editorLimitOf(path);
+    assert.deepEqual(limit, { kind: 'too-large', bytes });
+    const message = editorLimitMessage('big.jsonl', limit!);
+    assert.match(message, /^big\.jsonl is 51\.\d MB, over VS Code's 50 MB limit/);
+    assert.match(message, /no Winnow hovers, inline scores or keep\/drop actions/);
+  });
+
+  it('counts UTF-16 code units, not bytes: 60 MB of CJK text is under the limit', async () => {
+    const path = join(dir, 'cjk.jsonl');
+    const bytes = await writeRepeated(path, `{"text": "${'日本語'.repeat(40)}"}`, 60 << 20);
+    assert.ok(bytes > SYNC_LIMIT_UTF16, `${bytes} bytes`);
+    assert.equal(await editorLimitOf(path), undefined, 'VS Code syncs it: about 21M code units');
+  });
+
+  it('finds a NUL byte near the start binary, whatever the size', async () => {
+    const path = join(dir, 'nul.jsonl');
+    writeFileSync(path, '{"a": 1}\n{"b": "\0"}\n');
+    const limit = await editorLimitOf(path);
+    assert.deepEqual(limit, { kind: 'binary', nulLine: 1 });
+    assert.match(
+      editorLimitMessage('nul.jsonl', limit!),
+      /^nul\.jsonl: Line 2 contains a NUL byte/,
+    );
+    writeFileSync(join(dir, 'small.jsonl'), '{"a": 1}\n');
+    assert.equal(await editorLimitOf(join(dir, 'small.jsonl')), undefined);
   });
 });

@@ -40,3 +40,4 @@ export {
   formatMegabytes,
   overSyncLimitBySize,
 } from './editorLimits';
+export { editorLimitMessage, editorLimitOf, type EditorLimit } from './editorLimitProbe';
