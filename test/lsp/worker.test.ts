@@ -301,6 +301,10 @@ describe('worker over LSP (IPC)', () => {
     await session.openDataset(uri);
     let info = await session.fileInfo(uri);
     assert.deepEqual([info.invalidCount, info.blankCount], [0, 2]);
+    assert.match(
+      unescape(hoverText(await session.hover(uri, 1))),
+      /\*\*Parse:\*\* Blank line: no example here \(counted apart from invalid lines\)/,
+    );
     appendFileSync(new URL(uri), '{"a": 3}\n{"a": 4}\n');
     await session.waitForDiagnostics(
       uri,
