@@ -5,6 +5,7 @@ import { registerDatasetEditor } from './editor/datasetEditor';
 import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
 import { registerDensityCommands } from './commands/densityCommands';
+import { EditorLimitNotices } from './editor/editorLimitNotices';
 
 /**
  * Composition root: builds the long-lived services and registers every contribution.
@@ -19,7 +20,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     context.subscriptions.push(...registerDatasetCommands(datasets));
     context.subscriptions.push(...registerScoringCommands(worker));
     context.subscriptions.push(...registerDensityCommands(worker));
-    return { worker, datasets };
+    const limits = new EditorLimitNotices();
+    context.subscriptions.push(limits);
+    return { worker, datasets, limits };
   } catch (e) {
     // VS Code does not surface activation failures, so do it ourselves.
     log.error(`Activation failed: ${errorText(e)}`);
@@ -38,4 +41,6 @@ export function deactivate(): void {
 export interface WinnowApi {
   readonly worker: WorkerClient;
   readonly datasets: ReturnType<typeof registerDatasetEditor>;
+  /** The notices for files VS Code keeps from extensions (over 50 MB, binary). */
+  readonly limits: EditorLimitNotices;
 }

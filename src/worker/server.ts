@@ -281,6 +281,9 @@ async function publish(dataset: Dataset): Promise<void> {
     maxProblems,
     jsonArray: dataset.jsonArray,
     firstLineLength: dataset.firstLineLength,
+    blank: dataset.blank,
+    blankCount: dataset.blankCount,
+    ...(dataset.binaryLine !== undefined ? { binaryLine: dataset.binaryLine } : {}),
   });
   await connection.sendDiagnostics({ uri: dataset.uri, diagnostics });
 }

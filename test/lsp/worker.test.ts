@@ -98,14 +98,14 @@ describe('worker over LSP (IPC)', () => {
   it('publishes one Error diagnostic per invalid line, with exact ranges and engine messages', async () => {
     const uri = writeDataset('mixed.jsonl', mixed);
     await session.openDataset(uri);
-    const diagnostics = await session.waitForDiagnostics(uri, d => d.length === 5);
+    const published = await session.waitForDiagnostics(uri, d => d.length === 5);
+    const diagnostics = published.filter(d => d.severity === 1);
     const expected = [
       {
         line: 1,
         range: range(1, mixed[1]!.indexOf(',,') + 1, mixed[1]!.indexOf(',,') + 2),
         code: 'syntax',
       },
-      { line: 2, range: range(2, 0, 0), code: 'empty' },
       { line: 3, range: range(3, 0, mixed[3]!.length), code: 'not-object' },
       { line: 4, range: range(4, 0, mixed[4]!.length), code: 'python-repr' },
       // UTF-16 columns: each emoji is two code units, as in the editor.
@@ -124,7 +124,13 @@ describe('worker over LSP (IPC)', () => {
       assert.equal(d.source, 'Winnow');
       assert.equal(d.message, engineError(mixed[d.range.start.line]!).message);
     }
-    assert.equal(diagnostics[1]!.message, 'Empty line: every line must hold one JSON object');
+    // The blank line is reported apart, as information, after the invalid lines.
+    const blank = published.filter(d => d.severity !== 1);
+    assert.deepEqual(
+      blank.map(d => ({ range: d.range, severity: d.severity, code: d.code })),
+      [{ range: range(2, 0, 0), severity: 3, code: 'blank-line' }],
+    );
+    assert.match(String(blank[0]!.message), /^Blank line: .*counted apart from invalid lines/);
   });
 
   it('answers winnow/fileInfo with counts, schema and completion', async () => {
@@ -135,6 +141,7 @@ describe('worker over LSP (IPC)', () => {
       {
         rowCount: info.rowCount,
         invalidCount: info.invalidCount,
+        blankCount: info.blankCount,
         validatedRows: info.validatedRows,
         indexed: info.indexed,
         jsonArray: info.jsonArray,
@@ -142,7 +149,8 @@ describe('worker over LSP (IPC)', () => {
       },
       {
         rowCount: 8,
-        invalidCount: 5,
+        invalidCount: 4,
+        blankCount: 1,
         validatedRows: 8,
         indexed: true,
         jsonArray: false,
@@ -244,6 +252,68 @@ describe('worker over LSP (IPC)', () => {
     assert.match(String(final[0]!.message), /JSON array .* not JSON Lines/);
     assert.equal(d[0]!.severity, 1);
     assert.equal(info.invalidCount, pretty.length, 'every line is still counted as invalid');
+  });
+
+  it('tells the truth about a file VS Code opens as binary: every invalid line, and why', async () => {
+    // Line 1 starts with `[` but is a broken row, not a JSON array; line 2 holds a NUL byte
+    // within VS Code's 512-byte binary probe; every line fails for its own reason.
+    const kinds = ['{"a": 1,, "b": 2}', 'not json', "{'a': True}", '{"t": "cut'];
+    const lines = ['[1, 2', '{"text": "x\0y"}'];
+    for (let i = lines.length; i < 180; i++) lines.push(kinds[i % kinds.length]!);
+    assert.ok(lines[1]!.includes('\0'));
+    const uri = writeDataset('binary.jsonl', lines);
+    await session.openDataset(uri);
+    const info = await session.fileInfo(uri);
+    assert.equal(info.jsonArray, false, 'not a JSON array');
+    assert.equal(info.invalidCount, 180);
+    assert.equal(info.binaryLine, 1);
+    const d = await session.waitForDiagnostics(uri, x => x.length === 181);
+    const file = d.filter(x => x.code === 'binary-file');
+    assert.equal(file.length, 1);
+    assert.equal(file[0]!.severity, 2, 'Warning');
+    assert.equal(file[0]!.range.start.line, 1);
+    assert.match(
+      String(file[0]!.message),
+      /^180 invalid lines; line 2 contains a NUL byte, so VS Code opens this file as binary/,
+    );
+    const errors = d.filter(x => x.severity === 1);
+    assert.deepEqual(
+      errors.map(x => x.range.start.line),
+      lines.map((_, i) => i),
+    );
+    assert.match(String(errors[1]!.message), /NUL byte \(0x00\) in string/);
+  });
+
+  it('names no binary file when the NUL byte lies past the first 512 bytes', async () => {
+    const lines = Array.from({ length: 20 }, (_, i) => `{"text": "row ${i} ${'x'.repeat(40)}"}`);
+    lines.push('{"text": "late\0nul"}');
+    const uri = writeDataset('late-nul.jsonl', lines);
+    await session.openDataset(uri);
+    const info = await session.fileInfo(uri);
+    assert.equal(info.binaryLine, undefined);
+    const d = await session.waitForDiagnostics(uri, x => x.length === 1);
+    assert.equal(d[0]!.range.start.line, 20);
+    assert.equal(d[0]!.severity, 1);
+  });
+
+  it('re-counts a blank last line that an append turns into a row', async () => {
+    const uri = writeDataset('blank-tail.jsonl', ['{"a": 1}', '', '   '], false);
+    await session.openDataset(uri);
+    let info = await session.fileInfo(uri);
+    assert.deepEqual([info.invalidCount, info.blankCount], [0, 2]);
+    assert.match(
+      unescape(hoverText(await session.hover(uri, 1))),
+      /\*\*Parse:\*\* Blank line: no example here \(counted apart from invalid lines\)/,
+    );
+    appendFileSync(new URL(uri), '{"a": 3}\n{"a": 4}\n');
+    await session.waitForDiagnostics(
+      uri,
+      x => x.length === 1 && x[0]!.range.start.line === 1,
+      'only the blank line 2 left',
+    );
+    info = await session.fileInfo(uri);
+    // `   {"a": 3}` is a valid row: leading spaces are JSON whitespace.
+    assert.deepEqual([info.rowCount, info.invalidCount, info.blankCount], [4, 0, 1]);
   });
 
   it('keeps a file open while any holder has it, then clears its diagnostics on the last close', async () => {
@@ -369,6 +439,32 @@ describe('worker settings', () => {
     assert.equal(
       fewer[2]!.message,
       '28 more invalid lines are not listed (winnow.diagnostics.maxProblems = 2).',
+    );
+  });
+
+  it('caps blank-line notes apart from invalid lines, with their own count', async () => {
+    const lines = Array.from({ length: 30 }, (_, i) =>
+      i % 3 === 0 ? (i % 2 === 0 ? '' : ' \t ') : `{"i": ${i}}`,
+    );
+    lines[1] = 'broken';
+    const uri = writeDataset('blanks.jsonl', lines);
+    await session.openDataset(uri);
+    const info = await session.fileInfo(uri);
+    assert.deepEqual([info.invalidCount, info.blankCount], [1, 10]);
+    // The test above left winnow.diagnostics.maxProblems at 2.
+    const d = await session.waitForDiagnostics(uri, x => x.length === 4);
+    assert.deepEqual(
+      d.map(x => [x.range.start.line, x.severity, x.code]),
+      [
+        [1, 1, 'syntax'],
+        [0, 3, 'blank-line'],
+        [3, 3, 'blank-line'],
+        [6, 3, 'more-blank-lines'],
+      ],
+    );
+    assert.equal(
+      d[3]!.message,
+      '8 more blank lines are not listed (winnow.diagnostics.maxProblems = 2).',
     );
   });
 

@@ -271,6 +271,20 @@ describe('radix sort of row indices', () => {
 });
 
 describe('row columns from one scan', () => {
+  test('blank lines get their own count, apart from invalid lines', () => {
+    const cols = new RowColumns();
+    const lines = ['{"text": "a"}', '', '  \t', 'broken', '{"text": "b"}', '\r'];
+    cols.ensure(lines.length);
+    const schema = detectSchema([{ text: 'a' }]);
+    lines.forEach((l, i) => cols.record(i, Buffer.from(l), schema, 1 << 20));
+    assert.equal(cols.invalid, 1, 'only the broken line is invalid');
+    assert.equal(cols.blank, 3, 'an empty line, a whitespace line and a lone CR');
+    assert.deepEqual(
+      lines.map((_, i) => cols.errorKind(i)),
+      [undefined, 'empty', 'empty', 'syntax', undefined, 'empty'],
+    );
+  });
+
   test('lengths, parse errors and fields match the rows', () => {
     const { columns } = fx;
     assert.equal(columns.scanned, N);

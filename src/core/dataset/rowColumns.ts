@@ -48,8 +48,10 @@ function grow<T extends Uint8Array | Uint32Array>(a: T, n: number, make: (n: num
 export class RowColumns {
   /** Rows filled so far, in order from the top of the file. */
   scanned = 0;
-  /** Invalid rows among the scanned ones. */
+  /** Invalid rows among the scanned ones (blank lines not included). */
   invalid = 0;
+  /** Blank lines (empty or whitespace only) among the scanned ones. */
+  blank = 0;
   /** Characters (code points) of the schema's text; of the raw line for an invalid row. */
   chars = new Uint32Array(0);
   /** 0 = valid, else 1 + index in {@link ERROR_KINDS}. */
@@ -131,7 +133,8 @@ export class RowColumns {
       this.chars[index] = countUtf8Chars(bytes);
       this.errors[index] = 1 + Math.max(0, ERROR_KINDS.indexOf(parsed.error.kind));
       this.fieldBits[index] = 0;
-      this.invalid++;
+      if (parsed.error.kind === 'empty') this.blank++;
+      else this.invalid++;
     }
     const hex = contentHash(bytes);
     const h = this.hashes;

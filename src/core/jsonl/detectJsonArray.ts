@@ -2,7 +2,14 @@
  * Detects a pretty-printed JSON document saved with a `.jsonl` name, the most common way a
  * "JSONL" file is not JSONL: its lines are fragments (`[`, `  {`, `    "a": 1,`), so every line
  * would be flagged. The view says so plainly instead of listing thousands of syntax errors.
+ *
+ * Only a file whose first lines read together as the start of one JSON value counts: a JSONL
+ * file whose first line merely starts with `[` (a broken or truncated row) is not a JSON array,
+ * and its lines keep their own errors.
  */
+import { locateJsonError } from './parseLine';
+
+const lenientDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** What kind of multi-line JSON document the file starts with, if any. */
 export function detectPrettyPrintedJson(firstBytes: Uint8Array): 'array' | 'object' | undefined {
@@ -14,10 +21,10 @@ export function detectPrettyPrintedJson(firstBytes: Uint8Array): 'array' | 'obje
   if (open !== 0x5b && open !== 0x7b) return undefined;
   let eol = firstBytes.indexOf(0x0a, i);
   if (eol < 0) eol = firstBytes.length;
-  const firstLine = new TextDecoder().decode(firstBytes.subarray(i, eol)).trim();
+  const firstLine = lenientDecoder.decode(firstBytes.subarray(i, eol)).trim();
   if (open === 0x7b) {
     // A JSONL file may start with a broken line; only a lone `{` is a sure sign of a document.
-    return firstLine === '{' ? 'object' : undefined;
+    return firstLine === '{' && startsOneJsonValue(firstBytes.subarray(i)) ? 'object' : undefined;
   }
   if (eol === firstBytes.length) return undefined;
   try {
@@ -25,8 +32,8 @@ export function detectPrettyPrintedJson(firstBytes: Uint8Array): 'array' | 'obje
     // A complete JSON value on the first line: a JSONL file whose line 0 is an array.
     return undefined;
   } catch {
-    // `[` or `[{` followed by more lines: a JSON array spread over lines.
-    return 'array';
+    // `[` or `[{` followed by more lines: a JSON array spread over lines, if they fit together.
+    return startsOneJsonValue(firstBytes.subarray(i)) ? 'array' : undefined;
   }
 }
 
@@ -36,6 +43,30 @@ export function detectPrettyPrintedJson(firstBytes: Uint8Array): 'array' | 'obje
  */
 export function detectJsonArrayFile(firstBytes: Uint8Array): boolean {
   return detectPrettyPrintedJson(firstBytes) === 'array';
+}
+
+/**
+ * True when the complete lines of `head` are one JSON value, or the start of one: the only
+ * error the JSON scanner finds is that the text ends too early. The last line is left out when
+ * no newline ends it (the probe may have cut it short), unless the head is a whole JSON value.
+ */
+export function startsOneJsonValue(head: Uint8Array): boolean {
+  const whole = lenientDecoder.decode(head);
+  if (parses(whole)) return true;
+  const lastNewline = head.lastIndexOf(0x0a);
+  if (lastNewline < 0) return false;
+  const text = lenientDecoder.decode(head.subarray(0, lastNewline + 1));
+  if (parses(text)) return true;
+  return locateJsonError(text).column === text.length + 1;
+}
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isWs(b: number): boolean {

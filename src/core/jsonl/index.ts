@@ -25,5 +25,19 @@ export {
 export { detectSchema, extractText, getPath, type SchemaKind, type SchemaInfo } from './schema';
 export { contentHash, countDuplicates, type DuplicateReport } from './contentHash';
 export { exportRows } from './exportRows';
-export { detectJsonArrayFile, detectPrettyPrintedJson } from './detectJsonArray';
+export {
+  detectJsonArrayFile,
+  detectPrettyPrintedJson,
+  startsOneJsonValue,
+} from './detectJsonArray';
 export { NewlineScanner } from './newlineScanner';
+export {
+  BINARY_PROBE_BYTES,
+  SYNC_LIMIT_UTF16,
+  Utf16Counter,
+  binaryFileMessage,
+  binaryNulLine,
+  formatMegabytes,
+  overSyncLimitBySize,
+} from './editorLimits';
+export { editorLimitMessage, editorLimitOf, type EditorLimit } from './editorLimitProbe';

@@ -173,7 +173,9 @@ export function locateJsonError(s: string): { column: number; message: string } 
       ? err(i, `Unexpected end of line: expected ${what}`)
       : s.charCodeAt(i) === 0xfeff
         ? err(i, 'Unexpected byte order mark (BOM) inside the file')
-        : err(i, `Unexpected ${JSON.stringify(charAt(s, i))}: expected ${what}`);
+        : s.charCodeAt(i) === 0
+          ? err(i, `Unexpected NUL byte (0x00): expected ${what}`)
+          : err(i, `Unexpected ${JSON.stringify(charAt(s, i))}: expected ${what}`);
 
   // Scans a string starting at the quote at i; returns an error or advances i past it.
   const scanString = (): { column: number; message: string } | null => {
@@ -185,6 +187,7 @@ export function locateJsonError(s: string): { column: number; message: string } 
         i++;
         return null;
       }
+      if (c === 0) return err(i, 'NUL byte (0x00) in string: write it as \\u0000');
       if (c < 0x20) return err(i, 'Unescaped control character in string (use \\n, \\t, \\u00XX)');
       if (c === 0x5c) {
         const e = s.charCodeAt(i + 1);

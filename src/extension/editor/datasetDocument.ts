@@ -9,6 +9,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import {
+  binaryFileMessage,
+  binaryNulLine,
   detectJsonArrayFile,
   detectSchema,
   JsonlFile,
@@ -174,7 +176,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const file = await JsonlFile.open(uri.fsPath, { maxLineBytes: opts.maxLineBytes });
     try {
       const schema = await sampleSchema(file);
-      const notice = await arrayNotice(file);
+      const notice = await fileNotice(file);
       let saved: SidecarData = { keep: [], drop: [], rules: [] };
       let sidecarError: string | undefined;
       try {
@@ -632,7 +634,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         const schema = await sampleSchema(this.file);
         if (generation !== this._generation || this.isDisposed) return;
         this._schema = schema;
-        this._notice = await arrayNotice(this.file);
+        this._notice = await fileNotice(this.file);
       } catch (e) {
         log.warn(`Re-reading ${this.uri.fsPath} after a change failed: ${errorText(e)}`);
       }
@@ -682,7 +684,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
             const now = Date.now();
             if (now - lastFired >= STATS_INTERVAL_MS) {
               lastFired = now;
-              this._stats = { checkedRows: to, invalidRows: columns.invalid, done: false };
+              this._stats = rowStats(columns, to, false);
               this._onDidChangeStats.fire(this._stats);
             }
             this._onDidScan.fire();
@@ -695,13 +697,13 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         if (columns.scanned >= this.file.lineCount) break;
       }
       this._scanComplete = true;
-      this._stats = { checkedRows: columns.scanned, invalidRows: columns.invalid, done: true };
+      this._stats = rowStats(columns, columns.scanned, true);
       this._onDidChangeStats.fire(this._stats);
       this._onDidScan.fire();
       if (this.baseline.size > 0) this._onDidChangeDecisions.fire();
       log.info(
         `Scanned ${columns.scanned} rows of ${this.fileName} in ${Math.round(performance.now() - t0)} ms ` +
-          `(${columns.invalid} invalid, ${this.decisions.counts.keep} kept, ${this.decisions.counts.drop} dropped, ` +
+          `(${columns.invalid} invalid, ${columns.blank} blank, ${this.decisions.counts.keep} kept, ${this.decisions.counts.drop} dropped, ` +
           `${Math.round(columns.memoryBytes / 1e6)} MB of columns)`,
       );
     } catch (e) {
@@ -761,9 +763,16 @@ async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
   return detectSchema(sample);
 }
 
-async function arrayNotice(file: JsonlFile): Promise<string | undefined> {
+/** The header's counts of the rows checked so far. */
+function rowStats(columns: RowColumns, checkedRows: number, done: boolean): RowStats {
+  return { checkedRows, invalidRows: columns.invalid, blankRows: columns.blank, done };
+}
+
+/** What the header says about the file as a whole: a JSON array, or binary to VS Code. */
+async function fileNotice(file: JsonlFile): Promise<string | undefined> {
   const head = await file.readHead(64 << 10);
-  return detectJsonArrayFile(head)
-    ? 'This file looks like a JSON array, not JSON Lines: each line should hold one JSON object.'
-    : undefined;
+  if (detectJsonArrayFile(head))
+    return 'This file looks like a JSON array, not JSON Lines: each line should hold one JSON object.';
+  const nulLine = binaryNulLine(head);
+  return nulLine === undefined ? undefined : binaryFileMessage(nulLine, { inDatasetView: true });
 }

@@ -111,8 +111,10 @@ export interface IndexState {
 export interface RowStats {
   /** Rows checked so far. */
   readonly checkedRows: number;
-  /** Invalid rows among the checked ones. */
+  /** Invalid rows among the checked ones (blank lines are counted apart). */
   readonly invalidRows: number;
+  /** Blank lines (empty or whitespace only) among the checked ones. */
+  readonly blankRows: number;
   /** Whether every row has been checked (then `invalidRows` is final). */
   readonly done: boolean;
 }

@@ -65,8 +65,10 @@ export interface FileInfo {
   uri: string;
   /** Physical lines indexed so far (grows while indexing). */
   rowCount: number;
-  /** Invalid lines among the rows validated so far. */
+  /** Invalid lines among the rows validated so far (blank lines are not counted here). */
   invalidCount: number;
+  /** Blank lines (empty or whitespace only) among the rows validated so far. */
+  blankCount: number;
   /** Rows validated so far (each parsed once by the worker). */
   validatedRows: number;
   /** True once the line index is complete and every line has been validated. */
@@ -77,6 +79,11 @@ export interface FileInfo {
   schema: DatasetSchema | null;
   /** The file is a pretty-printed JSON array saved under a JSONL name. */
   jsonArray: boolean;
+  /**
+   * 0-based line of the NUL byte that makes VS Code open the file as binary (its text editor
+   * then shows nothing); absent when VS Code opens the file as text.
+   */
+  binaryLine?: number;
 }
 
 /** What the worker is doing, for the status bar. Later levels fill in the model fields. */

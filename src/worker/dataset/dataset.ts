@@ -1,6 +1,8 @@
 import { open as openFile } from 'node:fs/promises';
 import {
+  BINARY_PROBE_BYTES,
   JsonlFile,
+  binaryNulLine,
   contentHash,
   detectJsonArrayFile,
   detectSchema,
@@ -28,21 +30,31 @@ export interface DatasetOptions {
   detailCap: number;
 }
 
+/** What the last validated row was; an append validates it again, so its count is undone. */
+type RowKind = 'ok' | 'invalid' | 'blank';
+
 /**
  * One open dataset file in the worker: the engine's line index plus the worker's own validation
  * pass, which parses every line once (in batches, yielding between them so hovers stay fast),
- * records invalid lines and samples the first valid rows for schema detection. It follows the
+ * records invalid lines and samples the first valid rows for schema detection. Blank lines are
+ * not valid rows either, but they are counted apart from the invalid ones. It follows the
  * file on disk: an append re-validates from the old last line, a rewrite starts over.
  */
 export class Dataset {
   /** Invalid rows with detail, sorted by index, at most `detailCap` of them. */
   invalid: InvalidRow[] = [];
+  /** Invalid lines, blank ones not included. */
   invalidCount = 0;
+  /** 0-based indices of blank lines (empty or whitespace only), at most `detailCap` of them. */
+  blank: number[] = [];
+  blankCount = 0;
   validatedRows = 0;
   validatedBytes = 0;
   totalBytes = 0;
   schema: SchemaInfo | null = null;
   jsonArray = false;
+  /** The line of the NUL byte that makes VS Code open the file as binary, if there is one. */
+  binaryLine: number | undefined;
   firstLineLength = 0;
   /** Content hash and parse status of every validated row (scores are keyed by the hash). */
   readonly rows = new RowHashes();
@@ -51,7 +63,7 @@ export class Dataset {
 
   private sample: Record<string, unknown>[] = [];
   private schemaSampleSize = 0;
-  private lastRowInvalid = false;
+  private lastRowKind: RowKind = 'ok';
   private generation = 0;
   private running: Promise<void> | undefined;
   private closed = false;
@@ -135,11 +147,13 @@ export class Dataset {
       uri: this.uri,
       rowCount: this.file.lineCount,
       invalidCount: this.invalidCount,
+      blankCount: this.blankCount,
       validatedRows: this.validatedRows,
       indexed: this.validated,
       bytes: this.totalBytes,
       schema: this.schema ? { ...this.schema, fields: [...this.schema.fields] } : null,
       jsonArray: this.jsonArray,
+      ...(this.binaryLine !== undefined ? { binaryLine: this.binaryLine } : {}),
     };
   }
 
@@ -177,25 +191,36 @@ export class Dataset {
       this.rebuilds++;
       this.invalid = [];
       this.invalidCount = 0;
+      this.blank = [];
+      this.blankCount = 0;
       this.sample = [];
       this.schemaSampleSize = 0;
       this.schema = null;
       this.validatedRows = 0;
       this.validatedBytes = 0;
-      this.lastRowInvalid = false;
+      this.lastRowKind = 'ok';
       this.firstLineLength = 0;
     } else if (from < this.validatedRows) {
       // Only the last validated row is ever re-checked on append.
-      if (this.lastRowInvalid) {
-        this.invalidCount--;
-        const last = this.invalid[this.invalid.length - 1];
-        if (last && last.index >= from) this.invalid.pop();
-      }
-      this.lastRowInvalid = false;
+      this.forgetLastRow(from);
       this.validatedRows = from;
     }
     this.fire();
     this.kick();
+  }
+
+  /** Undoes the count of the last validated row (at `from`), which is about to be checked again. */
+  private forgetLastRow(from: number): void {
+    if (this.lastRowKind === 'invalid') {
+      this.invalidCount--;
+      const last = this.invalid[this.invalid.length - 1];
+      if (last && last.index >= from) this.invalid.pop();
+    } else if (this.lastRowKind === 'blank') {
+      this.blankCount--;
+      const last = this.blank[this.blank.length - 1];
+      if (last !== undefined && last >= from) this.blank.pop();
+    }
+    this.lastRowKind = 'ok';
   }
 
   private kick(): void {
@@ -248,10 +273,14 @@ export class Dataset {
       if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
       this.rows.set(row.index, contentHash(row.bytes), parsed.ok);
       if (parsed.ok) {
-        this.lastRowInvalid = false;
+        this.lastRowKind = 'ok';
         if (this.sample.length < schemaSampleRows) this.sample.push(parsed.value);
+      } else if (parsed.error.kind === 'empty') {
+        this.lastRowKind = 'blank';
+        this.blankCount++;
+        if (this.blank.length < this.options.detailCap) this.blank.push(row.index);
       } else {
-        this.lastRowInvalid = true;
+        this.lastRowKind = 'invalid';
         this.invalidCount++;
         if (this.invalid.length < this.options.detailCap) {
           const { start, end } = errorRange(
@@ -303,12 +332,15 @@ export class Dataset {
       handle = await openFile(this.file.path, 'r');
       // Known before the first index progress arrives, so the status bar shows a percentage.
       this.totalBytes = (await handle.stat()).size;
-      const buffer = new Uint8Array(jsonArrayProbeBytes);
+      const buffer = new Uint8Array(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      this.jsonArray = detectJsonArrayFile(buffer.subarray(0, bytesRead));
+      const head = buffer.subarray(0, bytesRead);
+      this.jsonArray = detectJsonArrayFile(head);
+      this.binaryLine = binaryNulLine(head);
     } catch (err) {
       this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
       this.jsonArray = false;
+      this.binaryLine = undefined;
     } finally {
       await handle?.close();
     }

@@ -1,8 +1,8 @@
 import type { Diagnostic } from 'vscode-languageserver/node';
-import type { ParseError } from '../../core/jsonl';
+import { binaryFileMessage, type ParseError } from '../../core/jsonl';
 
 /** The LSP severities used here (numeric values from the protocol). */
-const Severity = { Error: 1, Information: 3 } as const;
+const Severity = { Error: 1, Warning: 2, Information: 3 } as const;
 
 /** One invalid line as the worker records it: row index, engine error and its editor range. */
 export interface InvalidRow {
@@ -18,7 +18,13 @@ export interface InvalidRow {
 export const diagnosticSource = 'Winnow';
 
 /** Codes that are not parse-error kinds. */
-export const DiagnosticCodes = { jsonArray: 'json-array', moreProblems: 'more-problems' } as const;
+export const DiagnosticCodes = {
+  jsonArray: 'json-array',
+  moreProblems: 'more-problems',
+  blankLine: 'blank-line',
+  moreBlankLines: 'more-blank-lines',
+  binaryFile: 'binary-file',
+} as const;
 
 /**
  * The editor range of a parse error. A syntax or UTF-8 error points at one character: the
@@ -33,31 +39,60 @@ export function errorRange(error: ParseError, lineLength: number): { start: numb
   return { start, end: Math.min(start + 1, Math.max(length, 1)) };
 }
 
-/**
- * Builds the diagnostics for one file: one Error per invalid line, at most `maxProblems`, then
- * one Information line that says how many more there are. A pretty-printed JSON array saved as
- * JSONL gets a single diagnostic instead of one per line (every line of it is "invalid").
- */
-export function buildDiagnostics(input: {
+/** What {@link buildDiagnostics} needs to know about one file. */
+export interface FileProblems {
   invalid: readonly InvalidRow[];
   invalidCount: number;
   maxProblems: number;
   jsonArray: boolean;
   firstLineLength: number;
-}): Diagnostic[] {
-  if (input.jsonArray) {
-    return [
-      {
-        range: line(0, 0, Math.max(1, input.firstLineLength)),
-        severity: Severity.Error,
-        source: diagnosticSource,
-        code: DiagnosticCodes.jsonArray,
-        message:
-          'This file is a JSON array (pretty-printed JSON), not JSON Lines. JSON Lines needs ' +
-          'one JSON object per line; convert the file, for example with: jq -c ".[]" in.json > out.jsonl',
-      },
-    ];
+  /** 0-based indices of blank lines (the first ones), and how many there are in all. */
+  blank?: readonly number[];
+  blankCount?: number;
+  /** The line of the NUL byte that makes VS Code open the file as binary, if any. */
+  binaryLine?: number;
+}
+
+/**
+ * Builds the diagnostics for one file: one Error per invalid line, at most `maxProblems`, then
+ * one Information line that says how many more there are. Blank lines are not invalid: each
+ * gets an Information diagnostic (at most `maxProblems`, then the same kind of note). A file
+ * that VS Code opens as binary gets a Warning that says so, with the true invalid-line count.
+ * A pretty-printed JSON array saved as JSONL gets a single diagnostic instead of one per line
+ * (every line of it is "invalid").
+ */
+export function buildDiagnostics(input: FileProblems): Diagnostic[] {
+  if (input.jsonArray) return [jsonArrayDiagnostic(input.firstLineLength)];
+  const diagnostics: Diagnostic[] = [];
+  if (input.binaryLine !== undefined) {
+    diagnostics.push({
+      range: line(input.binaryLine, 0, 0),
+      severity: Severity.Warning,
+      source: diagnosticSource,
+      code: DiagnosticCodes.binaryFile,
+      message: binaryFileMessage(input.binaryLine, { invalidLines: input.invalidCount }),
+    });
   }
+  diagnostics.push(...invalidLineDiagnostics(input));
+  diagnostics.push(
+    ...blankLineDiagnostics(input.blank ?? [], input.blankCount ?? 0, input.maxProblems),
+  );
+  return diagnostics;
+}
+
+function jsonArrayDiagnostic(firstLineLength: number): Diagnostic {
+  return {
+    range: line(0, 0, Math.max(1, firstLineLength)),
+    severity: Severity.Error,
+    source: diagnosticSource,
+    code: DiagnosticCodes.jsonArray,
+    message:
+      'This file is a JSON array (pretty-printed JSON), not JSON Lines. JSON Lines needs ' +
+      'one JSON object per line; convert the file, for example with: jq -c ".[]" in.json > out.jsonl',
+  };
+}
+
+function invalidLineDiagnostics(input: FileProblems): Diagnostic[] {
   const shown = input.invalid.slice(0, input.maxProblems);
   const diagnostics: Diagnostic[] = shown.map(row => ({
     range: line(row.index, row.startChar, row.endChar),
@@ -81,6 +116,35 @@ export function buildDiagnostics(input: {
           `(winnow.diagnostics.maxProblems = ${input.maxProblems}).`,
       });
     }
+  }
+  return diagnostics;
+}
+
+function blankLineDiagnostics(
+  blank: readonly number[],
+  blankCount: number,
+  maxProblems: number,
+): Diagnostic[] {
+  const shown = blank.slice(0, maxProblems);
+  const diagnostics: Diagnostic[] = shown.map(index => ({
+    range: line(index, 0, 0),
+    severity: Severity.Information,
+    source: diagnosticSource,
+    code: DiagnosticCodes.blankLine,
+    message: 'Blank line: it holds no example (counted apart from invalid lines).',
+  }));
+  const more = blankCount - shown.length;
+  const at = blank[shown.length] ?? shown[shown.length - 1];
+  if (more > 0 && maxProblems > 0 && at !== undefined) {
+    diagnostics.push({
+      range: line(at, 0, 0),
+      severity: Severity.Information,
+      source: diagnosticSource,
+      code: DiagnosticCodes.moreBlankLines,
+      message:
+        `${more} more blank ${more === 1 ? 'line is' : 'lines are'} not listed ` +
+        `(winnow.diagnostics.maxProblems = ${maxProblems}).`,
+    });
   }
   return diagnostics;
 }

@@ -50,6 +50,8 @@ export function renderRowHover(facts: RowFacts): string {
         lines.push(`**Missing schema fields:** ${fieldList(missing)}`);
       }
     }
+  } else if (facts.parsed.error.kind === 'empty') {
+    lines.push('**Parse:** Blank line: no example here (counted apart from invalid lines)');
   } else {
     const { kind, message, column } = facts.parsed.error;
     const where = column !== undefined ? ` at column ${column}` : '';

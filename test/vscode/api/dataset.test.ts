@@ -136,7 +136,7 @@ describe('Dataset view', function () {
       () => (doc.stats?.done ? doc.stats : undefined),
       120_000,
     );
-    assert.deepEqual(stats, { checkedRows: MILLION, invalidRows: 2, done: true });
+    assert.deepEqual(stats, { checkedRows: MILLION, invalidRows: 2, blankRows: 0, done: true });
     const [bad] = await doc.rowViews(MILLION - 2, 1);
     assert.equal(bad.error?.kind, 'syntax');
 

@@ -85,15 +85,22 @@ export class Header {
     if (!stats) return;
     const n = formatCount(stats.invalidRows);
     const noun = stats.invalidRows === 1 ? 'invalid line' : 'invalid lines';
+    const blank = stats.blankRows;
+    // Blank lines are no examples, but not invalid either: their own count, after the invalid one.
+    const blanks =
+      blank > 0 ? ` · ${formatCount(blank)} blank ${blank === 1 ? 'line' : 'lines'}` : '';
     this.invalid.root.classList.toggle('has-invalid', stats.invalidRows > 0);
     if (stats.done) {
       setIcon(this.invalid, stats.invalidRows > 0 ? 'warning' : 'pass');
-      setText(this.invalid.text, stats.invalidRows > 0 ? `${n} ${noun}` : 'no invalid lines');
+      setText(
+        this.invalid.text,
+        (stats.invalidRows > 0 ? `${n} ${noun}` : 'no invalid lines') + blanks,
+      );
       this.invalid.root.title = 'Every line was checked.';
       setText(this.live, `Checked every line: ${this.invalid.text.textContent ?? ''}.`);
     } else {
       setIcon(this.invalid, 'sync', true);
-      setText(this.invalid.text, `${n} ${noun} so far`);
+      setText(this.invalid.text, `${n} ${noun}${blanks} so far`);
       this.invalid.root.title = `Checked ${formatCount(stats.checkedRows)} lines so far.`;
     }
   }
