@@ -25,5 +25,20 @@ export {
 export { detectSchema, extractText, getPath, type SchemaKind, type SchemaInfo } from './schema';
 export { contentHash, countDuplicates, type DuplicateReport } from './contentHash';
 export { exportRows } from './exportRows';
+export {
+  tempPathFor,
+  parseTempName,
+  processRuns,
+  removeStaleTempFiles,
+  STALE_TEMP_MIN_AGE_MS,
+  type RemovedTempFile,
+  type StaleTempOptions,
+} from './tempFiles';
+export {
+  detectCompression,
+  compressedFileMessage,
+  COMPRESSION_PROBE_BYTES,
+  type CompressionFormat,
+} from './compression';
 export { detectJsonArrayFile, detectPrettyPrintedJson } from './detectJsonArray';
 export { NewlineScanner } from './newlineScanner';
