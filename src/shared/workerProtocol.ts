@@ -124,6 +124,8 @@ export interface FileInfo {
   schema: DatasetSchema | null;
   /** The file is a pretty-printed JSON array saved under a JSONL name. */
   jsonArray: boolean;
+  /** The file is compressed (its magic bytes say gzip, zstd or xz), so no line can be read. */
+  compression?: 'gzip' | 'zstd' | 'xz';
 }
 
 /** What the worker is doing, for the status bar. Later levels fill in the model fields. */

@@ -2,7 +2,9 @@ import { open as openFile } from 'node:fs/promises';
 import {
   JsonlFile,
   contentHash,
+  detectCompression,
   detectJsonArrayFile,
+  type CompressionFormat,
   detectSchema,
   parseLine,
   type IndexProgress,
@@ -43,6 +45,8 @@ export class Dataset {
   totalBytes = 0;
   schema: SchemaInfo | null = null;
   jsonArray = false;
+  /** The file is compressed (gzip, zstd, xz): its lines are not JSON Lines. */
+  compression: CompressionFormat | undefined;
   firstLineLength = 0;
   /** Content hash and parse status of every validated row (scores are keyed by the hash). */
   readonly rows = new RowHashes();
@@ -140,6 +144,7 @@ export class Dataset {
       bytes: this.totalBytes,
       schema: this.schema ? { ...this.schema, fields: [...this.schema.fields] } : null,
       jsonArray: this.jsonArray,
+      ...(this.compression ? { compression: this.compression } : {}),
     };
   }
 
@@ -305,10 +310,12 @@ export class Dataset {
       this.totalBytes = (await handle.stat()).size;
       const buffer = new Uint8Array(jsonArrayProbeBytes);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      this.jsonArray = detectJsonArrayFile(buffer.subarray(0, bytesRead));
+      this.compression = detectCompression(buffer.subarray(0, bytesRead));
+      this.jsonArray = !this.compression && detectJsonArrayFile(buffer.subarray(0, bytesRead));
     } catch (err) {
       this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
       this.jsonArray = false;
+      this.compression = undefined;
     } finally {
       await handle?.close();
     }

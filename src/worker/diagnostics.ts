@@ -1,5 +1,5 @@
 import type { Diagnostic } from 'vscode-languageserver/node';
-import type { ParseError } from '../core/jsonl';
+import { compressedFileMessage, type CompressionFormat, type ParseError } from '../core/jsonl';
 
 /** The LSP severities used here (numeric values from the protocol). */
 const Severity = { Error: 1, Information: 3 } as const;
@@ -18,7 +18,11 @@ export interface InvalidRow {
 export const diagnosticSource = 'Winnow';
 
 /** Codes that are not parse-error kinds. */
-export const DiagnosticCodes = { jsonArray: 'json-array', moreProblems: 'more-problems' } as const;
+export const DiagnosticCodes = {
+  jsonArray: 'json-array',
+  compressed: 'compressed',
+  moreProblems: 'more-problems',
+} as const;
 
 /**
  * The editor range of a parse error. A syntax or UTF-8 error points at one character: the
@@ -36,15 +40,29 @@ export function errorRange(error: ParseError, lineLength: number): { start: numb
 /**
  * Builds the diagnostics for one file: one Error per invalid line, at most `maxProblems`, then
  * one Information line that says how many more there are. A pretty-printed JSON array saved as
- * JSONL gets a single diagnostic instead of one per line (every line of it is "invalid").
+ * JSONL gets a single diagnostic instead of one per line (every line of it is "invalid"), and so
+ * does a compressed file (`compression`, with its `fileName` for the command that unpacks it).
  */
 export function buildDiagnostics(input: {
   invalid: readonly InvalidRow[];
   invalidCount: number;
   maxProblems: number;
   jsonArray: boolean;
+  compression?: CompressionFormat | undefined;
+  fileName?: string;
   firstLineLength: number;
 }): Diagnostic[] {
+  if (input.compression) {
+    return [
+      {
+        range: line(0, 0, Math.max(1, input.firstLineLength)),
+        severity: Severity.Error,
+        source: diagnosticSource,
+        code: DiagnosticCodes.compressed,
+        message: compressedFileMessage(input.compression, input.fileName ?? 'FILE'),
+      },
+    ];
+  }
   if (input.jsonArray) {
     return [
       {
