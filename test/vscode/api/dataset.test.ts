@@ -526,7 +526,7 @@ describe('Dataset curation', function () {
     const helper = vscode.Uri.file(ws.write('helper.jsonl', generateJsonl(5)));
     await openView(winnow, helper);
     const DatasetDoc = winnow.datasets.document(helper)!.constructor as unknown as {
-      open: (u: vscode.Uri, b: undefined, o: OpenOptions) => Promise<DatasetDocument>;
+      open: (u: vscode.Uri, b: string | undefined, o: OpenOptions) => Promise<DatasetDocument>;
     };
     const path = ws.write('changed.jsonl', generateJsonl(100));
     const uri = vscode.Uri.file(path);
@@ -581,6 +581,28 @@ describe('Dataset curation', function () {
       // Saved unchanged now: no question.
       await doc.save();
       assert.equal(questions.length, 4);
+
+      // Hot exit: a backup remembers the sidecar it was made against, so a change on disk before
+      // the restored document is saved is still noticed, and merged.
+      await doc.decide([70], 'drop', 'Drop 1 row');
+      const backup = vscode.Uri.file(ws.path('changed.backup.json'));
+      await doc.backup(backup);
+      await set(uri, [98], 'keep');
+      const restored = await DatasetDoc.open(uri, backup.toString(), {
+        maxLineBytes: 1 << 20,
+        askSidecarChange: q => (questions.push(q), Promise.resolve('merge')),
+      });
+      try {
+        await restored.rowViews(0, 1);
+        await restored.save();
+        assert.equal(questions.length, 5, 'the restored document asked');
+        assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), {
+          keep: [...ours.keep, 98, 99],
+          drop: [...ours.drop, 70],
+        });
+      } finally {
+        restored.dispose();
+      }
     } finally {
       doc.dispose();
     }
