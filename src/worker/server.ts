@@ -280,6 +280,8 @@ async function publish(dataset: Dataset): Promise<void> {
     invalidCount: dataset.invalidCount,
     maxProblems,
     jsonArray: dataset.jsonArray,
+    compression: dataset.compression,
+    fileName: uriBaseName(dataset.uri),
     firstLineLength: dataset.firstLineLength,
     blank: dataset.blank,
     blankCount: dataset.blankCount,
@@ -378,6 +380,7 @@ connection.onHover(async (params): Promise<Hover | null> => {
       hash: hash.slice(0, 12),
       schema: dataset.schema,
       jsonArray: dataset.jsonArray,
+      compression: dataset.compression,
     });
     return {
       contents: { kind: 'markdown', value },

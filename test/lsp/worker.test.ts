@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Diagnostic, MarkupContent } from 'vscode-languageserver-protocol/node';
@@ -314,6 +315,27 @@ describe('worker over LSP (IPC)', () => {
     info = await session.fileInfo(uri);
     // `   {"a": 3}` is a valid row: leading spaces are JSON whitespace.
     assert.deepEqual([info.rowCount, info.invalidCount, info.blankCount], [4, 0, 1]);
+  });
+
+  it('says once that a gzip file named .jsonl is compressed, instead of one error per line', async () => {
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ text: `row ${i} ${i * 7919}` }),
+    );
+    const path = join(dir, 'packed.jsonl');
+    writeFileSync(path, gzipSync(lines.join('\n') + '\n'));
+    const uri = pathToFileURL(path).toString();
+    await session.openDataset(uri);
+    await session.waitForDiagnostics(uri, x => x.length > 0);
+    const info = await session.fileInfo(uri);
+    assert.equal(info.compression, 'gzip');
+    const final = session.diagnostics.get(uri)!;
+    assert.equal(final.length, 1, JSON.stringify(final.slice(0, 3)));
+    assert.equal(final[0]!.code, 'compressed');
+    assert.match(
+      String(final[0]!.message),
+      /^This file is compressed \(gzip\).*gunzip -k packed\.jsonl$/,
+    );
+    assert.ok(info.invalidCount > 1, 'the binary lines are still counted as invalid');
   });
 
   it('keeps a file open while any holder has it, then clears its diagnostics on the last close', async () => {

@@ -5,7 +5,16 @@
  * path that text-editor code actions take (offlineDecisions.ts). Real files, real engine.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,10 +37,15 @@ import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
 import {
   parseSidecar,
   readSidecar,
+  readSidecarOnDisk,
+  sidecarChanged,
   sidecarPath,
   sidecarText,
   writeSidecar,
+  writeSidecarStamped,
+  type SidecarData,
 } from '../../src/core/dataset/sidecar';
+import { mergeSidecars } from '../../src/core/dataset/sidecarMerge';
 
 let dir: string;
 before(() => {
@@ -147,10 +161,11 @@ describe('the sidecar', () => {
   test('a damaged sidecar is an error that says what is wrong', () => {
     assert.throws(() => parseSidecar('{', 'x.json'), /x\.json is not valid JSON/);
     assert.throws(() => parseSidecar('[]', 'x.json'), /not a Winnow decisions file/);
-    assert.throws(() => parseSidecar('{"version":9}', 'x.json'), /version 9/);
+    assert.throws(() => parseSidecar('{"winnow":"decisions","version":9}', 'x.json'), /version 9/);
     assert.throws(
-      () => parseSidecar('{"version":1,"keep":["nothex"]}', 'x.json'),
-      /"keep" must be a list/,
+      () =>
+        parseSidecar('{"winnow":"decisions","version":1,"keep":["nothex"],"drop":[]}', 'x.json'),
+      /"keep" must be a list of 32-digit lower-case hex hashes; item 1 is "nothex"/,
     );
   });
 
@@ -204,5 +219,155 @@ describe('the sidecar', () => {
     await assert.rejects(setDecisionInSidecar(path, [6], 'keep'), /Line 7 is not in the file/);
     // The dataset itself is never written.
     assert.equal(readFileSync(path, 'utf8'), [0, 1, 2, 3, 4, 5].map(line).join('\n') + '\n');
+  });
+});
+
+/** A 32-digit hash made from a number, for readable test data. */
+const hash = (i: number) => i.toString(16).padStart(32, '0');
+const hashes = (from: number, n: number) => Array.from({ length: n }, (_, i) => hash(from + i));
+
+/** A well-formed sidecar text with `data`, through the writer's own format. */
+const text = (data: Partial<SidecarData>) =>
+  sidecarText('d.jsonl', { keep: [], drop: [], rules: [], ...data });
+
+describe('the sidecar is read strictly', () => {
+  const good = JSON.parse(text({ keep: [hash(1)], drop: [hash(2)] })) as Record<string, unknown>;
+  const variant = (change: Record<string, unknown>, remove: string[] = []) => {
+    const o: Record<string, unknown> = { ...good, ...change };
+    for (const k of remove) delete o[k];
+    return JSON.stringify(o);
+  };
+
+  test('renamed keys are named, not read as zero decisions', () => {
+    const renamed = variant({ kept: hashes(0, 500), dropped: [] }, ['keep', 'drop']);
+    assert.throws(() => parseSidecar(renamed, 's.json'), /unknown keys "kept", "dropped"/);
+    assert.throws(() => parseSidecar(variant({}, ['drop']), 's.json'), /has no "drop" list/);
+  });
+
+  test('an export manifest under the sidecar name is recognised as one', () => {
+    const manifest = JSON.stringify({ winnow: 'export', version: 1, counts: { kept: 3 } });
+    assert.throws(() => parseSidecar(manifest, 's.json'), /s\.json is an export manifest/);
+    assert.throws(() => parseSidecar(variant({}, ['winnow']), 's.json'), /"winnow" is missing/);
+  });
+
+  test('a hash under both keep and drop is an error, not silently a drop', () => {
+    const both = variant({ keep: [hash(1), hash(7)], drop: [hash(7), hash(2)] });
+    assert.throws(
+      () => parseSidecar(both, 's.json'),
+      new RegExp(`1 hash under both "keep" and "drop" \\(first: ${hash(7)}\\)`),
+    );
+  });
+
+  test('rules must be a list of decision rules', () => {
+    assert.throws(
+      () => parseSidecar(variant({ rules: { kind: 'rows' } }), 's.json'),
+      /"rules" must be a list/,
+    );
+    assert.throws(
+      () => parseSidecar(variant({ rules: [{ kind: 'x' }] }), 's.json'),
+      /rule 1 is not a decision rule/,
+    );
+    const rule = { kind: 'rows', decision: 'keep', rows: 1, at: '2026-01-01T00:00:00.000Z' };
+    assert.deepEqual(parseSidecar(variant({ rules: [rule] })).rules, [rule]);
+  });
+
+  test('merge-conflict markers are named', () => {
+    const merged = text({ keep: [hash(1)] }).replace(
+      `    "${hash(1)}"`,
+      `<<<<<<< HEAD\n    "${hash(1)}"\n=======\n    "${hash(3)}"\n>>>>>>> other`,
+    );
+    assert.throws(() => parseSidecar(merged, 's.json'), /merge-conflict markers/);
+  });
+
+  test('a sidecar that cannot be read is never overwritten by the sidecar-only path', async () => {
+    const path = join(dir, 'renamed.jsonl');
+    writeFileSync(path, [0, 1, 2].map(line).join('\n') + '\n');
+    const bad = variant({ kept: hashes(0, 500), dropped: [] }, ['keep', 'drop']);
+    writeFileSync(sidecarPath(path), bad);
+    await assert.rejects(setDecisionInSidecar(path, [0], 'keep'), /unknown keys "kept", "dropped"/);
+    await assert.rejects(decisionsFromSidecar(path), /unknown keys/);
+    assert.equal(readFileSync(sidecarPath(path), 'utf8'), bad, 'the sidecar is unchanged');
+  });
+
+  test('a sidecar too large to read says so, and how large, before reading it', async () => {
+    const path = join(dir, 'huge.jsonl');
+    writeFileSync(path, '');
+    // Sparse: 600 MB long, no blocks written, and never read.
+    writeFileSync(sidecarPath(path), '');
+    truncateSync(sidecarPath(path), 600e6);
+    const found = await readSidecarOnDisk(path);
+    assert.match(
+      String(found.error),
+      /huge\.jsonl\.winnow\.json is too large to read \(600\.0 MB; Winnow reads decisions files up to 53\d\.\d MB\)/,
+    );
+    await assert.rejects(readSidecar(path), /too large to read \(600\.0 MB/);
+    // The limit can be set: a small sidecar over it is refused the same way.
+    writeFileSync(sidecarPath(path), text({ keep: [hash(1)] }));
+    await assert.rejects(
+      readSidecar(path, { maxBytes: 100 }),
+      /too large to read \(\d+ bytes; .* up to 100 bytes\)/,
+    );
+    assert.deepEqual((await readSidecar(path)).keep, [hash(1)]);
+  });
+});
+
+describe('changes on disk and the three-way merge', () => {
+  test('a stamp tells a changed sidecar from one that was only touched', async () => {
+    const path = join(dir, 'stamp.jsonl');
+    writeFileSync(path, '');
+    const absent = (await readSidecarOnDisk(path)).stamp;
+    const written = await writeSidecarStamped(path, { keep: [hash(1)], drop: [], rules: [] });
+    assert.ok(sidecarChanged(absent, written), 'created');
+    const read = await readSidecarOnDisk(path);
+    assert.deepEqual(read.stamp, written, 'the writer knows the stamp of what it wrote');
+    utimesSync(sidecarPath(path), new Date(2001, 1, 1), new Date(2001, 1, 1));
+    assert.equal(sidecarChanged(written, (await readSidecarOnDisk(path)).stamp), false, 'touched');
+    // Another window saves the same number of bytes with other content.
+    writeFileSync(sidecarPath(path), text({ keep: [hash(2)] }));
+    assert.ok(
+      sidecarChanged(written, (await readSidecarOnDisk(path)).stamp),
+      'same size, new content',
+    );
+    rmSync(sidecarPath(path));
+    assert.ok(sidecarChanged(written, (await readSidecarOnDisk(path)).stamp), 'removed');
+  });
+
+  test('each side keeps its own changes; a conflict keeps ours and is counted', () => {
+    // 1 kept and 2..3 dropped when loaded.
+    const base: SidecarData = { keep: [hash(1)], drop: [hash(2), hash(3)], rules: [] };
+    // Ours: 4 kept (new), 2 cleared, 3 now kept (conflict with theirs).
+    const ours: SidecarData = { keep: [hash(1), hash(3), hash(4)], drop: [], rules: [] };
+    // Theirs: 1 dropped, 3 cleared (conflict), 5 dropped (new), 2 unchanged.
+    const theirs: SidecarData = { keep: [], drop: [hash(1), hash(2), hash(5)], rules: [] };
+    const m = mergeSidecars(base, ours, theirs);
+    assert.deepEqual(m.data.keep, [hash(3), hash(4)]);
+    assert.deepEqual(m.data.drop, [hash(1), hash(5)]);
+    assert.equal(m.conflicts, 1, 'row 3: kept here, cleared there');
+    assert.equal(m.fromTheirs, 2, 'rows 1 and 5');
+  });
+
+  test('the probe case: 600 drops on disk and 200 in this window merge to all of them', () => {
+    const base: SidecarData = { keep: [], drop: hashes(0, 200), rules: [] };
+    const ours: SidecarData = { keep: [], drop: hashes(0, 200), rules: [] };
+    const theirs: SidecarData = { keep: [], drop: hashes(0, 600), rules: [] };
+    const m = mergeSidecars(base, ours, theirs);
+    assert.equal(m.data.drop.length, 600);
+    assert.equal(m.conflicts, 0);
+    // Both sides made the same decision: no conflict either.
+    const same = mergeSidecars(base, theirs, theirs);
+    assert.deepEqual([same.data.drop.length, same.conflicts, same.fromTheirs], [600, 0, 0]);
+  });
+
+  test('rules: theirs, then ours that are new', () => {
+    const rule = (i: number) => ({
+      kind: 'rows' as const,
+      decision: 'keep' as const,
+      rows: i,
+      at: `t${i}`,
+    });
+    const base: SidecarData = { keep: [], drop: [], rules: [rule(1)] };
+    const ours: SidecarData = { keep: [], drop: [], rules: [rule(1), rule(2)] };
+    const theirs: SidecarData = { keep: [], drop: [], rules: [rule(1), rule(3)] };
+    assert.deepEqual(mergeSidecars(base, ours, theirs).data.rules, [rule(1), rule(3), rule(2)]);
   });
 });

@@ -5,12 +5,22 @@
  */
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import { JsonlFile } from '../../src/core/jsonl';
+import { JsonlFile, parseTempName, tempPathFor } from '../../src/core/jsonl';
 import { exportKept, float32Number, manifestPath } from '../../src/core/dataset/exportKept';
 import { decodeColumns, encodeFloat32, encodeUint32 } from '../../src/core/dataset/scoreColumns';
 
@@ -239,5 +249,56 @@ describe('export of kept rows', () => {
     assert.equal(float32Number(Math.fround(0.83)), 0.83);
     assert.equal(float32Number(Math.fround(1 / 3)), 0.33333334);
     assert.equal(float32Number(0), 0);
+  });
+
+  test('removes the temporary files a killed export left behind, only ours and only when the owner is gone', async () => {
+    const out = join(dir, 'stale');
+    mkdirSync(out);
+    const source = join(dir, 'stale.jsonl');
+    writeFileSync(source, LINES.join('\n') + '\n');
+    // A process that has exited: its id names no running process now.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const hourAgo = new Date(Date.now() - 3600_000);
+    const make = (name: string, old = true) => {
+      const path = join(out, name);
+      writeFileSync(path, 'x'.repeat(1000));
+      if (old) utimesSync(path, hourAgo, hourAgo);
+      return path;
+    };
+    const killed = make(`.out.jsonl.${dead}-ce905b69.tmp`);
+    const killedParquet = make(`.out.parquet.${dead}-0badf00d.tmp`);
+    const live = make(`.out.jsonl.${process.ppid}-ce905b69.tmp`, true);
+    const fresh = make(`.out.jsonl.${dead}-00000001.tmp`, false);
+    const foreign = make(`.out.jsonl.tmp`);
+    const foreign2 = make(`.notes.${dead}.tmp`);
+    const file = await JsonlFile.open(source);
+    const result = await exportKept({
+      file,
+      rows: Uint32Array.from([0, 2]),
+      target: join(out, 'out.jsonl'),
+      counts: { keep: 2, drop: 0, undecided: 4 },
+      rules: [],
+      maxLineBytes: 1 << 20,
+    });
+    await file.close();
+    assert.deepEqual(
+      result.removedTempFiles.map(t => t.path).sort(),
+      [killed, killedParquet].sort(),
+    );
+    assert.deepEqual(
+      result.removedTempFiles.map(t => t.bytes),
+      [1000, 1000],
+    );
+    assert.ok(!existsSync(killed) && !existsSync(killedParquet));
+    for (const kept of [live, fresh, foreign, foreign2]) assert.ok(existsSync(kept), kept);
+  });
+
+  test('temporary files are named with their owner, so a later export can tell them stale', () => {
+    const tmp = tempPathFor(join(dir, 'x.jsonl'));
+    assert.deepEqual(parseTempName(tmp.slice(dir.length + 1)), {
+      target: 'x.jsonl',
+      pid: process.pid,
+    });
+    assert.equal(parseTempName('.x.jsonl.ce905b69.tmp'), undefined);
   });
 });

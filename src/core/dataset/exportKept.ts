@@ -3,14 +3,24 @@
  * atomic exportRows), a manifest beside them (source hash, counts, thresholds, model ids, prompt
  * hash, sketch parameters and seed), and optionally the same rows as JSONL with `askllm_score`
  * and `density_score` added and as Parquet with the same columns. Every file is written to a
- * temporary file in its folder and renamed into place. Free of `vscode`.
+ * temporary file in its folder and renamed into place; the temporary files a killed export left
+ * behind are removed by the next export to the same folder. Free of `vscode`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
-import { exportRows, parseLine, type JsonlFile, type RawRow } from '../jsonl';
+import {
+  exportRows,
+  parseLine,
+  removeStaleTempFiles,
+  tempPathFor,
+  type JsonlFile,
+  type RawRow,
+  type RemovedTempFile,
+  type StaleTempOptions,
+} from '../jsonl';
 import type { DecisionRule } from './decisions';
 import type { ScoreColumns } from './scoreColumns';
 import { writeFileAtomic } from './sidecar';
@@ -37,6 +47,8 @@ export interface ExportRequest {
   readonly onProgress?: (message: string) => void;
   /** Aborts the export (the target is left as it was). */
   readonly signal?: AbortSignal;
+  /** How stale temporary files in the output folders are recognised (tests). */
+  readonly staleTemp?: StaleTempOptions;
 }
 
 /** One file written by an export. */
@@ -53,6 +65,8 @@ export interface ExportResult {
   readonly manifest: string;
   /** Kept rows that are not valid JSON objects: exported as they are, left out of the scored files. */
   readonly invalidKept: number;
+  /** Temporary files of earlier, killed exports that were removed from the output folders. */
+  readonly removedTempFiles: readonly RemovedTempFile[];
 }
 
 /** Default manifest path of an export target. */
@@ -101,10 +115,6 @@ async function* keptRows(file: JsonlFile, rows: Uint32Array): AsyncGenerator<Raw
   }
 }
 
-function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-}
-
 /** What a parquet column holds, from the values seen. */
 type ColumnKind = 'STRING' | 'DOUBLE' | 'BOOLEAN' | 'JSON';
 
@@ -119,7 +129,8 @@ function kindOf(v: unknown): ColumnKind | undefined {
 /**
  * Exports the kept rows. The byte-for-byte file comes first (it is what most users want); the
  * scored JSONL and Parquet files, when asked for, come from one more pass over the kept rows;
- * the manifest is written last, so a manifest always describes complete outputs.
+ * the manifest is written last, so a manifest always describes complete outputs. Temporary files
+ * that an earlier, killed export left in the output folders are removed first.
  */
 export async function exportKept(req: ExportRequest): Promise<ExportResult> {
   const { file, rows } = req;
@@ -127,154 +138,225 @@ export async function exportKept(req: ExportRequest): Promise<ExportResult> {
   const cancelled = () => {
     if (req.signal?.aborted) throw new Error('The export was cancelled.');
   };
-  const outputs: ExportOutput[] = [];
+  const manifest = req.manifest ?? manifestPath(req.target);
+  const removedTempFiles = await removeStaleTemps(
+    [req.target, req.scoredJsonl, req.parquet, manifest],
+    req.staleTemp,
+  );
 
   progress(`Writing ${rows.length.toLocaleString('en-US')} kept rows`);
   const main = await exportRows(file, rows, req.target);
-  outputs.push({
-    kind: 'jsonl',
-    path: req.target,
-    rows: main.rows,
-    bytes: main.bytes,
-    sha256: await fileSha256(req.target),
-  });
+  const outputs: ExportOutput[] = [
+    { kind: 'jsonl', path: req.target, ...main, sha256: await fileSha256(req.target) },
+  ];
   cancelled();
 
   let invalidKept = 0;
-  const askllm = req.scores?.askllm?.values;
-  const density = req.scores?.density?.values;
   if (req.scoredJsonl || req.parquet) {
-    // Pass 1: the columns and their types (Parquet needs the schema before the first row).
     progress('Reading the kept rows');
-    const names: string[] = [];
-    // null: only nulls seen so far; a conflict between kinds makes the column JSON.
-    const kinds = new Map<string, ColumnKind | null>();
-    for await (const r of keptRows(file, rows)) {
-      const p = parseLine(r.bytes, { maxLineBytes: req.maxLineBytes, firstLine: r.index === 0 });
-      if (!p.ok) {
-        invalidKept++;
-        continue;
-      }
-      for (const [key, v] of Object.entries(p.value)) {
-        if (!kinds.has(key)) {
-          names.push(key);
-          kinds.set(key, null);
-        }
-        const k = kindOf(v);
-        if (!k) continue;
-        const seen = kinds.get(key);
-        if (seen === null) kinds.set(key, k);
-        else if (seen !== k) kinds.set(key, 'JSON');
-      }
-    }
+    const layout = await keptColumns(file, rows, req.maxLineBytes);
+    invalidKept = layout.invalid;
     cancelled();
-    const columns = names.filter(n => n !== 'askllm_score' && n !== 'density_score');
-    // A column of nulls only is written as strings.
-    const kindFor = (n: string): ColumnKind => kinds.get(n) ?? 'STRING';
-
-    // Pass 2: write both files together.
     progress('Writing the scored copies');
-    const jsonlTmp = req.scoredJsonl ? tempPath(req.scoredJsonl) : undefined;
-    const jsonlOut = jsonlTmp ? await fsp.open(jsonlTmp, 'wx') : undefined;
-    const parquetTmp = req.parquet ? tempPath(req.parquet) : undefined;
-    const schema: SchemaElement[] = [
-      { name: 'root', num_children: columns.length + 2 },
-      ...columns.map(n => schemaElement(n, kindFor(n))),
-      { name: 'askllm_score', type: 'FLOAT', repetition_type: 'OPTIONAL' },
-      { name: 'density_score', type: 'FLOAT', repetition_type: 'OPTIONAL' },
-    ];
-    const writer = parquetTmp
-      ? new ParquetWriter({ writer: fileWriter(parquetTmp), schema, createdBy: 'winnow' })
-      : undefined;
-    let ok = false;
-    let jsonlRows = 0;
-    let jsonlBytes = 0;
-    try {
-      const GROUP = 10_000;
-      let group: Record<string, unknown>[] = [];
-      let groupScores: [number | null, number | null][] = [];
-      const flushGroup = async () => {
-        if (!writer || group.length === 0) return;
-        const columnData = [
-          ...columns.map(n => ({
-            name: n,
-            data: group.map(o => o[n] ?? null),
-          })),
-          { name: 'askllm_score', data: groupScores.map(s => s[0]) },
-          { name: 'density_score', data: groupScores.map(s => s[1]) },
-        ];
-        await writer.write({ columnData, rowGroupSize: GROUP });
-        group = [];
-        groupScores = [];
-      };
-      let lines: string[] = [];
-      const flushLines = async () => {
-        if (!jsonlOut || lines.length === 0) return;
-        const buf = Buffer.from(lines.join(''));
-        await jsonlOut.write(buf);
-        jsonlBytes += buf.length;
-        lines = [];
-      };
-      for await (const r of keptRows(file, rows)) {
-        const p = parseLine(r.bytes, { maxLineBytes: req.maxLineBytes, firstLine: r.index === 0 });
-        if (!p.ok) continue;
-        const a = scoreAt(askllm, r.index);
-        const d = scoreAt(density, r.index);
-        if (jsonlOut) {
-          lines.push(JSON.stringify({ ...p.value, askllm_score: a, density_score: d }) + '\n');
-          jsonlRows++;
-          if (lines.length >= 4096) await flushLines();
-        }
-        if (writer) {
-          group.push(p.value);
-          groupScores.push([a, d]);
-          if (group.length >= GROUP) await flushGroup();
-        }
-      }
-      cancelled();
-      await flushLines();
-      await flushGroup();
-      if (jsonlOut) {
-        await jsonlOut.sync();
-        await jsonlOut.close();
-        await fsp.rename(jsonlTmp!, req.scoredJsonl!);
-        outputs.push({
-          kind: 'scored-jsonl',
-          path: req.scoredJsonl!,
-          rows: jsonlRows,
-          bytes: jsonlBytes,
-          sha256: await fileSha256(req.scoredJsonl!),
-        });
-      }
-      if (writer) {
-        await writer.finish();
-        await fsp.rename(parquetTmp!, req.parquet!);
-        const stat = await fsp.stat(req.parquet!);
-        outputs.push({
-          kind: 'parquet',
-          path: req.parquet!,
-          rows: rows.length - invalidKept,
-          bytes: stat.size,
-          sha256: await fileSha256(req.parquet!),
-        });
-      }
-      ok = true;
-    } finally {
-      if (!ok) {
-        await jsonlOut?.close().catch(() => undefined);
-        if (jsonlTmp) await fsp.rm(jsonlTmp, { force: true }).catch(() => undefined);
-        if (parquetTmp) await fsp.rm(parquetTmp, { force: true }).catch(() => undefined);
-      }
-    }
+    outputs.push(...(await writeScoredCopies(req, layout, cancelled)));
   }
 
   progress('Hashing the source file');
   const sourceSha = await fileSha256(file.path);
-  const manifest = req.manifest ?? manifestPath(req.target);
+  const askllm = req.scores?.askllm?.values;
   const text = JSON.stringify(buildManifest(req, outputs, sourceSha, invalidKept, askllm), null, 2);
   await writeFileAtomic(manifest, text + '\n');
   outputs.push({ kind: 'manifest', path: manifest, rows: 0, bytes: Buffer.byteLength(text) + 1 });
-  return { outputs, manifest, invalidKept };
+  return { outputs, manifest, invalidKept, removedTempFiles };
+}
+
+/** Removes stale temporary files of ours from the folders of `paths` (each folder once). */
+async function removeStaleTemps(
+  paths: readonly (string | undefined)[],
+  opts: StaleTempOptions | undefined,
+): Promise<RemovedTempFile[]> {
+  const folders = new Set(paths.filter((p): p is string => !!p).map(p => dirname(p)));
+  const removed: RemovedTempFile[] = [];
+  for (const folder of folders) removed.push(...(await removeStaleTempFiles(folder, opts)));
+  return removed;
+}
+
+/** The columns of the kept rows and their kinds (Parquet needs the schema before the first row). */
+interface KeptLayout {
+  /** Column names in first-seen order, without the score columns. */
+  readonly columns: string[];
+  readonly kindOf: (name: string) => ColumnKind;
+  /** Kept rows that are not valid JSON objects. */
+  readonly invalid: number;
+}
+
+/** Pass 1 over the kept rows: their columns and the kind of each. */
+async function keptColumns(
+  file: JsonlFile,
+  rows: Uint32Array,
+  maxLineBytes: number,
+): Promise<KeptLayout> {
+  const names: string[] = [];
+  // null: only nulls seen so far; a conflict between kinds makes the column JSON.
+  const kinds = new Map<string, ColumnKind | null>();
+  let invalid = 0;
+  for await (const r of keptRows(file, rows)) {
+    const p = parseLine(r.bytes, { maxLineBytes, firstLine: r.index === 0 });
+    if (!p.ok) {
+      invalid++;
+      continue;
+    }
+    for (const [key, v] of Object.entries(p.value)) {
+      if (!kinds.has(key)) {
+        names.push(key);
+        kinds.set(key, null);
+      }
+      const k = kindOf(v);
+      if (!k) continue;
+      const seen = kinds.get(key);
+      if (seen === null) kinds.set(key, k);
+      else if (seen !== k) kinds.set(key, 'JSON');
+    }
+  }
+  const columns = names.filter(n => n !== 'askllm_score' && n !== 'density_score');
+  // A column of nulls only is written as strings.
+  return { columns, kindOf: n => kinds.get(n) ?? 'STRING', invalid };
+}
+
+/** Pass 2: the scored JSONL and the Parquet file together, each through a temporary file. */
+async function writeScoredCopies(
+  req: ExportRequest,
+  layout: KeptLayout,
+  cancelled: () => void,
+): Promise<ExportOutput[]> {
+  const jsonl = req.scoredJsonl ? await ScoredJsonlSink.open(req.scoredJsonl) : undefined;
+  const parquet = req.parquet ? new ParquetSink(req.parquet, layout) : undefined;
+  const askllm = req.scores?.askllm?.values;
+  const density = req.scores?.density?.values;
+  try {
+    for await (const r of keptRows(req.file, req.rows)) {
+      const p = parseLine(r.bytes, { maxLineBytes: req.maxLineBytes, firstLine: r.index === 0 });
+      if (!p.ok) continue;
+      const scores: RowScores = [scoreAt(askllm, r.index), scoreAt(density, r.index)];
+      await jsonl?.add(p.value, scores);
+      await parquet?.add(p.value, scores);
+    }
+    cancelled();
+    const outputs: ExportOutput[] = [];
+    if (jsonl) outputs.push(await jsonl.finish());
+    if (parquet) outputs.push(await parquet.finish(req.rows.length - layout.invalid));
+    return outputs;
+  } catch (e) {
+    await jsonl?.abort();
+    await parquet?.abort();
+    throw e;
+  }
+}
+
+/** A row's ASK-LLM and DENSITY scores (null: none). */
+type RowScores = [number | null, number | null];
+
+/** The JSONL copy with `askllm_score` and `density_score` added, written in large chunks. */
+class ScoredJsonlSink {
+  private lines: string[] = [];
+  private rows = 0;
+  private bytes = 0;
+
+  private constructor(
+    private readonly path: string,
+    private readonly tmp: string,
+    private readonly out: fsp.FileHandle,
+  ) {}
+
+  static async open(path: string): Promise<ScoredJsonlSink> {
+    const tmp = tempPathFor(path);
+    return new ScoredJsonlSink(path, tmp, await fsp.open(tmp, 'wx'));
+  }
+
+  async add(value: Record<string, unknown>, [a, d]: RowScores): Promise<void> {
+    this.lines.push(JSON.stringify({ ...value, askllm_score: a, density_score: d }) + '\n');
+    this.rows++;
+    if (this.lines.length >= 4096) await this.flush();
+  }
+
+  async finish(): Promise<ExportOutput> {
+    await this.flush();
+    await this.out.sync();
+    await this.out.close();
+    await fsp.rename(this.tmp, this.path);
+    const sha256 = await fileSha256(this.path);
+    return { kind: 'scored-jsonl', path: this.path, rows: this.rows, bytes: this.bytes, sha256 };
+  }
+
+  async abort(): Promise<void> {
+    await this.out.close().catch(() => undefined);
+    await fsp.rm(this.tmp, { force: true }).catch(() => undefined);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.lines.length === 0) return;
+    const buf = Buffer.from(this.lines.join(''));
+    await this.out.write(buf);
+    this.bytes += buf.length;
+    this.lines = [];
+  }
+}
+
+/** Rows per Parquet row group. */
+const PARQUET_GROUP_ROWS = 10_000;
+
+/** The Parquet copy: the kept rows' columns plus the two scores, a row group at a time. */
+class ParquetSink {
+  private readonly tmp: string;
+  private readonly writer: ParquetWriter;
+  private group: Record<string, unknown>[] = [];
+  private groupScores: RowScores[] = [];
+
+  constructor(
+    private readonly path: string,
+    private readonly layout: KeptLayout,
+  ) {
+    this.tmp = tempPathFor(path);
+    const schema: SchemaElement[] = [
+      { name: 'root', num_children: layout.columns.length + 2 },
+      ...layout.columns.map(n => schemaElement(n, layout.kindOf(n))),
+      { name: 'askllm_score', type: 'FLOAT', repetition_type: 'OPTIONAL' },
+      { name: 'density_score', type: 'FLOAT', repetition_type: 'OPTIONAL' },
+    ];
+    this.writer = new ParquetWriter({ writer: fileWriter(this.tmp), schema, createdBy: 'winnow' });
+  }
+
+  async add(value: Record<string, unknown>, scores: RowScores): Promise<void> {
+    this.group.push(value);
+    this.groupScores.push(scores);
+    if (this.group.length >= PARQUET_GROUP_ROWS) await this.flush();
+  }
+
+  async finish(rows: number): Promise<ExportOutput> {
+    await this.flush();
+    await this.writer.finish();
+    await fsp.rename(this.tmp, this.path);
+    const { size } = await fsp.stat(this.path);
+    const sha256 = await fileSha256(this.path);
+    return { kind: 'parquet', path: this.path, rows, bytes: size, sha256 };
+  }
+
+  async abort(): Promise<void> {
+    await fsp.rm(this.tmp, { force: true }).catch(() => undefined);
+  }
+
+  private async flush(): Promise<void> {
+    if (this.group.length === 0) return;
+    const group = this.group;
+    const columnData = [
+      ...this.layout.columns.map(n => ({ name: n, data: group.map(o => o[n] ?? null) })),
+      { name: 'askllm_score', data: this.groupScores.map(s => s[0]) },
+      { name: 'density_score', data: this.groupScores.map(s => s[1]) },
+    ];
+    await this.writer.write({ columnData, rowGroupSize: PARQUET_GROUP_ROWS });
+    this.group = [];
+    this.groupScores = [];
+  }
 }
 
 function schemaElement(name: string, kind: ColumnKind): SchemaElement {

@@ -29,7 +29,6 @@ export async function setDecisionInSidecar(
   decision: DecisionValue,
   maxLineBytes?: number,
 ): Promise<number> {
-  const saved = await readSidecar(path);
   const file = await JsonlFile.open(path, maxLineBytes ? { maxLineBytes } : {});
   let hashes: string[];
   try {
@@ -37,6 +36,9 @@ export async function setDecisionInSidecar(
   } finally {
     await file.close();
   }
+  // Read (strictly: a sidecar that cannot be read is never written) just before the write, so
+  // that another writer's change is not lost while the lines were hashed.
+  const saved = await readSidecar(path);
   const keep = new Set(saved.keep);
   const drop = new Set(saved.drop);
   let changed = 0;

@@ -2,10 +2,18 @@
  * The decisions sidecar: `<dataset>.winnow.json` beside the dataset (docs/scores-api.md). Pretty JSON
  * with one content hash per line, sorted, so it is small, diffable and safe to commit. The
  * dataset itself is never written. Free of `vscode`.
+ *
+ * A sidecar is read strictly: anything that is not exactly a decisions file of a known version
+ * (renamed keys, an export manifest under the sidecar's name, a hash both kept and dropped,
+ * rules that are not a list, merge-conflict markers) is an error that names the problem, so that
+ * nothing saves over decisions it could not read. What was read is stamped (size, time, SHA-256),
+ * so a save can tell whether the file changed on disk since.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { constants as bufferConstants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
+import { tempPathFor } from '../core/jsonl';
 import type { DecisionRule } from './decisions';
 
 /** What a sidecar holds. */
@@ -17,8 +25,36 @@ export interface SidecarData {
   readonly rules: readonly DecisionRule[];
 }
 
+/** What the sidecar on disk was when it was read or written: absent, or its size, time and hash. */
+export type SidecarStamp =
+  | { readonly exists: false }
+  | {
+      readonly exists: true;
+      readonly bytes: number;
+      readonly mtimeMs: number;
+      readonly sha256: string;
+    };
+
+/** The sidecar as found on disk: its stamp, and its decisions or why they cannot be read. */
+export type SidecarOnDisk =
+  | { readonly stamp: SidecarStamp; readonly data: SidecarData; readonly error?: undefined }
+  | { readonly stamp: SidecarStamp; readonly data?: undefined; readonly error: string };
+
+export interface SidecarReadOptions {
+  /** Larger files are refused before reading (default {@link MAX_SIDECAR_BYTES}). */
+  readonly maxBytes?: number;
+}
+
 export const SIDECAR_VERSION = 1;
 const HASH = /^[0-9a-f]{32}$/;
+/** The keys a decisions file has; any other key is an error. */
+const SIDECAR_KEYS = ['winnow', 'version', 'dataset', 'keyedBy', 'counts', 'rules', 'keep', 'drop'];
+const RULE_KINDS = ['rows', 'view', 'topPercent', 'densitySample'];
+const RULE_DECISIONS = ['keep', 'drop', 'unset'];
+/** The largest sidecar read: the longest string this JavaScript engine can hold, or 512 MiB. */
+export const MAX_SIDECAR_BYTES = Math.min(bufferConstants.MAX_STRING_LENGTH, 512 * 2 ** 20);
+
+export const EMPTY_SIDECAR: SidecarData = { keep: [], drop: [], rules: [] };
 
 /** The sidecar path of a dataset path. */
 export function sidecarPath(datasetPath: string): string {
@@ -40,8 +76,20 @@ export function sidecarText(datasetName: string, data: SidecarData): string {
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
+/** Sizes in words: "600.0 MB". */
+export function byteSize(bytes: number): string {
+  if (bytes < 1e3) return `${bytes} bytes`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(2)} GB`;
+}
+
 /** Parses a sidecar's text; throws an Error saying what is wrong with it. */
 export function parseSidecar(text: string, path = 'the sidecar'): SidecarData {
+  if (/^(<{7}|={7}|>{7})( |$)/m.test(text))
+    throw new Error(
+      `${path} has merge-conflict markers (<<<<<<<, =======, >>>>>>>); resolve the conflict first`,
+    );
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -51,56 +99,180 @@ export function parseSidecar(text: string, path = 'the sidecar'): SidecarData {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
     throw new Error(`${path} is not a Winnow decisions file (expected a JSON object)`);
   const o = doc as Record<string, unknown>;
+  checkKind(o, path);
   if (o.version !== SIDECAR_VERSION)
     throw new Error(`${path} has version ${String(o.version)}; this Winnow reads version 1`);
-  const hashes = (key: 'keep' | 'drop'): string[] => {
-    const v = o[key] ?? [];
-    if (!Array.isArray(v) || !v.every(h => typeof h === 'string' && HASH.test(h)))
-      throw new Error(`${path}: "${key}" must be a list of 32-digit lower-case hex hashes`);
-    return v as string[];
-  };
-  const rules = Array.isArray(o.rules) ? (o.rules as DecisionRule[]) : [];
-  return { keep: hashes('keep'), drop: hashes('drop'), rules };
+  const unknown = Object.keys(o).filter(k => !SIDECAR_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new Error(
+      `${path} has unknown ${unknown.length === 1 ? 'key' : 'keys'} ${unknown.map(k => `"${k}"`).join(', ')}; ` +
+        `a decisions file has "keep", "drop" and "rules"`,
+    );
+  const keep = hashList(o, 'keep', path);
+  const drop = hashList(o, 'drop', path);
+  checkDisjoint(keep, drop, path);
+  return { keep, drop, rules: ruleList(o.rules, path) };
 }
 
-/** Reads the sidecar of `datasetPath`; an absent file is empty. */
-export async function readSidecar(datasetPath: string): Promise<SidecarData> {
-  const path = sidecarPath(datasetPath);
-  let text: string;
-  try {
-    text = await fsp.readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { keep: [], drop: [], rules: [] };
-    throw e;
-  }
-  return parseSidecar(text, path);
+/** The file must say it is a decisions file; an export manifest is named as such. */
+function checkKind(o: Record<string, unknown>, path: string): void {
+  if (o.winnow === 'decisions') return;
+  if (o.winnow === 'export')
+    throw new Error(
+      `${path} is an export manifest, not a decisions file (it has "winnow": "export"); move it away`,
+    );
+  throw new Error(
+    `${path} is not a Winnow decisions file: "winnow" is ${JSON.stringify(o.winnow) ?? 'missing'}, expected "decisions"`,
+  );
+}
+
+function hashList(o: Record<string, unknown>, key: 'keep' | 'drop', path: string): string[] {
+  const v = o[key];
+  if (v === undefined) throw new Error(`${path} has no "${key}" list`);
+  if (!Array.isArray(v)) throw new Error(`${path}: "${key}" must be a list of hashes`);
+  const bad = v.findIndex(h => typeof h !== 'string' || !HASH.test(h));
+  if (bad >= 0)
+    throw new Error(
+      `${path}: "${key}" must be a list of 32-digit lower-case hex hashes; item ${bad + 1} is ${truncated(v[bad])}`,
+    );
+  return v as string[];
+}
+
+function checkDisjoint(keep: readonly string[], drop: readonly string[], path: string): void {
+  const kept = new Set(keep);
+  const both = drop.filter(h => kept.has(h));
+  if (both.length === 0) return;
+  throw new Error(
+    `${path} lists ${both.length} ${both.length === 1 ? 'hash' : 'hashes'} under both "keep" and "drop" ` +
+      `(first: ${both[0]}); each row can have one decision`,
+  );
+}
+
+function ruleList(v: unknown, path: string): DecisionRule[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new Error(`${path}: "rules" must be a list, not ${truncated(v)}`);
+  v.forEach((r: unknown, i) => {
+    const rule = r as Partial<Record<keyof DecisionRule, unknown>> | null;
+    const ok =
+      typeof rule === 'object' &&
+      rule !== null &&
+      !Array.isArray(rule) &&
+      RULE_KINDS.includes(rule.kind as string) &&
+      RULE_DECISIONS.includes(rule.decision as string) &&
+      typeof rule.rows === 'number' &&
+      typeof rule.at === 'string';
+    if (!ok)
+      throw new Error(
+        `${path}: rule ${i + 1} is not a decision rule (it needs "kind", "decision", "rows" and "at"): ${truncated(r)}`,
+      );
+  });
+  return v as DecisionRule[];
+}
+
+function truncated(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
 /**
- * Writes the sidecar of `datasetPath` atomically. An empty decision set removes the file when
- * it exists (nothing decided leaves nothing behind).
+ * Reads the sidecar of `datasetPath` as it is on disk: absent is empty; a file that cannot be
+ * read (too large, unreadable, not a valid decisions file) gives `error` with its stamp. Rejects
+ * only when the file cannot be opened or read at all (other than absent).
  */
-export async function writeSidecar(datasetPath: string, data: SidecarData): Promise<string> {
+export async function readSidecarOnDisk(
+  datasetPath: string,
+  opts: SidecarReadOptions = {},
+): Promise<SidecarOnDisk> {
+  const path = sidecarPath(datasetPath);
+  const maxBytes = opts.maxBytes ?? MAX_SIDECAR_BYTES;
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      return { stamp: { exists: false }, data: EMPTY_SIDECAR };
+    throw e;
+  }
+  try {
+    const stat = await fh.stat();
+    if (stat.size > maxBytes) {
+      const stamp = { exists: true, bytes: stat.size, mtimeMs: stat.mtimeMs, sha256: '' } as const;
+      const error = `${path} is too large to read (${byteSize(stat.size)}; Winnow reads decisions files up to ${byteSize(maxBytes)})`;
+      return { stamp, error };
+    }
+    const bytes = await fh.readFile();
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const stamp = { exists: true, bytes: bytes.length, mtimeMs: stat.mtimeMs, sha256 } as const;
+    try {
+      return { stamp, data: parseSidecar(bytes.toString('utf8'), path) };
+    } catch (e) {
+      return { stamp, error: e instanceof Error ? e.message : String(e) };
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads the sidecar of `datasetPath`; an absent file is empty. Throws when it cannot be read. */
+export async function readSidecar(
+  datasetPath: string,
+  opts: SidecarReadOptions = {},
+): Promise<SidecarData> {
+  const found = await readSidecarOnDisk(datasetPath, opts);
+  if (found.error !== undefined) throw new Error(found.error);
+  return found.data;
+}
+
+/**
+ * Whether the sidecar changed between two stamps: appeared, disappeared, or different content.
+ * A file that was only touched (same bytes, new time) did not change.
+ */
+export function sidecarChanged(before: SidecarStamp, now: SidecarStamp): boolean {
+  if (!before.exists || !now.exists) return before.exists !== now.exists;
+  return before.bytes !== now.bytes || before.sha256 !== now.sha256 || before.sha256 === '';
+}
+
+/**
+ * Writes the sidecar of `datasetPath` atomically and resolves to its stamp. An empty decision
+ * set removes the file when it exists (nothing decided leaves nothing behind).
+ */
+export async function writeSidecarStamped(
+  datasetPath: string,
+  data: SidecarData,
+): Promise<SidecarStamp> {
   const path = sidecarPath(datasetPath);
   if (data.keep.length === 0 && data.drop.length === 0 && data.rules.length === 0) {
     await fsp.rm(path, { force: true });
-    return path;
+    return { exists: false };
   }
-  await writeFileAtomic(path, sidecarText(basename(datasetPath), data));
-  return path;
+  const bytes = Buffer.from(sidecarText(basename(datasetPath), data));
+  const mtimeMs = await writeFileAtomic(path, bytes);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { exists: true, bytes: bytes.length, mtimeMs, sha256 };
 }
 
-/** Writes `text` to `path` through a temporary file in the same folder and a rename. */
-export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+/** Writes the sidecar of `datasetPath` atomically (see {@link writeSidecarStamped}); resolves to its path. */
+export async function writeSidecar(datasetPath: string, data: SidecarData): Promise<string> {
+  await writeSidecarStamped(datasetPath, data);
+  return sidecarPath(datasetPath);
+}
+
+/**
+ * Writes `text` to `path` through a temporary file in the same folder and a rename. Resolves to
+ * the written file's modification time.
+ */
+export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<number> {
+  const tmp = tempPathFor(path);
   const fh = await fsp.open(tmp, 'wx');
   let ok = false;
   try {
     await fh.writeFile(text);
     await fh.sync();
+    const { mtimeMs } = await fh.stat();
     await fh.close();
     await fsp.rename(tmp, path);
     ok = true;
+    return mtimeMs;
   } finally {
     if (!ok) {
       await fh.close().catch(() => undefined);

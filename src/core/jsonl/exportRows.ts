@@ -12,10 +12,9 @@
  * and removes the temporary file. If the source was rewritten on disk while it was being read,
  * the export fails rather than write a mix of two versions.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import type { JsonlFile } from './jsonlFile';
+import { tempPathFor } from './tempFiles';
 
 const WINDOW_BYTES = 4 << 20;
 const SMALL_READ_BYTES = 64 << 10;
@@ -31,10 +30,7 @@ export async function exportRows(
   targetPath: string,
 ): Promise<{ rows: number; bytes: number }> {
   await file.whenIndexed();
-  const tmp = join(
-    dirname(targetPath),
-    `.${basename(targetPath)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
-  );
+  const tmp = tempPathFor(targetPath);
   const out = await fsp.open(tmp, 'wx');
   let ok = false;
   try {

@@ -30,6 +30,21 @@ export {
   detectPrettyPrintedJson,
   startsOneJsonValue,
 } from './detectJsonArray';
+export {
+  tempPathFor,
+  parseTempName,
+  processRuns,
+  removeStaleTempFiles,
+  STALE_TEMP_MIN_AGE_MS,
+  type RemovedTempFile,
+  type StaleTempOptions,
+} from './tempFiles';
+export {
+  detectCompression,
+  compressedFileMessage,
+  COMPRESSION_PROBE_BYTES,
+  type CompressionFormat,
+} from './compression';
 export { NewlineScanner } from './newlineScanner';
 export {
   BINARY_PROBE_BYTES,

@@ -312,6 +312,8 @@ export async function exportKeptCommand(
     `Exported ${rows.length} kept rows of ${doc.fileName} in ${Math.round(performance.now() - t0)} ms: ` +
       result.outputs.map(o => `${o.path} (${o.bytes} bytes)`).join(', '),
   );
+  for (const t of result.removedTempFiles)
+    log.info(`Removed ${t.path} (${t.bytes} bytes), left behind by an export that was killed`);
   if (!options) {
     void vscode.window
       .showInformationMessage(

@@ -11,6 +11,8 @@ import * as vscode from 'vscode';
 import {
   binaryFileMessage,
   binaryNulLine,
+  compressedFileMessage,
+  detectCompression,
   detectJsonArrayFile,
   detectSchema,
   JsonlFile,
@@ -48,11 +50,17 @@ import {
   type ScoreColumns,
 } from '../../core/dataset/scoreColumns';
 import {
-  readSidecar,
+  EMPTY_SIDECAR,
+  readSidecarOnDisk,
+  sidecarChanged,
   sidecarPath,
   writeSidecar,
+  writeSidecarStamped,
   type SidecarData,
+  type SidecarOnDisk,
+  type SidecarStamp,
 } from '../../core/dataset/sidecar';
+import { decisionCounts, mergeSidecars } from '../../core/dataset/sidecarMerge';
 import { SearchCancelled, searchFile } from '../../core/dataset/textSearch';
 import type { ViewSource } from '../../core/dataset/datasetView';
 
@@ -66,6 +74,17 @@ interface BackupData {
   readonly keep: readonly string[];
   readonly drop: readonly string[];
   readonly rules: readonly DecisionRule[];
+  /**
+   * The sidecar the unsaved decisions were made against, so that the first save after a restore
+   * still notices (and can merge) a sidecar changed in the meantime. Absent in older backups.
+   */
+  readonly loaded?: LoadedSidecar;
+}
+
+/** A restored hot-exit backup: the unsaved decisions, and the sidecar they were made against. */
+interface RestoredBackup {
+  readonly data: SidecarData;
+  readonly loaded: LoadedSidecar | undefined;
 }
 
 /** Rows sampled from the top of the file to detect its schema. */
@@ -87,6 +106,33 @@ export interface DatasetDocumentOptions {
   readonly editable?: () => boolean;
   /** Fetches the worker's score columns of the file (absent or undefined: none). */
   readonly fetchColumns?: (uri: vscode.Uri) => Promise<GetColumnsResult | undefined>;
+  /**
+   * Asks what to do when the sidecar changed on disk since it was read (the provider shows a
+   * modal dialog). Absent, or undefined for an answer: the save is refused.
+   */
+  readonly askSidecarChange?: (
+    question: SidecarChangeQuestion,
+  ) => Promise<SidecarChoice | undefined>;
+}
+
+/** What to do with a sidecar that changed on disk: take it, merge it, or replace it. */
+export type SidecarChoice = 'reload' | 'merge' | 'overwrite';
+
+/** The question asked when saving finds the sidecar changed on disk. */
+export interface SidecarChangeQuestion {
+  readonly path: string;
+  /** One sentence: what changed. */
+  readonly message: string;
+  /** What was read, what is on disk now, and what this window would save, in words. */
+  readonly detail: string;
+  /** Reload and merge only when the file on disk can be read. */
+  readonly choices: readonly SidecarChoice[];
+}
+
+/** The sidecar as it was last read or written by this document: what a save merges against. */
+interface LoadedSidecar {
+  readonly stamp: SidecarStamp;
+  readonly data: SidecarData;
 }
 
 /** A dataset file open in one or more dataset views. */
@@ -118,6 +164,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private _rules: DecisionRule[];
   /** Set when the sidecar could not be read: saving would overwrite it, so it is refused. */
   private sidecarError: string | undefined;
+  private loaded: LoadedSidecar;
   private _scores: ScoreColumns | undefined;
   private columnsRequest = 0;
   private lastSearch: { key: string; matches: Uint8Array } | undefined;
@@ -177,19 +224,15 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     try {
       const schema = await sampleSchema(file);
       const notice = await fileNotice(file);
-      let saved: SidecarData = { keep: [], drop: [], rules: [] };
-      let sidecarError: string | undefined;
-      try {
-        saved = await readSidecar(uri.fsPath);
-      } catch (e) {
-        sidecarError = e instanceof Error ? e.message : String(e);
-        log.error(`Could not read the decisions of ${uri.fsPath}: ${sidecarError}`);
+      const onDisk = await readSidecarQuietly(uri.fsPath);
+      if (onDisk.error !== undefined) {
+        log.error(`Could not read the decisions of ${uri.fsPath}: ${onDisk.error}`);
         void vscode.window.showErrorMessage(
-          `Winnow could not read ${sidecarPath(uri.fsPath)}: ${sidecarError}. Decisions are not loaded, and saving is disabled until the file is fixed or removed.`,
+          `Winnow could not read the decisions: ${onDisk.error}. Decisions are not loaded, and saving is disabled until the file is fixed or removed.`,
         );
       }
-      if (backupId) saved = (await readBackup(vscode.Uri.parse(backupId), uri)) ?? saved;
-      return new DatasetDocument(uri, file, schema, notice, openedAt, opts, saved, sidecarError);
+      const backup = backupId ? await readBackup(vscode.Uri.parse(backupId), uri) : undefined;
+      return new DatasetDocument(uri, file, schema, notice, openedAt, opts, onDisk, backup);
     } catch (e) {
       await file.close();
       throw e;
@@ -203,17 +246,19 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     notice: string | undefined,
     openedAt: number,
     private readonly opts: DatasetDocumentOptions,
-    saved: SidecarData,
-    sidecarError: string | undefined,
+    onDisk: SidecarOnDisk,
+    backup: RestoredBackup | undefined,
   ) {
     super();
     this.firstRowsServed = new Promise(resolve => (this.markFirstRowsServed = resolve));
     this._schema = schema;
     this._notice = notice;
     this.openedAt = openedAt;
+    const saved = backup?.data ?? onDisk.data ?? EMPTY_SIDECAR;
     this.baseline = new DecisionBaseline(saved.keep, saved.drop);
     this._rules = [...saved.rules];
-    this.sidecarError = sidecarError;
+    this.sidecarError = onDisk.error;
+    this.loaded = backup?.loaded ?? { stamp: onDisk.stamp, data: onDisk.data ?? EMPTY_SIDECAR };
     this.decisions.resize(file.lineCount);
     const offProgress = file.onProgress(p => this.progress(p.done));
     const offChange = file.onDidChange(kind => void this.fileChanged(kind));
@@ -502,47 +547,112 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return { keep, drop, rules: this._rules };
   }
 
-  /** Saves the decisions to the sidecar. The dataset itself is never written. */
+  /**
+   * Saves the decisions to the sidecar. The dataset itself is never written. A sidecar that could
+   * not be read is never overwritten; one that changed on disk since it was read is only
+   * replaced, merged or reloaded as the user chooses.
+   */
   async save(_cancellation?: vscode.CancellationToken): Promise<void> {
+    this.refuseUnreadSidecar();
+    await this.whenScanned();
+    const ours = this.sidecarData();
+    const onDisk = await readSidecarQuietly(this.uri.fsPath);
+    if (!sidecarChanged(this.loaded.stamp, onDisk.stamp)) return this.writeSaved(ours);
+    const choice = await this.askSidecarChange(onDisk, ours);
+    if (choice === 'overwrite') return this.writeSaved(ours);
+    if (choice === 'reload' && onDisk.data) {
+      this.adopt(onDisk.data, onDisk.stamp);
+      log.info(`Reloaded the decisions of ${this.fileName} from ${this.sidecarPath}`);
+      return;
+    }
+    if (choice === 'merge' && onDisk.data) return this.saveMerged(ours, onDisk.data);
+    throw new Error(
+      `Not saved: ${this.sidecarPath} changed on disk since it was read. Save again to choose between reloading it, merging, or overwriting it.`,
+    );
+  }
+
+  private refuseUnreadSidecar(): void {
     if (this.sidecarError)
       throw new Error(
-        `${this.sidecarPath} could not be read (${this.sidecarError}); fix or remove it, then reopen the dataset, so that saving does not overwrite it.`,
+        `Not saved: the decisions file could not be read (${this.sidecarError}). Fix or remove it, then reopen the dataset, so that saving does not overwrite it.`,
       );
-    await this.whenScanned();
-    const path = await writeSidecar(this.uri.fsPath, this.sidecarData());
+  }
+
+  private async writeSaved(data: SidecarData): Promise<void> {
+    const stamp = await writeSidecarStamped(this.uri.fsPath, data);
+    this.loaded = { stamp, data };
     this.edits.markSaved();
-    log.info(`Saved the decisions of ${this.fileName} to ${path}`);
+    log.info(`Saved the decisions of ${this.fileName} to ${this.sidecarPath}`);
+  }
+
+  /** Three-way merge (base: what was read; conflicts: ours wins), saved and shown. */
+  private async saveMerged(ours: SidecarData, theirs: SidecarData): Promise<void> {
+    const merged = mergeSidecars(this.loaded.data, ours, theirs);
+    await this.writeSaved(merged.data);
+    this.adopt(merged.data, this.loaded.stamp);
+    const text =
+      `Merged the decisions of ${this.fileName} with the file on disk: ${decisionCounts(merged.data)}; ` +
+      `${merged.fromTheirs} from the file on disk, ${merged.conflicts} ${merged.conflicts === 1 ? 'conflict' : 'conflicts'} (decided differently on both sides) resolved to this window's decision.`;
+    log.info(text);
+    void vscode.window.showInformationMessage(text);
+  }
+
+  private askSidecarChange(
+    onDisk: SidecarOnDisk,
+    ours: SidecarData,
+  ): Promise<SidecarChoice | undefined> {
+    const ask = this.opts.askSidecarChange;
+    if (!ask) return Promise.resolve(undefined);
+    const path = this.sidecarPath;
+    const was = `When read: ${this.loaded.stamp.exists ? decisionCounts(this.loaded.data) : 'no file'}.`;
+    const unsaved = `This window: ${decisionCounts(ours)}.`;
+    if (onDisk.error !== undefined)
+      return ask({
+        path,
+        message: `${path} changed on disk and cannot be read now: ${onDisk.error}.`,
+        detail: `${was} ${unsaved} Overwrite replaces the file on disk with this window's decisions.`,
+        choices: ['overwrite'],
+      });
+    const now = onDisk.stamp.exists ? decisionCounts(onDisk.data) : 'the file was removed';
+    return ask({
+      path,
+      message: `${path} changed on disk since Winnow read it.`,
+      detail: `${was} On disk now: ${now}. ${unsaved} Merge keeps the changes of both (a row decided differently on both sides keeps this window's decision); Reload takes the file on disk; Overwrite replaces it.`,
+      choices: ['reload', 'merge', 'overwrite'],
+    });
+  }
+
+  /** Makes `data` the document's decisions, as read from a sidecar with `stamp` (no undo). */
+  private adopt(data: SidecarData, stamp: SidecarStamp): void {
+    this.loaded = { stamp, data };
+    this.baseline = new DecisionBaseline(data.keep, data.drop);
+    this._rules = [...data.rules];
+    this.decisions.clear();
+    this.baseline.applyTo(this._columns, this.decisions, 0, this._columns.scanned);
+    this.edits.reset();
+    this._onDidChangeDecisions.fire();
   }
 
   /**
    * "Save As": writes a copy of the dataset to `target` with the decisions in the copy's own
-   * sidecar (the original and its sidecar stay untouched).
+   * sidecar (the original and its sidecar stay untouched). To the dataset's own path it is a
+   * save, with the same refusals.
    */
-  async saveAs(target: vscode.Uri, _cancellation?: vscode.CancellationToken): Promise<void> {
+  async saveAs(target: vscode.Uri, cancellation?: vscode.CancellationToken): Promise<void> {
+    if (target.toString() === this.uri.toString()) return this.save(cancellation);
     await this.whenScanned();
-    if (target.toString() !== this.uri.toString()) {
-      await vscode.workspace.fs.copy(this.uri, target, { overwrite: true });
-    }
+    await vscode.workspace.fs.copy(this.uri, target, { overwrite: true });
     await writeSidecar(target.fsPath, this.sidecarData());
     this.edits.markSaved();
   }
 
   /** Drops unsaved decisions: back to what the sidecar holds. */
   async revert(_cancellation?: vscode.CancellationToken): Promise<void> {
-    let saved: SidecarData = { keep: [], drop: [], rules: [] };
-    try {
-      saved = await readSidecar(this.uri.fsPath);
-      this.sidecarError = undefined;
-    } catch (e) {
-      this.sidecarError = e instanceof Error ? e.message : String(e);
-      log.error(`Could not read the decisions of ${this.uri.fsPath}: ${this.sidecarError}`);
-    }
-    this.baseline = new DecisionBaseline(saved.keep, saved.drop);
-    this._rules = [...saved.rules];
-    this.decisions.clear();
-    this.baseline.applyTo(this._columns, this.decisions, 0, this._columns.scanned);
-    this.edits.reset();
-    this._onDidChangeDecisions.fire();
+    const onDisk = await readSidecarQuietly(this.uri.fsPath);
+    this.sidecarError = onDisk.error;
+    if (onDisk.error !== undefined)
+      log.error(`Could not read the decisions of ${this.uri.fsPath}: ${onDisk.error}`);
+    this.adopt(onDisk.data ?? EMPTY_SIDECAR, onDisk.stamp);
   }
 
   /** Writes the unsaved decisions for hot exit. */
@@ -552,7 +662,14 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   ): Promise<vscode.CustomDocumentBackup> {
     await this.whenScanned();
     const { keep, drop, rules } = this.sidecarData();
-    const data: BackupData = { version: 2, uri: this.uri.toString(), keep, drop, rules };
+    const data: BackupData = {
+      version: 2,
+      uri: this.uri.toString(),
+      keep,
+      drop,
+      rules,
+      loaded: this.loaded,
+    };
     await vscode.workspace.fs.writeFile(
       destination,
       new TextEncoder().encode(JSON.stringify(data)),
@@ -734,19 +851,35 @@ function delay(ms: number): Promise<void> {
 }
 
 /** Reads a hot-exit backup; a damaged one is reported and ignored (the sidecar is used). */
-async function readBackup(backup: vscode.Uri, uri: vscode.Uri): Promise<SidecarData | undefined> {
+async function readBackup(
+  backup: vscode.Uri,
+  uri: vscode.Uri,
+): Promise<RestoredBackup | undefined> {
   try {
     const data = JSON.parse(
       new TextDecoder().decode(await vscode.workspace.fs.readFile(backup)),
     ) as Partial<BackupData>;
     if (data.version !== 2 || !Array.isArray(data.keep) || !Array.isArray(data.drop))
       throw new Error('unknown backup format');
-    return { keep: data.keep, drop: data.drop, rules: Array.isArray(data.rules) ? data.rules : [] };
+    const rules = Array.isArray(data.rules) ? data.rules : [];
+    return { data: { keep: data.keep, drop: data.drop, rules }, loaded: backupBase(data.loaded) };
   } catch (e) {
     // A damaged backup must not keep the dataset from opening.
     log.warn(`Could not restore the backup of ${uri.fsPath}: ${errorText(e)}`);
     return undefined;
   }
+}
+
+/** The sidecar a backup's decisions were made against, if the backup recorded it well-formed. */
+function backupBase(loaded: unknown): LoadedSidecar | undefined {
+  const l = loaded as Partial<LoadedSidecar> | undefined;
+  const d = l?.data;
+  const ok =
+    typeof l?.stamp?.exists === 'boolean' &&
+    Array.isArray(d?.keep) &&
+    Array.isArray(d?.drop) &&
+    Array.isArray(d?.rules);
+  return ok ? (l as LoadedSidecar) : undefined;
 }
 
 /** Detects the schema from the first rows that parse (waits only for those rows to be indexed). */
@@ -768,11 +901,23 @@ function rowStats(columns: RowColumns, checkedRows: number, done: boolean): RowS
   return { checkedRows, invalidRows: columns.invalid, blankRows: columns.blank, done };
 }
 
-/** What the header says about the file as a whole: a JSON array, or binary to VS Code. */
+/** What the header says about the file as a whole: compressed, a JSON array, or binary to VS Code. */
 async function fileNotice(file: JsonlFile): Promise<string | undefined> {
   const head = await file.readHead(64 << 10);
+  const compression = detectCompression(head);
+  if (compression) return compressedFileMessage(compression, basename(file.path));
   if (detectJsonArrayFile(head))
     return 'This file looks like a JSON array, not JSON Lines: each line should hold one JSON object.';
   const nulLine = binaryNulLine(head);
   return nulLine === undefined ? undefined : binaryFileMessage(nulLine, { inDatasetView: true });
+}
+
+/** The sidecar on disk; a file that cannot even be opened is reported as unreadable. */
+async function readSidecarQuietly(datasetPath: string): Promise<SidecarOnDisk> {
+  try {
+    return await readSidecarOnDisk(datasetPath);
+  } catch (e) {
+    const error = `${sidecarPath(datasetPath)} cannot be read: ${errorText(e)}`;
+    return { stamp: { exists: true, bytes: -1, mtimeMs: 0, sha256: '' }, error };
+  }
 }

@@ -14,7 +14,7 @@ import {
   GetColumnsRequest,
   type GetColumnsResult,
 } from '../../shared/protocol/worker';
-import { DatasetDocument } from './datasetDocument';
+import { DatasetDocument, type SidecarChangeQuestion, type SidecarChoice } from './datasetDocument';
 import { DatasetPanel, type DatasetPanelHost, type DatasetPanelState } from './datasetPanel';
 import { errorText, log } from '../log';
 import type { WorkerClient } from '../client/workerClient';
@@ -99,6 +99,7 @@ class DatasetEditorProvider
         maxLineBytes,
         editable: () => vscode.workspace.isTrusted,
         fetchColumns: u => this.fetchColumns(u),
+        askSidecarChange,
       });
     } catch (e) {
       log.error(`Could not open ${uri.fsPath} in the dataset view: ${errorText(e)}`);
@@ -284,6 +285,22 @@ class DatasetEditorProvider
       .closeDataset(uri, 'datasetView')
       .catch(e => log.warn(`Worker release failed: ${errorText(e)}`));
   }
+}
+
+const CHOICE_LABELS: Record<SidecarChoice, string> = {
+  reload: 'Reload',
+  merge: 'Merge',
+  overwrite: 'Overwrite',
+};
+
+/** Asks, in a modal dialog, what to do with a sidecar that changed on disk; undefined: cancel. */
+async function askSidecarChange(q: SidecarChangeQuestion): Promise<SidecarChoice | undefined> {
+  const picked = await vscode.window.showWarningMessage(
+    q.message,
+    { modal: true, detail: q.detail },
+    ...q.choices.map(c => CHOICE_LABELS[c]),
+  );
+  return q.choices.find(c => CHOICE_LABELS[c] === picked);
 }
 
 /**

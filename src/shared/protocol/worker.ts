@@ -84,6 +84,8 @@ export interface FileInfo {
    * then shows nothing); absent when VS Code opens the file as text.
    */
   binaryLine?: number;
+  /** The file is compressed (its magic bytes say gzip, zstd or xz), so no line can be read. */
+  compression?: 'gzip' | 'zstd' | 'xz';
 }
 
 /** What the worker is doing, for the status bar. Later levels fill in the model fields. */

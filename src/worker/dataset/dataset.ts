@@ -4,7 +4,9 @@ import {
   JsonlFile,
   binaryNulLine,
   contentHash,
+  detectCompression,
   detectJsonArrayFile,
+  type CompressionFormat,
   detectSchema,
   parseLine,
   type IndexProgress,
@@ -55,6 +57,8 @@ export class Dataset {
   jsonArray = false;
   /** The line of the NUL byte that makes VS Code open the file as binary, if there is one. */
   binaryLine: number | undefined;
+  /** The file is compressed (gzip, zstd, xz): its lines are not JSON Lines. */
+  compression: CompressionFormat | undefined;
   firstLineLength = 0;
   /** Content hash and parse status of every validated row (scores are keyed by the hash). */
   readonly rows = new RowHashes();
@@ -154,6 +158,7 @@ export class Dataset {
       schema: this.schema ? { ...this.schema, fields: [...this.schema.fields] } : null,
       jsonArray: this.jsonArray,
       ...(this.binaryLine !== undefined ? { binaryLine: this.binaryLine } : {}),
+      ...(this.compression ? { compression: this.compression } : {}),
     };
   }
 
@@ -335,12 +340,14 @@ export class Dataset {
       const buffer = new Uint8Array(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
       const head = buffer.subarray(0, bytesRead);
-      this.jsonArray = detectJsonArrayFile(head);
-      this.binaryLine = binaryNulLine(head);
+      this.compression = detectCompression(head);
+      this.jsonArray = !this.compression && detectJsonArrayFile(head);
+      this.binaryLine = this.compression ? undefined : binaryNulLine(head);
     } catch (err) {
       this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
       this.jsonArray = false;
       this.binaryLine = undefined;
+      this.compression = undefined;
     } finally {
       await handle?.close();
     }

@@ -1,5 +1,10 @@
 import type { Diagnostic } from 'vscode-languageserver/node';
-import { binaryFileMessage, type ParseError } from '../../core/jsonl';
+import {
+  binaryFileMessage,
+  compressedFileMessage,
+  type CompressionFormat,
+  type ParseError,
+} from '../../core/jsonl';
 
 /** The LSP severities used here (numeric values from the protocol). */
 const Severity = { Error: 1, Warning: 2, Information: 3 } as const;
@@ -20,6 +25,7 @@ export const diagnosticSource = 'Winnow';
 /** Codes that are not parse-error kinds. */
 export const DiagnosticCodes = {
   jsonArray: 'json-array',
+  compressed: 'compressed',
   moreProblems: 'more-problems',
   blankLine: 'blank-line',
   moreBlankLines: 'more-blank-lines',
@@ -51,6 +57,9 @@ export interface FileProblems {
   blankCount?: number;
   /** The line of the NUL byte that makes VS Code open the file as binary, if any. */
   binaryLine?: number;
+  /** The file is compressed: one diagnostic says so (with `fileName` for the unpack command). */
+  compression?: CompressionFormat | undefined;
+  fileName?: string;
 }
 
 /**
@@ -59,9 +68,10 @@ export interface FileProblems {
  * gets an Information diagnostic (at most `maxProblems`, then the same kind of note). A file
  * that VS Code opens as binary gets a Warning that says so, with the true invalid-line count.
  * A pretty-printed JSON array saved as JSONL gets a single diagnostic instead of one per line
- * (every line of it is "invalid").
+ * (every line of it is "invalid"), and so does a compressed file.
  */
 export function buildDiagnostics(input: FileProblems): Diagnostic[] {
+  if (input.compression) return [compressedDiagnostic(input)];
   if (input.jsonArray) return [jsonArrayDiagnostic(input.firstLineLength)];
   const diagnostics: Diagnostic[] = [];
   if (input.binaryLine !== undefined) {
@@ -151,4 +161,14 @@ function blankLineDiagnostics(
 
 function line(index: number, start: number, end: number): Diagnostic['range'] {
   return { start: { line: index, character: start }, end: { line: index, character: end } };
+}
+
+function compressedDiagnostic(input: FileProblems): Diagnostic {
+  return {
+    range: line(0, 0, Math.max(1, input.firstLineLength)),
+    severity: Severity.Error,
+    source: diagnosticSource,
+    code: DiagnosticCodes.compressed,
+    message: compressedFileMessage(input.compression!, input.fileName ?? 'FILE'),
+  };
 }

@@ -20,6 +20,8 @@ export interface RowFacts {
   hash: string;
   schema: SchemaInfo | null;
   jsonArray: boolean;
+  /** The file is compressed in this format, so no line can be read. */
+  compression?: string | undefined;
   /** Sections contributed by services (scores), already-escaped Markdown, shown first. */
   sections?: readonly string[];
 }
@@ -58,7 +60,9 @@ export function renderRowHover(facts: RowFacts): string {
     lines.push(`**Parse:** Error (${escapeMarkdown(kind)})${where}: ${escapeMarkdown(message)}`);
   }
   lines.push('');
-  if (facts.jsonArray) {
+  if (facts.compression) {
+    lines.push(`**File:** compressed (${escapeMarkdown(facts.compression)}), not plain JSON Lines`);
+  } else if (facts.jsonArray) {
     lines.push('**File:** a pretty-printed JSON array, not JSON Lines');
   } else if (facts.schema) {
     lines.push(`**File schema:** ${escapeMarkdown(facts.schema.label)}`);

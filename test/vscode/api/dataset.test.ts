@@ -5,10 +5,17 @@
 // Curation: keep/drop decisions as undoable edits saved to the sidecar and read back, sort,
 // filter and search computed by the host, and the export of kept rows.
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
 import type { DatasetPanelState } from '../../../src/extension/editor/datasetPanel';
+import type {
+  DatasetDocument,
+  DatasetDocumentOptions as OpenOptions,
+  SidecarChangeQuestion,
+  SidecarChoice,
+} from '../../../src/extension/editor/datasetDocument';
 import { writeLargeJsonl } from '../../support/datasetFiles';
 import { waitFor as pollFor, winnowApi as api } from '../../support/vscodeApi';
 import { generateJsonl, makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
@@ -480,5 +487,135 @@ describe('Dataset curation', function () {
       Promise.resolve(vscode.commands.executeCommand('winnow.setDecision', uri, [4], 'maybe')),
       /keep", "drop" or "unset"/,
     );
+  });
+
+  it('never saves over a sidecar it could not read, also not by Save As to the dataset itself', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const path = ws.write('renamed.jsonl', generateJsonl(50));
+    // Keys renamed by hand: it parses, but holds no decisions Winnow can read.
+    const hashes = Array.from({ length: 500 }, (_, i) => i.toString(16).padStart(32, '0'));
+    const bad = JSON.stringify({ winnow: 'decisions', version: 1, kept: hashes, dropped: [] });
+    writeFileSync(`${path}.winnow.json`, bad);
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+    const doc = winnow.datasets.document(uri)!;
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [1], 'keep');
+    await waitFor('the dirty marker', () => (tabsOf(uri)[0]?.isDirty ? true : undefined));
+
+    await assert.rejects(doc.save(), /Not saved: .*unknown keys "kept", "dropped"/);
+    await vscode.commands.executeCommand('workbench.action.files.save');
+    const provider = winnow.datasets as unknown as vscode.CustomEditorProvider<typeof doc>;
+    const token = new vscode.CancellationTokenSource().token;
+    await assert.rejects(
+      Promise.resolve(provider.saveCustomDocumentAs(doc, uri, token)),
+      /Not saved: .*unknown keys/,
+    );
+    assert.equal(readFileSync(`${path}.winnow.json`, 'utf8'), bad, 'the sidecar is untouched');
+    assert.equal(tabsOf(uri)[0]?.isDirty, true, 'the decisions are still unsaved');
+  });
+
+  it('asks before saving over a sidecar that changed on disk: merge, refuse, overwrite, reload', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const set = (uri: vscode.Uri, lines: number[], d: string) =>
+      vscode.commands.executeCommand('winnow.setDecision', uri, lines, d);
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    // Any open document gives the class; the one under test is opened directly, so that the
+    // prompt's answer comes from the test and `winnow.setDecision` plays the other window.
+    const helper = vscode.Uri.file(ws.write('helper.jsonl', generateJsonl(5)));
+    await openView(winnow, helper);
+    const DatasetDoc = winnow.datasets.document(helper)!.constructor as unknown as {
+      open: (u: vscode.Uri, b: string | undefined, o: OpenOptions) => Promise<DatasetDocument>;
+    };
+    const path = ws.write('changed.jsonl', generateJsonl(100));
+    const uri = vscode.Uri.file(path);
+    await set(uri, range(0, 10), 'drop');
+    const questions: SidecarChangeQuestion[] = [];
+    let answer: SidecarChoice | undefined = 'merge';
+    const doc = await DatasetDoc.open(uri, undefined, {
+      maxLineBytes: 1 << 20,
+      askSidecarChange: q => (questions.push(q), Promise.resolve(answer)),
+    });
+    try {
+      await doc.rowViews(0, 1);
+      await doc.decide([0, 20, 21], 'keep', 'Keep 3 rows');
+      // The other window: 10 more drops, and row 0 cleared (it is kept here: a conflict).
+      await set(uri, range(30, 10), 'drop');
+      await set(uri, [0], 'unset');
+
+      await doc.save();
+      assert.equal(questions.length, 1);
+      assert.deepEqual(questions[0].choices, ['reload', 'merge', 'overwrite']);
+      assert.match(
+        questions[0].detail,
+        /When read: 0 kept, 10 dropped\. On disk now: 0 kept, 19 dropped\. This window: 3 kept, 9 dropped\./,
+      );
+      const merged = { keep: [0, 20, 21], drop: [...range(1, 9), ...range(30, 10)] };
+      assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), merged);
+      assert.deepEqual(await doc.currentDecisions(), merged, 'the view shows the merge');
+
+      // Merge-conflict markers on disk: unreadable, so only Overwrite is offered; no answer refuses.
+      const text = readFileSync(`${path}.winnow.json`, 'utf8');
+      const conflicted = `<<<<<<< HEAD\n${text}=======\n{}\n>>>>>>> theirs\n`;
+      writeFileSync(`${path}.winnow.json`, conflicted);
+      await doc.decide([50], 'drop', 'Drop 1 row');
+      answer = undefined;
+      await assert.rejects(doc.save(), /Not saved: .* changed on disk/);
+      assert.deepEqual(questions[1].choices, ['overwrite']);
+      assert.match(questions[1].message, /merge-conflict markers/);
+      assert.equal(readFileSync(`${path}.winnow.json`, 'utf8'), conflicted, 'not overwritten');
+      answer = 'overwrite';
+      await doc.save();
+      assert.deepEqual(questions[2].choices, ['overwrite'], 'asked again, and overwritten');
+      const ours = { keep: merged.keep, drop: [...merged.drop.slice(0, 9), ...range(30, 10), 50] };
+      assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), ours);
+
+      // Reload takes the file on disk and writes nothing.
+      await set(uri, [99], 'keep');
+      await doc.decide([60], 'drop', 'Drop 1 row');
+      answer = 'reload';
+      await doc.save();
+      assert.equal(questions.length, 4);
+      assert.deepEqual(await doc.currentDecisions(), { keep: [...ours.keep, 99], drop: ours.drop });
+      // Saved unchanged now: no question.
+      await doc.save();
+      assert.equal(questions.length, 4);
+
+      // Hot exit: a backup remembers the sidecar it was made against, so a change on disk before
+      // the restored document is saved is still noticed, and merged.
+      await doc.decide([70], 'drop', 'Drop 1 row');
+      const backup = vscode.Uri.file(ws.path('changed.backup.json'));
+      await doc.backup(backup);
+      await set(uri, [98], 'keep');
+      const restored = await DatasetDoc.open(uri, backup.toString(), {
+        maxLineBytes: 1 << 20,
+        askSidecarChange: q => (questions.push(q), Promise.resolve('merge')),
+      });
+      try {
+        await restored.rowViews(0, 1);
+        await restored.save();
+        assert.equal(questions.length, 5, 'the restored document asked');
+        assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), {
+          keep: [...ours.keep, 98, 99],
+          drop: [...ours.drop, 70],
+        });
+      } finally {
+        restored.dispose();
+      }
+    } finally {
+      doc.dispose();
+    }
+  });
+
+  it('says in the view that a gzip file named .jsonl is compressed', async function () {
+    this.timeout(60_000);
+    const winnow = await api();
+    const path = ws.path('packed.jsonl');
+    writeFileSync(path, gzipSync(generateJsonl(2000)));
+    const uri = vscode.Uri.file(path);
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+    const doc = await waitFor('the document', () => winnow.datasets.document(uri));
+    assert.match(String(doc.notice), /^This file is compressed \(gzip\).*gunzip -k packed\.jsonl$/);
   });
 });
