@@ -21,7 +21,6 @@ import {
 } from '../../shared/densityProtocol';
 import {
   DidChangeColumnsNotification,
-  SETTINGS_SECTION,
   WorkerErrorCodes,
   type GetColumnsResult,
 } from '../../shared/workerProtocol';
@@ -53,6 +52,8 @@ export interface DensityDeps {
   modelCacheDir: () => string | undefined;
   /** Workspace trust: no model named by settings is loaded in an untrusted workspace. */
   trusted: () => boolean;
+  /** The raw `winnow` section for a dataset (initializationOptions and workspace/configuration). */
+  settingsSection: (uri: string) => Promise<unknown>;
 }
 
 /** What the server keeps. */
@@ -76,9 +77,7 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
 
   async function settingsFor(uri: string): Promise<DensitySettings> {
     try {
-      return resolveDensitySettings(
-        await connection.workspace.getConfiguration({ scopeUri: uri, section: SETTINGS_SECTION }),
-      );
+      return resolveDensitySettings(await deps.settingsSection(uri));
     } catch {
       return resolveDensitySettings(undefined);
     }
