@@ -3,7 +3,7 @@
 -- writes what Neovim got as JSON to WINNOW_RESULT, and quits. Every wait has a limit, so a
 -- failure still writes a result for the test to report.
 local bufnr = vim.api.nvim_get_current_buf()
-local result = { version = vim.version(), diagnostics = {}, hovers = {}, clients = {} }
+local result = { diagnostics = {}, hovers = {}, clients = {} }
 
 result.diagnosticsArrived = vim.wait(30000, function()
   return #vim.diagnostic.get(bufnr) > 0
