@@ -19,6 +19,7 @@ import {
   WorkDoneProgress,
   type Hover,
   type InitializeResult,
+  type Range,
 } from 'vscode-languageserver/node';
 import { join } from 'node:path';
 import { contentHash, parseLine } from '../core/jsonl';
@@ -53,7 +54,12 @@ import { StatusReporter } from './status';
 import { uriBaseName, uriToPath } from './uri';
 import { userCacheDir } from './cacheDir';
 import { connectFromArgv, usage } from './transport';
-import { dropCancelledEditorRequests, isRequestCancelled, LatestRequests } from './staleRequests';
+import {
+  dropCancelledEditorRequests,
+  isRequestCancelled,
+  LatestRequests,
+  rangeContains,
+} from './staleRequests';
 
 const connected = connectFromArgv(process.argv.slice(2), {
   connectionStrategy: dropCancelledEditorRequests,
@@ -353,12 +359,16 @@ onRequest(connection, FileInfoRequest.type, async params => {
   return dataset.info();
 });
 
-/** A hover or inlay request superseded by a newer one for the same document is dropped. */
+/**
+ * Stale requests are dropped: a hover by any newer hover of the same document, inlay hints by a
+ * newer request of the same document whose range covers theirs (two editors of one file ask for
+ * different ranges, and both are wanted).
+ */
 const latestHovers = new LatestRequests('textDocument/hover');
-const latestInlayHints = new LatestRequests('textDocument/inlayHint');
+const latestInlayHints = new LatestRequests<Range>('textDocument/inlayHint', rangeContains);
 
 connection.onHover((params, token) =>
-  latestHovers.run(params.textDocument.uri, token, ensureCurrent =>
+  latestHovers.run(params.textDocument.uri, undefined, token, ensureCurrent =>
     rowHover(params.textDocument.uri, params.position.line, ensureCurrent),
   ),
 );
@@ -459,7 +469,7 @@ onRequest(connection, ScoreRequest.type, async (params, token) => {
 });
 
 connection.languages.inlayHint.on((params, token) =>
-  latestInlayHints.run(params.textDocument.uri, token, async ensureCurrent => {
+  latestInlayHints.run(params.textDocument.uri, params.range, token, async ensureCurrent => {
     const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
     ensureCurrent();
     if (!dataset) return [];

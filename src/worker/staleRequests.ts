@@ -4,6 +4,8 @@ import {
   ResponseError,
   type CancellationToken,
   type ConnectionStrategy,
+  type Position,
+  type Range,
   type ResponseMessage,
 } from 'vscode-languageserver/node';
 
@@ -44,32 +46,46 @@ export function isRequestCancelled(err: unknown): boolean {
   return err instanceof ResponseError && err.code === LSPErrorCodes.RequestCancelled;
 }
 
+/** One running request of a `LatestRequests`. */
+interface Turn<P> {
+  params: P;
+  superseded: boolean;
+}
+
 /**
  * Keeps only the latest request of one kind per document: when a newer request for the same
- * key (a document URI) starts, the older ones stop at their next `ensureCurrent()` and answer
- * RequestCancelled, as they do when the client cancels them.
+ * key (a document URI) starts and `covers` the params of an older one still running (by default
+ * any newer request does), the older one stops at its next `ensureCurrent()` and answers
+ * RequestCancelled, as it does when the client cancels it.
  */
-export class LatestRequests {
-  private readonly latest = new Map<string, symbol>();
+export class LatestRequests<P = unknown> {
+  private readonly running = new Map<string, Set<Turn<P>>>();
 
-  constructor(private readonly method: string) {}
+  constructor(
+    private readonly method: string,
+    private readonly covers: (newer: P, older: P) => boolean = () => true,
+  ) {}
 
   /**
    * Runs `work` as the latest request for `key`. `work` calls `ensureCurrent()` after each wait;
-   * it throws RequestCancelled once a newer request for `key` has started or `token` is
-   * cancelled.
+   * it throws RequestCancelled once a newer request for `key` has superseded this one or
+   * `token` is cancelled.
    */
   async run<T>(
     key: string,
+    params: P,
     token: CancellationToken,
     work: (ensureCurrent: () => void) => Promise<T>,
   ): Promise<T> {
-    const turn = Symbol(key);
-    this.latest.set(key, turn);
+    let turns = this.running.get(key);
+    if (!turns) this.running.set(key, (turns = new Set()));
+    for (const older of turns) if (this.covers(params, older.params)) older.superseded = true;
+    const turn: Turn<P> = { params, superseded: false };
+    turns.add(turn);
     const ensureCurrent = () => {
       if (token.isCancellationRequested)
         throw new ResponseError(LSPErrorCodes.RequestCancelled, `${this.method} was cancelled`);
-      if (this.latest.get(key) !== turn)
+      if (turn.superseded)
         throw new ResponseError(
           LSPErrorCodes.RequestCancelled,
           `${this.method} was superseded by a newer one for the same document`,
@@ -79,7 +95,15 @@ export class LatestRequests {
       ensureCurrent();
       return await work(ensureCurrent);
     } finally {
-      if (this.latest.get(key) === turn) this.latest.delete(key);
+      turns.delete(turn);
+      if (turns.size === 0 && this.running.get(key) === turns) this.running.delete(key);
     }
   }
+}
+
+/** Whether range `outer` contains range `inner` (LSP positions: line, then character). */
+export function rangeContains(outer: Range, inner: Range): boolean {
+  const before = (a: Position, b: Position) =>
+    a.line < b.line || (a.line === b.line && a.character <= b.character);
+  return before(outer.start, inner.start) && before(inner.end, outer.end);
 }

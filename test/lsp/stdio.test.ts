@@ -214,11 +214,13 @@ describe('stale editor requests', () => {
     await finish(session);
   });
 
-  it('drops superseded inlay-hint requests, and hovers the client cancelled', async () => {
+  it('drops inlay-hint requests whose range a newer one covers, and hovers the client cancelled', async () => {
     const uri = writeDataset('stale-inlay.jsonl', lines);
     const { session, release } = await heldSession(uri);
     const firstHints = errorOf(session.inlayHints(uri, 0, 2));
     const secondHints = session.inlayHints(uri, 0, 5);
+    // Another view of the file (a split editor) asks for other lines: both are wanted.
+    const otherView = session.inlayHints(uri, 2, 3);
     const source = new CancellationTokenSource();
     const cancelled = errorOf(
       session.connection.sendRequest(
@@ -231,7 +233,8 @@ describe('stale editor requests', () => {
     assert.equal(await session.hover(pathToFileURL(join(dir, 'none.jsonl')).toString(), 0), null);
     release();
     assert.equal((await firstHints)?.code, LSPErrorCodes.RequestCancelled);
-    assert.deepEqual(await secondHints, []);
+    assert.deepEqual(await secondHints, [], 'the covering request is answered');
+    assert.deepEqual(await otherView, [], 'a request that covers neither is answered');
     assert.equal((await cancelled)?.code, LSPErrorCodes.RequestCancelled);
     await finish(session);
   });

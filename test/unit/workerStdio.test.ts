@@ -11,6 +11,8 @@ import { userCacheDir } from '../../src/worker/cacheDir';
 import { resolveDensitySettings } from '../../src/worker/embed/densitySettings';
 import { overlaySection, resolveSettings } from '../../src/worker/settings';
 import { transportFromArgv } from '../../src/worker/transport';
+import { CancellationTokenSource, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
+import { LatestRequests, rangeContains } from '../../src/worker/staleRequests';
 
 describe('worker transport', () => {
   it('reads the transport from the command line as vscode-languageserver does', () => {
@@ -94,5 +96,61 @@ describe('settings without VS Code', () => {
     }
     assert.deepEqual(resolveSettings(undefined), resolveSettings(section as never));
     assert.deepEqual(resolveDensitySettings(undefined), resolveDensitySettings(section));
+  });
+});
+
+describe('stale requests', () => {
+  const range = (a: number, b: number) => ({
+    start: { line: a, character: 0 },
+    end: { line: b, character: 0 },
+  });
+
+  it('a newer request whose range covers a running one supersedes it; others run on', async () => {
+    const latest = new LatestRequests<ReturnType<typeof range>>(
+      'textDocument/inlayHint',
+      rangeContains,
+    );
+    const token = new CancellationTokenSource().token;
+    let release!: () => void;
+    const gate = new Promise<void>(r => (release = r));
+    const run = (r: ReturnType<typeof range>, key = 'file:///a.jsonl') =>
+      latest.run(key, r, token, async ensureCurrent => {
+        await gate;
+        ensureCurrent();
+        return r.start.line;
+      });
+    const outcome = (p: Promise<number>) =>
+      p.then(
+        v => v,
+        (e: unknown) => (e instanceof ResponseError ? e.code : String(e)),
+      );
+    const covered = outcome(run(range(2, 4)));
+    const otherFile = outcome(run(range(2, 4), 'file:///b.jsonl'));
+    const covering = outcome(run(range(0, 9)));
+    const inside = outcome(run(range(5, 6)));
+    release();
+    assert.deepEqual(await Promise.all([covered, otherFile, covering, inside]), [
+      LSPErrorCodes.RequestCancelled,
+      2,
+      0,
+      5,
+    ]);
+    assert.equal(rangeContains(range(0, 9), range(0, 9)), true);
+    assert.equal(rangeContains(range(1, 9), range(0, 9)), false);
+  });
+
+  it('a cancelled token stops the work at its next check', async () => {
+    const latest = new LatestRequests('textDocument/hover');
+    const source = new CancellationTokenSource();
+    const pending = latest.run('file:///a.jsonl', undefined, source.token, async ensureCurrent => {
+      await Promise.resolve();
+      source.cancel();
+      ensureCurrent();
+      return 'ran to the end';
+    });
+    await assert.rejects(
+      pending,
+      (e: unknown) => e instanceof ResponseError && e.code === LSPErrorCodes.RequestCancelled,
+    );
   });
 });
