@@ -4,7 +4,7 @@
  * do, and talks LSP to it: the test side of the connection. It records diagnostics, status
  * notifications, log lines and anything the worker writes to stdout (over IPC) or stderr, so
  * tests can assert on all of them. Unless the test gives its own environment, the worker's
- * per-user cache folder (XDG_CACHE_HOME) is a temporary folder, removed at shutdown.
+ * per-user cache folder (XDG_CACHE_HOME) is a temporary folder, removed when it exits.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -105,7 +105,7 @@ export class WorkerSession {
    */
   answerConfiguration: (item: ConfigurationItem) => unknown = item =>
     item.section === 'winnow' ? this.settings : null;
-  /** The temporary XDG_CACHE_HOME, removed at shutdown. */
+  /** The temporary XDG_CACHE_HOME, removed when the worker exits. */
   private cacheHome: string | undefined;
   private readonly waiters = new Set<() => void>();
   private exited: Promise<number | null>;
@@ -190,6 +190,8 @@ export class WorkerSession {
     }
     const session = new WorkerSession(child, connection, options);
     session.cacheHome = cacheHome;
+    // However the worker ends (shutdown, killed, host gone), its temporary cache folder goes.
+    if (cacheHome) child.on('exit', () => rmSync(cacheHome, { recursive: true, force: true }));
     connection.listen();
     const configuration = options.configuration ?? true;
     await connection.sendRequest('initialize', {
@@ -339,7 +341,6 @@ export class WorkerSession {
       throw new Error('The worker did not exit after shutdown/exit');
     }
     this.connection.dispose();
-    if (this.cacheHome) rmSync(this.cacheHome, { recursive: true, force: true });
     return code;
   }
 
