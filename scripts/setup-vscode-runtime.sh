@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the real-VS-Code tests need, idempotently:
-#  - Debian's Chromium (driven by playwright-core),
+#  - Debian's Chromium (driven by playwright-core) and Neovim (the LSP-over-stdio test),
 #  - Node 24 (npm package node-linux-<arch>) and code-server 4.139.1 (VS Code 1.139.1 server),
 # into a cache folder outside the clone, so that repeated runs reuse it.
 # Prints the runtime folder on its last line.
@@ -31,6 +31,7 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3) # node-gyp
 command -v unzip >/dev/null 2>&1 || need_apt+=(unzip)     # scripts/package.mjs checks the VSIX
 command -v flock >/dev/null 2>&1 || need_apt+=(util-linux)
+command -v nvim >/dev/null 2>&1 || need_apt+=(neovim)       # test/lsp/neovim.test.ts (LSP over stdio)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   $SUDO apt-get update -qq

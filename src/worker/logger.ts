@@ -13,7 +13,8 @@ const rank: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /**
  * The worker's logger. Lines travel to the client as `window/logMessage` and land in the
- * "Winnow" LogOutputChannel; nothing is ever written to stdout. Honours `winnow.worker.logLevel`.
+ * "Winnow" LogOutputChannel (other clients show them in their LSP log); nothing is ever written
+ * to stdout. Honours `winnow.worker.logLevel`.
  */
 export class Logger {
   private level: LogLevel = 'info';
@@ -51,9 +52,9 @@ export class Logger {
 
   /**
    * Routes `console.*` and `process.stdout.write` of this process to the log, so that a library
-   * that prints (transformers.js does) can never write to stdout. Native code that writes to the
-   * file descriptors directly is harmless: the protocol runs over the IPC channel, not stdio, and
-   * the client copies stderr lines into the log.
+   * that prints (transformers.js does) can never write to stdout. Over stdio the protocol keeps
+   * the original `write` (src/worker/transport.ts), so call this after the connection exists.
+   * Native code writes its logs to stderr (ONNX Runtime does), which clients copy into the log.
    */
   captureConsole(): void {
     const target = console as unknown as Record<string, (...args: unknown[]) => void>;

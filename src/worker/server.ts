@@ -1,29 +1,27 @@
 /**
  * The Winnow worker: a language server in its own process, started by the extension through
- * vscode-languageclient over an IPC channel. It reads dataset files from disk by URI itself
+ * vscode-languageclient over an IPC channel (`--node-ipc`), or by any LSP client over stdio
+ * (`node dist/worker.js --stdio`; README "Other editors"). It reads dataset files from disk by URI itself
  * (VS Code does not sync files over 50 MB, and syncing a huge file as text would be wasteful),
  * validates every line, publishes invalid lines as diagnostics and answers hovers, scores rows
  * with ASK-LLM (`winnow/score`, cached across restarts), serves score columns
  * (`winnow/getColumns`), inlay hints and keep/drop code actions. DENSITY plugs into the column
  * and hover registries (columns.ts, hoverSections.ts).
  *
- * The protocol runs over the IPC channel only, never stdio, so nothing that this process or
- * native code prints can corrupt it; JavaScript-level console output is routed to the log too.
+ * Over IPC nothing that this process or native code prints can corrupt the protocol. Over stdio
+ * stdout carries the protocol only: console output and other writes to stdout are routed to the
+ * log (window/logMessage), ONNX Runtime logs to stderr, and clients show stderr as a log.
  */
 import {
-  createConnection,
   DidChangeConfigurationNotification,
-  IPCMessageReader,
-  IPCMessageWriter,
-  ProposedFeatures,
   ResponseError,
   TextDocumentSyncKind,
   WorkDoneProgress,
   type Hover,
   type InitializeResult,
+  type Range,
 } from 'vscode-languageserver/node';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { contentHash, parseLine } from '../core/jsonl';
 import {
   DidChangeColumnsNotification,
@@ -54,18 +52,24 @@ import { DatasetRegistry } from './dataset/registry';
 import { SettingsStore, type WorkerSettings } from './settings';
 import { StatusReporter } from './status';
 import { uriBaseName, uriToPath } from './dataset/uri';
+import { userCacheDir } from './cacheDir';
+import { connectFromArgv, usage } from './transport';
+import {
+  dropCancelledEditorRequests,
+  isRequestCancelled,
+  LatestRequests,
+  rangeContains,
+} from './staleRequests';
 
-if (typeof process.send !== 'function') {
-  // Started without an IPC channel (e.g. `node dist/worker.js`): there is no client to talk to.
-  process.stderr.write('The Winnow worker must be started by the extension over an IPC channel.\n');
+const connected = connectFromArgv(process.argv.slice(2), {
+  connectionStrategy: dropCancelledEditorRequests,
+});
+if (!connected) {
+  // Started with no transport (e.g. `node dist/worker.js`): there is no client to talk to.
+  process.stderr.write(usage);
   process.exit(1);
 }
-
-const connection = createConnection(
-  ProposedFeatures.all,
-  new IPCMessageReader(process),
-  new IPCMessageWriter(process),
-);
+const { connection } = connected;
 
 const logger = new Logger({
   error: m => connection.console.error(m),
@@ -104,7 +108,7 @@ const columnTimers = new Map<string, NodeJS.Timeout>();
 let inlayRefreshTimer: NodeJS.Timeout | undefined;
 let inlayRefreshSupported = false;
 let storagePath: string | undefined;
-let modelCacheDir = join(tmpdir(), 'winnow-models');
+let modelCacheDir = join(userCacheDir(), 'models');
 let workspaceFolders: string[] = [];
 let storePromise: Promise<ScoreStore> | undefined;
 
@@ -135,6 +139,7 @@ const density = registerDensity(connection, {
   hoverSections,
   storagePath: () => storagePath,
   modelCacheDir: () => modelCacheDir,
+  settingsSection: uri => settings.section(uri),
   trusted: () => workspaceTrusted,
 });
 
@@ -153,11 +158,12 @@ function reportFatal(message: string, err: unknown): void {
 
 connection.onInitialize((params): InitializeResult => {
   const init = (params.initializationOptions ?? {}) as Partial<WorkerInitializationOptions>;
-  logger.setLevel(init.logLevel);
+  settings.setInitial(init.winnow);
+  logger.setLevel(init.logLevel ?? init.winnow?.worker?.logLevel);
   workspaceTrusted = init.workspaceTrusted === true;
-  storagePath = init.storagePath;
-  if (init.modelCacheDir) modelCacheDir = init.modelCacheDir;
-  else if (storagePath) modelCacheDir = join(storagePath, 'models');
+  // VS Code gives its global storage; other clients get the per-user cache folder.
+  storagePath = init.storagePath || userCacheDir();
+  modelCacheDir = init.modelCacheDir || join(storagePath, 'models');
   workspaceFolders =
     init.workspaceFolders ??
     (params.workspaceFolders ?? []).flatMap(f => {
@@ -358,13 +364,32 @@ onRequest(connection, FileInfoRequest.type, async params => {
   return dataset.info();
 });
 
-connection.onHover(async (params): Promise<Hover | null> => {
-  const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
+/**
+ * Stale requests are dropped: a hover by any newer hover of the same document, inlay hints by a
+ * newer request of the same document whose range covers theirs (two editors of one file ask for
+ * different ranges, and both are wanted).
+ */
+const latestHovers = new LatestRequests('textDocument/hover');
+const latestInlayHints = new LatestRequests<Range>('textDocument/inlayHint', rangeContains);
+
+connection.onHover((params, token) =>
+  latestHovers.run(params.textDocument.uri, undefined, token, ensureCurrent =>
+    rowHover(params.textDocument.uri, params.position.line, ensureCurrent),
+  ),
+);
+
+async function rowHover(
+  uri: string,
+  index: number,
+  ensureCurrent: () => void,
+): Promise<Hover | null> {
+  const dataset = await registry.get(uri)?.catch(() => undefined);
+  ensureCurrent();
   if (!dataset) return null;
-  const index = params.position.line;
   if (dataset.file.indexed && index >= dataset.file.lineCount) return null;
   try {
     const [row, s] = await Promise.all([dataset.file.readRow(index), settings.get(dataset.uri)]);
+    ensureCurrent();
     const parsed = parseLine(row.bytes, { maxLineBytes: s.maxLineBytes, firstLine: index === 0 });
     const hash = contentHash(row.bytes);
     const sections = await hoverSections.render({ dataset, index, hash, parsed: parsed.ok }, err =>
@@ -390,11 +415,12 @@ connection.onHover(async (params): Promise<Hover | null> => {
       },
     };
   } catch (err) {
+    if (isRequestCancelled(err)) throw err;
     // The line may have gone away (file truncated while hovering): no hover, but say why.
-    logger.debug(`No hover for ${params.textDocument.uri}:${index + 1}: ${errorText(err)}`);
+    logger.debug(`No hover for ${uri}:${index + 1}: ${errorText(err)}`);
     return null;
   }
-});
+}
 
 /** Waits briefly for a dataset a holder is about to open (its didOpen may still be in flight). */
 async function openDataset(uri: string, waitMs = 3000): Promise<Dataset> {
@@ -443,18 +469,22 @@ onRequest(connection, ScoreRequest.type, async (params, token) => {
   }
 });
 
-connection.languages.inlayHint.on(async params => {
-  const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
-  if (!dataset) return [];
-  const s = await settings.get(dataset.uri);
-  if (!s.inlineScores) return [];
-  try {
-    return await scoreInlayHints(dataset, params.range, scoring);
-  } catch (err) {
-    logger.debug(`No inlay hints for ${params.textDocument.uri}: ${errorText(err)}`);
-    return [];
-  }
-});
+connection.languages.inlayHint.on((params, token) =>
+  latestInlayHints.run(params.textDocument.uri, params.range, token, async ensureCurrent => {
+    const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);
+    ensureCurrent();
+    if (!dataset) return [];
+    const s = await settings.get(dataset.uri);
+    ensureCurrent();
+    if (!s.inlineScores) return [];
+    try {
+      return await scoreInlayHints(dataset, params.range, scoring);
+    } catch (err) {
+      logger.debug(`No inlay hints for ${params.textDocument.uri}: ${errorText(err)}`);
+      return [];
+    }
+  }),
+);
 
 connection.onCodeAction(async params => {
   const dataset = await registry.get(params.textDocument.uri)?.catch(() => undefined);

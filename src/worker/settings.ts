@@ -57,10 +57,15 @@ export const defaultSettings: WorkerSettings = {
  * Pulls `winnow.*` settings from the client with `workspace/configuration`, per resource, and
  * caches them until the client says they changed. Settings are never kept in globals elsewhere
  * (vscode-eslint's rule): every user asks this store for the resource at hand.
+ *
+ * A client without VS Code (an editor over stdio) may also give a `winnow` section in
+ * `initializationOptions`: it is the base, and what `workspace/configuration` answers for the
+ * section is laid over it key by key. Without either, the defaults apply (those of package.json).
  */
 export class SettingsStore {
-  private readonly cache = new Map<string, Promise<WorkerSettings>>();
+  private readonly cache = new Map<string, Promise<WinnowSettingsSection>>();
   private supported = false;
+  private initial: WinnowSettingsSection = {};
 
   constructor(private readonly connection: Connection) {}
 
@@ -69,27 +74,54 @@ export class SettingsStore {
     this.supported = supported;
   }
 
+  /** The `winnow` section of `initializationOptions` (ignored unless it is an object). */
+  setInitial(section: unknown): void {
+    this.initial = isPlainObject(section) ? (section as WinnowSettingsSection) : {};
+    this.cache.clear();
+  }
+
   /** Settings for a resource (a dataset URI), or the global scope when `uri` is undefined. */
-  get(uri?: string): Promise<WorkerSettings> {
-    if (!this.supported) return Promise.resolve(defaultSettings);
+  async get(uri?: string): Promise<WorkerSettings> {
+    return resolveSettings(await this.section(uri));
+  }
+
+  /** The raw `winnow` section for a resource: initializationOptions overlaid with the client's. */
+  section(uri?: string): Promise<WinnowSettingsSection> {
+    if (!this.supported) return Promise.resolve(this.initial);
     const key = uri ?? '';
-    let settings = this.cache.get(key);
-    if (!settings) {
-      settings = this.connection.workspace
+    let section = this.cache.get(key);
+    if (!section) {
+      section = this.connection.workspace
         .getConfiguration(
           uri ? { scopeUri: uri, section: SETTINGS_SECTION } : { section: SETTINGS_SECTION },
         )
-        .then((raw: unknown) => resolveSettings(raw as WinnowSettingsSection | null | undefined))
-        .catch(() => defaultSettings);
-      this.cache.set(key, settings);
+        .then((raw: unknown) => overlaySection(this.initial, raw) as WinnowSettingsSection)
+        .catch(() => this.initial);
+      this.cache.set(key, section);
     }
-    return settings;
+    return section;
   }
 
   /** Drops the cache; the next `get` pulls again. */
   clear(): void {
     this.cache.clear();
   }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * `over` laid over `base`: objects merge key by key, any other value of `over` (an array, a
+ * number, a string) replaces the base's; `null` and `undefined` keep the base.
+ */
+export function overlaySection(base: unknown, over: unknown): unknown {
+  if (over === null || over === undefined) return base;
+  if (!isPlainObject(base) || !isPlainObject(over)) return over;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) merged[key] = overlaySection(base[key], value);
+  return merged;
 }
 
 /** Applies defaults and sanity limits to a raw `winnow` section. */

@@ -525,12 +525,12 @@ describe('worker process', () => {
     assert.equal(code, 0);
   });
 
-  it('refuses to run without an IPC channel, saying why on stderr', async () => {
+  it('refuses to run without a transport (no --stdio, no IPC channel), saying how on stderr', async () => {
     const { spawnSync } = await import('node:child_process');
     const { workerPath } = await import('./workerSession');
     const result = spawnSync(process.execPath, [workerPath], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(result.status, 1);
     assert.equal(result.stdout, '');
-    assert.match(result.stderr, /must be started by the extension over an IPC channel/);
+    assert.match(result.stderr, /start it with --stdio .* or --node-ipc/);
   });
 });

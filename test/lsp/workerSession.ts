@@ -1,17 +1,22 @@
 /**
  * Spawns the real built worker (dist/worker.js) over an IPC channel, exactly as
- * vscode-languageclient does with TransportKind.ipc, and talks LSP to it: the test side of the
- * connection. It records diagnostics, status notifications, log lines and anything the worker
- * writes to stdout or stderr, so tests can assert on all of them.
+ * vscode-languageclient does with TransportKind.ipc, or over stdio (`--stdio`) as other editors
+ * do, and talks LSP to it: the test side of the connection. It records diagnostics, status
+ * notifications, log lines and anything the worker writes to stdout (over IPC) or stderr, so
+ * tests can assert on all of them. Unless the test gives its own environment, the worker's
+ * per-user cache folder (XDG_CACHE_HOME) is a temporary folder, removed when it exits.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CancellationTokenSource,
   createProtocolConnection,
   IPCMessageReader,
   IPCMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
   WorkDoneProgress,
   type CodeAction,
   type Diagnostic,
@@ -58,8 +63,21 @@ export interface WorkerSessionOptions {
   storagePath?: string;
   /** Workspace folders (initializationOptions.workspaceFolders). */
   workspaceFolders?: string[];
-  /** Environment of the worker process (default: this process's). */
+  /** Environment of the worker process (default: this process's, with a temporary XDG_CACHE_HOME). */
   env?: NodeJS.ProcessEnv;
+  /** How to talk to the worker: IPC as VS Code does (default), or stdio as other editors do. */
+  transport?: 'ipc' | 'stdio';
+  /**
+   * The initializationOptions to send instead of the ones built from the options above (a client
+   * without VS Code sends what its user configured, or nothing).
+   */
+  initializationOptions?: Record<string, unknown>;
+}
+
+/** One item of a `workspace/configuration` request. */
+export interface ConfigurationItem {
+  scopeUri?: string;
+  section?: string;
 }
 
 /** A `$/progress` value of a work-done token. */
@@ -73,9 +91,22 @@ export class WorkerSession {
   readonly columnChanges: { uri: string; kinds: string[] }[] = [];
   /** `workspace/inlayHint/refresh` requests received. */
   inlayRefreshes = 0;
+  /** What the worker wrote to stdout (over IPC; over stdio, stdout is the protocol). */
   stdout = '';
   stderr = '';
+  /** Errors of the connection, e.g. a stdout that is not well-formed LSP over stdio. */
+  readonly connectionErrors: string[] = [];
+  /** Every `workspace/configuration` item the worker asked for, in order. */
+  readonly configurationRequests: ConfigurationItem[] = [];
   settings: WinnowSettingsSection;
+  /**
+   * Answers one `workspace/configuration` item; by default the `winnow` section is `settings`.
+   * A test may replace it, e.g. to hold an answer back until it has sent further requests.
+   */
+  answerConfiguration: (item: ConfigurationItem) => unknown = item =>
+    item.section === 'winnow' ? this.settings : null;
+  /** The temporary XDG_CACHE_HOME, removed when the worker exits. */
+  private cacheHome: string | undefined;
   private readonly waiters = new Set<() => void>();
   private exited: Promise<number | null>;
 
@@ -86,8 +117,13 @@ export class WorkerSession {
   ) {
     this.settings = options.settings ?? {};
     this.exited = new Promise(resolve => child.on('exit', code => resolve(code)));
-    child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    if (options.transport !== 'stdio')
+      child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    connection.onError(([err]) => {
+      this.connectionErrors.push(String(err));
+      this.notify();
+    });
     connection.onNotification(
       'textDocument/publishDiagnostics',
       (p: { uri: string; diagnostics: Diagnostic[] }) => {
@@ -103,9 +139,11 @@ export class WorkerSession {
       this.logs.push(l);
       this.notify();
     });
-    connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) =>
-      p.items.map(item => (item.section === 'winnow' ? this.settings : null)),
-    );
+    connection.onRequest('workspace/configuration', (p: { items: ConfigurationItem[] }) => {
+      this.configurationRequests.push(...p.items);
+      this.notify();
+      return Promise.all(p.items.map(item => this.answerConfiguration(item)));
+    });
     connection.onRequest('client/registerCapability', () => null);
     connection.onNotification(
       DidChangeColumnsNotification.method,
@@ -121,21 +159,39 @@ export class WorkerSession {
     });
   }
 
-  /** Forks dist/worker.js with an IPC channel and completes the LSP initialize handshake. */
+  /**
+   * Starts dist/worker.js over IPC (forked with an IPC channel) or stdio, and completes the LSP
+   * initialize handshake.
+   */
   static async start(options: WorkerSessionOptions = {}): Promise<WorkerSession> {
     if (!existsSync(workerPath)) {
       throw new Error(`${workerPath} is missing: run "node esbuild.mjs" first`);
     }
-    const child = fork(workerPath, ['--node-ipc'], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [],
-      ...(options.env ? { env: options.env } : {}),
-    });
-    const connection = createProtocolConnection(
-      new IPCMessageReader(child),
-      new IPCMessageWriter(child),
-    );
+    const cacheHome = options.env ? undefined : mkdtempSync(join(tmpdir(), 'winnow-xdg-cache-'));
+    const env = options.env ?? { ...process.env, XDG_CACHE_HOME: cacheHome };
+    let child: ChildProcess;
+    let connection: ProtocolConnection;
+    if (options.transport === 'stdio') {
+      child = spawn(process.execPath, [workerPath, '--stdio'], { stdio: 'pipe', env });
+      connection = createProtocolConnection(
+        new StreamMessageReader(child.stdout!),
+        new StreamMessageWriter(child.stdin!),
+      );
+    } else {
+      child = fork(workerPath, ['--node-ipc'], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        execArgv: [],
+        env,
+      });
+      connection = createProtocolConnection(
+        new IPCMessageReader(child),
+        new IPCMessageWriter(child),
+      );
+    }
     const session = new WorkerSession(child, connection, options);
+    session.cacheHome = cacheHome;
+    // However the worker ends (shutdown, killed, host gone), its temporary cache folder goes.
+    if (cacheHome) child.on('exit', () => rmSync(cacheHome, { recursive: true, force: true }));
     connection.listen();
     const configuration = options.configuration ?? true;
     await connection.sendRequest('initialize', {
@@ -150,12 +206,14 @@ export class WorkerSession {
         window: { workDoneProgress: true },
         textDocument: { hover: { contentFormat: ['markdown', 'plaintext'] } },
       },
-      initializationOptions: {
-        workspaceTrusted: options.trusted ?? true,
-        logLevel: options.settings?.worker?.logLevel,
-        ...(options.storagePath ? { storagePath: options.storagePath } : {}),
-        ...(options.workspaceFolders ? { workspaceFolders: options.workspaceFolders } : {}),
-      } satisfies WorkerInitializationOptions,
+      initializationOptions:
+        options.initializationOptions ??
+        ({
+          workspaceTrusted: options.trusted ?? true,
+          logLevel: options.settings?.worker?.logLevel,
+          ...(options.storagePath ? { storagePath: options.storagePath } : {}),
+          ...(options.workspaceFolders ? { workspaceFolders: options.workspaceFolders } : {}),
+        } satisfies WorkerInitializationOptions),
     });
     await connection.sendNotification('initialized', {});
     return session;
@@ -284,6 +342,11 @@ export class WorkerSession {
     }
     this.connection.dispose();
     return code;
+  }
+
+  /** The per-user cache folder the worker uses without a storage path (XDG_CACHE_HOME/winnow). */
+  get userCacheDir(): string | undefined {
+    return this.cacheHome && join(this.cacheHome, 'winnow');
   }
 
   /** Resolves with the exit code when the process ends. */

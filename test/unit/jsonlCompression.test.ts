@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { gzipSync } from 'node:zlib';
 import { describe, test } from 'node:test';
 import { compressedFileMessage, detectCompression } from '../../src/core/jsonl';
-import { buildDiagnostics } from '../../src/worker/diagnostics';
+import { buildDiagnostics } from '../../src/worker/editor/diagnostics';
 
 const rows = Array.from({ length: 500 }, (_, i) => JSON.stringify({ text: `row ${i}` })).join('\n');
 

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
-import { tempPathFor } from '../core/jsonl';
+import { tempPathFor } from '../jsonl';
 import type { DecisionRule } from './decisions';
 
 /** What a sidecar holds. */

@@ -10,7 +10,7 @@
  * Standard LSP traffic is used where it fits: diagnostics (`textDocument/publishDiagnostics`),
  * hover, `window/logMessage` for logs and `workspace/configuration` for settings.
  */
-import type { LogLevel } from '../settings';
+import type { LogLevel, WinnowSettingsSection } from '../settings';
 
 /** Which side sends a message. */
 export type MessageDirection = 'clientToServer' | 'serverToClient';
@@ -287,19 +287,32 @@ export interface WorkerInitializationOptions {
   /**
    * `vscode.workspace.isTrusted` when the worker started. The worker always parses files (that is
    * safe), but in an untrusted workspace it must never load a model named by workspace settings.
+   * Absent means false: an editor over stdio sets it to true to let the worker load models
+   * (scoring and DENSITY).
    */
   workspaceTrusted: boolean;
   /** `winnow.worker.logLevel` at start, so the first lines already honour it. */
   logLevel?: LogLevel;
   /**
    * The extension's global storage folder (`ExtensionContext.globalStorageUri`): the crash-safe
-   * ASK-LLM score cache lives here. Without it the worker keeps no scores across restarts.
+   * ASK-LLM score cache lives here. Without it the worker uses the per-user cache folder
+   * (`$XDG_CACHE_HOME/winnow`, `~/.cache/winnow`; src/worker/cacheDir.ts).
    */
   storagePath?: string;
-  /** Where Hugging Face models are downloaded (`<globalStorage>/models`), never the extension. */
+  /**
+   * Where Hugging Face models are downloaded (`<globalStorage>/models`), never the extension.
+   * Default: `<storagePath>/models`.
+   */
   modelCacheDir?: string;
   /** Workspace folder paths, to resolve relative prompt-file settings. */
   workspaceFolders?: string[];
+  /**
+   * Settings for clients without VS Code (editors over stdio): the `winnow` section, the same
+   * keys as package.json's `winnow.*` settings without the prefix, e.g.
+   * `{ diagnostics: { maxProblems: 200 } }`. What `workspace/configuration` answers for the
+   * section is laid over it. VS Code's client leaves it out.
+   */
+  winnow?: WinnowSettingsSection;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,7 +22,6 @@ import {
   WorkerErrorCodes,
   type GetColumnsResult,
 } from '../../shared/protocol/worker';
-import { SETTINGS_SECTION } from '../../shared/settings';
 import { type ColumnRegistry, encodeFloat32, encodeUint32 } from '../dataset/columns';
 import type { Dataset } from '../dataset/dataset';
 import type { HoverSections } from '../editor/hoverSections';
@@ -51,6 +50,8 @@ export interface DensityDeps {
   modelCacheDir: () => string | undefined;
   /** Workspace trust: no model named by settings is loaded in an untrusted workspace. */
   trusted: () => boolean;
+  /** The raw `winnow` section for a dataset (initializationOptions and workspace/configuration). */
+  settingsSection: (uri: string) => Promise<unknown>;
 }
 
 /** What the server keeps. */
@@ -74,9 +75,7 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
 
   async function settingsFor(uri: string): Promise<DensitySettings> {
     try {
-      return resolveDensitySettings(
-        await connection.workspace.getConfiguration({ scopeUri: uri, section: SETTINGS_SECTION }),
-      );
+      return resolveDensitySettings(await deps.settingsSection(uri));
     } catch {
       return resolveDensitySettings(undefined);
     }
