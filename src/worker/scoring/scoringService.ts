@@ -15,8 +15,14 @@
  */
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-languageserver/node';
-import { normalizedYes, scopedScorerKey } from '../../core/askllm';
-import { contentHash, extractText, parseLine, type RawRow } from '../../core/jsonl';
+import { normalizedYes, scopedScorerKey, type ScoreCache } from '../../core/askllm';
+import {
+  contentHash,
+  extractText,
+  parseLine,
+  type RawRow,
+  type SchemaInfo,
+} from '../../core/jsonl';
 import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
@@ -30,14 +36,21 @@ import type { Dataset } from '../dataset';
 import type { HoverContext } from '../hoverSections';
 import { errorText, type Logger } from '../logger';
 import { codeSpan, escapeMarkdown, formatCount } from '../markdown';
-import { ModelLoadError, NoDeviceError, type LoadProgress } from '../model';
+import {
+  ModelLoadError,
+  NoDeviceError,
+  type AskLlmScore,
+  type AskLlmScorer,
+  type LoadProgress,
+  type ScorerInfo,
+} from '../model';
 import type { DatasetRegistry } from '../registry';
-import type { SettingsStore } from '../settings';
+import type { SettingsStore, WorkerSettings } from '../settings';
 import { uriToPath } from '../uri';
 import { encodeFloat32, encodeUint32 } from '../columns';
 import { formatBytes, formatDuration, formatProbability, sortedScores, standing } from './format';
 import { standingText } from '../../shared/scoreFormat';
-import { ModelHost } from './modelHost';
+import { ModelHost, type ReadyScorer } from './modelHost';
 import {
   type ScorerConfig,
   ScorerSettingsError,
@@ -194,6 +207,37 @@ export class ColumnState {
   }
 }
 
+/** One run's working state, shared by the steps of `ScoringService.run`. */
+interface Run {
+  uri: string;
+  name: string;
+  dataset: Dataset;
+  settings: WorkerSettings;
+  signal: AbortSignal;
+  reporter: RunReporter | undefined;
+  scorer: AskLlmScorer;
+  schema: SchemaInfo | null;
+  /** The extraction scope of the cache keys. */
+  scope: string;
+  col: ColumnState;
+  /** Rows of the file when the run started (the column's rows). */
+  rowCount: number;
+  scorable: number;
+  cachedAtStart: number;
+  done: number;
+  newly: number;
+  cancelled: boolean;
+  startedAt: number;
+  lastReport: number;
+}
+
+/** The rows of one block that go to the scorer, with their hashes and row numbers. */
+interface Batch {
+  texts: string[];
+  hashes: string[];
+  rowOf: number[];
+}
+
 /** A run in progress. */
 interface ActiveRun {
   uri: string;
@@ -345,7 +389,28 @@ export class ScoringService {
     auto: boolean,
   ): Promise<ScoreResult> {
     const t0 = performance.now();
-    const { logger } = this.host;
+    const dataset = await this.validatedDataset(uri, signal, reporter);
+    const settings = await this.host.settings.get(uri);
+    const config = await this.runConfig(uri, settings);
+    const stopped = (device = '', promptName = ''): ScoreResult =>
+      emptyResult(uri, dataset.rows.count, config, t0, device, promptName);
+    if (signal.aborted) return stopped();
+    const { scorer, loadMs } = await this.loadScorer(config, auto, reporter);
+    const info = scorer.info;
+    const store = await this.store();
+    await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta: columnMeta(info) });
+    if (signal.aborted) return stopped(info.device, info.promptName);
+    const run = this.startRun({ uri, dataset, settings, signal, reporter, scorer });
+    await this.scoreBlocks(run, store.cache);
+    return this.finishRun(run, t0, loadMs);
+  }
+
+  /** The open dataset of a run, once it is validated (or the run is cancelled). */
+  private async validatedDataset(
+    uri: string,
+    signal: AbortSignal,
+    reporter: RunReporter | undefined,
+  ): Promise<Dataset> {
     const pending = this.host.registry.get(uri);
     if (!pending)
       throw new ResponseError(
@@ -353,13 +418,17 @@ export class ScoringService {
         `Dataset not open in the worker: ${uri}`,
       );
     const dataset = await pending;
-    const name = basename(dataset.file.path);
     if (!dataset.validated) {
+      const name = basename(dataset.file.path);
       this.setPhase({ state: 'indexing', detail: name });
       reporter?.report(`Indexing ${name}…`);
       await Promise.race([dataset.whenValidated(), aborted(signal)]);
     }
-    const settings = await this.host.settings.get(uri);
+    return dataset;
+  }
+
+  /** The scorer configuration of a run (bad settings are a clear error). */
+  private async runConfig(uri: string, settings: WorkerSettings): Promise<ScorerConfig> {
     let config: ScorerConfig;
     try {
       config = await resolveScorerConfig(
@@ -371,131 +440,134 @@ export class ScoringService {
       throw new ResponseError(WorkerErrorCodes.badScorerSettings, (e as Error).message);
     }
     this.configs.set(uri, Promise.resolve(config));
-    const s = config.settings;
-    const empty = (cancelled: boolean, device = '', promptName = ''): ScoreResult => ({
-      uri,
-      rows: dataset.rows.count,
-      scorable: 0,
-      scored: 0,
-      cached: 0,
-      newlyScored: 0,
-      cancelled,
-      model: s.model,
-      dtype: s.dtype,
-      device,
-      promptName,
-      elapsedMs: performance.now() - t0,
-      loadMs: 0,
-    });
-    if (signal.aborted) return empty(true);
+    return config;
+  }
 
-    // Load the model (downloads report their progress).
+  /** Loads (or reuses) the model of a run; downloads report their progress. */
+  private async loadScorer(
+    config: ScorerConfig,
+    auto: boolean,
+    reporter: RunReporter | undefined,
+  ): Promise<ReadyScorer> {
+    const s = config.settings;
     if (!this.models.holds(config)) {
       this.setPhase({ state: 'loadingModel', model: s.model });
       reporter?.report(`Loading ${s.model}…`);
     }
-    let lastLoadReport = 0;
-    let lastLoadFile: string | undefined;
-    const onLoadProgress = (p: LoadProgress): void => {
-      const message = loadMessage(s.model, p);
-      if (!message) return;
-      const now = performance.now();
-      // Download progress is throttled, but each file's first and last report always go out.
-      if (p.status === 'progress') {
-        if (
-          p.file === lastLoadFile &&
-          p.progress !== 100 &&
-          now - lastLoadReport < reportIntervalMs
-        )
-          return;
-        lastLoadFile = p.file;
-      }
-      lastLoadReport = now;
-      this.setPhase({ state: 'loadingModel', model: s.model, detail: message });
-      reporter?.report(message);
-    };
-    let ready;
     try {
-      ready = await this.models.scorerFor(config, {
+      return await this.models.scorerFor(config, {
         // Automatic runs never download: a hub id must already be in the model cache.
         offline: s.offline || auto,
-        onProgress: onLoadProgress,
+        onProgress: this.loadProgress(s.model, reporter),
       });
     } catch (e) {
       if (e instanceof ModelLoadError || e instanceof NoDeviceError) {
-        logger.error(`Could not load the ASK-LLM model ${s.model}`, e);
+        this.host.logger.error(`Could not load the ASK-LLM model ${s.model}`, e);
         throw new ResponseError(WorkerErrorCodes.modelLoad, e.message);
       }
       if (e instanceof ScorerSettingsError)
         throw new ResponseError(WorkerErrorCodes.badScorerSettings, e.message);
       throw e;
     }
-    const { scorer, loadMs } = ready;
-    const info = scorer.info;
-    const meta: ScoreColumnMeta = {
-      model: info.modelId,
-      dtype: info.dtype,
-      promptName: info.promptName,
-      promptHash: info.promptHash,
-      answerTokens: info.yes.map(a => a.token),
-      maxTokens: info.maxTokens,
-      variant: 'p-yes',
-      device: info.device,
-    };
-    const store = await this.store();
-    await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta });
-    if (signal.aborted) return empty(true, info.device, info.promptName);
+  }
 
+  /**
+   * A model-load progress listener: download progress is throttled, but each file's first and
+   * last report always go out.
+   */
+  private loadProgress(
+    model: string,
+    reporter: RunReporter | undefined,
+  ): (p: LoadProgress) => void {
+    let lastReport = 0;
+    let lastFile: string | undefined;
+    return p => {
+      const message = loadMessage(model, p);
+      if (!message) return;
+      const now = performance.now();
+      if (p.status === 'progress') {
+        if (p.file === lastFile && p.progress !== 100 && now - lastReport < reportIntervalMs)
+          return;
+        lastFile = p.file;
+      }
+      lastReport = now;
+      this.setPhase({ state: 'loadingModel', model, detail: message });
+      reporter?.report(message);
+    };
+  }
+
+  /** Counts the rows a run will score (those that parse) and reports the start. */
+  private startRun(
+    start: Pick<Run, 'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer'>,
+  ): Run {
+    const { dataset, scorer } = start;
+    const info = scorer.info;
     // Rows to score: those that parse and have no score under this scorer yet.
     const schema = dataset.schema;
     const scope = extractionScope(schema ?? { kind: 'unknown' });
-    const key = scopedScorerKey(info.scorerKey, scope);
-    const col = this.sync(dataset, key);
+    const col = this.sync(dataset, scopedScorerKey(info.scorerKey, scope));
     const rowCount = col.filled;
     let scorable = 0;
     for (let i = 0; i < rowCount; i++) if (dataset.rows.ok(i)) scorable++;
-    const cachedAtStart = col.scored;
-    let done = cachedAtStart;
-    let newly = 0;
-    const tScore = performance.now();
-    let lastReport = 0;
-    const progress = (force: boolean): void => {
-      const now = performance.now();
-      if (!force && now - lastReport < reportIntervalMs) return;
-      lastReport = now;
-      const rate = newly / Math.max(1, now - tScore);
-      const eta = rate > 0 && done < scorable ? (scorable - done) / rate : undefined;
-      this.setPhase({
-        state: 'scoring',
-        detail: name,
-        progress: { done, total: scorable, unit: 'rows' },
-        device: info.device,
-        model: info.modelId,
-      });
-      reporter?.report(
-        `${formatCount(done)} of ${formatCount(scorable)} rows` +
-          (cachedAtStart > 0 ? ` · ${formatCount(cachedAtStart)} from cache` : '') +
-          (eta !== undefined ? ` · about ${formatDuration(eta)} left` : '') +
-          ` · ${info.device}`,
-        scorable > 0 ? (100 * done) / scorable : 100,
-      );
+    const run: Run = {
+      ...start,
+      name: basename(dataset.file.path),
+      schema,
+      scope,
+      col,
+      rowCount,
+      scorable,
+      cachedAtStart: col.scored,
+      done: col.scored,
+      newly: 0,
+      cancelled: false,
+      startedAt: performance.now(),
+      lastReport: 0,
     };
-    progress(true);
-    logger.info(
-      `Scoring ${name}: ${scorable - cachedAtStart} of ${scorable} rows to score ` +
-        `(${cachedAtStart} cached) with ${info.modelId} on ${info.device}`,
+    this.reportProgress(run, true);
+    this.host.logger.info(
+      `Scoring ${run.name}: ${scorable - run.cachedAtStart} of ${scorable} rows to score ` +
+        `(${run.cachedAtStart} cached) with ${info.modelId} on ${info.device}`,
     );
+    return run;
+  }
 
-    let cancelled = false;
-    const cache = store.cache;
-    for (let from = 0; from < rowCount && !cancelled; from += blockRows) {
-      const to = Math.min(rowCount, from + blockRows);
+  /** Reports a run's progress to the status and the client (throttled unless `force`). */
+  private reportProgress(run: Run, force: boolean): void {
+    const now = performance.now();
+    if (!force && now - run.lastReport < reportIntervalMs) return;
+    run.lastReport = now;
+    const { done, scorable, cachedAtStart } = run;
+    const { device, modelId } = run.scorer.info;
+    const rate = run.newly / Math.max(1, now - run.startedAt);
+    const eta = rate > 0 && done < scorable ? (scorable - done) / rate : undefined;
+    this.setPhase({
+      state: 'scoring',
+      detail: run.name,
+      progress: { done, total: scorable, unit: 'rows' },
+      device,
+      model: modelId,
+    });
+    run.reporter?.report(
+      `${formatCount(done)} of ${formatCount(scorable)} rows` +
+        (cachedAtStart > 0 ? ` · ${formatCount(cachedAtStart)} from cache` : '') +
+        (eta !== undefined ? ` · about ${formatDuration(eta)} left` : '') +
+        ` · ${device}`,
+      scorable > 0 ? (100 * done) / scorable : 100,
+    );
+  }
+
+  /** Scores the run's rows block by block, until done, cancelled or the file changes. */
+  private async scoreBlocks(run: Run, cache: ScoreCache): Promise<void> {
+    const { col, dataset } = run;
+    for (let from = 0; from < run.rowCount && !run.cancelled; from += blockRows) {
+      const to = Math.min(run.rowCount, from + blockRows);
       let any = false;
       for (let i = from; i < to && !any; i++)
         any = dataset.rows.ok(i) && Number.isNaN(col.values[i]);
       if (!any) continue;
-      if (signal.aborted) {
-        cancelled = true;
+      if (run.signal.aborted) {
+        run.cancelled = true;
         break;
       }
       let rows: RawRow[];
@@ -503,62 +575,76 @@ export class ScoringService {
         rows = await dataset.file.readRows(from, to - from);
       } catch (e) {
         // The file shrank or went away under the run: stop; what is scored is kept.
-        logger.warn(`Scoring of ${name} stopped at row ${from}: ${errorText(e)}`);
+        this.host.logger.warn(`Scoring of ${run.name} stopped at row ${from}: ${errorText(e)}`);
         break;
       }
-      const texts: string[] = [];
-      const hashes: string[] = [];
-      const rowOf: number[] = [];
-      for (const row of rows) {
-        const i = row.index;
-        if (i >= col.filled || !dataset.rows.ok(i) || !Number.isNaN(col.values[i])) continue;
-        const hash = contentHash(row.bytes);
-        // The file changed since it was indexed: the row is re-scored after re-validation.
-        if (hash !== dataset.rows.hash(i)) continue;
-        const parsed = parseLine(row.bytes, {
-          maxLineBytes: settings.maxLineBytes,
-          firstLine: i === 0,
-        });
-        if (!parsed.ok || !schema) continue;
-        texts.push(extractText(parsed.value, schema));
-        hashes.push(hash);
-        rowOf.push(i);
-      }
-      if (texts.length === 0) continue;
-      const r = await scorer.score(texts, {
+      const batch = this.blockBatch(run, rows);
+      if (batch.texts.length === 0) continue;
+      const r = await run.scorer.score(batch.texts, {
         cache,
-        hashes,
-        cacheScope: scope,
-        signal,
-        onScores: scores => {
-          let changed = false;
-          for (const sc of scores) {
-            const row = rowOf[sc.index];
-            const was = Number.isNaN(col.values[row]);
-            if (col.apply(row, hashes[sc.index], sc) && was) {
-              done++;
-              if (!sc.cached) newly++;
-              changed = true;
-            }
-          }
-          if (changed) {
-            this.host.onScoresChanged(uri);
-            progress(false);
-          }
-        },
+        hashes: batch.hashes,
+        cacheScope: run.scope,
+        signal: run.signal,
+        onScores: scores => this.applyScores(run, batch, scores),
       });
-      cancelled = r.cancelled;
+      run.cancelled = r.cancelled;
     }
-    progress(true);
+  }
+
+  /** The texts of a block's rows that still need a score and still match the index. */
+  private blockBatch(run: Run, rows: readonly RawRow[]): Batch {
+    const { col, dataset, schema } = run;
+    const batch: Batch = { texts: [], hashes: [], rowOf: [] };
+    for (const row of rows) {
+      const i = row.index;
+      if (i >= col.filled || !dataset.rows.ok(i) || !Number.isNaN(col.values[i])) continue;
+      const hash = contentHash(row.bytes);
+      // The file changed since it was indexed: the row is re-scored after re-validation.
+      if (hash !== dataset.rows.hash(i)) continue;
+      const parsed = parseLine(row.bytes, {
+        maxLineBytes: run.settings.maxLineBytes,
+        firstLine: i === 0,
+      });
+      if (!parsed.ok || !schema) continue;
+      batch.texts.push(extractText(parsed.value, schema));
+      batch.hashes.push(hash);
+      batch.rowOf.push(i);
+    }
+    return batch;
+  }
+
+  /** Puts a batch's fresh scores into the column and reports them. */
+  private applyScores(run: Run, batch: Batch, scores: readonly AskLlmScore[]): void {
+    let changed = false;
+    for (const sc of scores) {
+      const row = batch.rowOf[sc.index];
+      const was = Number.isNaN(run.col.values[row]);
+      if (run.col.apply(row, batch.hashes[sc.index], sc) && was) {
+        run.done++;
+        if (!sc.cached) run.newly++;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.host.onScoresChanged(run.uri);
+      this.reportProgress(run, false);
+    }
+  }
+
+  /** Logs and returns a run's result. */
+  private finishRun(run: Run, t0: number, loadMs: number): ScoreResult {
+    this.reportProgress(run, true);
     const elapsedMs = performance.now() - t0;
-    logger.info(
-      `${cancelled ? 'Stopped scoring' : 'Scored'} ${name}: ${done} of ${scorable} rows have ` +
+    const { done, scorable, newly, cachedAtStart, cancelled } = run;
+    this.host.logger.info(
+      `${cancelled ? 'Stopped scoring' : 'Scored'} ${run.name}: ${done} of ${scorable} rows have ` +
         `scores (${newly} new, ${cachedAtStart} cached) in ${(elapsedMs / 1000).toFixed(1)} s`,
     );
-    this.host.onScoresChanged(uri);
+    this.host.onScoresChanged(run.uri);
+    const info = run.scorer.info;
     return {
-      uri,
-      rows: rowCount,
+      uri: run.uri,
+      rows: run.rowCount,
       scorable,
       scored: done,
       cached: cachedAtStart,
@@ -747,6 +833,47 @@ export class ScoringService {
     this.phase = status;
     this.host.onStatusChanged();
   }
+}
+
+/** The result of a run that stopped before any row was scored. */
+function emptyResult(
+  uri: string,
+  rows: number,
+  config: ScorerConfig,
+  t0: number,
+  device: string,
+  promptName: string,
+): ScoreResult {
+  const s = config.settings;
+  return {
+    uri,
+    rows,
+    scorable: 0,
+    scored: 0,
+    cached: 0,
+    newlyScored: 0,
+    cancelled: true,
+    model: s.model,
+    dtype: s.dtype,
+    device,
+    promptName,
+    elapsedMs: performance.now() - t0,
+    loadMs: 0,
+  };
+}
+
+/** How a loaded scorer's scores are described in the column. */
+function columnMeta(info: ScorerInfo): ScoreColumnMeta {
+  return {
+    model: info.modelId,
+    dtype: info.dtype,
+    promptName: info.promptName,
+    promptHash: info.promptHash,
+    answerTokens: info.yes.map(a => a.token),
+    maxTokens: info.maxTokens,
+    variant: 'p-yes',
+    device: info.device,
+  };
 }
 
 /** A promise that resolves when the signal aborts (never settles otherwise). */
