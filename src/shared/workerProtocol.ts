@@ -277,7 +277,10 @@ export interface ScoreParams {
 /** What one `winnow/score` run did. Cancellation is a normal result (`cancelled: true`). */
 export interface ScoreResult {
   uri: string;
-  /** Rows (physical lines) of the file. */
+  /**
+   * Rows (physical lines) of the file when the run ended: rows that changed on disk during the
+   * run are scored by it, so the counts describe the file as it is now.
+   */
   rows: number;
   /** Rows with a score to compute: lines that parse as JSON objects. */
   scorable: number;
@@ -285,7 +288,10 @@ export interface ScoreResult {
   scored: number;
   /** Rows whose score was already in the cache when the run started. */
   cached: number;
-  /** Rows scored by the model in this run. */
+  /**
+   * Rows scored by the model in this run. When the file changed during the run, rows scored
+   * before the change and gone since are counted too.
+   */
   newlyScored: number;
   cancelled: boolean;
   model: string;

@@ -61,6 +61,8 @@ import type { ScoreStore, StoredScorer } from './scoreStore';
 
 /** Rows read from the file per block; the scorer buckets and batches within a block. */
 const blockRows = 1024;
+/** Passes over rows that changed during a run before automatic scoring takes over. */
+const maxCatchUpPasses = 8;
 /** Progress reports to the client at most this often. */
 const reportIntervalMs = 250;
 
@@ -220,7 +222,9 @@ interface Run {
   /** The extraction scope of the cache keys. */
   scope: string;
   col: ColumnState;
-  /** Rows of the file when the run started (the column's rows). */
+  /** The dataset version the column was last synced with (see `catchUp`). */
+  version: string;
+  /** Rows of the file in the column's current pass. */
   rowCount: number;
   scorable: number;
   cachedAtStart: number;
@@ -253,6 +257,8 @@ export class ScoringService {
   /** The dataset version last seen validated, per URI (auto re-scoring starts on a change). */
   private readonly seenVersion = new Map<string, string>();
   private readonly autoTimers = new Map<string, NodeJS.Timeout>();
+  /** Files whose changes an automatic run skipped because a run was active on them. */
+  private readonly missedChanges = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private active: ActiveRun | undefined;
   private phase: WorkerStatus | undefined;
@@ -284,6 +290,7 @@ export class ScoringService {
   datasetClosed(uri: string): void {
     this.columnsByUri.delete(uri);
     this.seenVersion.delete(uri);
+    this.missedChanges.delete(uri);
     this.configs.delete(uri);
     const t = this.autoTimers.get(uri);
     if (t) clearTimeout(t);
@@ -306,6 +313,10 @@ export class ScoringService {
     this.host.onScoresChanged(dataset.uri);
     const old = this.autoTimers.get(dataset.uri);
     if (old) clearTimeout(old);
+    this.scheduleAutoScore(dataset);
+  }
+
+  private scheduleAutoScore(dataset: Dataset): void {
     this.autoTimers.set(
       dataset.uri,
       setTimeout(() => {
@@ -315,8 +326,21 @@ export class ScoringService {
     );
   }
 
+  /** After a run on `uri` ended: automatic scoring catches up on changes it had to skip. */
+  private runEnded(uri: string, cancelled: boolean): void {
+    if (!this.missedChanges.delete(uri) || cancelled || this.autoTimers.has(uri)) return;
+    void this.host.registry
+      .get(uri)
+      ?.then(dataset => this.scheduleAutoScore(dataset))
+      .catch(() => undefined);
+  }
+
   private async maybeAutoScore(dataset: Dataset): Promise<void> {
-    if (!this.host.trusted() || this.active?.uri === dataset.uri) return;
+    if (!this.host.trusted()) return;
+    if (this.active?.uri === dataset.uri) {
+      this.missedChanges.add(dataset.uri);
+      return;
+    }
     const id = await this.identity(dataset);
     if (!id) return;
     const col = this.sync(dataset, id.key);
@@ -375,6 +399,7 @@ export class ScoringService {
         this.active = undefined;
         signal.removeEventListener('abort', onAbort);
         this.setPhase(undefined);
+        this.runEnded(uri, abort.signal.aborted);
       }
     };
     const p = this.queue.then(run, run);
@@ -402,6 +427,7 @@ export class ScoringService {
     if (signal.aborted) return stopped(info.device, info.promptName);
     const run = this.startRun({ uri, dataset, settings, signal, reporter, scorer });
     await this.scoreBlocks(run, store.cache);
+    await this.catchUp(run, store.cache);
     return this.finishRun(run, t0, loadMs);
   }
 
@@ -500,36 +526,67 @@ export class ScoringService {
   private startRun(
     start: Pick<Run, 'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer'>,
   ): Run {
-    const { dataset, scorer } = start;
-    const info = scorer.info;
-    // Rows to score: those that parse and have no score under this scorer yet.
-    const schema = dataset.schema;
-    const scope = extractionScope(schema ?? { kind: 'unknown' });
-    const col = this.sync(dataset, scopedScorerKey(info.scorerKey, scope));
-    const rowCount = col.filled;
-    let scorable = 0;
-    for (let i = 0; i < rowCount; i++) if (dataset.rows.ok(i)) scorable++;
+    const info = start.scorer.info;
     const run: Run = {
       ...start,
-      name: basename(dataset.file.path),
-      schema,
-      scope,
-      col,
-      rowCount,
-      scorable,
-      cachedAtStart: col.scored,
-      done: col.scored,
+      name: basename(start.dataset.file.path),
+      ...this.runColumn(start.dataset, info.scorerKey),
+      cachedAtStart: 0,
       newly: 0,
       cancelled: false,
       startedAt: performance.now(),
       lastReport: 0,
     };
+    run.cachedAtStart = run.done;
     this.reportProgress(run, true);
     this.host.logger.info(
-      `Scoring ${run.name}: ${scorable - run.cachedAtStart} of ${scorable} rows to score ` +
-        `(${run.cachedAtStart} cached) with ${info.modelId} on ${info.device}`,
+      `Scoring ${run.name}: ${run.scorable - run.done} of ${run.scorable} rows to score ` +
+        `(${run.done} cached) with ${info.modelId} on ${info.device}`,
     );
     return run;
+  }
+
+  /**
+   * The column of a run's pass over the dataset as it is now: the rows to score are those that
+   * parse and have no score under this scorer yet.
+   */
+  private runColumn(
+    dataset: Dataset,
+    scorerKey: string,
+  ): Pick<Run, 'schema' | 'scope' | 'col' | 'version' | 'rowCount' | 'scorable' | 'done'> {
+    const schema = dataset.schema;
+    const scope = extractionScope(schema ?? { kind: 'unknown' });
+    const col = this.sync(dataset, scopedScorerKey(scorerKey, scope));
+    let scorable = 0;
+    for (let i = 0; i < col.filled; i++) if (dataset.rows.ok(i)) scorable++;
+    const { version } = dataset;
+    return { schema, scope, col, version, rowCount: col.filled, scorable, done: col.scored };
+  }
+
+  /**
+   * Rows that changed on disk during a run (appended, rewritten in place, another file renamed
+   * over it) are scored by the same run: while the dataset moved on since the last pass, wait
+   * until it is validated again and score what is missing. The result then describes the file
+   * as it is now. A file that keeps changing is left to automatic scoring after a few passes.
+   */
+  private async catchUp(run: Run, cache: ScoreCache): Promise<void> {
+    for (let pass = 0; !run.cancelled && run.dataset.version !== run.version; pass++) {
+      if (pass === maxCatchUpPasses) {
+        this.missedChanges.add(run.uri);
+        return;
+      }
+      await Promise.race([run.dataset.whenValidated(), aborted(run.signal)]);
+      if (run.signal.aborted) run.cancelled = true;
+      // Closed, or validation failed: nothing more to score.
+      if (run.cancelled || !run.dataset.validated) return;
+      Object.assign(run, this.runColumn(run.dataset, run.scorer.info.scorerKey));
+      this.host.logger.info(
+        `${run.name} changed on disk during the run: ` +
+          `scoring its ${run.scorable - run.done} new or changed rows too`,
+      );
+      this.reportProgress(run, true);
+      await this.scoreBlocks(run, cache);
+    }
   }
 
   /** Reports a run's progress to the status and the client (throttled unless `force`). */
@@ -635,7 +692,9 @@ export class ScoringService {
   private finishRun(run: Run, t0: number, loadMs: number): ScoreResult {
     this.reportProgress(run, true);
     const elapsedMs = performance.now() - t0;
-    const { done, scorable, newly, cachedAtStart, cancelled } = run;
+    const { done, scorable, newly, cancelled } = run;
+    // Rows rewritten during the run may have lost the scores they had at the start.
+    const cachedAtStart = Math.min(run.cachedAtStart, Math.max(0, done - newly));
     this.host.logger.info(
       `${cancelled ? 'Stopped scoring' : 'Scored'} ${run.name}: ${done} of ${scorable} rows have ` +
         `scores (${newly} new, ${cachedAtStart} cached) in ${(elapsedMs / 1000).toFixed(1)} s`,
