@@ -124,6 +124,11 @@ export interface FileInfo {
   schema: DatasetSchema | null;
   /** The file is a pretty-printed JSON array saved under a JSONL name. */
   jsonArray: boolean;
+  /**
+   * Set while the file on disk is gone or cannot be read (deleted, replaced by a folder, no
+   * permission): why, in one sentence. The counts above describe the content read last.
+   */
+  unavailable?: string;
 }
 
 /** What the worker is doing, for the status bar. Later levels fill in the model fields. */
@@ -324,6 +329,8 @@ export const WorkerErrorCodes = {
   modelLoad: -32003,
   /** The prompt template or answer settings are invalid (e.g. a multi-token answer). */
   badScorerSettings: -32004,
+  /** The dataset file is gone from disk or cannot be read (a run on it stopped or did not start). */
+  datasetUnavailable: -32005,
 } as const;
 
 /** `initializationOptions` the client passes to the worker. */

@@ -18,7 +18,11 @@ export interface InvalidRow {
 export const diagnosticSource = 'Winnow';
 
 /** Codes that are not parse-error kinds. */
-export const DiagnosticCodes = { jsonArray: 'json-array', moreProblems: 'more-problems' } as const;
+export const DiagnosticCodes = {
+  jsonArray: 'json-array',
+  moreProblems: 'more-problems',
+  fileUnavailable: 'file-unavailable',
+} as const;
 
 /**
  * The editor range of a parse error. A syntax or UTF-8 error points at one character: the
@@ -36,7 +40,9 @@ export function errorRange(error: ParseError, lineLength: number): { start: numb
 /**
  * Builds the diagnostics for one file: one Error per invalid line, at most `maxProblems`, then
  * one Information line that says how many more there are. A pretty-printed JSON array saved as
- * JSONL gets a single diagnostic instead of one per line (every line of it is "invalid").
+ * JSONL gets a single diagnostic instead of one per line (every line of it is "invalid"). A file
+ * that is gone from disk or cannot be read gets one diagnostic that says so: the lines the
+ * worker validated are no longer what is on disk.
  */
 export function buildDiagnostics(input: {
   invalid: readonly InvalidRow[];
@@ -44,7 +50,22 @@ export function buildDiagnostics(input: {
   maxProblems: number;
   jsonArray: boolean;
   firstLineLength: number;
+  /** Why the file on disk cannot be read now (`JsonlFile.unavailable`). */
+  unavailable?: string;
 }): Diagnostic[] {
+  if (input.unavailable !== undefined) {
+    return [
+      {
+        range: line(0, 0, Math.max(1, input.firstLineLength)),
+        severity: Severity.Error,
+        source: diagnosticSource,
+        code: DiagnosticCodes.fileUnavailable,
+        message:
+          `${input.unavailable}. Winnow shows the content it read last, scores nothing, and ` +
+          'reloads the file as soon as it can be read again.',
+      },
+    ];
+  }
   if (input.jsonArray) {
     return [
       {

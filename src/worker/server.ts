@@ -281,6 +281,7 @@ async function publish(dataset: Dataset): Promise<void> {
     maxProblems,
     jsonArray: dataset.jsonArray,
     firstLineLength: dataset.firstLineLength,
+    unavailable: dataset.unavailable,
   });
   await connection.sendDiagnostics({ uri: dataset.uri, diagnostics });
 }
@@ -318,6 +319,18 @@ function reportStatus(): void {
   const scoringStatus = scoring.status;
   if (scoringStatus) {
     status.update(scoringStatus);
+    return;
+  }
+  const unavailable = [...open].filter(d => d.unavailable !== undefined);
+  if (unavailable.length > 0) {
+    status.update({
+      state: 'error',
+      detail:
+        unavailable.length === 1
+          ? unavailable[0]!.unavailable
+          : `${unavailable.length} open files cannot be read from disk`,
+      ...scoring.loadedModel,
+    });
     return;
   }
   const busy = [...open].filter(d => !d.validated && d.error === undefined);

@@ -590,6 +590,24 @@ describe('the file changes during a run: every row of the file as it is now gets
     await w.shutdown();
   });
 
+  it('a run on a file deleted under it stops with a clear error; no new run starts', async () => {
+    const docs = documents(1500, 27);
+    const { data, run } = await runningOn('deleted-during-run.jsonl', docs);
+    rmSync(data.path);
+    const unavailable = (what: RegExp) => (e: { code?: number; message?: string }) => {
+      assert.equal(e.code, WorkerErrorCodes.datasetUnavailable, e.message);
+      assert.match(e.message ?? '', /deleted-during-run\.jsonl is no longer on disk/);
+      assert.match(e.message ?? '', what);
+      return true;
+    };
+    await assert.rejects(run.result, unavailable(/stopped after [\d,]+ rows/));
+    const scored = (await w.columns(data.uri)).askllm?.scored ?? 0;
+    assert.ok(scored < docs.length, `${scored} rows scored`);
+    await assert.rejects(w.score(data.uri).result, unavailable(/did not start/));
+    assert.equal((await w.columns(data.uri)).askllm?.scored ?? 0, scored);
+    await w.shutdown();
+  });
+
   it('another file renamed over the dataset during a run has all its rows scored', async () => {
     const docs = documents(1500, 25);
     const { data, run } = await runningOn('renamed-over-during-run.jsonl', docs);

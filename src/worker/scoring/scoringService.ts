@@ -336,7 +336,7 @@ export class ScoringService {
   }
 
   private async maybeAutoScore(dataset: Dataset): Promise<void> {
-    if (!this.host.trusted()) return;
+    if (!this.host.trusted() || dataset.unavailable !== undefined) return;
     if (this.active?.uri === dataset.uri) {
       this.missedChanges.add(dataset.uri);
       return;
@@ -415,6 +415,7 @@ export class ScoringService {
   ): Promise<ScoreResult> {
     const t0 = performance.now();
     const dataset = await this.validatedDataset(uri, signal, reporter);
+    if (dataset.unavailable !== undefined) throw unavailableError(dataset, 'did not start');
     const settings = await this.host.settings.get(uri);
     const config = await this.runConfig(uri, settings);
     const stopped = (device = '', promptName = ''): ScoreResult =>
@@ -425,10 +426,24 @@ export class ScoringService {
     const store = await this.store();
     await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta: columnMeta(info) });
     if (signal.aborted) return stopped(info.device, info.promptName);
-    const run = this.startRun({ uri, dataset, settings, signal, reporter, scorer });
-    await this.scoreBlocks(run, store.cache);
-    await this.catchUp(run, store.cache);
-    return this.finishRun(run, t0, loadMs);
+    // Content that is no longer on disk is never scored: the run stops when the file goes away.
+    const gone = new AbortController();
+    const offGone = dataset.file.onDidChangeAvailability(() => {
+      if (dataset.unavailable !== undefined) gone.abort();
+    });
+    try {
+      const runSignal = AbortSignal.any([signal, gone.signal]);
+      const run = this.startRun({ uri, dataset, settings, signal: runSignal, reporter, scorer });
+      await this.scoreBlocks(run, store.cache);
+      await this.catchUp(run, store.cache);
+      if (dataset.unavailable !== undefined) {
+        this.finishRun(run, t0, loadMs);
+        throw unavailableError(dataset, `stopped after ${formatCount(run.done)} rows`);
+      }
+      return this.finishRun(run, t0, loadMs);
+    } finally {
+      offGone();
+    }
   }
 
   /** The open dataset of a run, once it is validated (or the run is cancelled). */
@@ -672,6 +687,8 @@ export class ScoringService {
 
   /** Puts a batch's fresh scores into the column and reports them. */
   private applyScores(run: Run, batch: Batch, scores: readonly AskLlmScore[]): void {
+    // Scores of rows read before the file went away are not shown for it.
+    if (run.dataset.unavailable !== undefined) return;
     let changed = false;
     for (const sc of scores) {
       const row = batch.rowOf[sc.index];
@@ -892,6 +909,16 @@ export class ScoringService {
     this.phase = status;
     this.host.onStatusChanged();
   }
+}
+
+/** The error of a run on a file that is gone from disk or cannot be read. */
+function unavailableError(dataset: Dataset, what: string): ResponseError<void> {
+  return new ResponseError(
+    WorkerErrorCodes.datasetUnavailable,
+    `${dataset.unavailable ?? 'The file cannot be read'}: scoring of ` +
+      `${basename(dataset.file.path)} ${what}. Nothing is scored from content that is no ` +
+      'longer on disk; run the command again once the file is back.',
+  );
 }
 
 /** The result of a run that stopped before any row was scored. */
