@@ -17,6 +17,8 @@ export class DatasetRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly openListeners = new Set<(dataset: Dataset) => void>();
   private readonly closeListeners = new Set<(uri: string) => void>();
+  /** Called with the URI when a dataset gets its first holder. */
+  private readonly heldListeners = new Set<(uri: string) => void>();
 
   constructor(
     private readonly logger: Logger,
@@ -49,6 +51,7 @@ export class DatasetRegistry {
       : Promise.reject(new Error(`Winnow reads datasets from local files only, not ${uri}`));
     const entry: Entry = { holders: new Map([[source, 1]]), dataset };
     this.entries.set(uri, entry);
+    for (const fn of [...this.heldListeners]) fn(uri);
     this.logger.info(`Opening dataset ${uri} (${source})`);
     dataset.then(
       ds => {
@@ -79,6 +82,28 @@ export class DatasetRegistry {
   /** The open dataset for a URI, or undefined when no holder has opened it. */
   get(uri: string): Promise<Dataset> | undefined {
     return this.entries.get(uri)?.dataset;
+  }
+
+  /**
+   * The open dataset for a URI, waiting up to `timeoutMs` for a holder to open it (a request can
+   * overtake the holder's didOpen). Resolves with undefined when none did in time; rejects when
+   * the file could not be opened.
+   */
+  whenHeld(uri: string, timeoutMs: number): Promise<Dataset | undefined> {
+    const now = this.get(uri);
+    if (now) return now;
+    return new Promise<Promise<Dataset> | undefined>(resolve => {
+      const done = (dataset: Promise<Dataset> | undefined) => {
+        clearTimeout(timer);
+        this.heldListeners.delete(onHeld);
+        resolve(dataset);
+      };
+      const onHeld = (held: string) => {
+        if (held === uri) done(this.get(uri));
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      this.heldListeners.add(onHeld);
+    }).then(dataset => dataset);
   }
 
   /** Every open dataset (those whose file opened successfully). */

@@ -405,19 +405,14 @@ connection.onHover(async (params): Promise<Hover | null> => {
 
 /** Waits briefly for a dataset a holder is about to open (its didOpen may still be in flight). */
 async function openDataset(uri: string, waitMs = 3000): Promise<Dataset> {
-  const deadline = Date.now() + waitMs;
-  let pending = registry.get(uri);
-  while (!pending && Date.now() < deadline) {
-    await new Promise(r => setTimeout(r, 50));
-    pending = registry.get(uri);
-  }
-  if (!pending) {
+  const dataset = await registry.whenHeld(uri, waitMs);
+  if (!dataset) {
     throw new ResponseError(
       WorkerErrorCodes.datasetNotOpen,
       `Dataset not open in the worker: ${uri}`,
     );
   }
-  return pending;
+  return dataset;
 }
 
 onRequest(connection, GetColumnsRequest.type, async params =>
