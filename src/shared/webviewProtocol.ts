@@ -518,6 +518,15 @@ export interface RevealEvent {
   readonly view?: ViewInfo;
 }
 
+/**
+ * host -> webview, event, when the warning about the whole file changes without a reload: the
+ * file went away from disk or became unreadable (the view keeps the content read last).
+ */
+export interface NoticeEvent {
+  readonly type: 'document/notice';
+  readonly notice?: string;
+}
+
 /** host -> webview, event, when workspace trust is granted while the view is open. */
 export interface TrustChangedEvent {
   readonly type: 'trust/didChange';
@@ -540,6 +549,7 @@ export type ToWebviewMessage =
   | RowsResponse
   | IndexProgressEvent
   | InvalidateEvent
+  | NoticeEvent
   | StatsEvent
   | RevealEvent
   | TrustChangedEvent

@@ -488,6 +488,9 @@ function start(init: InitResponse, saved: PersistedViewState | undefined): void 
         // Only the file itself grows with the index; other views were computed over a snapshot.
         if (isDefaultQuery(query)) grid.setRowCount(message.index.rowCount, message.index.indexed);
         return;
+      case 'document/notice':
+        header.setNotice(message.notice);
+        return;
       case 'document/invalidate': {
         store.invalidate(message.generation, message.index.rowCount, message.view.viewId);
         header.setIndex(message.index);
