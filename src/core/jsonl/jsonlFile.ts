@@ -454,6 +454,7 @@ export class JsonlFile {
         this.watchingFile = false;
       } catch {
         // The folder is gone too: nothing can be watched until the file is opened again.
+        this.watchingFile = false;
         return;
       }
     }
@@ -477,8 +478,9 @@ export class JsonlFile {
         const wantFile = this.unavailableReason === undefined;
         if (this.closed || wantFile === this.watchingFile) return;
         this.armWatcher();
-        // Anything that happened between the check and the new watch is seen by one more check.
-        this.watchEvent(false);
+        // Anything that happened between the check and the new watch is seen by one more check
+        // (only when the watch changed as wanted, so a watch that cannot be armed cannot loop).
+        if (this.watchingFile === wantFile) this.watchEvent(false);
       });
   }
 
