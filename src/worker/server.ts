@@ -53,6 +53,7 @@ import { onNotification, onRequest, sendNotification } from './protocol';
 import { DatasetRegistry } from './registry';
 import { SettingsStore, type WorkerSettings } from './settings';
 import { StatusReporter } from './status';
+import { escapeMarkdown } from './markdown';
 import { uriBaseName, uriToPath } from './uri';
 
 if (typeof process.send !== 'function') {
@@ -389,8 +390,15 @@ connection.onHover(async (params): Promise<Hover | null> => {
       schema: dataset.schema,
       jsonArray: dataset.jsonArray,
     });
+    // The rows of a file that went away are the content read last: say so first.
+    const gone = dataset.unavailable;
     return {
-      contents: { kind: 'markdown', value },
+      contents: {
+        kind: 'markdown',
+        value: gone
+          ? `**${escapeMarkdown(gone)}:** this is the content read last.\n\n${value}`
+          : value,
+      },
       range: {
         start: { line: index, character: 0 },
         end: { line: index, character: lineLengthUtf16(row.bytes, index === 0) },

@@ -70,6 +70,10 @@ describe('a dataset file that goes away while it is open', () => {
       return s?.state === 'error' && /deleted\.jsonl is no longer on disk/.test(s.detail ?? '');
     });
     assert.match((await w.fileInfo(uri, false)).unavailable ?? '', /no longer on disk/);
+    assert.match(
+      hoverText(await w.hover(uri, 0)).replace(/\\(.)/g, '$1'),
+      /^\*\*.*deleted\.jsonl is no longer on disk:\*\* this is the content read last/,
+    );
 
     writeFileSync(path, lines('new', 3).replace('{"tag":"new","i":1}', '{"tag": broken'));
     await w.waitForDiagnostics(
