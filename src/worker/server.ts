@@ -60,6 +60,7 @@ import {
   LatestRequests,
   rangeContains,
 } from './staleRequests';
+import { escapeMarkdown } from './editor/markdown';
 
 const connected = connectFromArgv(process.argv.slice(2), {
   connectionStrategy: dropCancelledEditorRequests,
@@ -292,6 +293,7 @@ async function publish(dataset: Dataset): Promise<void> {
     blank: dataset.blank,
     blankCount: dataset.blankCount,
     ...(dataset.binaryLine !== undefined ? { binaryLine: dataset.binaryLine } : {}),
+    unavailable: dataset.unavailable,
   });
   await connection.sendDiagnostics({ uri: dataset.uri, diagnostics });
 }
@@ -329,6 +331,18 @@ function reportStatus(): void {
   const scoringStatus = scoring.status;
   if (scoringStatus) {
     status.update(scoringStatus);
+    return;
+  }
+  const unavailable = [...open].filter(d => d.unavailable !== undefined);
+  if (unavailable.length > 0) {
+    status.update({
+      state: 'error',
+      detail:
+        unavailable.length === 1
+          ? unavailable[0]!.unavailable
+          : `${unavailable.length} open files cannot be read from disk`,
+      ...scoring.loadedModel,
+    });
     return;
   }
   const busy = [...open].filter(d => !d.validated && d.error === undefined);
@@ -407,8 +421,15 @@ async function rowHover(
       jsonArray: dataset.jsonArray,
       compression: dataset.compression,
     });
+    // The rows of a file that went away are the content read last: say so first.
+    const gone = dataset.unavailable;
     return {
-      contents: { kind: 'markdown', value },
+      contents: {
+        kind: 'markdown',
+        value: gone
+          ? `**${escapeMarkdown(gone)}:** this is the content read last.\n\n${value}`
+          : value,
+      },
       range: {
         start: { line: index, character: 0 },
         end: { line: index, character: lineLengthUtf16(row.bytes, index === 0) },
@@ -424,14 +445,14 @@ async function rowHover(
 
 /** Waits briefly for a dataset a holder is about to open (its didOpen may still be in flight). */
 async function openDataset(uri: string, waitMs = 3000): Promise<Dataset> {
-  const pending = await registry.whenHeld(uri, waitMs);
-  if (!pending) {
+  const dataset = await registry.whenHeld(uri, waitMs);
+  if (!dataset) {
     throw new ResponseError(
       WorkerErrorCodes.datasetNotOpen,
       `Dataset not open in the worker: ${uri}`,
     );
   }
-  return pending;
+  return dataset;
 }
 
 onRequest(connection, GetColumnsRequest.type, async params =>

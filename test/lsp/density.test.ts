@@ -6,7 +6,7 @@
  * cancellation, and scores that come back after a restart without recomputing.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -289,6 +289,25 @@ describe('DENSITY in the worker', () => {
     } finally {
       await second.shutdown();
     }
+  });
+
+  it('a file deleted from disk is never embedded: the run fails with a clear message', async () => {
+    const copy = join(dir, 'deleted-density.jsonl');
+    copyFileSync(data.path, copy);
+    const copyUri = pathToFileURL(copy).toString();
+    await session.openDataset(copyUri);
+    await session.fileInfo(copyUri, true);
+    rmSync(copy);
+    await session.waitForDiagnostics(
+      copyUri,
+      d => d.length === 1 && d[0]?.code === 'file-unavailable',
+      'the file-gone diagnostic',
+    );
+    await assert.rejects(
+      session.connection.sendRequest(ComputeDensityRequest.method, { uri: copyUri }),
+      /deleted-density\.jsonl is no longer on disk: DENSITY of deleted-density\.jsonl stopped/,
+    );
+    await session.closeDataset(copyUri);
   });
 
   it('Restricted Mode: no model is loaded', async () => {

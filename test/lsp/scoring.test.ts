@@ -5,7 +5,7 @@
  * folder across worker processes, exactly as in the extension's global storage.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
+  type ScoreResult,
 } from '../../src/shared/protocol/worker';
 import { type WinnowSettingsSection } from '../../src/shared/settings';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../support/fixtures';
@@ -501,5 +502,122 @@ describe('long runs: hover during a run, cancellation, SIGKILL', () => {
     // Spot-check rows scored before and after the kill against the closed form.
     for (const i of [0, 700, 1499]) assert.ok(Math.abs(final[i] - closedForm(long[i])) < 1e-5);
     await w2.shutdown();
+  });
+});
+
+describe('the file changes during a run: every row of the file as it is now gets scored', () => {
+  const settings = () => settingsFor({ batchSize: 1 });
+  let w: WorkerSession;
+  let storageCount = 0;
+
+  /** Starts a run on a fresh file and storage, and waits until it is well under way. */
+  async function runningOn(name: string, docs: string[]) {
+    const data = writeDataset(
+      name,
+      docs.map((d, i) => textLine(d, i)),
+    );
+    w = await start(join(root, `storage-changes-${storageCount++}`), settings());
+    await w.openDataset(data.uri, 'command');
+    await w.fileInfo(data.uri, true);
+    const run = w.score(data.uri);
+    await w.waitFor('20 rows scored', () => scoringDone(w) >= 20, 60_000);
+    return { data, run };
+  }
+
+  /** The latest scoring progress the status reported (done rows). */
+  function scoringDone(session: WorkerSession): number {
+    let done = 0;
+    for (const s of session.statuses)
+      if (s.state === 'scoring' && s.progress) done = Math.max(done, s.progress.done);
+    return done;
+  }
+
+  /** Waits until the worker has validated `rows` rows of the changed file. */
+  async function changeSeen(uri: string, rows: number): Promise<void> {
+    for (;;) {
+      const info = await w.fileInfo(uri, true);
+      if (info.rowCount === rows && info.indexed) return;
+      // The run keeps reporting progress: ask again after the worker's next message.
+      const seen = w.statuses.length + w.logs.length + w.columnChanges.length;
+      await w.waitFor(
+        'the worker to see the change',
+        () => w.statuses.length + w.logs.length + w.columnChanges.length > seen,
+      );
+    }
+  }
+
+  /** The result and the columns cover every row of `docs` (the file now), with closed-form scores. */
+  async function assertAllScored(uri: string, docs: string[], r: ScoreResult) {
+    assert.equal(r.cancelled, false);
+    assert.equal(r.rows, docs.length, 'rows of the file as it is now');
+    assert.equal(r.scorable, docs.length);
+    assert.equal(r.scored, docs.length);
+    // Model work counts rows scored before a rewrite too; cache hits are rows of the file now.
+    assert.ok(r.cached <= r.scored && r.newlyScored >= r.scored - r.cached, JSON.stringify(r));
+    const c = await w.columns(uri);
+    assert.equal(c.rowCount, docs.length);
+    assert.equal(c.askllm?.scored, docs.length);
+    const column = decodeColumn(c);
+    for (const i of [0, Math.floor(docs.length / 2), docs.length - 1])
+      assert.ok(
+        Math.abs(column[i] - closedForm(docs[i])) < 1e-5,
+        `row ${i}: ${column[i]} vs ${closedForm(docs[i])}`,
+      );
+  }
+
+  it('100 lines appended during a run are scored by it, and the result counts them', async () => {
+    const docs = documents(1500, 21);
+    const { data, run } = await runningOn('append-during-run.jsonl', docs);
+    const added = documents(100, 22);
+    appendFileSync(data.path, `${added.map((d, i) => textLine(d, 1500 + i)).join('\n')}\n`);
+    await changeSeen(data.uri, 1600);
+    assert.ok(scoringDone(w) < 1500, 'the run was still going when the append was seen');
+    const r = await run.result;
+    await assertAllScored(data.uri, [...docs, ...added], r);
+    assert.equal(r.newlyScored, 1600);
+    await w.shutdown();
+  });
+
+  it('a file rewritten in place during a run has all its new rows scored', async () => {
+    const docs = documents(1500, 23);
+    const { data, run } = await runningOn('rewrite-during-run.jsonl', docs);
+    // Half of the old rows, then new ones: fewer rows than before.
+    const now = [...docs.slice(0, 600), ...documents(600, 24)];
+    writeFileSync(data.path, `${now.map((d, i) => textLine(d, i)).join('\n')}\n`);
+    await changeSeen(data.uri, now.length);
+    assert.ok(scoringDone(w) < 1500, 'the run was still going when the rewrite was seen');
+    await assertAllScored(data.uri, now, await run.result);
+    await w.shutdown();
+  });
+
+  it('a run on a file deleted under it stops with a clear error; no new run starts', async () => {
+    const docs = documents(1500, 27);
+    const { data, run } = await runningOn('deleted-during-run.jsonl', docs);
+    rmSync(data.path);
+    const unavailable = (what: RegExp) => (e: { code?: number; message?: string }) => {
+      assert.equal(e.code, WorkerErrorCodes.datasetUnavailable, e.message);
+      assert.match(e.message ?? '', /deleted-during-run\.jsonl is no longer on disk/);
+      assert.match(e.message ?? '', what);
+      return true;
+    };
+    await assert.rejects(run.result, unavailable(/stopped after [\d,]+ rows/));
+    const scored = (await w.columns(data.uri)).askllm?.scored ?? 0;
+    assert.ok(scored < docs.length, `${scored} rows scored`);
+    await assert.rejects(w.score(data.uri).result, unavailable(/did not start/));
+    assert.equal((await w.columns(data.uri)).askllm?.scored ?? 0, scored);
+    await w.shutdown();
+  });
+
+  it('another file renamed over the dataset during a run has all its rows scored', async () => {
+    const docs = documents(1500, 25);
+    const { data, run } = await runningOn('renamed-over-during-run.jsonl', docs);
+    const now = documents(1024, 26);
+    const other = join(root, 'renamed-over-during-run.jsonl.new');
+    writeFileSync(other, `${now.map((d, i) => textLine(d, i)).join('\n')}\n`);
+    renameSync(other, data.path);
+    await changeSeen(data.uri, now.length);
+    assert.ok(scoringDone(w) < 1500, 'the run was still going when the rename was seen');
+    await assertAllScored(data.uri, now, await run.result);
+    await w.shutdown();
   });
 });

@@ -353,6 +353,21 @@ describe('worker over LSP (IPC)', () => {
     });
   });
 
+  it('a request that overtakes its didOpen waits for it; one for a file never opened fails', async () => {
+    const uri = writeDataset('overtaken.jsonl', ['{"a":1}', '{"a":2}']);
+    const columns = session.columns(uri);
+    await session.openDataset(uri, 'datasetView');
+    // Answered (not "not open"): the columns of the file as far as it is validated yet.
+    const answered = await columns;
+    assert.ok(answered.rowCount <= 2 && typeof answered.fileVersion === 'string');
+    await session.closeDataset(uri, 'datasetView');
+    const never = writeDataset('never-opened.jsonl', ['{"a":1}']);
+    await assert.rejects(session.columns(never), (e: { code?: number }) => {
+      assert.equal(e.code, WorkerErrorCodes.datasetNotOpen);
+      return true;
+    });
+  });
+
   it('reports indexing and then idle through winnow/status', async () => {
     const uri = writeDataset('status.jsonl', mixed);
     const from = session.statuses.length;

@@ -3,10 +3,24 @@
  * line-ending quirk, rows while indexing, bounded cache, huge lines, and change detection.
  */
 import { strict as assert } from 'node:assert';
-import { appendFileSync, renameSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { JsonlFile, NewlineScanner, parseRow, type IndexProgress } from '../../src/core/jsonl';
+import {
+  FileUnavailableError,
+  JsonlFile,
+  NewlineScanner,
+  parseRow,
+  type IndexProgress,
+} from '../../src/core/jsonl';
 import { expectedLines, openAll, Prng, tempDir, text, writeTemp } from './jsonlSupport';
 
 const dir = tempDir();
@@ -279,6 +293,67 @@ test('watch() notices an append on its own', async () => {
     file.watch();
     appendFileSync(path, '{"i":1}\n');
     assert.equal(await changed, 'appended');
+    assert.equal(file.lineCount, 2);
+  } finally {
+    await file.close();
+  }
+});
+
+/** Resolves with the next event of `subscribe` (a change kind, or the availability). */
+function nextEvent<T>(subscribe: (fn: (v: T) => void) => () => void, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${what} within 5 s`)), 5000);
+    const off = subscribe(v => {
+      clearTimeout(timer);
+      off();
+      resolve(v);
+    });
+  });
+}
+
+test('watch() follows a deleted file from its folder and re-indexes it when it comes back', async () => {
+  const path = writeTemp(dir, '{"old":0}\n{"old":1}\n');
+  const { file } = await openAll(path);
+  try {
+    file.watch();
+    const gone = nextEvent(fn => file.onDidChangeAvailability(() => fn(undefined)), 'gone');
+    rmSync(path);
+    await gone;
+    assert.match(file.unavailable ?? '', /is no longer on disk/);
+    await assert.rejects(file.checkForChanges(), FileUnavailableError);
+    const back = nextEvent<string>(fn => file.onDidChange(fn), 'change after re-creation');
+    writeFileSync(path, '{"new":0}\n{"new":1}\n{"new":2}\n');
+    assert.equal(await back, 'rebuilt');
+    await file.whenIndexed();
+    assert.equal(file.unavailable, undefined);
+    assert.equal(file.lineCount, 3);
+    assert.equal(text(await file.readRow(2)), '{"new":2}');
+  } finally {
+    await file.close();
+  }
+});
+
+test('a file replaced by a folder is unavailable, and readable again once it is a file', async () => {
+  const path = writeTemp(dir, '{"i":0}\n');
+  const { file } = await openAll(path);
+  try {
+    file.watch();
+    const unreadable = nextEvent(
+      fn => file.onDidChangeAvailability(() => fn(undefined)),
+      'unreadable',
+    );
+    rmSync(path);
+    mkdirSync(path);
+    await unreadable;
+    // Deleting first may report "no longer on disk" before the folder appears: wait for the folder.
+    while (!/is now a folder, not a file/.test(file.unavailable ?? ''))
+      await nextEvent(fn => file.onDidChangeAvailability(() => fn(undefined)), 'the folder');
+    const back = nextEvent<string>(fn => file.onDidChange(fn), 'change after the file is back');
+    rmSync(path, { recursive: true });
+    writeFileSync(path, '{"i":1}\n{"i":2}\n');
+    assert.equal(await back, 'rebuilt');
+    await file.whenIndexed();
+    assert.equal(file.unavailable, undefined);
     assert.equal(file.lineCount, 2);
   } finally {
     await file.close();

@@ -431,6 +431,7 @@ export class DatasetView {
         if (isDefaultQuery(this.query)) grid.setRowCount(m.index.rowCount, m.index.indexed);
       },
       'document/invalidate': m => this.onFileChanged(m),
+      'document/notice': m => header.setNotice(m.notice),
       stats: m => {
         if (m.generation === store.generation) header.setStats(m.stats);
       },

@@ -5,6 +5,7 @@
  */
 export {
   JsonlFile,
+  FileUnavailableError,
   DEFAULT_MAX_LINE_BYTES,
   type RawRow,
   type IndexProgress,

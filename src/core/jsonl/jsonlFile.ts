@@ -15,8 +15,12 @@
  * snapshot taken when indexing started. A larger file whose first and last 4 KiB before the old
  * end are unchanged counts as an append: indexing continues from the old end. Anything else
  * (shrunk, rewritten, replaced by another inode) rebuilds the index and empties the page cache.
+ * A file that is gone from disk, or is no longer a readable regular file, is reported as
+ * unavailable ({@link JsonlFile.unavailable}); the watch then follows its folder and the file is
+ * re-indexed when it comes back.
  */
 import { promises as fsp, readSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { NewlineScanner } from './newlineScanner';
 import { OffsetList } from './offsetList';
 import { PageCache } from './pageCache';
@@ -64,6 +68,28 @@ export interface RowSpan {
 }
 
 export type ChangeKind = 'appended' | 'rebuilt';
+
+/** The file on disk is gone or cannot be read; the message says which and why. */
+export class FileUnavailableError extends Error {
+  override name = 'FileUnavailableError';
+}
+
+/** Why a path cannot be read as a regular file, from the error of `stat` or `open`. */
+function unavailableReason(path: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT') return `${path} is no longer on disk`;
+  if (code === 'EACCES' || code === 'EPERM') return `${path} cannot be read: permission denied`;
+  return `${path} cannot be read: ${err instanceof Error ? err.message : String(err)}`;
+}
+
+/** What a path that is not a regular file is instead, for messages. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
 
 /** Default line length cap, the same as the `winnow.dataset.maxLineBytes` setting (100 MiB). */
 export const DEFAULT_MAX_LINE_BYTES = 100 * 1024 * 1024;
@@ -158,7 +184,11 @@ export class JsonlFile {
   private readonly changeListeners = new Set<(kind: ChangeKind) => void>();
   private changeCheck: Promise<'unchanged' | ChangeKind> | null = null;
   private watcher: FSWatcher | undefined;
+  /** Whether {@link watcher} watches the file itself (otherwise its folder). */
+  private watchingFile = false;
   private watchTimer: NodeJS.Timeout | undefined;
+  private unavailableReason: string | undefined;
+  private readonly availabilityListeners = new Set<() => void>();
 
   private constructor(
     path: string,
@@ -246,6 +276,21 @@ export class JsonlFile {
   onDidChange(fn: (kind: ChangeKind) => void): () => void {
     this.changeListeners.add(fn);
     return () => this.changeListeners.delete(fn);
+  }
+
+  /**
+   * Why the file on disk cannot be read now (it is gone, or is no longer a readable regular
+   * file), or undefined while it can. Rows indexed before stay readable from the open handle,
+   * but they are no longer what is on disk. Set by {@link checkForChanges}.
+   */
+  get unavailable(): string | undefined {
+    return this.unavailableReason;
+  }
+
+  /** Calls `fn` when {@link unavailable} changes. Returns a function that unsubscribes. */
+  onDidChangeAvailability(fn: () => void): () => void {
+    this.availabilityListeners.add(fn);
+    return () => this.availabilityListeners.delete(fn);
   }
 
   /** Where row `index` lies; the row must be indexed (`index < lineCount`). */
@@ -366,37 +411,77 @@ export class JsonlFile {
   /**
    * Compares the file on disk with the indexed snapshot: returns 'unchanged', 'appended' (after
    * the new lines are indexed) or 'rebuilt' (after the rebuild started). Listeners registered with
-   * {@link onDidChange} hear about the last two. Concurrent calls share one check.
+   * {@link onDidChange} hear about the last two. Concurrent calls share one check. Rejects with a
+   * {@link FileUnavailableError} when the file is gone or cannot be read (see {@link unavailable}).
    */
   checkForChanges(): Promise<'unchanged' | ChangeKind> {
     this.changeCheck ??= this.detectChange().finally(() => (this.changeCheck = null));
     return this.changeCheck;
   }
 
-  /** Watches the file and runs {@link checkForChanges} (debounced) when it changes. */
+  /**
+   * Watches the file and runs {@link checkForChanges} (debounced) when it changes. While the file
+   * is gone or unreadable its folder is watched instead, so the file is seen when it comes back.
+   */
   watch(): void {
     if (this.watcher || this.closed) return;
-    try {
-      this.watcher = fsWatch(this.path, { persistent: false }, eventType => {
-        clearTimeout(this.watchTimer);
-        this.watchTimer = setTimeout(() => {
-          // After a rename (an editor's atomic save) the watch follows the old inode: re-arm it.
-          if (eventType === 'rename') {
-            this.watcher?.close();
-            this.watcher = undefined;
-            if (!this.closed) this.watch();
-          }
-          this.checkForChanges().catch(() => undefined);
-        }, WATCH_DEBOUNCE_MS);
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined;
-      });
-    } catch {
-      // The file may be gone for a moment during a save; the next check will notice.
-      this.watcher = undefined;
+    this.armWatcher();
+  }
+
+  /** Watches the file if it can be watched, otherwise its folder (for the file's name). */
+  private armWatcher(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.closed) return;
+    const onEvent = (rename: boolean) => {
+      clearTimeout(this.watchTimer);
+      this.watchTimer = setTimeout(() => this.watchEvent(rename), WATCH_DEBOUNCE_MS);
+    };
+    if (this.unavailableReason === undefined) {
+      try {
+        this.watcher = fsWatch(this.path, { persistent: false }, e => onEvent(e === 'rename'));
+        this.watchingFile = true;
+      } catch {
+        // Gone (ENOENT) or not watchable: fall back to the folder below.
+      }
     }
+    if (!this.watcher) {
+      const name = basename(this.path);
+      try {
+        this.watcher = fsWatch(dirname(this.path), { persistent: false }, (_e, file) => {
+          if (file === null || file.toString() === name) onEvent(true);
+        });
+        this.watchingFile = false;
+      } catch {
+        // The folder is gone too: nothing can be watched until the file is opened again.
+        this.watchingFile = false;
+        return;
+      }
+    }
+    this.watcher.on('error', () => {
+      this.watcher?.close();
+      this.watcher = undefined;
+    });
+  }
+
+  /**
+   * A debounced watch event: after a rename (an editor's atomic save, a delete) the file watch
+   * follows the old inode, so it is armed again before the check; after the check, a file that
+   * went away is watched through its folder, and one that came back directly again.
+   */
+  private watchEvent(rename: boolean): void {
+    if (this.closed) return;
+    if (rename && this.watchingFile) this.armWatcher();
+    void this.checkForChanges()
+      .catch(() => undefined)
+      .then(() => {
+        const wantFile = this.unavailableReason === undefined;
+        if (this.closed || wantFile === this.watchingFile) return;
+        this.armWatcher();
+        // Anything that happened between the check and the new watch is seen by one more check
+        // (only when the watch changed as wanted, so a watch that cannot be armed cannot loop).
+        if (this.watchingFile === wantFile) this.watchEvent(false);
+      });
   }
 
   /** Stops indexing and watching and closes the file. Pending and later reads reject. */
@@ -531,12 +616,14 @@ export class JsonlFile {
 
   private async detectChange(): Promise<'unchanged' | ChangeKind> {
     this.throwIfClosed();
-    const st = await fsp.stat(this.path);
+    const st = await this.statOnDisk();
     const old = this.snapshot;
     if (st.ino === old.ino && st.size === old.size && st.mtimeMs === old.mtimeMs) {
+      this.setUnavailable(undefined);
       return 'unchanged';
     }
     if (st.ino === old.ino && st.size > old.size && (await this.prefixUnchanged(old))) {
+      this.setUnavailable(undefined);
       this.snapshot = await takeSnapshot(this.fh);
       this.targetBytes = this.snapshot.size;
       this.done = false;
@@ -551,6 +638,36 @@ export class JsonlFile {
     return 'rebuilt';
   }
 
+  /** `stat` of the path, which must be a regular file; otherwise the file is unavailable. */
+  private async statOnDisk(): Promise<Stats> {
+    let st: Stats;
+    try {
+      st = await fsp.stat(this.path);
+    } catch (err) {
+      throw this.markUnavailable(unavailableReason(this.path, err));
+    }
+    if (!st.isFile()) throw this.markUnavailable(`${this.path} is now ${kindOf(st)}, not a file`);
+    return st;
+  }
+
+  /** Records why the file cannot be read and returns the error to throw. */
+  private markUnavailable(reason: string): FileUnavailableError {
+    this.setUnavailable(reason);
+    return new FileUnavailableError(reason);
+  }
+
+  private setUnavailable(reason: string | undefined): void {
+    if (reason === this.unavailableReason) return;
+    this.unavailableReason = reason;
+    for (const fn of this.availabilityListeners) {
+      try {
+        fn();
+      } catch {
+        // A listener's failure must not affect the file.
+      }
+    }
+  }
+
   /** True when the first and last fingerprint bytes of the old snapshot still match. */
   private async prefixUnchanged(old: Snapshot): Promise<boolean> {
     const head = Buffer.alloc(old.head.length);
@@ -562,10 +679,16 @@ export class JsonlFile {
 
   private async rebuild(reopen: boolean): Promise<void> {
     if (reopen) {
-      const fh = await fsp.open(this.path, 'r');
+      let fh: fsp.FileHandle;
+      try {
+        fh = await fsp.open(this.path, 'r');
+      } catch (err) {
+        throw this.markUnavailable(unavailableReason(this.path, err));
+      }
       this.retired.push(this.fh);
       this.fh = fh;
     }
+    this.setUnavailable(undefined);
     this.generation++;
     this.indexer = null;
     this.newlines.clear();

@@ -135,6 +135,11 @@ async function reportScoreError(name: string, e: unknown): Promise<void> {
     void vscode.window.showWarningMessage(message);
     return;
   }
+  if (code === WorkerErrorCodes.datasetUnavailable) {
+    // The file is gone or unreadable: the message says so and what to do; nothing to restart.
+    void vscode.window.showWarningMessage(`Winnow: ${message}`);
+    return;
+  }
   // The worker died (killed, out of memory): the client restarts it, and every finished batch is
   // already in the score cache.
   const pick = await vscode.window.showErrorMessage(

@@ -180,6 +180,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   /** The file changed on disk; `generation` was bumped and rows must be re-read. */
   readonly onDidInvalidate = this._onDidInvalidate.event;
 
+  private readonly _onDidChangeNotice = this.register(new vscode.EventEmitter<void>());
+  /** The file-wide warning ({@link notice}) changed: the file went away or came back. */
+  readonly onDidChangeNotice = this._onDidChangeNotice.event;
   private readonly _onDidChangeStats = this.register(new vscode.EventEmitter<RowStats>());
   /** The background invalid-line count advanced (throttled) or finished. */
   readonly onDidChangeStats = this._onDidChangeStats.event;
@@ -262,7 +265,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     this.decisions.resize(file.lineCount);
     const offProgress = file.onProgress(p => this.progress(p.done));
     const offChange = file.onDidChange(kind => void this.fileChanged(kind));
-    this.register({ dispose: () => (offProgress(), offChange()) });
+    const offAvailability = file.onDidChangeAvailability(() => this.availabilityChanged());
+    this.register({ dispose: () => (offProgress(), offChange(), offAvailability()) });
     file.watch();
     void this.scan(this.rowEpoch, true);
     log.info(`Opened ${uri.fsPath} (schema: ${schema.label})`);
@@ -288,8 +292,17 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return this._schema;
   }
 
-  /** A warning about the whole file (e.g. it is a JSON array, not JSON Lines), if any. */
+  /**
+   * A warning about the whole file, if any: it is gone from disk or cannot be read, or it is a
+   * JSON array, not JSON Lines.
+   */
   get notice(): string | undefined {
+    const unavailable = this.file.unavailable;
+    if (unavailable !== undefined)
+      return (
+        `${unavailable}. The view shows the content read last and reloads when the file can ` +
+        'be read again.'
+      );
     return this._notice;
   }
 
@@ -730,6 +743,14 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       // Make sure the last progress before a pause is delivered too.
       this.progressTimer = setTimeout(() => this.progress(false), PROGRESS_INTERVAL_MS);
     }
+  }
+
+  private availabilityChanged(): void {
+    if (this.isDisposed) return;
+    const unavailable = this.file.unavailable;
+    if (unavailable !== undefined) log.warn(`${this.uri.fsPath}: ${unavailable}`);
+    else log.info(`${this.uri.fsPath} can be read again`);
+    this._onDidChangeNotice.fire();
   }
 
   private async fileChanged(kind: 'appended' | 'rebuilt'): Promise<void> {

@@ -157,6 +157,14 @@ export class DatasetPanel extends Disposable {
         });
       }),
     );
+    this.register(
+      document.onDidChangeNotice(() =>
+        this.send({
+          type: 'document/notice',
+          ...(document.notice ? { notice: document.notice } : {}),
+        }),
+      ),
+    );
     this.register(document.onDidChangeDecisions(() => this.viewChanged('decisions')));
     this.register(document.onDidChangeScores(() => this.viewChanged('scores')));
     this.register(

@@ -520,6 +520,15 @@ export interface RevealEvent {
   readonly view?: ViewInfo;
 }
 
+/**
+ * host -> webview, event, when the warning about the whole file changes without a reload: the
+ * file went away from disk or became unreadable (the view keeps the content read last).
+ */
+export interface NoticeEvent {
+  readonly type: 'document/notice';
+  readonly notice?: string;
+}
+
 /** host -> webview, event, when workspace trust is granted while the view is open. */
 export interface TrustChangedEvent {
   readonly type: 'trust/didChange';
@@ -542,6 +551,7 @@ export type ToWebviewMessage =
   | RowsResponse
   | IndexProgressEvent
   | InvalidateEvent
+  | NoticeEvent
   | StatsEvent
   | RevealEvent
   | TrustChangedEvent

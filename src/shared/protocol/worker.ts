@@ -86,6 +86,11 @@ export interface FileInfo {
   binaryLine?: number;
   /** The file is compressed (its magic bytes say gzip, zstd or xz), so no line can be read. */
   compression?: 'gzip' | 'zstd' | 'xz';
+  /**
+   * Set while the file on disk is gone or cannot be read (deleted, replaced by a folder, no
+   * permission): why, in one sentence. The counts above describe the content read last.
+   */
+  unavailable?: string;
 }
 
 /** What the worker is doing, for the status bar. Later levels fill in the model fields. */
@@ -239,7 +244,10 @@ export interface ScoreParams {
 /** What one `winnow/score` run did. Cancellation is a normal result (`cancelled: true`). */
 export interface ScoreResult {
   uri: string;
-  /** Rows (physical lines) of the file. */
+  /**
+   * Rows (physical lines) of the file when the run ended: rows that changed on disk during the
+   * run are scored by it, so the counts describe the file as it is now.
+   */
   rows: number;
   /** Rows with a score to compute: lines that parse as JSON objects. */
   scorable: number;
@@ -247,7 +255,10 @@ export interface ScoreResult {
   scored: number;
   /** Rows whose score was already in the cache when the run started. */
   cached: number;
-  /** Rows scored by the model in this run. */
+  /**
+   * Rows scored by the model in this run. When the file changed during the run, rows scored
+   * before the change and gone since are counted too.
+   */
   newlyScored: number;
   cancelled: boolean;
   model: string;
@@ -280,6 +291,8 @@ export const WorkerErrorCodes = {
   modelLoad: -32003,
   /** The prompt template or answer settings are invalid (e.g. a multi-token answer). */
   badScorerSettings: -32004,
+  /** The dataset file is gone from disk or cannot be read (a run on it stopped or did not start). */
+  datasetUnavailable: -32005,
 } as const;
 
 /** `initializationOptions` the client passes to the worker. */

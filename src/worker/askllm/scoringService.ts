@@ -15,8 +15,14 @@
  */
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-languageserver/node';
-import { normalizedYes, scopedScorerKey } from '../../core/askllm';
-import { contentHash, extractText, parseLine, type RawRow } from '../../core/jsonl';
+import { normalizedYes, scopedScorerKey, type ScoreCache } from '../../core/askllm';
+import {
+  contentHash,
+  extractText,
+  parseLine,
+  type RawRow,
+  type SchemaInfo,
+} from '../../core/jsonl';
 import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
@@ -31,13 +37,14 @@ import type { HoverContext } from '../editor/hoverSections';
 import { errorText, type Logger } from '../logger';
 import { codeSpan, escapeMarkdown, formatCount } from '../editor/markdown';
 import { ModelLoadError, NoDeviceError, type LoadProgress } from '../runtime';
+import type { AskLlmScore, AskLlmScorer, ScorerInfo } from './askLlmScorer';
 import type { DatasetRegistry } from '../dataset/registry';
-import type { SettingsStore } from '../settings';
+import type { SettingsStore, WorkerSettings } from '../settings';
 import { uriToPath } from '../dataset/uri';
 import { encodeFloat32, encodeUint32 } from '../dataset/columns';
 import { formatBytes, formatDuration, formatProbability, sortedScores, standing } from './format';
 import { standingText } from '../../shared/format/scoreFormat';
-import { ModelHost } from './modelHost';
+import { ModelHost, type ReadyScorer } from './modelHost';
 import {
   type ScorerConfig,
   ScorerSettingsError,
@@ -48,6 +55,8 @@ import type { ScoreStore, StoredScorer } from './scoreStore';
 
 /** Rows read from the file per block; the scorer buckets and batches within a block. */
 const blockRows = 1024;
+/** Passes over rows that changed during a run before automatic scoring takes over. */
+const maxCatchUpPasses = 8;
 /** Progress reports to the client at most this often. */
 const reportIntervalMs = 250;
 
@@ -194,6 +203,39 @@ export class ColumnState {
   }
 }
 
+/** One run's working state, shared by the steps of `ScoringService.run`. */
+interface Run {
+  uri: string;
+  name: string;
+  dataset: Dataset;
+  settings: WorkerSettings;
+  signal: AbortSignal;
+  reporter: RunReporter | undefined;
+  scorer: AskLlmScorer;
+  schema: SchemaInfo | null;
+  /** The extraction scope of the cache keys. */
+  scope: string;
+  col: ColumnState;
+  /** The dataset version the column was last synced with (see `catchUp`). */
+  version: string;
+  /** Rows of the file in the column's current pass. */
+  rowCount: number;
+  scorable: number;
+  cachedAtStart: number;
+  done: number;
+  newly: number;
+  cancelled: boolean;
+  startedAt: number;
+  lastReport: number;
+}
+
+/** The rows of one block that go to the scorer, with their hashes and row numbers. */
+interface Batch {
+  texts: string[];
+  hashes: string[];
+  rowOf: number[];
+}
+
 /** A run in progress. */
 interface ActiveRun {
   uri: string;
@@ -209,6 +251,8 @@ export class ScoringService {
   /** The dataset version last seen validated, per URI (auto re-scoring starts on a change). */
   private readonly seenVersion = new Map<string, string>();
   private readonly autoTimers = new Map<string, NodeJS.Timeout>();
+  /** Files whose changes an automatic run skipped because a run was active on them. */
+  private readonly missedChanges = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private active: ActiveRun | undefined;
   private phase: WorkerStatus | undefined;
@@ -240,6 +284,7 @@ export class ScoringService {
   datasetClosed(uri: string): void {
     this.columnsByUri.delete(uri);
     this.seenVersion.delete(uri);
+    this.missedChanges.delete(uri);
     this.configs.delete(uri);
     const t = this.autoTimers.get(uri);
     if (t) clearTimeout(t);
@@ -262,6 +307,10 @@ export class ScoringService {
     this.host.onScoresChanged(dataset.uri);
     const old = this.autoTimers.get(dataset.uri);
     if (old) clearTimeout(old);
+    this.scheduleAutoScore(dataset);
+  }
+
+  private scheduleAutoScore(dataset: Dataset): void {
     this.autoTimers.set(
       dataset.uri,
       setTimeout(() => {
@@ -271,8 +320,21 @@ export class ScoringService {
     );
   }
 
+  /** After a run on `uri` ended: automatic scoring catches up on changes it had to skip. */
+  private runEnded(uri: string, cancelled: boolean): void {
+    if (!this.missedChanges.delete(uri) || cancelled || this.autoTimers.has(uri)) return;
+    void this.host.registry
+      .get(uri)
+      ?.then(dataset => this.scheduleAutoScore(dataset))
+      .catch(() => undefined);
+  }
+
   private async maybeAutoScore(dataset: Dataset): Promise<void> {
-    if (!this.host.trusted() || this.active?.uri === dataset.uri) return;
+    if (!this.host.trusted() || dataset.unavailable !== undefined) return;
+    if (this.active?.uri === dataset.uri) {
+      this.missedChanges.add(dataset.uri);
+      return;
+    }
     const id = await this.identity(dataset);
     if (!id) return;
     const col = this.sync(dataset, id.key);
@@ -331,6 +393,7 @@ export class ScoringService {
         this.active = undefined;
         signal.removeEventListener('abort', onAbort);
         this.setPhase(undefined);
+        this.runEnded(uri, abort.signal.aborted);
       }
     };
     const p = this.queue.then(run, run);
@@ -345,7 +408,44 @@ export class ScoringService {
     auto: boolean,
   ): Promise<ScoreResult> {
     const t0 = performance.now();
-    const { logger } = this.host;
+    const dataset = await this.validatedDataset(uri, signal, reporter);
+    if (dataset.unavailable !== undefined) throw unavailableError(dataset, 'did not start');
+    const settings = await this.host.settings.get(uri);
+    const config = await this.runConfig(uri, settings);
+    const stopped = (device = '', promptName = ''): ScoreResult =>
+      emptyResult(uri, dataset.rows.count, config, t0, device, promptName);
+    if (signal.aborted) return stopped();
+    const { scorer, loadMs } = await this.loadScorer(config, auto, reporter);
+    const info = scorer.info;
+    const store = await this.store();
+    await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta: columnMeta(info) });
+    if (signal.aborted) return stopped(info.device, info.promptName);
+    // Content that is no longer on disk is never scored: the run stops when the file goes away.
+    const gone = new AbortController();
+    const offGone = dataset.file.onDidChangeAvailability(() => {
+      if (dataset.unavailable !== undefined) gone.abort();
+    });
+    try {
+      const runSignal = AbortSignal.any([signal, gone.signal]);
+      const run = this.startRun({ uri, dataset, settings, signal: runSignal, reporter, scorer });
+      await this.scoreBlocks(run, store.cache);
+      await this.catchUp(run, store.cache);
+      if (dataset.unavailable !== undefined) {
+        this.finishRun(run, t0, loadMs);
+        throw unavailableError(dataset, `stopped after ${formatCount(run.done)} rows`);
+      }
+      return this.finishRun(run, t0, loadMs);
+    } finally {
+      offGone();
+    }
+  }
+
+  /** The open dataset of a run, once it is validated (or the run is cancelled). */
+  private async validatedDataset(
+    uri: string,
+    signal: AbortSignal,
+    reporter: RunReporter | undefined,
+  ): Promise<Dataset> {
     const pending = this.host.registry.get(uri);
     if (!pending)
       throw new ResponseError(
@@ -353,13 +453,17 @@ export class ScoringService {
         `Dataset not open in the worker: ${uri}`,
       );
     const dataset = await pending;
-    const name = basename(dataset.file.path);
     if (!dataset.validated) {
+      const name = basename(dataset.file.path);
       this.setPhase({ state: 'indexing', detail: name });
       reporter?.report(`Indexing ${name}…`);
       await Promise.race([dataset.whenValidated(), aborted(signal)]);
     }
-    const settings = await this.host.settings.get(uri);
+    return dataset;
+  }
+
+  /** The scorer configuration of a run (bad settings are a clear error). */
+  private async runConfig(uri: string, settings: WorkerSettings): Promise<ScorerConfig> {
     let config: ScorerConfig;
     try {
       config = await resolveScorerConfig(
@@ -371,131 +475,165 @@ export class ScoringService {
       throw new ResponseError(WorkerErrorCodes.badScorerSettings, (e as Error).message);
     }
     this.configs.set(uri, Promise.resolve(config));
-    const s = config.settings;
-    const empty = (cancelled: boolean, device = '', promptName = ''): ScoreResult => ({
-      uri,
-      rows: dataset.rows.count,
-      scorable: 0,
-      scored: 0,
-      cached: 0,
-      newlyScored: 0,
-      cancelled,
-      model: s.model,
-      dtype: s.dtype,
-      device,
-      promptName,
-      elapsedMs: performance.now() - t0,
-      loadMs: 0,
-    });
-    if (signal.aborted) return empty(true);
+    return config;
+  }
 
-    // Load the model (downloads report their progress).
+  /** Loads (or reuses) the model of a run; downloads report their progress. */
+  private async loadScorer(
+    config: ScorerConfig,
+    auto: boolean,
+    reporter: RunReporter | undefined,
+  ): Promise<ReadyScorer> {
+    const s = config.settings;
     if (!this.models.holds(config)) {
       this.setPhase({ state: 'loadingModel', model: s.model });
       reporter?.report(`Loading ${s.model}…`);
     }
-    let lastLoadReport = 0;
-    let lastLoadFile: string | undefined;
-    const onLoadProgress = (p: LoadProgress): void => {
-      const message = loadMessage(s.model, p);
-      if (!message) return;
-      const now = performance.now();
-      // Download progress is throttled, but each file's first and last report always go out.
-      if (p.status === 'progress') {
-        if (
-          p.file === lastLoadFile &&
-          p.progress !== 100 &&
-          now - lastLoadReport < reportIntervalMs
-        )
-          return;
-        lastLoadFile = p.file;
-      }
-      lastLoadReport = now;
-      this.setPhase({ state: 'loadingModel', model: s.model, detail: message });
-      reporter?.report(message);
-    };
-    let ready;
     try {
-      ready = await this.models.scorerFor(config, {
+      return await this.models.scorerFor(config, {
         // Automatic runs never download: a hub id must already be in the model cache.
         offline: s.offline || auto,
-        onProgress: onLoadProgress,
+        onProgress: this.loadProgress(s.model, reporter),
       });
     } catch (e) {
       if (e instanceof ModelLoadError || e instanceof NoDeviceError) {
-        logger.error(`Could not load the ASK-LLM model ${s.model}`, e);
+        this.host.logger.error(`Could not load the ASK-LLM model ${s.model}`, e);
         throw new ResponseError(WorkerErrorCodes.modelLoad, e.message);
       }
       if (e instanceof ScorerSettingsError)
         throw new ResponseError(WorkerErrorCodes.badScorerSettings, e.message);
       throw e;
     }
-    const { scorer, loadMs } = ready;
-    const info = scorer.info;
-    const meta: ScoreColumnMeta = {
-      model: info.modelId,
-      dtype: info.dtype,
-      promptName: info.promptName,
-      promptHash: info.promptHash,
-      answerTokens: info.yes.map(a => a.token),
-      maxTokens: info.maxTokens,
-      variant: 'p-yes',
-      device: info.device,
-    };
-    const store = await this.store();
-    await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta });
-    if (signal.aborted) return empty(true, info.device, info.promptName);
+  }
 
-    // Rows to score: those that parse and have no score under this scorer yet.
+  /**
+   * A model-load progress listener: download progress is throttled, but each file's first and
+   * last report always go out.
+   */
+  private loadProgress(
+    model: string,
+    reporter: RunReporter | undefined,
+  ): (p: LoadProgress) => void {
+    let lastReport = 0;
+    let lastFile: string | undefined;
+    return p => {
+      const message = loadMessage(model, p);
+      if (!message) return;
+      const now = performance.now();
+      if (p.status === 'progress') {
+        if (p.file === lastFile && p.progress !== 100 && now - lastReport < reportIntervalMs)
+          return;
+        lastFile = p.file;
+      }
+      lastReport = now;
+      this.setPhase({ state: 'loadingModel', model, detail: message });
+      reporter?.report(message);
+    };
+  }
+
+  /** Counts the rows a run will score (those that parse) and reports the start. */
+  private startRun(
+    start: Pick<Run, 'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer'>,
+  ): Run {
+    const info = start.scorer.info;
+    const run: Run = {
+      ...start,
+      name: basename(start.dataset.file.path),
+      ...this.runColumn(start.dataset, info.scorerKey),
+      cachedAtStart: 0,
+      newly: 0,
+      cancelled: false,
+      startedAt: performance.now(),
+      lastReport: 0,
+    };
+    run.cachedAtStart = run.done;
+    this.reportProgress(run, true);
+    this.host.logger.info(
+      `Scoring ${run.name}: ${run.scorable - run.done} of ${run.scorable} rows to score ` +
+        `(${run.done} cached) with ${info.modelId} on ${info.device}`,
+    );
+    return run;
+  }
+
+  /**
+   * The column of a run's pass over the dataset as it is now: the rows to score are those that
+   * parse and have no score under this scorer yet.
+   */
+  private runColumn(
+    dataset: Dataset,
+    scorerKey: string,
+  ): Pick<Run, 'schema' | 'scope' | 'col' | 'version' | 'rowCount' | 'scorable' | 'done'> {
     const schema = dataset.schema;
     const scope = extractionScope(schema ?? { kind: 'unknown' });
-    const key = scopedScorerKey(info.scorerKey, scope);
-    const col = this.sync(dataset, key);
-    const rowCount = col.filled;
+    const col = this.sync(dataset, scopedScorerKey(scorerKey, scope));
     let scorable = 0;
-    for (let i = 0; i < rowCount; i++) if (dataset.rows.ok(i)) scorable++;
-    const cachedAtStart = col.scored;
-    let done = cachedAtStart;
-    let newly = 0;
-    const tScore = performance.now();
-    let lastReport = 0;
-    const progress = (force: boolean): void => {
-      const now = performance.now();
-      if (!force && now - lastReport < reportIntervalMs) return;
-      lastReport = now;
-      const rate = newly / Math.max(1, now - tScore);
-      const eta = rate > 0 && done < scorable ? (scorable - done) / rate : undefined;
-      this.setPhase({
-        state: 'scoring',
-        detail: name,
-        progress: { done, total: scorable, unit: 'rows' },
-        device: info.device,
-        model: info.modelId,
-      });
-      reporter?.report(
-        `${formatCount(done)} of ${formatCount(scorable)} rows` +
-          (cachedAtStart > 0 ? ` · ${formatCount(cachedAtStart)} from cache` : '') +
-          (eta !== undefined ? ` · about ${formatDuration(eta)} left` : '') +
-          ` · ${info.device}`,
-        scorable > 0 ? (100 * done) / scorable : 100,
-      );
-    };
-    progress(true);
-    logger.info(
-      `Scoring ${name}: ${scorable - cachedAtStart} of ${scorable} rows to score ` +
-        `(${cachedAtStart} cached) with ${info.modelId} on ${info.device}`,
-    );
+    for (let i = 0; i < col.filled; i++) if (dataset.rows.ok(i)) scorable++;
+    const { version } = dataset;
+    return { schema, scope, col, version, rowCount: col.filled, scorable, done: col.scored };
+  }
 
-    let cancelled = false;
-    const cache = store.cache;
-    for (let from = 0; from < rowCount && !cancelled; from += blockRows) {
-      const to = Math.min(rowCount, from + blockRows);
+  /**
+   * Rows that changed on disk during a run (appended, rewritten in place, another file renamed
+   * over it) are scored by the same run: while the dataset moved on since the last pass, wait
+   * until it is validated again and score what is missing. The result then describes the file
+   * as it is now. A file that keeps changing is left to automatic scoring after a few passes.
+   */
+  private async catchUp(run: Run, cache: ScoreCache): Promise<void> {
+    for (let pass = 0; !run.cancelled && run.dataset.version !== run.version; pass++) {
+      if (pass === maxCatchUpPasses) {
+        this.missedChanges.add(run.uri);
+        return;
+      }
+      await Promise.race([run.dataset.whenValidated(), aborted(run.signal)]);
+      if (run.signal.aborted) run.cancelled = true;
+      // Closed, or validation failed: nothing more to score.
+      if (run.cancelled || !run.dataset.validated) return;
+      Object.assign(run, this.runColumn(run.dataset, run.scorer.info.scorerKey));
+      this.host.logger.info(
+        `${run.name} changed on disk during the run: ` +
+          `scoring its ${run.scorable - run.done} new or changed rows too`,
+      );
+      this.reportProgress(run, true);
+      await this.scoreBlocks(run, cache);
+    }
+  }
+
+  /** Reports a run's progress to the status and the client (throttled unless `force`). */
+  private reportProgress(run: Run, force: boolean): void {
+    const now = performance.now();
+    if (!force && now - run.lastReport < reportIntervalMs) return;
+    run.lastReport = now;
+    const { done, scorable, cachedAtStart } = run;
+    const { device, modelId } = run.scorer.info;
+    const rate = run.newly / Math.max(1, now - run.startedAt);
+    const eta = rate > 0 && done < scorable ? (scorable - done) / rate : undefined;
+    this.setPhase({
+      state: 'scoring',
+      detail: run.name,
+      progress: { done, total: scorable, unit: 'rows' },
+      device,
+      model: modelId,
+    });
+    run.reporter?.report(
+      `${formatCount(done)} of ${formatCount(scorable)} rows` +
+        (cachedAtStart > 0 ? ` · ${formatCount(cachedAtStart)} from cache` : '') +
+        (eta !== undefined ? ` · about ${formatDuration(eta)} left` : '') +
+        ` · ${device}`,
+      scorable > 0 ? (100 * done) / scorable : 100,
+    );
+  }
+
+  /** Scores the run's rows block by block, until done, cancelled or the file changes. */
+  private async scoreBlocks(run: Run, cache: ScoreCache): Promise<void> {
+    const { col, dataset } = run;
+    for (let from = 0; from < run.rowCount && !run.cancelled; from += blockRows) {
+      const to = Math.min(run.rowCount, from + blockRows);
       let any = false;
       for (let i = from; i < to && !any; i++)
         any = dataset.rows.ok(i) && Number.isNaN(col.values[i]);
       if (!any) continue;
-      if (signal.aborted) {
-        cancelled = true;
+      if (run.signal.aborted) {
+        run.cancelled = true;
         break;
       }
       let rows: RawRow[];
@@ -503,62 +641,80 @@ export class ScoringService {
         rows = await dataset.file.readRows(from, to - from);
       } catch (e) {
         // The file shrank or went away under the run: stop; what is scored is kept.
-        logger.warn(`Scoring of ${name} stopped at row ${from}: ${errorText(e)}`);
+        this.host.logger.warn(`Scoring of ${run.name} stopped at row ${from}: ${errorText(e)}`);
         break;
       }
-      const texts: string[] = [];
-      const hashes: string[] = [];
-      const rowOf: number[] = [];
-      for (const row of rows) {
-        const i = row.index;
-        if (i >= col.filled || !dataset.rows.ok(i) || !Number.isNaN(col.values[i])) continue;
-        const hash = contentHash(row.bytes);
-        // The file changed since it was indexed: the row is re-scored after re-validation.
-        if (hash !== dataset.rows.hash(i)) continue;
-        const parsed = parseLine(row.bytes, {
-          maxLineBytes: settings.maxLineBytes,
-          firstLine: i === 0,
-        });
-        if (!parsed.ok || !schema) continue;
-        texts.push(extractText(parsed.value, schema));
-        hashes.push(hash);
-        rowOf.push(i);
-      }
-      if (texts.length === 0) continue;
-      const r = await scorer.score(texts, {
+      const batch = this.blockBatch(run, rows);
+      if (batch.texts.length === 0) continue;
+      const r = await run.scorer.score(batch.texts, {
         cache,
-        hashes,
-        cacheScope: scope,
-        signal,
-        onScores: scores => {
-          let changed = false;
-          for (const sc of scores) {
-            const row = rowOf[sc.index];
-            const was = Number.isNaN(col.values[row]);
-            if (col.apply(row, hashes[sc.index], sc) && was) {
-              done++;
-              if (!sc.cached) newly++;
-              changed = true;
-            }
-          }
-          if (changed) {
-            this.host.onScoresChanged(uri);
-            progress(false);
-          }
-        },
+        hashes: batch.hashes,
+        cacheScope: run.scope,
+        signal: run.signal,
+        onScores: scores => this.applyScores(run, batch, scores),
       });
-      cancelled = r.cancelled;
+      run.cancelled = r.cancelled;
     }
-    progress(true);
+  }
+
+  /** The texts of a block's rows that still need a score and still match the index. */
+  private blockBatch(run: Run, rows: readonly RawRow[]): Batch {
+    const { col, dataset, schema } = run;
+    const batch: Batch = { texts: [], hashes: [], rowOf: [] };
+    for (const row of rows) {
+      const i = row.index;
+      if (i >= col.filled || !dataset.rows.ok(i) || !Number.isNaN(col.values[i])) continue;
+      const hash = contentHash(row.bytes);
+      // The file changed since it was indexed: the row is re-scored after re-validation.
+      if (hash !== dataset.rows.hash(i)) continue;
+      const parsed = parseLine(row.bytes, {
+        maxLineBytes: run.settings.maxLineBytes,
+        firstLine: i === 0,
+      });
+      if (!parsed.ok || !schema) continue;
+      batch.texts.push(extractText(parsed.value, schema));
+      batch.hashes.push(hash);
+      batch.rowOf.push(i);
+    }
+    return batch;
+  }
+
+  /** Puts a batch's fresh scores into the column and reports them. */
+  private applyScores(run: Run, batch: Batch, scores: readonly AskLlmScore[]): void {
+    // Scores of rows read before the file went away are not shown for it.
+    if (run.dataset.unavailable !== undefined) return;
+    let changed = false;
+    for (const sc of scores) {
+      const row = batch.rowOf[sc.index];
+      const was = Number.isNaN(run.col.values[row]);
+      if (run.col.apply(row, batch.hashes[sc.index], sc) && was) {
+        run.done++;
+        if (!sc.cached) run.newly++;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.host.onScoresChanged(run.uri);
+      this.reportProgress(run, false);
+    }
+  }
+
+  /** Logs and returns a run's result. */
+  private finishRun(run: Run, t0: number, loadMs: number): ScoreResult {
+    this.reportProgress(run, true);
     const elapsedMs = performance.now() - t0;
-    logger.info(
-      `${cancelled ? 'Stopped scoring' : 'Scored'} ${name}: ${done} of ${scorable} rows have ` +
+    const { done, scorable, newly, cancelled } = run;
+    // Rows rewritten during the run may have lost the scores they had at the start.
+    const cachedAtStart = Math.min(run.cachedAtStart, Math.max(0, done - newly));
+    this.host.logger.info(
+      `${cancelled ? 'Stopped scoring' : 'Scored'} ${run.name}: ${done} of ${scorable} rows have ` +
         `scores (${newly} new, ${cachedAtStart} cached) in ${(elapsedMs / 1000).toFixed(1)} s`,
     );
-    this.host.onScoresChanged(uri);
+    this.host.onScoresChanged(run.uri);
+    const info = run.scorer.info;
     return {
-      uri,
-      rows: rowCount,
+      uri: run.uri,
+      rows: run.rowCount,
       scorable,
       scored: done,
       cached: cachedAtStart,
@@ -747,6 +903,57 @@ export class ScoringService {
     this.phase = status;
     this.host.onStatusChanged();
   }
+}
+
+/** The error of a run on a file that is gone from disk or cannot be read. */
+function unavailableError(dataset: Dataset, what: string): ResponseError<void> {
+  return new ResponseError(
+    WorkerErrorCodes.datasetUnavailable,
+    `${dataset.unavailable ?? 'The file cannot be read'}: scoring of ` +
+      `${basename(dataset.file.path)} ${what}. Nothing is scored from content that is no ` +
+      'longer on disk; run the command again once the file is back.',
+  );
+}
+
+/** The result of a run that stopped before any row was scored. */
+function emptyResult(
+  uri: string,
+  rows: number,
+  config: ScorerConfig,
+  t0: number,
+  device: string,
+  promptName: string,
+): ScoreResult {
+  const s = config.settings;
+  return {
+    uri,
+    rows,
+    scorable: 0,
+    scored: 0,
+    cached: 0,
+    newlyScored: 0,
+    cancelled: true,
+    model: s.model,
+    dtype: s.dtype,
+    device,
+    promptName,
+    elapsedMs: performance.now() - t0,
+    loadMs: 0,
+  };
+}
+
+/** How a loaded scorer's scores are described in the column. */
+function columnMeta(info: ScorerInfo): ScoreColumnMeta {
+  return {
+    model: info.modelId,
+    dtype: info.dtype,
+    promptName: info.promptName,
+    promptHash: info.promptHash,
+    answerTokens: info.yes.map(a => a.token),
+    maxTokens: info.maxTokens,
+    variant: 'p-yes',
+    device: info.device,
+  };
 }
 
 /** A promise that resolves when the signal aborts (never settles otherwise). */

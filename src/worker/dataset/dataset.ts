@@ -96,6 +96,7 @@ export class Dataset {
     dataset.disposers.push(
       file.onProgress(p => dataset.onIndexProgress(p)),
       file.onDidChange(kind => dataset.onFileChanged(kind)),
+      file.onDidChangeAvailability(() => dataset.onAvailabilityChanged()),
     );
     file.watch();
     dataset.kick();
@@ -118,6 +119,14 @@ export class Dataset {
   /** Identifies the indexed state of the file: changes whenever rows are re-validated. */
   get version(): string {
     return `${this.rebuilds}.${this.rows.generation}`;
+  }
+
+  /**
+   * Why the file on disk cannot be read now (gone, or no longer a readable file), or undefined.
+   * The rows validated before stay served, but nothing may be scored from them.
+   */
+  get unavailable(): string | undefined {
+    return this.file.unavailable;
   }
 
   /** The error that stopped validation, if any (cleared when the file changes again). */
@@ -159,6 +168,7 @@ export class Dataset {
       jsonArray: this.jsonArray,
       ...(this.binaryLine !== undefined ? { binaryLine: this.binaryLine } : {}),
       ...(this.compression ? { compression: this.compression } : {}),
+      ...(this.unavailable !== undefined ? { unavailable: this.unavailable } : {}),
     };
   }
 
@@ -185,6 +195,14 @@ export class Dataset {
       // The old last line may have had no newline and grown, so validate it again.
       this.restart(Math.max(0, this.validatedRows - 1));
     }
+  }
+
+  private onAvailabilityChanged(): void {
+    if (this.closed) return;
+    const reason = this.file.unavailable;
+    if (reason !== undefined) this.logger.warn(`${this.uri}: ${reason}`);
+    else this.logger.info(`${this.uri} can be read again`);
+    this.fire();
   }
 
   /** Forgets validation results from row `from` on and validates again from there. */

@@ -17,8 +17,8 @@ export class DatasetRegistry {
   private readonly entries = new Map<string, Entry>();
   private readonly openListeners = new Set<(dataset: Dataset) => void>();
   private readonly closeListeners = new Set<(uri: string) => void>();
-  /** Requests waiting for a holder of a URI to open it (its didOpen may still be in flight). */
-  private readonly holderWaiters = new Map<string, Set<() => void>>();
+  /** Called with the URI when a dataset gets its first holder. */
+  private readonly heldListeners = new Set<(uri: string) => void>();
 
   constructor(
     private readonly logger: Logger,
@@ -51,9 +51,8 @@ export class DatasetRegistry {
       : Promise.reject(new Error(`Winnow reads datasets from local files only, not ${uri}`));
     const entry: Entry = { holders: new Map([[source, 1]]), dataset };
     this.entries.set(uri, entry);
+    for (const fn of [...this.heldListeners]) fn(uri);
     this.logger.info(`Opening dataset ${uri} (${source})`);
-    for (const wake of this.holderWaiters.get(uri) ?? []) wake();
-    this.holderWaiters.delete(uri);
     dataset.then(
       ds => {
         if (this.entries.get(uri) !== entry) return;
@@ -80,31 +79,31 @@ export class DatasetRegistry {
     for (const fn of this.closeListeners) fn(uri);
   }
 
-  /**
-   * The dataset of `uri` once a holder opens it: at once when one has, otherwise when the next
-   * `open` for it arrives, or undefined after `waitMs`.
-   */
-  whenHeld(uri: string, waitMs: number): Promise<Dataset | undefined> {
-    const held = this.get(uri);
-    if (held) return held;
-    return new Promise<Dataset | undefined>(resolve => {
-      const waiters = this.holderWaiters.get(uri) ?? new Set<() => void>();
-      this.holderWaiters.set(uri, waiters);
-      const timer = setTimeout(() => {
-        waiters.delete(wake);
-        resolve(undefined);
-      }, waitMs);
-      const wake = (): void => {
-        clearTimeout(timer);
-        resolve(this.get(uri));
-      };
-      waiters.add(wake);
-    });
-  }
-
   /** The open dataset for a URI, or undefined when no holder has opened it. */
   get(uri: string): Promise<Dataset> | undefined {
     return this.entries.get(uri)?.dataset;
+  }
+
+  /**
+   * The open dataset for a URI, waiting up to `timeoutMs` for a holder to open it (a request can
+   * overtake the holder's didOpen). Resolves with undefined when none did in time; rejects when
+   * the file could not be opened.
+   */
+  whenHeld(uri: string, timeoutMs: number): Promise<Dataset | undefined> {
+    const now = this.get(uri);
+    if (now) return now;
+    return new Promise<Promise<Dataset> | undefined>(resolve => {
+      const done = (dataset: Promise<Dataset> | undefined) => {
+        clearTimeout(timer);
+        this.heldListeners.delete(onHeld);
+        resolve(dataset);
+      };
+      const onHeld = (held: string) => {
+        if (held === uri) done(this.get(uri));
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      this.heldListeners.add(onHeld);
+    }).then(dataset => dataset);
   }
 
   /** Every open dataset (those whose file opened successfully). */

@@ -118,6 +118,15 @@ export class DensityError extends Error {
   }
 }
 
+/** Content that is no longer on disk is never embedded: a run on such a file stops. */
+function throwIfUnavailable(dataset: Dataset): void {
+  if (dataset.unavailable === undefined) return;
+  throw new DensityError(
+    `${dataset.unavailable}: DENSITY of ${basename(dataset.file.path)} stopped. Nothing is ` +
+      'computed from content that is no longer on disk; run it again once the file is back.',
+  );
+}
+
 /** DENSITY state of the worker: loaded embedder, open caches, results per dataset. */
 export class DensityService {
   private model: { signature: string; model: Promise<EmbeddingModel> } | undefined;
@@ -199,6 +208,7 @@ export class DensityService {
     onProgress({ phase: 'loading', done: 0, total: 1, detail: settings.model });
     await dataset.whenValidated();
     signal.throwIfAborted();
+    throwIfUnavailable(dataset);
     const model = await this.loadModel(settings, p => {
       if (p.status === 'progress' && p.file)
         onProgress({
@@ -251,6 +261,7 @@ export class DensityService {
       }
       onProgress({ phase: 'embedding', done: seen, total, cached: cachedRows });
       signal.throwIfAborted();
+      throwIfUnavailable(dataset);
     }
     await flush();
     const tEmbed = performance.now();

@@ -26,6 +26,7 @@ export const diagnosticSource = 'Winnow';
 export const DiagnosticCodes = {
   jsonArray: 'json-array',
   compressed: 'compressed',
+  fileUnavailable: 'file-unavailable',
   moreProblems: 'more-problems',
   blankLine: 'blank-line',
   moreBlankLines: 'more-blank-lines',
@@ -60,6 +61,8 @@ export interface FileProblems {
   /** The file is compressed: one diagnostic says so (with `fileName` for the unpack command). */
   compression?: CompressionFormat | undefined;
   fileName?: string;
+  /** Why the file on disk cannot be read now (`JsonlFile.unavailable`). */
+  unavailable?: string | undefined;
 }
 
 /**
@@ -68,9 +71,12 @@ export interface FileProblems {
  * gets an Information diagnostic (at most `maxProblems`, then the same kind of note). A file
  * that VS Code opens as binary gets a Warning that says so, with the true invalid-line count.
  * A pretty-printed JSON array saved as JSONL gets a single diagnostic instead of one per line
- * (every line of it is "invalid"), and so does a compressed file.
+ * (every line of it is "invalid"), and so does a compressed file. A file that is gone from disk
+ * or cannot be read gets one diagnostic that says so: the lines the worker validated are no
+ * longer what is on disk.
  */
 export function buildDiagnostics(input: FileProblems): Diagnostic[] {
+  if (input.unavailable !== undefined) return [unavailableDiagnostic(input)];
   if (input.compression) return [compressedDiagnostic(input)];
   if (input.jsonArray) return [jsonArrayDiagnostic(input.firstLineLength)];
   const diagnostics: Diagnostic[] = [];
@@ -170,5 +176,17 @@ function compressedDiagnostic(input: FileProblems): Diagnostic {
     source: diagnosticSource,
     code: DiagnosticCodes.compressed,
     message: compressedFileMessage(input.compression!, input.fileName ?? 'FILE'),
+  };
+}
+
+function unavailableDiagnostic(input: FileProblems): Diagnostic {
+  return {
+    range: line(0, 0, Math.max(1, input.firstLineLength)),
+    severity: Severity.Error,
+    source: diagnosticSource,
+    code: DiagnosticCodes.fileUnavailable,
+    message:
+      `${input.unavailable}. Winnow shows the content it read last, scores nothing, and ` +
+      'reloads the file as soon as it can be read again.',
   };
 }

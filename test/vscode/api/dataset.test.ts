@@ -5,7 +5,7 @@
 // Curation: keep/drop decisions as undoable edits saved to the sidecar and read back, sort,
 // filter and search computed by the host, and the export of kept rows.
 import * as assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
@@ -179,6 +179,37 @@ describe('Dataset view', function () {
     );
     assert.equal(grown.focusedRow, 10, 'the focused row moved on reload');
     assert.equal(winnow.datasets.document(uri)?.indexState.rowCount, 60);
+  });
+
+  it('says so when the file is deleted, and shows the new content once it is re-created', async () => {
+    const winnow = await api();
+    const path = ws.write('deleted.jsonl', generateJsonl(40));
+    const uri = vscode.Uri.file(path);
+    await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
+    const first = await waitForPanel(winnow, uri, 'the first rows', p => p.render?.rowCount === 40);
+    const doc = winnow.datasets.document(uri);
+    assert.ok(doc, 'the dataset document');
+    const notices: (string | undefined)[] = [];
+    doc.onDidChangeNotice(() => notices.push(doc.notice));
+
+    rmSync(path);
+    await waitFor('the banner for the deleted file', () =>
+      /deleted\.jsonl is no longer on disk/.test(doc.notice ?? '') ? true : undefined,
+    );
+    assert.match(notices[notices.length - 1] ?? '', /reloads when the file can be read again/);
+
+    writeFileSync(path, generateJsonl(7));
+    await waitForPanel(
+      winnow,
+      uri,
+      'the re-created file',
+      p =>
+        p.render?.rowCount === 7 &&
+        p.generation > first.generation &&
+        p.render.generation === p.generation,
+    );
+    assert.equal(doc.notice, undefined, 'the banner is gone once the file is back');
+    assert.equal(doc.indexState.rowCount, 7);
   });
 
   it('comes back where it was after being hidden (its webview is not retained)', async () => {

@@ -4,7 +4,7 @@
 // number; then a small file with invalid and hostile lines: error badges, nothing executed, and
 // the switch to the text editor and back. Screenshots: test-results/screenshots/dataset-*.png.
 import * as assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { rmSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
 import { writeLargeJsonl } from '../../support/datasetFiles';
@@ -323,6 +323,28 @@ test('a small file: parse-error badges, hostile text stays text, switch to text 
     .evaluate(b => getComputedStyle(b).backgroundColor);
   assert.equal(background, 'rgb(255, 255, 255)', 'the webview follows the light theme');
   await vs.screenshot('dataset-small-light');
+});
+
+test('a deleted file: the banner says so; re-created, the view shows the new rows', async () => {
+  const path = ws.write('gone.jsonl', generateJsonl(30));
+  await vs.openFile('gone.jsonl');
+  const view = vs.webview();
+  await waitForLoadedRow(view, 1);
+  const notice = view.locator('.header-notice:not(.hidden)');
+  assert.equal(await notice.count(), 0, 'no banner before the file goes away');
+  rmSync(path);
+  await notice.waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  assert.match(await notice.innerText(), /gone\.jsonl is no longer on disk/);
+  await vs.screenshot('dataset-file-gone');
+  writeFileSync(path, generateJsonl(5));
+  await notice.waitFor({ state: 'detached', timeout: TIMEOUTS.webview });
+  await poll(
+    'the header of the re-created file',
+    async () => (/\b5 rows\b/.test(await view.locator('.header').innerText()) ? true : undefined),
+    TIMEOUTS.webview,
+  );
+  await waitForLoadedRow(view, 5);
+  assert.equal(await row(view, 6).count(), 0, 'rows of the deleted file are still shown');
 });
 
 test('the dataset view breaks no Content Security Policy rule', () => {
