@@ -1,0 +1,143 @@
+/**
+ * ASK-LLM on long rows (issue 17, defect 1): `fitPrompt` tokenises only the prefix of a document
+ * that the token limit can need, and the result equals tokenising the whole document and then
+ * truncating. The tokenizers are the real ones of the tiny fixtures (T5: Unigram + Metaspace;
+ * qwen2: byte-level BPE), through transformers.js.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, test } from 'node:test';
+import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { PAPER_PROMPT, renderPrompt, sanitizeDocument } from '../../src/core/askllm';
+import { type FittedPrompt, type PromptTokenizer, fitPrompt } from '../../src/core/askllm/tokens';
+import { type FixtureSet, Rng, allWords, generateFixtureSet } from '../support/fixtures';
+
+let fx: FixtureSet;
+const tokenizers = new Map<string, PreTrainedTokenizer>();
+
+before(async () => {
+  fx = generateFixtureSet('winnow-longrows-');
+  tokenizers.set('t5', await AutoTokenizer.from_pretrained(fx.t5.dir));
+  tokenizers.set('qwen2', await AutoTokenizer.from_pretrained(fx.qwen2.dir));
+});
+after(() => fx.cleanup());
+
+/** The scorer's tokenizer operations over a transformers.js tokenizer, counting characters. */
+function counting(tokenizer: PreTrainedTokenizer, maxChars = Infinity) {
+  const seen = { chars: 0, calls: 0 };
+  const charge = (text: string): void => {
+    seen.chars += text.length;
+    seen.calls++;
+    if (text.length > maxChars)
+      throw new Error(`tokenised ${text.length} characters at once (bound ${maxChars})`);
+  };
+  const tok: PromptTokenizer = {
+    encodePrompt: text => (charge(text), tokenizer.encode(text)),
+    encodePlain: text => (charge(text), tokenizer.encode(text, { add_special_tokens: false })),
+    decode: ids => tokenizer.decode([...ids], { skip_special_tokens: true }),
+    tokensOf: ids => ids.map(String),
+  };
+  return { tok, seen };
+}
+
+/**
+ * The reference: the whole document tokenised, then the document truncated token-wise (the
+ * algorithm `fitPrompt` had before it cut long documents, kept here verbatim).
+ */
+function fitWhole(
+  tok: PromptTokenizer,
+  render: (d: string) => string,
+  document: string,
+  maxTokens: number,
+): FittedPrompt {
+  let ids = tok.encodePrompt(render(document));
+  if (ids.length <= maxTokens) return { ids, truncated: false };
+  const docIds = tok.encodePlain(document);
+  let keep = docIds.length - (ids.length - maxTokens) - 1;
+  for (let attempt = 0; attempt < 8 && keep > 0; attempt++) {
+    ids = tok.encodePrompt(render(tok.decode(docIds.slice(0, keep))));
+    if (ids.length <= maxTokens) return { ids, truncated: true, documentTokens: keep };
+    keep -= ids.length - maxTokens + 1;
+  }
+  return { ids: tok.encodePrompt(render('')), truncated: true, documentTokens: 0 };
+}
+
+/** Fixture words joined by spaces (and now and then a newline) up to `chars` characters. */
+function wordsText(chars: number, seed: number): string {
+  const rng = new Rng(seed);
+  const words = allWords();
+  const parts: string[] = [];
+  let length = 0;
+  while (length < chars) {
+    const w = words[rng.int(words.length)];
+    parts.push(w);
+    length += w.length + 1;
+  }
+  return parts.map((w, i) => (i % 37 === 36 ? `${w}\n` : `${w} `)).join('');
+}
+
+const render = (doc: string): string => renderPrompt(PAPER_PROMPT, doc);
+
+describe('fitPrompt on long documents', () => {
+  // [name, document of about n characters, least saving in characters tokenised (0: none)]
+  const cases: [string, (n: number) => string, number][] = [
+    ['words', n => wordsText(n, 7), 4],
+    // One pre-token of 50 KB: no whitespace to cut at.
+    ['no whitespace', n => wordsText(n, 8).replace(/\s/g, ''), 4],
+    // A long whitespace run early on, which the T5 normaliser collapses to one space.
+    // The cut grows through the run (which holds few tokens): no saving on 50 KB.
+    ['a whitespace run', n => `${wordsText(200, 9)}${' '.repeat(20_000)}${wordsText(n, 10)}`, 0],
+    ['LaTeX-like', n => wordsText(n, 11).replace(/ /g, (_, i: number) => (i % 5 ? ' ' : '\\$')), 4],
+  ];
+  for (const name of ['t5', 'qwen2'])
+    for (const [what, make, saving] of cases)
+      for (const maxTokens of [128, 512])
+        test(`${name}, ${what}, ${maxTokens} tokens: a 50 KB row gives the tokens of the whole row truncated`, () => {
+          const tokenizer = tokenizers.get(name) as PreTrainedTokenizer;
+          const doc = sanitizeDocument(make(50_000));
+          const whole = counting(tokenizer);
+          const want = fitWhole(whole.tok, render, doc, maxTokens);
+          assert.equal(want.truncated, true);
+          const cheap = counting(tokenizer);
+          const got = fitPrompt(cheap.tok, render, doc, maxTokens);
+          assert.deepEqual(got, want);
+          assert.ok(
+            saving === 0 || cheap.seen.chars < whole.seen.chars / saving,
+            `tokenised ${cheap.seen.chars} characters, the whole-row path ${whole.seen.chars}`,
+          );
+        });
+
+  test('a row that fits is tokenised once, whole, exactly as before', () => {
+    const tokenizer = tokenizers.get('t5') as PreTrainedTokenizer;
+    const doc = wordsText(3000, 12);
+    const { tok, seen } = counting(tokenizer);
+    const got = fitPrompt(tok, render, doc, 2048);
+    assert.equal(seen.calls, 1);
+    assert.deepEqual(got, { ids: tokenizer.encode(render(doc)), truncated: false });
+  });
+
+  for (const mb of [1, 10, 50])
+    test(`a ${mb} MB row: no more than 64 characters per token of the limit are tokenised`, () => {
+      const tokenizer = tokenizers.get('t5') as PreTrainedTokenizer;
+      const doc = wordsText(mb * 1024 * 1024, 13);
+      const maxTokens = 512;
+      const bound = 64 * maxTokens;
+      const { tok, seen } = counting(tokenizer, bound);
+      const got = fitPrompt(tok, render, doc, maxTokens);
+      assert.equal(got.truncated, true);
+      assert.ok(
+        got.ids.length <= maxTokens && got.ids.length >= maxTokens - 8,
+        `${got.ids.length}`,
+      );
+      assert.ok(seen.chars <= 4 * bound, `${seen.chars} characters tokenised in all`);
+    });
+
+  test('a huge whitespace run stops growing the cut at 256 characters per token', () => {
+    const tokenizer = tokenizers.get('t5') as PreTrainedTokenizer;
+    const maxTokens = 128;
+    const doc = `science ${' '.repeat(1024 * 1024)} proof`;
+    const { tok } = counting(tokenizer, 256 * maxTokens + 1000);
+    const got = fitPrompt(tok, render, doc, maxTokens);
+    assert.equal(got.truncated, true);
+    assert.deepEqual(got.ids, tokenizer.encode(render('science ')));
+  });
+});
