@@ -86,7 +86,8 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
     const summary =
       `${result.scored.toLocaleString('en-US')} of ${result.scorable.toLocaleString('en-US')} ` +
       `rows have scores (${result.newlyScored.toLocaleString('en-US')} new, ` +
-      `${result.cached.toLocaleString('en-US')} from the cache)`;
+      `${result.cached.toLocaleString('en-US')} from the cache)` +
+      failedSummary(result);
     if (result.cancelled) {
       log.info(`Scoring of ${name} stopped: ${summary}`);
       void vscode.window.showInformationMessage(
@@ -227,4 +228,18 @@ function uniqueName(dirOrFile: string): string {
     const p = join(dir, i === 1 ? 'askllm.winnow-prompt' : `askllm-${i}.winnow-prompt`);
     if (!existsSync(p)) return p;
   }
+}
+
+/**
+ * The rows a run could not score, for its summary: the count and the first row's line and
+ * reason (every failed row is logged by the worker and shown in the hover and the dataset view).
+ */
+export function failedSummary(result: Pick<ScoreResult, 'failed' | 'failures'>): string {
+  const failed = result.failed ?? 0;
+  if (failed === 0) return '';
+  const first = result.failures?.[0];
+  return (
+    `; ${failed.toLocaleString('en-US')} row${failed === 1 ? '' : 's'} could not be scored` +
+    (first ? ` (line ${first.line.toLocaleString('en-US')}: ${first.reason})` : '')
+  );
 }

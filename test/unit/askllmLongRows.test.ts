@@ -5,10 +5,12 @@
  * qwen2: byte-level BPE), through transformers.js.
  */
 import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt, sanitizeDocument } from '../../src/core/askllm';
 import { type FittedPrompt, type PromptTokenizer, fitPrompt } from '../../src/core/askllm/tokens';
+import { AskLlmScorer, loadScorerModel } from '../../src/worker/model';
 import { type FixtureSet, Rng, allWords, generateFixtureSet } from '../support/fixtures';
 
 let fx: FixtureSet;
@@ -139,5 +141,51 @@ describe('fitPrompt on long documents', () => {
     const got = fitPrompt(tok, render, doc, maxTokens);
     assert.equal(got.truncated, true);
     assert.deepEqual(got.ids, tokenizer.encode(render('science ')));
+  });
+});
+
+describe('a row that cannot be scored', () => {
+  test('is reported with its reason, gets no score and no cache entry; the other rows are scored', async () => {
+    const model = await loadScorerModel({
+      model: fx.t5.dir,
+      cacheDir: join(fx.root, 'cache'),
+      offline: true,
+      device: 'cpu',
+    });
+    try {
+      // The real tokenizer, made to fail on one document the way Unigram's encode overflowed
+      // its stack on long rows.
+      const encode = model.tokenizer.encode.bind(model.tokenizer);
+      model.tokenizer.encode = ((text: string, options?: object) => {
+        if (text.includes('POISON')) throw new RangeError('Maximum call stack size exceeded');
+        return encode(text, options);
+      }) as typeof model.tokenizer.encode;
+      const scorer = AskLlmScorer.create(model, { maxTokens: 128 });
+      const docs = [wordsText(300, 1), `${wordsText(300, 2)} POISON`, wordsText(5000, 3), 'x'];
+      const puts: string[] = [];
+      const cache = {
+        get: () => undefined,
+        putMany: async (_key: string, entries: readonly { hash: string }[]) => {
+          puts.push(...entries.map(e => e.hash));
+        },
+      };
+      const reported: number[] = [];
+      const hashes = docs.map((_, i) => `h${i}`);
+      const r = await scorer.score(docs, {
+        cache: cache as never,
+        hashes,
+        onFailed: f => reported.push(...f.map(x => x.index)),
+      });
+      assert.deepEqual(r.failed, [
+        { index: 1, reason: 'tokenising the prompt failed: Maximum call stack size exceeded' },
+      ]);
+      assert.deepEqual(reported, [1]);
+      assert.equal(r.scores[1], undefined);
+      for (const i of [0, 2, 3]) assert.ok((r.scores[i]?.pYes ?? 0) > 0, `row ${i} scored`);
+      assert.deepEqual(puts.sort(), ['h0', 'h2', 'h3']);
+      await scorer.dispose();
+    } finally {
+      await model.dispose();
+    }
   });
 });

@@ -100,6 +100,8 @@ export class ColumnState {
   /** Rows of `values` that are in sync with the dataset's row hashes. */
   filled = 0;
   scored = 0;
+  /** Rows the last run could not score, with the content hash it tried and the reason. */
+  readonly failed = new Map<number, { hash: string; reason: string }>();
   private sorted: Float32Array | undefined;
 
   constructor(
@@ -108,6 +110,22 @@ export class ColumnState {
     readonly rebuilds: number,
     public rowsGeneration: number,
   ) {}
+
+  /** Why the row's current content could not be scored, if it failed. */
+  failure(row: number): string | undefined {
+    const f = this.failed.get(row);
+    return f && row < this.filled && this.dataset.rows.hash(row) === f.hash ? f.reason : undefined;
+  }
+
+  /** The failed rows among the first `rowCount`, for the wire (at most `cap`, in row order). */
+  failures(rowCount: number, cap = 1000): { row: number; reason: string }[] {
+    const out: { row: number; reason: string }[] = [];
+    for (const row of [...this.failed.keys()].sort((a, b) => a - b)) {
+      const reason = row < rowCount ? this.failure(row) : undefined;
+      if (reason !== undefined && out.length < cap) out.push({ row, reason });
+    }
+    return out;
+  }
 
   /** Sets a row's score if the row still has the hash the score was computed for. */
   apply(row: number, hash: string, score: RowScore): boolean {
@@ -386,6 +404,8 @@ export class ScoringService {
       promptName,
       elapsedMs: performance.now() - t0,
       loadMs: 0,
+      failed: 0,
+      failures: [],
     });
     if (signal.aborted) return empty(true);
 
@@ -455,6 +475,8 @@ export class ScoringService {
     let scorable = 0;
     for (let i = 0; i < rowCount; i++) if (dataset.rows.ok(i)) scorable++;
     const cachedAtStart = col.scored;
+    // Rows that failed before are tried again.
+    col.failed.clear();
     let done = cachedAtStart;
     let newly = 0;
     const tScore = performance.now();
@@ -530,6 +552,13 @@ export class ScoringService {
         hashes,
         cacheScope: scope,
         signal,
+        onFailed: failed => {
+          for (const f of failed) {
+            col.failed.set(rowOf[f.index], { hash: hashes[f.index], reason: f.reason });
+            logger.warn(`${name}: line ${rowOf[f.index] + 1} could not be scored: ${f.reason}`);
+          }
+          this.host.onScoresChanged(uri);
+        },
         onScores: scores => {
           let changed = false;
           for (const sc of scores) {
@@ -551,9 +580,11 @@ export class ScoringService {
     }
     progress(true);
     const elapsedMs = performance.now() - t0;
+    const failures = col.failures(rowCount);
     logger.info(
       `${cancelled ? 'Stopped scoring' : 'Scored'} ${name}: ${done} of ${scorable} rows have ` +
-        `scores (${newly} new, ${cachedAtStart} cached) in ${(elapsedMs / 1000).toFixed(1)} s`,
+        `scores (${newly} new, ${cachedAtStart} cached` +
+        `${failures.length > 0 ? `, ${failures.length} failed` : ''}) in ${(elapsedMs / 1000).toFixed(1)} s`,
     );
     this.host.onScoresChanged(uri);
     return {
@@ -570,6 +601,8 @@ export class ScoringService {
       promptName: info.promptName,
       elapsedMs,
       loadMs,
+      failed: failures.length,
+      failures: failures.slice(0, 20).map(f => ({ line: f.row + 1, reason: f.reason })),
     };
   }
 
@@ -588,12 +621,14 @@ export class ScoringService {
         if (!id) return undefined;
         const col = this.sync(dataset, id.key);
         const running = this.active?.uri === dataset.uri;
-        if (col.scored === 0 && !running) return undefined;
+        if (col.scored === 0 && col.failed.size === 0 && !running) return undefined;
         const device = this.models.loaded?.device ?? id.stored.meta.device;
+        const failed = col.failures(rowCount);
         return {
           askllm: {
             ...col.encode(rowCount, showNormalized),
             meta: { ...id.stored.meta, ...(device ? { device } : {}) },
+            ...(failed.length > 0 ? { failed } : {}),
           },
         };
       },
@@ -609,6 +644,12 @@ export class ScoringService {
     }
     const store = await this.store();
     const hit = store.cache.get(id.key, ctx.hash);
+    const failure = hit ? undefined : this.columnsByUri.get(ctx.dataset.uri)?.failure(ctx.index);
+    if (failure !== undefined)
+      return (
+        `**ASK-LLM:** could not score line ${formatCount(ctx.index + 1)}: ${escapeMarkdown(failure)}` +
+        ` · model ${codeSpan(id.stored.meta.model)} (run **Winnow: Score Current File** to try again)`
+      );
     if (!hit)
       return (
         '**ASK-LLM:** not scored yet under the current settings (run **Winnow: Score Current ' +
@@ -718,6 +759,7 @@ export class ScoringService {
       const low = dataset.rows.unchangedBelow(col.rowsGeneration);
       if (low < col.filled) {
         for (let i = low; i < col.filled; i++) if (!Number.isNaN(col.values[i])) col.scored--;
+        for (const row of col.failed.keys()) if (row >= low) col.failed.delete(row);
         col.filled = low;
         col.invalidateSorted();
       }
