@@ -60,6 +60,8 @@ export interface WorkerSessionOptions {
   workspaceFolders?: string[];
   /** Environment of the worker process (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Node options of the worker process, e.g. `--max-old-space-size=512` (default none). */
+  execArgv?: string[];
 }
 
 /** A `$/progress` value of a work-done token. */
@@ -128,7 +130,7 @@ export class WorkerSession {
     }
     const child = fork(workerPath, ['--node-ipc'], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      execArgv: [],
+      execArgv: options.execArgv ?? [],
       ...(options.env ? { env: options.env } : {}),
     });
     const connection = createProtocolConnection(
