@@ -39,20 +39,25 @@ let bert: TinyBert;
 let uri: string;
 let session: WorkerSession | undefined;
 
-/** Fixture words joined by spaces, `chars` characters or a little more. */
-function words(chars: number, rng: Rng): string {
+/** Fixture words `gap` spaces apart, `chars` characters or a little more. */
+function words(chars: number, rng: Rng, gap = 1): string {
   const all = allWords();
   const parts: string[] = [];
   let length = 0;
   while (length < chars) {
     const w = all[rng.int(all.length)];
     parts.push(w);
-    length += w.length + 1;
+    length += w.length + gap;
   }
-  return parts.join(' ');
+  return parts.join(' '.repeat(gap));
 }
 
-/** Writes the dataset line by line (the 50 MB row in 1 MB pieces, as JSON string content). */
+/**
+ * Writes the dataset line by line (a long row in 1 MB pieces of JSON string content). The long
+ * rows' words are 120 spaces apart (as in fixed-width tables): a prefix of 64 characters per
+ * token then holds fewer tokens than the limit, which the embedder once answered by tokenising
+ * the whole text.
+ */
 async function writeDataset(path: string): Promise<void> {
   const out = createWriteStream(path);
   const write = (s: string) =>
@@ -65,7 +70,8 @@ async function writeDataset(path: string): Promise<void> {
       continue;
     }
     await write(`{"id": ${i}, "text": "`);
-    for (let left = size; left > 0; left -= MB) await write(`${words(Math.min(MB, left), rng)} `);
+    for (let left = size; left > 0; left -= MB)
+      await write(`${words(Math.min(MB, left), rng, 120)} `);
     await write('"}\n');
   }
   await new Promise<void>((resolve, reject) =>
