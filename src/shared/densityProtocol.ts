@@ -33,6 +33,10 @@ export interface ComputeDensityResult {
   cachedRows: number;
   /** Rows cut to the truncation length before embedding. */
   truncatedRows: number;
+  /** Valid rows the embedder failed on: they get no score, and nothing is cached for them. */
+  failedRows: number;
+  /** The first (at most 20) of them: 1-based line and the reason. */
+  failures: { line: number; reason: string }[];
   model: string;
   /** How a vector is made, e.g. "last_hidden_state → mean → L2". */
   pipeline: string;
