@@ -6,7 +6,7 @@
  * of the file is scored with them.
  */
 import { strict as assert } from 'node:assert';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -157,5 +157,62 @@ describe('rows of 1, 10 and 50 MB in a worker with a 512 MB heap', () => {
     assert.equal(r.embedded, ROWS);
     assert.equal(r.truncatedRows, LONG.size);
     assert.equal(s.child.exitCode, null, 'the worker is alive');
+  });
+});
+
+describe('rows the scorer fails on, through the worker', () => {
+  it('are marked failed with their line and the reason in the result, the columns and the hover', async () => {
+    const path = join(root, 'short.jsonl');
+    const rng = new Rng(5);
+    writeFileSync(
+      path,
+      Array.from({ length: 6 }, (_, id) => JSON.stringify({ id, text: words(60, rng) })).join(
+        '\n',
+      ) + '\n',
+    );
+    const shortUri = pathToFileURL(path).toString();
+    // A token limit below the prompt's own length: the tokenizer step fails on every row, for a
+    // reason the user can act on.
+    const s = await WorkerSession.start({
+      settings: { ...settings(), askllm: { model: t5.dir, maxTokens: 40 } },
+      storagePath: join(root, 'storage-failing'),
+    });
+    try {
+      await s.openDataset(shortUri);
+      const r = await Promise.race([s.score(shortUri).result, workerExit(s)]);
+      assert.equal(r.scorable, 6);
+      assert.equal(r.scored, 0);
+      assert.equal(r.failed, 6);
+      assert.deepEqual(
+        r.failures.map(f => f.line),
+        [1, 2, 3, 4, 5, 6],
+      );
+      assert.match(
+        r.failures[0].reason,
+        /The prompt alone is \d+ tokens, more than the max-token setting \(40\)/,
+      );
+      const cols = await s.columns(shortUri);
+      assert.ok(cols.askllm, 'a column that carries the failures');
+      assert.deepEqual(
+        cols.askllm.failed?.map(f => f.row),
+        [0, 1, 2, 3, 4, 5],
+      );
+      const values = new Float32Array(
+        new Uint8Array(Buffer.from(cols.askllm.data, 'base64')).buffer,
+      );
+      assert.ok(
+        [...values].every(v => Number.isNaN(v)),
+        'no score is invented',
+      );
+      const hover = (await s.hover(shortUri, 2))?.contents as MarkupContent;
+      assert.match(
+        hover.value.replace(/\\(.)/g, '$1'),
+        /ASK-LLM:\*\* could not score line 3: .*The prompt alone is/,
+      );
+      assert.ok(s.logs.some(l => /line 3 could not be scored/.test(l.message)));
+      assert.ok(!s.logs.some(l => /Unhandled promise rejection/.test(l.message)));
+    } finally {
+      await s.shutdown().catch(() => undefined);
+    }
   });
 });
