@@ -160,8 +160,8 @@ describe('a row that cannot be scored', () => {
         if (text.includes('POISON')) throw new RangeError('Maximum call stack size exceeded');
         return encode(text, options);
       }) as typeof model.tokenizer.encode;
-      const scorer = AskLlmScorer.create(model, { maxTokens: 128 });
-      const docs = [wordsText(300, 1), `${wordsText(300, 2)} POISON`, wordsText(5000, 3), 'x'];
+      const scorer = AskLlmScorer.create(model, { maxTokens: 128, batchSize: 2, bucketing: false });
+      const docs = [wordsText(300, 1), 'x', `${wordsText(300, 2)} POISON`, wordsText(5000, 3)];
       const puts: string[] = [];
       const cache = {
         get: () => undefined,
@@ -171,18 +171,62 @@ describe('a row that cannot be scored', () => {
       };
       const reported: number[] = [];
       const hashes = docs.map((_, i) => `h${i}`);
-      const r = await scorer.score(docs, {
-        cache: cache as never,
-        hashes,
-        onFailed: f => reported.push(...f.map(x => x.index)),
-      });
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on('unhandledRejection', onUnhandled);
+      // Two rows per batch: the failing row's batch is tokenised while the first one runs.
+      const r = await scorer
+        .score(docs, {
+          cache: cache as never,
+          hashes,
+          onFailed: f => reported.push(...f.map(x => x.index)),
+        })
+        .finally(() => process.off('unhandledRejection', onUnhandled));
+      assert.deepEqual(unhandled, []);
       assert.deepEqual(r.failed, [
-        { index: 1, reason: 'tokenising the prompt failed: Maximum call stack size exceeded' },
+        { index: 2, reason: 'tokenising the prompt failed: Maximum call stack size exceeded' },
       ]);
-      assert.deepEqual(reported, [1]);
-      assert.equal(r.scores[1], undefined);
-      for (const i of [0, 2, 3]) assert.ok((r.scores[i]?.pYes ?? 0) > 0, `row ${i} scored`);
-      assert.deepEqual(puts.sort(), ['h0', 'h2', 'h3']);
+      assert.deepEqual(reported, [2]);
+      assert.equal(r.scores[2], undefined);
+      for (const i of [0, 1, 3]) assert.ok((r.scores[i]?.pYes ?? 0) > 0, `row ${i} scored`);
+      assert.deepEqual(puts.sort(), ['h0', 'h1', 'h3']);
+      await scorer.dispose();
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  test('a failing forward pass is run again row by row: only the row that fails alone fails', async () => {
+    const model = await loadScorerModel({
+      model: fx.t5.dir,
+      cacheDir: join(fx.root, 'cache'),
+      offline: true,
+      device: 'cpu',
+    });
+    try {
+      const scorer = AskLlmScorer.create(model, { maxTokens: 128, batchSize: 4, bucketing: false });
+      // A word outside the fixture's vocabulary is its unknown token (id 2); the model is made
+      // to fail on any batch that holds it.
+      const unk = 2;
+      const internals = scorer as unknown as {
+        runModel: (rows: readonly (readonly number[])[]) => Promise<Record<string, unknown>>;
+      };
+      const runModel = internals.runModel.bind(scorer);
+      let passes = 0;
+      internals.runModel = async rows => {
+        passes++;
+        if (rows.some(ids => ids.includes(unk))) throw new Error('the session failed\nat run');
+        return runModel(rows);
+      };
+      const docs = [wordsText(200, 4), wordsText(200, 5), '漢字 の 文', wordsText(200, 6)];
+      assert.ok(!scorer.prepare(docs[0]).ids.includes(unk));
+      assert.ok(scorer.prepare(docs[2]).ids.includes(unk));
+      const r = await scorer.score(docs);
+      assert.deepEqual(r.failed, [{ index: 2, reason: 'the session failed' }]);
+      for (const i of [0, 1, 3]) assert.ok((r.scores[i]?.pYes ?? 0) > 0, `row ${i} scored`);
+      // The batch of four, then each row alone.
+      assert.equal(passes, 5);
+      assert.equal(r.batches, 5);
       await scorer.dispose();
     } finally {
       await model.dispose();
