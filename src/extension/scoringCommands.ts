@@ -13,6 +13,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import { PAPER_PROMPT, PAPER_PROMPT_DECODER } from '../core/askllm/prompt';
 import { DATASET_VIEW_TYPE } from '../shared/webviewProtocol';
+import { failedSummary } from '../shared/scoreFormat';
 import { WorkerErrorCodes, type ScoreResult } from '../shared/workerProtocol';
 import { errorText, log } from './log';
 import { isDatasetUri, type WorkerClient } from './workerClient';
@@ -228,18 +229,4 @@ function uniqueName(dirOrFile: string): string {
     const p = join(dir, i === 1 ? 'askllm.winnow-prompt' : `askllm-${i}.winnow-prompt`);
     if (!existsSync(p)) return p;
   }
-}
-
-/**
- * The rows a run could not score, for its summary: the count and the first row's line and
- * reason (every failed row is logged by the worker and shown in the hover and the dataset view).
- */
-export function failedSummary(result: Pick<ScoreResult, 'failed' | 'failures'>): string {
-  const failed = result.failed ?? 0;
-  if (failed === 0) return '';
-  const first = result.failures?.[0];
-  return (
-    `; ${failed.toLocaleString('en-US')} row${failed === 1 ? '' : 's'} could not be scored` +
-    (first ? ` (line ${first.line.toLocaleString('en-US')}: ${first.reason})` : '')
-  );
 }
