@@ -79,7 +79,9 @@ test('a row the embedder fails on is reported and left out; the other rows are s
   const dataset = await open('data.jsonl', texts);
   const r = await service.compute(dataset, settings);
   assert.equal(r.failedRows, 1);
-  assert.deepEqual(r.failures, [{ line: 18, reason: 'RangeError: Maximum call stack size exceeded' }]);
+  assert.deepEqual(r.failures, [
+    { line: 18, reason: 'RangeError: Maximum call stack size exceeded' },
+  ]);
   assert.equal(r.rows, 39);
   assert.equal(r.invalidRows, 0);
   const column = await service.column(dataset);
@@ -87,7 +89,9 @@ test('a row the embedder fails on is reported and left out; the other rows are s
   assert.ok(Number.isNaN(column.scores[17]), 'no score for the failed row');
   for (let i = 0; i < texts.length; i++)
     if (i !== 17) assert.ok(column.scores[i] > 0, `row ${i} has a score`);
-  assert.ok(warnings.some(w => /line 18 could not be embedded: RangeError: Maximum call stack/.test(w)));
+  assert.ok(
+    warnings.some(w => /line 18 could not be embedded: RangeError: Maximum call stack/.test(w)),
+  );
   // Nothing was cached for it: with the embedder well again, a run embeds just that row.
   model.embedBatch = embedBatch;
   const again = await service.compute(dataset, settings);
