@@ -72,6 +72,8 @@ export interface WorkerSessionOptions {
    * without VS Code sends what its user configured, or nothing).
    */
   initializationOptions?: Record<string, unknown>;
+  /** Node options of the worker process, e.g. `--max-old-space-size=512` (default none). */
+  execArgv?: string[];
 }
 
 /** One item of a `workspace/configuration` request. */
@@ -172,7 +174,7 @@ export class WorkerSession {
     let child: ChildProcess;
     let connection: ProtocolConnection;
     if (options.transport === 'stdio') {
-      child = spawn(process.execPath, [workerPath, '--stdio'], { stdio: 'pipe', env });
+      child = spawn(process.execPath, [...(options.execArgv ?? []), workerPath, '--stdio'], { stdio: 'pipe', env });
       connection = createProtocolConnection(
         new StreamMessageReader(child.stdout!),
         new StreamMessageWriter(child.stdin!),
@@ -180,7 +182,7 @@ export class WorkerSession {
     } else {
       child = fork(workerPath, ['--node-ipc'], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-        execArgv: [],
+        execArgv: options.execArgv ?? [],
         env,
       });
       connection = createProtocolConnection(

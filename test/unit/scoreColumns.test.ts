@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { decodeColumns, rowScores, scoreSources } from '../../src/core/dataset/scoreColumns';
-import { standingText } from '../../src/shared/format/scoreFormat';
+import { failedSummary, standingText } from '../../src/shared/format/scoreFormat';
 import type { RowDetail, ScoreSourceView } from '../../src/shared/protocol/webview';
 import {
   TOKENS_TRUNCATED,
@@ -304,6 +304,59 @@ describe('dataset view texts: length, row hover, detail', () => {
     assert.equal(
       new Map(scoreFacts({ ...d, score: undefined })).get('ASK-LLM P(yes)'),
       'not scored',
+    );
+  });
+});
+
+describe('rows the scorer failed on', () => {
+  it('travel from the worker column to the grid cell, tooltip and detail panel with their reason', () => {
+    const hashes = ['a', 'b', 'c', 'd'];
+    const col = new ColumnState(fakeDataset(hashes), 'k', 0, 0);
+    col.reserve(4);
+    for (let i = 0; i < 4; i++) col.set(i, undefined);
+    col.filled = 4;
+    col.apply(0, 'a', { pYes: 0.5, pNo: 0.25, tokens: 10, truncated: false });
+    col.failed.set(2, { hash: 'c', reason: 'tokenising the prompt failed: boom' });
+    // A failure recorded for content the row no longer has is not shown.
+    col.failed.set(3, { hash: 'old', reason: 'stale' });
+    assert.equal(col.failure(2), 'tokenising the prompt failed: boom');
+    assert.equal(col.failure(3), undefined);
+    const failed = col.failures(4);
+    assert.deepEqual(failed, [{ row: 2, reason: 'tokenising the prompt failed: boom' }]);
+    const decoded = decodeColumns({
+      ...asResult(col, 4, false),
+      askllm: { ...asResult(col, 4, false).askllm, failed },
+    });
+    const sources = scoreSources(decoded);
+    assert.equal(sources.askllm?.failed, 1);
+    const row = rowScores(decoded, 2);
+    assert.equal(row.score, undefined);
+    assert.equal(row.scoreFailed, 'tokenising the prompt failed: boom');
+    assert.equal(rowScores(decoded, 1).scoreFailed, undefined);
+    assert.equal(rowScores(decoded, 0).scoreFailed, undefined);
+    assert.match(
+      scoreTooltip(row, sources),
+      /^ASK-LLM: could not score this row: tokenising the prompt failed: boom$/m,
+    );
+    assert.match(scoreTooltip(rowScores(decoded, 1), sources), /not scored yet/);
+    const detail = { ...row, sources, chars: 1, bytes: 1, fields: [] } as unknown as RowDetail;
+    assert.deepEqual(
+      scoreFacts(detail).find(([k]) => k === 'ASK-LLM P(yes)'),
+      ['ASK-LLM P(yes)', 'could not score: tokenising the prompt failed: boom'],
+    );
+  });
+
+  it('the run summary names the count and the first line', () => {
+    assert.equal(failedSummary({ failed: 0, failures: [] }), '');
+    assert.equal(
+      failedSummary({
+        failed: 2,
+        failures: [
+          { line: 12, reason: 'boom' },
+          { line: 40, reason: 'x' },
+        ],
+      }),
+      '; 2 rows could not be scored (line 12: boom)',
     );
   });
 });

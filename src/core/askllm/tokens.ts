@@ -94,6 +94,20 @@ export interface FittedPrompt {
  * Builds the prompt for `document` and, if it exceeds `maxTokens`, shortens the DOCUMENT (never
  * the question) token-wise, decoding the kept tokens back to text (as nano-askllm does), until
  * the whole prompt fits. Throws if the prompt without any document is already too long.
+ *
+ * Only a prefix of a long document is ever tokenised, so a row of many megabytes costs what a
+ * row of a few thousand characters costs: the document is first cut (at a whitespace) to
+ * 8 characters per token of the limit, more than any real text needs, and the cut grows
+ * (×4) while the prompt of the cut text has fewer than `maxTokens` + 16 tokens. Those 16 extra
+ * tokens keep the tokens at the cut, which may differ from those of the whole text, out of the
+ * part that is kept; the document's last characters (from a whitespace on) are put back after
+ * the cut, so that the prompt's own tokens around the document are those of the whole text, and
+ * the result equals tokenising the whole document and then truncating it.
+ * The growth stops at 256 characters per token of the limit: a document whose first
+ * `256 × maxTokens` characters do not fill the limit (a huge run of whitespace that the
+ * tokenizer collapses) is scored on those characters.
+ *
+ * Self-contained (it uses only its parameters): the tokenizer threads run its source.
  */
 export function fitPrompt(
   tok: PromptTokenizer,
@@ -101,9 +115,38 @@ export function fitPrompt(
   document: string,
   maxTokens: number,
 ): FittedPrompt {
-  let ids = tok.encodePrompt(render(document));
-  if (ids.length <= maxTokens) return { ids, truncated: false };
-  const docIds = tok.encodePlain(document);
+  const margin = 16;
+  const limit = Math.min(document.length, 256 * maxTokens);
+  /** The document cut to at most `size` characters, before a whitespace where there is one. */
+  const cut = (size: number): string => {
+    if (size >= document.length) return document;
+    const ws = /\s/;
+    for (let i = size; i > size - 256 && i > 0; i--)
+      if (ws.test(document[i])) return document.slice(0, i);
+    const code = document.charCodeAt(size - 1);
+    // Never split a surrogate pair.
+    return document.slice(0, code >= 0xd800 && code <= 0xdbff ? size - 1 : size);
+  };
+  let doc = cut(Math.min(limit, 8 * (maxTokens + margin)));
+  let ids = tok.encodePrompt(render(doc));
+  while (doc.length < limit && ids.length < maxTokens + margin) {
+    doc = cut(Math.min(limit, 4 * doc.length));
+    ids = tok.encodePrompt(render(doc));
+  }
+  const shortened = doc.length < document.length;
+  if (ids.length <= maxTokens)
+    return shortened
+      ? { ids, truncated: true, documentTokens: tok.encodePlain(doc).length }
+      : { ids, truncated: false };
+  // The document's end, from a whitespace on, meets the prompt's suffix as in the whole text, so
+  // the prompt's own token count (which `keep` below subtracts) is that of the whole document.
+  if (shortened) {
+    let from = Math.max(doc.length, document.length - 256);
+    while (from < document.length && !/\s/.test(document[from])) from++;
+    doc += document.slice(from);
+    ids = tok.encodePrompt(render(doc));
+  }
+  const docIds = tok.encodePlain(doc);
   let keep = docIds.length - (ids.length - maxTokens) - 1;
   for (let attempt = 0; attempt < 8 && keep > 0; attempt++) {
     ids = tok.encodePrompt(render(tok.decode(docIds.slice(0, keep))));

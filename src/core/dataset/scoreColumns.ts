@@ -26,6 +26,8 @@ export interface ScoreColumns {
     readonly tokens?: Uint32Array;
     /** P(yes) / (P(yes) + P(no)), NaN = none; sent only while the setting asks for it. */
     readonly normalized?: Float32Array;
+    /** Rows the last run could not score → the reason (absent: none). */
+    readonly failed?: ReadonlyMap<number, string>;
   };
   readonly density?: {
     readonly values: Float32Array;
@@ -66,6 +68,9 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
               ),
             }
           : {}),
+        ...(a.failed && a.failed.length > 0
+          ? { failed: new Map(a.failed.map(f => [f.row, f.reason])) }
+          : {}),
       }
     : undefined;
   const density = result.density
@@ -99,6 +104,7 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
             maxTokens: a.meta.maxTokens,
             variant: a.meta.variant,
             scored: a.scored,
+            ...(a.failed ? { failed: a.failed.size } : {}),
             ...(a.meta.device ? { device: a.meta.device } : {}),
           },
         }
@@ -141,6 +147,8 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
     const v = a.normalized && i < a.normalized.length ? a.normalized[i] : NaN;
     if (v === v) out.normalized = v;
   }
+  const failed = a?.failed?.get(i);
+  if (failed !== undefined && score !== score) out.scoreFailed = failed;
   const packed = a?.tokens && i < a.tokens.length ? a.tokens[i] : 0;
   if (packed !== 0) {
     out.tokens = (packed & ~TOKENS_TRUNCATED) >>> 0;

@@ -156,9 +156,15 @@ async function computeDensity(
     r.invalidRows > 0
       ? `, ${fmt(r.invalidRows)} invalid ${r.invalidRows === 1 ? 'line' : 'lines'} skipped`
       : '';
+  const first = r.failures?.[0];
+  const failed =
+    (r.failedRows ?? 0) > 0
+      ? `; ${fmt(r.failedRows)} ${r.failedRows === 1 ? 'row' : 'rows'} could not be embedded` +
+        (first ? ` (line ${fmt(first.line)}: ${first.reason})` : '')
+      : '';
   const summary =
     `${fmt(r.rows)} rows (${fmt(r.embedded)} embedded, ${fmt(r.cachedRows)} from the cache${invalid}) ` +
-    `with ${r.model} on ${r.device} in ${(r.ms.total / 1000).toFixed(1)} s`;
+    `with ${r.model} on ${r.device} in ${(r.ms.total / 1000).toFixed(1)} s${failed}`;
   log.info(
     `DENSITY of ${name}: ${summary}; ${r.pipeline}, ${r.dim}-d, ≤ ${r.maxTokens} tokens ` +
       `(${fmt(r.truncatedRows)} rows truncated); sketch R=${r.params.rows} B=${r.params.buckets} ` +

@@ -13,6 +13,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import * as vscode from 'vscode';
 import { PAPER_PROMPT, PAPER_PROMPT_DECODER } from '../../core/askllm/prompt';
 import { DATASET_VIEW_TYPE } from '../../shared/protocol/webview';
+import { failedSummary } from '../../shared/format/scoreFormat';
 import { WorkerErrorCodes, type ScoreResult } from '../../shared/protocol/worker';
 import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
@@ -87,7 +88,8 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
     const summary =
       `${result.scored.toLocaleString('en-US')} of ${result.scorable.toLocaleString('en-US')} ` +
       `rows have scores (${result.newlyScored.toLocaleString('en-US')} new, ` +
-      `${result.cached.toLocaleString('en-US')} from the cache)`;
+      `${result.cached.toLocaleString('en-US')} from the cache)` +
+      failedSummary(result);
     if (result.cancelled) {
       log.info(`Scoring of ${name} stopped: ${summary}`);
       void vscode.window.showInformationMessage(

@@ -96,3 +96,20 @@ export function standingText(st: ScoreStanding): string {
     `(rank ${count(st.rank)} of ${count(st.of)} scored rows)`
   );
 }
+
+/**
+ * The rows a run could not score, for its summary: the count and the first row's line and
+ * reason (every failed row is logged by the worker and shown in the hover and the dataset view).
+ */
+export function failedSummary(result: {
+  readonly failed?: number;
+  readonly failures?: readonly { line: number; reason: string }[];
+}): string {
+  const failed = result.failed ?? 0;
+  if (failed === 0) return '';
+  const first = result.failures?.[0];
+  return (
+    `; ${failed.toLocaleString('en-US')} row${failed === 1 ? '' : 's'} could not be scored` +
+    (first ? ` (line ${first.line.toLocaleString('en-US')}: ${first.reason})` : '')
+  );
+}

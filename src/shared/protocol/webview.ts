@@ -55,6 +55,8 @@ export interface RowScores {
   readonly tokens?: number;
   /** The row's text was truncated to fit the scorer's `maxTokens`. */
   readonly tokensTruncated?: boolean;
+  /** Why the last ASK-LLM run could not score the row (it then has no score). */
+  readonly scoreFailed?: string;
   /** DENSITY score of the row (kernel density estimate), when computed. */
   readonly density?: number;
   /** DENSITY rank (1 = most isolated), when computed. */
@@ -215,6 +217,8 @@ export interface ScoreSourceView {
     readonly maxTokens: number;
     readonly variant: string;
     readonly scored: number;
+    /** Rows the last run could not score (absent: none). */
+    readonly failed?: number;
     readonly device?: string;
   };
   readonly density?: {

@@ -205,6 +205,11 @@ export interface GetColumnsResult {
      * `winnow.askllm.showNormalizedVariant` is on.
      */
     normalized?: string;
+    /**
+     * Rows (0-based, ascending, at most 1000) that the last run could not score, and why. They
+     * have no score (NaN in `data`); the next run tries them again.
+     */
+    failed?: { row: number; reason: string }[];
   };
   /** score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated). */
   density?: { score: string; rank: string; meta: DensityColumnMeta };
@@ -269,6 +274,10 @@ export interface ScoreResult {
   elapsedMs: number;
   /** Time spent loading the model (0 when it was already loaded). */
   loadMs: number;
+  /** Rows that could not be scored (the tokenizer or the model failed on them); not cached. */
+  failed: number;
+  /** The first (at most 20) of them: 1-based line and the reason. */
+  failures: { line: number; reason: string }[];
 }
 
 /** client→worker request: score every row of a dataset with ASK-LLM (cancellable; work-done progress). */
@@ -360,6 +369,10 @@ export interface ComputeDensityResult {
   cachedRows: number;
   /** Rows cut to the truncation length before embedding. */
   truncatedRows: number;
+  /** Valid rows the embedder failed on: they get no score, and nothing is cached for them. */
+  failedRows: number;
+  /** The first (at most 20) of them: 1-based line and the reason. */
+  failures: { line: number; reason: string }[];
   model: string;
   /** How a vector is made, e.g. "last_hidden_state → mean → L2". */
   pipeline: string;

@@ -133,6 +133,8 @@ export interface ScoreRunOptions {
   onScores?: (scores: readonly AskLlmScore[]) => void;
   /** Per-batch timing: the input rows of each batch, its padded length and forward-pass time. */
   onBatch?: (info: BatchInfo) => void;
+  /** Rows that could not be scored (as they fail; see {@link ScoreRunResult.failed}). */
+  onFailed?: (failed: readonly FailedRow[]) => void;
   /**
    * Cache keys of the rows, aligned with the documents (default: `contentHash` of each text).
    * Rows with equal keys are scored once. The worker passes the JSONL engine's hash of the raw
@@ -156,9 +158,22 @@ export interface BatchInfo {
   ms: number;
 }
 
-/** Result of a scoring run. Unfinished rows are undefined when cancelled. */
+/** A row that could not be scored, and why. Nothing is cached for it. */
+export interface FailedRow {
+  /** Row position in the input array. */
+  index: number;
+  /** The error, in one line. */
+  reason: string;
+}
+
+/** Result of a scoring run. Unfinished and failed rows are undefined. */
 export interface ScoreRunResult {
   scores: (AskLlmScore | undefined)[];
+  /**
+   * Rows whose tokenisation or forward pass failed (alone: a failed batch is run again row by
+   * row, so one bad row does not fail the rows batched with it). The rest of the run goes on.
+   */
+  failed: FailedRow[];
   cancelled: boolean;
   /** Model forward passes run. */
   batches: number;
@@ -421,6 +436,7 @@ export class AskLlmScorer {
     if (hits.length > 0) run.onScores?.(hits);
     const result: ScoreRunResult = {
       scores,
+      failed: [],
       cancelled: false,
       batches: 0,
       paddedTokens: 0,
@@ -456,12 +472,7 @@ export class AskLlmScorer {
     // onnxruntime-node runs a session synchronously on this thread (deferred to setImmediate),
     // so JavaScript work cannot overlap a forward pass here; what overlaps is work on other
     // threads: tokenizer threads prepare batch k+1 while batch k runs, and cache writes.
-    const finish = async (
-      batch: readonly number[],
-      prepared: readonly FittedPrompt[],
-      out: Record<string, unknown>,
-      t0: number,
-    ): Promise<void> => {
+    const finish: FinishBatch = async (batch, prepared, out, t0) => {
       const probs = await this.readAnswers(out, prepared.length);
       const ms = performance.now() - t0;
       let maxLen = 0;
@@ -501,32 +512,84 @@ export class AskLlmScorer {
       // Marks the chain as handled; a failed write still rejects the `await` below.
       reported.catch(() => undefined);
     };
-    let next =
-      plan.length > 0 ? this.prepareRows(plan[0].map(j => documents[unique[j]])) : undefined;
-    try {
-      for (let b = 0; b < plan.length && next; b++) {
-        const prepared = await next;
-        if (run.signal?.aborted) {
-          result.cancelled = true;
-          next = undefined;
-          break;
-        }
-        next =
-          b + 1 < plan.length
-            ? this.prepareRows(plan[b + 1].map(j => documents[unique[j]]))
-            : undefined;
-        const tb = performance.now();
-        const out = await this.runModel(prepared.map(p => p.ids));
-        result.batches++;
-        await finish(plan[b], prepared, out, tb);
-      }
-    } finally {
-      // A tokenisation still running after an error must not become an unhandled rejection.
-      void next?.catch(() => undefined);
-    }
-    if (next) await next.catch(() => undefined);
+    const fail = (j: number, reason: string): void => {
+      const rows = (pending.get(hashes[unique[j]]) ?? [unique[j]]).map(index => ({
+        index,
+        reason,
+      }));
+      result.failed.push(...rows);
+      run.onFailed?.(rows);
+    };
+    const ran = await this.runBatches(plan, j => documents[unique[j]], run.signal, finish, fail);
+    result.cancelled = ran.cancelled;
+    result.batches = ran.batches;
     await reported;
     return result;
+  }
+
+  /**
+   * Tokenises and runs the planned batches (`plan` holds indices that `docOf` maps to documents),
+   * tokenising batch k+1 while batch k runs. A row whose tokenisation fails is reported to `fail`
+   * and left out of its batch; see {@link forward} for a failing forward pass.
+   */
+  private async runBatches(
+    plan: readonly (readonly number[])[],
+    docOf: (j: number) => string,
+    signal: AbortSignal | undefined,
+    finish: FinishBatch,
+    fail: (j: number, reason: string) => void,
+  ): Promise<{ cancelled: boolean; batches: number }> {
+    const prepare = (b: number): Promise<(FittedPrompt | Error)[]> => {
+      const p = this.prepareRows(plan[b].map(docOf));
+      // Handled at once: a rejection while the previous batch runs is no unhandled rejection.
+      p.catch(() => undefined);
+      return p;
+    };
+    let batches = 0;
+    let next = plan.length > 0 ? prepare(0) : undefined;
+    for (let b = 0; b < plan.length && next; b++) {
+      const rows = await next;
+      if (signal?.aborted) return { cancelled: true, batches };
+      next = b + 1 < plan.length ? prepare(b + 1) : undefined;
+      const batch: number[] = [];
+      const prepared: FittedPrompt[] = [];
+      rows.forEach((r, k) => {
+        if (r instanceof Error) fail(plan[b][k], r.message);
+        else {
+          batch.push(plan[b][k]);
+          prepared.push(r);
+        }
+      });
+      if (batch.length > 0) batches += await this.forward(batch, prepared, finish, fail);
+    }
+    return { cancelled: false, batches };
+  }
+
+  /**
+   * Runs one batch and finishes it. If that throws, each row runs alone, so that only the rows
+   * that fail by themselves are reported to `fail` (nothing is cached for them). Returns the
+   * forward passes run.
+   */
+  private async forward(
+    batch: readonly number[],
+    prepared: readonly FittedPrompt[],
+    finish: FinishBatch,
+    fail: (j: number, reason: string) => void,
+  ): Promise<number> {
+    const t0 = performance.now();
+    try {
+      await finish(batch, prepared, await this.runModel(prepared.map(p => p.ids)), t0);
+      return 1;
+    } catch (e) {
+      if (batch.length === 1) {
+        fail(batch[0], errorLine(e));
+        return 1;
+      }
+    }
+    let passes = 1;
+    for (let k = 0; k < batch.length; k++)
+      passes += await this.forward([batch[k]], [prepared[k]], finish, fail);
+    return passes;
   }
 
   /**
@@ -542,9 +605,16 @@ export class AskLlmScorer {
       // A small sample is enough for a ratio; tokenising more would delay the first batch.
       const step = Math.max(1, Math.floor(documents.length / 8));
       for (let i = 0; i < documents.length && this.ratioChars < 8000; i += step) {
-        const d = sanitizeDocument(documents[i]).slice(0, 1000);
+        const d = sanitizeDocument(documents[i].slice(0, 4000)).slice(0, 1000);
+        let tokens: number;
+        try {
+          tokens = this.tok.encodePlain(d).length;
+        } catch {
+          // A row the tokenizer fails on is reported when its batch is tokenised.
+          continue;
+        }
         this.ratioChars += d.length;
-        this.ratioTokens += this.tok.encodePlain(d).length;
+        this.ratioTokens += tokens;
       }
     }
     const charsPerToken =
@@ -555,11 +625,15 @@ export class AskLlmScorer {
   }
 
   /** Folds tokenised rows into the characters-per-token ratio used by `estimateLengths`. */
-  private learnRatio(documents: readonly string[], fitted: readonly FittedPrompt[]): void {
+  private learnRatio(
+    documents: readonly string[],
+    fitted: readonly (FittedPrompt | Error)[],
+  ): void {
     const overhead = this.promptOverhead;
     if (overhead === undefined) return;
     for (let i = 0; i < fitted.length; i++) {
       const f = fitted[i];
+      if (f instanceof Error) continue;
       const tokens = f.ids.length - overhead;
       // Truncated rows say nothing about the ratio of the whole text.
       if (f.truncated || tokens <= 0) continue;
@@ -575,18 +649,24 @@ export class AskLlmScorer {
 
   /**
    * Tokenises rows: on the thread pool when there is one, else in small slices that yield to
-   * the event loop between slices.
+   * the event loop between slices. A row that fails gives its error in its place; if a thread
+   * batch fails, its rows are tokenised here one by one to find the failing ones.
    */
-  private async prepareRows(documents: readonly string[]): Promise<FittedPrompt[]> {
+  private async prepareRows(documents: readonly string[]): Promise<(FittedPrompt | Error)[]> {
     const pool = await this.tokenizerPool();
     const clean = documents.map(sanitizeDocument);
-    let out: FittedPrompt[];
-    if (pool) out = await pool.fit(clean);
-    else {
+    let out: (FittedPrompt | Error)[] | undefined = pool
+      ? await pool.fit(clean).catch(() => undefined)
+      : undefined;
+    if (!out) {
       out = [];
       for (let i = 0; i < clean.length; i++) {
         if (i % 4 === 0 && i > 0) await new Promise<void>(r => setImmediate(r));
-        out.push(fitPrompt(this.tok, this.wrap, clean[i], this.info.maxTokens));
+        try {
+          out.push(fitPrompt(this.tok, this.wrap, clean[i], this.info.maxTokens));
+        } catch (e) {
+          out.push(new Error(`tokenising the prompt failed: ${errorLine(e)}`));
+        }
       }
     }
     this.learnRatio(clean, out);
@@ -630,6 +710,20 @@ export class AskLlmScorer {
     }
     return this.pool;
   }
+}
+
+/** Finishes a batch: reads the answers of its outputs, records and caches the scores. */
+type FinishBatch = (
+  batch: readonly number[],
+  prepared: readonly FittedPrompt[],
+  out: Record<string, unknown>,
+  t0: number,
+) => Promise<void>;
+
+/** The first line of an error's message, at most 300 characters. */
+function errorLine(e: unknown): string {
+  const text = (e instanceof Error ? e.message : String(e)).split('\n')[0].trim();
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text || 'unknown error';
 }
 
 function makeScore(

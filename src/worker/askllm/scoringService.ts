@@ -109,6 +109,8 @@ export class ColumnState {
   /** Rows of `values` that are in sync with the dataset's row hashes. */
   filled = 0;
   scored = 0;
+  /** Rows the last run could not score, with the content hash it tried and the reason. */
+  readonly failed = new Map<number, { hash: string; reason: string }>();
   private sorted: Float32Array | undefined;
 
   constructor(
@@ -117,6 +119,22 @@ export class ColumnState {
     readonly rebuilds: number,
     public rowsGeneration: number,
   ) {}
+
+  /** Why the row's current content could not be scored, if it failed. */
+  failure(row: number): string | undefined {
+    const f = this.failed.get(row);
+    return f && row < this.filled && this.dataset.rows.hash(row) === f.hash ? f.reason : undefined;
+  }
+
+  /** The failed rows among the first `rowCount`, for the wire (at most `cap`, in row order). */
+  failures(rowCount: number, cap = 1000): { row: number; reason: string }[] {
+    const out: { row: number; reason: string }[] = [];
+    for (const row of [...this.failed.keys()].sort((a, b) => a - b)) {
+      const reason = row < rowCount ? this.failure(row) : undefined;
+      if (reason !== undefined && out.length < cap) out.push({ row, reason });
+    }
+    return out;
+  }
 
   /** Sets a row's score if the row still has the hash the score was computed for. */
   apply(row: number, hash: string, score: RowScore): boolean {
@@ -547,6 +565,8 @@ export class ScoringService {
       lastReport: 0,
     };
     run.cachedAtStart = run.done;
+    // Rows that failed before are tried again.
+    run.col.failed.clear();
     this.reportProgress(run, true);
     this.host.logger.info(
       `Scoring ${run.name}: ${run.scorable - run.done} of ${run.scorable} rows to score ` +
@@ -651,6 +671,7 @@ export class ScoringService {
         hashes: batch.hashes,
         cacheScope: run.scope,
         signal: run.signal,
+        onFailed: failed => this.recordFailures(run, batch, failed),
         onScores: scores => this.applyScores(run, batch, scores),
       });
       run.cancelled = r.cancelled;
@@ -677,6 +698,20 @@ export class ScoringService {
       batch.rowOf.push(i);
     }
     return batch;
+  }
+
+  /** Marks the rows the scorer could not score (no score is invented for them) and logs them. */
+  private recordFailures(
+    run: Run,
+    batch: Batch,
+    failed: readonly { index: number; reason: string }[],
+  ): void {
+    for (const f of failed) {
+      const row = batch.rowOf[f.index];
+      run.col.failed.set(row, { hash: batch.hashes[f.index], reason: f.reason });
+      this.host.logger.warn(`${run.name}: line ${row + 1} could not be scored: ${f.reason}`);
+    }
+    this.host.onScoresChanged(run.uri);
   }
 
   /** Puts a batch's fresh scores into the column and reports them. */
@@ -706,9 +741,11 @@ export class ScoringService {
     const { done, scorable, newly, cancelled } = run;
     // Rows rewritten during the run may have lost the scores they had at the start.
     const cachedAtStart = Math.min(run.cachedAtStart, Math.max(0, done - newly));
+    const failures = run.col.failures(run.rowCount);
     this.host.logger.info(
       `${cancelled ? 'Stopped scoring' : 'Scored'} ${run.name}: ${done} of ${scorable} rows have ` +
-        `scores (${newly} new, ${cachedAtStart} cached) in ${(elapsedMs / 1000).toFixed(1)} s`,
+        `scores (${newly} new, ${cachedAtStart} cached` +
+        `${failures.length > 0 ? `, ${failures.length} failed` : ''}) in ${(elapsedMs / 1000).toFixed(1)} s`,
     );
     this.host.onScoresChanged(run.uri);
     const info = run.scorer.info;
@@ -726,6 +763,8 @@ export class ScoringService {
       promptName: info.promptName,
       elapsedMs,
       loadMs,
+      failed: failures.length,
+      failures: failures.slice(0, 20).map(f => ({ line: f.row + 1, reason: f.reason })),
     };
   }
 
@@ -744,12 +783,14 @@ export class ScoringService {
         if (!id) return undefined;
         const col = this.sync(dataset, id.key);
         const running = this.active?.uri === dataset.uri;
-        if (col.scored === 0 && !running) return undefined;
+        if (col.scored === 0 && col.failed.size === 0 && !running) return undefined;
         const device = this.models.loaded?.device ?? id.stored.meta.device;
+        const failed = col.failures(rowCount);
         return {
           askllm: {
             ...col.encode(rowCount, showNormalized),
             meta: { ...id.stored.meta, ...(device ? { device } : {}) },
+            ...(failed.length > 0 ? { failed } : {}),
           },
         };
       },
@@ -765,6 +806,12 @@ export class ScoringService {
     }
     const store = await this.store();
     const hit = store.cache.get(id.key, ctx.hash);
+    const failure = hit ? undefined : this.columnsByUri.get(ctx.dataset.uri)?.failure(ctx.index);
+    if (failure !== undefined)
+      return (
+        `**ASK-LLM:** could not score line ${formatCount(ctx.index + 1)}: ${escapeMarkdown(failure)}` +
+        ` · model ${codeSpan(id.stored.meta.model)} (run **Winnow: Score Current File** to try again)`
+      );
     if (!hit)
       return (
         '**ASK-LLM:** not scored yet under the current settings (run **Winnow: Score Current ' +
@@ -874,6 +921,7 @@ export class ScoringService {
       const low = dataset.rows.unchangedBelow(col.rowsGeneration);
       if (low < col.filled) {
         for (let i = low; i < col.filled; i++) if (!Number.isNaN(col.values[i])) col.scored--;
+        for (const row of col.failed.keys()) if (row >= low) col.failed.delete(row);
         col.filled = low;
         col.invalidateSorted();
       }
@@ -939,6 +987,8 @@ function emptyResult(
     promptName,
     elapsedMs: performance.now() - t0,
     loadMs: 0,
+    failed: 0,
+    failures: [],
   };
 }
 

@@ -69,7 +69,15 @@ export interface DensityProgress {
 /** What a finished run reports: the counts the client gets, and the run's details. */
 export interface DensityRunSummary extends Pick<
   ComputeDensityResult,
-  'rows' | 'invalidRows' | 'embedded' | 'cachedRows' | 'truncatedRows' | 'model' | 'pipeline'
+  | 'rows'
+  | 'invalidRows'
+  | 'embedded'
+  | 'cachedRows'
+  | 'truncatedRows'
+  | 'failedRows'
+  | 'failures'
+  | 'model'
+  | 'pipeline'
 > {
   device: DeviceName;
   hasherDevice: string;
@@ -230,12 +238,14 @@ export class DensityService {
     const hashes: string[] = [];
     const valid = new Uint8Array(total);
     const pending = new Map<string, string>();
+    /** Content hash → why the embedder failed on it. */
+    const failed = new Map<string, string>();
     let seen = 0;
     let cachedRows = 0;
     let embedded = 0;
     const flush = async (): Promise<void> => {
       if (pending.size === 0) return;
-      embedded += await embedInto(model, store, pending, settings.batchSize, signal);
+      embedded += await embedInto(model, store, pending, settings.batchSize, signal, failed);
       pending.clear();
     };
     for await (const batch of dataset.file.iterateRows(0)) {
@@ -268,7 +278,14 @@ export class DensityService {
 
     // The sketch: both passes stream the rows' embeddings from the cache in blocks.
     const rowsToScore: number[] = [];
-    for (let i = 0; i < total; i++) if (valid[i]) rowsToScore.push(i);
+    const failures: { line: number; reason: string }[] = [];
+    for (let i = 0; i < total; i++) {
+      const reason = valid[i] ? failed.get(hashes[i]) : undefined;
+      if (reason !== undefined) failures.push({ line: i + 1, reason });
+      else if (valid[i]) rowsToScore.push(i);
+    }
+    for (const f of failures.slice(0, 20))
+      this.options.logger.warn(`DENSITY: line ${f.line} could not be embedded: ${f.reason}`);
     const records = Int32Array.from(rowsToScore, i => store.recordOf(hashes[i]));
     let truncatedRows = 0;
     for (const i of rowsToScore) if (store.infoOf(hashes[i])?.truncated) truncatedRows++;
@@ -373,7 +390,9 @@ export class DensityService {
     );
     return {
       rows: rowsToScore.length,
-      invalidRows: total - rowsToScore.length,
+      invalidRows: total - rowsToScore.length - failures.length,
+      failedRows: failures.length,
+      failures: failures.slice(0, 20),
       embedded,
       cachedRows,
       truncatedRows,
@@ -584,30 +603,55 @@ export function describeTextMode(schema: SchemaInfo | null): string {
   return `text:${JSON.stringify({ kind: schema.kind, field: schema.field, template: schema.template })}`;
 }
 
-/** Embeds pending texts in length-sorted batches and appends them to the store. */
+/**
+ * Embeds pending texts in length-sorted batches and appends them to the store. A batch that
+ * fails is embedded again text by text; the texts that fail alone go to `failed` (hash → reason)
+ * and are not stored.
+ */
 async function embedInto(
   model: EmbeddingModel,
   store: EmbeddingStore,
   pending: Map<string, string>,
   batchSize: number,
   signal: AbortSignal,
+  failed: Map<string, string>,
 ): Promise<number> {
   const items = [...pending].sort((a, b) => a[1].length - b[1].length);
   let count = 0;
   for (let start = 0; start < items.length; start += batchSize) {
     signal.throwIfAborted();
-    const batch = items.slice(start, start + batchSize);
-    const r = await model.embedBatch(batch.map(([, text]) => text));
-    const entries: EmbeddingEntry[] = batch.map(([hash], i) => ({
-      hash,
-      vector: r.vectors.subarray(i * model.dim, (i + 1) * model.dim),
-      tokens: r.tokens[i],
-      truncated: r.truncated[i] === 1,
-    }));
-    // Each batch is on disk before the next starts: a cancelled or crashed run resumes here.
-    count += await store.append(entries);
+    count += await embedBatchInto(model, store, items.slice(start, start + batchSize), failed);
   }
   return count;
+}
+
+/** Embeds one batch of (hash, text) and stores it; on failure, each text alone (see above). */
+async function embedBatchInto(
+  model: EmbeddingModel,
+  store: EmbeddingStore,
+  batch: readonly (readonly [string, string])[],
+  failed: Map<string, string>,
+): Promise<number> {
+  let r: Awaited<ReturnType<EmbeddingModel['embedBatch']>>;
+  try {
+    r = await model.embedBatch(batch.map(([, text]) => text));
+  } catch (e) {
+    if (batch.length === 1) {
+      failed.set(batch[0][0], errorText(e).split('\n')[0].slice(0, 300));
+      return 0;
+    }
+    let count = 0;
+    for (const item of batch) count += await embedBatchInto(model, store, [item], failed);
+    return count;
+  }
+  const entries: EmbeddingEntry[] = batch.map(([hash], i) => ({
+    hash,
+    vector: r.vectors.subarray(i * model.dim, (i + 1) * model.dim),
+    tokens: r.tokens[i],
+    truncated: r.truncated[i] === 1,
+  }));
+  // Each batch is on disk before the next starts: a cancelled or crashed run resumes here.
+  return await store.append(entries);
 }
 
 /** The hash graph on the embedder's device when possible, else on the CPU. */

@@ -365,7 +365,7 @@ class TransformersEmbedder implements EmbeddingModel {
         truncated: new Uint8Array(0),
       };
     const { tf, model, tokenizer, head, inputNames } = this.parts;
-    const ids = texts.map(t => this.encode(head.doLowerCase ? t.toLowerCase() : t));
+    const ids = texts.map(t => this.encode(t));
     const truncated = new Uint8Array(n);
     const tokens = new Int32Array(n);
     ids.forEach((x, i) => {
@@ -413,18 +413,23 @@ class TransformersEmbedder implements EmbeddingModel {
   }
 
   tokenize(text: string): number[] {
-    return this.encode(this.parts.head.doLowerCase ? text.toLowerCase() : text).ids;
+    return this.encode(text).ids;
   }
 
-  /** Token ids of one text, truncated like the Python tokenizers: special tokens are kept. */
+  /**
+   * Token ids of one text (lower-cased first where the model asks), truncated like the Python
+   * tokenizers: special tokens are kept. Only a prefix of a long text is tokenised (see
+   * {@link prefixIds}), so a row of many megabytes costs what a short one costs.
+   */
   private encode(text: string): { ids: number[]; truncated: boolean } {
-    const { tokenizer } = this.parts;
+    const { tokenizer, head } = this.parts;
     const max = this.maxTokens;
-    // Long documents: tokenise a generous prefix only (a token covers at least one character).
-    const cap = max * 64;
-    let ids = tokenizer.encode(text.length > cap ? text.slice(0, cap) : text);
-    if (text.length > cap && ids.length <= max) ids = tokenizer.encode(text);
-    if (ids.length <= max) return { ids, truncated: false };
+    const { ids, shortened } = prefixIds(
+      t => tokenizer.encode(head.doLowerCase ? t.toLowerCase() : t),
+      text,
+      max,
+    );
+    if (ids.length <= max) return { ids, truncated: shortened };
     const keep = Math.max(0, max - this.prefix - this.suffix);
     return {
       ids: [...ids.slice(0, this.prefix + keep), ...ids.slice(ids.length - this.suffix)].slice(
@@ -440,6 +445,39 @@ class TransformersEmbedder implements EmbeddingModel {
     this.disposed = true;
     await this.parts.model.dispose();
   }
+}
+
+/**
+ * The token ids of the shortest prefix of `text` worth tokenising for a limit of `max` tokens:
+ * the text cut (before a whitespace where there is one) to 8 characters per token, grown ×4
+ * while it gives fewer than `max` + 16 tokens, up to 256 characters per token. The 16 extra
+ * tokens keep the tokens at the cut, which can differ from those of the whole text, past the
+ * ones kept, so truncating these ids to `max` equals truncating the ids of the whole text. A text
+ * whose first `256 × max` characters hold fewer tokens (a huge whitespace run) is embedded on
+ * those characters.
+ */
+export function prefixIds(
+  encode: (text: string) => number[],
+  text: string,
+  max: number,
+): { ids: number[]; shortened: boolean } {
+  const margin = 16;
+  const limit = Math.min(text.length, 256 * max);
+  const cut = (size: number): string => {
+    if (size >= text.length) return text;
+    for (let i = size; i > size - 256 && i > 0; i--)
+      if (/\s/.test(text[i])) return text.slice(0, i);
+    const code = text.charCodeAt(size - 1);
+    // Never split a surrogate pair.
+    return text.slice(0, code >= 0xd800 && code <= 0xdbff ? size - 1 : size);
+  };
+  let part = cut(Math.min(limit, 8 * (max + margin)));
+  let ids = encode(part);
+  while (part.length < limit && ids.length < max + margin) {
+    part = cut(Math.min(limit, 4 * part.length));
+    ids = encode(part);
+  }
+  return { ids, shortened: part.length < text.length };
 }
 
 /** Position of `needle` inside `hay`, or -1. */

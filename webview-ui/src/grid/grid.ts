@@ -582,7 +582,7 @@ export class Grid {
       row.fields.length ? `Fields: ${row.fields.join(', ')}` : row.error ? 'Raw line' : undefined,
     );
     fillDecision(decision, row.decision, triageKeyNames(this.triageKeys));
-    fillScore(score, row.score, facts);
+    fillScore(score, row.score, facts, row.scoreFailed !== undefined);
     fillDensity(density, row);
     length.textContent = lengthText(row);
     setAttr(length, 'title', lengthTooltip(row, this.sources.askllm));
@@ -839,11 +839,21 @@ export function formatScore(v: number): string {
   return v.toFixed(3);
 }
 
-function fillScore(cell: HTMLElement, score: number | undefined, facts: string): void {
+function fillScore(
+  cell: HTMLElement,
+  score: number | undefined,
+  facts: string,
+  failed: boolean,
+): void {
   cell.replaceChildren();
   cell.title = facts;
   if (score === undefined) {
-    cell.append(el('span', 'muted', undefined, '—'));
+    // A row the run could not score says so; the reason is in the tooltip.
+    cell.append(
+      failed
+        ? el('span', 'score-failed', undefined, 'failed')
+        : el('span', 'muted', undefined, '—'),
+    );
     return;
   }
   const bar = el('span', 'score-bar', { 'aria-hidden': 'true' });

@@ -117,7 +117,9 @@ export function scoreTooltip(row: RowScores, sources: ScoreSourceView): string {
     }
     const variant = variantText(row);
     if (variant) lines.push(`Variant (not the ASK-LLM score): ${variant}`);
-  } else lines.push('ASK-LLM: not scored yet (Winnow: Score Current File)');
+  } else if (row.scoreFailed !== undefined)
+    lines.push(`ASK-LLM: could not score this row: ${row.scoreFailed}`);
+  else lines.push('ASK-LLM: not scored yet (Winnow: Score Current File)');
   const density = densityText(row);
   if (density) lines.push(density);
   return lines.join('\n');
@@ -130,7 +132,11 @@ export function scoreFacts(d: RowDetail): [string, string][] {
   if (d.score !== undefined) {
     const standing = standingOf(d, a);
     facts.push(['ASK-LLM P(yes)', formatProbability(d.score) + (standing ? ` · ${standing}` : '')]);
-  } else facts.push(['ASK-LLM P(yes)', 'not scored']);
+  } else
+    facts.push([
+      'ASK-LLM P(yes)',
+      d.scoreFailed !== undefined ? `could not score: ${d.scoreFailed}` : 'not scored',
+    ]);
   const variant = variantText(d);
   if (variant) facts.push(['Variant (not the ASK-LLM score)', variant]);
   if (a) {
