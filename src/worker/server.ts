@@ -224,7 +224,12 @@ async function applyGlobalSettings(): Promise<void> {
   logger.info(`Log level: ${s.logLevel}`);
 }
 
-onNotification(connection, DidOpenDataset.type, params => registry.open(params));
+/** Whether the client tells which tabs show datasets (VS Code's does; editors over stdio don't). */
+let clientReportsTabs = false;
+onNotification(connection, DidOpenDataset.type, params => {
+  clientReportsTabs = true;
+  registry.open(params);
+});
 onNotification(connection, DidCloseDataset.type, params => registry.close(params));
 // A plain LSP client (one without Winnow's middleware) still gets diagnostics and hovers; the
 // text it sends is ignored because the worker reads the file from disk.
@@ -333,7 +338,10 @@ function reportStatus(): void {
     status.update(scoringStatus);
     return;
   }
-  const unavailable = [...open].filter(d => d.unavailable !== undefined);
+  // Only files in front of the user turn the status into an error (the diagnostic is always there);
+  // a client without tabs (an editor over stdio) holds files through text documents alone.
+  const shown = (d: Dataset) => registry.isShown(d.uri) || !clientReportsTabs;
+  const unavailable = [...open].filter(d => d.unavailable !== undefined && shown(d));
   if (unavailable.length > 0) {
     status.update({
       state: 'error',

@@ -62,6 +62,16 @@ export class DatasetRegistry {
     );
   }
 
+  /**
+   * Whether anything beyond a synced text document holds `uri`: a tab, the dataset view or a
+   * running command. VS Code keeps text documents of closed tabs alive for a while, so a file
+   * held only that way is not in front of the user.
+   */
+  isShown(uri: string): boolean {
+    const holders = this.entries.get(uri)?.holders;
+    return !!holders && [...holders.keys()].some(source => source !== 'textDocument');
+  }
+
   /** Removes a holder; the last one closes the file. Unknown holders are ignored. */
   close({ uri, source }: DatasetParams): void {
     const entry = this.entries.get(uri);

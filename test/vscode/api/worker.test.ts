@@ -57,7 +57,9 @@ describe('Winnow worker (language server)', () => {
     assert.equal(info.invalidCount, INVALID.length);
     await waitFor('the idle status', () =>
       winnow.worker.status.state === 'idle' ? true : undefined,
-    );
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}; the status is ${JSON.stringify(winnow.worker.status)}`);
+    });
   });
 
   it('answers hovers on valid and invalid lines through vscode.executeHoverProvider', async () => {
