@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt } from '../../src/core/askllm';
-import { type DeviceName, skipReason } from '../../src/worker/model/device';
+import type { DeviceName } from '../../src/worker/model/device';
 import { AskLlmScorer, type LoadedModel, loadScorerModel } from '../../src/worker/model';
 import {
   type FixtureSet,
@@ -20,6 +20,7 @@ import {
   generateFixtureSet,
   t5Distribution,
 } from '../support/fixtures';
+import { deviceSkipReason, loadOnDevice } from '../support/deviceAvailability';
 
 const DOCS = [
   'Photosynthesis is the process by which a cell uses energy from light, with evidence from biology.',
@@ -38,19 +39,18 @@ for (const device of ['webgpu', 'cuda'] as DeviceName[])
   describe(`on ${device}`, () => {
     for (const arch of ['t5', 'qwen2'] as const)
       test(`tiny-${arch}: P(yes) equals the closed form within 1e-5 on both forward paths`, async t => {
-        const reason = skipReason(device, false);
+        const reason = deviceSkipReason(device);
         if (reason) return t.skip(reason);
-        let model: LoadedModel;
-        try {
-          model = await loadScorerModel({
+        const loaded = await loadOnDevice(device, () =>
+          loadScorerModel({
             model: fx[arch].dir,
             cacheDir: join(fx.root, 'cache'),
             offline: true,
             device,
-          });
-        } catch (e) {
-          return t.skip(`${device} is not available: ${(e as Error).message.slice(0, 300)}`);
-        }
+          }),
+        );
+        if ('skip' in loaded) return t.skip(loaded.skip);
+        const model: LoadedModel = loaded.value;
         try {
           assert.equal(model.device, device);
           const tok = await AutoTokenizer.from_pretrained(fx[arch].dir);
@@ -84,17 +84,14 @@ for (const device of ['webgpu', 'cuda'] as DeviceName[])
     // for the caches in GPU memory, which must not move `logits` there (see fetchThrough).
     for (const shape of ['flan-t5-small', 'smollm2-135m'] as const)
       test(`${shape} (2 layers, logits last): P(yes) equals the CPU's on both forward paths`, async t => {
-        const reason = skipReason(device, false);
+        const reason = deviceSkipReason(device);
         if (reason) return t.skip(reason);
         const dir = join(fx.root, `${shape}-logits-last`);
         buildRandomModel(dir, shape, { layers: 2, logitsLast: true });
         const opts = { model: dir, cacheDir: join(fx.root, 'cache'), offline: true };
-        let model: LoadedModel;
-        try {
-          model = await loadScorerModel({ ...opts, device });
-        } catch (e) {
-          return t.skip(`${device} is not available: ${(e as Error).message.slice(0, 300)}`);
-        }
+        const loaded = await loadOnDevice(device, () => loadScorerModel({ ...opts, device }));
+        if ('skip' in loaded) return t.skip(loaded.skip);
+        const model: LoadedModel = loaded.value;
         const cpu = await loadScorerModel({ ...opts, device: 'cpu' });
         try {
           const want = await AskLlmScorer.create(cpu, { batchSize: 8 }).score(DOCS);
