@@ -20,7 +20,12 @@ import {
   type WinnowSettingsSection,
 } from '../../src/shared/workerProtocol';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../support/fixtures';
+import { assertProbability } from '../support/probability';
+
 import { WorkerSession } from './workerSession';
+
+/** A P(yes) read from a hover or tooltip: six significant digits. */
+const PRINTED = { printed: true } as const;
 
 let root: string;
 let t5: TinyT5;
@@ -177,7 +182,7 @@ describe('ASK-LLM scoring in the worker', () => {
     for (const d of [0, 12, 29]) {
       const md = hoverMarkdown(await w.hover(data.uri, rowOf(d)));
       const want = closedForm(docs[d]);
-      assert.ok(Math.abs(hoverProbability(md) - want) < 1e-5, `${md} vs ${want}`);
+      assertProbability(hoverProbability(md), want, md, PRINTED);
       assert.match(md, /percentile in this file/);
       assert.match(md, /rank \d+ of 30 scored rows/);
       assert.ok(md.includes(t5.dir.replace(/\\/g, '\\\\')) || md.includes(t5.dir), md);
@@ -207,7 +212,7 @@ describe('ASK-LLM scoring in the worker', () => {
       const ulp = 10 ** (Math.floor(Math.log10(want)) - digitsShown(m[1]) + 1);
       assert.ok(Math.abs(shown - want) <= ulp / 2 + 1e-9, `${label} vs ${want}`);
       const tip = (h.tooltip as MarkupContent).value;
-      assert.ok(Math.abs(hoverProbability(tip) - want) < 1e-5, `${tip} vs ${want}`);
+      assertProbability(hoverProbability(tip), want, tip, PRINTED);
     }
 
     // Columns: one value per physical line, NaN for the broken line, exact metadata.
@@ -217,7 +222,7 @@ describe('ASK-LLM scoring in the worker', () => {
     const values = decodeColumn(c);
     assert.ok(Number.isNaN(values[7]));
     for (let d = 0; d < docs.length; d++)
-      assert.ok(Math.abs(values[rowOf(d)] - all[d]) < 1e-5, `row ${rowOf(d)}`);
+      assertProbability(values[rowOf(d)], all[d], `row ${rowOf(d)}`);
     assert.deepEqual(
       { ...c.askllm?.meta, promptHash: undefined },
       {
@@ -273,7 +278,12 @@ describe('ASK-LLM scoring in the worker', () => {
     const c = await w.columns(data.uri);
     assert.equal(c.askllm?.scored, docs.length);
     const want = closedForm(docs[4]);
-    assert.ok(Math.abs(hoverProbability(hoverMarkdown(await w.hover(data.uri, 4))) - want) < 1e-5);
+    assertProbability(
+      hoverProbability(hoverMarkdown(await w.hover(data.uri, 4))),
+      want,
+      'row 4 hover',
+      PRINTED,
+    );
     assert.ok(!w.logs.some(l => l.message.includes('Loading ASK-LLM model')), 'a model was loaded');
 
     // Edit one line on disk: the worker re-scores that row alone, by itself.
@@ -292,9 +302,9 @@ describe('ASK-LLM scoring in the worker', () => {
     );
     const after = await w.columns(data.uri);
     assert.equal(after.askllm?.scored, docs.length);
-    assert.ok(Math.abs(decodeColumn(after)[3] - closedForm(newText)) < 1e-5);
+    assertProbability(decodeColumn(after)[3], closedForm(newText), 'edited row 3');
     const md = hoverMarkdown(await w.hover(data.uri, 3));
-    assert.ok(Math.abs(hoverProbability(md) - closedForm(newText)) < 1e-5);
+    assertProbability(hoverProbability(md), closedForm(newText), 'edited row 3 hover', PRINTED);
     // An explicit run now finds everything in the cache.
     const r = await w.score(data.uri).result;
     assert.equal(r.newlyScored, 0);
@@ -319,13 +329,13 @@ describe('ASK-LLM scoring in the worker', () => {
     const dist = t5Distribution(t5, ids);
     const md = hoverMarkdown(await w.hover(data.uri, 0));
     const plain = md.replace(/\\(.)/g, '$1');
-    assert.ok(Math.abs(hoverProbability(md) - (dist[t5.yesId] + dist[t5.yesCapId])) < 1e-5, plain);
+    assertProbability(hoverProbability(md), dist[t5.yesId] + dist[t5.yesCapId], plain, PRINTED);
     assert.match(plain, /prompt short\.winnow-prompt/);
     assert.match(plain, /answer `▁yes` \+ `▁Yes`/);
     const variant = /P\(yes\) \/ \(P\(yes\) \+ P\(no\)\) = ([0-9.e-]+)/.exec(plain);
     assert.ok(variant, plain);
     const pYes = dist[t5.yesId] + dist[t5.yesCapId];
-    assert.ok(Math.abs(Number(variant[1]) - pYes / (pYes + dist[t5.noId])) < 1e-5);
+    assertProbability(Number(variant[1]), pYes / (pYes + dist[t5.noId]), 'variant', PRINTED);
 
     // The columns carry the variant while the setting is on: per row, NaN for the broken line.
     const on = await w.columns(data.uri);
@@ -335,7 +345,7 @@ describe('ASK-LLM scoring in the worker', () => {
     for (const d of [0, 5, 20]) {
       const dd = t5Distribution(t5, tok.encode(renderPrompt(parsed, docs[d])));
       const y = dd[t5.yesId] + dd[t5.yesCapId];
-      assert.ok(Math.abs(norm[rowOf(d)] - y / (y + dd[t5.noId])) < 1e-5, `row ${rowOf(d)}`);
+      assertProbability(norm[rowOf(d)], y / (y + dd[t5.noId]), `row ${rowOf(d)} variant`);
       assert.equal(
         decodeTokens(on).tokens[rowOf(d)],
         tok.encode(renderPrompt(parsed, docs[d])).length,
@@ -499,7 +509,7 @@ describe('long runs: hover during a run, cancellation, SIGKILL', () => {
       if (!Number.isNaN(before[i])) assert.equal(final[i], before[i], `row ${i} changed`);
     }
     // Spot-check rows scored before and after the kill against the closed form.
-    for (const i of [0, 700, 1499]) assert.ok(Math.abs(final[i] - closedForm(long[i])) < 1e-5);
+    for (const i of [0, 700, 1499]) assertProbability(final[i], closedForm(long[i]), `row ${i}`);
     await w2.shutdown();
   });
 });

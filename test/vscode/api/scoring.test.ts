@@ -13,6 +13,7 @@ import * as vscode from 'vscode';
 import { PAPER_PROMPT, renderPrompt } from '../../../src/core/askllm/prompt';
 import type { ScoreResult } from '../../../src/shared/workerProtocol';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../../support/fixtures';
+import { assertProbability } from '../../support/probability';
 import { EXTENSION_ID, hoverMarkdown as hoverText, waitFor } from '../../support/vscodeApi';
 import { makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
 
@@ -85,7 +86,7 @@ describe('ASK-LLM scoring (Winnow: Score Current File)', () => {
     });
     const shown = Number(/P\(yes\) = ([0-9.e-]+)/.exec(text)?.[1]);
     const want = closedForm(textDocs[line]);
-    assert.ok(Math.abs(shown - want) < 1e-5, `${shown} vs ${want}\n${text}`);
+    assertProbability(shown, want, text, { printed: true });
     assert.match(text, /percentile in this file/);
     assert.match(text, /prompt ASK-LLM \(paper\)/);
 

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt } from '../../../src/core/askllm/prompt';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../../support/fixtures';
+import { assertProbability } from '../../support/probability';
 import { launchVSCode, poll, TIMEOUTS, type VSCodeSession } from '../../support/vscodeServer';
 
 const ROWS = 60;
@@ -96,7 +97,7 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   const shown = Number(/P\(yes\) = ([0-9.e-]+)/.exec(text)?.[1]);
   const tok = await AutoTokenizer.from_pretrained(t5.dir);
   const want = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, docs[line - 1])))[t5.yesId];
-  assert.ok(Math.abs(shown - want) < 1e-5, `hover shows ${shown}, closed form ${want}\n${text}`);
+  assertProbability(shown, want, `hover shows ${shown}\n${text}`, { printed: true });
   assert.match(text, /percentile in this file/);
   assert.match(text, /prompt ASK-LLM \(paper\)/);
 
