@@ -447,36 +447,45 @@ describe('long runs: hover during a run, cancellation, SIGKILL', () => {
     return done;
   }
 
-  it('answers hovers while a run is in progress, and cancellation stops between batches', async () => {
-    const w = await start(join(root, 'storage-cancel'), settings());
+  it('answers hovers while a run is in progress, and cancellation stops between batches', async t => {
+    const storage = join(root, 'storage-cancel');
+    const w = await start(storage, settings());
     await w.openDataset(data.uri, 'command');
     const run = w.score(data.uri);
+    let runEnded = false;
+    void run.result.finally(() => (runEnded = true)).catch(() => undefined);
     await w.waitFor('50 rows scored', () => doneSoFar(w) >= 50, 60_000);
+    // Order, not time: every hover is answered while the run is still going.
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
       const md = hoverMarkdown(await w.hover(data.uri, 1000 + i));
       times.push(performance.now() - t0);
       assert.match(md, /row 1,00\d of 1,500/);
+      assert.equal(runEnded, false, `hover ${i} came after the run had ended`);
     }
     assert.ok(doneSoFar(w) < long.length, 'the run was still going');
     times.sort((a, b) => a - b);
-    assert.ok(times[2] < 1000, `median hover time ${times[2].toFixed(0)} ms during a run`);
+    t.diagnostic(`median hover time ${times[2].toFixed(0)} ms during a run`);
 
     const before = doneSoFar(w);
     const tCancel = performance.now();
     run.cancel();
     const r = await run.result;
-    const stopMs = performance.now() - tCancel;
+    t.diagnostic(`stopping took ${(performance.now() - tCancel).toFixed(0)} ms`);
     assert.equal(r.cancelled, true);
     assert.ok(r.scored >= before && r.scored < long.length, `${r.scored} scored`);
-    assert.ok(stopMs < 5000, `stopping took ${stopMs.toFixed(0)} ms`);
     // Every score the run reported is stored; nothing past the cancellation was added.
     const c = await w.columns(data.uri);
     assert.equal(c.askllm?.scored, r.scored);
-    await new Promise(res => setTimeout(res, 500));
-    assert.equal((await w.columns(data.uri)).askllm?.scored, r.scored, 'scoring went on');
+    // Instead of waiting a while for stray batches: shut the worker down (it has then finished
+    // whatever it was still doing) and read the stored scores back in a new one.
     await w.shutdown();
+    const w2 = await start(storage, settings());
+    await w2.openDataset(data.uri, 'command');
+    await w2.fileInfo(data.uri, true);
+    assert.equal((await w2.columns(data.uri)).askllm?.scored, r.scored, 'scoring went on');
+    await w2.shutdown();
   });
 
   it('SIGKILL mid-run loses no finished score, and the next run continues where it stopped', async () => {
