@@ -14,8 +14,13 @@ export type Precision = 'fp32' | 'fp16';
  */
 export const LOG_P_TOLERANCE: Record<Precision, number> = { fp32: 1e-4, fp16: 2e-2 };
 
-/** A probability printed to six significant digits is off by at most 5e-6 relative. */
-export const PRINTED_LOG_TOLERANCE = 1e-5;
+/**
+ * The log tolerance for a probability printed to `digits` significant digits: rounding moves it
+ * by at most half a unit in the last digit, 5·10^−digits relative, i.e. 1e-5 for six digits.
+ */
+export function printedLogTolerance(digits: number): number {
+  return 10 ** (1 - digits);
+}
 
 /** |ln got − ln want|; Infinity when either is not a positive finite number. */
 export function logError(got: number, want: number): number {
@@ -27,8 +32,11 @@ export function logError(got: number, want: number): number {
 export interface ProbabilityCheck {
   /** The model's precision. Default fp32. */
   readonly precision?: Precision;
-  /** The value was read back from text (a hover, an inlay tooltip): allow its rounding. */
-  readonly printed?: boolean;
+  /**
+   * The value was read back from text: allow its rounding. `true` is six significant digits
+   * (hovers, tooltips); a number gives the digits (inline hints show three).
+   */
+  readonly printed?: boolean | number;
 }
 
 /**
@@ -41,7 +49,8 @@ export function assertProbability(
   message: string,
   { precision = 'fp32', printed = false }: ProbabilityCheck = {},
 ): number {
-  const tolerance = LOG_P_TOLERANCE[precision] + (printed ? PRINTED_LOG_TOLERANCE : 0);
+  const digits = printed === true ? 6 : printed === false ? 0 : printed;
+  const tolerance = LOG_P_TOLERANCE[precision] + (digits ? printedLogTolerance(digits) : 0);
   const err = logError(got, want);
   assert.ok(
     err <= tolerance,
