@@ -399,11 +399,15 @@ describe('worker settings', () => {
 
 describe('worker process', () => {
   // A worker that stays up fails by the test's timeout, not by a guess at how long exiting takes.
-  it('exits when the extension host goes away (IPC channel closed)', { timeout: 60_000 }, async () => {
-    const session = await WorkerSession.start();
-    session.child.disconnect();
-    assert.equal(await session.whenExited(), 0);
-  });
+  it(
+    'exits when the extension host goes away (IPC channel closed)',
+    { timeout: 60_000 },
+    async () => {
+      const session = await WorkerSession.start();
+      session.child.disconnect();
+      assert.equal(await session.whenExited(), 0);
+    },
+  );
 
   it('refuses to run without an IPC channel, saying why on stderr', async () => {
     const { spawnSync } = await import('node:child_process');

@@ -374,7 +374,9 @@ export class VSCodeSession {
     const rows = this.page.locator('.markers-panel .monaco-list-row');
     // The message box is there but empty (not visible) while the panel lists rows.
     await this.page
-      .locator('.markers-panel .monaco-list-row:visible, .markers-panel .message-box-container:visible')
+      .locator(
+        '.markers-panel .monaco-list-row:visible, .markers-panel .message-box-container:visible',
+      )
       .first()
       .waitFor({ state: 'visible', timeout: timeoutMs });
     return rows.allInnerTexts();

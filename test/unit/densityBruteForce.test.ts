@@ -116,13 +116,20 @@ describe('DENSITY scores equal the brute-force definition exactly', () => {
       const rows = generateRows(params, 150, init.seed ?? 1);
       const want = bruteForceScores(params, rows, rows);
       // Some scores must differ, or equality would say little.
-      assert.ok(new Set(want.scores).size > 10, `only ${new Set(want.scores).size} distinct scores`);
+      assert.ok(
+        new Set(want.scores).size > 10,
+        `only ${new Set(want.scores).size} distinct scores`,
+      );
 
       const hasher = await OrtLshHasher.create(params, { blockRows: 16 });
       try {
         const x = flat(rows, params.dim);
         const d = params.dim;
-        const chunks = () => [x.subarray(0, 7 * d), x.subarray(7 * d, 100 * d), x.subarray(100 * d)];
+        const chunks = () => [
+          x.subarray(0, 7 * d),
+          x.subarray(7 * d, 100 * d),
+          x.subarray(100 * d),
+        ];
         const got = await computeDensity(chunks, hasher, new DensitySketch(params));
         assert.equal(got.sketch.count, rows.length);
         assert.deepEqual(Array.from(got.scores), want.scores);

@@ -294,9 +294,7 @@ test('a small file: parse-error badges, hostile text stays text, switch to text 
     },
     TIMEOUTS.webview,
   );
-  const status = await vs.page
-    .locator('.statusbar-item[id="status.editor.selection"]')
-    .innerText();
+  const status = await vs.page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
   assert.match(status, /Ln 22\b/, `cursor position: ${status}`);
   await vs.screenshot('dataset-small-as-text');
 
