@@ -13,7 +13,8 @@
 //           one file at a time, with the packaged VSIX installed (WINNOW_VSIX, or packaged
 //           here with scripts/package.mjs)
 //
-// A tier without test files counts 0 and is skipped. The last line is `N passed, N failed`;
+// A tier without test files counts 0 and is skipped. The last line is
+// `N passed, N failed, N skipped` (skips summed over every tier);
 // the exit code is 1 when anything failed.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -217,9 +218,11 @@ const setup = Number(process.env.WINNOW_TEST_SETUP_SECONDS || 0);
 const testSeconds = results.reduce((s, r) => s + r.seconds, 0);
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 for (const { tier, counts, seconds, ran } of results) {
   passed += counts.passed;
   failed += counts.failed;
+  skipped += counts.skipped;
   const extra = !ran ? '  (no test files)' : counts.skipped ? `  (${counts.skipped} skipped)` : '';
   console.log(
     `${LABEL[tier].padEnd(11)} ${String(counts.passed).padStart(5)} passed, ${String(counts.failed).padStart(3)} failed` +
@@ -230,5 +233,5 @@ console.log(
   `wall time ${(setup + testSeconds).toFixed(0)} s` +
     (setup ? ` (set-up and build ${setup} s, checks and tests ${testSeconds.toFixed(0)} s)` : ''),
 );
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);

@@ -20,8 +20,8 @@
 #   cp $OLDPWD/.cache/gpu-bench/*Device.test.js out/test/bench/ && ./bin/node --test out/test/bench/*Device.test.js
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-# Other bundles may be mid-edit by teammates; the bench bundle is what matters here.
-node esbuild.mjs --tests || echo "warning: the build reported errors (see above)"
+# A failed build stops here: shipping the previous build's device tests would test stale code.
+node esbuild.mjs --tests || { echo "the build failed (see above): no bundle written" >&2; exit 1; }
 test out/test/bench/score.bench.js -nt test/bench/score.bench.ts || { echo "score.bench.js is stale"; exit 1; }
 out=.cache/gpu-bench
 mkdir -p "$out"

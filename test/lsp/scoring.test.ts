@@ -21,7 +21,12 @@ import {
 } from '../../src/shared/protocol/worker';
 import { type WinnowSettingsSection } from '../../src/shared/settings';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../support/fixtures';
+import { assertProbability } from '../support/probability';
+
 import { WorkerSession } from './workerSession';
+
+/** A P(yes) read from a hover or tooltip: six significant digits. */
+const PRINTED = { printed: true } as const;
 
 let root: string;
 let t5: TinyT5;
@@ -178,7 +183,7 @@ describe('ASK-LLM scoring in the worker', () => {
     for (const d of [0, 12, 29]) {
       const md = hoverMarkdown(await w.hover(data.uri, rowOf(d)));
       const want = closedForm(docs[d]);
-      assert.ok(Math.abs(hoverProbability(md) - want) < 1e-5, `${md} vs ${want}`);
+      assertProbability(hoverProbability(md), want, md, PRINTED);
       assert.match(md, /percentile in this file/);
       assert.match(md, /rank \d+ of 30 scored rows/);
       assert.ok(md.includes(t5.dir.replace(/\\/g, '\\\\')) || md.includes(t5.dir), md);
@@ -208,7 +213,7 @@ describe('ASK-LLM scoring in the worker', () => {
       const ulp = 10 ** (Math.floor(Math.log10(want)) - digitsShown(m[1]) + 1);
       assert.ok(Math.abs(shown - want) <= ulp / 2 + 1e-9, `${label} vs ${want}`);
       const tip = (h.tooltip as MarkupContent).value;
-      assert.ok(Math.abs(hoverProbability(tip) - want) < 1e-5, `${tip} vs ${want}`);
+      assertProbability(hoverProbability(tip), want, tip, PRINTED);
     }
 
     // Columns: one value per physical line, NaN for the broken line, exact metadata.
@@ -218,7 +223,7 @@ describe('ASK-LLM scoring in the worker', () => {
     const values = decodeColumn(c);
     assert.ok(Number.isNaN(values[7]));
     for (let d = 0; d < docs.length; d++)
-      assert.ok(Math.abs(values[rowOf(d)] - all[d]) < 1e-5, `row ${rowOf(d)}`);
+      assertProbability(values[rowOf(d)], all[d], `row ${rowOf(d)}`);
     assert.deepEqual(
       { ...c.askllm?.meta, promptHash: undefined },
       {
@@ -274,7 +279,12 @@ describe('ASK-LLM scoring in the worker', () => {
     const c = await w.columns(data.uri);
     assert.equal(c.askllm?.scored, docs.length);
     const want = closedForm(docs[4]);
-    assert.ok(Math.abs(hoverProbability(hoverMarkdown(await w.hover(data.uri, 4))) - want) < 1e-5);
+    assertProbability(
+      hoverProbability(hoverMarkdown(await w.hover(data.uri, 4))),
+      want,
+      'row 4 hover',
+      PRINTED,
+    );
     assert.ok(!w.logs.some(l => l.message.includes('Loading ASK-LLM model')), 'a model was loaded');
 
     // Edit one line on disk: the worker re-scores that row alone, by itself.
@@ -293,9 +303,9 @@ describe('ASK-LLM scoring in the worker', () => {
     );
     const after = await w.columns(data.uri);
     assert.equal(after.askllm?.scored, docs.length);
-    assert.ok(Math.abs(decodeColumn(after)[3] - closedForm(newText)) < 1e-5);
+    assertProbability(decodeColumn(after)[3], closedForm(newText), 'edited row 3');
     const md = hoverMarkdown(await w.hover(data.uri, 3));
-    assert.ok(Math.abs(hoverProbability(md) - closedForm(newText)) < 1e-5);
+    assertProbability(hoverProbability(md), closedForm(newText), 'edited row 3 hover', PRINTED);
     // An explicit run now finds everything in the cache.
     const r = await w.score(data.uri).result;
     assert.equal(r.newlyScored, 0);
@@ -320,13 +330,13 @@ describe('ASK-LLM scoring in the worker', () => {
     const dist = t5Distribution(t5, ids);
     const md = hoverMarkdown(await w.hover(data.uri, 0));
     const plain = md.replace(/\\(.)/g, '$1');
-    assert.ok(Math.abs(hoverProbability(md) - (dist[t5.yesId] + dist[t5.yesCapId])) < 1e-5, plain);
+    assertProbability(hoverProbability(md), dist[t5.yesId] + dist[t5.yesCapId], plain, PRINTED);
     assert.match(plain, /prompt short\.winnow-prompt/);
     assert.match(plain, /answer `▁yes` \+ `▁Yes`/);
     const variant = /P\(yes\) \/ \(P\(yes\) \+ P\(no\)\) = ([0-9.e-]+)/.exec(plain);
     assert.ok(variant, plain);
     const pYes = dist[t5.yesId] + dist[t5.yesCapId];
-    assert.ok(Math.abs(Number(variant[1]) - pYes / (pYes + dist[t5.noId])) < 1e-5);
+    assertProbability(Number(variant[1]), pYes / (pYes + dist[t5.noId]), 'variant', PRINTED);
 
     // The columns carry the variant while the setting is on: per row, NaN for the broken line.
     const on = await w.columns(data.uri);
@@ -336,7 +346,7 @@ describe('ASK-LLM scoring in the worker', () => {
     for (const d of [0, 5, 20]) {
       const dd = t5Distribution(t5, tok.encode(renderPrompt(parsed, docs[d])));
       const y = dd[t5.yesId] + dd[t5.yesCapId];
-      assert.ok(Math.abs(norm[rowOf(d)] - y / (y + dd[t5.noId])) < 1e-5, `row ${rowOf(d)}`);
+      assertProbability(norm[rowOf(d)], y / (y + dd[t5.noId]), `row ${rowOf(d)} variant`);
       assert.equal(
         decodeTokens(on).tokens[rowOf(d)],
         tok.encode(renderPrompt(parsed, docs[d])).length,
@@ -438,36 +448,45 @@ describe('long runs: hover during a run, cancellation, SIGKILL', () => {
     return done;
   }
 
-  it('answers hovers while a run is in progress, and cancellation stops between batches', async () => {
-    const w = await start(join(root, 'storage-cancel'), settings());
+  it('answers hovers while a run is in progress, and cancellation stops between batches', async t => {
+    const storage = join(root, 'storage-cancel');
+    const w = await start(storage, settings());
     await w.openDataset(data.uri, 'command');
     const run = w.score(data.uri);
+    let runEnded = false;
+    void run.result.finally(() => (runEnded = true)).catch(() => undefined);
     await w.waitFor('50 rows scored', () => doneSoFar(w) >= 50, 60_000);
+    // Order, not time: every hover is answered while the run is still going.
     const times: number[] = [];
     for (let i = 0; i < 5; i++) {
       const t0 = performance.now();
       const md = hoverMarkdown(await w.hover(data.uri, 1000 + i));
       times.push(performance.now() - t0);
       assert.match(md, /row 1,00\d of 1,500/);
+      assert.equal(runEnded, false, `hover ${i} came after the run had ended`);
     }
     assert.ok(doneSoFar(w) < long.length, 'the run was still going');
     times.sort((a, b) => a - b);
-    assert.ok(times[2] < 1000, `median hover time ${times[2].toFixed(0)} ms during a run`);
+    t.diagnostic(`median hover time ${times[2].toFixed(0)} ms during a run`);
 
     const before = doneSoFar(w);
     const tCancel = performance.now();
     run.cancel();
     const r = await run.result;
-    const stopMs = performance.now() - tCancel;
+    t.diagnostic(`stopping took ${(performance.now() - tCancel).toFixed(0)} ms`);
     assert.equal(r.cancelled, true);
     assert.ok(r.scored >= before && r.scored < long.length, `${r.scored} scored`);
-    assert.ok(stopMs < 5000, `stopping took ${stopMs.toFixed(0)} ms`);
     // Every score the run reported is stored; nothing past the cancellation was added.
     const c = await w.columns(data.uri);
     assert.equal(c.askllm?.scored, r.scored);
-    await new Promise(res => setTimeout(res, 500));
-    assert.equal((await w.columns(data.uri)).askllm?.scored, r.scored, 'scoring went on');
+    // Instead of waiting a while for stray batches: shut the worker down (it has then finished
+    // whatever it was still doing) and read the stored scores back in a new one.
     await w.shutdown();
+    const w2 = await start(storage, settings());
+    await w2.openDataset(data.uri, 'command');
+    await w2.fileInfo(data.uri, true);
+    assert.equal((await w2.columns(data.uri)).askllm?.scored, r.scored, 'scoring went on');
+    await w2.shutdown();
   });
 
   it('SIGKILL mid-run loses no finished score, and the next run continues where it stopped', async () => {
@@ -500,7 +519,7 @@ describe('long runs: hover during a run, cancellation, SIGKILL', () => {
       if (!Number.isNaN(before[i])) assert.equal(final[i], before[i], `row ${i} changed`);
     }
     // Spot-check rows scored before and after the kill against the closed form.
-    for (const i of [0, 700, 1499]) assert.ok(Math.abs(final[i] - closedForm(long[i])) < 1e-5);
+    for (const i of [0, 700, 1499]) assertProbability(final[i], closedForm(long[i]), `row ${i}`);
     await w2.shutdown();
   });
 });

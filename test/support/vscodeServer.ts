@@ -8,6 +8,7 @@
 // no test-only server flag. scripts/run-tests.mjs packages once and passes the file in
 // WINNOW_VSIX. Without a VSIX (a quick local run of one test file), the repository is loaded as
 // a development extension through the workbench URL instead.
+import { AssertionError } from 'node:assert';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Browser, FrameLocator, Locator, Page } from 'playwright-core';
@@ -59,7 +60,10 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. */
+/**
+ * Polls `fn` until it returns a value other than undefined, or throws after `timeoutMs`. Other
+ * errors of `fn` (an element not there yet) are retried; an AssertionError fails at once.
+ */
 export async function poll<T>(
   what: string,
   fn: () => Promise<T | undefined>,
@@ -73,6 +77,7 @@ export async function poll<T>(
       const v = await fn();
       if (v !== undefined) return v;
     } catch (e) {
+      if (e instanceof AssertionError) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {
@@ -221,7 +226,25 @@ export class VSCodeSession {
     const index = Number((await row.getAttribute('data-index')) ?? '0');
     for (let i = 0; i < index; i++) await this.page.keyboard.press('ArrowDown');
     await this.page.keyboard.press('Enter');
-    await input.waitFor({ state: 'hidden', timeout: timeoutMs }).catch(() => undefined);
+    // The palette took the command once it closed, or once the command opened a quick input
+    // of its own (Go to File, a save dialog): either way its text is no longer `>title`.
+    await poll(
+      `the palette to run "${title}"`,
+      async () =>
+        !(await input.isVisible()) || (await input.inputValue()) !== `>${title}` ? true : undefined,
+      timeoutMs,
+      100,
+    );
+  }
+
+  /**
+   * Hides the notification toasts and centre if any is showing (the hide command is only in the
+   * palette then); a failure to hide them fails.
+   */
+  async hideNotifications(): Promise<void> {
+    const shown = this.page.locator('.notification-toast, .notifications-center.visible');
+    if ((await shown.count()) === 0) return;
+    await this.runCommand('Notifications: Hide Notifications');
   }
 
   /** Switches from the dark to the light theme and waits until the workbench shows it. */
@@ -342,14 +365,20 @@ export class VSCodeSession {
     }
   }
 
-  /** Focuses the Problems panel and returns the text of its rows. */
-  async problems(): Promise<string[]> {
+  /**
+   * Focuses the Problems panel and returns the text of its rows: none only when the panel shows
+   * its "no problems" message. Throws when the panel shows neither rows nor that message.
+   */
+  async problems(timeoutMs = 10_000): Promise<string[]> {
     await this.runCommand('View: Focus Problems');
     const rows = this.page.locator('.markers-panel .monaco-list-row');
-    await rows
+    // The message box is there but empty (not visible) while the panel lists rows.
+    await this.page
+      .locator(
+        '.markers-panel .monaco-list-row:visible, .markers-panel .message-box-container:visible',
+      )
       .first()
-      .waitFor({ state: 'visible', timeout: 2_000 })
-      .catch(() => undefined);
+      .waitFor({ state: 'visible', timeout: timeoutMs });
     return rows.allInnerTexts();
   }
 

@@ -23,15 +23,15 @@ function files(dir: string): Map<string, Buffer> {
   return out;
 }
 
-test('generation is fast and deterministic', () => {
+test('generation is deterministic', t => {
   const t0 = performance.now();
   const a = generateFixtureSet();
   const ms = performance.now() - t0;
   sets.push(a);
   const b = generateFixtureSet();
   sets.push(b);
-  // Under 1 s on an idle 2-core machine; the bound leaves room for a loaded CI box.
-  assert.ok(ms < 5000, `generation took ${ms.toFixed(0)} ms`);
+  // Logged, not asserted: a time limit would only measure how loaded the machine is.
+  t.diagnostic(`generation took ${ms.toFixed(0)} ms`);
   const fa = files(a.root);
   const fb = files(b.root);
   assert.deepEqual([...fa.keys()].sort(), [...fb.keys()].sort());

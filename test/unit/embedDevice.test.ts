@@ -17,9 +17,10 @@ import {
   densityRanks,
   sketchParams,
 } from '../../src/core/density';
-import { type DeviceName, skipReason } from '../../src/worker/runtime/device';
+import type { DeviceName } from '../../src/worker/runtime/device';
 import { loadEmbeddingModel } from '../../src/worker/density/embeddingModel';
 import { Rng, bertEmbedding, generateTinyBert, type TinyBert } from '../support/fixtures';
+import { deviceSkipReason, loadOnDevice } from '../support/deviceAvailability';
 
 const TEXTS = [
   'a day in the city',
@@ -49,21 +50,43 @@ function unitVectors(n: number, d: number, seed: number): Float32Array {
   return x;
 }
 
+/**
+ * For each row, the most ranks it can move when the scores change from `cpu` to `gpu`: rows i and
+ * j can swap order only if |cpu_i − cpu_j| ≤ |Δ_i| + |Δ_j|, so row i can pass at most the rows
+ * whose CPU score lies within |Δ_i| + max |Δ| of its own. A shift beyond that is a wrong rank.
+ */
+function rankShiftBounds(cpu: ArrayLike<number>, gpu: ArrayLike<number>): Uint32Array {
+  const n = cpu.length;
+  const delta = Float64Array.from({ length: n }, (_, i) => Math.abs(gpu[i] - cpu[i]));
+  const maxDelta = delta.reduce((a, b) => Math.max(a, b), 0);
+  const sorted = Float64Array.from(cpu).sort();
+  /** The number of sorted scores < x (or ≤ x when `inclusive`). */
+  const countBelow = (x: number, inclusive: boolean): number => {
+    let [lo, hi] = [0, n];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid] < x || (inclusive && sorted[mid] === x)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return Uint32Array.from({ length: n }, (_, i) => {
+    // A hair of slack for the rounding of the subtractions above.
+    const w = (delta[i] + maxDelta) * (1 + 1e-9) + 1e-12;
+    return countBelow(cpu[i] + w, true) - countBelow(cpu[i] - w, false) - 1;
+  });
+}
+
 for (const device of ['webgpu', 'cuda'] as DeviceName[]) {
   describe(`on ${device}`, () => {
     test('embeddings match the CPU and the closed form', async t => {
-      const reason = skipReason(device, false);
+      const reason = deviceSkipReason(device);
       if (reason) return t.skip(reason);
-      let model;
-      try {
-        model = await loadEmbeddingModel({
-          model: bert.dir,
-          cacheDir: join(root, 'cache'),
-          device,
-        });
-      } catch (e) {
-        return t.skip(`${device} is not available: ${(e as Error).message.slice(0, 300)}`);
-      }
+      const loaded = await loadOnDevice(device, () =>
+        loadEmbeddingModel({ model: bert.dir, cacheDir: join(root, 'cache'), device }),
+      );
+      if ('skip' in loaded) return t.skip(loaded.skip);
+      const model = loaded.value;
       const cpu = await loadEmbeddingModel({
         model: bert.dir,
         cacheDir: join(root, 'cache'),
@@ -96,18 +119,17 @@ for (const device of ['webgpu', 'cuda'] as DeviceName[]) {
     });
 
     test('the hash graph gives the CPU hashes and ranks; throughput', async t => {
-      const reason = skipReason(device, false);
+      const reason = deviceSkipReason(device);
       if (reason) return t.skip(reason);
       const n = 20_000;
       const d = 384;
       const x = unitVectors(n, d, 5);
       const params = sketchParams({ dim: d });
-      let gpu: OrtLshHasher;
-      try {
-        gpu = await OrtLshHasher.create(params, { executionProviders: [device] });
-      } catch (e) {
-        return t.skip(`${device} is not available: ${(e as Error).message.slice(0, 300)}`);
-      }
+      const loaded = await loadOnDevice(device, () =>
+        OrtLshHasher.create(params, { executionProviders: [device] }),
+      );
+      if ('skip' in loaded) return t.skip(loaded.skip);
+      const gpu: OrtLshHasher = loaded.value;
       const cpu = await OrtLshHasher.create(params, { executionProviders: ['cpu'] });
       try {
         const block = gpu.blockRows;
@@ -127,6 +149,12 @@ for (const device of ['webgpu', 'cuda'] as DeviceName[]) {
           if (sg.scores[i] !== sc.scores[i]) changed++;
           maxRel = Math.max(maxRel, Math.abs(sg.scores[i] - sc.scores[i]) / sc.scores[i]);
         }
+        const shiftBound = rankShiftBounds(sc.scores, sg.scores);
+        for (let i = 0; i < n; i++)
+          assert.ok(
+            Math.abs(rg[i] - rc[i]) <= shiftBound[i],
+            `row ${i} moved ${rg[i] - rc[i]} ranks; its score change allows ${shiftBound[i]}`,
+          );
         // Throughput of the projection alone (pass 1 hashing), best of 2, N × d × R multiply-adds.
         const time = async (h: OrtLshHasher): Promise<number> => {
           let best = Infinity;

@@ -176,24 +176,32 @@ describe('the row store pages through a view', () => {
     const order = Array.from({ length: 1000 }, (_, i) => 999 - i);
     const host = fakeHost(order, 7);
     let loaded = 0;
+    // Resolved by the store's onLoaded callback: wait for the page, not for a guessed time.
+    let pageLoaded: () => void = () => {};
+    const nextLoad = () => new Promise<void>(r => (pageLoaded = r));
     const store = new RowStore(
       host.fetch,
       1,
       1000,
       { pageSize: 100 },
-      () => loaded++,
+      () => {
+        loaded++;
+        pageLoaded();
+      },
       e => assert.fail(String(e)),
       7,
     );
+    let load = nextLoad();
     store.request({ first: 250, last: 260 }, 0);
-    await new Promise(r => setTimeout(r, 10));
+    await load;
     assert.equal(store.row(250)?.index, 749);
     assert.equal(store.row(260)?.index, 739);
     assert.equal(host.sent(), 100, 'one page');
     store.patchDecision(250, 'keep');
     assert.equal(store.row(250)?.decision, 'keep', 'optimistic decision');
+    load = nextLoad();
     store.markStale();
-    await new Promise(r => setTimeout(r, 10));
+    await load;
     assert.equal(store.row(250)?.decision, undefined, 'the host answer replaces it');
     assert.equal(host.sent(), 200, 'a stale page is fetched again');
     store.setView(8, 50);

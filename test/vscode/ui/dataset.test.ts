@@ -1,6 +1,6 @@
 // The dataset view as a user sees it (tier 3b): a real VS Code server with Winnow, its workbench
 // in headless Chromium. Opens a generated 1M-line .jsonl, reads rows out of the webview, checks
-// the first rows appear fast and that the keyboard and the custom scrollbar reach the last line
+// the first rows appear (the times are logged) and that the keyboard and the custom scrollbar reach the last line
 // number; then a small file with invalid and hostile lines: error badges, nothing executed, and
 // the switch to the text editor and back. Screenshots: test-results/screenshots/dataset-*.png.
 import * as assert from 'node:assert/strict';
@@ -89,7 +89,7 @@ async function cellTexts(r: Locator): Promise<Record<string, string>> {
   return Object.fromEntries(cells);
 }
 
-test('opens a 1M-line file in the dataset view and shows the first rows fast', async () => {
+test('opens a 1M-line file in the dataset view and shows the first rows', async () => {
   await vs.waitForExtension(alwaysListedCommandTitle());
   // Open it the way a user does: a click in the explorer.
   const entry = vs.page
@@ -104,19 +104,20 @@ test('opens a 1M-line file in the dataset view and shows the first rows fast', a
     .waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
   const tabMs = Date.now() - t0;
   const view = vs.webview();
-  try {
-    await view.locator('body').waitFor({ state: 'attached', timeout: TIMEOUTS.webview / 2 });
-  } catch {
-    // HACK: under heavy load the web workbench sometimes shows a custom editor's tab with no
-    // webview iframe at all (cause unknown). Close the editor and click the file once more, and
-    // log it, so that the flake stays visible; the timings below then include the retry.
-    console.log(
-      '[dataset-ui] no webview for million.jsonl; closing the editor and opening it again',
-    );
-    await vs.runCommand('View: Close Editor');
-    await entry.click();
-    await view.locator('body').waitFor({ state: 'attached', timeout: TIMEOUTS.webview });
-  }
+  // No second chance: a dataset tab without its webview fails, with what the page showed.
+  await view
+    .locator('body')
+    .waitFor({ state: 'attached', timeout: TIMEOUTS.webview })
+    .catch(async (e: Error) => {
+      const frames = await vs.page
+        .locator('iframe.webview')
+        .evaluateAll(els => els.map(f => `${f.className} ${f.getBoundingClientRect().width}px`));
+      const shot = await vs.screenshot('dataset-1m-no-webview');
+      throw new Error(
+        `${e.message}\nwebview iframes: ${frames.join(' | ') || 'none'}; screenshot ${shot}\n` +
+          `console errors: ${vs.consoleErrors.slice(-5).join('\n')}`,
+      );
+    });
   const webviewMs = Date.now() - t0;
   const first = await waitForLoadedRow(view, 1);
   const firstRowsMs = Date.now() - t0;
@@ -130,8 +131,6 @@ test('opens a 1M-line file in the dataset view and shows the first rows fast', a
   assert.match(preview, /^Line 1: explain rivers in 1 sentences\./);
   assert.match(length, /^\d[\d,]*$/);
   assert.match((await cellTexts(row(view, 2))).preview, /^Line 2: explain prime numbers/);
-  // Cold: this includes activating the extension on 2 shared cores.
-  assert.ok(firstRowsMs < 30_000, `first rows took ${firstRowsMs} ms`);
   await vs.screenshot('dataset-1m-first-rows');
 
   const header = view.locator('.header');
@@ -150,7 +149,7 @@ test('opens a 1M-line file in the dataset view and shows the first rows fast', a
   assert.ok(rowsInDom > 5 && rowsInDom < 200, `${rowsInDom} row elements`);
 });
 
-test('reopened (extension already active), the 1M-line file shows its first rows within seconds', async () => {
+test('reopened (extension already active), the 1M-line file shows its first rows again', async () => {
   await vs.runCommand('View: Close All Editors');
   await vs.page
     .locator('iframe.webview.ready')
@@ -163,8 +162,8 @@ test('reopened (extension already active), the 1M-line file shows its first rows
   await entry.click();
   await waitForLoadedRow(vs.webview(), 1);
   const warmMs = Date.now() - t0;
+  // Logged, not asserted: a time limit only measures how loaded the machine is.
   console.log(`[dataset-ui] reopened: first rows visible ${warmMs} ms after the click`);
-  assert.ok(warmMs < 15_000, `first rows took ${warmMs} ms`);
 });
 
 test('End reaches the last line number; the invalid line near it has a badge', async () => {
@@ -295,10 +294,7 @@ test('a small file: parse-error badges, hostile text stays text, switch to text 
     },
     TIMEOUTS.webview,
   );
-  const status = await vs.page
-    .locator('.statusbar-item[id="status.editor.selection"]')
-    .innerText()
-    .catch(() => '');
+  const status = await vs.page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
   assert.match(status, /Ln 22\b/, `cursor position: ${status}`);
   await vs.screenshot('dataset-small-as-text');
 

@@ -90,23 +90,34 @@ test('Compute Density from the palette fills the Density column; the text hover 
     TIMEOUTS.hover,
   );
   await vs.screenshot('density-1-done');
-  await vs
-    .runCommand('Notifications: Hide Notifications')
-    .catch(() => vs.page.keyboard.press('Escape'));
+  await vs.hideNotifications();
   const valid = data.lines.length - data.invalid.length;
   assert.match(
     done,
     new RegExp(`${valid} rows \\(${valid} embedded, 0 from the cache, 1 invalid line skipped\\)`),
   );
 
+  // Page down through the grid until every planted duplicate has been painted, so that each
+  // one is checked (the file is longer than a screen).
+  const seen = new Map(cells);
+  const isRank = (t: string | undefined) => t !== undefined && /^\d[\d,]*$/.test(t.trim());
+  await view.locator('[role="grid"]').focus();
+  await poll(
+    'every planted duplicate painted with its rank',
+    async () => {
+      for (const [line1, t] of await densityCells(view)) seen.set(line1, t);
+      if (data.duplicates.every(line => isRank(seen.get(line + 1)))) return true;
+      await vs.page.keyboard.press('PageDown');
+      return undefined;
+    },
+    TIMEOUTS.webview,
+    250,
+  );
   // Every valid painted row has a rank; the planted duplicates are among the densest.
-  for (const [line1, t] of cells) {
-    const ranked = /^\d[\d,]*$/.test(t.trim());
-    assert.equal(ranked, !data.invalid.includes(line1 - 1), `line ${line1} shows "${t}"`);
-  }
+  for (const [line1, t] of seen)
+    assert.equal(isRank(t), !data.invalid.includes(line1 - 1), `line ${line1} shows "${t}"`);
   for (const line of data.duplicates) {
-    const t = cells.get(line + 1);
-    if (t === undefined) continue; // not painted (below the fold)
+    const t = seen.get(line + 1) ?? '';
     assert.ok(
       Number(t.replace(/,/g, '')) > 0.8 * valid,
       `duplicate line ${line + 1} shows rank ${t}`,

@@ -3,7 +3,8 @@
 // fixture folder; the test opens a generated .jsonl (in the dataset view), runs
 // "Winnow: Score Current File" from the command palette, waits for the completion notification,
 // reopens the file as text, hovers a line and checks that the hover shows the probability the
-// fixture's closed form predicts. Screenshots: test-results/screenshots/scoring-*.png.
+// fixture's closed form predicts, and that the inline scores of the painted lines show their rows'
+// closed-form values. Screenshots: test-results/screenshots/scoring-*.png.
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt } from '../../../src/core/askllm/prompt';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../../support/fixtures';
+import { assertProbability } from '../../support/probability';
 import { launchVSCode, poll, TIMEOUTS, type VSCodeSession } from '../../support/vscodeServer';
 
 const ROWS = 60;
@@ -84,7 +86,7 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   assert.match(done, new RegExp(`${ROWS} of ${ROWS} rows have scores`));
   assert.match(done, /on cpu/);
   await vs.screenshot('scoring-2-done');
-  await vs.runCommand('Notifications: Hide Notifications').catch(() => undefined);
+  await vs.hideNotifications();
 
   await vs.runCommand('Winnow: Open as Text');
   await vs.page
@@ -96,7 +98,7 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   const shown = Number(/P\(yes\) = ([0-9.e-]+)/.exec(text)?.[1]);
   const tok = await AutoTokenizer.from_pretrained(t5.dir);
   const want = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, docs[line - 1])))[t5.yesId];
-  assert.ok(Math.abs(shown - want) < 1e-5, `hover shows ${shown}, closed form ${want}\n${text}`);
+  assertProbability(shown, want, `hover shows ${shown}\n${text}`, { printed: true });
   assert.match(text, /percentile in this file/);
   assert.match(text, /prompt ASK-LLM \(paper\)/);
 
@@ -110,21 +112,28 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   await vs.page.keyboard.press('Escape');
 
   // Inlay hints show the score at the end of the lines. VS Code renders them as injected text,
-  // through CSS generated content or as spans of their own, so both are read.
+  // through CSS generated content or as spans of their own, so both are read; each editor line
+  // names its row by the `"id"` of its JSON text.
   const hints = await poll(
     'inline scores',
     async () => {
       const found = await vs.page.evaluate(() => {
-        const out: string[] = [];
-        for (const el of Array.from(document.querySelectorAll('.monaco-editor .view-lines span'))) {
-          for (const pseudo of ['::before', '::after']) {
-            const c = getComputedStyle(el, pseudo).content;
-            if (c && c !== 'none' && c !== 'normal') out.push(c);
+        const out: { id: number; hint: string }[] = [];
+        for (const line of Array.from(document.querySelectorAll('.monaco-editor .view-line'))) {
+          const id = /"id":\s*(\d+)/.exec(line.textContent ?? '')?.[1];
+          const texts: string[] = [];
+          for (const el of Array.from(line.querySelectorAll('span'))) {
+            for (const pseudo of ['::before', '::after']) {
+              const c = getComputedStyle(el, pseudo).content;
+              if (c && c !== 'none' && c !== 'normal') texts.push(c);
+            }
+            if (el.children.length === 0 && el.textContent) texts.push(el.textContent);
           }
-          if (el.children.length === 0 && el.textContent) out.push(el.textContent);
+          // Rendered with a non-breaking space.
+          const hint = texts.find(t => /ASK-LLM\s\d/.test(t));
+          if (id !== undefined && hint !== undefined) out.push({ id: Number(id), hint });
         }
-        // Rendered with a non-breaking space.
-        return out.filter(t => /ASK-LLM\s\d/.test(t));
+        return out;
       });
       return found.length >= 5 ? found : undefined;
     },
@@ -135,6 +144,11 @@ test('Score Current File from the palette, then the hover shows the closed-form 
     );
     throw new Error(`${(e as Error).message}; first line: ${html}`);
   });
-  assert.ok(hints.length >= 5, hints.join('\n'));
+  // Each shown value is its row's closed-form P(yes), to the three digits the hint prints.
+  for (const { id, hint } of hints) {
+    const shown = Number(/ASK-LLM\s([0-9.e+-]+)/.exec(hint)?.[1]);
+    const want = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, docs[id])))[t5.yesId];
+    assertProbability(shown, want, `inline score of row ${id}: "${hint}"`, { printed: 3 });
+  }
   await vs.screenshot('scoring-4-inline');
 });

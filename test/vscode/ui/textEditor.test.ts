@@ -106,10 +106,7 @@ function titleButton(label: string): Locator {
 
 /** The "Ln L, Col C" item of the status bar. */
 async function cursorStatus(): Promise<string> {
-  return vs.page
-    .locator('.statusbar-item[id="status.editor.selection"]')
-    .innerText()
-    .catch(() => '');
+  return vs.page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
 }
 
 /** Shows the hover at the cursor again (hoverText closes it) and waits for Winnow's part. */
