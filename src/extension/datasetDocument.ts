@@ -40,7 +40,13 @@ import { rowDetail } from './rowDetail';
 import { RowColumns, scanRows } from './rowColumns';
 import { PREVIEW_CHARS, toRowView } from './rowViews';
 import { decodeColumns, rowScores, scoreSources, type ScoreColumns } from './scoreColumns';
-import { readSidecar, sidecarPath, writeSidecar, type SidecarData } from './sidecar';
+import {
+  readSidecar,
+  sidecarPath,
+  writeSidecar,
+  type LegacyDecisions,
+  type SidecarData,
+} from './sidecar';
 import { SearchCancelled, searchFile, type CancelToken } from './textSearch';
 import type { ViewSource } from './datasetView';
 
@@ -48,12 +54,17 @@ import type { ViewSource } from './datasetView';
 export type DatasetEdit = DecisionEdit;
 
 /** What a hot-exit backup holds: the whole unsaved decision state, by content hash. */
+/**
+ * A hot-exit backup. Version 3 is keyed by content hash version 2; a version-2 backup (keyed by
+ * SHA-256, content hash version 1) is still restored, as legacy decisions.
+ */
 interface BackupData {
-  readonly version: 2;
+  readonly version: 3;
   readonly uri: string;
   readonly keep: readonly string[];
   readonly drop: readonly string[];
   readonly rules: readonly DecisionRule[];
+  readonly legacy?: LegacyDecisions;
 }
 
 /** Rows sampled from the top of the file to detect its schema. */
@@ -199,7 +210,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     this._schema = schema;
     this._notice = notice;
     this.openedAt = openedAt;
-    this.baseline = new DecisionBaseline(saved.keep, saved.drop);
+    this.baseline = new DecisionBaseline(saved.keep, saved.drop, saved.legacy);
+    if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
     this._rules = [...saved.rules];
     this.sidecarError = sidecarError;
     this.decisions.resize(file.lineCount);
@@ -483,8 +495,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   }
 
   private sidecarData(): SidecarData {
-    const { keep, drop } = decisionsByHash(this._columns, this.decisions, this.baseline);
-    return { keep, drop, rules: this._rules };
+    const { keep, drop, legacy } = decisionsByHash(this._columns, this.decisions, this.baseline);
+    return { keep, drop, rules: this._rules, legacy };
   }
 
   /** Saves the decisions to the sidecar. The dataset itself is never written. */
@@ -522,7 +534,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       this.sidecarError = e instanceof Error ? e.message : String(e);
       log.error(`Could not read the decisions of ${this.uri.fsPath}: ${this.sidecarError}`);
     }
-    this.baseline = new DecisionBaseline(saved.keep, saved.drop);
+    this.baseline = new DecisionBaseline(saved.keep, saved.drop, saved.legacy);
+    // Legacy decisions met only by rows scanned from now on are kept unmatched until then.
+    if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
     this._rules = [...saved.rules];
     this.decisions.clear();
     this.baseline.applyTo(this._columns, this.decisions, 0, this._columns.scanned);
@@ -536,8 +550,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     _cancellation?: vscode.CancellationToken,
   ): Promise<vscode.CustomDocumentBackup> {
     await this.whenScanned();
-    const { keep, drop, rules } = this.sidecarData();
-    const data: BackupData = { version: 2, uri: this.uri.toString(), keep, drop, rules };
+    const { keep, drop, rules, legacy } = this.sidecarData();
+    const data: BackupData = { version: 3, uri: this.uri.toString(), keep, drop, rules, legacy };
     await vscode.workspace.fs.writeFile(
       destination,
       new TextEncoder().encode(JSON.stringify(data)),
@@ -605,10 +619,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const generation = ++this._generation;
     if (kind === 'rebuilt') {
       // Row numbers change meaning: carry the decisions over by content hash, scan again.
-      const { keep, drop } = decisionsByHash(this._columns, this.decisions, this.baseline);
-      this.baseline = new DecisionBaseline(keep, drop);
+      const { keep, drop, legacy } = decisionsByHash(this._columns, this.decisions, this.baseline);
+      this.baseline = new DecisionBaseline(keep, drop, legacy);
       this.rowEpoch++;
       this._columns = new RowColumns();
+      if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
       this._scanComplete = false;
       this.decisions.resize(0);
       this.decisions.resize(this.file.lineCount);
@@ -723,10 +738,20 @@ async function readBackup(backup: vscode.Uri, uri: vscode.Uri): Promise<SidecarD
   try {
     const data = JSON.parse(
       new TextDecoder().decode(await vscode.workspace.fs.readFile(backup)),
-    ) as Partial<BackupData>;
-    if (data.version !== 2 || !Array.isArray(data.keep) || !Array.isArray(data.drop))
+    ) as Partial<Omit<BackupData, 'version'>> & { version?: number };
+    if (
+      (data.version !== 2 && data.version !== 3) ||
+      !Array.isArray(data.keep) ||
+      !Array.isArray(data.drop)
+    )
       throw new Error('unknown backup format');
-    return { keep: data.keep, drop: data.drop, rules: Array.isArray(data.rules) ? data.rules : [] };
+    const rules = Array.isArray(data.rules) ? data.rules : [];
+    // Version 2 backups were keyed by content hash version 1 (SHA-256).
+    if (data.version === 2)
+      return { keep: [], drop: [], rules, legacy: { keep: data.keep, drop: data.drop } };
+    const legacy =
+      data.legacy && Array.isArray(data.legacy.keep) && Array.isArray(data.legacy.drop);
+    return { keep: data.keep, drop: data.drop, rules, legacy: legacy ? data.legacy : undefined };
   } catch (e) {
     // A damaged backup must not keep the dataset from opening.
     log.warn(`Could not restore the backup of ${uri.fsPath}: ${errorText(e)}`);

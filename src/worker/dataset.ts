@@ -1,7 +1,6 @@
 import { open as openFile } from 'node:fs/promises';
 import {
   JsonlFile,
-  contentHash,
   detectJsonArrayFile,
   detectSchema,
   parseLine,
@@ -246,7 +245,7 @@ export class Dataset {
         firstLine: row.index === 0,
       });
       if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
-      this.rows.set(row.index, contentHash(row.bytes), parsed.ok);
+      this.rows.setLine(row.index, row.bytes, parsed.ok);
       if (parsed.ok) {
         this.lastRowInvalid = false;
         if (this.sample.length < schemaSampleRows) this.sample.push(parsed.value);

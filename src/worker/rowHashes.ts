@@ -1,3 +1,5 @@
+import { contentDigest } from '../core/jsonl';
+
 /**
  * The identity of every validated row of a dataset: the JSONL engine's content hash of the raw
  * line (16 bytes per row, kept as binary) and whether the line parses as a JSON object. Scores
@@ -32,6 +34,15 @@ export class RowHashes {
     if (index > this.length) throw new Error(`Row ${index} hashed before row ${this.length}`);
     if (index >= this.valid.length) this.grow(index + 1);
     this.digests.set(Buffer.from(hash, 'hex').subarray(0, 16), index * 16);
+    this.valid[index] = ok ? 1 : 0;
+    if (index === this.length) this.length++;
+  }
+
+  /** Sets row `index` from its line's bytes (the engine's `contentDigest`, no hex round trip). */
+  setLine(index: number, line: Uint8Array, ok: boolean): void {
+    if (index > this.length) throw new Error(`Row ${index} hashed before row ${this.length}`);
+    if (index >= this.valid.length) this.grow(index + 1);
+    contentDigest(line, this.digests, index * 16);
     this.valid[index] = ok ? 1 : 0;
     if (index === this.length) this.length++;
   }

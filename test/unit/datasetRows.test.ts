@@ -5,7 +5,14 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
-import { detectSchema, type RawRow } from '../../src/core/jsonl';
+import {
+  contentHash,
+  detectSchema,
+  extractText,
+  parseLine,
+  type RawRow,
+} from '../../src/core/jsonl';
+import { RowColumns } from '../../src/extension/rowColumns';
 import { EditTimeline } from '../../src/extension/editTimeline';
 import { countChars, countUtf8Chars, previewText, toRowView } from '../../src/extension/rowViews';
 
@@ -110,4 +117,81 @@ describe('edit timeline', () => {
     assert.equal(t.isDirty, true);
     assert.deepEqual(t.applied, ['x', 'y']);
   });
+});
+
+describe('the batched row scan', () => {
+  /** Consecutive rows of `lines` as JsonlFile.iterateRows yields them: views of one buffer. */
+  function batchOf(lines: Uint8Array[]): RawRow[] {
+    const buf = Buffer.concat(lines.flatMap(l => [l, Buffer.from('\n')]));
+    const rows: RawRow[] = [];
+    let at = 0;
+    lines.forEach((l, index) => {
+      rows.push({ index, start: at, bytes: buf.subarray(at, at + l.length) });
+      at += l.length + 1;
+    });
+    return rows;
+  }
+  const tricky = [
+    '\ufeff{"instruction":"BOM on line 0","output":"x"}',
+    '{"instruction":"crlf","input":"in","output":"out"}\r',
+    '',
+    '   \t',
+    '{"instruction":"dup","output":"a","output":"longer one"}',
+    '{"instruction":7,"output":null,"input":["x"]}',
+    '{"text":"no instruction here","other":"😀 pair"}',
+    '{"1":"integer key","b":"","c":"x"}',
+    '{"k\\u0065y":"escaped key","instruction":"é\\ud83d\\ude00"}',
+    '[1,2]',
+    '"a string"',
+    "{'python': True}",
+    '{"a":1,}',
+    '\ufeff{"a":"BOM not on line 0"}',
+    '{"a":"lone \\udc00 surrogate"}',
+    `{"instruction":"${'long '.repeat(40)}"}`,
+    '{"__proto__":"p","instruction":"proto"}',
+    '{} ',
+  ];
+
+  for (const kind of ['alpaca', 'dolly', 'text', 'unknown', 'openai'] as const) {
+    test(`gives exactly the facts of the row-by-row scan (${kind} schema)`, () => {
+      const schema =
+        kind === 'unknown'
+          ? detectSchema([])
+          : kind === 'openai'
+            ? detectSchema([{ messages: [] }])
+            : kind === 'text'
+              ? detectSchema([{ text: 'x' }])
+              : detectSchema([
+                  { instruction: 'x', [kind === 'dolly' ? 'response' : 'output']: 'y' },
+                ]);
+      assert.equal(schema.kind, kind);
+      // The too-long cap cuts the long row; a batch with invalid UTF-8 takes the slow path.
+      for (const lines of [
+        tricky.map(l => enc.encode(l)),
+        [...tricky.map(l => enc.encode(l)), new Uint8Array([0x7b, 0xff, 0x7d])],
+      ]) {
+        const batch = batchOf(lines);
+        const fast = new RowColumns();
+        const slow = new RowColumns();
+        fast.ensure(batch.length);
+        slow.ensure(batch.length);
+        fast.recordBatch(batch, schema, 150);
+        for (const r of batch) slow.record(r.index, r.bytes, schema, 150);
+        assert.deepEqual(fast.errors, slow.errors);
+        assert.deepEqual(fast.chars, slow.chars);
+        assert.deepEqual(fast.fieldBits, slow.fieldBits);
+        assert.deepEqual(fast.fieldNames, slow.fieldNames);
+        assert.deepEqual(fast.hashes, slow.hashes);
+        assert.equal(fast.invalid, slow.invalid);
+        // And the facts are the slow path's own: parseLine, extractText, contentHash.
+        batch.forEach((r, i) => {
+          const parsed = parseLine(r.bytes, { maxLineBytes: 150, firstLine: i === 0 });
+          assert.equal(fast.errorKind(i), parsed.ok ? undefined : parsed.error.kind, `row ${i}`);
+          if (parsed.ok)
+            assert.equal(fast.chars[i], countChars(extractText(parsed.value, schema)), `row ${i}`);
+          assert.equal(fast.hashHex(i), contentHash(r.bytes));
+        });
+      }
+    });
+  }
 });
