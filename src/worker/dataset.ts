@@ -1,10 +1,13 @@
 import { open as openFile } from 'node:fs/promises';
 import {
   JsonlFile,
+  decodeBatch,
   detectJsonArrayFile,
   detectSchema,
+  parseDecoded,
   parseLine,
   type IndexProgress,
+  type ParsedRow,
   type RawRow,
   type SchemaInfo,
 } from '../core/jsonl';
@@ -239,11 +242,15 @@ export class Dataset {
   }
 
   private consume(rows: RawRow[]): void {
-    for (const row of rows) {
-      const parsed = parseLine(row.bytes, {
-        maxLineBytes: this.options.maxLineBytes,
-        firstLine: row.index === 0,
-      });
+    // One UTF-8 decode for the batch; parseLine only for rows that are not JSON objects.
+    const lines = rows.length > 0 ? decodeBatch(rows) : undefined;
+    const max = this.options.maxLineBytes;
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k];
+      const value = lines && parseDecoded(lines[k], row.bytes.length, row.index === 0, max);
+      const parsed: ParsedRow = value
+        ? { ok: true, value }
+        : parseLine(row.bytes, { maxLineBytes: max, firstLine: row.index === 0 });
       if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
       this.rows.setLine(row.index, row.bytes, parsed.ok);
       if (parsed.ok) {

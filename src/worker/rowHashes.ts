@@ -24,6 +24,11 @@ export class RowHashes {
     return this.length;
   }
 
+  /** Bytes held by the digests and flags (capacity). */
+  get memoryBytes(): number {
+    return this.digests.byteLength + this.valid.byteLength;
+  }
+
   /** Bumped by every truncation. */
   get generation(): number {
     return this.gen;

@@ -23,6 +23,8 @@ import { DecisionColumn } from '../../src/extension/decisions';
 import { float32Keys, sortByKeys } from '../../src/extension/radixSort';
 import { RowColumns, scanRows } from '../../src/extension/rowColumns';
 import { PREVIEW_CHARS, toRowView } from '../../src/extension/rowViews';
+import { Dataset } from '../../src/worker/dataset';
+import { Logger } from '../../src/worker/logger';
 import type { ScoreColumns } from '../../src/extension/scoreColumns';
 import { filterRows, histogram } from '../../src/extension/viewEngine';
 
@@ -57,6 +59,39 @@ async function generate(path: string, n: number): Promise<number> {
 
 function arrayBytes(): number {
   return process.memoryUsage().arrayBuffers;
+}
+
+/**
+ * The worker's own pass over the file (what `dist/worker.js` runs for an open dataset), measured
+ * in this process: time, rows/s, and the memory it holds per row (typed arrays: line index and
+ * row hashes) plus the growth of the JavaScript heap and RSS while it ran.
+ */
+async function workerPass(path: string, rows: number): Promise<void> {
+  const silent = new Logger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} });
+  const before = process.memoryUsage();
+  const t0 = performance.now();
+  const dataset = await Dataset.open(
+    'file:///bench.jsonl',
+    path,
+    { maxLineBytes: 1 << 20, detailCap: 1000 },
+    silent,
+  );
+  try {
+    await dataset.whenValidated();
+    const passMs = ms(t0);
+    if (dataset.validatedRows !== rows)
+      throw new Error(`The worker validated ${dataset.validatedRows} of ${rows} rows`);
+    const held = dataset.file.indexBytes + dataset.rows.memoryBytes;
+    const after = process.memoryUsage();
+    console.log(
+      `[view bench] worker validation (parse status, content hash, schema) of ${fmt(rows)} rows: ${fmt(passMs / 1000)} s, ` +
+        `${fmt((rows / passMs) * 1000)} rows/s; worker memory for the file: ${mb(held)} of typed arrays ` +
+        `(line index ${mb(dataset.file.indexBytes)}, row hashes ${mb(dataset.rows.memoryBytes)}) = ${fmt(held / rows)} bytes/row; ` +
+        `heap +${mb(after.heapUsed - before.heapUsed)}, RSS +${mb(after.rss - before.rss)} during the pass`,
+    );
+  } finally {
+    await dataset.close();
+  }
 }
 
 async function main(): Promise<void> {
@@ -216,14 +251,18 @@ async function main(): Promise<void> {
 
     // -- the row scan ----------------------------------------------------------------------------
     const scanCols = new RowColumns();
+    const cpu0 = process.cpuUsage();
     t0 = performance.now();
     await scanRows(file, scanCols, { schema, maxLineBytes: 1 << 20, isCurrent: () => true });
     const scanMs = ms(t0);
+    const cpu = process.cpuUsage(cpu0);
+    const scanCpuMs = (cpu.user + cpu.system) / 1000;
     if (scanCols.scanned !== n)
       throw new Error(`The scan stopped at ${scanCols.scanned} of ${n} rows`);
     console.log(
       `[view bench] row scan (parse, length, fields, content hash) of the whole file, ${fmt(scanCols.scanned)} rows: ` +
-        `${fmt(scanMs / 1000)} s, ${fmt((scanCols.scanned / scanMs) * 1000)} rows/s (${scanCols.invalid} invalid)`,
+        `${fmt(scanMs / 1000)} s, ${fmt((scanCols.scanned / scanMs) * 1000)} rows/s (${scanCols.invalid} invalid); ` +
+        `CPU time ${fmt(scanCpuMs / 1000)} s, ${fmt((scanCols.scanned / scanCpuMs) * 1000)} rows/s of CPU (wall time includes waiting for a core on a shared machine)`,
     );
 
     // -- memory ---------------------------------------------------------------------------------------
@@ -244,6 +283,7 @@ async function main(): Promise<void> {
         `ArrayBuffer growth measured by Node: ${mb(measured)} (includes the bench's own copies); RSS ${mb(process.memoryUsage().rss)}`,
     );
     await file.close();
+    await workerPass(path, n);
     console.log(`[view bench] file size on disk ${mb((await stat(path)).size)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -34,6 +34,7 @@ export {
   type DuplicateReport,
 } from './contentHash';
 export { murmur3x86128 } from './murmur3';
+export { decodeBatch, parseDecoded } from './batchParse';
 export { exportRows } from './exportRows';
 export { detectJsonArrayFile, detectPrettyPrintedJson } from './detectJsonArray';
 export { NewlineScanner } from './newlineScanner';
