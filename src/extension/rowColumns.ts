@@ -1,7 +1,7 @@
 /**
  * Per-row facts of a dataset file, gathered by one sequential pass in the extension host: text
  * length, parse-error kind, which top-level fields a row has, and its content hash. Stored as
- * growable typed arrays (about 25 bytes per row, no per-row objects), so that sort, filter,
+ * growable typed arrays (about 22 bytes per row, no per-row objects), so that sort, filter,
  * histograms, decisions and export work on 10M rows. Free of `vscode`: unit-tested in Node.
  */
 import {
@@ -36,7 +36,11 @@ export const MAX_TRACKED_FIELDS = 32;
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Grows a typed array to at least `n` elements, keeping its contents. */
-function grow<T extends Uint8Array | Uint32Array>(a: T, n: number, make: (n: number) => T): T {
+function grow<T extends Uint8Array | Uint16Array | Uint32Array>(
+  a: T,
+  n: number,
+  make: (n: number) => T,
+): T {
   if (a.length >= n) return a;
   const b = make(Math.max(n, Math.ceil(a.length * 1.5), 1024));
   b.set(a);
@@ -92,6 +96,23 @@ export function textChars(value: Record<string, unknown>, schema: SchemaInfo): n
   return fast ?? countChars(extractText(value, schema));
 }
 
+/** A field-bits column of the same width, grown to at least `n` rows. */
+function growFieldBits(
+  a: Uint8Array | Uint16Array | Uint32Array,
+  n: number,
+): Uint8Array | Uint16Array | Uint32Array {
+  if (a instanceof Uint8Array) return grow(a, n, k => new Uint8Array(k));
+  if (a instanceof Uint16Array) return grow(a, n, k => new Uint16Array(k));
+  return grow(a, n, k => new Uint32Array(k));
+}
+
+/** The field-bits column at the next width (8 → 16 → 32 bits per row), values kept. */
+function widenFieldBits(a: Uint8Array | Uint16Array | Uint32Array): Uint16Array | Uint32Array {
+  const wider = a instanceof Uint8Array ? new Uint16Array(a.length) : new Uint32Array(a.length);
+  wider.set(a);
+  return wider;
+}
+
 /** The columns of one version of the file. Rows `0 .. scanned-1` are filled. */
 export class RowColumns {
   /** Rows filled so far, in order from the top of the file. */
@@ -102,8 +123,11 @@ export class RowColumns {
   chars = new Uint32Array(0);
   /** 0 = valid, else 1 + index in {@link ERROR_KINDS}. */
   errors = new Uint8Array(0);
-  /** Bit f set: the row has top-level field `fieldNames[f]`. */
-  fieldBits = new Uint32Array(0);
+  /**
+   * Bit f set: the row has top-level field `fieldNames[f]`. One byte per row while at most 8
+   * field names are tracked, widened to 16 and 32 bits as more names appear.
+   */
+  fieldBits: Uint8Array | Uint16Array | Uint32Array = new Uint8Array(0);
   /** Content hashes, {@link HASH_BYTES} per row. */
   hashes = new Uint8Array(0);
   /**
@@ -120,7 +144,7 @@ export class RowColumns {
   ensure(n: number): void {
     this.chars = grow(this.chars, n, k => new Uint32Array(k));
     this.errors = grow(this.errors, n, k => new Uint8Array(k));
-    this.fieldBits = grow(this.fieldBits, n, k => new Uint32Array(k));
+    this.fieldBits = growFieldBits(this.fieldBits, n);
     this.hashes = grow(this.hashes, n * HASH_BYTES, k => new Uint8Array(k));
     if (this.legacyHashes)
       this.legacyHashes = grow(this.legacyHashes, n * HASH_BYTES, k => new Uint8Array(k));
@@ -157,6 +181,8 @@ export class RowColumns {
     if (f === undefined) {
       if (this.fieldNames.length >= MAX_TRACKED_FIELDS) return 0;
       f = this.fieldNames.length;
+      if (f >= this.fieldBits.BYTES_PER_ELEMENT * 8)
+        this.fieldBits = widenFieldBits(this.fieldBits);
       this.fieldNames.push(name);
       this.fieldIndex.set(name, f);
     }

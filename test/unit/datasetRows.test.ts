@@ -195,3 +195,31 @@ describe('the batched row scan', () => {
     });
   }
 });
+
+test('field bits take a byte per row until a 9th field name appears, then widen, values kept', () => {
+  const schema = detectSchema([]);
+  const cols = new RowColumns();
+  cols.ensure(40);
+  const row = (i: number) => {
+    // Row i has fields f0 .. f(i/2): a new name every other row, 20 names in all.
+    const value: Record<string, string> = {};
+    for (let f = 0; f <= Math.floor(i / 2); f++) value[`f${f}`] = 'x';
+    return enc.encode(JSON.stringify(value));
+  };
+  const widths: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    cols.record(i, row(i), schema, 1 << 20);
+    widths.push(cols.fieldBits.BYTES_PER_ELEMENT);
+  }
+  assert.equal(widths[15], 1, '8 names fit in a byte');
+  assert.equal(widths[16], 2, 'the 9th name widens to 16 bits');
+  assert.equal(widths[32], 4, 'the 17th name widens to 32 bits');
+  assert.equal(cols.fieldNames.length, 20);
+  for (let i = 0; i < 40; i++) {
+    const want = 2 ** (Math.floor(i / 2) + 1) - 1;
+    assert.equal(cols.fieldBits[i], want, `row ${i}`);
+  }
+  cols.ensure(5000);
+  assert.equal(cols.fieldBits[39], 2 ** 20 - 1, 'growing keeps the width and the values');
+  assert.ok(cols.fieldBits instanceof Uint32Array);
+});
