@@ -245,6 +245,7 @@ export class Dataset {
     // One UTF-8 decode for the batch; parseLine only for rows that are not JSON objects.
     const lines = rows.length > 0 ? decodeBatch(rows) : undefined;
     const max = this.options.maxLineBytes;
+    if (this.file.indexed) this.rows.reserve(this.file.lineCount);
     for (let k = 0; k < rows.length; k++) {
       const row = rows[k];
       const value = lines && parseDecoded(lines[k], row.bytes.length, row.index === 0, max);

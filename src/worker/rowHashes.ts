@@ -81,9 +81,18 @@ export class RowHashes {
     return i >= 0 && i < this.length && this.valid[i] === 1;
   }
 
+  /** Makes room for exactly `n` rows (once the row count is known), so none is wasted. */
+  reserve(n: number): void {
+    if (n > this.valid.length) this.resize(n);
+  }
+
   private grow(min: number): void {
     let cap = this.valid.length;
     while (cap < min) cap *= 2;
+    this.resize(cap);
+  }
+
+  private resize(cap: number): void {
     const digests = new Uint8Array(cap * 16);
     digests.set(this.digests.subarray(0, this.length * 16));
     const valid = new Uint8Array(cap);
