@@ -12,7 +12,8 @@ import {
   detectJsonArrayFile,
   detectSchema,
   JsonlFile,
-  parseLine,
+  SCHEMA_SAMPLE_LINES,
+  schemaSample,
   type SchemaInfo,
 } from '../core/jsonl';
 import type {
@@ -67,8 +68,6 @@ interface BackupData {
   readonly legacy?: LegacyDecisions;
 }
 
-/** Rows sampled from the top of the file to detect its schema. */
-const SCHEMA_SAMPLE_ROWS = 200;
 /** Least time between two progress notifications to the views. */
 const PROGRESS_INTERVAL_MS = 100;
 /** Least time between two invalid-count updates during the scan. */
@@ -759,18 +758,10 @@ async function readBackup(backup: vscode.Uri, uri: vscode.Uri): Promise<SidecarD
   }
 }
 
-/** Detects the schema from the first rows that parse (waits only for those rows to be indexed). */
+/** Detects the schema from the file's schema sample (waits only for those rows to be indexed). */
 async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
-  const rows = await file.readRows(0, SCHEMA_SAMPLE_ROWS);
-  const sample: Record<string, unknown>[] = [];
-  for (const r of rows) {
-    const parsed = parseLine(r.bytes, {
-      maxLineBytes: file.maxLineBytes,
-      firstLine: r.index === 0,
-    });
-    if (parsed.ok) sample.push(parsed.value);
-  }
-  return detectSchema(sample);
+  const rows = await file.readRows(0, SCHEMA_SAMPLE_LINES);
+  return detectSchema(schemaSample(rows, file.maxLineBytes));
 }
 
 async function arrayNotice(file: JsonlFile): Promise<string | undefined> {

@@ -1,6 +1,7 @@
 import { open as openFile } from 'node:fs/promises';
 import {
   JsonlFile,
+  SCHEMA_SAMPLE_LINES,
   decodeBatch,
   detectJsonArrayFile,
   detectSchema,
@@ -19,8 +20,6 @@ import { RowHashes } from './rowHashes';
 
 /** Rows parsed per validation batch; the worker yields to the event loop between batches. */
 const batchRows = 512;
-/** Rows sampled (the first valid ones) for schema detection. */
-const schemaSampleRows = 64;
 /** Bytes read from the start of the file to recognise a pretty-printed JSON array. */
 const jsonArrayProbeBytes = 4096;
 
@@ -98,7 +97,7 @@ export class Dataset {
    * full, or every row has been validated. Text extraction (for scoring) waits for this.
    */
   get schemaSettled(): boolean {
-    return this.schema !== null && (this.schemaSampleSize >= schemaSampleRows || this.validated);
+    return this.schema !== null && (this.validatedRows >= SCHEMA_SAMPLE_LINES || this.validated);
   }
 
   /** Identifies the indexed state of the file: changes whenever rows are re-validated. */
@@ -256,7 +255,7 @@ export class Dataset {
       this.rows.setLine(row.index, row.bytes, parsed.ok);
       if (parsed.ok) {
         this.lastRowInvalid = false;
-        if (this.sample.length < schemaSampleRows) this.sample.push(parsed.value);
+        if (row.index < SCHEMA_SAMPLE_LINES) this.sample.push(parsed.value);
       } else {
         this.lastRowInvalid = true;
         this.invalidCount++;
@@ -285,9 +284,11 @@ export class Dataset {
    * an early hover has something to show), then again when the sample is full or the file ends.
    */
   private updateSchema(final: boolean): void {
+    // The sample is complete once the first SCHEMA_SAMPLE_LINES lines are validated.
+    const complete = final || this.validatedRows >= SCHEMA_SAMPLE_LINES;
     const size = this.sample.length;
-    if (size === 0 || size === this.schemaSampleSize) return;
-    if (this.schema && !final && size < schemaSampleRows) return;
+    if (this.schema && (size === this.schemaSampleSize || !complete)) return;
+    if (size === 0 && !complete) return;
     this.schema = detectSchema(this.sample);
     this.schemaSampleSize = size;
   }

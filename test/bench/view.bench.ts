@@ -17,7 +17,7 @@ import { open as openFile, rm, stat } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectSchema, JsonlFile, parseLine } from '../../src/core/jsonl';
+import { detectSchema, JsonlFile, SCHEMA_SAMPLE_LINES, schemaSample } from '../../src/core/jsonl';
 import { DatasetView, type ViewSource } from '../../src/extension/datasetView';
 import { DecisionColumn } from '../../src/extension/decisions';
 import { float32Keys, sortByKeys } from '../../src/extension/radixSort';
@@ -120,13 +120,8 @@ async function main(): Promise<void> {
     const before = arrayBytes();
     t0 = performance.now();
     const file = await JsonlFile.open(path);
-    const first = await file.readRows(0, 200);
-    const schema = detectSchema(
-      first.flatMap(r => {
-        const p = parseLine(r.bytes);
-        return p.ok ? [p.value] : [];
-      }),
-    );
+    const first = await file.readRows(0, SCHEMA_SAMPLE_LINES);
+    const schema = detectSchema(schemaSample(first, 1 << 20));
     const views = first
       .slice(0, 128)
       .map(r => toRowView(r, schema, { maxLineBytes: 1 << 20, previewChars: PREVIEW_CHARS }));

@@ -35,6 +35,7 @@ export {
 } from './contentHash';
 export { murmur3x86128 } from './murmur3';
 export { decodeBatch, parseDecoded } from './batchParse';
+export { SCHEMA_SAMPLE_LINES, schemaSample } from './schemaSample';
 export { exportRows } from './exportRows';
 export { detectJsonArrayFile, detectPrettyPrintedJson } from './detectJsonArray';
 export { NewlineScanner } from './newlineScanner';
