@@ -17,6 +17,10 @@ import { after, before, describe, test } from 'node:test';
 import { ScoreCache, contentHash, crc32, scorerKey } from '../../src/core/askllm';
 import { type LoadedModel, loadScorerModel } from '../../src/worker/runtime';
 import { AskLlmScorer } from '../../src/worker/askllm';
+import { contentHash as rowHash, legacyContentHash } from '../../src/core/jsonl';
+import { Dataset } from '../../src/worker/dataset/dataset';
+import { Logger } from '../../src/worker/logger';
+import { rekeyLegacyScores } from '../../src/worker/askllm/legacyScores';
 import { generateTinyT5 } from '../support/fixtures';
 
 let dir: string;
@@ -135,6 +139,75 @@ describe('ScoreCache file format', () => {
       assert.notEqual(scorerKey({ ...base, ...change }), k, JSON.stringify(change));
     assert.equal(scorerKey({ ...base, yesIds: [1] }), k);
     assert.notEqual(contentHash('a'), contentHash('b'));
+  });
+});
+
+describe('an old-format score log (keyed by content hash version 1, SHA-256)', () => {
+  /** A record as Winnow wrote it before content hash version 2: no `v`. */
+  const v1Record = (k: string, h: string, pYes: number) => {
+    const json = JSON.stringify({
+      k,
+      h,
+      s: pYes,
+      n: 0.1,
+      t: 10,
+      tr: 0,
+      m: 'm/x',
+      p: 'paper',
+      at: 5,
+    });
+    return `${json}\t${crc32(Buffer.from(json)).toString(16).padStart(8, '0')}\n`;
+  };
+  const logger = new Logger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} });
+
+  test('loads, and its scores follow the rows of a file to their new hashes, once', async () => {
+    const data = join(dir, 'legacy.jsonl');
+    const rows = [0, 1, 2].map(i => JSON.stringify({ text: `row ${i}` }));
+    writeFileSync(data, rows.join('\n') + '\n');
+    const path = join(dir, 'legacy.log');
+    const old = (i: number) => legacyContentHash(Buffer.from(rows[i]));
+    const fresh = (i: number) => rowHash(Buffer.from(rows[i]));
+    const gone = legacyContentHash(Buffer.from('{"text":"not in the file"}'));
+    writeFileSync(
+      path,
+      v1Record('k', old(0), 0.25) +
+        v1Record('k2', old(0), 0.5) +
+        v1Record('k', old(2), 0.75) +
+        v1Record('k', gone, 0.125),
+    );
+    const c = await ScoreCache.open(path);
+    assert.deepEqual(c.loadReport, { records: 4, corrupt: 0, tornBytes: 0 });
+    assert.equal(c.legacyHashes, 3);
+    assert.equal(c.get('k', fresh(0)), undefined, 'not under the new hash before the pass');
+    const dataset = await Dataset.open(
+      'file:///legacy.jsonl',
+      data,
+      { maxLineBytes: 1 << 20, detailCap: 10 },
+      logger,
+    );
+    try {
+      await dataset.whenValidated();
+      assert.equal(await rekeyLegacyScores(dataset, c), 3);
+      assert.equal(c.get('k', dataset.rows.hash(0))?.pYes, 0.25);
+      assert.equal(c.get('k2', dataset.rows.hash(0))?.pYes, 0.5);
+      assert.equal(c.get('k', dataset.rows.hash(1)), undefined);
+      assert.equal(c.get('k', dataset.rows.hash(2))?.pYes, 0.75);
+      assert.equal(dataset.rows.hash(2), fresh(2));
+      assert.equal(c.get('k', fresh(2))?.time, 5, 'the score keeps its time and ids');
+      assert.equal(c.legacyHashes, 1, 'the row that is not in the file stays legacy');
+      assert.equal(await rekeyLegacyScores(dataset, c), 0, 'nothing is copied twice');
+    } finally {
+      await dataset.close();
+      await c.close();
+    }
+    // After a restart the copies are there and the migrated hashes are not legacy any more.
+    const d = await ScoreCache.open(path);
+    assert.equal(d.get('k', fresh(0))?.pYes, 0.25);
+    assert.equal(d.get('k', fresh(2))?.modelId, 'm/x');
+    assert.equal(d.legacyHashes, 1);
+    assert.ok(d.hasLegacy(gone));
+    assert.ok(!d.hasLegacy(old(0)));
+    await d.close();
   });
 });
 

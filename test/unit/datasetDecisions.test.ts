@@ -18,7 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { contentHash, detectSchema, JsonlFile } from '../../src/core/jsonl';
+import { contentHash, detectSchema, JsonlFile, legacyContentHash } from '../../src/core/jsonl';
 import {
   DecisionBaseline,
   DecisionColumn,
@@ -55,10 +55,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const line = (i: number) => JSON.stringify({ instruction: `Task ${i}`, output: `Answer ${i}` });
 
-async function scanned(path: string): Promise<{ file: JsonlFile; columns: RowColumns }> {
+async function scanned(
+  path: string,
+  legacyHashes = false,
+): Promise<{ file: JsonlFile; columns: RowColumns }> {
   const file = await JsonlFile.open(path);
   await file.whenIndexed();
   const columns = new RowColumns();
+  if (legacyHashes) columns.trackLegacyHashes();
   await scanRows(file, columns, {
     schema: detectSchema([{ instruction: 'a', output: 'b' }]),
     maxLineBytes: 1 << 20,
@@ -205,6 +209,82 @@ describe('the sidecar', () => {
     b3.applyTo(columns, d3, 0, columns.scanned);
     assert.deepEqual(decisionsByHash(columns, d3, b3), saved);
     await file.close();
+  });
+
+  /** A version-1 sidecar as Winnow wrote it before content hash version 2 (SHA-256 keys). */
+  const v1Sidecar = (keep: string[], drop: string[]) =>
+    JSON.stringify({
+      winnow: 'decisions',
+      version: 1,
+      dataset: 'old.jsonl',
+      keyedBy: 'contentHash: first 128 bits of SHA-256 of the line bytes (no CR, no BOM), hex',
+      counts: { keep: keep.length, drop: drop.length },
+      rules: [{ kind: 'rows', decision: 'keep', rows: 1, at: '2026-01-01T00:00:00.000Z' }],
+      keep,
+      drop,
+    });
+  const sha = (i: number) => legacyContentHash(Buffer.from(line(i)));
+
+  test('an old (version 1, SHA-256) sidecar loads with every decision, re-keyed on save', async () => {
+    const path = join(dir, 'old.jsonl');
+    writeFileSync(path, [0, 1, 2, 3].map(line).join('\n') + '\n');
+    // Row 1 kept, row 3 dropped, and a kept row that is no longer in the file.
+    const gone = legacyContentHash(Buffer.from(line(99)));
+    writeFileSync(sidecarPath(path), v1Sidecar([sha(1), gone].sort(), [sha(3)]));
+    const saved = await readSidecar(path);
+    assert.deepEqual(saved.keep, []);
+    assert.deepEqual(saved.legacy, { keep: [sha(1), gone].sort(), drop: [sha(3)] });
+    assert.equal(saved.rules.length, 1);
+
+    const { file, columns } = await scanned(path, true);
+    const baseline = new DecisionBaseline(saved.keep, saved.drop, saved.legacy);
+    assert.ok(baseline.needsLegacyHashes);
+    const d = new DecisionColumn();
+    d.resize(file.lineCount);
+    baseline.applyTo(columns, d, 0, columns.scanned);
+    assert.deepEqual(
+      [0, 1, 2, 3].map(i => d.get(i)),
+      [UNDECIDED, KEEP, UNDECIDED, DROP],
+    );
+    // Saving keys the matched rows by the new hash and keeps the unmatched one as legacy.
+    const out = decisionsByHash(columns, d, baseline);
+    assert.deepEqual(out.keep, [contentHash(Buffer.from(line(1)))]);
+    assert.deepEqual(out.drop, [contentHash(Buffer.from(line(3)))]);
+    assert.deepEqual(out.legacy, { keep: [gone], drop: [] });
+    await writeSidecar(path, { ...out, rules: saved.rules });
+    await file.close();
+    const text = readFileSync(sidecarPath(path), 'utf8');
+    assert.match(text, /"version": 2/);
+    assert.match(text, /MurmurHash3/);
+    const again = await readSidecar(path);
+    assert.deepEqual(again, {
+      keep: out.keep,
+      drop: out.drop,
+      rules: saved.rules,
+      legacy: out.legacy,
+    });
+    // Without legacy hashes the scan cannot match legacy decisions, but it never loses them.
+    const plain = await scanned(path);
+    const d2 = new DecisionColumn();
+    d2.resize(plain.file.lineCount);
+    const b2 = new DecisionBaseline([], [], saved.legacy);
+    b2.applyTo(plain.columns, d2, 0, plain.columns.scanned);
+    assert.deepEqual(decisionsByHash(plain.columns, d2, b2).legacy, saved.legacy);
+    await plain.file.close();
+  });
+
+  test('an old sidecar works without the view: getDecisions reads it, setDecision re-keys it', async () => {
+    const path = join(dir, 'old-offline.jsonl');
+    writeFileSync(path, [0, 1, 2, 3].map(line).join('\n') + '\n');
+    const gone = legacyContentHash(Buffer.from(line(99)));
+    writeFileSync(sidecarPath(path), v1Sidecar([sha(0), gone], [sha(2)]));
+    assert.deepEqual(await decisionsFromSidecar(path), { keep: [0], drop: [2] });
+    assert.equal(await setDecisionInSidecar(path, [3], 'drop'), 1);
+    assert.deepEqual(await decisionsFromSidecar(path), { keep: [0], drop: [2, 3] });
+    const after = await readSidecar(path);
+    assert.deepEqual(after.keep, [contentHash(Buffer.from(line(0)))]);
+    assert.deepEqual(after.legacy, { keep: [gone], drop: [] });
+    assert.equal(after.rules.length, 1);
   });
 
   test('setDecision without an open view edits the sidecar; getDecisions maps it back to lines', async () => {

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import {
   DensitySketch,
@@ -25,6 +26,7 @@ import {
 } from '../../src/core/density';
 import {
   EmbeddingStore,
+  type DensityResults,
   decodeFloat16,
   encodeFloat16,
   fromHalfBits,
@@ -32,6 +34,10 @@ import {
   toHalfBits,
 } from '../../src/core/embedStore';
 import { float32ToFloat16Bits } from '../../src/core/onnx';
+import { contentHash, legacyContentHash } from '../../src/core/jsonl';
+import { rekeyLegacyEmbeddings, rekeyLegacyResults } from '../../src/worker/density/densityService';
+import { Dataset } from '../../src/worker/dataset/dataset';
+import { Logger } from '../../src/worker/logger';
 import { Rng } from '../support/fixtures';
 
 let dir: string;
@@ -277,4 +283,83 @@ describe('float16 storage and DENSITY', () => {
       await hasher.dispose();
     }
   });
+});
+
+describe('an embedding store from before content hash version 2 (SHA-256 keys)', () => {
+  /** A record as Winnow wrote it then: hash, info word (no version bit), float32 values, CRC. */
+  function v1Record(legacyHash: string, vector: number[], tokens: number, truncated: boolean) {
+    const rec = Buffer.alloc(16 + 4 + vector.length * 4 + 4);
+    Buffer.from(legacyHash, 'hex').copy(rec, 0);
+    rec.writeUInt32LE((tokens | (truncated ? 0x80000000 : 0)) >>> 0, 16);
+    vector.forEach((v, i) => rec.writeFloatLE(v, 20 + 4 * i));
+    rec.writeUInt32LE(zlibCrc32(rec.subarray(0, rec.length - 4)), rec.length - 4);
+    return rec;
+  }
+
+  test('loads, and the density pass re-keys its embeddings to the rows new hashes', async () => {
+    const path = join(dir, 'legacy.wnde');
+    const options = { dim: 3, key: 'legacy-cfg', precision: 'float32' as const, sync: false };
+    await (await EmbeddingStore.open(path, options)).close(); // the header
+    const rows = [0, 1, 2].map(i => Buffer.from(JSON.stringify({ text: `row ${i}` })));
+    const gone = legacyContentHash(Buffer.from('{"text":"gone"}'));
+    appendFileSync(path, v1Record(legacyContentHash(rows[0]), [1, 2, 3], 7, false));
+    appendFileSync(path, v1Record(legacyContentHash(rows[2]), [0.5, -1, 4], 9, true));
+    appendFileSync(path, v1Record(gone, [9, 9, 9], 1, false));
+    const store = await EmbeddingStore.open(path, options);
+    try {
+      assert.equal(store.report.records, 3);
+      assert.equal(store.legacyHashes, 3);
+      assert.equal(store.has(contentHash(rows[0])), false);
+      const batch = rows.map((bytes, index) => ({ index, start: 0, bytes }));
+      assert.equal(await rekeyLegacyEmbeddings(store, batch), 2);
+      assert.deepEqual(Array.from((await store.get(contentHash(rows[0])))!), [1, 2, 3]);
+      assert.deepEqual(Array.from((await store.get(contentHash(rows[2])))!), [0.5, -1, 4]);
+      assert.deepEqual(store.infoOf(contentHash(rows[2])), { tokens: 9, truncated: true });
+      assert.deepEqual(store.infoOf(contentHash(rows[0])), { tokens: 7, truncated: false });
+      assert.equal(store.has(contentHash(rows[1])), false);
+      assert.equal(store.legacyHashes, 1, 'the embedding of a row not in the file stays');
+      assert.equal(await rekeyLegacyEmbeddings(store, batch), 0, 'nothing is copied twice');
+    } finally {
+      await store.close();
+    }
+    // The copies are durable; new records carry the version bit, old ones stay legacy.
+    const again = await EmbeddingStore.open(path, options);
+    assert.deepEqual(Array.from((await again.get(contentHash(rows[2])))!), [0.5, -1, 4]);
+    assert.ok(again.hasLegacy(gone));
+    assert.equal(again.report.movedAside, undefined);
+    await again.close();
+  });
+});
+
+test('DENSITY results stored before content hash version 2 come back keyed by the new hashes', async () => {
+  const path = join(dir, 'legacy-results.jsonl');
+  const rows = [0, 1, 2].map(i => JSON.stringify({ text: `density row ${i}` }));
+  writeFileSync(path, rows.join('\n') + '\n');
+  const logger = new Logger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} });
+  const opts = { maxLineBytes: 1 << 20, detailCap: 10 };
+  const dataset = await Dataset.open('file:///legacy-results.jsonl', path, opts, logger);
+  try {
+    const meta = { rows: 3, computedAt: 'then' } as unknown as DensityResults['meta'];
+    const old = (i: number) => legacyContentHash(Buffer.from(rows[i]));
+    const legacy: DensityResults = {
+      meta,
+      scores: new Map([
+        [old(0), 0.5],
+        [old(2), 2.5],
+      ]),
+    };
+    const back = await rekeyLegacyResults(dataset, legacy);
+    assert.equal(back.meta.contentHashVersion, 2);
+    assert.deepEqual(
+      [...back.scores].sort(),
+      [
+        [contentHash(Buffer.from(rows[0])), 0.5],
+        [contentHash(Buffer.from(rows[2])), 2.5],
+      ].sort(),
+    );
+    // Current results pass through untouched.
+    assert.equal(await rekeyLegacyResults(dataset, back), back);
+  } finally {
+    await dataset.close();
+  }
 });

@@ -11,8 +11,11 @@ import {
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
+  contentDigest,
   contentHash,
   countDuplicates,
+  legacyContentHash,
+  murmur3x86128,
   detectJsonArrayFile,
   detectPrettyPrintedJson,
   exportRows,
@@ -20,6 +23,8 @@ import {
 import { openAll, tempDir, writeTemp } from './jsonlSupport';
 
 const dir = tempDir();
+/** contentHash v2 of `abc` (MurmurHash3 x86_128, seed 0). */
+const CONTENT_ABC = 'd1c6cd75a506b0a2a506b0a2a506b0a2';
 
 test('export copies rows byte for byte: key order, number format, escapes, CRLF', async () => {
   const lines = [
@@ -94,8 +99,35 @@ test('content hashes are stable, ignore CR and BOM, and see every other byte', (
   assert.equal(contentHash(Buffer.from('\ufeff{"a":1}')), h);
   assert.notEqual(contentHash(Buffer.from('{"a": 1}')), h);
   assert.notEqual(contentHash(Buffer.from('{"a":1} ')), h);
-  // The SHA-256 of the bytes, truncated: a fixed known value.
-  assert.equal(contentHash(Buffer.from('abc')), 'ba7816bf8f01cfea414140de5dae2223');
+  // Version 1 (what old caches are keyed by): the SHA-256 of the bytes, truncated, a known value.
+  assert.equal(legacyContentHash(Buffer.from('abc')), 'ba7816bf8f01cfea414140de5dae2223');
+  assert.equal(legacyContentHash(Buffer.from('\ufeffabc\r')), 'ba7816bf8f01cfea414140de5dae2223');
+  // Version 2 is pinned: a change would orphan every cache keyed by it.
+  assert.equal(contentHash(Buffer.from('abc')), CONTENT_ABC);
+  const digest = new Uint8Array(20);
+  contentDigest(Buffer.from('abc\r'), digest, 2);
+  assert.equal(Buffer.from(digest.subarray(2, 18)).toString('hex'), CONTENT_ABC);
+});
+
+test('MurmurHash3 x86_128 passes SMHasher verification (0xB3ECE62A)', () => {
+  // SMHasher's VerificationTest: hash bytes 0..i-1 with seed 256-i for i = 0..255, then the 4 KiB
+  // of digests with seed 0; the first 4 bytes, little-endian, are the algorithm's fingerprint.
+  const key = new Uint8Array(256);
+  const digests = new Uint8Array(16 * 256);
+  for (let i = 0; i < 256; i++) {
+    key[i] = i;
+    murmur3x86128(key, 0, i, digests, i * 16, 256 - i);
+  }
+  const final = new Uint8Array(16);
+  murmur3x86128(digests, 0, digests.length, final, 0, 0);
+  const verification = (final[0] | (final[1] << 8) | (final[2] << 16) | (final[3] << 24)) >>> 0;
+  assert.equal(verification.toString(16), 'b3ece62a');
+  // A range inside a larger array hashes like the same bytes on their own.
+  const a = new Uint8Array(16);
+  const b = new Uint8Array(16);
+  murmur3x86128(digests, 7, 7 + 45, a, 0);
+  murmur3x86128(digests.slice(7, 52), 0, 45, b, 0);
+  assert.deepEqual(a, b);
 });
 
 test('countDuplicates counts rows whose content appeared before', async () => {

@@ -21,6 +21,7 @@ import {
   parseRow,
   type IndexProgress,
 } from '../../src/core/jsonl';
+import { OffsetList } from '../../src/core/jsonl/offsetList';
 import { expectedLines, openAll, Prng, tempDir, text, writeTemp } from './jsonlSupport';
 
 const dir = tempDir();
@@ -421,4 +422,35 @@ test('a full pass that outlives a rewrite fails instead of mixing two versions',
   } finally {
     await file.close();
   }
+});
+
+test('the offset list keeps every offset exact: 4 bytes per entry, float64 where lines span 4 GiB', () => {
+  const list = new OffsetList();
+  const expected: number[] = [];
+  let offset = 0;
+  const rng = new Prng(7);
+  // Three chunks of 2^20 entries: short lines, then a chunk that crosses 4 GiB of line bytes
+  // in its middle (it is widened), then short lines again far past 2^32.
+  const total = 3 * (1 << 20) + 12345;
+  let batch: number[] = [];
+  for (let i = 0; i < total; i++) {
+    const chunk = i >>> 20;
+    offset += chunk === 1 && (i & 0xfffff) > 600_000 ? 9_000 + rng.int(5_000) : 1 + rng.int(200);
+    expected.push(offset);
+    batch.push(offset);
+    if (batch.length === 777 || i === total - 1) {
+      list.pushAll(Float64Array.from(batch));
+      batch = [];
+    }
+  }
+  assert.ok(offset > 2 ** 32, `the offsets reach ${offset}`);
+  assert.equal(list.length, total);
+  for (let i = 0; i < total; i++) if (list.get(i) !== expected[i]) assert.fail(`entry ${i}`);
+  assert.equal(list.last(), expected[total - 1]);
+  // Chunks 0, 2 and 3 are narrow, chunk 1 is wide.
+  const narrow = (1 << 20) * 4;
+  assert.equal(list.byteSize, narrow + (1 << 20) * 8 + narrow + narrow);
+  list.clear();
+  assert.equal(list.length, 0);
+  assert.equal(list.byteSize, 0);
 });

@@ -6,7 +6,19 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import type { ParseError } from '../../src/core/jsonl';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  detectSchema,
+  JsonlFile,
+  SCHEMA_SAMPLE_LINES,
+  schemaSample,
+  type ParseError,
+} from '../../src/core/jsonl';
+import { Dataset } from '../../src/worker/dataset/dataset';
+import { Logger } from '../../src/worker/logger';
 import { buildDiagnostics, errorRange, type InvalidRow } from '../../src/worker/editor/diagnostics';
 import { renderRowHover } from '../../src/worker/editor/hover';
 import { hostData } from '../../src/worker/runtime/hostData';
@@ -237,5 +249,38 @@ describe('model outputs in host memory', () => {
     const { t, downloads } = onGpu([7]);
     assert.deepEqual(Array.from((await hostData({ ort_tensor: t })) as Float32Array), [7]);
     assert.equal(downloads(), 1);
+  });
+});
+
+describe('one schema sample for host and worker', () => {
+  it('the worker detects the schema the host detects, from the same first 200 lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'winnow-schema-'));
+    const path = join(dir, 'mixed.jsonl');
+    // 64 text rows, then 136 Alpaca rows, an invalid line, and more text rows past line 200: a
+    // sample of the first 64 valid rows says "text", the first 200 lines say "alpaca".
+    const lines = [
+      ...Array.from({ length: 64 }, (_, i) => JSON.stringify({ text: `t${i}` })),
+      'not json',
+      ...Array.from({ length: 135 }, (_, i) =>
+        JSON.stringify({ instruction: `q${i}`, output: 'a' }),
+      ),
+      ...Array.from({ length: 300 }, (_, i) => JSON.stringify({ text: `late ${i}` })),
+    ];
+    writeFileSync(path, lines.join('\n') + '\n');
+    const silent = new Logger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} });
+    const opts = { maxLineBytes: 1 << 20, detailCap: 10 };
+    const dataset = await Dataset.open(pathToFileURL(path).toString(), path, opts, silent);
+    const file = await JsonlFile.open(path);
+    try {
+      await dataset.whenValidated();
+      const host = detectSchema(schemaSample(await file.readRows(0, SCHEMA_SAMPLE_LINES), 1 << 20));
+      assert.equal(host.kind, 'alpaca');
+      assert.ok(dataset.schemaSettled);
+      assert.deepEqual(dataset.schema, host);
+    } finally {
+      await file.close();
+      await dataset.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

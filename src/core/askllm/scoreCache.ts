@@ -9,6 +9,12 @@
  * Key: (scorer key, row content hash), where the scorer key hashes model id, dtype, prompt hash,
  * answer token ids and max tokens (see `scorerKey`). Every record also carries the model id and
  * prompt id, so a number can always be traced to the scorer that produced it.
+ *
+ * Content hash versions: records carry `v: 2` (the JSONL engine's `contentHash` version 2).
+ * Records without `v` were keyed by version 1 (SHA-256, `legacyContentHash`): they are held
+ * apart, and {@link ScoreCache.rekeyLegacy} copies them under the new hash when a file's rows
+ * are hashed both ways; the copies name their origin (`from`), so a migrated record is not
+ * re-keyed again after a restart.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -55,7 +61,14 @@ interface LogRecord {
   m: string;
   p: string;
   at: number;
+  /** Content hash version of `h`; absent: version 1 (SHA-256). */
+  v?: number;
+  /** The version-1 hash this record was re-keyed from. */
+  from?: string;
 }
+
+/** Version of the row content hash that new records are keyed by. */
+export const RECORD_HASH_VERSION = 2;
 
 /** The cache key of a scorer configuration (32 hex chars). */
 export function scorerKey(id: ScorerIdentity): string {
@@ -105,6 +118,21 @@ function encodeRecord(r: LogRecord): string {
   return `${json}\t${crc32(Buffer.from(json, 'utf8')).toString(16).padStart(8, '0')}\n`;
 }
 
+function toRecord(scorer: string, hash: string, score: CachedScore): LogRecord {
+  return {
+    k: scorer,
+    h: hash,
+    s: score.pYes,
+    n: score.pNo,
+    t: score.tokens,
+    tr: score.truncated ? 1 : 0,
+    m: score.modelId,
+    p: score.promptId,
+    at: score.time,
+    v: RECORD_HASH_VERSION,
+  };
+}
+
 function decodeRecord(line: string): LogRecord | undefined {
   const tab = line.lastIndexOf('\t');
   if (tab < 0) return undefined;
@@ -136,6 +164,10 @@ export class ScoreCache {
   /** Content hash → scorer key → score, for lookups without a scorer. */
   private readonly byContent = new Map<string, Map<string, CachedScore>>();
   private writing: Promise<void> = Promise.resolve();
+  /** Version-1 content hash → scorer key → score, waiting to be re-keyed. */
+  private readonly legacy = new Map<string, Map<string, CachedScore>>();
+  /** Version-1 hashes already re-keyed (named by the `from` of a record). */
+  private readonly migrated = new Set<string>();
 
   private constructor(
     readonly path: string,
@@ -161,20 +193,13 @@ export class ScoreCache {
         if (nl < 0) break;
         const r = decodeRecord(buf.toString('utf8', start, nl));
         if (r) {
-          cache.remember(r.k, r.h, {
-            pYes: r.s,
-            pNo: r.n,
-            tokens: r.t,
-            truncated: r.tr === 1,
-            modelId: r.m,
-            promptId: r.p,
-            time: r.at,
-          });
+          cache.load(r);
           report.records++;
         } else report.corrupt++;
         start = nl + 1;
         goodEnd = start;
       }
+      for (const h of cache.migrated) cache.legacy.delete(h);
       if (goodEnd < buf.length) {
         // A record without its newline was being written when the process died.
         report.tornBytes = buf.length - goodEnd;
@@ -186,6 +211,59 @@ export class ScoreCache {
       await handle.close();
       throw e;
     }
+  }
+
+  private load(r: LogRecord): void {
+    const score: CachedScore = {
+      pYes: r.s,
+      pNo: r.n,
+      tokens: r.t,
+      truncated: r.tr === 1,
+      modelId: r.m,
+      promptId: r.p,
+      time: r.at,
+    };
+    if (r.v === undefined) {
+      let m = this.legacy.get(r.h);
+      if (!m) this.legacy.set(r.h, (m = new Map()));
+      m.set(r.k, score);
+      return;
+    }
+    if (r.from !== undefined) this.migrated.add(r.from);
+    this.remember(r.k, r.h, score);
+  }
+
+  /** Version-1 keyed hashes not re-keyed yet (0: nothing to migrate). */
+  get legacyHashes(): number {
+    return this.legacy.size;
+  }
+
+  /** Whether scores wait under this version-1 hash. */
+  hasLegacy(legacyHash: string): boolean {
+    return this.legacy.has(legacyHash);
+  }
+
+  /**
+   * Copies the scores stored under version-1 hashes to their version-2 hashes (one write, one
+   * fsync), for rows whose both hashes are known. A score already stored under the new hash
+   * wins. Resolves to the number of scores copied.
+   */
+  async rekeyLegacy(pairs: Iterable<{ legacy: string; hash: string }>): Promise<number> {
+    let text = '';
+    let copied = 0;
+    for (const { legacy, hash } of pairs) {
+      const scores = this.legacy.get(legacy);
+      if (!scores) continue;
+      this.legacy.delete(legacy);
+      for (const [scorer, score] of scores) {
+        if (this.map.has(`${scorer}:${hash}`)) continue;
+        this.remember(scorer, hash, score);
+        text += encodeRecord({ ...toRecord(scorer, hash, score), from: legacy });
+        copied++;
+      }
+    }
+    if (text !== '') await this.append(text);
+    return copied;
   }
 
   /** Number of distinct cached scores. */
@@ -238,18 +316,13 @@ export class ScoreCache {
     for (const { hash, score } of entries) {
       const full: CachedScore = { ...score, time: score.time ?? now };
       this.remember(scorer, hash, full);
-      text += encodeRecord({
-        k: scorer,
-        h: hash,
-        s: full.pYes,
-        n: full.pNo,
-        t: full.tokens,
-        tr: full.truncated ? 1 : 0,
-        m: full.modelId,
-        p: full.promptId,
-        at: full.time,
-      });
+      text += encodeRecord(toRecord(scorer, hash, full));
     }
+    return this.append(text);
+  }
+
+  /** Appends `text` and fsyncs, after the writes before it. */
+  private append(text: string): Promise<void> {
     const run = async (): Promise<void> => {
       await this.handle.appendFile(text, 'utf8');
       await this.handle.sync();

@@ -166,14 +166,28 @@ export class DecisionBaseline {
   private readonly byHash = new Map<string, number>();
   private readonly prefixes = new Set<number>();
   private readonly matched = new Set<string>();
+  /** Decisions keyed by content hash version 1 (SHA-256), matched by the rows' legacy hashes. */
+  private readonly byLegacyHash = new Map<string, number>();
+  private readonly legacyMatched = new Set<string>();
 
-  constructor(keep: Iterable<string> = [], drop: Iterable<string> = []) {
+  constructor(
+    keep: Iterable<string> = [],
+    drop: Iterable<string> = [],
+    legacy: { keep: Iterable<string>; drop: Iterable<string> } = { keep: [], drop: [] },
+  ) {
     for (const h of keep) this.add(h, KEEP);
     for (const h of drop) this.add(h, DROP);
+    for (const h of legacy.keep) this.byLegacyHash.set(h.toLowerCase(), KEEP);
+    for (const h of legacy.drop) this.byLegacyHash.set(h.toLowerCase(), DROP);
   }
 
   get size(): number {
-    return this.byHash.size;
+    return this.byHash.size + this.byLegacyHash.size;
+  }
+
+  /** Whether the scan must compute version-1 hashes too (to re-key legacy decisions). */
+  get needsLegacyHashes(): boolean {
+    return this.byLegacyHash.size > 0;
   }
 
   private add(hash: string, code: number): void {
@@ -184,6 +198,7 @@ export class DecisionBaseline {
 
   /** Gives rows `from .. to-1` their saved decision (rows without one are left alone). */
   applyTo(columns: RowColumns, decisions: DecisionColumn, from: number, to: number): void {
+    this.applyLegacyTo(columns, decisions, from, to);
     if (this.byHash.size === 0) return;
     for (let i = from; i < to; i++) {
       if (!this.prefixes.has(columns.hashPrefix(i))) continue;
@@ -195,9 +210,35 @@ export class DecisionBaseline {
     }
   }
 
+  /** Gives rows their legacy (version-1 keyed) decision, where the scan computed legacy hashes. */
+  private applyLegacyTo(
+    columns: RowColumns,
+    decisions: DecisionColumn,
+    from: number,
+    to: number,
+  ): void {
+    if (this.byLegacyHash.size === 0 || !columns.hasLegacyHashes) return;
+    for (let i = from; i < to; i++) {
+      const hex = columns.legacyHashHex(i);
+      const code = this.byLegacyHash.get(hex);
+      if (code === undefined) continue;
+      decisions.set(i, code);
+      this.legacyMatched.add(hex);
+    }
+  }
+
   /** Saved decisions whose hash matched no row so far. */
   *unmatched(): Generator<[string, number]> {
     for (const [h, code] of this.byHash) if (!this.matched.has(h)) yield [h, code];
+  }
+
+  /** Legacy (version-1 keyed) decisions that matched no row so far: kept, never dropped. */
+  unmatchedLegacy(): { keep: string[]; drop: string[] } {
+    const keep: string[] = [];
+    const drop: string[] = [];
+    for (const [h, code] of this.byLegacyHash)
+      if (!this.legacyMatched.has(h)) (code === KEEP ? keep : drop).push(h);
+    return { keep: keep.sort(), drop: drop.sort() };
   }
 }
 
@@ -210,7 +251,7 @@ export function decisionsByHash(
   columns: RowColumns,
   decisions: DecisionColumn,
   baseline: DecisionBaseline | undefined,
-): { keep: string[]; drop: string[] } {
+): { keep: string[]; drop: string[]; legacy: { keep: string[]; drop: string[] } } {
   const byHash = new Map<string, number>();
   if (baseline) for (const [h, code] of baseline.unmatched()) byHash.set(h, code);
   const codes = decisions.codes;
@@ -224,5 +265,5 @@ export function decisionsByHash(
   for (const [h, code] of byHash) (code === KEEP ? keep : drop).push(h);
   keep.sort();
   drop.sort();
-  return { keep, drop };
+  return { keep, drop, legacy: baseline?.unmatchedLegacy() ?? { keep: [], drop: [] } };
 }

@@ -13,16 +13,32 @@ import { createHash } from 'node:crypto';
 import { constants as bufferConstants } from 'node:buffer';
 import { promises as fsp } from 'node:fs';
 import { basename } from 'node:path';
-import { tempPathFor } from '../jsonl';
+import { CONTENT_HASH_DEFINITION, tempPathFor } from '../jsonl';
 import type { DecisionRule } from './decisions';
+
+/** Decisions keyed by version 1 of the content hash (`legacyContentHash`, SHA-256). */
+export interface LegacyDecisions {
+  readonly keep: readonly string[];
+  readonly drop: readonly string[];
+}
 
 /** What a sidecar holds. */
 export interface SidecarData {
-  /** Content hashes (src/core/jsonl contentHash) of kept and dropped rows, sorted. */
+  /** Content hashes (src/core/jsonl contentHash, version 2) of kept and dropped rows, sorted. */
   readonly keep: readonly string[];
   readonly drop: readonly string[];
   /** How bulk decisions were made (thresholds, sample sizes, seeds), oldest first. */
   readonly rules: readonly DecisionRule[];
+  /**
+   * Decisions of a version-1 sidecar (keyed by SHA-256) that no row has been matched to yet:
+   * rows are re-keyed to version 2 as the scan meets them, the rest are kept, never dropped.
+   */
+  readonly legacy?: LegacyDecisions;
+}
+
+/** Whether `data` holds decisions still keyed by the version-1 hash. */
+export function hasLegacyDecisions(data: SidecarData): boolean {
+  return (data.legacy?.keep.length ?? 0) + (data.legacy?.drop.length ?? 0) > 0;
 }
 
 /** What the sidecar on disk was when it was read or written: absent, or its size, time and hash. */
@@ -45,10 +61,24 @@ export interface SidecarReadOptions {
   readonly maxBytes?: number;
 }
 
-export const SIDECAR_VERSION = 1;
+/** Version 2: keyed by content hash version 2. Version 1 files (SHA-256 keys) are still read. */
+export const SIDECAR_VERSION = 2;
+const LEGACY_KEYED_BY =
+  'contentHash v1: first 128 bits of SHA-256 of the line bytes (no CR, no BOM), hex';
 const HASH = /^[0-9a-f]{32}$/;
 /** The keys a decisions file has; any other key is an error. */
-const SIDECAR_KEYS = ['winnow', 'version', 'dataset', 'keyedBy', 'counts', 'rules', 'keep', 'drop'];
+const SIDECAR_KEYS = [
+  'winnow',
+  'version',
+  'dataset',
+  'keyedBy',
+  'counts',
+  'rules',
+  'keep',
+  'drop',
+  'legacy',
+];
+const LEGACY_KEYS = ['keyedBy', 'keep', 'drop'];
 const RULE_KINDS = ['rows', 'view', 'topPercent', 'densitySample'];
 const RULE_DECISIONS = ['keep', 'drop', 'unset'];
 /** The largest sidecar read: the longest string this JavaScript engine can hold, or 512 MiB. */
@@ -63,16 +93,23 @@ export function sidecarPath(datasetPath: string): string {
 
 /** The sidecar's text: stable key order, sorted hashes, a final newline. */
 export function sidecarText(datasetName: string, data: SidecarData): string {
-  const doc = {
+  const doc: Record<string, unknown> = {
     winnow: 'decisions',
     version: SIDECAR_VERSION,
     dataset: datasetName,
-    keyedBy: 'contentHash: first 128 bits of SHA-256 of the line bytes (no CR, no BOM), hex',
+    keyedBy: CONTENT_HASH_DEFINITION,
     counts: { keep: data.keep.length, drop: data.drop.length },
     rules: data.rules,
     keep: [...data.keep].sort(),
     drop: [...data.drop].sort(),
   };
+  if (data.legacy && hasLegacyDecisions(data)) {
+    doc.legacy = {
+      keyedBy: LEGACY_KEYED_BY,
+      keep: [...data.legacy.keep].sort(),
+      drop: [...data.legacy.drop].sort(),
+    };
+  }
   return JSON.stringify(doc, null, 2) + '\n';
 }
 
@@ -100,8 +137,10 @@ export function parseSidecar(text: string, path = 'the sidecar'): SidecarData {
     throw new Error(`${path} is not a Winnow decisions file (expected a JSON object)`);
   const o = doc as Record<string, unknown>;
   checkKind(o, path);
-  if (o.version !== SIDECAR_VERSION)
-    throw new Error(`${path} has version ${String(o.version)}; this Winnow reads version 1`);
+  if (o.version !== 1 && o.version !== SIDECAR_VERSION)
+    throw new Error(
+      `${path} has version ${String(o.version)}; this Winnow reads versions 1 and ${SIDECAR_VERSION}`,
+    );
   const unknown = Object.keys(o).filter(k => !SIDECAR_KEYS.includes(k));
   if (unknown.length > 0)
     throw new Error(
@@ -111,7 +150,25 @@ export function parseSidecar(text: string, path = 'the sidecar'): SidecarData {
   const keep = hashList(o, 'keep', path);
   const drop = hashList(o, 'drop', path);
   checkDisjoint(keep, drop, path);
-  return { keep, drop, rules: ruleList(o.rules, path) };
+  const rules = ruleList(o.rules, path);
+  // Version 1 was keyed by SHA-256: all of its decisions are legacy until rows match them.
+  if (o.version === 1) return { keep: [], drop: [], rules, legacy: { keep, drop } };
+  if (o.legacy === undefined) return { keep, drop, rules };
+  return { keep, drop, rules, legacy: legacyDecisions(o.legacy, path) };
+}
+
+/** The `legacy` section of a version-2 file: version-1 decisions not matched to rows yet. */
+function legacyDecisions(v: unknown, path: string): LegacyDecisions {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new Error(`${path}: "legacy" must be an object with "keep" and "drop" lists`);
+  const o = v as Record<string, unknown>;
+  const unknown = Object.keys(o).filter(k => !LEGACY_KEYS.includes(k));
+  if (unknown.length > 0)
+    throw new Error(`${path}: "legacy" has unknown keys ${unknown.map(k => `"${k}"`).join(', ')}`);
+  const keep = hashList(o, 'keep', `${path} (legacy)`);
+  const drop = hashList(o, 'drop', `${path} (legacy)`);
+  checkDisjoint(keep, drop, `${path} (legacy)`);
+  return { keep, drop };
 }
 
 /** The file must say it is a decisions file; an export manifest is named as such. */
@@ -241,7 +298,8 @@ export async function writeSidecarStamped(
   data: SidecarData,
 ): Promise<SidecarStamp> {
   const path = sidecarPath(datasetPath);
-  if (data.keep.length === 0 && data.drop.length === 0 && data.rules.length === 0) {
+  const empty = data.keep.length === 0 && data.drop.length === 0 && data.rules.length === 0;
+  if (empty && !hasLegacyDecisions(data)) {
     await fsp.rm(path, { force: true });
     return { exists: false };
   }

@@ -63,6 +63,8 @@ export interface DensityResultsMeta {
   dataset: string;
   /** ISO time. */
   computedAt: string;
+  /** Version of the content hash the scores are keyed by; absent: version 1 (SHA-256). */
+  contentHashVersion?: number;
 }
 
 /** Scores by content hash plus their provenance. */

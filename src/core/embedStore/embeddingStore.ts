@@ -17,8 +17,11 @@
  * | 24 | k bytes | key: the embedder configuration as the caller describes it (JSON) |
  * | 24 + k | records | each: 16-byte content hash, u32 info, d values, u32 CRC-32 of all before it |
  *
- * The info word holds the number of tokens the embedder saw (bits 0–30) and whether the text was
- * truncated to fit (bit 31), so truncation stays on record for every row.
+ * The info word holds the number of tokens the embedder saw (bits 0–29), whether the record is
+ * keyed by content hash version 2 (bit 30; records without it are keyed by version 1, SHA-256,
+ * and are held apart until {@link EmbeddingStore.rekeyLegacy} copies them under their new hash)
+ * and whether the text was truncated to fit (bit 31), so truncation stays on record for every
+ * row.
  *
  * Records have a fixed size, so a record's position is its index and reads of neighbouring
  * records coalesce into one read. Appends write whole batches with one write and fsync them. On
@@ -40,6 +43,9 @@ const HASH_BYTES = 16;
 /** Hash plus the info word: where the vector starts in a record. */
 const VECTOR_AT = HASH_BYTES + 4;
 const TRUNCATED_BIT = 0x80000000;
+/** Set on records keyed by content hash version 2. */
+const HASH_V2_BIT = 0x40000000;
+const TOKENS_MASK = HASH_V2_BIT - 1;
 /** Bytes read per chunk when scanning a file on open. */
 const SCAN_CHUNK = 4 << 20;
 /** Largest single read when fetching neighbouring records. */
@@ -145,6 +151,8 @@ function headerCrc(bytes: Uint8Array, keyLength: number): number {
  */
 export class EmbeddingStore {
   private readonly index = new Map<string, number>();
+  /** Version-1 content hash → record, for records written before content hash version 2. */
+  private readonly legacyIndex = new Map<string, number>();
   /** Info word per record number. */
   private infos = new Uint32Array(1024);
   private count: number;
@@ -232,6 +240,42 @@ export class EmbeddingStore {
     return this.index.has(hash);
   }
 
+  /** Distinct version-1 hashes whose records wait to be re-keyed (0: nothing to migrate). */
+  get legacyHashes(): number {
+    return this.legacyIndex.size;
+  }
+
+  /** Whether an embedding waits under this version-1 content hash. */
+  hasLegacy(legacyHash: string): boolean {
+    return this.legacyIndex.has(legacyHash);
+  }
+
+  /**
+   * Copies the embeddings stored under version-1 hashes to their version-2 hashes (one append),
+   * for rows whose both hashes are known. Resolves to the number of embeddings copied.
+   */
+  async rekeyLegacy(pairs: Iterable<{ legacy: string; hash: string }>): Promise<number> {
+    const found: { record: number; hash: string }[] = [];
+    for (const { legacy, hash } of pairs) {
+      const record = this.legacyIndex.get(legacy);
+      if (record === undefined) continue;
+      this.legacyIndex.delete(legacy);
+      if (!this.index.has(hash)) found.push({ record, hash });
+    }
+    if (found.length === 0) return 0;
+    const vectors = new Float32Array(found.length * this.dim);
+    await this.readRecords(
+      Int32Array.from(found, f => f.record),
+      vectors,
+    );
+    const entries = found.map(({ record, hash }, i): EmbeddingEntry => {
+      const w = this.infos[record];
+      const vector = vectors.subarray(i * this.dim, (i + 1) * this.dim);
+      return { hash, vector, tokens: w & TOKENS_MASK, truncated: (w & TRUNCATED_BIT) !== 0 };
+    });
+    return this.append(entries);
+  }
+
   /** Record number of a hash (for {@link readRecords}), or -1. */
   recordOf(hash: string): number {
     return this.index.get(hash) ?? -1;
@@ -242,7 +286,7 @@ export class EmbeddingStore {
     const r = this.index.get(hash);
     if (r === undefined) return undefined;
     const w = this.infos[r];
-    return { tokens: w & ~TRUNCATED_BIT, truncated: (w & TRUNCATED_BIT) !== 0 };
+    return { tokens: w & TOKENS_MASK, truncated: (w & TRUNCATED_BIT) !== 0 };
   }
 
   /** The stored embedding of a hash (decoded to float32), or undefined. */
@@ -397,12 +441,14 @@ export class EmbeddingStore {
           continue;
         }
         const hash = bytesToHash(buffer, o);
-        if (!this.index.has(hash)) this.index.set(hash, start + i);
-        this.infos[start + i] = view.getUint32(o + HASH_BYTES, true);
+        const info = view.getUint32(o + HASH_BYTES, true);
+        const index = info & HASH_V2_BIT ? this.index : this.legacyIndex;
+        if (!index.has(hash)) index.set(hash, start + i);
+        this.infos[start + i] = info;
       }
     }
     this.count = complete;
-    this.report.records = this.index.size;
+    this.report.records = this.index.size + this.legacyIndex.size;
   }
 
   private growInfos(records: number): void {
@@ -422,8 +468,8 @@ function recordSize(dim: number, precision: EmbeddingPrecision): number {
 }
 
 function infoWord(e: EmbeddingEntry): number {
-  const tokens = Math.min(Math.max(0, Math.floor(e.tokens ?? 0)), ~TRUNCATED_BIT >>> 0);
-  return (tokens | (e.truncated ? TRUNCATED_BIT : 0)) >>> 0;
+  const tokens = Math.min(Math.max(0, Math.floor(e.tokens ?? 0)), TOKENS_MASK);
+  return (tokens | HASH_V2_BIT | (e.truncated ? TRUNCATED_BIT : 0)) >>> 0;
 }
 
 interface StoredHeader {

@@ -24,7 +24,19 @@ export {
   type ParseLineOptions,
 } from './parseLine';
 export { detectSchema, extractText, getPath, type SchemaKind, type SchemaInfo } from './schema';
-export { contentHash, countDuplicates, type DuplicateReport } from './contentHash';
+export {
+  contentHash,
+  contentDigest,
+  legacyContentHash,
+  countDuplicates,
+  CONTENT_DIGEST_BYTES,
+  CONTENT_HASH_DEFINITION,
+  CONTENT_HASH_VERSION,
+  type DuplicateReport,
+} from './contentHash';
+export { murmur3x86128 } from './murmur3';
+export { decodeBatch, parseDecoded } from './batchParse';
+export { SCHEMA_SAMPLE_LINES, schemaSample } from './schemaSample';
 export { exportRows } from './exportRows';
 export {
   detectJsonArrayFile,

@@ -3,8 +3,8 @@
  *
  * Indexing streams the file in cache-sized reads scanned by the SIMD {@link NewlineScanner} (see
  * `runIndexer` for why the reads are small and synchronous, in time slices) and stores the
- * offset of every `\n` in an {@link OffsetList} (8 bytes per line). Nothing else is kept per
- * line, so 100M lines take about 800 MB and a 10 GB file is fine. Rows can be read while indexing
+ * offset of every `\n` in an {@link OffsetList} (about 4 bytes per line). Nothing else is kept
+ * per line, so 100M lines take about 400 MB and a 10 GB file is fine. Rows can be read while indexing
  * is still running: readers wait only until the rows they ask for are indexed.
  *
  * Row `i` is the i-th physical line (0-based). Its bytes exclude the `\n` but keep a `\r` before
@@ -252,7 +252,7 @@ export class JsonlFile {
     return this.cache.size;
   }
 
-  /** Bytes held by the line index (about 8 per line). */
+  /** Bytes held by the line index (about 4 per line). */
   get indexBytes(): number {
     return this.newlines.byteSize;
   }

@@ -16,7 +16,8 @@ import {
   detectJsonArrayFile,
   detectSchema,
   JsonlFile,
-  parseLine,
+  SCHEMA_SAMPLE_LINES,
+  schemaSample,
   type SchemaInfo,
 } from '../../core/jsonl';
 import type {
@@ -56,6 +57,7 @@ import {
   sidecarPath,
   writeSidecar,
   writeSidecarStamped,
+  type LegacyDecisions,
   type SidecarData,
   type SidecarOnDisk,
   type SidecarStamp,
@@ -68,12 +70,17 @@ import type { ViewSource } from '../../core/dataset/datasetView';
 export type DatasetEdit = DecisionEdit;
 
 /** What a hot-exit backup holds: the whole unsaved decision state, by content hash. */
+/**
+ * A hot-exit backup. Version 3 is keyed by content hash version 2; a version-2 backup (keyed by
+ * SHA-256, content hash version 1) is still restored, as legacy decisions.
+ */
 interface BackupData {
-  readonly version: 2;
+  readonly version: 3;
   readonly uri: string;
   readonly keep: readonly string[];
   readonly drop: readonly string[];
   readonly rules: readonly DecisionRule[];
+  readonly legacy?: LegacyDecisions;
   /**
    * The sidecar the unsaved decisions were made against, so that the first save after a restore
    * still notices (and can merge) a sidecar changed in the meantime. Absent in older backups.
@@ -87,8 +94,6 @@ interface RestoredBackup {
   readonly loaded: LoadedSidecar | undefined;
 }
 
-/** Rows sampled from the top of the file to detect its schema. */
-const SCHEMA_SAMPLE_ROWS = 200;
 /** Least time between two progress notifications to the views. */
 const PROGRESS_INTERVAL_MS = 100;
 /** Least time between two invalid-count updates during the scan. */
@@ -258,7 +263,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     this._notice = notice;
     this.openedAt = openedAt;
     const saved = backup?.data ?? onDisk.data ?? EMPTY_SIDECAR;
-    this.baseline = new DecisionBaseline(saved.keep, saved.drop);
+    this.baseline = new DecisionBaseline(saved.keep, saved.drop, saved.legacy);
+    if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
     this._rules = [...saved.rules];
     this.sidecarError = onDisk.error;
     this.loaded = backup?.loaded ?? { stamp: onDisk.stamp, data: onDisk.data ?? EMPTY_SIDECAR };
@@ -556,8 +562,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   }
 
   private sidecarData(): SidecarData {
-    const { keep, drop } = decisionsByHash(this._columns, this.decisions, this.baseline);
-    return { keep, drop, rules: this._rules };
+    const { keep, drop, legacy } = decisionsByHash(this._columns, this.decisions, this.baseline);
+    return { keep, drop, rules: this._rules, legacy };
   }
 
   /**
@@ -601,8 +607,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   /** Three-way merge (base: what was read; conflicts: ours wins), saved and shown. */
   private async saveMerged(ours: SidecarData, theirs: SidecarData): Promise<void> {
     const merged = mergeSidecars(this.loaded.data, ours, theirs);
-    await this.writeSaved(merged.data);
-    this.adopt(merged.data, this.loaded.stamp);
+    // Legacy (version-1) decisions not matched to rows yet are carried from both sides.
+    const legacy = mergeLegacy(ours.legacy, theirs.legacy);
+    const data: SidecarData = legacy ? { ...merged.data, legacy } : merged.data;
+    await this.writeSaved(data);
+    this.adopt(data, this.loaded.stamp);
     const text =
       `Merged the decisions of ${this.fileName} with the file on disk: ${decisionCounts(merged.data)}; ` +
       `${merged.fromTheirs} from the file on disk, ${merged.conflicts} ${merged.conflicts === 1 ? 'conflict' : 'conflicts'} (decided differently on both sides) resolved to this window's decision.`;
@@ -638,7 +647,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   /** Makes `data` the document's decisions, as read from a sidecar with `stamp` (no undo). */
   private adopt(data: SidecarData, stamp: SidecarStamp): void {
     this.loaded = { stamp, data };
-    this.baseline = new DecisionBaseline(data.keep, data.drop);
+    this.baseline = new DecisionBaseline(data.keep, data.drop, data.legacy);
+    // Legacy decisions met only by rows scanned from now on are kept unmatched until then.
+    if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
     this._rules = [...data.rules];
     this.decisions.clear();
     this.baseline.applyTo(this._columns, this.decisions, 0, this._columns.scanned);
@@ -674,13 +685,14 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     _cancellation?: vscode.CancellationToken,
   ): Promise<vscode.CustomDocumentBackup> {
     await this.whenScanned();
-    const { keep, drop, rules } = this.sidecarData();
+    const { keep, drop, rules, legacy } = this.sidecarData();
     const data: BackupData = {
-      version: 2,
+      version: 3,
       uri: this.uri.toString(),
       keep,
       drop,
       rules,
+      legacy,
       loaded: this.loaded,
     };
     await vscode.workspace.fs.writeFile(
@@ -758,10 +770,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const generation = ++this._generation;
     if (kind === 'rebuilt') {
       // Row numbers change meaning: carry the decisions over by content hash, scan again.
-      const { keep, drop } = decisionsByHash(this._columns, this.decisions, this.baseline);
-      this.baseline = new DecisionBaseline(keep, drop);
+      const { keep, drop, legacy } = decisionsByHash(this._columns, this.decisions, this.baseline);
+      this.baseline = new DecisionBaseline(keep, drop, legacy);
       this.rowEpoch++;
       this._columns = new RowColumns();
+      if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
       this._scanComplete = false;
       this.decisions.resize(0);
       this.decisions.resize(this.file.lineCount);
@@ -879,11 +892,24 @@ async function readBackup(
   try {
     const data = JSON.parse(
       new TextDecoder().decode(await vscode.workspace.fs.readFile(backup)),
-    ) as Partial<BackupData>;
-    if (data.version !== 2 || !Array.isArray(data.keep) || !Array.isArray(data.drop))
+    ) as Partial<Omit<BackupData, 'version'>> & { version?: number };
+    if (
+      (data.version !== 2 && data.version !== 3) ||
+      !Array.isArray(data.keep) ||
+      !Array.isArray(data.drop)
+    )
       throw new Error('unknown backup format');
     const rules = Array.isArray(data.rules) ? data.rules : [];
-    return { data: { keep: data.keep, drop: data.drop, rules }, loaded: backupBase(data.loaded) };
+    const loaded = backupBase(data.loaded);
+    // Version 2 backups were keyed by content hash version 1 (SHA-256).
+    if (data.version === 2)
+      return { data: { keep: [], drop: [], rules, legacy: { keep: data.keep, drop: data.drop } }, loaded };
+    const legacy =
+      data.legacy && Array.isArray(data.legacy.keep) && Array.isArray(data.legacy.drop);
+    return {
+      data: { keep: data.keep, drop: data.drop, rules, legacy: legacy ? data.legacy : undefined },
+      loaded,
+    };
   } catch (e) {
     // A damaged backup must not keep the dataset from opening.
     log.warn(`Could not restore the backup of ${uri.fsPath}: ${errorText(e)}`);
@@ -903,18 +929,10 @@ function backupBase(loaded: unknown): LoadedSidecar | undefined {
   return ok ? (l as LoadedSidecar) : undefined;
 }
 
-/** Detects the schema from the first rows that parse (waits only for those rows to be indexed). */
+/** Detects the schema from the file's schema sample (waits only for those rows to be indexed). */
 async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
-  const rows = await file.readRows(0, SCHEMA_SAMPLE_ROWS);
-  const sample: Record<string, unknown>[] = [];
-  for (const r of rows) {
-    const parsed = parseLine(r.bytes, {
-      maxLineBytes: file.maxLineBytes,
-      firstLine: r.index === 0,
-    });
-    if (parsed.ok) sample.push(parsed.value);
-  }
-  return detectSchema(sample);
+  const rows = await file.readRows(0, SCHEMA_SAMPLE_LINES);
+  return detectSchema(schemaSample(rows, file.maxLineBytes));
 }
 
 /** The header's counts of the rows checked so far. */
@@ -941,4 +959,17 @@ async function readSidecarQuietly(datasetPath: string): Promise<SidecarOnDisk> {
     const error = `${sidecarPath(datasetPath)} cannot be read: ${errorText(e)}`;
     return { stamp: { exists: true, bytes: -1, mtimeMs: 0, sha256: '' }, error };
   }
+}
+
+/** The union of two sides' unmatched legacy decisions (a hash on both lists keeps ours). */
+function mergeLegacy(
+  ours: LegacyDecisions | undefined,
+  theirs: LegacyDecisions | undefined,
+): LegacyDecisions | undefined {
+  if (!ours && !theirs) return undefined;
+  const keep = new Set([...(ours?.keep ?? []), ...(theirs?.keep ?? [])]);
+  const drop = new Set([...(ours?.drop ?? []), ...(theirs?.drop ?? [])]);
+  for (const h of ours?.keep ?? []) drop.delete(h);
+  for (const h of ours?.drop ?? []) keep.delete(h);
+  return { keep: [...keep], drop: [...drop] };
 }

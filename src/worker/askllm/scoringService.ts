@@ -34,6 +34,7 @@ import {
 import type { ColumnProvider } from '../dataset/columns';
 import type { Dataset } from '../dataset/dataset';
 import type { HoverContext } from '../editor/hoverSections';
+import { LegacyScoreMigration } from './legacyScores';
 import { errorText, type Logger } from '../logger';
 import { codeSpan, escapeMarkdown, formatCount } from '../editor/markdown';
 import { ModelLoadError, NoDeviceError, type LoadProgress } from '../runtime';
@@ -265,6 +266,18 @@ interface ActiveRun {
 export class ScoringService {
   private readonly models: ModelHost;
   private readonly columnsByUri = new Map<string, ColumnState>();
+  /** Copies scores keyed by content hash version 1 to version 2 as files are opened. */
+  private readonly legacyScores = new LegacyScoreMigration(
+    (dataset, copied) => {
+      this.host.logger.info(
+        `Re-keyed ${copied} ASK-LLM scores of ${dataset.uri} from content hash version 1 to 2`,
+      );
+      this.columnsByUri.delete(dataset.uri);
+      this.host.onScoresChanged(dataset.uri);
+    },
+    (dataset, e) =>
+      this.host.logger.warn(`Re-keying the old scores of ${dataset.uri} stopped: ${String(e)}`),
+  );
   private readonly configs = new Map<string, Promise<ScorerConfig | undefined>>();
   /** The dataset version last seen validated, per URI (auto re-scoring starts on a change). */
   private readonly seenVersion = new Map<string, string>();
@@ -913,6 +926,7 @@ export class ScoringService {
    * over; rows re-validated after a change are looked up again; new rows are added.
    */
   private sync(dataset: Dataset, key: string): ColumnState {
+    this.legacyScores.check(dataset, this.storeNow?.cache);
     let col = this.columnsByUri.get(dataset.uri);
     if (!col || col.dataset !== dataset || col.key !== key || col.rebuilds !== dataset.rebuilds) {
       col = new ColumnState(dataset, key, dataset.rebuilds, dataset.rows.generation);

@@ -3,13 +3,16 @@ import {
   BINARY_PROBE_BYTES,
   JsonlFile,
   binaryNulLine,
-  contentHash,
   detectCompression,
+  SCHEMA_SAMPLE_LINES,
+  decodeBatch,
   detectJsonArrayFile,
   type CompressionFormat,
   detectSchema,
+  parseDecoded,
   parseLine,
   type IndexProgress,
+  type ParsedRow,
   type RawRow,
   type SchemaInfo,
 } from '../../core/jsonl';
@@ -21,8 +24,6 @@ import { RowHashes } from './rowHashes';
 
 /** Rows parsed per validation batch; the worker yields to the event loop between batches. */
 const batchRows = 512;
-/** Rows sampled (the first valid ones) for schema detection. */
-const schemaSampleRows = 64;
 /** Bytes read from the start of the file to recognise a pretty-printed JSON array. */
 const jsonArrayProbeBytes = 4096;
 
@@ -113,7 +114,7 @@ export class Dataset {
    * full, or every row has been validated. Text extraction (for scoring) waits for this.
    */
   get schemaSettled(): boolean {
-    return this.schema !== null && (this.schemaSampleSize >= schemaSampleRows || this.validated);
+    return this.schema !== null && (this.validatedRows >= SCHEMA_SAMPLE_LINES || this.validated);
   }
 
   /** Identifies the indexed state of the file: changes whenever rows are re-validated. */
@@ -288,16 +289,21 @@ export class Dataset {
   }
 
   private consume(rows: RawRow[]): void {
-    for (const row of rows) {
-      const parsed = parseLine(row.bytes, {
-        maxLineBytes: this.options.maxLineBytes,
-        firstLine: row.index === 0,
-      });
+    // One UTF-8 decode for the batch; parseLine only for rows that are not JSON objects.
+    const lines = rows.length > 0 ? decodeBatch(rows) : undefined;
+    const max = this.options.maxLineBytes;
+    if (this.file.indexed) this.rows.reserve(this.file.lineCount);
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[k];
+      const value = lines && parseDecoded(lines[k], row.bytes.length, row.index === 0, max);
+      const parsed: ParsedRow = value
+        ? { ok: true, value }
+        : parseLine(row.bytes, { maxLineBytes: max, firstLine: row.index === 0 });
       if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
-      this.rows.set(row.index, contentHash(row.bytes), parsed.ok);
+      this.rows.setLine(row.index, row.bytes, parsed.ok);
       if (parsed.ok) {
         this.lastRowKind = 'ok';
-        if (this.sample.length < schemaSampleRows) this.sample.push(parsed.value);
+        if (row.index < SCHEMA_SAMPLE_LINES) this.sample.push(parsed.value);
       } else if (parsed.error.kind === 'empty') {
         this.lastRowKind = 'blank';
         this.blankCount++;
@@ -330,9 +336,11 @@ export class Dataset {
    * an early hover has something to show), then again when the sample is full or the file ends.
    */
   private updateSchema(final: boolean): void {
+    // The sample is complete once the first SCHEMA_SAMPLE_LINES lines are validated.
+    const complete = final || this.validatedRows >= SCHEMA_SAMPLE_LINES;
     const size = this.sample.length;
-    if (size === 0 || size === this.schemaSampleSize) return;
-    if (this.schema && !final && size < schemaSampleRows) return;
+    if (this.schema && (size === this.schemaSampleSize || !complete)) return;
+    if (size === 0 && !complete) return;
     this.schema = detectSchema(this.sample);
     this.schemaSampleSize = size;
   }

@@ -1,3 +1,5 @@
+import { contentDigest } from '../../core/jsonl';
+
 /**
  * The identity of every validated row of a dataset: the JSONL engine's content hash of the raw
  * line (16 bytes per row, kept as binary) and whether the line parses as a JSON object. Scores
@@ -22,6 +24,11 @@ export class RowHashes {
     return this.length;
   }
 
+  /** Bytes held by the digests and flags (capacity). */
+  get memoryBytes(): number {
+    return this.digests.byteLength + this.valid.byteLength;
+  }
+
   /** Bumped by every truncation. */
   get generation(): number {
     return this.gen;
@@ -32,6 +39,15 @@ export class RowHashes {
     if (index > this.length) throw new Error(`Row ${index} hashed before row ${this.length}`);
     if (index >= this.valid.length) this.grow(index + 1);
     this.digests.set(Buffer.from(hash, 'hex').subarray(0, 16), index * 16);
+    this.valid[index] = ok ? 1 : 0;
+    if (index === this.length) this.length++;
+  }
+
+  /** Sets row `index` from its line's bytes (the engine's `contentDigest`, no hex round trip). */
+  setLine(index: number, line: Uint8Array, ok: boolean): void {
+    if (index > this.length) throw new Error(`Row ${index} hashed before row ${this.length}`);
+    if (index >= this.valid.length) this.grow(index + 1);
+    contentDigest(line, this.digests, index * 16);
     this.valid[index] = ok ? 1 : 0;
     if (index === this.length) this.length++;
   }
@@ -65,9 +81,18 @@ export class RowHashes {
     return i >= 0 && i < this.length && this.valid[i] === 1;
   }
 
+  /** Makes room for exactly `n` rows (once the row count is known), so none is wasted. */
+  reserve(n: number): void {
+    if (n > this.valid.length) this.resize(n);
+  }
+
   private grow(min: number): void {
     let cap = this.valid.length;
     while (cap < min) cap *= 2;
+    this.resize(cap);
+  }
+
+  private resize(cap: number): void {
     const digests = new Uint8Array(cap * 16);
     digests.set(this.digests.subarray(0, this.length * 16));
     const valid = new Uint8Array(cap);

@@ -38,7 +38,15 @@ import {
   type DensityResults,
   type EmbeddingEntry,
 } from '../../core/embedStore';
-import { contentHash, extractText, parseLine, type SchemaInfo } from '../../core/jsonl';
+import {
+  CONTENT_HASH_VERSION,
+  contentHash,
+  extractText,
+  legacyContentHash,
+  parseLine,
+  type RawRow,
+  type SchemaInfo,
+} from '../../core/jsonl';
 import type { Dataset } from '../dataset/dataset';
 import type { Logger } from '../logger';
 import { errorText } from '../logger';
@@ -249,6 +257,7 @@ export class DensityService {
       pending.clear();
     };
     for await (const batch of dataset.file.iterateRows(0)) {
+      await rekeyLegacyEmbeddings(store, batch);
       for (const row of batch) {
         if (row.index >= total) break;
         seen = row.index + 1;
@@ -376,6 +385,7 @@ export class DensityService {
         embeddingFile: basename(embeddingPath),
         dataset: dataset.file.path,
         computedAt: new Date().toISOString(),
+        contentHashVersion: CONTENT_HASH_VERSION,
       },
       scores: byHash,
     };
@@ -423,10 +433,12 @@ export class DensityService {
     if (!this.options.storageDir()) return undefined;
     let p = this.results.get(dataset.uri);
     if (!p) {
-      p = readDensityResults(this.resultsPath(dataset)).catch(e => {
-        this.options.logger.warn(`Ignoring stored DENSITY results: ${errorText(e)}`);
-        return undefined;
-      });
+      p = readDensityResults(this.resultsPath(dataset))
+        .then(r => (r ? rekeyLegacyResults(dataset, r) : r))
+        .catch(e => {
+          this.options.logger.warn(`Ignoring stored DENSITY results: ${errorText(e)}`);
+          return undefined;
+        });
       this.results.set(dataset.uri, p);
     }
     return p;
@@ -719,4 +731,42 @@ function mergeSketchesOrFail(own: DensitySketch, shards: readonly ShardSketch[])
   } catch (e) {
     throw new DensityError(`The shard sketches cannot be merged: ${errorText(e)}`);
   }
+}
+
+/**
+ * Copies the embeddings a store holds under content hash version 1 (SHA-256) for these rows to
+ * their version-2 hashes, so that a store from before version 2 is reused, not embedded again.
+ * Costs nothing for a store without version-1 records.
+ */
+export async function rekeyLegacyEmbeddings(
+  store: EmbeddingStore,
+  rows: readonly RawRow[],
+): Promise<number> {
+  if (store.legacyHashes === 0) return 0;
+  const pairs: { legacy: string; hash: string }[] = [];
+  for (const row of rows) {
+    const legacy = legacyContentHash(row.bytes);
+    if (store.hasLegacy(legacy)) pairs.push({ legacy, hash: contentHash(row.bytes) });
+  }
+  return store.rekeyLegacy(pairs);
+}
+
+/**
+ * Results stored before content hash version 2 are keyed by SHA-256: their scores are mapped to
+ * the rows' version-2 hashes (in memory, by hashing the file's rows both ways; the file on disk
+ * stays as it is until DENSITY runs again). Results of the current version pass through.
+ */
+export async function rekeyLegacyResults(
+  dataset: Dataset,
+  results: DensityResults,
+): Promise<DensityResults> {
+  if (results.meta.contentHashVersion === CONTENT_HASH_VERSION) return results;
+  const scores = new Map<string, number>();
+  for await (const batch of dataset.file.iterateRows(0)) {
+    for (const row of batch) {
+      const s = results.scores.get(legacyContentHash(row.bytes));
+      if (s !== undefined) scores.set(contentHash(row.bytes), s);
+    }
+  }
+  return { meta: { ...results.meta, contentHashVersion: CONTENT_HASH_VERSION }, scores };
 }

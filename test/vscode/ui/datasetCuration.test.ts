@@ -6,7 +6,7 @@
 // Score Current File", sort by score, and a filter made by dragging across the score histogram.
 // Screenshots (dark and light): test-results/screenshots/curation-*.png.
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { murmur3x86128 } from '../../../src/core/jsonl/murmur3';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,7 +142,13 @@ async function scopeText(view: FrameLocator): Promise<string> {
   return (await view.locator('.scope-text').innerText()).trim();
 }
 
-const hash = (line: string) => createHash('sha256').update(line).digest('hex').slice(0, 32);
+/** Content hash v2 of a line, from the hash primitive itself (MurmurHash3 x86_128, seed 0). */
+const hash = (line: string) => {
+  const bytes = Buffer.from(line, 'utf8');
+  const digest = Buffer.alloc(16);
+  murmur3x86128(bytes, 0, bytes.length, digest, 0);
+  return digest.toString('hex');
+};
 
 /**
  * The content frame of the visible dataset view: with two dataset tabs open, the hidden one's

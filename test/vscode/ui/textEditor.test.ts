@@ -7,7 +7,7 @@
 // with the cursor's row focused. Screenshots: test-results/screenshots/text-*.png (dark theme,
 // the last two in the light theme).
 import * as assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { murmur3x86128 } from '../../../src/core/jsonl/murmur3';
 import { after, before, test } from 'node:test';
 import type { FrameLocator, Locator } from 'playwright-core';
 import {
@@ -65,12 +65,15 @@ function dataset(): string[] {
 
 const LINES = dataset();
 
-/** The first 12 hex digits of the SHA-256 of a line's bytes, computed here independently. */
+/**
+ * The first 12 hex digits of a line's content hash (v2: MurmurHash3 x86_128 of its bytes),
+ * computed here from the hash primitive, not from the engine's `contentHash`.
+ */
 function hashOf(line: number): string {
-  return createHash('sha256')
-    .update(Buffer.from(LINES[line - 1], 'utf8'))
-    .digest('hex')
-    .slice(0, 12);
+  const bytes = Buffer.from(LINES[line - 1], 'utf8');
+  const digest = Buffer.alloc(16);
+  murmur3x86128(bytes, 0, bytes.length, digest, 0);
+  return digest.toString('hex').slice(0, 12);
 }
 
 let vs: VSCodeSession;
