@@ -97,7 +97,10 @@ try {
   }
 
   // 3. vsce. Without a LICENSE file vsce asks a question, which would hang a non-interactive run.
+  // Relative links and images in the README are made absolute against package.json's repository
+  // (vsce detects only GitHub and GitLab hosts by itself).
   mkdirSync(dirname(out), { recursive: true });
+  const repoUrl = String(pkg.repository?.url ?? '').replace(/\.git$/, '');
   const vsce = join(repo, 'node_modules', '@vscode', 'vsce', 'vsce');
   run(
     process.execPath,
@@ -110,6 +113,9 @@ try {
       out,
       ...(existsSync(join(repo, 'LICENSE')) ? [] : ['--skip-license']),
       ...(ignoreFile ? ['--ignoreFile', ignoreFile] : []),
+      ...(repoUrl
+        ? ['--baseContentUrl', `${repoUrl}/blob/main/`, '--baseImagesUrl', `${repoUrl}/raw/main/`]
+        : []),
     ],
     `vsce package --target ${target}`,
     // The warning about JavaScript files in node_modules is expected: those packages are
