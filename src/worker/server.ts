@@ -49,7 +49,12 @@ import { lineLengthUtf16 } from './dataset/lineText';
 import { Logger, errorText } from './logger';
 import { onNotification, onRequest, sendNotification } from './protocol';
 import { DatasetRegistry } from './dataset/registry';
-import { SettingsStore, type WorkerSettings } from './settings';
+import {
+  SettingsStore,
+  classifySettingsChange,
+  type SettingsEffect,
+  type WorkerSettings,
+} from './settings';
 import { StatusReporter } from './status';
 import { uriBaseName, uriToPath } from './dataset/uri';
 import { userCacheDir } from './cacheDir';
@@ -204,18 +209,40 @@ connection.onInitialized(() => {
   );
 });
 
-connection.onDidChangeConfiguration(() => {
+connection.onDidChangeConfiguration(() => void onSettingsChanged());
+
+/**
+ * Pulls the settings again and acts on what changed (see `classifySettingsChange`): the log
+ * level, the scorer, inline scores, and per open file how lines are read and problems listed.
+ * Settings never pulled before count as changed in every way.
+ */
+async function onSettingsChanged(): Promise<void> {
+  const uris = [undefined, ...[...open].map(d => d.uri)];
+  const before = await Promise.all(uris.map(uri => settings.cached(uri)));
   settings.clear();
-  scoring.settingsChanged();
-  scheduleInlayRefresh();
-  void applyGlobalSettings();
-  for (const dataset of open) {
-    void settings.get(dataset.uri).then(s => {
-      dataset.updateOptions(datasetOptions(s));
-      schedulePublish(dataset, true);
-    });
-  }
-});
+  const after = await Promise.all(uris.map(uri => settings.get(uri)));
+  const effects = uris.map((_, i) =>
+    before[i] ? classifySettingsChange(before[i], after[i]!) : ALL_EFFECTS,
+  );
+  const any = (e: SettingsEffect) => effects.some(set => set.has(e));
+  if (any('log')) void applyGlobalSettings();
+  if (any('askllm')) scoring.settingsChanged();
+  if (any('askllm') || any('inlay')) scheduleInlayRefresh();
+  [...open].forEach((dataset, k) => {
+    const changed = effects[k + 1]!;
+    if (!changed.has('dataset') && !changed.has('diagnostics')) return;
+    dataset.updateOptions(datasetOptions(after[k + 1]!));
+    schedulePublish(dataset, true);
+  });
+}
+
+const ALL_EFFECTS: ReadonlySet<SettingsEffect> = new Set<SettingsEffect>([
+  'dataset',
+  'diagnostics',
+  'log',
+  'askllm',
+  'inlay',
+]);
 
 async function applyGlobalSettings(): Promise<void> {
   const s = await settings.get();

@@ -31,6 +31,29 @@ export interface WorkerSettings {
   inlineScores: boolean;
 }
 
+/**
+ * What a settings change touches in the worker (after rust-analyzer's change classification):
+ * - `dataset`: how lines are read (`maxLineBytes`): open files are validated again;
+ * - `diagnostics`: how many problems are listed: diagnostics are published again;
+ * - `log`: the log level; `askllm`: the scorer configuration (new columns, cache keys);
+ * - `inlay`: inline scores on or off.
+ */
+export type SettingsEffect = 'dataset' | 'diagnostics' | 'log' | 'askllm' | 'inlay';
+
+/** The effects of going from `before` to `after` (empty when nothing the worker uses changed). */
+export function classifySettingsChange(
+  before: WorkerSettings,
+  after: WorkerSettings,
+): Set<SettingsEffect> {
+  const effects = new Set<SettingsEffect>();
+  if (before.maxLineBytes !== after.maxLineBytes) effects.add('dataset');
+  if (before.maxProblems !== after.maxProblems) effects.add('diagnostics');
+  if (before.logLevel !== after.logLevel) effects.add('log');
+  if (JSON.stringify(before.askllm) !== JSON.stringify(after.askllm)) effects.add('askllm');
+  if (before.inlineScores !== after.inlineScores) effects.add('inlay');
+  return effects;
+}
+
 /** The default scorer: an ONNX export of Flan-T5 small (the paper's family, ~300 MB fp32). */
 export const DEFAULT_MODEL = 'Xenova/flan-t5-small';
 
@@ -100,6 +123,12 @@ export class SettingsStore {
       this.cache.set(key, section);
     }
     return section;
+  }
+
+  /** The settings last pulled for a resource, if any are cached (to classify a change). */
+  async cached(uri?: string): Promise<WorkerSettings | undefined> {
+    const section = this.supported ? this.cache.get(uri ?? '') : Promise.resolve(this.initial);
+    return section ? resolveSettings(await section) : undefined;
   }
 
   /** Drops the cache; the next `get` pulls again. */
