@@ -58,6 +58,14 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**'] }] },
   },
   {
+    // ASK-LLM and DENSITY use the model runtime through its index only. (Flat config replaces
+    // a rule's options, so this block repeats the worker's rule.)
+    files: ['src/worker/askllm/**/*.ts', 'src/worker/density/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**', '../runtime/*'] }],
+    },
+  },
+  {
     files: ['src/extension/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/worker/**', '**/webview-ui/**'] }] },
   },

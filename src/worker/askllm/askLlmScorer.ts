@@ -35,10 +35,8 @@ import {
   fitPrompt,
   resolveAnswer,
 } from '../../core/askllm/tokens';
-import type { LoadedModel, ModelKind } from '../runtime/loader';
-import { transformers } from '../runtime/loader';
+import { type LoadedModel, type ModelKind, transformers, hostData } from '../runtime';
 import { type ForwardRun, directForward } from './directForward';
-import { hostData } from '../runtime/hostData';
 import { TokenizerPool } from './tokenizerPool';
 
 /** Scorer settings. Defaults follow the paper. */

@@ -50,8 +50,7 @@ import {
 import type { Dataset } from '../dataset/dataset';
 import type { Logger } from '../logger';
 import { errorText } from '../logger';
-import { type DeviceName } from '../runtime/device';
-import { type LoadProgress, describeOrigin, modelSourceNote } from '../runtime/loader';
+import { type DeviceName, type LoadProgress, describeOrigin, modelSourceNote } from '../runtime';
 import { type DensitySettings } from './densitySettings';
 import { type EmbeddingModel, loadEmbeddingModel } from './embeddingModel';
 import type { ComputeDensityResult } from '../../shared/protocol/worker';

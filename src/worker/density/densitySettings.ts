@@ -9,8 +9,7 @@ import {
   DEFAULT_ROWS,
   DEFAULT_SEED,
 } from '../../core/density';
-import type { DeviceChoice } from '../runtime/device';
-import { DTYPE_SUFFIX, type ModelDtype } from '../runtime/loader';
+import { type DeviceChoice, DTYPE_SUFFIX, type ModelDtype } from '../runtime';
 import { DEFAULT_EMBEDDING_MODEL } from './embeddingModel';
 
 /** Resolved DENSITY settings. */

@@ -25,10 +25,12 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PreTrainedModel, PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { decodeFloat16 } from '../../core/embedStore';
-import { type DeviceAttempt, type DeviceName, errorMessage } from '../runtime/device';
-import type { HubTraffic } from '../runtime/hub';
-import { hostData } from '../runtime/hostData';
 import {
+  type DeviceAttempt,
+  type DeviceName,
+  errorMessage,
+  type HubTraffic,
+  hostData,
   DTYPE_SUFFIX,
   type LoadModelOptions,
   type LoadedModelIdentity,
@@ -42,7 +44,7 @@ import {
   serializeModelLoad,
   transformers,
   withModelPlace,
-} from '../runtime/loader';
+} from '../runtime';
 import { applyDense, l2Normalize, pool, type PoolingMode } from './pooling';
 import { type SentenceHead, headFiles, readSentenceHead } from './sentenceTransformers';
 
