@@ -368,6 +368,30 @@ describe('worker over LSP (IPC)', () => {
     });
   });
 
+  it('says winnow/didChangeColumns once a newly opened file is read, so an early asker asks again', async t => {
+    const path = join(dir, 'columns-early.jsonl');
+    const rows = 100_000;
+    await writeLargeJsonl(path, rows);
+    const uri = pathToFileURL(path).toString();
+    const from = session.columnChanges.length;
+    await session.openDataset(uri);
+    // Asked at once, the columns cover the rows read so far (the dataset view asks this early).
+    const early = await session.columns(uri);
+    t.diagnostic(`the first columns covered ${early.rowCount} of ${rows} rows`);
+    assert.ok(early.rowCount <= rows);
+    // The worker says when the columns changed (here: they now cover every row); the client asks
+    // again then, instead of asking again on a timer.
+    const told = await session.waitFor('didChangeColumns of the new file', () =>
+      session.columnChanges.slice(from).find(c => c.uri === uri),
+    );
+    assert.deepEqual(told.kinds, ['askllm']);
+    const info = await session.fileInfo(uri, false);
+    assert.equal(info.indexed, true, 'told before the file was read');
+    const later = await session.columns(uri);
+    assert.equal(later.rowCount, rows);
+    await session.closeDataset(uri);
+  });
+
   it('reports indexing and then idle through winnow/status', async () => {
     const uri = writeDataset('status.jsonl', mixed);
     const from = session.statuses.length;

@@ -98,9 +98,11 @@ interface RestoredBackup {
 const PROGRESS_INTERVAL_MS = 100;
 /** Least time between two invalid-count updates during the scan. */
 const STATS_INTERVAL_MS = 250;
-/** How often to ask again for score columns that do not line up with the file yet. */
-const COLUMNS_RETRY_MS = 2000;
-const COLUMNS_RETRIES = 5;
+/**
+ * How long the full row scan waits for the first screen of rows (served and painted by a view)
+ * before it starts anyway: no view asked, or its webview never reported a paint.
+ */
+const FIRST_SCREEN_WAIT_MS = 3000;
 
 /** A signal that never aborts. */
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
@@ -158,6 +160,14 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   /** Resolves when the first rows were read for a view: background work waits for it. */
   private readonly firstRowsServed: Promise<void>;
   private markFirstRowsServed: () => void = () => undefined;
+  /**
+   * Resolves when the first screen is done: a view painted rows of this document, or rows were
+   * served while no view was attached (nothing will paint them), or the last view went away.
+   */
+  private readonly firstScreenDone: Promise<void>;
+  private markFirstScreenDone: () => void = () => undefined;
+  /** Views (panels) attached to this document: while one is, the first screen is its paint. */
+  private attachedViews = 0;
   private progressTimer: NodeJS.Timeout | undefined;
   private _columns = new RowColumns();
   private _scanComplete = false;
@@ -259,6 +269,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   ) {
     super();
     this.firstRowsServed = new Promise(resolve => (this.markFirstRowsServed = resolve));
+    this.firstScreenDone = new Promise(resolve => (this.markFirstScreenDone = resolve));
     this._schema = schema;
     this._notice = notice;
     this.openedAt = openedAt;
@@ -283,7 +294,35 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
    * (the full row scan, the worker's own pass) waits for it so the first screen wins.
    */
   whenFirstRowsServed(timeoutMs: number): Promise<void> {
-    return Promise.race([this.firstRowsServed, delay(timeoutMs)]);
+    return raceTimeout(this.firstRowsServed, timeoutMs);
+  }
+
+  /**
+   * A view of this document (a panel) starts: until it paints its first rows, the full row scan
+   * waits. Dispose the result when the view goes away.
+   */
+  attachView(): vscode.Disposable {
+    this.attachedViews++;
+    let attached = true;
+    return {
+      dispose: () => {
+        if (!attached) return;
+        attached = false;
+        // The last view went away before it painted: nothing is left to wait for.
+        if (--this.attachedViews === 0) this.markFirstScreenDone();
+      },
+    };
+  }
+
+  /** A view painted rows of this document (its webview reported a render with loaded rows). */
+  notePainted(): void {
+    this.markFirstScreenDone();
+  }
+
+  /** Rows were served: with no view to paint them (a command, a test), the first screen is done. */
+  private noteRowsServed(): void {
+    this.markFirstRowsServed();
+    if (this.attachedViews === 0) this.markFirstScreenDone();
   }
 
   get fileName(): string {
@@ -450,7 +489,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const rows = await this.file.readRows(start, n);
     const opts = { maxLineBytes: this.opts.maxLineBytes, previewChars: PREVIEW_CHARS };
     const views = rows.map(r => this.decorate(toRowView(r, schema, opts)));
-    this.markFirstRowsServed();
+    this.noteRowsServed();
     return views;
   }
 
@@ -465,7 +504,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         this.file.readRow(indices[k]).then(r => this.decorate(toRowView(r, schema, opts))),
       );
     const views = await Promise.all(reads);
-    this.markFirstRowsServed();
+    this.noteRowsServed();
     return views;
   }
 
@@ -708,11 +747,14 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   // -- score columns ------------------------------------------------------------------------------
 
   /**
-   * Fetches the worker's score columns (on open, and when the worker says they changed). Columns
-   * of another version of the file are ignored; they are asked for again a few times while the
-   * worker catches up.
+   * Fetches the worker's score columns (on open, when the worker says they changed, and when
+   * this file changed on disk). Columns that cover another row count than the file are of
+   * another version of it and are not shown. Nothing polls for the right ones: when the worker
+   * is behind, it says `winnow/didChangeColumns` once it has read the file again (the provider
+   * calls this then); when this window is behind, its own change event (`fileChanged`) asks
+   * again, and the answer is compared once the index has reached the changed file's end.
    */
-  async refreshScores(attempt = 0): Promise<void> {
+  async refreshScores(): Promise<void> {
     const fetch = this.opts.fetchColumns;
     if (!fetch || this.isDisposed) return;
     const request = ++this.columnsRequest;
@@ -725,12 +767,13 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     }
     if (!result || request !== this.columnsRequest || this.isDisposed) return;
     await this.file.whenIndexed();
+    if (request !== this.columnsRequest || this.isDisposed) return;
     if (result.rowCount !== this.file.lineCount) {
+      const behind = result.rowCount < this.file.lineCount ? 'the worker' : 'this window';
       log.debug(
-        `Score columns of ${this.fileName} cover ${result.rowCount} rows, the file has ${this.file.lineCount}; asking again.`,
+        `Score columns of ${this.fileName} cover ${result.rowCount} rows, the file has ${this.file.lineCount}: ` +
+          `${behind} has not read the change yet; asking again when it has.`,
       );
-      if (attempt < COLUMNS_RETRIES)
-        setTimeout(() => void this.refreshScores(attempt + 1), COLUMNS_RETRY_MS);
       return;
     }
     try {
@@ -817,10 +860,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const current = () => epoch === this.rowEpoch && !this.isDisposed;
     try {
       if (first) {
-        // The first screen of rows comes first: start the full pass once it was served (and
-        // painted, roughly), or after a while if no view asks.
-        await this.whenFirstRowsServed(3000);
-        await delay(200);
+        // The first screen of rows comes first: start the full pass once a view painted it
+        // (or rows were served with no view to paint them), or after a while if nothing asks.
+        await raceTimeout(this.firstScreenDone, FIRST_SCREEN_WAIT_MS);
       }
       const t0 = performance.now();
       let lastFired = 0;
@@ -880,8 +922,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms));
+/** Resolves when `event` does, or after `timeoutMs` at the latest (the timer is then cleared). */
+function raceTimeout(event: Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>(resolve => (timer = setTimeout(resolve, timeoutMs)));
+  return Promise.race([event, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Reads a hot-exit backup; a damaged one is reported and ignored (the sidecar is used). */

@@ -110,6 +110,8 @@ export class DatasetPanel extends Disposable {
     super();
     this.view = DatasetView.identity(document);
     this.lastActionSeen = document.lastAction?.id ?? 0;
+    // The document's full row scan waits for this view's first paint (or its disposal).
+    this.register(document.attachView());
     this.timings.panelCreated = this.elapsed();
     const webview = panel.webview;
     webview.options = webviewOptions(extensionUri);
@@ -342,6 +344,7 @@ export class DatasetPanel extends Disposable {
         return undefined;
       case 'view/didRender':
         this.render = message;
+        if (message.loadedRows > 0) this.document.notePainted();
         if (message.focusedRow < this.view.count)
           this.focusedRow = this.view.rowAt(message.focusedRow);
         if (this.firstRowsMs === undefined && message.loadedRows > 0) {

@@ -333,9 +333,12 @@ export class ScoringService {
     const version = dataset.version;
     const previous = this.seenVersion.get(dataset.uri);
     this.seenVersion.set(dataset.uri, version);
-    if (previous === undefined || previous === version) return;
-    // The scores column changed shape (rows moved or were re-read): tell the views.
+    if (previous === version) return;
+    // The scores column changed shape: it covers every row now (a client that asked while the
+    // file was still being read got a shorter column), or rows moved or were re-read. Tell the
+    // views, which ask again instead of polling.
     this.host.onScoresChanged(dataset.uri);
+    if (previous === undefined) return;
     const old = this.autoTimers.get(dataset.uri);
     if (old) clearTimeout(old);
     this.scheduleAutoScore(dataset);
