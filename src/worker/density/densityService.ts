@@ -253,18 +253,10 @@ export class DensityService {
     const byHash = new Map<string, number>();
     rowsToScore.forEach((row, k) => byHash.set(hashes[row], sketched.scores[k]));
     const results: DensityResults = {
-      meta: {
-        ...resultsModelMeta(model, truncatedRows, textMode),
-        ...sketchMeta(params),
-        points: sketched.points,
-        shardSketches: sketched.shards.map(x => x.path),
-        device: model.device,
-        sketchFile: basename(sketchPath),
-        embeddingFile: basename(embeddingPath),
-        dataset: dataset.file.path,
-        computedAt: new Date().toISOString(),
-        contentHashVersion: CONTENT_HASH_VERSION,
-      },
+      meta: resultsMeta(dataset, model, truncatedRows, textMode, sketched, {
+        sketchPath,
+        embeddingPath,
+      }),
       scores: byHash,
     };
     await writeDensityResults(resultsPath, results);
@@ -690,8 +682,15 @@ function sketchMeta(params: SketchParams): Omit<SketchParams, 'dim'> {
   };
 }
 
-/** The embedder's part of the stored results' metadata. */
-function resultsModelMeta(model: EmbeddingModel, truncatedRows: number, textMode: string) {
+/** What produced a run's stored results: the embedder, the sketch, the files and the dataset. */
+function resultsMeta(
+  dataset: Dataset,
+  model: EmbeddingModel,
+  truncatedRows: number,
+  textMode: string,
+  sketched: { params: SketchParams; points: number; shards: readonly ShardSketch[] },
+  files: { sketchPath: string; embeddingPath: string },
+): DensityResults['meta'] {
   return {
     model: model.modelId,
     pipeline: model.pipeline,
@@ -700,6 +699,15 @@ function resultsModelMeta(model: EmbeddingModel, truncatedRows: number, textMode
     truncatedRows,
     textMode,
     dim: model.dim,
+    ...sketchMeta(sketched.params),
+    points: sketched.points,
+    shardSketches: sketched.shards.map(x => x.path),
+    device: model.device,
+    sketchFile: basename(files.sketchPath),
+    embeddingFile: basename(files.embeddingPath),
+    dataset: dataset.file.path,
+    computedAt: new Date().toISOString(),
+    contentHashVersion: CONTENT_HASH_VERSION,
   };
 }
 
