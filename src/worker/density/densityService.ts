@@ -247,20 +247,10 @@ export class DensityService {
     const { params, hasherDevice } = sketched;
 
     onProgress({ phase: 'saving', done: 0, total: 1 });
-    const sketchPath = this.sketchPath(dataset);
-    const resultsPath = this.resultsPath(dataset);
-    await writeSketchFile(sketchPath, sketched.sketch);
-    const byHash = new Map<string, number>();
-    rowsToScore.forEach((row, k) => byHash.set(hashes[row], sketched.scores[k]));
-    const results: DensityResults = {
-      meta: resultsMeta(dataset, model, truncatedRows, textMode, sketched, {
-        sketchPath,
-        embeddingPath,
-      }),
-      scores: byHash,
-    };
-    await writeDensityResults(resultsPath, results);
-    this.results.set(dataset.uri, Promise.resolve(results));
+    const { sketchPath, resultsPath } = await this.saveRun(dataset, sketched, {
+      byHash: scoresByHash(rowsToScore, hashes, sketched.scores),
+      meta: { model, truncatedRows, textMode, embeddingPath },
+    });
     const tEnd = performance.now();
     this.options.logger.info(
       `DENSITY of ${dataset.uri}: ${rowsToScore.length} rows (${embedding.embedded} embedded, ${embedding.cachedRows} cached) ` +
@@ -291,6 +281,36 @@ export class DensityService {
       embeddingPath,
       ms: { embed: tEmbed - t0, sketch: tSketch - tEmbed, total: tEnd - t0 },
     };
+  }
+
+  /** Writes a run's sketch and its results (kept in memory too); returns their paths. */
+  private async saveRun(
+    dataset: Dataset,
+    sketched: { sketch: DensitySketch } & Parameters<typeof resultsMeta>[4],
+    run: {
+      byHash: Map<string, number>;
+      meta: {
+        model: EmbeddingModel;
+        truncatedRows: number;
+        textMode: string;
+        embeddingPath: string;
+      };
+    },
+  ): Promise<{ sketchPath: string; resultsPath: string }> {
+    const { model, truncatedRows, textMode, embeddingPath } = run.meta;
+    const sketchPath = this.sketchPath(dataset);
+    const resultsPath = this.resultsPath(dataset);
+    await writeSketchFile(sketchPath, sketched.sketch);
+    const results: DensityResults = {
+      meta: resultsMeta(dataset, model, truncatedRows, textMode, sketched, {
+        sketchPath,
+        embeddingPath,
+      }),
+      scores: run.byHash,
+    };
+    await writeDensityResults(resultsPath, results);
+    this.results.set(dataset.uri, Promise.resolve(results));
+    return { sketchPath, resultsPath };
   }
 
   /** A run's first step: the storage folder, the validated dataset, the embedder and its cache. */
@@ -709,6 +729,17 @@ function resultsMeta(
     computedAt: new Date().toISOString(),
     contentHashVersion: CONTENT_HASH_VERSION,
   };
+}
+
+/** Each scored row's score by its content hash (`scores[k]` belongs to line `rowsToScore[k]`). */
+function scoresByHash(
+  rowsToScore: readonly number[],
+  hashes: readonly string[],
+  scores: Float64Array,
+): Map<string, number> {
+  const byHash = new Map<string, number>();
+  rowsToScore.forEach((row, k) => byHash.set(hashes[row], scores[k]));
+  return byHash;
 }
 
 function scoreRange(scores: Float64Array): { minScore: number; maxScore: number } {
