@@ -1,6 +1,18 @@
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/**
+ * Function size: no function longer than 80 lines, counted from its first line to its last
+ * (blank lines, comments and nested functions included). scripts/check-function-length.mjs
+ * lists the offenders with these same options.
+ */
+export const functionLengthOptions = {
+  max: 80,
+  skipBlankLines: false,
+  skipComments: false,
+  IIFEs: true,
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'out/**', '.cache/**', '.gl/**', 'node_modules/**', '**/*.d.ts', 'test-results/**'] },
   ...tseslint.configs.recommended,
@@ -11,6 +23,10 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
       eqeqeq: ['error', 'smart'],
     },
+  },
+  {
+    files: ['src/**/*.ts', 'webview-ui/src/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', functionLengthOptions] },
   },
   {
     // The worker talks LSP over IPC; console output goes to the log channel through the connection.

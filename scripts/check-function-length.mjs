@@ -1,6 +1,7 @@
 // Lists functions longer than a limit (default 80 lines), counting every line from the function's
 // first line to its last, nested functions included. It runs ESLint's own `max-lines-per-function`
-// rule, so it counts what the linter would and needs no AST walking of its own.
+// rule with the options `npm run lint` enforces (functionLengthOptions in eslint.config.mjs), so
+// it counts what the linter does and needs no AST walking of its own.
 //   node scripts/check-function-length.mjs                      src/ and webview-ui/src/
 //   node scripts/check-function-length.mjs webview-ui/src       only these folders or files
 //   node scripts/check-function-length.mjs --max 60 src/core    another limit
@@ -8,9 +9,10 @@
 import { ESLint } from 'eslint';
 import tseslint from 'typescript-eslint';
 import { relative } from 'node:path';
+import { functionLengthOptions } from '../eslint.config.mjs';
 
 function parseArgs(argv) {
-  let max = 80;
+  let max = functionLengthOptions.max;
   const paths = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--max') max = Number(argv[++i]);
@@ -28,10 +30,7 @@ const eslint = new ESLint({
       files: ['**/*.ts', '**/*.mts', '**/*.mjs', '**/*.js'],
       languageOptions: { parser: tseslint.parser },
       rules: {
-        'max-lines-per-function': [
-          'error',
-          { max, skipBlankLines: false, skipComments: false, IIFEs: true },
-        ],
+        'max-lines-per-function': ['error', { ...functionLengthOptions, max }],
       },
     },
   ],

@@ -45,7 +45,10 @@ export interface ViewSource {
   /** Whether the row scan (lengths, errors, fields, hashes, saved decisions) is complete. */
   readonly scanComplete: boolean;
   /** Resolves once the scan is complete; `onProgress` reports rows scanned. */
-  whenScanned(signal: AbortSignal, onProgress: (done: number, total: number) => void): Promise<void>;
+  whenScanned(
+    signal: AbortSignal,
+    onProgress: (done: number, total: number) => void,
+  ): Promise<void>;
   /** Searches the whole file (the document caches the last result). */
   search(
     search: ViewSearch,
@@ -234,29 +237,13 @@ export class DatasetView {
    * The rows a bulk decision applies to, and the rule to record. Throws an Error with a message
    * for the user when the target cannot apply (no scores, no density, bad numbers).
    */
-  resolveTarget(
-    target: DecisionTarget,
-    decision: DecisionValue,
-  ): { rows: Uint32Array; rule: DecisionRule; label: string } {
+  resolveTarget(target: DecisionTarget, decision: DecisionValue): ResolvedTarget {
     const at = new Date().toISOString();
     const scope = describeQuery(this.query).join(' · ') || 'all rows';
     const verb = decision === 'keep' ? 'Keep' : decision === 'drop' ? 'Drop' : 'Clear';
-    const count = this.count;
     switch (target.kind) {
-      case 'positions': {
-        let n = 0;
-        const ranges = target.ranges
-          .map(
-            ([a, b]) => [Math.max(0, Math.min(a, b)), Math.min(count - 1, Math.max(a, b))] as const,
-          )
-          .filter(([a, b]) => a <= b);
-        for (const [a, b] of ranges) n += b - a + 1;
-        const rows = new Uint32Array(n);
-        let k = 0;
-        for (const [a, b] of ranges) for (let p = a; p <= b; p++) rows[k++] = this.rowAt(p);
-        const label = `${verb} ${n === 1 ? `line ${rows[0] + 1}` : `${n.toLocaleString('en-US')} rows`}`;
-        return { rows, rule: { kind: 'rows', decision, rows: n, at }, label };
-      }
+      case 'positions':
+        return this.positionTarget(target, decision, verb, at);
       case 'view': {
         const rows = this.allRows();
         return {
@@ -265,62 +252,107 @@ export class DatasetView {
           label: `${verb} ${rows.length.toLocaleString('en-US')} matching rows`,
         };
       }
-      case 'topPercent': {
-        const scores = this.source.scores?.askllm?.values;
-        if (!scores)
-          throw new Error(
-            'There are no ASK-LLM scores yet: run "Winnow: Score Current File" first.',
-          );
-        const pct = target.percent;
-        if (!(pct > 0 && pct <= 100))
-          throw new Error(`The percentage must be between 0 and 100, got ${pct}.`);
-        const candidates = this.memberRows(r => scores[r] === scores[r]);
-        const scored = candidates.length;
-        if (scored === 0) throw new Error('No row in this view has an ASK-LLM score yet.');
-        const take = Math.max(1, Math.round((scored * pct) / 100));
-        const rows = smallestK(candidates, float32Keys(scores, candidates, true), take);
-        let threshold = Infinity;
-        for (let i = 0; i < rows.length; i++)
-          if (scores[rows[i]] < threshold) threshold = scores[rows[i]];
-        return {
-          rows,
-          rule: {
-            kind: 'topPercent',
-            decision,
-            rows: take,
-            scope,
-            percent: pct,
-            threshold: Number(threshold.toPrecision(6)),
-            at,
-          },
-          label: `${verb} top ${shortNumber(pct)}% by ASK-LLM (${take.toLocaleString('en-US')} rows, score ≥ ${shortNumber(threshold)})`,
-        };
-      }
-      case 'densitySample': {
-        const density = this.source.scores?.density;
-        if (!density)
-          throw new Error('There are no DENSITY scores yet: compute DENSITY for this file first.');
-        const candidates = this.memberRows(r => {
-          const v = density.values[r];
-          return Number.isFinite(v) && v >= 0;
-        });
-        const n = target.count;
-        if (!(Number.isInteger(n) && n > 0 && n <= candidates.length))
-          throw new Error(
-            `The sample size must be a whole number between 1 and ${candidates.length.toLocaleString('en-US')} (rows in this view with a DENSITY score).`,
-          );
-        const seed = target.seed ?? density.meta.seed;
-        const values = Float64Array.from(candidates, r => density.values[r]);
-        const sample = sampleByDensity(values, { count: n }, seed >>> 0);
-        const rows = Uint32Array.from(sample.indices, i => candidates[i]);
-        return {
-          rows,
-          rule: { kind: 'densitySample', decision, rows: n, scope, count: n, seed: seed >>> 0, at },
-          label: `${verb} a DENSITY sample of ${n.toLocaleString('en-US')} rows (seed ${seed >>> 0})`,
-        };
-      }
+      case 'topPercent':
+        return this.topPercentTarget(target, decision, verb, scope, at);
+      case 'densitySample':
+        return this.densitySampleTarget(target, decision, verb, scope, at);
     }
   }
+
+  /** The rows at view positions in `target.ranges` (clamped to the view). */
+  private positionTarget(
+    target: Extract<DecisionTarget, { kind: 'positions' }>,
+    decision: DecisionValue,
+    verb: string,
+    at: string,
+  ): ResolvedTarget {
+    const count = this.count;
+    let n = 0;
+    const ranges = target.ranges
+      .map(([a, b]) => [Math.max(0, Math.min(a, b)), Math.min(count - 1, Math.max(a, b))] as const)
+      .filter(([a, b]) => a <= b);
+    for (const [a, b] of ranges) n += b - a + 1;
+    const rows = new Uint32Array(n);
+    let k = 0;
+    for (const [a, b] of ranges) for (let p = a; p <= b; p++) rows[k++] = this.rowAt(p);
+    const label = `${verb} ${n === 1 ? `line ${rows[0] + 1}` : `${n.toLocaleString('en-US')} rows`}`;
+    return { rows, rule: { kind: 'rows', decision, rows: n, at }, label };
+  }
+
+  /** The view's top `target.percent` % of scored rows by ASK-LLM score. */
+  private topPercentTarget(
+    target: Extract<DecisionTarget, { kind: 'topPercent' }>,
+    decision: DecisionValue,
+    verb: string,
+    scope: string,
+    at: string,
+  ): ResolvedTarget {
+    const scores = this.source.scores?.askllm?.values;
+    if (!scores)
+      throw new Error('There are no ASK-LLM scores yet: run "Winnow: Score Current File" first.');
+    const pct = target.percent;
+    if (!(pct > 0 && pct <= 100))
+      throw new Error(`The percentage must be between 0 and 100, got ${pct}.`);
+    const candidates = this.memberRows(r => scores[r] === scores[r]);
+    const scored = candidates.length;
+    if (scored === 0) throw new Error('No row in this view has an ASK-LLM score yet.');
+    const take = Math.max(1, Math.round((scored * pct) / 100));
+    const rows = smallestK(candidates, float32Keys(scores, candidates, true), take);
+    let threshold = Infinity;
+    for (let i = 0; i < rows.length; i++)
+      if (scores[rows[i]] < threshold) threshold = scores[rows[i]];
+    return {
+      rows,
+      rule: {
+        kind: 'topPercent',
+        decision,
+        rows: take,
+        scope,
+        percent: pct,
+        threshold: Number(threshold.toPrecision(6)),
+        at,
+      },
+      label: `${verb} top ${shortNumber(pct)}% by ASK-LLM (${take.toLocaleString('en-US')} rows, score ≥ ${shortNumber(threshold)})`,
+    };
+  }
+
+  /** An inverse-propensity sample of `target.count` of the view's rows with a DENSITY score. */
+  private densitySampleTarget(
+    target: Extract<DecisionTarget, { kind: 'densitySample' }>,
+    decision: DecisionValue,
+    verb: string,
+    scope: string,
+    at: string,
+  ): ResolvedTarget {
+    const density = this.source.scores?.density;
+    if (!density)
+      throw new Error('There are no DENSITY scores yet: compute DENSITY for this file first.');
+    const candidates = this.memberRows(r => {
+      const v = density.values[r];
+      return Number.isFinite(v) && v >= 0;
+    });
+    const n = target.count;
+    if (!(Number.isInteger(n) && n > 0 && n <= candidates.length))
+      throw new Error(
+        `The sample size must be a whole number between 1 and ${candidates.length.toLocaleString('en-US')} (rows in this view with a DENSITY score).`,
+      );
+    const seed = target.seed ?? density.meta.seed;
+    const values = Float64Array.from(candidates, r => density.values[r]);
+    const sample = sampleByDensity(values, { count: n }, seed >>> 0);
+    const rows = Uint32Array.from(sample.indices, i => candidates[i]);
+    return {
+      rows,
+      rule: { kind: 'densitySample', decision, rows: n, scope, count: n, seed: seed >>> 0, at },
+      label: `${verb} a DENSITY sample of ${n.toLocaleString('en-US')} rows (seed ${seed >>> 0})`,
+    };
+  }
+}
+
+/** What a bulk decision applies to: the rows, the rule to record, and a label for the user. */
+export interface ResolvedTarget {
+  rows: Uint32Array;
+  rule: DecisionRule;
+  label: string;
 }
 
 /** The columns of a source as the view engine reads them. */

@@ -156,151 +156,193 @@ function charAt(s: string, i: number): string {
   return c === undefined ? '' : String.fromCodePoint(c);
 }
 
+/** Where a line's JSON goes wrong: the 1-based column and what is wrong there. */
+type JsonErrorSpot = { column: number; message: string };
+
+function errorAt(at: number, message: string): JsonErrorSpot {
+  return { column: at + 1, message };
+}
+
 /**
  * Finds the first JSON syntax error in `s` (which JSON.parse rejected) and explains it. The
  * scanner is iterative, so deep nesting cannot overflow the stack.
  */
-export function locateJsonError(s: string): { column: number; message: string } {
-  const n = s.length;
-  const stack: number[] = []; // 0x7b '{' or 0x5b '['
-  let i = 0;
-  const err = (at: number, message: string) => ({ column: at + 1, message });
-  const skipWs = () => {
-    while (i < n && WS.has(s.charCodeAt(i))) i++;
-  };
-  const unexpected = (what: string) =>
-    i >= n
-      ? err(i, `Unexpected end of line: expected ${what}`)
-      : s.charCodeAt(i) === 0xfeff
-        ? err(i, 'Unexpected byte order mark (BOM) inside the file')
-        : s.charCodeAt(i) === 0
-          ? err(i, `Unexpected NUL byte (0x00): expected ${what}`)
-          : err(i, `Unexpected ${JSON.stringify(charAt(s, i))}: expected ${what}`);
+export function locateJsonError(s: string): JsonErrorSpot {
+  return new JsonErrorScanner(s).locate();
+}
 
-  // Scans a string starting at the quote at i; returns an error or advances i past it.
-  const scanString = (): { column: number; message: string } | null => {
-    const open = i;
-    i++;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return null;
-      }
-      if (c === 0) return err(i, 'NUL byte (0x00) in string: write it as \\u0000');
-      if (c < 0x20) return err(i, 'Unescaped control character in string (use \\n, \\t, \\u00XX)');
-      if (c === 0x5c) {
-        const e = s.charCodeAt(i + 1);
-        if (e === 0x75) {
-          for (let k = 2; k < 6; k++) {
-            if (!/[0-9a-fA-F]/.test(s.charAt(i + k))) {
-              return err(i, 'Invalid \\u escape: expected 4 hex digits');
-            }
-          }
-          i += 6;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(s.charAt(i + 1)) || i + 1 >= n) {
-          return err(i, `Invalid escape ${JSON.stringify(s.slice(i, i + 2))} in string`);
-        }
-        i += 2;
-        continue;
-      }
-      i++;
-    }
-    return err(open, 'Unterminated string (no closing quote on this line)');
-  };
+/** The scanner of {@link locateJsonError}: a cursor, the open brackets, and what comes next. */
+class JsonErrorScanner {
+  private i = 0;
+  private readonly n: number;
+  private readonly stack: number[] = []; // 0x7b '{' or 0x5b '['
+  /** States: expecting a value, or having just finished one. */
+  private expectValue = true;
 
-  const scanNumber = (): { column: number; message: string } | null => {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(s.slice(i, i + 400));
-    if (!m || m[0] === '-') return err(i, 'Invalid number');
-    const after = s.charAt(i + m[0].length);
-    if (/[0-9.eE+-]/.test(after) && after !== '') return err(i, 'Invalid number');
-    i += m[0].length;
-    return null;
-  };
-
-  // States: expecting a value, or having just finished one.
-  let expectValue = true;
-  skipWs();
-  for (;;) {
-    if (expectValue) {
-      skipWs();
-      if (i >= n) return unexpected('a value');
-      const c = s.charCodeAt(i);
-      if (c === 0x7b || c === 0x5b) {
-        stack.push(c);
-        i++;
-        skipWs();
-        if (s.charCodeAt(i) === (c === 0x7b ? 0x7d : 0x5d)) {
-          stack.pop();
-          i++;
-          expectValue = false;
-          continue;
-        }
-        if (c === 0x7b) {
-          const e = expectKey();
-          if (e) return e;
-        }
-        continue;
-      }
-      if (c === 0x22) {
-        const e = scanString();
-        if (e) return e;
-      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-        const e = scanNumber();
-        if (e) return e;
-      } else {
-        const word = /^[A-Za-z_]+/.exec(s.slice(i, i + 32))?.[0];
-        if (word === 'true' || word === 'false' || word === 'null') i += word.length;
-        else if (word) return err(i, `Unexpected word '${word}': expected a value`);
-        else return unexpected('a value');
-      }
-      expectValue = false;
-      continue;
-    }
-    // After a value.
-    skipWs();
-    const top = stack[stack.length - 1];
-    if (top === undefined) {
-      if (i >= n) return err(n, 'Invalid JSON');
-      return err(i, 'Unexpected text after the JSON value (one object per line)');
-    }
-    const close = top === 0x7b ? 0x7d : 0x5d;
-    const c = s.charCodeAt(i);
-    if (c === close) {
-      stack.pop();
-      i++;
-      continue;
-    }
-    if (c === 0x2c) {
-      const comma = i;
-      i++;
-      skipWs();
-      if (s.charCodeAt(i) === close) return err(comma, 'Trailing comma');
-      if (top === 0x7b) {
-        const e = expectKey();
-        if (e) return e;
-      }
-      expectValue = true;
-      continue;
-    }
-    return unexpected(top === 0x7b ? "',' or '}'" : "',' or ']'");
+  constructor(private readonly s: string) {
+    this.n = s.length;
   }
 
-  // Scans `"key" :` at i (after whitespace), leaving i after the colon with expectValue set.
-  function expectKey(): { column: number; message: string } | null {
-    skipWs();
-    if (s.charCodeAt(i) !== 0x22) {
-      if (s.charCodeAt(i) === 0x27) return err(i, 'Property names must use double quotes');
-      return unexpected('a property name in double quotes');
+  locate(): JsonErrorSpot {
+    this.skipWs();
+    for (;;) {
+      const e = this.expectValue ? this.scanValue() : this.afterValue();
+      if (e) return e;
     }
-    const e = scanString();
+  }
+
+  private skipWs(): void {
+    while (this.i < this.n && WS.has(this.s.charCodeAt(this.i))) this.i++;
+  }
+
+  private unexpected(what: string): JsonErrorSpot {
+    const { s, i, n } = this;
+    return i >= n
+      ? errorAt(i, `Unexpected end of line: expected ${what}`)
+      : s.charCodeAt(i) === 0xfeff
+        ? errorAt(i, 'Unexpected byte order mark (BOM) inside the file')
+        : s.charCodeAt(i) === 0
+          ? errorAt(i, `Unexpected NUL byte (0x00): expected ${what}`)
+          : errorAt(i, `Unexpected ${JSON.stringify(charAt(s, i))}: expected ${what}`);
+  }
+
+  /** Scans the value at the cursor; an opening bracket leaves a value (or key) expected. */
+  private scanValue(): JsonErrorSpot | null {
+    const s = this.s;
+    this.skipWs();
+    if (this.i >= this.n) return this.unexpected('a value');
+    const c = s.charCodeAt(this.i);
+    if (c === 0x7b || c === 0x5b) return this.open(c);
+    if (c === 0x22) {
+      const e = this.scanString();
+      if (e) return e;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const e = this.scanNumber();
+      if (e) return e;
+    } else {
+      const word = /^[A-Za-z_]+/.exec(s.slice(this.i, this.i + 32))?.[0];
+      if (word === 'true' || word === 'false' || word === 'null') this.i += word.length;
+      else if (word) return errorAt(this.i, `Unexpected word '${word}': expected a value`);
+      else return this.unexpected('a value');
+    }
+    this.expectValue = false;
+    return null;
+  }
+
+  /** Enters the object or array whose bracket `c` is at the cursor. */
+  private open(c: number): JsonErrorSpot | null {
+    this.stack.push(c);
+    this.i++;
+    this.skipWs();
+    if (this.s.charCodeAt(this.i) === (c === 0x7b ? 0x7d : 0x5d)) {
+      this.stack.pop();
+      this.i++;
+      this.expectValue = false;
+      return null;
+    }
+    return c === 0x7b ? this.expectKey() : null;
+  }
+
+  /** After a value: the end of the line, a closing bracket or a comma. */
+  private afterValue(): JsonErrorSpot | null {
+    this.skipWs();
+    const top = this.stack[this.stack.length - 1];
+    if (top === undefined) {
+      if (this.i >= this.n) return errorAt(this.n, 'Invalid JSON');
+      return errorAt(this.i, 'Unexpected text after the JSON value (one object per line)');
+    }
+    const close = top === 0x7b ? 0x7d : 0x5d;
+    const c = this.s.charCodeAt(this.i);
+    if (c === close) {
+      this.stack.pop();
+      this.i++;
+      return null;
+    }
+    if (c === 0x2c) return this.afterComma(top, close);
+    return this.unexpected(top === 0x7b ? "',' or '}'" : "',' or ']'");
+  }
+
+  private afterComma(top: number, close: number): JsonErrorSpot | null {
+    const comma = this.i;
+    this.i++;
+    this.skipWs();
+    if (this.s.charCodeAt(this.i) === close) return errorAt(comma, 'Trailing comma');
+    if (top === 0x7b) {
+      const e = this.expectKey();
+      if (e) return e;
+    }
+    this.expectValue = true;
+    return null;
+  }
+
+  /** Scans `"key" :` at the cursor (after whitespace), leaving it after the colon with a value expected. */
+  private expectKey(): JsonErrorSpot | null {
+    this.skipWs();
+    if (this.s.charCodeAt(this.i) !== 0x22) {
+      if (this.s.charCodeAt(this.i) === 0x27)
+        return errorAt(this.i, 'Property names must use double quotes');
+      return this.unexpected('a property name in double quotes');
+    }
+    const e = this.scanString();
     if (e) return e;
-    skipWs();
-    if (s.charCodeAt(i) !== 0x3a) return unexpected("':'");
-    i++;
-    expectValue = true;
+    this.skipWs();
+    if (this.s.charCodeAt(this.i) !== 0x3a) return this.unexpected("':'");
+    this.i++;
+    this.expectValue = true;
+    return null;
+  }
+
+  /** Scans a string starting at the quote at the cursor; returns an error or moves past it. */
+  private scanString(): JsonErrorSpot | null {
+    const { s, n } = this;
+    const open = this.i;
+    this.i++;
+    while (this.i < n) {
+      const i = this.i;
+      const c = s.charCodeAt(i);
+      if (c === 0x22) {
+        this.i++;
+        return null;
+      }
+      if (c === 0) return errorAt(i, 'NUL byte (0x00) in string: write it as \\u0000');
+      if (c < 0x20)
+        return errorAt(i, 'Unescaped control character in string (use \\n, \\t, \\u00XX)');
+      if (c === 0x5c) {
+        const e = this.scanEscape();
+        if (e) return e;
+        continue;
+      }
+      this.i++;
+    }
+    return errorAt(open, 'Unterminated string (no closing quote on this line)');
+  }
+
+  /** Scans the escape whose backslash is at the cursor. */
+  private scanEscape(): JsonErrorSpot | null {
+    const { s, n, i } = this;
+    if (s.charCodeAt(i + 1) === 0x75) {
+      for (let k = 2; k < 6; k++) {
+        if (!/[0-9a-fA-F]/.test(s.charAt(i + k))) {
+          return errorAt(i, 'Invalid \\u escape: expected 4 hex digits');
+        }
+      }
+      this.i += 6;
+      return null;
+    }
+    if (!'"\\/bfnrt'.includes(s.charAt(i + 1)) || i + 1 >= n) {
+      return errorAt(i, `Invalid escape ${JSON.stringify(s.slice(i, i + 2))} in string`);
+    }
+    this.i += 2;
+    return null;
+  }
+
+  private scanNumber(): JsonErrorSpot | null {
+    const { s, i } = this;
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(s.slice(i, i + 400));
+    if (!m || m[0] === '-') return errorAt(i, 'Invalid number');
+    const after = s.charAt(i + m[0].length);
+    if (/[0-9.eE+-]/.test(after) && after !== '') return errorAt(i, 'Invalid number');
+    this.i += m[0].length;
     return null;
   }
 }
@@ -312,107 +354,134 @@ export function locateJsonError(s: string): { column: number; message: string } 
  * None, tuples), returns the 1-based column of its first Python-only token; otherwise undefined.
  */
 export function pythonReprColumn(s: string): number | undefined {
-  let i = 0;
-  const n = s.length;
-  let firstPython = -1;
-  const mark = (at: number) => {
-    if (firstPython < 0) firstPython = at;
-  };
-  const ws = () => {
-    while (i < n && (s[i] === ' ' || s[i] === '\t')) i++;
-  };
-  // Recursive descent with a depth cap; deeper input is simply not recognised.
-  const value = (depth: number): boolean => {
+  return new PythonReprScanner(s).firstPythonColumn();
+}
+
+/** The recursive-descent recogniser of {@link pythonReprColumn}. */
+class PythonReprScanner {
+  private i = 0;
+  private readonly n: number;
+  private firstPython = -1;
+
+  constructor(private readonly s: string) {
+    this.n = s.length;
+  }
+
+  firstPythonColumn(): number | undefined {
+    const s = this.s;
+    this.ws();
+    if (s[this.i] !== '{') return undefined;
+    if (!this.value(0)) return undefined;
+    this.ws();
+    if (this.i !== this.n || this.firstPython < 0) return undefined;
+    return this.firstPython + 1;
+  }
+
+  private mark(at: number): void {
+    if (this.firstPython < 0) this.firstPython = at;
+  }
+
+  private ws(): void {
+    const s = this.s;
+    while (this.i < this.n && (s[this.i] === ' ' || s[this.i] === '\t')) this.i++;
+  }
+
+  /** Recursive descent with a depth cap; deeper input is simply not recognised. */
+  private value(depth: number): boolean {
     if (depth > 200) return false;
-    ws();
-    const c = s[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (s[i] === '}') {
-        i++;
-        return true;
-      }
-      for (;;) {
-        if (!value(depth + 1)) return false;
-        ws();
-        if (s[i] !== ':') return false;
-        i++;
-        if (!value(depth + 1)) return false;
-        ws();
-        if (s[i] === ',') {
-          i++;
-          ws();
-          if (s[i] === '}') {
-            i++;
-            return true;
-          }
-          continue;
-        }
-        if (s[i] === '}') {
-          i++;
-          return true;
-        }
-        return false;
-      }
-    }
-    if (c === '[' || c === '(') {
-      if (c === '(') mark(i);
-      const close = c === '[' ? ']' : ')';
-      i++;
-      ws();
-      if (s[i] === close) {
-        i++;
-        return true;
-      }
-      for (;;) {
-        if (!value(depth + 1)) return false;
-        ws();
-        if (s[i] === ',') {
-          i++;
-          ws();
-          if (s[i] === close) {
-            i++;
-            return true;
-          }
-          continue;
-        }
-        if (s[i] === close) {
-          i++;
-          return true;
-        }
-        return false;
-      }
-    }
-    if ((c === 'b' || c === 'u' || c === 'r') && (s[i + 1] === "'" || s[i + 1] === '"')) {
+    const s = this.s;
+    this.ws();
+    const c = s[this.i];
+    if (c === '{') return this.dict(depth);
+    if (c === '[' || c === '(') return this.sequence(c, depth);
+    if ((c === 'b' || c === 'u' || c === 'r') && (s[this.i + 1] === "'" || s[this.i + 1] === '"')) {
       // A bytes or unicode prefix (b'..', u'..') only appears in Python.
-      mark(i);
-      i++;
-      return value(depth);
+      this.mark(this.i);
+      this.i++;
+      return this.value(depth);
     }
-    if (c === "'" || c === '"') {
-      if (c === "'") mark(i);
-      i++;
-      while (i < n && s[i] !== c) {
-        if (s[i] === '\\') i++;
-        i++;
-      }
-      if (i >= n) return false;
-      i++;
-      return true;
-    }
+    if (c === "'" || c === '"') return this.quoted(c);
     const word = /^(True|False|None|-?[0-9][0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9]+)?j?|-?inf|nan)/.exec(
-      s.slice(i, i + 64),
+      s.slice(this.i, this.i + 64),
     );
     if (!word) return false;
-    if (/^(True|False|None)$/.test(word[0])) mark(i);
-    i += word[0].length;
+    if (/^(True|False|None)$/.test(word[0])) this.mark(this.i);
+    this.i += word[0].length;
     return true;
-  };
-  ws();
-  if (s[i] !== '{') return undefined;
-  if (!value(0)) return undefined;
-  ws();
-  if (i !== n || firstPython < 0) return undefined;
-  return firstPython + 1;
+  }
+
+  /** `{key: value, ...}` with the cursor at the `{`. */
+  private dict(depth: number): boolean {
+    const s = this.s;
+    this.i++;
+    this.ws();
+    if (s[this.i] === '}') {
+      this.i++;
+      return true;
+    }
+    for (;;) {
+      if (!this.value(depth + 1)) return false;
+      this.ws();
+      if (s[this.i] !== ':') return false;
+      this.i++;
+      if (!this.value(depth + 1)) return false;
+      const end = this.separator('}');
+      if (end !== undefined) return end;
+    }
+  }
+
+  /** A list `[...]` or a tuple `(...)` with the cursor at its opening bracket. */
+  private sequence(c: '[' | '(', depth: number): boolean {
+    const s = this.s;
+    if (c === '(') this.mark(this.i);
+    const close = c === '[' ? ']' : ')';
+    this.i++;
+    this.ws();
+    if (s[this.i] === close) {
+      this.i++;
+      return true;
+    }
+    for (;;) {
+      if (!this.value(depth + 1)) return false;
+      const end = this.separator(close);
+      if (end !== undefined) return end;
+    }
+  }
+
+  /**
+   * After an item: a comma (then maybe the closing bracket) or the closing bracket. Returns true
+   * when the container closed, false when it is malformed, undefined when another item follows.
+   */
+  private separator(close: string): boolean | undefined {
+    const s = this.s;
+    this.ws();
+    if (s[this.i] === ',') {
+      this.i++;
+      this.ws();
+      if (s[this.i] === close) {
+        this.i++;
+        return true;
+      }
+      return undefined;
+    }
+    if (s[this.i] === close) {
+      this.i++;
+      return true;
+    }
+    return false;
+  }
+
+  /** A string in quote `c` (single quotes only appear in Python). */
+  private quoted(c: string): boolean {
+    const { s, n } = this;
+    if (c === "'") this.mark(this.i);
+    this.i++;
+    while (this.i < n && s[this.i] !== c) {
+      if (s[this.i] === '\\') this.i++;
+      this.i++;
+    }
+    if (this.i >= n) return false;
+    this.i++;
+    return true;
+  }
 }

@@ -293,12 +293,48 @@ export class WorkerClient implements vscode.Disposable {
         options: { execArgv: ['--nolazy', '--inspect=6019'] },
       },
     };
+    // The middleware of the options runs only once the client has started, after this assignment.
+    const client: LanguageClient = new LanguageClient(
+      'winnow.worker',
+      'Winnow Worker',
+      serverOptions,
+      this.clientOptions(() => client),
+    );
+    this.languageClient = client;
+    for (const { method, handler } of this.notificationHandlers)
+      client.onNotification(method, handler);
+    client.onDidChangeState(e => {
+      if (client !== this.languageClient) return;
+      if (e.newState === State.Running) {
+        log.info('Winnow worker running');
+        this.replayHolds(client);
+      } else if (e.newState === State.Stopped) {
+        this.setStatus({ state: 'stopped' });
+      } else {
+        this.setStatus({ state: 'starting' });
+      }
+    });
+    this.setStatus({ state: 'starting' });
+    try {
+      await client.start();
+    } catch (err) {
+      log.error(`The Winnow worker did not start: ${errorText(err)}`);
+      this.setStatus({ state: 'stopped', detail: 'it failed to start' });
+      void vscode.window
+        .showErrorMessage('The Winnow worker did not start.', 'Show Log')
+        .then(pick => pick && log.show());
+      throw err;
+    }
+  }
+
+  /** What the worker is told at start: trust, log level, storage and the workspace folders. */
+  private initializationOptions(): WorkerInitializationOptions {
     // Workspace trust: parsing files is safe, so the worker starts in an untrusted workspace too.
     // It is told the trust state and must never load models there (models come with scoring).
     // Scores and downloaded models live in the extension's global storage, never inside the
     // extension folder (which an update replaces).
     const storage = this.context.globalStorageUri;
-    const initializationOptions: WorkerInitializationOptions = {
+    return {
       workspaceTrusted: vscode.workspace.isTrusted,
       logLevel: readHostSettings().workerLogLevel,
       ...(storage.scheme === 'file'
@@ -311,24 +347,28 @@ export class WorkerClient implements vscode.Disposable {
         .filter(f => f.uri.scheme === 'file')
         .map(f => f.uri.fsPath),
     };
+  }
+
+  /** The language client's options; `client` is the client they belong to. */
+  private clientOptions(client: () => LanguageClient): LanguageClientOptions {
     const sendDocumentHold = async (
       descriptor: NotificationDescriptor<DatasetParams>,
       doc: vscode.TextDocument,
     ) => {
       // The text is never sent: the worker reads the file from disk.
-      await client.sendNotification(descriptor.method, {
+      await client().sendNotification(descriptor.method, {
         uri: doc.uri.toString(),
         source: 'textDocument',
       } satisfies DatasetParams);
     };
-    const clientOptions: LanguageClientOptions = {
+    return {
       documentSelector: [
         { scheme: 'file', language: 'jsonl' },
         { scheme: 'file', pattern: '**/*.ndjson' },
       ],
       outputChannel: log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions,
+      initializationOptions: this.initializationOptions(),
       middleware: {
         didOpen: doc => sendDocumentHold(DidOpenDataset.type, doc),
         didClose: doc => sendDocumentHold(DidCloseDataset.type, doc),
@@ -359,38 +399,6 @@ export class WorkerClient implements vscode.Disposable {
         return false;
       },
     };
-    // The middleware above runs only once the client has started, after this assignment.
-    const client = new LanguageClient(
-      'winnow.worker',
-      'Winnow Worker',
-      serverOptions,
-      clientOptions,
-    );
-    this.languageClient = client;
-    for (const { method, handler } of this.notificationHandlers)
-      client.onNotification(method, handler);
-    client.onDidChangeState(e => {
-      if (client !== this.languageClient) return;
-      if (e.newState === State.Running) {
-        log.info('Winnow worker running');
-        this.replayHolds(client);
-      } else if (e.newState === State.Stopped) {
-        this.setStatus({ state: 'stopped' });
-      } else {
-        this.setStatus({ state: 'starting' });
-      }
-    });
-    this.setStatus({ state: 'starting' });
-    try {
-      await client.start();
-    } catch (err) {
-      log.error(`The Winnow worker did not start: ${errorText(err)}`);
-      this.setStatus({ state: 'stopped', detail: 'it failed to start' });
-      void vscode.window
-        .showErrorMessage('The Winnow worker did not start.', 'Show Log')
-        .then(pick => pick && log.show());
-      throw err;
-    }
   }
 
   /** The worker process exited: restart it, unless it keeps dying or we are stopping. */

@@ -235,50 +235,11 @@ export async function exportKeptCommand(
     );
     return undefined;
   }
-  const stem = stemOf(uri.fsPath);
-  let target = options?.target;
-  let scored: string | undefined;
-  let parquet: string | undefined;
-  if (!target) {
-    const picked = await vscode.window.showSaveDialog({
-      title: `Export ${rows.length.toLocaleString('en-US')} kept rows`,
-      defaultUri: vscode.Uri.file(`${stem}.kept.jsonl`),
-      filters: { 'JSON Lines': ['jsonl'] },
-      saveLabel: 'Export',
-    });
-    if (!picked) return undefined;
-    target = picked.fsPath;
-    const extras = await vscode.window.showQuickPick(
-      [
-        {
-          label: 'JSONL with scores',
-          description: `${basename(stemOf(target))}.scored.jsonl`,
-          detail: 'The kept rows with askllm_score and density_score fields added',
-          id: 'scored',
-        },
-        {
-          label: 'Parquet',
-          description: `${basename(stemOf(target))}.parquet`,
-          detail: 'The same columns as the scored JSONL',
-          id: 'parquet',
-        },
-      ],
-      {
-        canPickMany: true,
-        title: 'Also write (optional)',
-        placeHolder: 'Press Enter to export the kept rows only',
-      },
-    );
-    if (extras === undefined) return undefined;
-    if (extras.some(e => e.id === 'scored')) scored = `${stemOf(target)}.scored.jsonl`;
-    if (extras.some(e => e.id === 'parquet')) parquet = `${stemOf(target)}.parquet`;
-  } else {
-    const o = options!;
-    if (o.scoredJsonl)
-      scored = typeof o.scoredJsonl === 'string' ? o.scoredJsonl : `${stemOf(target)}.scored.jsonl`;
-    if (o.parquet)
-      parquet = typeof o.parquet === 'string' ? o.parquet : `${stemOf(target)}.parquet`;
-  }
+  const targets = options?.target
+    ? exportTargetsFromOptions(options.target, options)
+    : await askExportTargets(rows.length, stemOf(uri.fsPath));
+  if (!targets) return undefined;
+  const { target, scored, parquet } = targets;
   for (const p of [target, scored, parquet, manifestPath(target)])
     if (p && (p === uri.fsPath || p === doc.sidecarPath))
       throw new Error(
@@ -286,7 +247,82 @@ export async function exportKeptCommand(
       );
 
   const t0 = performance.now();
-  const result = await vscode.window.withProgress(
+  const result = await runExport(doc, rows, targets);
+  log.info(
+    `Exported ${rows.length} kept rows of ${doc.fileName} in ${Math.round(performance.now() - t0)} ms: ` +
+      result.outputs.map(o => `${o.path} (${o.bytes} bytes)`).join(', '),
+  );
+  for (const t of result.removedTempFiles)
+    log.info(`Removed ${t.path} (${t.bytes} bytes), left behind by an export that was killed`);
+  if (!options) announceExport(rows.length, target, result);
+  return result;
+}
+
+/** Where an export writes: the kept rows, and optionally a scored JSONL and a Parquet file. */
+interface ExportTargets {
+  target: string;
+  scored?: string;
+  parquet?: string;
+}
+
+/** The export's files as a caller's options name them (true = beside the target). */
+function exportTargetsFromOptions(target: string, o: ExportKeptOptions): ExportTargets {
+  let scored: string | undefined;
+  let parquet: string | undefined;
+  if (o.scoredJsonl)
+    scored = typeof o.scoredJsonl === 'string' ? o.scoredJsonl : `${stemOf(target)}.scored.jsonl`;
+  if (o.parquet) parquet = typeof o.parquet === 'string' ? o.parquet : `${stemOf(target)}.parquet`;
+  return { target, scored, parquet };
+}
+
+/** Asks for the export's file and the optional extra files; undefined when the user cancels. */
+async function askExportTargets(
+  rowCount: number,
+  stem: string,
+): Promise<ExportTargets | undefined> {
+  const picked = await vscode.window.showSaveDialog({
+    title: `Export ${rowCount.toLocaleString('en-US')} kept rows`,
+    defaultUri: vscode.Uri.file(`${stem}.kept.jsonl`),
+    filters: { 'JSON Lines': ['jsonl'] },
+    saveLabel: 'Export',
+  });
+  if (!picked) return undefined;
+  const target = picked.fsPath;
+  const extras = await vscode.window.showQuickPick(
+    [
+      {
+        label: 'JSONL with scores',
+        description: `${basename(stemOf(target))}.scored.jsonl`,
+        detail: 'The kept rows with askllm_score and density_score fields added',
+        id: 'scored',
+      },
+      {
+        label: 'Parquet',
+        description: `${basename(stemOf(target))}.parquet`,
+        detail: 'The same columns as the scored JSONL',
+        id: 'parquet',
+      },
+    ],
+    {
+      canPickMany: true,
+      title: 'Also write (optional)',
+      placeHolder: 'Press Enter to export the kept rows only',
+    },
+  );
+  if (extras === undefined) return undefined;
+  const targets: ExportTargets = { target };
+  if (extras.some(e => e.id === 'scored')) targets.scored = `${stemOf(target)}.scored.jsonl`;
+  if (extras.some(e => e.id === 'parquet')) targets.parquet = `${stemOf(target)}.parquet`;
+  return targets;
+}
+
+/** Writes the export under a cancellable progress notification. */
+function runExport(
+  doc: DatasetDocument,
+  rows: Parameters<typeof exportKept>[0]['rows'],
+  { target, scored, parquet }: ExportTargets,
+): Thenable<ExportResult> {
+  return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,
       title: 'Winnow: exporting kept examples',
@@ -296,7 +332,7 @@ export async function exportKeptCommand(
       exportKept({
         file: doc.file,
         rows,
-        target: target!,
+        target,
         ...(scored ? { scoredJsonl: scored } : {}),
         ...(parquet ? { parquet } : {}),
         ...(doc.scores ? { scores: doc.scores } : {}),
@@ -308,27 +344,22 @@ export async function exportKeptCommand(
         signal: abortSignalOf(token),
       }),
   );
-  log.info(
-    `Exported ${rows.length} kept rows of ${doc.fileName} in ${Math.round(performance.now() - t0)} ms: ` +
-      result.outputs.map(o => `${o.path} (${o.bytes} bytes)`).join(', '),
-  );
-  for (const t of result.removedTempFiles)
-    log.info(`Removed ${t.path} (${t.bytes} bytes), left behind by an export that was killed`);
-  if (!options) {
-    void vscode.window
-      .showInformationMessage(
-        `Exported ${rows.length.toLocaleString('en-US')} kept rows to ${basename(target)}${result.invalidKept ? ` (${result.invalidKept} invalid rows left out of the scored copies)` : ''}.`,
-        'Open',
-        'Open Manifest',
-      )
-      .then(pick => {
-        if (pick === 'Open')
-          void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target!));
-        if (pick === 'Open Manifest')
-          void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.manifest));
-      });
-  }
-  return result;
+}
+
+/** Tells the user the export is done, with buttons to open it and its manifest. */
+function announceExport(rowCount: number, target: string, result: ExportResult): void {
+  void vscode.window
+    .showInformationMessage(
+      `Exported ${rowCount.toLocaleString('en-US')} kept rows to ${basename(target)}${result.invalidKept ? ` (${result.invalidKept} invalid rows left out of the scored copies)` : ''}.`,
+      'Open',
+      'Open Manifest',
+    )
+    .then(pick => {
+      if (pick === 'Open')
+        void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(target));
+      if (pick === 'Open Manifest')
+        void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(result.manifest));
+    });
 }
 
 /** Registers the commands; returns their disposables. */

@@ -108,36 +108,9 @@ async function computeDensity(
   const key = uri.toString();
   log.info(`Computing DENSITY of ${uri.fsPath}`);
   await worker.openDataset(uri, 'command');
-  let outcome: { result: ComputeDensityResult } | { error: unknown; cancelled: boolean };
+  let outcome: DensityOutcome;
   try {
-    outcome = await vscode.window.withProgress(
-      {
-        location: vscode.ProgressLocation.Notification,
-        title: `Winnow: DENSITY of ${name}`,
-        cancellable: true,
-      },
-      async (progress, token) => {
-        let shown = 0;
-        const listener = worker.onNotification(DensityProgressNotification.type, p => {
-          if (p.uri !== key) return;
-          const [from, to] = PHASES[p.phase];
-          const pct = from + (to - from) * (p.total > 0 ? Math.min(1, p.done / p.total) : 0);
-          const increment = pct > shown ? pct - shown : undefined;
-          if (increment !== undefined) shown = pct;
-          progress.report({
-            message: progressMessage(p),
-            ...(increment !== undefined ? { increment } : {}),
-          });
-        });
-        try {
-          return { result: await worker.request(ComputeDensityRequest.type, { uri: key }, token) };
-        } catch (error) {
-          return { error, cancelled: isCancel(error, token) };
-        } finally {
-          listener.dispose();
-        }
-      },
-    );
+    outcome = await runWithProgress(worker, key, name);
   } finally {
     await worker.closeDataset(uri, 'command').catch(() => undefined);
   }
@@ -151,7 +124,51 @@ async function computeDensity(
     } else await reportError(`compute DENSITY of ${name}`, outcome.error);
     return undefined;
   }
-  const r = outcome.result;
+  reportSummary(name, outcome.result);
+  return outcome.result;
+}
+
+/** How a DENSITY request ended: the worker's summary, or the error and whether it was a cancel. */
+type DensityOutcome = { result: ComputeDensityResult } | { error: unknown; cancelled: boolean };
+
+/** Asks the worker for DENSITY of `key` under a cancellable notification that shows its progress. */
+function runWithProgress(
+  worker: WorkerClient,
+  key: string,
+  name: string,
+): Thenable<DensityOutcome> {
+  return vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: `Winnow: DENSITY of ${name}`,
+      cancellable: true,
+    },
+    async (progress, token): Promise<DensityOutcome> => {
+      let shown = 0;
+      const listener = worker.onNotification(DensityProgressNotification.type, p => {
+        if (p.uri !== key) return;
+        const [from, to] = PHASES[p.phase];
+        const pct = from + (to - from) * (p.total > 0 ? Math.min(1, p.done / p.total) : 0);
+        const increment = pct > shown ? pct - shown : undefined;
+        if (increment !== undefined) shown = pct;
+        progress.report({
+          message: progressMessage(p),
+          ...(increment !== undefined ? { increment } : {}),
+        });
+      });
+      try {
+        return { result: await worker.request(ComputeDensityRequest.type, { uri: key }, token) };
+      } catch (error) {
+        return { error, cancelled: isCancel(error, token) };
+      } finally {
+        listener.dispose();
+      }
+    },
+  );
+}
+
+/** Logs a finished run's details and tells the user its summary. */
+function reportSummary(name: string, r: ComputeDensityResult): void {
   const invalid =
     r.invalidRows > 0
       ? `, ${fmt(r.invalidRows)} invalid ${r.invalidRows === 1 ? 'line' : 'lines'} skipped`
@@ -172,7 +189,6 @@ async function computeDensity(
       `scores ${r.minScore.toFixed(2)}–${r.maxScore.toFixed(2)}; sketch ${r.sketchPath}`,
   );
   void vscode.window.showInformationMessage(`Winnow: DENSITY of ${name}: ${summary}.`);
-  return r;
 }
 
 async function reportError(what: string, e: unknown): Promise<void> {

@@ -132,6 +132,13 @@ export class DatasetPanel extends Disposable {
         this.host.onDidUpdate(this);
       }),
     );
+    this.forwardDocumentEvents(document);
+    this.forwardWorkspaceEvents();
+    webview.html = datasetViewHtml(webview, extensionUri, document.fileName);
+  }
+
+  /** Tells the webview what changes in the document: index, stats, invalidation, notices, view. */
+  private forwardDocumentEvents(document: DatasetDocument): void {
     this.register(
       document.onDidChangeIndex(index =>
         this.send({ type: 'index/progress', generation: document.generation, index }),
@@ -175,6 +182,10 @@ export class DatasetPanel extends Disposable {
         if (stats.done) this.viewChanged('rows');
       }),
     );
+  }
+
+  /** Tells the webview about workspace trust and the triage keys setting. */
+  private forwardWorkspaceEvents(): void {
     this.register(
       vscode.workspace.onDidGrantWorkspaceTrust(() =>
         this.send({ type: 'trust/didChange', trusted: true }),
@@ -186,7 +197,6 @@ export class DatasetPanel extends Disposable {
           this.send({ type: 'settings/didChange', triageKeys: this.triageKeys() });
       }),
     );
-    webview.html = datasetViewHtml(webview, extensionUri, document.fileName);
   }
 
   /** The keep/drop keys the user chose (`winnow.datasetView.triageKeys`). */

@@ -407,30 +407,14 @@ export class AskLlmScorer {
   async score(documents: readonly string[], run: ScoreRunOptions = {}): Promise<ScoreRunResult> {
     const t0 = performance.now();
     const total = documents.length;
-    const scores: (AskLlmScore | undefined)[] = new Array(total);
     const key = run.cacheScope
       ? scopedScorerKey(this.info.scorerKey, run.cacheScope)
       : this.info.scorerKey;
     if (run.hashes && run.hashes.length !== total)
       throw new Error(`score(): ${run.hashes.length} hashes for ${total} documents`);
     const hashes = run.hashes ?? documents.map(d => contentHash(d));
-    // Rows to run, deduplicated by content: hash → row indices.
-    const pending = new Map<string, number[]>();
-    const hits: AskLlmScore[] = [];
-    for (let i = 0; i < total; i++) {
-      const c = run.cache?.get(key, hashes[i]);
-      if (c) {
-        const s = makeScore(i, c.pYes, c.pNo, c.tokens, c.truncated, true);
-        scores[i] = s;
-        hits.push(s);
-        continue;
-      }
-      const list = pending.get(hashes[i]);
-      if (list) list.push(i);
-      else pending.set(hashes[i], [i]);
-    }
-    let done = hits.length;
-    const cachedCount = hits.length;
+    const { scores, pending, hits } = lookUpCachedScores(hashes, run.cache, key);
+    const progress = new ScoreRunProgress(run, total, hits.length, t0);
     if (hits.length > 0) run.onScores?.(hits);
     const result: ScoreRunResult = {
       scores,
@@ -440,18 +424,7 @@ export class AskLlmScorer {
       paddedTokens: 0,
       realTokens: 0,
     };
-    const progress = (): void => {
-      const elapsedMs = performance.now() - t0;
-      const ran = done - cachedCount;
-      run.onProgress?.({
-        done,
-        total,
-        cached: cachedCount,
-        elapsedMs,
-        etaMs: ran > 0 ? (elapsedMs / ran) * (total - done) : undefined,
-      });
-    };
-    progress();
+    progress.report();
 
     const unique = [...pending.values()].map(list => list[0]);
     // Bucket by an estimate from character counts, so that tokenising batch k+1 (on tokenizer
@@ -463,14 +436,40 @@ export class AskLlmScorer {
       tokenBudget: this.tokenBudget,
       bucketing: this.bucketing,
     });
-    // Scores are reported only once their batch is durable in the cache, so that a caller that
-    // shows them (or counts them as done) never shows a score that a SIGKILL could still lose.
-    // The cache write of batch k (fsync on libuv's threads) overlaps batch k+1.
-    let reported: Promise<void> = Promise.resolve();
+    const rowsOf = (j: number): number[] => pending.get(hashes[unique[j]]) ?? [unique[j]];
+    const finish = this.batchFinisher({ run, key, hashes, unique, rowsOf, result, progress });
+    const fail = (j: number, reason: string): void => {
+      const rows = rowsOf(j).map(index => ({ index, reason }));
+      result.failed.push(...rows);
+      run.onFailed?.(rows);
+    };
+    const ran = await this.runBatches(plan, j => documents[unique[j]], run.signal, finish, fail);
+    result.cancelled = ran.cancelled;
+    result.batches = ran.batches;
+    await progress.settled();
+    return result;
+  }
+
+  /**
+   * What happens to a batch once its forward pass is done: its scores go to every row with the
+   * same content, into the result and the cache, and are reported once the cache has them.
+   */
+  private batchFinisher(ctx: {
+    run: ScoreRunOptions;
+    key: string;
+    hashes: readonly string[];
+    /** Per planned index, the first row with its content. */
+    unique: readonly number[];
+    /** Per planned index, every row with its content. */
+    rowsOf: (j: number) => number[];
+    result: ScoreRunResult;
+    progress: ScoreRunProgress;
+  }): FinishBatch {
+    const { run, key, hashes, unique, rowsOf, result, progress } = ctx;
     // onnxruntime-node runs a session synchronously on this thread (deferred to setImmediate),
     // so JavaScript work cannot overlap a forward pass here; what overlaps is work on other
     // threads: tokenizer threads prepare batch k+1 while batch k runs, and cache writes.
-    const finish: FinishBatch = async (batch, prepared, out, t0) => {
+    return async (batch, prepared, out, t0) => {
       const probs = await this.readAnswers(out, prepared.length);
       const ms = performance.now() - t0;
       let maxLen = 0;
@@ -479,16 +478,15 @@ export class AskLlmScorer {
       const fresh: AskLlmScore[] = [];
       const entries: Parameters<ScoreCache['putMany']>[1][number][] = [];
       batch.forEach((j, k) => {
-        const row = unique[j];
         const p = prepared[k];
         result.realTokens += p.ids.length;
-        for (const i of pending.get(hashes[row]) ?? [row]) {
+        for (const i of rowsOf(j)) {
           const s = makeScore(i, probs[k].pYes, probs[k].pNo, p.ids.length, p.truncated, false);
-          scores[i] = s;
+          result.scores[i] = s;
           fresh.push(s);
         }
         entries.push({
-          hash: hashes[row],
+          hash: hashes[unique[j]],
           score: {
             pYes: probs[k].pYes,
             pNo: probs[k].pNo,
@@ -501,28 +499,8 @@ export class AskLlmScorer {
       });
       run.onBatch?.({ rows: batch.map(j => unique[j]), paddedLength: maxLen, ms });
       // Durable per batch (append + fsync), overlapped with the next batch's compute.
-      const written = run.cache ? run.cache.putMany(key, entries) : Promise.resolve();
-      reported = Promise.all([reported, written]).then(() => {
-        done += fresh.length;
-        run.onScores?.(fresh);
-        progress();
-      });
-      // Marks the chain as handled; a failed write still rejects the `await` below.
-      reported.catch(() => undefined);
+      progress.afterWrite(run.cache ? run.cache.putMany(key, entries) : Promise.resolve(), fresh);
     };
-    const fail = (j: number, reason: string): void => {
-      const rows = (pending.get(hashes[unique[j]]) ?? [unique[j]]).map(index => ({
-        index,
-        reason,
-      }));
-      result.failed.push(...rows);
-      run.onFailed?.(rows);
-    };
-    const ran = await this.runBatches(plan, j => documents[unique[j]], run.signal, finish, fail);
-    result.cancelled = ran.cancelled;
-    result.batches = ran.batches;
-    await reported;
-    return result;
   }
 
   /**
@@ -711,6 +689,86 @@ export class AskLlmScorer {
 }
 
 /** Finishes a batch: reads the answers of its outputs, records and caches the scores. */
+/**
+ * Answers what the cache holds. Returns the scores array (cache hits filled in), the hits, and
+ * the rows left to run, deduplicated by content: hash → row indices.
+ */
+function lookUpCachedScores(
+  hashes: readonly string[],
+  cache: ScoreCache | undefined,
+  key: string,
+): {
+  scores: (AskLlmScore | undefined)[];
+  pending: Map<string, number[]>;
+  hits: AskLlmScore[];
+} {
+  const total = hashes.length;
+  const scores: (AskLlmScore | undefined)[] = new Array(total);
+  const pending = new Map<string, number[]>();
+  const hits: AskLlmScore[] = [];
+  for (let i = 0; i < total; i++) {
+    const c = cache?.get(key, hashes[i]);
+    if (c) {
+      const s = makeScore(i, c.pYes, c.pNo, c.tokens, c.truncated, true);
+      scores[i] = s;
+      hits.push(s);
+      continue;
+    }
+    const list = pending.get(hashes[i]);
+    if (list) list.push(i);
+    else pending.set(hashes[i], [i]);
+  }
+  return { scores, pending, hits };
+}
+
+/**
+ * The progress of one {@link AskLlmScorer.score} run. Scores are reported only once their batch
+ * is durable in the cache, so that a caller that shows them (or counts them as done) never shows
+ * a score that a SIGKILL could still lose. The cache write of batch k (fsync on libuv's threads)
+ * overlaps batch k+1.
+ */
+class ScoreRunProgress {
+  private done: number;
+  private reported: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly run: ScoreRunOptions,
+    private readonly total: number,
+    private readonly cachedCount: number,
+    private readonly t0: number,
+  ) {
+    this.done = cachedCount;
+  }
+
+  report(): void {
+    const elapsedMs = performance.now() - this.t0;
+    const ran = this.done - this.cachedCount;
+    this.run.onProgress?.({
+      done: this.done,
+      total: this.total,
+      cached: this.cachedCount,
+      elapsedMs,
+      etaMs: ran > 0 ? (elapsedMs / ran) * (this.total - this.done) : undefined,
+    });
+  }
+
+  /** Once `written` (after the earlier batches) is done: counts, hands out and reports `fresh`. */
+  afterWrite(written: Promise<void>, fresh: AskLlmScore[]): void {
+    this.reported = Promise.all([this.reported, written]).then(() => {
+      this.done += fresh.length;
+      this.run.onScores?.(fresh);
+      this.report();
+    });
+    // Marks the chain as handled; a failed write still rejects `settled()`.
+    this.reported.catch(() => undefined);
+  }
+
+  /** Resolves when every batch's scores are reported; rejects when a cache write failed. */
+  settled(): Promise<void> {
+    return this.reported;
+  }
+}
+
 type FinishBatch = (
   batch: readonly number[],
   prepared: readonly FittedPrompt[],

@@ -218,6 +218,112 @@ export class DensityService {
     onProgress: (p: DensityProgress) => void,
   ): Promise<DensityRunSummary> {
     const t0 = performance.now();
+    const { model, textMode, embeddingPath, store } = await this.prepareRun(
+      dataset,
+      settings,
+      signal,
+      onProgress,
+    );
+    const embedding = await embedDatasetRows(dataset, model, store, settings, signal, onProgress);
+    const tEmbed = performance.now();
+    const { rowsToScore, failures } = rowsToScoreOf(embedding, dataset.file.lineCount);
+    for (const f of failures.slice(0, 20))
+      this.options.logger.warn(`DENSITY: line ${f.line} could not be embedded: ${f.reason}`);
+    const { hashes } = embedding;
+    const records = Int32Array.from(rowsToScore, i => store.recordOf(hashes[i]));
+    let truncatedRows = 0;
+    for (const i of rowsToScore) if (store.infoOf(hashes[i])?.truncated) truncatedRows++;
+    const sketched = await this.sketchAndScore(
+      dataset,
+      model,
+      store,
+      records,
+      settings,
+      signal,
+      onProgress,
+    );
+    const tSketch = performance.now();
+    const { params, hasherDevice } = sketched;
+
+    onProgress({ phase: 'saving', done: 0, total: 1 });
+    const { sketchPath, resultsPath } = await this.saveRun(dataset, sketched, {
+      byHash: scoresByHash(rowsToScore, hashes, sketched.scores),
+      meta: { model, truncatedRows, textMode, embeddingPath },
+    });
+    const tEnd = performance.now();
+    this.options.logger.info(
+      `DENSITY of ${dataset.uri}: ${rowsToScore.length} rows (${embedding.embedded} embedded, ${embedding.cachedRows} cached) ` +
+        `with ${model.modelId} on ${model.device}, sketch [R=${params.rows} B=${params.buckets} K=${params.hashesPerRow} ` +
+        `w=${params.bandwidth} seed=${params.seed}] on ${hasherDevice}; embed ${((tEmbed - t0) / 1000).toFixed(1)} s, ` +
+        `sketch ${((tSketch - tEmbed) / 1000).toFixed(1)} s`,
+    );
+    const { minScore, maxScore } = scoreRange(sketched.scores);
+    return {
+      rows: rowsToScore.length,
+      invalidRows: dataset.file.lineCount - rowsToScore.length - failures.length,
+      failedRows: failures.length,
+      failures: failures.slice(0, 20),
+      embedded: embedding.embedded,
+      cachedRows: embedding.cachedRows,
+      truncatedRows,
+      model: model.modelId,
+      pipeline: model.pipeline,
+      device: model.device,
+      hasherDevice,
+      dim: model.dim,
+      maxTokens: model.maxTokens,
+      params: sketchMeta(params),
+      minScore: rowsToScore.length > 0 ? minScore : NaN,
+      maxScore: rowsToScore.length > 0 ? maxScore : NaN,
+      sketchPath,
+      resultsPath,
+      embeddingPath,
+      ms: { embed: tEmbed - t0, sketch: tSketch - tEmbed, total: tEnd - t0 },
+    };
+  }
+
+  /** Writes a run's sketch and its results (kept in memory too); returns their paths. */
+  private async saveRun(
+    dataset: Dataset,
+    sketched: { sketch: DensitySketch } & Parameters<typeof resultsMeta>[4],
+    run: {
+      byHash: Map<string, number>;
+      meta: {
+        model: EmbeddingModel;
+        truncatedRows: number;
+        textMode: string;
+        embeddingPath: string;
+      };
+    },
+  ): Promise<{ sketchPath: string; resultsPath: string }> {
+    const { model, truncatedRows, textMode, embeddingPath } = run.meta;
+    const sketchPath = this.sketchPath(dataset);
+    const resultsPath = this.resultsPath(dataset);
+    await writeSketchFile(sketchPath, sketched.sketch);
+    const results: DensityResults = {
+      meta: resultsMeta(dataset, model, truncatedRows, textMode, sketched, {
+        sketchPath,
+        embeddingPath,
+      }),
+      scores: run.byHash,
+    };
+    await writeDensityResults(resultsPath, results);
+    this.results.set(dataset.uri, Promise.resolve(results));
+    return { sketchPath, resultsPath };
+  }
+
+  /** A run's first step: the storage folder, the validated dataset, the embedder and its cache. */
+  private async prepareRun(
+    dataset: Dataset,
+    settings: DensitySettings,
+    signal: AbortSignal,
+    onProgress: (p: DensityProgress) => void,
+  ): Promise<{
+    model: EmbeddingModel;
+    textMode: string;
+    embeddingPath: string;
+    store: EmbeddingStore;
+  }> {
     const root = this.root();
     await mkdir(root, { recursive: true });
     onProgress({ phase: 'loading', done: 0, total: 1, detail: settings.model });
@@ -234,69 +340,33 @@ export class DensityService {
         });
     });
     signal.throwIfAborted();
-    const schema = dataset.schema;
-    const textMode = describeTextMode(schema);
+    const textMode = describeTextMode(dataset.schema);
     const storeKey = `${model.key}\n${textMode}`;
     const embeddingPath = join(root, storeFileName(storeKey));
     const store = await this.openStore(embeddingPath, storeKey, model.dim);
+    return { model, textMode, embeddingPath, store };
+  }
 
-    // Embedding: every valid row; distinct contents are embedded once, cache hits not at all.
-    const total = dataset.file.lineCount;
-    const hashes: string[] = [];
-    const valid = new Uint8Array(total);
-    const pending = new Map<string, string>();
-    /** Content hash → why the embedder failed on it. */
-    const failed = new Map<string, string>();
-    let seen = 0;
-    let cachedRows = 0;
-    let embedded = 0;
-    const flush = async (): Promise<void> => {
-      if (pending.size === 0) return;
-      embedded += await embedInto(model, store, pending, settings.batchSize, signal, failed);
-      pending.clear();
-    };
-    for await (const batch of dataset.file.iterateRows(0)) {
-      await rekeyLegacyEmbeddings(store, batch);
-      for (const row of batch) {
-        if (row.index >= total) break;
-        seen = row.index + 1;
-        const parsed = parseLine(row.bytes, { firstLine: row.index === 0 });
-        if (!parsed.ok) continue;
-        const hash = contentHash(row.bytes);
-        hashes[row.index] = hash;
-        valid[row.index] = 1;
-        if (store.has(hash)) cachedRows++;
-        else if (!pending.has(hash))
-          pending.set(
-            hash,
-            schema ? extractText(parsed.value, schema) : JSON.stringify(parsed.value),
-          );
-        // Embed as rows accumulate (a read batch can hold the whole file), reporting each step.
-        if (pending.size >= PENDING_TEXTS) {
-          await flush();
-          onProgress({ phase: 'embedding', done: seen, total, cached: cachedRows });
-        }
-      }
-      onProgress({ phase: 'embedding', done: seen, total, cached: cachedRows });
-      signal.throwIfAborted();
-      throwIfUnavailable(dataset);
-    }
-    await flush();
-    const tEmbed = performance.now();
-
-    // The sketch: both passes stream the rows' embeddings from the cache in blocks.
-    const rowsToScore: number[] = [];
-    const failures: { line: number; reason: string }[] = [];
-    for (let i = 0; i < total; i++) {
-      const reason = valid[i] ? failed.get(hashes[i]) : undefined;
-      if (reason !== undefined) failures.push({ line: i + 1, reason });
-      else if (valid[i]) rowsToScore.push(i);
-    }
-    for (const f of failures.slice(0, 20))
-      this.options.logger.warn(`DENSITY: line ${f.line} could not be embedded: ${f.reason}`);
-    const records = Int32Array.from(rowsToScore, i => store.recordOf(hashes[i]));
-    let truncatedRows = 0;
-    for (const i of rowsToScore) if (store.infoOf(hashes[i])?.truncated) truncatedRows++;
+  /**
+   * The sketch: both passes stream the rows' embeddings (`records` in the cache) in blocks. Pass
+   * 1 sketches this file; pass 2 scores its rows against it plus any other shards' sketches.
+   */
+  private async sketchAndScore(
+    dataset: Dataset,
+    model: EmbeddingModel,
+    store: EmbeddingStore,
+    records: Int32Array,
+    settings: DensitySettings,
+    signal: AbortSignal,
+    onProgress: (p: DensityProgress) => void,
+  ): Promise<{
+    params: SketchParams;
+    sketch: DensitySketch;
+    scores: Float64Array;
+    points: number;
+    shards: ShardSketch[];
+    hasherDevice: string;
+  }> {
     const params = sketchParams({
       dim: model.dim,
       rows: settings.rows,
@@ -349,82 +419,7 @@ export class DensityService {
     } finally {
       await hasher.dispose();
     }
-    const tSketch = performance.now();
-
-    onProgress({ phase: 'saving', done: 0, total: 1 });
-    const sketchPath = this.sketchPath(dataset);
-    const resultsPath = this.resultsPath(dataset);
-    await writeSketchFile(sketchPath, sketch);
-    const byHash = new Map<string, number>();
-    rowsToScore.forEach((row, k) => byHash.set(hashes[row], scores[k]));
-    let minScore = Infinity;
-    let maxScore = -Infinity;
-    for (const s of scores) {
-      minScore = Math.min(minScore, s);
-      maxScore = Math.max(maxScore, s);
-    }
-    const results: DensityResults = {
-      meta: {
-        model: model.modelId,
-        pipeline: model.pipeline,
-        dtype: model.dtype,
-        maxTokens: model.maxTokens,
-        truncatedRows,
-        textMode,
-        dim: model.dim,
-        rows: params.rows,
-        buckets: params.buckets,
-        hashesPerRow: params.hashesPerRow,
-        bandwidth: params.bandwidth,
-        seed: params.seed,
-        points,
-        shardSketches: shards.map(x => x.path),
-        device: model.device,
-        sketchFile: basename(sketchPath),
-        embeddingFile: basename(embeddingPath),
-        dataset: dataset.file.path,
-        computedAt: new Date().toISOString(),
-        contentHashVersion: CONTENT_HASH_VERSION,
-      },
-      scores: byHash,
-    };
-    await writeDensityResults(resultsPath, results);
-    this.results.set(dataset.uri, Promise.resolve(results));
-    const tEnd = performance.now();
-    this.options.logger.info(
-      `DENSITY of ${dataset.uri}: ${rowsToScore.length} rows (${embedded} embedded, ${cachedRows} cached) ` +
-        `with ${model.modelId} on ${model.device}, sketch [R=${params.rows} B=${params.buckets} K=${params.hashesPerRow} ` +
-        `w=${params.bandwidth} seed=${params.seed}] on ${hasherDevice}; embed ${((tEmbed - t0) / 1000).toFixed(1)} s, ` +
-        `sketch ${((tSketch - tEmbed) / 1000).toFixed(1)} s`,
-    );
-    return {
-      rows: rowsToScore.length,
-      invalidRows: total - rowsToScore.length - failures.length,
-      failedRows: failures.length,
-      failures: failures.slice(0, 20),
-      embedded,
-      cachedRows,
-      truncatedRows,
-      model: model.modelId,
-      pipeline: model.pipeline,
-      device: model.device,
-      hasherDevice,
-      dim: model.dim,
-      maxTokens: model.maxTokens,
-      params: {
-        rows: params.rows,
-        buckets: params.buckets,
-        hashesPerRow: params.hashesPerRow,
-        bandwidth: params.bandwidth,
-        seed: params.seed,
-      },
-      minScore: rowsToScore.length > 0 ? minScore : NaN,
-      maxScore: rowsToScore.length > 0 ? maxScore : NaN,
-      sketchPath,
-      resultsPath,
-      embeddingPath,
-      ms: { embed: tEmbed - t0, sketch: tSketch - tEmbed, total: tEnd - t0 },
-    };
+    return { params, sketch, scores, points, shards, hasherDevice };
   }
 
   /** Stored results of a dataset (from memory, else from disk), or undefined. */
@@ -612,6 +607,148 @@ export class DensityService {
 export function describeTextMode(schema: SchemaInfo | null): string {
   if (!schema) return 'text:json';
   return `text:${JSON.stringify({ kind: schema.kind, field: schema.field, template: schema.template })}`;
+}
+
+/** What embedding a dataset's rows found: per line its hash and validity, and the counts. */
+interface EmbeddedRows {
+  hashes: string[];
+  valid: Uint8Array;
+  /** Content hash → why the embedder failed on it. */
+  failed: Map<string, string>;
+  cachedRows: number;
+  embedded: number;
+}
+
+/** Embedding: every valid row; distinct contents are embedded once, cache hits not at all. */
+async function embedDatasetRows(
+  dataset: Dataset,
+  model: EmbeddingModel,
+  store: EmbeddingStore,
+  settings: DensitySettings,
+  signal: AbortSignal,
+  onProgress: (p: DensityProgress) => void,
+): Promise<EmbeddedRows> {
+  const schema = dataset.schema;
+  const total = dataset.file.lineCount;
+  const out: EmbeddedRows = {
+    hashes: [],
+    valid: new Uint8Array(total),
+    failed: new Map(),
+    cachedRows: 0,
+    embedded: 0,
+  };
+  const { hashes, valid, failed } = out;
+  const pending = new Map<string, string>();
+  let seen = 0;
+  const flush = async (): Promise<void> => {
+    if (pending.size === 0) return;
+    out.embedded += await embedInto(model, store, pending, settings.batchSize, signal, failed);
+    pending.clear();
+  };
+  for await (const batch of dataset.file.iterateRows(0)) {
+    await rekeyLegacyEmbeddings(store, batch);
+    for (const row of batch) {
+      if (row.index >= total) break;
+      seen = row.index + 1;
+      const parsed = parseLine(row.bytes, { firstLine: row.index === 0 });
+      if (!parsed.ok) continue;
+      const hash = contentHash(row.bytes);
+      hashes[row.index] = hash;
+      valid[row.index] = 1;
+      if (store.has(hash)) out.cachedRows++;
+      else if (!pending.has(hash))
+        pending.set(
+          hash,
+          schema ? extractText(parsed.value, schema) : JSON.stringify(parsed.value),
+        );
+      // Embed as rows accumulate (a read batch can hold the whole file), reporting each step.
+      if (pending.size >= PENDING_TEXTS) {
+        await flush();
+        onProgress({ phase: 'embedding', done: seen, total, cached: out.cachedRows });
+      }
+    }
+    onProgress({ phase: 'embedding', done: seen, total, cached: out.cachedRows });
+    signal.throwIfAborted();
+    throwIfUnavailable(dataset);
+  }
+  await flush();
+  return out;
+}
+
+/** The valid lines to score (0-based), and the 1-based lines whose embedding failed. */
+function rowsToScoreOf(
+  { valid, failed, hashes }: EmbeddedRows,
+  total: number,
+): { rowsToScore: number[]; failures: { line: number; reason: string }[] } {
+  const rowsToScore: number[] = [];
+  const failures: { line: number; reason: string }[] = [];
+  for (let i = 0; i < total; i++) {
+    const reason = valid[i] ? failed.get(hashes[i]) : undefined;
+    if (reason !== undefined) failures.push({ line: i + 1, reason });
+    else if (valid[i]) rowsToScore.push(i);
+  }
+  return { rowsToScore, failures };
+}
+
+/** The sketch parameters a run stores and reports (all but the dimension). */
+function sketchMeta(params: SketchParams): Omit<SketchParams, 'dim'> {
+  return {
+    rows: params.rows,
+    buckets: params.buckets,
+    hashesPerRow: params.hashesPerRow,
+    bandwidth: params.bandwidth,
+    seed: params.seed,
+  };
+}
+
+/** What produced a run's stored results: the embedder, the sketch, the files and the dataset. */
+function resultsMeta(
+  dataset: Dataset,
+  model: EmbeddingModel,
+  truncatedRows: number,
+  textMode: string,
+  sketched: { params: SketchParams; points: number; shards: readonly ShardSketch[] },
+  files: { sketchPath: string; embeddingPath: string },
+): DensityResults['meta'] {
+  return {
+    model: model.modelId,
+    pipeline: model.pipeline,
+    dtype: model.dtype,
+    maxTokens: model.maxTokens,
+    truncatedRows,
+    textMode,
+    dim: model.dim,
+    ...sketchMeta(sketched.params),
+    points: sketched.points,
+    shardSketches: sketched.shards.map(x => x.path),
+    device: model.device,
+    sketchFile: basename(files.sketchPath),
+    embeddingFile: basename(files.embeddingPath),
+    dataset: dataset.file.path,
+    computedAt: new Date().toISOString(),
+    contentHashVersion: CONTENT_HASH_VERSION,
+  };
+}
+
+/** Each scored row's score by its content hash (`scores[k]` belongs to line `rowsToScore[k]`). */
+function scoresByHash(
+  rowsToScore: readonly number[],
+  hashes: readonly string[],
+  scores: Float64Array,
+): Map<string, number> {
+  const byHash = new Map<string, number>();
+  rowsToScore.forEach((row, k) => byHash.set(hashes[row], scores[k]));
+  return byHash;
+}
+
+function scoreRange(scores: Float64Array): { minScore: number; maxScore: number } {
+  let minScore = Infinity;
+  let maxScore = -Infinity;
+  for (const s of scores) {
+    minScore = Math.min(minScore, s);
+    maxScore = Math.max(maxScore, s);
+  }
+  return { minScore, maxScore };
 }
 
 /**

@@ -73,66 +73,15 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
     logger: deps.logger,
   });
 
-  async function settingsFor(uri: string): Promise<DensitySettings> {
-    try {
-      return resolveDensitySettings(await deps.settingsSection(uri));
-    } catch {
-      return resolveDensitySettings(undefined);
-    }
-  }
-
-  async function datasetFor(uri: string): Promise<Dataset> {
-    const pending = deps.registry.get(uri);
-    if (!pending)
-      throw new ResponseError(
-        WorkerErrorCodes.datasetNotOpen,
-        `Dataset not open in the worker: ${uri}`,
-      );
-    return pending;
-  }
-
-  async function compute(uri: string, token?: CancellationToken): Promise<ComputeDensityResult> {
-    if (!deps.trusted())
-      throw new ResponseError(
-        DensityErrorCodes.failed,
-        'This workspace is in Restricted Mode: Winnow does not load embedding models here.',
-      );
-    const dataset = await datasetFor(uri);
-    const settings = await settingsFor(uri);
-    const abort = new AbortController();
-    const subscription = token?.onCancellationRequested(() =>
-      abort.abort(new DOMException('Cancelled', 'AbortError')),
-    );
-    let lastPhase = '';
-    let lastSent = 0;
-    const progress = (p: Omit<DensityProgressParams, 'uri'>): void => {
-      const now = Date.now();
-      if (p.phase === lastPhase && now - lastSent < progressIntervalMs && p.done < p.total) return;
-      lastPhase = p.phase;
-      lastSent = now;
-      void sendNotification(connection, DensityProgressNotification.type, { uri, ...p });
-    };
-    try {
-      const summary = await service.compute(dataset, settings, abort.signal, progress);
-      void sendNotification(connection, DidChangeColumnsNotification.type, {
-        uri,
-        kinds: ['density'],
-      });
-      return { uri, ...summary };
-    } catch (e) {
-      throw toResponseError(e, abort.signal, deps.logger);
-    } finally {
-      subscription?.dispose();
-    }
-  }
-
-  onRequest(connection, ComputeDensityRequest.type, (params, token) => compute(params.uri, token));
+  onRequest(connection, ComputeDensityRequest.type, (params, token) =>
+    computeDensity(connection, deps, service, params.uri, token),
+  );
 
   onRequest(
     connection,
     SampleByDensityRequest.type,
     async (params): Promise<SampleByDensityResult> => {
-      const dataset = await datasetFor(params.uri);
+      const dataset = await datasetFor(deps, params.uri);
       try {
         const { lines, eligible } = await service.sample(dataset, params.target, params.seed);
         return { lines, eligible, seed: params.seed };
@@ -142,6 +91,85 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
     },
   );
 
+  registerDensityColumn(deps, service);
+
+  deps.hoverSections.register(20, async ctx => {
+    const results = await service.resultsFor(ctx.dataset);
+    const column = results && service.columnFor(ctx.dataset, results);
+    const lines = renderDensityHover(
+      column,
+      ctx.index,
+      service.isRunning(ctx.dataset.uri),
+      ctx.parsed,
+    );
+    return lines.length > 0 ? lines.join('\n\n') : undefined;
+  });
+
+  return { service, dispose: () => service.dispose() };
+}
+
+async function settingsFor(deps: DensityDeps, uri: string): Promise<DensitySettings> {
+  try {
+    return resolveDensitySettings(await deps.settingsSection(uri));
+  } catch {
+    return resolveDensitySettings(undefined);
+  }
+}
+
+async function datasetFor(deps: DensityDeps, uri: string): Promise<Dataset> {
+  const pending = deps.registry.get(uri);
+  if (!pending)
+    throw new ResponseError(
+      WorkerErrorCodes.datasetNotOpen,
+      `Dataset not open in the worker: ${uri}`,
+    );
+  return pending;
+}
+
+/** `winnow/computeDensity`: one run, its progress sent at most every `progressIntervalMs` per phase. */
+async function computeDensity(
+  connection: Connection,
+  deps: DensityDeps,
+  service: DensityService,
+  uri: string,
+  token?: CancellationToken,
+): Promise<ComputeDensityResult> {
+  if (!deps.trusted())
+    throw new ResponseError(
+      DensityErrorCodes.failed,
+      'This workspace is in Restricted Mode: Winnow does not load embedding models here.',
+    );
+  const dataset = await datasetFor(deps, uri);
+  const settings = await settingsFor(deps, uri);
+  const abort = new AbortController();
+  const subscription = token?.onCancellationRequested(() =>
+    abort.abort(new DOMException('Cancelled', 'AbortError')),
+  );
+  let lastPhase = '';
+  let lastSent = 0;
+  const progress = (p: Omit<DensityProgressParams, 'uri'>): void => {
+    const now = Date.now();
+    if (p.phase === lastPhase && now - lastSent < progressIntervalMs && p.done < p.total) return;
+    lastPhase = p.phase;
+    lastSent = now;
+    void sendNotification(connection, DensityProgressNotification.type, { uri, ...p });
+  };
+  try {
+    const summary = await service.compute(dataset, settings, abort.signal, progress);
+    void sendNotification(connection, DidChangeColumnsNotification.type, {
+      uri,
+      kinds: ['density'],
+    });
+    return { uri, ...summary };
+  } catch (e) {
+    throw toResponseError(e, abort.signal, deps.logger);
+  } finally {
+    subscription?.dispose();
+  }
+}
+
+/** The `density` column of `winnow/getColumns`: scores, ranks and what produced them. */
+function registerDensityColumn(deps: DensityDeps, service: DensityService): void {
   deps.columns.register('density', {
     prepare: dataset => service.resultsFor(dataset),
     build: (dataset, rowCount, results): Pick<GetColumnsResult, 'density'> | undefined => {
@@ -164,20 +192,6 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
       };
     },
   });
-
-  deps.hoverSections.register(20, async ctx => {
-    const results = await service.resultsFor(ctx.dataset);
-    const column = results && service.columnFor(ctx.dataset, results);
-    const lines = renderDensityHover(
-      column,
-      ctx.index,
-      service.isRunning(ctx.dataset.uri),
-      ctx.parsed,
-    );
-    return lines.length > 0 ? lines.join('\n\n') : undefined;
-  });
-
-  return { service, dispose: () => service.dispose() };
 }
 
 /** User-facing problems keep their message; cancellation becomes LSP's RequestCancelled. */
