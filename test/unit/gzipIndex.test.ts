@@ -107,6 +107,18 @@ describe('GzipJsonl', () => {
     await file.close();
   });
 
+  test('a member whose deflate data ends exactly at the end of a read is followed correctly', async () => {
+    // Stored (level 0) deflate data of 262,109 bytes takes exactly 256 KiB, the reader's read size,
+    // so the inflater has consumed all it was given when the member ends.
+    const first = Buffer.from(jsonl(3000, 20)).subarray(0, 262109);
+    const member = gzipSync(first, { level: 0 });
+    assert.equal(member.length - 18, 256 << 10);
+    const gz = Buffer.concat([member, gzipSync(jsonl(100, 21)), member]);
+    const file = await checkAgainstGunzip(gz, { checkpointInterval: 1 });
+    assert.equal(file.checkpointCount, 3);
+    await file.close();
+  });
+
   test('CRLF lines keep their \\r, and a last line without a newline is a row', async () => {
     const text = jsonl(200, 6, '\r\n') + '{"id":"last","text":"no newline"}';
     const file = await checkAgainstGunzip(multiMember(Buffer.from(text), 7, 7));

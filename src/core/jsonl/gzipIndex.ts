@@ -8,13 +8,14 @@
  * row bytes, and their content hashes, equal those of the plain file.
  *
  * Random access: decompression restarts at a checkpoint, the start of a gzip member, recorded at
- * most every {@link DEFAULT_CHECKPOINT_INTERVAL} of output. Multi-member files (bgzip writes 64 KiB
- * members, `pigz --independent` and split-and-concatenate pipelines write more) get a checkpoint
- * every few MB; a single-member file has one, at its start, and a read far into it decompresses
- * everything before it (about 1 s per 400 MB here). Why not zran-style window checkpoints inside
- * a member: they need a resume at a bit offset (`inflatePrime`) and the bit position of a block
- * boundary (`data_type` after `Z_BLOCK`), and Node's `zlib` exposes neither.
- * The last decoded span is cached, so scrolling near one place decodes once.
+ * most every {@link DEFAULT_CHECKPOINT_INTERVAL} of output. Multi-member files (bgzip's 64 KiB
+ * members, Python's pgzip/mgzip, concatenated shards) get a checkpoint every few MB. A
+ * single-member file (gzip, Python's gzip, pigz) has one, at its start, and a read far into it
+ * decompresses everything before it: about 1.5 s per GB of output on this machine.
+ * Why not zran-style window checkpoints inside a member: they need a resume at a bit offset
+ * (`inflatePrime`) and the bit position of a block boundary (`data_type` after `Z_BLOCK`), and
+ * Node's `zlib` exposes neither. The last decoded span (at least 1 MiB) is cached, so scrolling
+ * near one place decodes once.
  */
 import { promises as fsp } from 'node:fs';
 import type { RawRow, RowSpan } from './jsonlFile';
