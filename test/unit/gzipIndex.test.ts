@@ -13,6 +13,7 @@ import {
   contentHash,
   GzipFormatError,
   GzipJsonl,
+  type GzipIndexProgress,
   type GzipJsonlOptions,
   type RawRow,
 } from '../../src/core/jsonl';
@@ -192,6 +193,41 @@ describe('GzipJsonl', () => {
         .slice(0, 10)
         .map(b => b.toString('latin1')),
     );
+    await file.close();
+  });
+});
+
+describe('GzipJsonl progress and close', () => {
+  test('progress grows to the decompressed size and ends with the line count', async () => {
+    const plain = Buffer.from(jsonl(3000, 30).repeat(10));
+    const path = writeTemp(dir, multiMember(plain, 20, 31), 'progress.jsonl.gz');
+    const seen: GzipIndexProgress[] = [];
+    const file = await GzipJsonl.open(path, { onProgress: p => seen.push(p) });
+    await file.whenIndexed();
+    const last = seen[seen.length - 1];
+    assert.equal(last.done, true);
+    assert.equal(last.lines, expectedLines(plain).length);
+    assert.equal(last.bytesIndexed, plain.length);
+    assert.equal(last.compressedBytesRead, last.totalCompressedBytes);
+    for (let i = 1; i < seen.length; i++)
+      assert.ok(seen[i].bytesIndexed >= seen[i - 1].bytesIndexed);
+    await file.close();
+  });
+
+  test('closing while indexing stops it; later reads reject', async () => {
+    const plain = Buffer.from(jsonl(3000, 32).repeat(20));
+    const path = writeTemp(dir, gzipSync(plain), 'close.jsonl.gz');
+    const file = await GzipJsonl.open(path);
+    const pending = assert.rejects(file.whenIndexed(), /is closed/);
+    await file.close();
+    await pending;
+    await assert.rejects(file.readRows(0, 1), /is closed/);
+  });
+
+  test('a 0-byte file is an empty dataset, not an error', async () => {
+    const file = await GzipJsonl.open(writeTemp(dir, Buffer.alloc(0), 'zero.jsonl.gz'));
+    await file.whenIndexed();
+    assert.equal(file.lineCount, 0);
     await file.close();
   });
 });
