@@ -8,7 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGzip, gunzipSync, gzipSync } from 'node:zlib';
 import {
   contentHash,
   GzipFormatError,
@@ -45,6 +45,22 @@ function multiMember(plain: Buffer, parts: number, seed: number): Buffer {
     members.push(gzipSync(plain.subarray(bounds[k], bounds[k + 1]), { level: 1 + (k % 9) }));
   }
   return Buffer.concat(members);
+}
+
+/**
+ * One gzip member with a sync flush every `blockBytes` of input, as pigz writes it (each block
+ * still uses the window of the block before, so only a restart with that window is exact).
+ */
+async function syncFlushed(plain: Buffer, blockBytes: number, level = 6): Promise<Buffer> {
+  const gz = createGzip({ level });
+  const out: Buffer[] = [];
+  gz.on('data', (b: Buffer) => out.push(b));
+  for (let at = 0; at < plain.length; at += blockBytes) {
+    gz.write(plain.subarray(at, at + blockBytes));
+    await new Promise<void>(resolve => gz.flush(zlibConstants.Z_SYNC_FLUSH, () => resolve()));
+  }
+  await new Promise(resolve => gz.on('end', resolve).end());
+  return Buffer.concat(out);
 }
 
 async function allRows(file: GzipJsonl): Promise<RawRow[]> {
@@ -93,6 +109,37 @@ describe('GzipJsonl', () => {
     const plain = Buffer.from(jsonl(5000, 2));
     const file = await checkAgainstGunzip(multiMember(plain, 40, 3), { checkpointInterval: 1 });
     assert.equal(file.checkpointCount, 40, 'every member is a checkpoint at interval 1');
+    await file.close();
+  });
+
+  test('a single member with sync flushes (pigz) gets checkpoints at its flush points', async () => {
+    const plain = Buffer.from(jsonl(30000, 40));
+    const gz = await syncFlushed(plain, 128 << 10);
+    const interval = 256 << 10;
+    const file = await checkAgainstGunzip(gz, { checkpointInterval: interval });
+    assert.ok(
+      file.flushPointCount >= plain.length / interval / 2,
+      `${file.flushPointCount} flush points`,
+    );
+    assert.equal(
+      file.checkpointCount,
+      file.flushPointCount + 1,
+      'the member start and the flush points',
+    );
+    assert.ok(file.checkpointBytes > file.flushPointCount * (32 << 10), 'each keeps its window');
+    await file.close();
+  });
+
+  test('flush-marker bytes inside stored data are not taken for flush points', async () => {
+    // Level 0 stores the bytes as they are: every row holds 00 00 ff ff, and none is a flush point.
+    const rows = Array.from(
+      { length: 20000 },
+      (_, i) => `{"id":${i},"b":"\u0000"}\0\0\xff\xff${'x'.repeat(i % 50)}\n`,
+    );
+    const plain = Buffer.from(rows.join(''), 'latin1');
+    assert.ok(plain.includes(Buffer.from([0, 0, 0xff, 0xff])));
+    const file = await checkAgainstGunzip(gzipSync(plain, { level: 0 }), { checkpointInterval: 1 });
+    assert.equal(file.flushPointCount, 0);
     await file.close();
   });
 
@@ -156,7 +203,8 @@ describe('GzipJsonl', () => {
   test('random reads across checkpoints equal a full decompression', async () => {
     const plain = Buffer.from(jsonl(20000, 11));
     const expected = expectedLines(plain).map(b => b.toString('latin1'));
-    for (const gz of [gzipSync(plain), multiMember(plain, 300, 12)]) {
+    const pigzLike = await syncFlushed(plain, 16 << 10);
+    for (const gz of [gzipSync(plain), multiMember(plain, 300, 12), pigzLike]) {
       const path = writeTemp(dir, gz, `r${gz.length}.jsonl.gz`);
       const file = await GzipJsonl.open(path, { checkpointInterval: 32 << 10 });
       await file.whenIndexed();

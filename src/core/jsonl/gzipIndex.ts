@@ -7,15 +7,20 @@
  * without a newline is a row. `RawRow.start` is the row's offset in the decompressed stream, so
  * row bytes, and their content hashes, equal those of the plain file.
  *
- * Random access: decompression restarts at a checkpoint, the start of a gzip member, recorded at
- * most every {@link DEFAULT_CHECKPOINT_INTERVAL} of output. Multi-member files (bgzip's 64 KiB
- * members, Python's pgzip/mgzip, concatenated shards) get a checkpoint every few MB. A
- * single-member file (gzip, Python's gzip, pigz) has one, at its start, and a read far into it
- * decompresses everything before it: about 1.5 s per GB of output on this machine.
- * Why not zran-style window checkpoints inside a member: they need a resume at a bit offset
- * (`inflatePrime`) and the bit position of a block boundary (`data_type` after `Z_BLOCK`), and
- * Node's `zlib` exposes neither. The last decoded span (at least 1 MiB) is cached, so scrolling
- * near one place decodes once.
+ * Random access: decompression restarts at a checkpoint, recorded at most every
+ * {@link DEFAULT_CHECKPOINT_INTERVAL} of output, at the first of these found after that distance:
+ * - the start of a gzip member (exact: each member is independently decompressible). Multi-member
+ *   files (bgzip's 64 KiB members, Python's pgzip/mgzip, concatenated shards) get one every few MB;
+ * - a flush point inside a member: the empty stored block (`00 00 ff ff`) after a sync or full
+ *   flush, where a block starts on a byte boundary, so a raw inflater with the 32 KiB window as its
+ *   `dictionary` resumes there exactly. pigz writes one every 128 KiB. The four bytes can also occur
+ *   by chance, so each candidate is kept only if decoding from it reproduces the output.
+ * A single-member file without flush points (gzip, Python's gzip) has one checkpoint, its start,
+ * and a read far into it decompresses everything before it: about 1.5 s per GB of output here.
+ * Why not zran-style checkpoints at any block boundary: a resume at a bit offset needs
+ * `inflatePrime` and the boundary's bit position (`data_type` after `Z_BLOCK`), and Node's `zlib`
+ * exposes neither; byte-aligned boundaries are the ones Node can resume at. The last decoded span
+ * (at least 1 MiB) is cached, so scrolling near one place decodes once.
  */
 import { promises as fsp } from 'node:fs';
 import type { RawRow, RowSpan } from './jsonlFile';
@@ -42,7 +47,7 @@ export interface GzipJsonlOptions {
 
 /** Checkpoints are kept at most this often (decompressed bytes). */
 export const DEFAULT_CHECKPOINT_INTERVAL = 4 << 20;
-/** Bytes held per checkpoint (two float64 offsets). */
+/** Bytes held per checkpoint besides its window (two float64 offsets). */
 const CHECKPOINT_BYTES = 16;
 /** A read decodes at least this much, so the next rows are usually cached. */
 const CACHE_SPAN = 1 << 20;
@@ -135,9 +140,16 @@ export class GzipJsonl {
     return this.restarts.length;
   }
 
-  /** Bytes held by the checkpoints. */
+  /** Checkpoints inside a member (at flush points, each with a 32 KiB window). */
+  get flushPointCount(): number {
+    return this.restarts.filter(r => r.window).length;
+  }
+
+  /** Bytes held by the checkpoints (their offsets and windows). */
   get checkpointBytes(): number {
-    return this.restarts.length * CHECKPOINT_BYTES;
+    let total = 0;
+    for (const r of this.restarts) total += CHECKPOINT_BYTES + (r.window?.length ?? 0);
+    return total;
   }
 
   /** Resolves when indexing is done; rejects if it failed (a corrupt or truncated file). */
@@ -214,17 +226,21 @@ export class GzipJsonl {
     const scanner = new NewlineScanner(256 << 10);
     const buf = scanner.buffer();
     const sink = (offsets: Float64Array) => this.newlines.pushAll(offsets);
-    const onMember = (at: GzipRestart) => {
+    const wanted = (at: number) => {
       const last = this.restarts[this.restarts.length - 1];
-      if (!last || at.decompressed - last.decompressed >= this.interval) this.restarts.push(at);
+      return !last || at - last.decompressed >= this.interval;
     };
+    const onMember = (at: GzipRestart) => {
+      if (wanted(at.decompressed)) this.restarts.push(at);
+    };
+    const flushPoints = { wanted, found: (at: GzipRestart) => this.restarts.push(at) };
     try {
       await new Promise<void>(resolve => setImmediate(resolve));
       for await (const chunk of inflateMembers(
         this.fh,
         this.path,
         { compressed: 0, decompressed: 0 },
-        { onMember },
+        { onMember, flushPoints },
       )) {
         if (this.closed) return;
         for (let p = 0; p < chunk.data.length; p += buf.length) {

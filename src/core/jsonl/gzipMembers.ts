@@ -8,14 +8,35 @@
  * gzip header and trailer are parsed here; the trailer's CRC-32 and length are checked.
  */
 import { promises as fsp } from 'node:fs';
-import { crc32, createInflateRaw, type InflateRaw } from 'node:zlib';
+import {
+  constants as zlibConstants,
+  crc32,
+  createInflateRaw,
+  inflateRawSync,
+  type InflateRaw,
+} from 'node:zlib';
 
-/** Where decompression can start: the first byte of a gzip member, in both streams. */
+/**
+ * Where decompression can start exactly, in both streams: the first byte of a gzip member, or a
+ * flush point inside one (a byte-aligned deflate block boundary after a sync or full flush), with
+ * the window of output before it.
+ */
 export interface GzipRestart {
-  /** Offset of the member's first byte (its `1f 8b`) in the compressed file. */
+  /** Offset in the compressed file: a member's first byte (`1f 8b`), or the flush point. */
   compressed: number;
-  /** Offset of the member's first decompressed byte. */
+  /** Offset of the first decompressed byte from there. */
   decompressed: number;
+  /** At a flush point: the last 32 KiB of output before it (the inflater's dictionary). */
+  window?: Buffer;
+  /** At a flush point: where its member starts. */
+  member?: { compressed: number; decompressed: number };
+}
+
+/** Receives flush points found while inflating, when it wants one. */
+export interface FlushPointSink {
+  /** Whether a flush point at or after decompressed offset `at` is wanted now. */
+  wanted(at: number): boolean;
+  found(at: GzipRestart): void;
 }
 
 /** A run of decompressed bytes and where it lies in the decompressed stream. */
@@ -37,6 +58,8 @@ export interface InflateOptions {
   onMember?: (at: GzipRestart) => void;
   /** Check each member's CRC-32 (the length is always checked). Default true. */
   verifyCrc?: boolean;
+  /** Look for flush points inside members (each is checked by decoding from it). */
+  flushPoints?: FlushPointSink;
 }
 
 const READ_BYTES = 256 << 10;
@@ -107,9 +130,24 @@ async function onlyZerosFrom(fh: fsp.FileHandle, at: number, size: number): Prom
   return true;
 }
 
+/** Where one member's deflate data is inflated from. */
+interface MemberStart {
+  /** Offset of the member's header in the file. */
+  memberAt: number;
+  /** Decompressed offset of the member's first byte. */
+  memberDecompressed: number;
+  /** Offset in the file where inflating starts (after the header, or at a flush point). */
+  deflateAt: number;
+  /** Decompressed offset of the first byte inflated from `deflateAt`. */
+  decompressedAt: number;
+  /** The output before a flush point (up to 32 KiB), when starting at one. */
+  dictionary?: Buffer;
+}
+
 /**
- * Decompressed bytes from `start` (a member start) to the end of the file, in order. Stop early by
- * leaving the loop. Throws a {@link GzipFormatError} for a truncated or corrupt file.
+ * Decompressed bytes from `start` (a member start, or a flush point with its window) to the end of
+ * the file, in order. Stop early by leaving the loop. Throws a {@link GzipFormatError} for a
+ * truncated or corrupt file.
  */
 export async function* inflateMembers(
   fh: fsp.FileHandle,
@@ -118,41 +156,79 @@ export async function* inflateMembers(
   opts: InflateOptions = {},
 ): AsyncGenerator<InflatedChunk> {
   const size = (await fh.stat()).size;
+  let member: MemberStart | undefined =
+    start.window && start.member
+      ? {
+          memberAt: start.member.compressed,
+          memberDecompressed: start.member.decompressed,
+          deflateAt: start.compressed,
+          decompressedAt: start.decompressed,
+          dictionary: start.window,
+        }
+      : undefined;
   let { compressed, decompressed } = start;
-  let first = true;
-  while (compressed < size) {
-    if (!first && (await onlyZerosFrom(fh, compressed, size))) return;
-    first = false;
-    const header = await readHeader(fh, path, compressed);
-    opts.onMember?.({ compressed, decompressed });
-    const member = inflateMember(fh, path, compressed, compressed + header, decompressed);
-    let r = await member.next();
+  for (let first = true; ; first = false) {
+    if (!member) {
+      if (compressed >= size || (!first && (await onlyZerosFrom(fh, compressed, size)))) return;
+      const header = await readHeader(fh, path, compressed);
+      opts.onMember?.({ compressed, decompressed });
+      member = {
+        memberAt: compressed,
+        memberDecompressed: decompressed,
+        deflateAt: compressed + header,
+        decompressedAt: decompressed,
+      };
+    }
+    // A CRC can only be checked over a whole member.
+    const verifyCrc = opts.verifyCrc !== false && !member.dictionary;
+    const inflating = inflateMember(fh, path, member, opts.flushPoints);
+    let r = await inflating.next();
     let crc = 0;
     while (!r.done) {
-      if (opts.verifyCrc !== false) crc = crc32(r.value.data, crc);
+      if (verifyCrc) crc = crc32(r.value.data, crc);
       yield r.value;
-      r = await member.next();
+      r = await inflating.next();
     }
-    const { deflateBytes, produced } = r.value;
-    const trailerAt = compressed + header + deflateBytes;
-    const trailer = await readAt(fh, trailerAt, 8);
-    if (trailer.length < 8) {
-      throw new GzipFormatError(
-        `${path}: gzip data ends early at byte ${size} (the member at byte ${compressed} has no trailer; truncated file?)`,
-      );
-    }
-    if (opts.verifyCrc !== false && trailer.readUInt32LE(0) !== crc >>> 0) {
-      throw new GzipFormatError(
-        `${path}: CRC-32 mismatch in the gzip member at byte ${compressed} (trailer at byte ${trailerAt}): the data is corrupt`,
-      );
-    }
-    if (trailer.readUInt32LE(4) !== produced % 2 ** 32) {
-      throw new GzipFormatError(
-        `${path}: length mismatch in the gzip member at byte ${compressed} (trailer at byte ${trailerAt}): the data is corrupt`,
-      );
-    }
+    const trailerAt = member.deflateAt + r.value.deflateBytes;
+    const memberBytes = member.decompressedAt + r.value.produced - member.memberDecompressed;
+    await checkTrailer(
+      fh,
+      path,
+      member.memberAt,
+      trailerAt,
+      verifyCrc ? crc : undefined,
+      memberBytes,
+    );
     compressed = trailerAt + 8;
-    decompressed += produced;
+    decompressed = member.decompressedAt + r.value.produced;
+    member = undefined;
+  }
+}
+
+/** Checks a member's trailer: its CRC-32 (unless `crc` is undefined) and its length. */
+async function checkTrailer(
+  fh: fsp.FileHandle,
+  path: string,
+  memberAt: number,
+  trailerAt: number,
+  crc: number | undefined,
+  memberBytes: number,
+): Promise<void> {
+  const trailer = await readAt(fh, trailerAt, 8);
+  if (trailer.length < 8) {
+    throw new GzipFormatError(
+      `${path}: gzip data ends early at byte ${trailerAt + trailer.length} (the member at byte ${memberAt} has no trailer; truncated file?)`,
+    );
+  }
+  if (crc !== undefined && trailer.readUInt32LE(0) !== crc >>> 0) {
+    throw new GzipFormatError(
+      `${path}: CRC-32 mismatch in the gzip member at byte ${memberAt} (trailer at byte ${trailerAt}): the data is corrupt`,
+    );
+  }
+  if (trailer.readUInt32LE(4) !== memberBytes % 2 ** 32) {
+    throw new GzipFormatError(
+      `${path}: length mismatch in the gzip member at byte ${memberAt} (trailer at byte ${trailerAt}): the data is corrupt`,
+    );
   }
 }
 
@@ -170,43 +246,77 @@ function writeChunk(inflater: InflateRaw, chunk: Buffer): Promise<void> {
 }
 
 /**
- * Inflates the deflate data of one member from `deflateAt`. Yields its bytes; returns how many
- * compressed bytes the deflate data took and how many bytes it produced.
+ * Inflates the deflate data of one member from `m.deflateAt`. Yields its bytes; returns how many
+ * compressed bytes it took from there and how many bytes it produced.
  */
 async function* inflateMember(
   fh: fsp.FileHandle,
   path: string,
-  memberAt: number,
-  deflateAt: number,
-  decompressedAt: number,
+  m: MemberStart,
+  flushPoints: FlushPointSink | undefined,
 ): AsyncGenerator<InflatedChunk, { deflateBytes: number; produced: number }> {
-  const inflater = createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES });
+  const inflater = createInflateRaw({
+    chunkSize: INFLATE_CHUNK_BYTES,
+    ...(m.dictionary ? { dictionary: m.dictionary } : {}),
+  });
   let pending: InflatedChunk[] = [];
   let produced = 0;
   let fed = 0;
+  const recent = flushPoints ? new RecentOutput() : undefined;
   inflater.on('data', (data: Buffer) => {
-    pending.push({ data, offset: decompressedAt + produced, compressedRead: deflateAt + fed });
+    pending.push({ data, offset: m.decompressedAt + produced, compressedRead: m.deflateAt + fed });
     produced += data.length;
+    recent?.push(data);
   });
   inflater.on('error', () => undefined); // reported through writeChunk
+  const write = async (chunk: Buffer) => {
+    try {
+      await writeChunk(inflater, chunk);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new GzipFormatError(
+        `${path}: corrupt gzip data in compressed bytes ${m.deflateAt + fed}..${m.deflateAt + fed + chunk.length} (member at byte ${m.memberAt}): ${why}`,
+      );
+    }
+    fed += chunk.length;
+  };
   try {
     // The inflater takes less than it was given once its deflate data has ended.
     while (inflater.bytesWritten === fed) {
-      const chunk = await readAt(fh, deflateAt + fed, READ_BYTES);
+      const chunk = await readAt(fh, m.deflateAt + fed, READ_BYTES);
       if (chunk.length === 0) {
         throw new GzipFormatError(
-          `${path}: gzip data ends early at byte ${deflateAt + fed} (inside the member at byte ${memberAt}; truncated file?)`,
+          `${path}: gzip data ends early at byte ${m.deflateAt + fed} (inside the member at byte ${m.memberAt}; truncated file?)`,
         );
       }
-      try {
-        await writeChunk(inflater, chunk);
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        throw new GzipFormatError(
-          `${path}: corrupt gzip data in compressed bytes ${deflateAt + fed}..${deflateAt + fed + chunk.length} (member at byte ${memberAt}): ${why}`,
-        );
+      // Written in parts where a wanted flush point may start, so that the output up to it is
+      // known; the part after each candidate is the output that checks it.
+      let rest = chunk;
+      while (rest.length > 0 && inflater.bytesWritten === fed) {
+        const cut =
+          recent && flushPoints ? wantedFlushMarker(rest, flushPoints, m, fed, produced) : -1;
+        if (cut < 0) {
+          await write(rest);
+          break;
+        }
+        await write(rest.subarray(0, cut));
+        rest = rest.subarray(cut);
+        if (inflater.bytesWritten !== fed) break;
+        const at = { compressed: m.deflateAt + fed, decompressed: m.decompressedAt + produced };
+        const window = (recent as RecentOutput).window();
+        const before = pending.length;
+        const checked = rest.subarray(0, VERIFY_INPUT_BYTES);
+        await write(checked);
+        rest = rest.subarray(checked.length);
+        const expected = Buffer.concat(pending.slice(before).map(c => c.data));
+        if (isFlushPoint(checked, window, expected)) {
+          flushPoints?.found({
+            ...at,
+            window,
+            member: { compressed: m.memberAt, decompressed: m.memberDecompressed },
+          });
+        }
       }
-      fed += chunk.length;
       const out = pending;
       pending = [];
       yield* out;
@@ -214,5 +324,74 @@ async function* inflateMember(
     return { deflateBytes: inflater.bytesWritten, produced };
   } finally {
     inflater.destroy();
+  }
+}
+
+/** The empty stored block that a sync or full flush writes (pigz writes one every 128 KiB). */
+const FLUSH_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Compressed bytes decoded to check a flush point: enough for tens of KiB of output. */
+const VERIFY_INPUT_BYTES = 16 << 10;
+/** Output that a checked flush point must reproduce exactly. */
+const VERIFY_MIN_OUTPUT = 4 << 10;
+const WINDOW_BYTES = 32 << 10;
+
+/**
+ * End of the first flush marker in `rest` (the input after `fed` bytes of `m`, which produced
+ * `produced` bytes) whose output offset, estimated from the compression ratio so far, is wanted,
+ * and which leaves enough compressed bytes after it to check it; or -1.
+ */
+function wantedFlushMarker(
+  rest: Buffer,
+  flushPoints: FlushPointSink,
+  m: MemberStart,
+  fed: number,
+  produced: number,
+): number {
+  const ratio = fed > 0 ? produced / fed : 4; // typical of text until the member says otherwise
+  for (let at = rest.indexOf(FLUSH_MARKER); at >= 0; at = rest.indexOf(FLUSH_MARKER, at + 1)) {
+    const end = at + FLUSH_MARKER.length;
+    if (rest.length - end < VERIFY_INPUT_BYTES) return -1;
+    if (flushPoints.wanted(m.decompressedAt + produced + end * ratio)) return end;
+  }
+  return -1;
+}
+
+/**
+ * True when inflating `rest` with `window` as the dictionary reproduces `expected` (what the
+ * main inflater produced from there). Four such bytes can occur anywhere in compressed data;
+ * only a real flush point, a byte-aligned block boundary, decodes to the same output.
+ */
+function isFlushPoint(rest: Buffer, window: Buffer, expected: Buffer): boolean {
+  let out: Buffer;
+  try {
+    out = inflateRawSync(rest, {
+      dictionary: window,
+      finishFlush: zlibConstants.Z_SYNC_FLUSH,
+    });
+  } catch {
+    return false;
+  }
+  const n = Math.min(out.length, expected.length);
+  return n >= VERIFY_MIN_OUTPUT && out.subarray(0, n).equals(expected.subarray(0, n));
+}
+
+/** The last 32 KiB of a member's output (the window a restart inside the member needs). */
+class RecentOutput {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  push(data: Buffer): void {
+    this.chunks.push(data);
+    this.bytes += data.length;
+    while (this.chunks.length > 1 && this.bytes - this.chunks[0].length >= WINDOW_BYTES) {
+      this.bytes -= this.chunks[0].length;
+      this.chunks.shift();
+    }
+  }
+
+  /** A copy of the last (up to) 32 KiB. */
+  window(): Buffer {
+    const all = Buffer.concat(this.chunks);
+    return Buffer.from(all.subarray(Math.max(0, all.length - WINDOW_BYTES)));
   }
 }

@@ -79,6 +79,7 @@ export {
   inflateMembers,
   GzipFormatError,
   type GzipRestart,
+  type FlushPointSink,
   type InflatedChunk,
   type InflateOptions,
 } from './gzipMembers';
