@@ -12,9 +12,11 @@
  * Flags: --size N[KB|MB|GB] (default 1GB), --median N (median text length in bytes, default
  * 1200; use ~40 for 100M lines in 10 GB), --runs N (default 3), --keep (keep the file).
  *
- * `npm run bench:index -- --gzip [--gzip-mb N]` measures the gzip row index instead (GzipJsonl,
- * src/core/jsonl/gzipIndex.ts) on a `.jsonl.gz` of N MB decompressed (default 1024) that it
- * writes as 4 MiB gzip members (as bgzip, pgzip or concatenated shards are): time to
+ * `npm run bench:index -- --gzip [--gzip-mb N] [--gzip-layout members|pigz|gzip]` measures the
+ * gzip row index instead (GzipJsonl, src/core/jsonl/gzipIndex.ts) on a `.jsonl.gz` of N MB
+ * decompressed (default 1024) that it writes as 4 MiB gzip members (`members`, the default, as
+ * bgzip, pgzip or concatenated shards are), as one member with a sync flush every 128 KiB
+ * (`pigz`), or as one plain member (`gzip`): time to
  * the first rows (goal < 1 s), full index throughput against `zcat FILE | wc -l` (goal >= 0.8x),
  * index memory per line, the checkpoints' memory, and the cost of a read far into the file with
  * and without the checkpoints (without: what a single-member file costs).
@@ -23,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzip } from 'node:zlib';
+import { constants as zlibConstants, createGzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { GzipJsonl, JsonlFile } from '../../src/core/jsonl';
 
@@ -186,6 +188,35 @@ async function gzipMembers(plainPath: string, gzPath: string, memberBytes: numbe
   }
 }
 
+/**
+ * Compresses `plainPath` into `gzPath` as one gzip member; with `flushEvery`, a sync flush after
+ * every `flushEvery` bytes of input, as pigz writes it.
+ */
+async function gzipOneMember(
+  plainPath: string,
+  gzPath: string,
+  flushEvery?: number,
+): Promise<void> {
+  const src = openSync(plainPath, 'r');
+  const dst = openSync(gzPath, 'w');
+  const gz = createGzip();
+  gz.on('data', (b: Buffer) => writeSync(dst, b));
+  const done = new Promise(resolve => gz.on('end', resolve));
+  try {
+    const buf = Buffer.allocUnsafe(flushEvery ?? 1 << 20);
+    for (let n = readSync(src, buf); n > 0; n = readSync(src, buf)) {
+      gz.write(Buffer.from(buf.subarray(0, n)));
+      const kind = flushEvery ? zlibConstants.Z_SYNC_FLUSH : zlibConstants.Z_NO_FLUSH;
+      await new Promise<void>(resolve => gz.flush(kind, () => resolve()));
+    }
+    gz.end();
+    await done;
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
+
 function zcatLines(path: string): { s: number; lines: number } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync('sh', ['-c', 'zcat "$1" | wc -l', 'sh', path], { encoding: 'utf8' });
@@ -225,11 +256,15 @@ async function gzipBench(dir: string, runs: number): Promise<void> {
   const size = parseInt(arg('--gzip-mb') ?? '1024', 10) << 20;
   const tg = process.hrtime.bigint();
   generate(plainPath, size, parseInt(arg('--median') ?? '1200', 10));
-  await gzipMembers(plainPath, path, 4 << 20);
+  const layout = arg('--gzip-layout') ?? 'members';
+  if (layout === 'members') await gzipMembers(plainPath, path, 4 << 20);
+  else if (layout === 'pigz') await gzipOneMember(plainPath, path, 128 << 10);
+  else if (layout === 'gzip') await gzipOneMember(plainPath, path);
+  else throw new Error(`Bad --gzip-layout ${layout} (members, pigz or gzip)`);
   rmSync(plainPath);
   const gzBytes = statSync(path).size;
   console.log(
-    `index.bench --gzip: ${mb(size)} of C4-like JSONL as ${mb(gzBytes)} of gzip (4 MiB members) at ${path} (made in ${seconds(tg).toFixed(1)} s)`,
+    `index.bench --gzip: ${mb(size)} of C4-like JSONL as ${mb(gzBytes)} of gzip (layout ${layout}) at ${path} (made in ${seconds(tg).toFixed(1)} s)`,
   );
   zcatLines(path); // warm the page cache
   let zcat = { s: Infinity, lines: 0 };
@@ -267,7 +302,7 @@ async function gzipBench(dir: string, runs: number): Promise<void> {
   );
   console.log(
     `index memory         ${mb(file.indexBytes)} = ${(file.indexBytes / lines).toFixed(1)} bytes/line; ` +
-      `checkpoints ${file.checkpointCount} x 16 B = ${(file.checkpointBytes / 1024).toFixed(1)} KiB`,
+      `checkpoints ${file.checkpointCount} (${file.flushPointCount} at flush points, with windows) = ${(file.checkpointBytes / 1024).toFixed(1)} KiB`,
   );
   console.log(
     `last 100 rows        ${(report.lastWith * 1000).toFixed(1)} ms from the nearest checkpoint; ` +
