@@ -16,7 +16,8 @@
  *   `dictionary` resumes there exactly. pigz writes one every 128 KiB. The four bytes can also occur
  *   by chance, so each candidate is kept only if decoding from it reproduces the output.
  * A single-member file without flush points (gzip, Python's gzip) has one checkpoint, its start,
- * and a read far into it decompresses everything before it: about 1.5 s per GB of output here.
+ * and a read far into it decompresses everything before it: about 1.5 to 1.8 s per GB of output
+ * here.
  * Why not zran-style checkpoints at any block boundary: a resume at a bit offset needs
  * `inflatePrime` and the boundary's bit position (`data_type` after `Z_BLOCK`), and Node's `zlib`
  * exposes neither; byte-aligned boundaries are the ones Node can resume at. The last decoded span
