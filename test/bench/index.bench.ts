@@ -11,12 +11,23 @@
  * It prints throughput as a ratio to `wc -l` (goal >= 0.7x) and deletes the file at the end.
  * Flags: --size N[KB|MB|GB] (default 1GB), --median N (median text length in bytes, default
  * 1200; use ~40 for 100M lines in 10 GB), --runs N (default 3), --keep (keep the file).
+ *
+ * `npm run bench:index -- --gzip [--gzip-mb N] [--gzip-layout members|pigz|gzip]` measures the
+ * gzip row index instead (GzipJsonl, src/core/jsonl/gzipIndex.ts) on a `.jsonl.gz` of N MB
+ * decompressed (default 1024) that it writes as 4 MiB gzip members (`members`, the default, as
+ * bgzip, pgzip or concatenated shards are), as one member with a sync flush every 128 KiB
+ * (`pigz`), or as one plain member (`gzip`): time to
+ * the first rows (goal < 1 s), full index throughput against `zcat FILE | wc -l` (goal >= 0.8x),
+ * index memory per line, the checkpoints' memory, and the cost of a read far into the file with
+ * and without the checkpoints (without: what a single-member file costs).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JsonlFile } from '../../src/core/jsonl';
+import { constants as zlibConstants, createGzip, gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { GzipJsonl, JsonlFile } from '../../src/core/jsonl';
 
 const WORDS = (
   'the of and to a in is that for it as was with be by on not he this are or his from at which ' +
@@ -153,9 +164,164 @@ async function child(path: string): Promise<void> {
 const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
 const gbps = (bytes: number, s: number) => `${(bytes / 1e9 / s).toFixed(2)} GB/s`;
 
+/** Compresses `plainPath` into `gzPath` as independent gzip members of `memberBytes` each. */
+async function gzipMembers(plainPath: string, gzPath: string, memberBytes: number): Promise<void> {
+  const gzipAsync = promisify(gzip);
+  const src = openSync(plainPath, 'r');
+  const dst = openSync(gzPath, 'w');
+  try {
+    const size = statSync(plainPath).size;
+    // Two members at a time: one per core.
+    for (let at = 0; at < size; at += 2 * memberBytes) {
+      const pieces = [at, at + memberBytes]
+        .filter(p => p < size)
+        .map(p => {
+          const buf = Buffer.allocUnsafe(Math.min(memberBytes, size - p));
+          readSync(src, buf, 0, buf.length, p);
+          return gzipAsync(buf);
+        });
+      for (const member of await Promise.all(pieces)) writeSync(dst, member);
+    }
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
+
+/**
+ * Compresses `plainPath` into `gzPath` as one gzip member; with `flushEvery`, a sync flush after
+ * every `flushEvery` bytes of input, as pigz writes it.
+ */
+async function gzipOneMember(
+  plainPath: string,
+  gzPath: string,
+  flushEvery?: number,
+): Promise<void> {
+  const src = openSync(plainPath, 'r');
+  const dst = openSync(gzPath, 'w');
+  const gz = createGzip();
+  gz.on('data', (b: Buffer) => writeSync(dst, b));
+  const done = new Promise(resolve => gz.on('end', resolve));
+  try {
+    const buf = Buffer.allocUnsafe(flushEvery ?? 1 << 20);
+    for (let n = readSync(src, buf); n > 0; n = readSync(src, buf)) {
+      gz.write(Buffer.from(buf.subarray(0, n)));
+      const kind = flushEvery ? zlibConstants.Z_SYNC_FLUSH : zlibConstants.Z_NO_FLUSH;
+      await new Promise<void>(resolve => gz.flush(kind, () => resolve()));
+    }
+    gz.end();
+    await done;
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
+
+function zcatLines(path: string): { s: number; lines: number } {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('sh', ['-c', 'zcat "$1" | wc -l', 'sh', path], { encoding: 'utf8' });
+  const s = seconds(t0);
+  if (r.status !== 0) throw new Error(`zcat | wc -l failed: ${r.stderr}`);
+  return { s, lines: parseInt(r.stdout, 10) };
+}
+
+/** Time from open to `count` rows at `row` in hand (the last rows when `row` is negative). */
+async function gzipRead(
+  path: string,
+  row: number,
+  count: number,
+  interval?: number,
+): Promise<number> {
+  const file = await GzipJsonl.open(path, { checkpointInterval: interval });
+  if (row < 0) await file.whenIndexed();
+  const at = row < 0 ? file.lineCount - count : row;
+  const t0 = process.hrtime.bigint();
+  const rows = await file.readRows(at, count);
+  const s = seconds(t0);
+  if (rows.length !== count) throw new Error(`expected ${count} rows, got ${rows.length}`);
+  await file.close();
+  return s;
+}
+
+async function gzipIndexOnce(path: string): Promise<{ s: number; file: GzipJsonl }> {
+  const t0 = process.hrtime.bigint();
+  const file = await GzipJsonl.open(path);
+  await file.whenIndexed();
+  return { s: seconds(t0), file };
+}
+
+async function gzipBench(dir: string, runs: number): Promise<void> {
+  const plainPath = join(dir, 'bench.jsonl');
+  const path = join(dir, 'bench.jsonl.gz');
+  const size = parseInt(arg('--gzip-mb') ?? '1024', 10) << 20;
+  const tg = process.hrtime.bigint();
+  generate(plainPath, size, parseInt(arg('--median') ?? '1200', 10));
+  const layout = arg('--gzip-layout') ?? 'members';
+  if (layout === 'members') await gzipMembers(plainPath, path, 4 << 20);
+  else if (layout === 'pigz') await gzipOneMember(plainPath, path, 128 << 10);
+  else if (layout === 'gzip') await gzipOneMember(plainPath, path);
+  else throw new Error(`Bad --gzip-layout ${layout} (members, pigz or gzip)`);
+  rmSync(plainPath);
+  const gzBytes = statSync(path).size;
+  console.log(
+    `index.bench --gzip: ${mb(size)} of C4-like JSONL as ${mb(gzBytes)} of gzip (layout ${layout}) at ${path} (made in ${seconds(tg).toFixed(1)} s)`,
+  );
+  zcatLines(path); // warm the page cache
+  let zcat = { s: Infinity, lines: 0 };
+  let ours = Infinity;
+  let last: GzipJsonl | undefined;
+  for (let r = 0; r < runs; r++) {
+    const z = zcatLines(path);
+    if (z.s < zcat.s) zcat = z;
+    await last?.close();
+    const g = await gzipIndexOnce(path);
+    ours = Math.min(ours, g.s);
+    last = g.file;
+  }
+  const file = last as GzipJsonl;
+  const lines = file.lineCount;
+  const lastSpan = file.rowSpan(lines - 1);
+  const newlines = lastSpan.eolEnd === lastSpan.end ? lines - 1 : lines;
+  if (newlines !== zcat.lines)
+    throw new Error(`line count mismatch: zcat ${zcat.lines}, index ${newlines}`);
+  const report = {
+    first: Math.min(await gzipRead(path, 0, 100), await gzipRead(path, 0, 100)),
+    lastWith: await gzipRead(path, -1, 100),
+    lastWithout: await gzipRead(path, -1, 100, Infinity),
+  };
+  const out = size;
+  console.log(
+    `lines                ${lines.toLocaleString('en-US')} (zcat | wc -l: ${zcat.lines.toLocaleString('en-US')})`,
+  );
+  console.log(`zcat | wc -l         ${zcat.s.toFixed(3)} s  ${gbps(out, zcat.s)} decompressed`);
+  console.log(
+    `winnow gzip index    ${ours.toFixed(3)} s  ${gbps(out, ours)} decompressed  ratio ${(zcat.s / ours).toFixed(2)}x zcat | wc -l (goal >= 0.8x)`,
+  );
+  console.log(
+    `first 100 rows       ${(report.first * 1000).toFixed(1)} ms (open to rows in hand; goal < 1 s)`,
+  );
+  console.log(
+    `index memory         ${mb(file.indexBytes)} = ${(file.indexBytes / lines).toFixed(1)} bytes/line; ` +
+      `checkpoints ${file.checkpointCount} (${file.flushPointCount} at flush points, with windows) = ${(file.checkpointBytes / 1024).toFixed(1)} KiB`,
+  );
+  console.log(
+    `last 100 rows        ${(report.lastWith * 1000).toFixed(1)} ms from the nearest checkpoint; ` +
+      `${(report.lastWithout * 1000).toFixed(1)} ms from the file start (a single-member file)`,
+  );
+  await file.close();
+}
+
 async function main(): Promise<void> {
   const childPath = arg('--child');
   if (childPath) return child(childPath);
+  if (process.argv.includes('--gzip')) {
+    const dir = mkdtempSync(join(tmpdir(), 'winnow-bench-'));
+    try {
+      return await gzipBench(dir, parseInt(arg('--runs') ?? '3', 10));
+    } finally {
+      if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+    }
+  }
 
   const size = parseSize(arg('--size') ?? '1GB');
   const median = parseInt(arg('--median') ?? '1200', 10);

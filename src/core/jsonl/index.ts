@@ -69,3 +69,17 @@ export {
   overSyncLimitBySize,
 } from './editorLimits';
 export { editorLimitMessage, editorLimitOf, type EditorLimit } from './editorLimitProbe';
+export {
+  GzipJsonl,
+  DEFAULT_CHECKPOINT_INTERVAL,
+  type GzipIndexProgress,
+  type GzipJsonlOptions,
+} from './gzipIndex';
+export {
+  inflateMembers,
+  GzipFormatError,
+  type GzipRestart,
+  type FlushPointSink,
+  type InflatedChunk,
+  type InflateOptions,
+} from './gzipMembers';
