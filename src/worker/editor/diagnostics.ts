@@ -96,16 +96,24 @@ export function buildDiagnostics(input: FileProblems): Diagnostic[] {
   return diagnostics;
 }
 
-function jsonArrayDiagnostic(firstLineLength: number): Diagnostic {
+/** One Error on the first line about the file as a whole (it replaces the per-line ones). */
+function fileDiagnostic(firstLineLength: number, code: string, message: string): Diagnostic {
   return {
     range: line(0, 0, Math.max(1, firstLineLength)),
     severity: Severity.Error,
     source: diagnosticSource,
-    code: DiagnosticCodes.jsonArray,
-    message:
-      'This file is a JSON array (pretty-printed JSON), not JSON Lines. JSON Lines needs ' +
-      'one JSON object per line; convert the file, for example with: jq -c ".[]" in.json > out.jsonl',
+    code,
+    message,
   };
+}
+
+function jsonArrayDiagnostic(firstLineLength: number): Diagnostic {
+  return fileDiagnostic(
+    firstLineLength,
+    DiagnosticCodes.jsonArray,
+    'This file is a JSON array (pretty-printed JSON), not JSON Lines. JSON Lines needs ' +
+      'one JSON object per line; convert the file, for example with: jq -c ".[]" in.json > out.jsonl',
+  );
 }
 
 function invalidLineDiagnostics(input: FileProblems): Diagnostic[] {
@@ -170,23 +178,18 @@ function line(index: number, start: number, end: number): Diagnostic['range'] {
 }
 
 function compressedDiagnostic(input: FileProblems): Diagnostic {
-  return {
-    range: line(0, 0, Math.max(1, input.firstLineLength)),
-    severity: Severity.Error,
-    source: diagnosticSource,
-    code: DiagnosticCodes.compressed,
-    message: compressedFileMessage(input.compression!, input.fileName ?? 'FILE'),
-  };
+  return fileDiagnostic(
+    input.firstLineLength,
+    DiagnosticCodes.compressed,
+    compressedFileMessage(input.compression!, input.fileName ?? 'FILE'),
+  );
 }
 
 function unavailableDiagnostic(input: FileProblems): Diagnostic {
-  return {
-    range: line(0, 0, Math.max(1, input.firstLineLength)),
-    severity: Severity.Error,
-    source: diagnosticSource,
-    code: DiagnosticCodes.fileUnavailable,
-    message:
-      `${input.unavailable}. Winnow shows the content it read last, scores nothing, and ` +
+  return fileDiagnostic(
+    input.firstLineLength,
+    DiagnosticCodes.fileUnavailable,
+    `${input.unavailable}. Winnow shows the content it read last, scores nothing, and ` +
       'reloads the file as soon as it can be read again.',
-  };
+  );
 }
