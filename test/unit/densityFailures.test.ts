@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { Dataset } from '../../src/worker/dataset/dataset';
 import { resolveDensitySettings } from '../../src/worker/density/densitySettings';
 import { DensityService } from '../../src/worker/density/densityService';
+import { renderDensityHover } from '../../src/worker/density/densityHover';
 import type { EmbeddingModel } from '../../src/worker/density/embeddingModel';
 import { Logger } from '../../src/worker/logger';
 import { Rng, allWords, generateTinyBert, type TinyBert } from '../support/fixtures';
@@ -92,10 +93,19 @@ test('a row the embedder fails on is reported and left out; the other rows are s
   assert.ok(
     warnings.some(w => /line 18 could not be embedded: RangeError: Maximum call stack/.test(w)),
   );
+  // The hover says why the row has no DENSITY score.
+  assert.match(service.failureFor(dataset, 17) ?? '', /Maximum call stack/);
+  assert.equal(service.failureFor(dataset, 16), undefined);
+  assert.match(
+    renderDensityHover(column, 17, false, true, service.failureFor(dataset, 17)).join('\n'),
+    // The reason is Markdown-escaped (`\\:`).
+    /^\*\*DENSITY:\*\* none: this row could not be embedded \(RangeError\\?: Maximum call stack/,
+  );
   // Nothing was cached for it: with the embedder well again, a run embeds just that row.
   model.embedBatch = embedBatch;
   const again = await service.compute(dataset, settings);
   assert.equal(again.failedRows, 0);
+  assert.equal(service.failureFor(dataset, 17), undefined, 'the failure is gone once embedded');
   assert.equal(again.embedded, 1);
   assert.equal(again.rows, 40);
 });

@@ -10,8 +10,12 @@ export function renderDensityHover(
   index: number,
   computing: boolean,
   parsed: boolean,
+  failure?: string,
 ): string[] {
   if (!parsed) return [];
+  const rank = column?.ranks[index] ?? 0;
+  if (failure !== undefined && rank === 0 && !computing)
+    return [`**DENSITY:** none: this row could not be embedded (${escapeMarkdown(failure)})`];
   if (!column) {
     return [
       computing
@@ -19,7 +23,6 @@ export function renderDensityHover(
         : '**DENSITY:** not computed yet (run **Winnow: Compute Density**)',
     ];
   }
-  const rank = column.ranks[index] ?? 0;
   const meta = column.results.meta;
   if (rank === 0) {
     return [

@@ -147,6 +147,8 @@ export class DensityService {
   private model: { signature: string; model: Promise<EmbeddingModel> } | undefined;
   private readonly stores = new Map<string, Promise<EmbeddingStore>>();
   private readonly results = new Map<string, Promise<DensityResults | undefined>>();
+  /** Per dataset: content hash → why the last run's embedder failed on it. */
+  private readonly failedEmbeddings = new WeakMap<Dataset, ReadonlyMap<string, string>>();
   private readonly columns = new WeakMap<
     Dataset,
     { version: string; results: DensityResults; column: DensityColumn }
@@ -185,6 +187,12 @@ export class DensityService {
   /** Whether a run is in progress for a dataset. */
   isRunning(uri: string): boolean {
     return this.running.has(uri);
+  }
+
+  /** Why the last run could not embed row `index` of `dataset`, if it failed on that content. */
+  failureFor(dataset: Dataset, index: number): string | undefined {
+    if (index >= dataset.rows.count || !dataset.rows.ok(index)) return undefined;
+    return this.failedEmbeddings.get(dataset)?.get(dataset.rows.hash(index));
   }
 
   /**
@@ -227,6 +235,7 @@ export class DensityService {
     const embedding = await embedDatasetRows(dataset, model, store, settings, signal, onProgress);
     const tEmbed = performance.now();
     const { rowsToScore, failures } = rowsToScoreOf(embedding, dataset.file.lineCount);
+    this.failedEmbeddings.set(dataset, embedding.failed);
     for (const f of failures.slice(0, 20))
       this.options.logger.warn(`DENSITY: line ${f.line} could not be embedded: ${f.reason}`);
     const { hashes } = embedding;

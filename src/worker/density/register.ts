@@ -101,6 +101,7 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
       ctx.index,
       service.isRunning(ctx.dataset.uri),
       ctx.parsed,
+      service.failureFor(ctx.dataset, ctx.index),
     );
     return lines.length > 0 ? lines.join('\n\n') : undefined;
   });
