@@ -25,13 +25,17 @@ import { OrtAnswerSoftmax } from '../../src/core/askllm/ortSoftmax';
 import { answerProbabilities } from '../../src/core/askllm/softmax';
 import {
   type DeviceChoice,
-  type LoadedModel,
   cudaProviderPath,
   hostData,
-  loadScorerModel,
   onnxruntimeNodeRoot,
 } from '../../src/worker/runtime';
-import { AskLlmScorer, type BatchInfo, fetchThrough } from '../../src/worker/askllm';
+import {
+  AskLlmScorer,
+  type BatchInfo,
+  fetchThrough,
+  type LoadedModel,
+  loadScorerModel,
+} from '../../src/worker/askllm';
 import { Rng, allWords, buildRandomModel } from '../support/fixtures';
 import type { RealisticShape } from '../support/fixtures';
 

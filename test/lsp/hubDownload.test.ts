@@ -38,7 +38,7 @@ import { type ProgressValue, WorkerSession } from './workerSession';
 
 const T5_ID = 'winnow-test/tiny-t5';
 const BERT_ID = 'winnow-test/tiny-bert';
-/** The files a seq2seq fp32 load needs (loader.ts `requiredFiles`). */
+/** The files a seq2seq fp32 load needs (`requiredFiles` in src/worker/askllm/scorerLoader.ts). */
 const T5_FILES = [
   'config.json',
   'tokenizer.json',

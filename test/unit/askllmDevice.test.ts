@@ -12,8 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt } from '../../src/core/askllm';
 import type { DeviceName } from '../../src/worker/runtime/device';
-import { type LoadedModel, loadScorerModel } from '../../src/worker/runtime';
-import { AskLlmScorer } from '../../src/worker/askllm';
+import { AskLlmScorer, type LoadedModel, loadScorerModel } from '../../src/worker/askllm';
 import {
   type FixtureSet,
   buildRandomModel,

@@ -18,13 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AskLlmScorer } from '../../src/worker/askllm';
+import { AskLlmScorer, loadScorerModel } from '../../src/worker/askllm';
 import {
   type LoadProgress,
   ModelLoadError,
   cudaProviderPath,
   isLocalModelPath,
-  loadScorerModel,
   sessionOptionsFor,
 } from '../../src/worker/runtime';
 import { generateTinyCausal, generateTinyT5, t5Distribution } from '../support/fixtures';

@@ -10,8 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { AutoTokenizer, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, renderPrompt, sanitizeDocument } from '../../src/core/askllm';
 import { type FittedPrompt, type PromptTokenizer, fitPrompt } from '../../src/core/askllm/tokens';
-import { AskLlmScorer } from '../../src/worker/askllm';
-import { loadScorerModel } from '../../src/worker/runtime';
+import { AskLlmScorer, loadScorerModel } from '../../src/worker/askllm';
 import { type FixtureSet, Rng, allWords, generateFixtureSet } from '../support/fixtures';
 
 let fx: FixtureSet;

@@ -9,8 +9,12 @@ import { AutoTokenizer } from '@huggingface/transformers';
 import { PAPER_PROMPT, PAPER_PROMPT_DECODER, renderPrompt } from '../../src/core/askllm';
 import { MultiTokenAnswerError } from '../../src/core/askllm/tokens';
 import { assertProbability } from '../support/probability';
-import { type LoadedModel, loadScorerModel } from '../../src/worker/runtime';
-import { AskLlmScorer, fetchThrough } from '../../src/worker/askllm';
+import {
+  AskLlmScorer,
+  fetchThrough,
+  type LoadedModel,
+  loadScorerModel,
+} from '../../src/worker/askllm';
 import {
   type FixtureSet,
   POSITIVE_WORDS,

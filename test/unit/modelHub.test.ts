@@ -16,9 +16,9 @@ import {
   ModelLoadError,
   checkEndpointUrl,
   describeOrigin,
-  loadScorerModel,
   resolveEndpoint,
 } from '../../src/worker/runtime';
+import { loadScorerModel } from '../../src/worker/askllm';
 import { generateTinyBert, generateTinyT5, type TinyBert, type TinyT5 } from '../support/fixtures';
 import { type LocalHub, closedPortUrl, startLocalHub } from '../support/localHub';
 

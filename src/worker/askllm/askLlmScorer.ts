@@ -35,7 +35,8 @@ import {
   fitPrompt,
   resolveAnswer,
 } from '../../core/askllm/tokens';
-import { type LoadedModel, type ModelKind, transformers, hostData } from '../runtime';
+import { transformers, hostData } from '../runtime';
+import type { LoadedModel, ModelKind } from './scorerLoader';
 import { type ForwardRun, directForward } from './directForward';
 import { TokenizerPool } from './tokenizerPool';
 

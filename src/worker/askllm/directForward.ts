@@ -17,7 +17,7 @@
  * return undefined, so the scorer falls back to transformers.js's forward.
  */
 import { type InferenceSession, Tensor } from 'onnxruntime-node';
-import type { LoadedModel } from '../runtime';
+import type { LoadedModel } from './scorerLoader';
 
 /** Runs one padded batch; resolves to the `logits` tensor (the caller disposes it). */
 export type ForwardRun = (batch: PaddedBatch) => Promise<Tensor>;

@@ -4,14 +4,8 @@
  * (the old sessions are released first: two models at once could exhaust GPU memory).
  */
 import { AskLlmScorer } from './askLlmScorer';
-import {
-  type LoadProgress,
-  type LoadedModel,
-  ModelLoadError,
-  describeOrigin,
-  loadScorerModel,
-  modelSourceNote,
-} from '../runtime';
+import { type LoadProgress, ModelLoadError, describeOrigin, modelSourceNote } from '../runtime';
+import { type LoadedModel, loadScorerModel } from './scorerLoader';
 import type { Logger } from '../logger';
 import type { ScorerConfig } from './scorerConfig';
 import { ScorerSettingsError } from './scorerConfig';
