@@ -24,7 +24,8 @@
  * (at least 1 MiB) is cached, so scrolling near one place decodes once.
  */
 import { promises as fsp } from 'node:fs';
-import type { RawRow, RowSpan } from './jsonlFile';
+import type { RawRow } from './jsonlFile';
+import { countLines, lineSpan, type RowSpan } from './lineSpans';
 import { inflateMembers, type GzipRestart } from './gzipMembers';
 import { NewlineScanner } from './newlineScanner';
 import { OffsetList } from './offsetList';
@@ -110,10 +111,7 @@ export class GzipJsonl {
 
   /** Lines indexed so far; grows while indexing. */
   get lineCount(): number {
-    const n = this.newlines.length;
-    if (!this.done) return n;
-    const lastStart = n === 0 ? 0 : this.newlines.get(n - 1) + 1;
-    return this.bytesIndexed > lastStart ? n + 1 : n;
+    return countLines(this.newlines, this.bytesIndexed, this.done);
   }
 
   /** True when the whole file is indexed. */
@@ -160,15 +158,7 @@ export class GzipJsonl {
 
   /** Where row `index` lies in the decompressed stream; the row must be indexed. */
   rowSpan(index: number): RowSpan {
-    if (!Number.isInteger(index) || index < 0 || index >= this.lineCount) {
-      throw new RangeError(`Row ${index} is out of range (0..${this.lineCount - 1})`);
-    }
-    const start = index === 0 ? 0 : this.newlines.get(index - 1) + 1;
-    if (index < this.newlines.length) {
-      const nl = this.newlines.get(index);
-      return { start, end: nl, eolEnd: nl + 1 };
-    }
-    return { start, end: this.bytesIndexed, eolEnd: this.bytesIndexed };
+    return lineSpan(this.newlines, index, this.lineCount, this.bytesIndexed);
   }
 
   /** Rows `start .. start+count-1`, clipped at the end; waits until they are indexed. */

@@ -23,6 +23,7 @@ import { promises as fsp, readSync, watch as fsWatch, type FSWatcher, type Stats
 import { basename, dirname } from 'node:path';
 import { NewlineScanner } from './newlineScanner';
 import { OffsetList } from './offsetList';
+import { countLines, lineSpan, type RowSpan } from './lineSpans';
 import { PageCache } from './pageCache';
 
 /** One physical line of the file. */
@@ -57,15 +58,7 @@ export interface JsonlFileOptions {
   sliceBytes?: number;
 }
 
-/** Where a row lies in the file. */
-export interface RowSpan {
-  /** Offset of the first byte. */
-  start: number;
-  /** Offset just past the last byte before the `\n` (or the end of the file). */
-  end: number;
-  /** Offset just past the `\n`; equals `end` for a final line without a newline. */
-  eolEnd: number;
-}
+export type { RowSpan } from './lineSpans';
 
 export type ChangeKind = 'appended' | 'rebuilt';
 
@@ -226,10 +219,7 @@ export class JsonlFile {
 
   /** Lines indexed so far; grows while indexing. */
   get lineCount(): number {
-    const n = this.newlines.length;
-    if (!this.done) return n;
-    const lastStart = n === 0 ? 0 : this.newlines.get(n - 1) + 1;
-    return this.bytesIndexed > lastStart ? n + 1 : n;
+    return countLines(this.newlines, this.bytesIndexed, this.done);
   }
 
   /** True when the whole file (as of the last snapshot) is indexed. */
@@ -295,15 +285,7 @@ export class JsonlFile {
 
   /** Where row `index` lies; the row must be indexed (`index < lineCount`). */
   rowSpan(index: number): RowSpan {
-    if (!Number.isInteger(index) || index < 0 || index >= this.lineCount) {
-      throw new RangeError(`Row ${index} is out of range (0..${this.lineCount - 1})`);
-    }
-    const start = index === 0 ? 0 : this.newlines.get(index - 1) + 1;
-    if (index < this.newlines.length) {
-      const nl = this.newlines.get(index);
-      return { start, end: nl, eolEnd: nl + 1 };
-    }
-    return { start, end: this.bytesIndexed, eolEnd: this.bytesIndexed };
+    return lineSpan(this.newlines, index, this.lineCount, this.bytesIndexed);
   }
 
   /** Row `index`; waits until it is indexed. Rejects with a RangeError past the last row. */
