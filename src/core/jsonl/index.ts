@@ -58,6 +58,7 @@ export {
   COMPRESSION_PROBE_BYTES,
   type CompressionFormat,
 } from './compression';
+export { fileHeadFacts, type FileHeadFacts } from './fileHead';
 export { NewlineScanner } from './newlineScanner';
 export {
   BINARY_PROBE_BYTES,

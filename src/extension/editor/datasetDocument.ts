@@ -10,15 +10,13 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import {
   binaryFileMessage,
-  binaryNulLine,
   compressedFileMessage,
-  detectCompression,
-  detectJsonArrayFile,
   detectSchema,
   JsonlFile,
   SCHEMA_SAMPLE_LINES,
   schemaSample,
   type SchemaInfo,
+  fileHeadFacts,
 } from '../../core/jsonl';
 import type {
   DecisionValue,
@@ -948,7 +946,10 @@ async function readBackup(
     const loaded = backupBase(data.loaded);
     // Version 2 backups were keyed by content hash version 1 (SHA-256).
     if (data.version === 2)
-      return { data: { keep: [], drop: [], rules, legacy: { keep: data.keep, drop: data.drop } }, loaded };
+      return {
+        data: { keep: [], drop: [], rules, legacy: { keep: data.keep, drop: data.drop } },
+        loaded,
+      };
     const legacy =
       data.legacy && Array.isArray(data.legacy.keep) && Array.isArray(data.legacy.drop);
     return {
@@ -987,13 +988,13 @@ function rowStats(columns: RowColumns, checkedRows: number, done: boolean): RowS
 
 /** What the header says about the file as a whole: compressed, a JSON array, or binary to VS Code. */
 async function fileNotice(file: JsonlFile): Promise<string | undefined> {
-  const head = await file.readHead(64 << 10);
-  const compression = detectCompression(head);
+  const { compression, jsonArray, binaryLine } = fileHeadFacts(await file.readHead(64 << 10));
   if (compression) return compressedFileMessage(compression, basename(file.path));
-  if (detectJsonArrayFile(head))
+  if (jsonArray)
     return 'This file looks like a JSON array, not JSON Lines: each line should hold one JSON object.';
-  const nulLine = binaryNulLine(head);
-  return nulLine === undefined ? undefined : binaryFileMessage(nulLine, { inDatasetView: true });
+  return binaryLine === undefined
+    ? undefined
+    : binaryFileMessage(binaryLine, { inDatasetView: true });
 }
 
 /** The sidecar on disk; a file that cannot even be opened is reported as unreadable. */

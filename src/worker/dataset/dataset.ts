@@ -2,11 +2,8 @@ import { open as openFile } from 'node:fs/promises';
 import {
   BINARY_PROBE_BYTES,
   JsonlFile,
-  binaryNulLine,
-  detectCompression,
   SCHEMA_SAMPLE_LINES,
   decodeBatch,
-  detectJsonArrayFile,
   type CompressionFormat,
   detectSchema,
   parseDecoded,
@@ -15,6 +12,7 @@ import {
   type ParsedRow,
   type RawRow,
   type SchemaInfo,
+  fileHeadFacts,
 } from '../../core/jsonl';
 import { errorRange, type InvalidRow } from '../editor/diagnostics';
 import { lineLengthUtf16 } from './lineText';
@@ -366,9 +364,11 @@ export class Dataset {
       const buffer = new Uint8Array(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
       const head = buffer.subarray(0, bytesRead);
-      this.compression = detectCompression(head);
-      this.jsonArray = !this.compression && detectJsonArrayFile(head);
-      this.binaryLine = this.compression ? undefined : binaryNulLine(head);
+      ({
+        compression: this.compression,
+        jsonArray: this.jsonArray,
+        binaryLine: this.binaryLine,
+      } = fileHeadFacts(head));
     } catch (err) {
       this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
       this.jsonArray = false;
