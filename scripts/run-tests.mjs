@@ -13,7 +13,8 @@
 //           one file at a time, with the packaged VSIX installed (WINNOW_VSIX, or packaged
 //           here with scripts/package.mjs)
 //
-// A tier without test files counts 0 and is skipped. The last line is
+// WINNOW_TEST_ONLY=a,b runs only the test files whose path contains a or b (API tests: see
+// WINNOW_API_GREP in test/vscode/api/index.ts). A tier without test files counts 0 and is skipped. The last line is
 // `N passed, N failed, N skipped` (skips summed over every tier);
 // the exit code is 1 when anything failed.
 import { spawn } from 'node:child_process';
@@ -37,7 +38,13 @@ const work = mkdtempSync(join(tmpdir(), 'winnow-tests-'));
 /** Wall-clock limits per tier: a hung run fails instead of blocking CI. */
 const LIMIT_MS = { checks: 10, unit: 20, lsp: 15, api: 15, ui: 30 };
 
-/** Every *.test.js below out/test/<sub>, sorted. */
+/**
+ * WINNOW_TEST_ONLY: comma-separated substrings; when set, only test files whose path contains
+ * one of them run (for working on one suite; CI never sets it).
+ */
+const only = (process.env.WINNOW_TEST_ONLY ?? '').split(',').filter(Boolean);
+
+/** Every *.test.js below out/test/<sub>, sorted (filtered by WINNOW_TEST_ONLY). */
 function testFiles(sub) {
   const root = join(repo, 'out', 'test', sub);
   const out = [];
@@ -49,7 +56,7 @@ function testFiles(sub) {
     }
   };
   if (existsSync(root)) walk(root);
-  return out;
+  return only.length ? out.filter(p => only.some(o => p.includes(o))) : out;
 }
 
 /**
