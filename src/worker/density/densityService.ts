@@ -100,6 +100,9 @@ export interface DensityRunSummary extends Pick<
   ms: { embed: number; sketch: number; total: number };
 }
 
+/** Passes of one run over a file that keeps changing before it gives up (see `run`). */
+const maxPasses = 4;
+
 /** The density column of one file version. */
 export interface DensityColumn {
   /** Rows the column covers. */
@@ -219,7 +222,43 @@ export class DensityService {
     return run;
   }
 
+  /**
+   * A run: passes until one saw the file as it is now. Scores depend on every row (the sketch),
+   * so rows that change during a pass (appended, rewritten, renamed over) make another pass; the
+   * embedding cache makes it cost only the new rows' embeddings and the two sketch passes.
+   */
   private async run(
+    dataset: Dataset,
+    settings: DensitySettings,
+    signal: AbortSignal,
+    onProgress: (p: DensityProgress) => void,
+  ): Promise<DensityRunSummary> {
+    let embedded = 0;
+    const t0 = performance.now();
+    for (let pass = 1; ; pass++) {
+      const version = dataset.version;
+      const summary = await this.runPass(dataset, settings, signal, onProgress).catch(e => {
+        // A pass over a file rewritten under it stops (its rows would mix two versions).
+        if (dataset.version === version || signal.aborted || pass === maxPasses) throw e;
+        return undefined;
+      });
+      embedded += summary?.embedded ?? 0;
+      const current = summary !== undefined && dataset.version === version;
+      if (summary && (current || pass === maxPasses)) {
+        if (!current)
+          this.options.logger.warn(
+            `DENSITY of ${dataset.uri}: the file kept changing over ${pass} passes; run it again once it is settled`,
+          );
+        return { ...summary, embedded, ms: { ...summary.ms, total: performance.now() - t0 } };
+      }
+      this.options.logger.info(
+        `DENSITY of ${dataset.uri}: the file changed during the run; again for the file as it is now`,
+      );
+      await dataset.whenValidated();
+    }
+  }
+
+  private async runPass(
     dataset: Dataset,
     settings: DensitySettings,
     signal: AbortSignal,
