@@ -287,7 +287,9 @@ describe('DENSITY in the worker', () => {
     await session.openDataset(grownUri);
     await session.fileInfo(grownUri, true);
     const seen = progress.length;
-    const run = session.connection.sendRequest(ComputeDensityRequest.method, { uri: grownUri });
+    const run = session.connection.sendRequest<ComputeDensityResult>(ComputeDensityRequest.method, {
+      uri: grownUri,
+    });
     await session.waitFor(
       'embedding progress',
       () => progress.slice(seen).some(p => p.uri === grownUri && p.phase === 'embedding'),
@@ -321,7 +323,9 @@ describe('DENSITY in the worker', () => {
     await session.openDataset(firstUri);
     await session.fileInfo(firstUri, true);
     const seen = progress.length;
-    const run = session.connection.sendRequest(ComputeDensityRequest.method, { uri: firstUri });
+    const run = session.connection.sendRequest<ComputeDensityResult>(ComputeDensityRequest.method, {
+      uri: firstUri,
+    });
     await session.waitFor(
       'embedding progress',
       () => progress.slice(seen).some(p => p.uri === firstUri && p.phase === 'embedding'),

@@ -61,6 +61,8 @@ export interface RowScores {
   readonly density?: number;
   /** DENSITY rank (1 = most isolated), when computed. */
   readonly densityRank?: number;
+  /** Why the last DENSITY run's embedder failed on the row (it then has no density score). */
+  readonly densityFailed?: string;
 }
 
 /** What the grid shows for one row. */

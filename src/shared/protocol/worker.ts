@@ -211,8 +211,16 @@ export interface GetColumnsResult {
      */
     failed?: { row: number; reason: string }[];
   };
-  /** score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated). */
-  density?: { score: string; rank: string; meta: DensityColumnMeta };
+  /**
+   * score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated);
+   * failed: rows (0-based, ascending, at most 1000) the last run's embedder failed on, and why.
+   */
+  density?: {
+    score: string;
+    rank: string;
+    meta: DensityColumnMeta;
+    failed?: { row: number; reason: string }[];
+  };
 }
 
 /** client→worker request: the score columns of a dataset (on open and after didChangeColumns). */

@@ -192,6 +192,19 @@ export class DensityService {
     return this.running.has(uri);
   }
 
+  /** The first `limit` of the first `rowCount` rows the last run could not embed, and why. */
+  failuresOf(dataset: Dataset, rowCount: number, limit = 1000): { row: number; reason: string }[] {
+    const failed = this.failedEmbeddings.get(dataset);
+    const out: { row: number; reason: string }[] = [];
+    if (!failed || failed.size === 0) return out;
+    const n = Math.min(rowCount, dataset.rows.count);
+    for (let row = 0; row < n && out.length < limit; row++) {
+      const reason = dataset.rows.ok(row) ? failed.get(dataset.rows.hash(row)) : undefined;
+      if (reason !== undefined) out.push({ row, reason });
+    }
+    return out;
+  }
+
   /** Why the last run could not embed row `index` of `dataset`, if it failed on that content. */
   failureFor(dataset: Dataset, index: number): string | undefined {
     if (index >= dataset.rows.count || !dataset.rows.ok(index)) return undefined;
