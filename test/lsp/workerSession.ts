@@ -7,7 +7,7 @@
  * per-user cache folder (XDG_CACHE_HOME) is a temporary folder, removed when it exits.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -74,6 +74,11 @@ export interface WorkerSessionOptions {
   initializationOptions?: Record<string, unknown>;
   /** Node options of the worker process, e.g. `--max-old-space-size=512` (default none). */
   execArgv?: string[];
+  /**
+   * Run the worker (IPC only) as this user and group, e.g. 65534 (nobody) when the tests run as
+   * root, for whom no file is ever unreadable. Its temporary cache folder is made writable.
+   */
+  user?: { uid: number; gid: number };
 }
 
 /** One item of a `workspace/configuration` request. */
@@ -174,16 +179,21 @@ export class WorkerSession {
     let child: ChildProcess;
     let connection: ProtocolConnection;
     if (options.transport === 'stdio') {
-      child = spawn(process.execPath, [...(options.execArgv ?? []), workerPath, '--stdio'], { stdio: 'pipe', env });
+      child = spawn(process.execPath, [...(options.execArgv ?? []), workerPath, '--stdio'], {
+        stdio: 'pipe',
+        env,
+      });
       connection = createProtocolConnection(
         new StreamMessageReader(child.stdout!),
         new StreamMessageWriter(child.stdin!),
       );
     } else {
+      if (options.user && cacheHome) chmodSync(cacheHome, 0o777);
       child = fork(workerPath, ['--node-ipc'], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: options.execArgv ?? [],
         env,
+        ...(options.user ?? {}),
       });
       connection = createProtocolConnection(
         new IPCMessageReader(child),

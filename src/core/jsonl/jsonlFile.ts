@@ -19,7 +19,14 @@
  * unavailable ({@link JsonlFile.unavailable}); the watch then follows its folder and the file is
  * re-indexed when it comes back.
  */
-import { promises as fsp, readSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
+import {
+  constants as fsConstants,
+  promises as fsp,
+  readSync,
+  watch as fsWatch,
+  type FSWatcher,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { NewlineScanner } from './newlineScanner';
 import { OffsetList } from './offsetList';
@@ -601,7 +608,8 @@ export class JsonlFile {
     const st = await this.statOnDisk();
     const old = this.snapshot;
     if (st.ino === old.ino && st.size === old.size && st.mtimeMs === old.mtimeMs) {
-      this.setUnavailable(undefined);
+      // Same file and content; its permissions may have changed in place (chmod).
+      await this.checkReadable();
       return 'unchanged';
     }
     if (st.ino === old.ino && st.size > old.size && (await this.prefixUnchanged(old))) {
@@ -630,6 +638,19 @@ export class JsonlFile {
     }
     if (!st.isFile()) throw this.markUnavailable(`${this.path} is now ${kindOf(st)}, not a file`);
     return st;
+  }
+
+  /**
+   * Whether the path can still be opened for reading, e.g. after a chmod in place: the open
+   * handle would go on reading it, but nothing could open it again, so it is said to be unreadable.
+   */
+  private async checkReadable(): Promise<void> {
+    try {
+      await fsp.access(this.path, fsConstants.R_OK);
+    } catch (err) {
+      throw this.markUnavailable(unavailableReason(this.path, err));
+    }
+    this.setUnavailable(undefined);
   }
 
   /** Records why the file cannot be read and returns the error to throw. */
