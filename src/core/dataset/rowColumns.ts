@@ -6,15 +6,19 @@
  */
 import {
   contentDigest,
+  contentDigestOf,
   decodeBatch,
   extractText,
   legacyContentHash,
+  ObjectScanner,
   parseDecoded,
   parseLine,
   type JsonlFile,
+  type LineBatch,
   type ParseErrorKind,
   type RawRow,
   type SchemaInfo,
+  type TextRule,
 } from '../jsonl';
 import { countChars, countUtf8Chars } from './rowViews';
 
@@ -96,6 +100,22 @@ export function textChars(value: Record<string, unknown>, schema: SchemaInfo): n
   return fast ?? countChars(extractText(value, schema));
 }
 
+/** How {@link ObjectScanner} reads the schema's text (as {@link textChars}); undefined: it cannot. */
+function textRuleOf(schema: SchemaInfo): TextRule | undefined {
+  if (schema.kind === 'unknown') return { kind: 'all' };
+  if (schema.kind === 'text') return { kind: 'field', field: schema.field ?? 'text' };
+  const fields = JOINED_FIELDS[schema.kind];
+  return fields ? { kind: 'joined', fields } : undefined;
+}
+
+/** The structural scan of one schema, with the field bit of each key it has seen. */
+interface FastScan {
+  readonly schema: SchemaInfo;
+  readonly scanner: ObjectScanner;
+  /** Per scanner key: its field bit, once asked for (see {@link RowColumns.fieldBit}). */
+  readonly bits: number[];
+}
+
 /** A field-bits column of the same width, grown to at least `n` rows. */
 function growFieldBits(
   a: Uint8Array | Uint16Array | Uint32Array,
@@ -141,6 +161,8 @@ export class RowColumns {
   /** Top-level field names in order of first appearance (at most {@link MAX_TRACKED_FIELDS}). */
   readonly fieldNames: string[] = [];
   private readonly fieldIndex = new Map<string, number>();
+  /** The structural scan of the last schema seen, or null when it has none. */
+  private fast: FastScan | null | undefined;
 
   /** Makes room for `n` rows. */
   ensure(n: number): void {
@@ -175,6 +197,14 @@ export class RowColumns {
     contentDigest(bytes, this.hashes, index * HASH_BYTES);
     if (this.legacyHashes)
       this.legacyHashes.set(Buffer.from(legacyContentHash(bytes), 'hex'), index * HASH_BYTES);
+  }
+
+  private recordHashesOf(index: number, buf: Uint8Array, start: number, end: number): void {
+    contentDigestOf(buf, start, end, this.hashes, index * HASH_BYTES);
+    if (this.legacyHashes) {
+      const hex = legacyContentHash(buf.subarray(start, end));
+      this.legacyHashes.set(Buffer.from(hex, 'hex'), index * HASH_BYTES);
+    }
   }
 
   /** The bit of a field name, allocating one for a new name while bits are left (else 0). */
@@ -245,10 +275,16 @@ export class RowColumns {
 
   /**
    * Fills the rows of one batch of consecutive rows (as `JsonlFile.iterateRows` yields them):
-   * the same facts as {@link record} row by row, but decoded in one go (see `decodeBatch`).
+   * the same facts as {@link record} row by row, but without parsing rows into values where the
+   * structural scan can tell (see `ObjectScanner`), else decoded in one go (see `decodeBatch`).
    */
   recordBatch(batch: readonly RawRow[], schema: SchemaInfo, maxLineBytes: number): void {
     if (batch.length === 0) return;
+    if (this.fastScan(schema)) {
+      for (const r of batch)
+        this.recordLine(r.index, r.bytes, 0, r.bytes.length, schema, maxLineBytes);
+      return;
+    }
     const lines = decodeBatch(batch);
     if (!lines) {
       for (const r of batch) this.record(r.index, r.bytes, schema, maxLineBytes);
@@ -264,6 +300,73 @@ export class RowColumns {
       this.recordValid(index, value, schema);
       this.recordHashes(index, bytes);
     }
+  }
+
+  /**
+   * Fills the rows of a {@link LineBatch} (as `JsonlFile.iterateLineBatches` yields them): the
+   * same facts as {@link recordBatch}, reading each row where it lies in the batch's buffer.
+   */
+  recordLines(batch: LineBatch, schema: SchemaInfo, maxLineBytes: number): void {
+    const { data, starts, ends, first } = batch;
+    if (!this.fastScan(schema)) {
+      const rows: RawRow[] = [];
+      for (let k = 0; k < batch.count; k++)
+        rows.push({
+          index: first + k,
+          start: batch.start + starts[k],
+          bytes: data.subarray(starts[k], ends[k]),
+        });
+      this.recordBatch(rows, schema, maxLineBytes);
+      return;
+    }
+    for (let k = 0; k < batch.count; k++)
+      this.recordLine(first + k, data, starts[k], ends[k], schema, maxLineBytes);
+  }
+
+  /** Row `index` from `buf[start, end)`: {@link record}'s facts, by the structural scan if it can. */
+  private recordLine(
+    index: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    schema: SchemaInfo,
+    maxLineBytes: number,
+  ): void {
+    const fast = this.fastScan(schema);
+    let from = start;
+    if (
+      index === 0 &&
+      end - start >= 3 &&
+      buf[start] === 0xef &&
+      buf[start + 1] === 0xbb &&
+      buf[start + 2] === 0xbf
+    )
+      from += 3;
+    if (!fast || end - start > maxLineBytes || !fast.scanner.scan(buf, from, end)) {
+      this.record(index, buf.subarray(start, end), schema, maxLineBytes);
+      return;
+    }
+    this.chars[index] = fast.scanner.textChars;
+    this.errors[index] = 0;
+    const keys = fast.scanner.rowKeys;
+    let bits = 0;
+    for (let k = 0; k < fast.scanner.keyCount; k++) {
+      let bit = fast.bits[keys[k]];
+      if (bit === undefined)
+        bit = fast.bits[keys[k]] = this.fieldBit(fast.scanner.keyNames[keys[k]]);
+      bits |= bit;
+    }
+    this.fieldBits[index] = bits >>> 0;
+    this.recordHashesOf(index, buf, start, end);
+  }
+
+  /** The structural scan for `schema`, or null when its text needs the parsed row. */
+  private fastScan(schema: SchemaInfo): FastScan | null {
+    if (this.fast === undefined || (this.fast !== null && this.fast.schema !== schema)) {
+      const rule = textRuleOf(schema);
+      this.fast = rule ? { schema, scanner: new ObjectScanner(rule), bits: [] } : null;
+    }
+    return this.fast;
   }
 
   private recordValid(index: number, value: Record<string, unknown>, schema: SchemaInfo): void {
@@ -299,13 +402,16 @@ export async function scanRows(
   opts: ScanOptions,
 ): Promise<boolean> {
   const { schema, maxLineBytes } = opts;
-  for await (const batch of file.iterateRows(columns.scanned, opts.batchBytes ?? 256 << 10)) {
+  for await (const batch of file.iterateLineBatches(
+    columns.scanned,
+    opts.batchBytes ?? 256 << 10,
+  )) {
     if (!opts.isCurrent()) return false;
-    if (batch.length === 0) continue;
-    const from = batch[0].index;
-    const to = from + batch.length;
+    if (batch.count === 0) continue;
+    const from = batch.first;
+    const to = from + batch.count;
     columns.ensure(file.indexed ? file.lineCount : to);
-    columns.recordBatch(batch, schema, maxLineBytes);
+    columns.recordLines(batch, schema, maxLineBytes);
     columns.scanned = to;
     opts.onBatch?.(from, to);
     // Yield to the event loop so that page requests are answered promptly during the scan.
