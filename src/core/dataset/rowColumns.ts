@@ -108,9 +108,17 @@ function textRuleOf(schema: SchemaInfo): TextRule | undefined {
   return fields ? { kind: 'joined', fields } : undefined;
 }
 
-/** The structural scan of one schema, with the field bit of each key it has seen. */
+/** Whether `buf[start, end)` starts with a UTF-8 byte order mark. */
+function hasBom(buf: Uint8Array, start: number, end: number): boolean {
+  return (
+    end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf
+  );
+}
+
+/** The structural scan of one text rule, with the field bit of each key it has seen. */
 interface FastScan {
-  readonly schema: SchemaInfo;
+  /** The rule, as JSON: a schema object with the same rule keeps the scanner. */
+  readonly ruleKey: string;
   readonly scanner: ObjectScanner;
   /** Per scanner key: its field bit, once asked for (see {@link RowColumns.fieldBit}). */
   readonly bits: number[];
@@ -280,9 +288,10 @@ export class RowColumns {
    */
   recordBatch(batch: readonly RawRow[], schema: SchemaInfo, maxLineBytes: number): void {
     if (batch.length === 0) return;
-    if (this.fastScan(schema)) {
+    const fast = this.fastScan(schema);
+    if (fast) {
       for (const r of batch)
-        this.recordLine(r.index, r.bytes, 0, r.bytes.length, schema, maxLineBytes);
+        this.recordLine(r.index, r.bytes, 0, r.bytes.length, fast, schema, maxLineBytes);
       return;
     }
     const lines = decodeBatch(batch);
@@ -308,7 +317,8 @@ export class RowColumns {
    */
   recordLines(batch: LineBatch, schema: SchemaInfo, maxLineBytes: number): void {
     const { data, starts, ends, first } = batch;
-    if (!this.fastScan(schema)) {
+    const fast = this.fastScan(schema);
+    if (!fast) {
       const rows: RawRow[] = [];
       for (let k = 0; k < batch.count; k++)
         rows.push({
@@ -320,7 +330,7 @@ export class RowColumns {
       return;
     }
     for (let k = 0; k < batch.count; k++)
-      this.recordLine(first + k, data, starts[k], ends[k], schema, maxLineBytes);
+      this.recordLine(first + k, data, starts[k], ends[k], fast, schema, maxLineBytes);
   }
 
   /** Row `index` from `buf[start, end)`: {@link record}'s facts, by the structural scan if it can. */
@@ -329,31 +339,24 @@ export class RowColumns {
     buf: Uint8Array,
     start: number,
     end: number,
+    fast: FastScan,
     schema: SchemaInfo,
     maxLineBytes: number,
   ): void {
-    const fast = this.fastScan(schema);
-    let from = start;
-    if (
-      index === 0 &&
-      end - start >= 3 &&
-      buf[start] === 0xef &&
-      buf[start + 1] === 0xbb &&
-      buf[start + 2] === 0xbf
-    )
-      from += 3;
-    if (!fast || end - start > maxLineBytes || !fast.scanner.scan(buf, from, end)) {
+    const scanner = fast.scanner;
+    const from = index === 0 && hasBom(buf, start, end) ? start + 3 : start;
+    if (end - start > maxLineBytes || !scanner.scan(buf, from, end)) {
       this.record(index, buf.subarray(start, end), schema, maxLineBytes);
       return;
     }
-    this.chars[index] = fast.scanner.textChars;
+    this.chars[index] = scanner.textChars;
     this.errors[index] = 0;
-    const keys = fast.scanner.rowKeys;
+    const keys = scanner.rowKeys;
     let bits = 0;
-    for (let k = 0; k < fast.scanner.keyCount; k++) {
-      let bit = fast.bits[keys[k]];
-      if (bit === undefined)
-        bit = fast.bits[keys[k]] = this.fieldBit(fast.scanner.keyNames[keys[k]]);
+    for (let k = 0; k < scanner.keyCount; k++) {
+      const key = keys[k];
+      let bit = fast.bits[key];
+      if (bit === undefined) bit = fast.bits[key] = this.fieldBit(scanner.keyNames[key]);
       bits |= bit;
     }
     this.fieldBits[index] = bits >>> 0;
@@ -362,9 +365,10 @@ export class RowColumns {
 
   /** The structural scan for `schema`, or null when its text needs the parsed row. */
   private fastScan(schema: SchemaInfo): FastScan | null {
-    if (this.fast === undefined || (this.fast !== null && this.fast.schema !== schema)) {
-      const rule = textRuleOf(schema);
-      this.fast = rule ? { schema, scanner: new ObjectScanner(rule), bits: [] } : null;
+    const rule = textRuleOf(schema);
+    const ruleKey = rule && JSON.stringify(rule);
+    if (this.fast === undefined || this.fast?.ruleKey !== ruleKey) {
+      this.fast = rule && ruleKey ? { ruleKey, scanner: new ObjectScanner(rule), bits: [] } : null;
     }
     return this.fast;
   }

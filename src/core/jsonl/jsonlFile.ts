@@ -436,16 +436,17 @@ export class JsonlFile {
     const available = this.lineCount;
     const newlines = this.newlines;
     const withNewline = newlines.length;
-    const lineStart = (j: number) => (j === 0 ? 0 : newlines.get(j - 1) + 1);
     const lineEnd = (j: number) => (j < withNewline ? newlines.get(j) : this.bytesIndexed);
-    const first = lineStart(i);
+    const first = i === 0 ? 0 : newlines.get(i - 1) + 1;
     let j = i + 1;
     while (j < available && lineEnd(j) - first <= batchBytes) j++;
     const starts = new Float64Array(j - i);
     const ends = new Float64Array(j - i);
+    let start = first;
     for (let k = 0; k < starts.length; k++) {
-      starts[k] = lineStart(i + k);
+      starts[k] = start;
       ends[k] = lineEnd(i + k);
+      start = ends[k] + 1;
     }
     return { starts, ends };
   }
