@@ -7,6 +7,8 @@
  * a file of such lines must give exactly the columns of the row-by-row `RowColumns.record`.
  */
 import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   detectSchema,
@@ -18,6 +20,11 @@ import {
   type TextRule,
 } from '../../src/core/jsonl';
 import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
+import {
+  ROW_SCAN_THREAD_SCRIPT,
+  ScanThreads,
+  scanThreadStats,
+} from '../../src/core/dataset/rowScanThreads';
 import { countChars } from '../../src/core/dataset/rowViews';
 import { Prng, tempDir, writeTemp } from './jsonlSupport';
 
@@ -394,8 +401,9 @@ function ruleFor(schema: SchemaInfo): TextRule {
 
 // ---- the whole row scan -------------------------------------------------------------------
 
-test('scanRows gives exactly the columns of RowColumns.record, row by row, over a file', async () => {
-  const rng = new Prng(99);
+/** A file of the lines above: common rows, generated and mutated ones, edge cases, blanks. */
+function generatedFile(seed: number, extra: (n: number) => string | undefined): string {
+  const rng = new Prng(seed);
   const lines: Uint8Array[] = [];
   for (let n = 0; n < 4000; n++) {
     const kind = rng.int(10);
@@ -405,17 +413,57 @@ test('scanRows gives exactly the columns of RowColumns.record, row by row, over 
     if (kind === 8) line = mutate(rng, enc.encode(objectLine(rng)));
     if (kind === 9) line = edgeBytes(rng.pick(EDGE_CASES));
     if (n === 0) line = Uint8Array.from([0xef, 0xbb, 0xbf, ...enc.encode('{"instruction":"BOM"}')]);
-    // Field names beyond a byte's 8 bits, and beyond the 32 tracked.
-    if (n % 97 === 0) line = enc.encode(JSON.stringify({ [`f${n}`]: 'x', output: 'y' }));
+    const special = extra(n);
+    if (special !== undefined) line = enc.encode(special);
     const crlf = rng.int(5) === 0;
     lines.push(crlf ? Uint8Array.from([...line, 0x0d]) : line);
   }
-  const content = Buffer.concat(lines.flatMap(l => [l, Buffer.from('\n')]));
-  const path = writeTemp(dir, content);
-  const file = await JsonlFile.open(path);
+  return writeTemp(dir, Buffer.concat(lines.flatMap(l => [l, Buffer.from('\n')])));
+}
+
+/** The columns of `file` filled row by row with `RowColumns.record` (the reference). */
+async function byRow(file: JsonlFile, schema: SchemaInfo): Promise<RowColumns> {
+  const rows = await file.readRows(0, file.lineCount);
+  const columns = new RowColumns();
+  columns.ensure(rows.length);
+  for (const r of rows) columns.record(r.index, r.bytes, schema, 300);
+  columns.scanned = rows.length;
+  return columns;
+}
+
+function assertSameColumns(scanned: RowColumns, reference: RowColumns, what: string): void {
+  const n = reference.scanned;
+  assert.equal(scanned.scanned, n, what);
+  assert.deepEqual(scanned.errors.subarray(0, n), reference.errors.subarray(0, n), what);
+  assert.deepEqual(scanned.chars.subarray(0, n), reference.chars.subarray(0, n), what);
+  assert.deepEqual(scanned.fieldNames, reference.fieldNames, what);
+  const width = scanned.fieldBits.BYTES_PER_ELEMENT;
+  assert.equal(width, reference.fieldBits.BYTES_PER_ELEMENT, what);
+  assert.deepEqual(scanned.fieldBits.subarray(0, n), reference.fieldBits.subarray(0, n), what);
+  const hashes = scanned.hashes.subarray(0, 16 * n);
+  assert.deepEqual(hashes, reference.hashes.subarray(0, 16 * n), what);
+  assert.equal(scanned.invalid, reference.invalid, what);
+  assert.equal(scanned.blank, reference.blank, what);
+}
+
+/** A, B, .. Z, AA, AB, ..: short field names (a row of 40 stays under the 300-byte cap). */
+function fieldName(f: number): string {
+  const letter = (k: number) => String.fromCharCode(0x41 + k);
+  return f < 26 ? letter(f) : letter(f / 26 - 1) + letter(f % 26);
+}
+
+/** The schemas of the structural scan, and a chat schema (JSON.parse for every row). */
+const ALL_SCHEMAS = [...SCHEMAS.map(s => s.schema), detectSchema([{ messages: [] }])];
+
+/** Field names beyond a byte's 8 bits, and beyond the 32 tracked, appearing one by one. */
+const newNameEvery97 = (n: number) =>
+  n % 97 === 0 ? JSON.stringify({ [`f${n}`]: 'x', output: 'y' }) : undefined;
+
+test('scanRows gives exactly the columns of RowColumns.record, row by row, over a file', async () => {
+  const file = await JsonlFile.open(generatedFile(99, newNameEvery97));
   try {
     await file.whenIndexed();
-    for (const { schema } of SCHEMAS) {
+    for (const schema of ALL_SCHEMAS) {
       const scanned = new RowColumns();
       let batches = 0;
       const done = await scanRows(file, scanned, {
@@ -424,24 +472,11 @@ test('scanRows gives exactly the columns of RowColumns.record, row by row, over 
         isCurrent: () => true,
         onBatch: () => batches++,
         batchBytes: 4096,
+        threads: 1,
       });
       assert.ok(done);
       assert.ok(batches > 20, `${batches} batches`);
-      const rows = await file.readRows(0, file.lineCount);
-      const byRow = new RowColumns();
-      byRow.ensure(rows.length);
-      for (const r of rows) byRow.record(r.index, r.bytes, schema, 300);
-      byRow.scanned = rows.length;
-      assert.equal(scanned.scanned, rows.length);
-      const n = rows.length;
-      assert.deepEqual(scanned.errors.subarray(0, n), byRow.errors.subarray(0, n));
-      assert.deepEqual(scanned.chars.subarray(0, n), byRow.chars.subarray(0, n));
-      assert.deepEqual(scanned.fieldNames, byRow.fieldNames);
-      assert.equal(scanned.fieldBits.BYTES_PER_ELEMENT, byRow.fieldBits.BYTES_PER_ELEMENT);
-      assert.deepEqual(scanned.fieldBits.subarray(0, n), byRow.fieldBits.subarray(0, n));
-      assert.deepEqual(scanned.hashes.subarray(0, 16 * n), byRow.hashes.subarray(0, 16 * n));
-      assert.equal(scanned.invalid, byRow.invalid);
-      assert.equal(scanned.blank, byRow.blank);
+      assertSameColumns(scanned, await byRow(file, schema), schema.kind);
       assert.equal(scanned.fieldNames.length, 32, schema.kind);
       assert.ok(
         scanned.invalid > 100 && scanned.blank > 100,
@@ -449,6 +484,84 @@ test('scanRows gives exactly the columns of RowColumns.record, row by row, over 
       );
     }
   } finally {
+    await file.close();
+  }
+});
+
+test('with helper threads, scanRows gives exactly the columns of a scan in one thread', async () => {
+  assert.ok(
+    existsSync(ROW_SCAN_THREAD_SCRIPT),
+    `the thread entry is built: ${ROW_SCAN_THREAD_SCRIPT}`,
+  );
+  // A row with 40 new field names before a known one (seen on row 3 only): the batch that holds it drops names
+  // (a batch tracks 32), and is scanned by this thread instead.
+  const manyNames = JSON.stringify({
+    ...Object.fromEntries(Array.from({ length: 40 }, (_, f) => [fieldName(f), 0])),
+    rare: 'r',
+  });
+  // Rows of 19 bytes, 10 to a batch of 199 bytes, a byte order mark at the start of each batch
+  // but the first: a syntax error everywhere but on line 0.
+  const bomRows = Array.from({ length: 400 }, (_, n) =>
+    n % 10 === 0 ? '\ufeff{"a":"BOM"}    ' : '{"a":"row","b":"x"}',
+  );
+  const files: [string, number][] = [
+    [generatedFile(7, newNameEvery97), 4096],
+    [
+      generatedFile(8, n =>
+        n === 3 ? '{"rare":"x"}' : n === 75 || n === 130 ? manyNames : newNameEvery97(n),
+      ),
+      4096,
+    ],
+    [writeTemp(dir, bomRows.join('\n') + '\n'), 199],
+  ];
+  for (const [path, batchBytes] of files) {
+    const file = await JsonlFile.open(path);
+    try {
+      await file.whenIndexed();
+      for (const schema of ALL_SCHEMAS) {
+        for (const threads of [2, 3]) {
+          const scanned = new RowColumns();
+          const helped = scanThreadStats.mergedBatches;
+          const batches: [number, number][] = [];
+          const done = await scanRows(file, scanned, {
+            schema,
+            maxLineBytes: 300,
+            isCurrent: () => true,
+            onBatch: (from, to) => batches.push([from, to]),
+            batchBytes,
+            threads,
+            parallelFromBytes: 0,
+          });
+          assert.ok(done);
+          const what = `${schema.kind}, ${threads} threads`;
+          const merged = scanThreadStats.mergedBatches - helped;
+          // Each helper takes the first batches it is given (more as the machine allows).
+          assert.ok(merged >= threads - 1, `helper threads scanned ${merged} batches: ${what}`);
+          // Batches are reported in file order, each following the last.
+          batches.forEach(([from], k) => assert.equal(from, k === 0 ? 0 : batches[k - 1][1], what));
+          assertSameColumns(scanned, await byRow(file, schema), what);
+          if (path === files[1][0]) assert.ok(scanned.fieldNames.includes('rare'), what);
+        }
+      }
+    } finally {
+      await file.close();
+    }
+  }
+});
+
+test('scan threads that cannot start or fail leave the scan to this thread', async () => {
+  assert.equal(ScanThreads.start(1, join(dir, 'no-such-thread.js')), undefined);
+  const crashing = writeTemp(dir, 'process.exit(3);', 'crash.js');
+  const threads = ScanThreads.start(1, crashing);
+  assert.ok(threads);
+  const file = await JsonlFile.open(writeTemp(dir, '{"a":"b"}\n'));
+  try {
+    await file.whenIndexed();
+    const batch = (await file.iterateLineBatches(0).next()).value;
+    assert.ok(batch);
+    await assert.rejects(threads.scan(0, batch, detectSchema([]), 300), /exited \(3\)/);
+  } finally {
+    await threads.close();
     await file.close();
   }
 });

@@ -47,7 +47,7 @@ export interface LineBatch {
   readonly count: number;
   /** File offset of `data[0]` (the first row's start). */
   readonly start: number;
-  readonly data: Buffer;
+  readonly data: Uint8Array;
   readonly starts: Float64Array;
   readonly ends: Float64Array;
 }
@@ -57,6 +57,8 @@ interface PendingBatch {
   readonly starts: Float64Array;
   readonly ends: Float64Array;
   readonly data: Promise<Buffer>;
+  /** The row after the batch. */
+  readonly next: number;
 }
 
 /** Indexing progress, reported while indexing and once more when it is done. */
@@ -378,18 +380,23 @@ export class JsonlFile {
 
   /**
    * {@link iterateRows} without an object per row: each batch is one buffer and the rows' offsets
-   * in it (for the row scan, which reads the rows where they lie).
+   * in it (for the row scan, which reads the rows where they lie). The next `readAhead` batches
+   * are read (off the main thread) while one is processed.
    */
-  async *iterateLineBatches(start = 0, batchBytes = 4 << 20): AsyncGenerator<LineBatch> {
+  async *iterateLineBatches(
+    start = 0,
+    batchBytes = 4 << 20,
+    readAhead = 1,
+  ): AsyncGenerator<LineBatch> {
     const generation = this.generation;
     const check = () => {
       if (generation !== this.generation && !this.closed) throw this.rewrittenError();
     };
     let i = start;
-    let ahead: PendingBatch | undefined;
+    /** Batches being read, in order; the first starts at row `i`. */
+    const ahead: PendingBatch[] = [];
     for (;;) {
-      let pending = ahead;
-      ahead = undefined;
+      let pending = ahead.shift();
       if (pending) this.throwIfUnusable();
       else {
         await this.waitForLines(i + 1);
@@ -397,7 +404,7 @@ export class JsonlFile {
         if (i >= this.lineCount) return;
         pending = this.readBatch(i, batchBytes);
       }
-      let data: Buffer;
+      let data: Uint8Array;
       try {
         data = await pending.data;
       } catch (err) {
@@ -407,8 +414,12 @@ export class JsonlFile {
       check();
       const { starts, ends } = pending;
       const next = i + starts.length;
-      // Read ahead: the next batch is read (off the main thread) while this one is processed.
-      if (next < this.lineCount) ahead = this.readBatch(next, batchBytes);
+      let after = ahead.length > 0 ? ahead[ahead.length - 1].next : next;
+      while (ahead.length < readAhead && after < this.lineCount) {
+        const more = this.readBatch(after, batchBytes);
+        ahead.push(more);
+        after = more.next;
+      }
       const from = starts[0];
       for (let k = 0; k < starts.length; k++) {
         starts[k] -= from;
@@ -425,7 +436,7 @@ export class JsonlFile {
     const data = this.readBytes(starts[0], ends[ends.length - 1]);
     // Awaited when the batch is taken; a batch read ahead and never taken may fail unseen.
     data.catch(() => undefined);
-    return { starts, ends, data };
+    return { starts, ends, data, next: i + starts.length };
   }
 
   /**
