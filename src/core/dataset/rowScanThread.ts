@@ -7,10 +7,9 @@ import { parentPort } from 'node:worker_threads';
 import { RowColumns } from './rowColumns';
 import type { ScanReply, ScanRequest } from './rowScanThreads';
 
-const port = parentPort;
-if (!port) throw new Error('rowScanThread.js runs as a worker thread of the row scan');
-
-port.on('message', (request: ScanRequest) => {
+// Loaded outside a worker thread (by a tool that loads every bundle), it does nothing.
+parentPort?.on('message', (request: ScanRequest) => {
+  const port = parentPort!;
   const { id, batch, schema, maxLineBytes } = request;
   let reply: ScanReply;
   try {
