@@ -1,8 +1,10 @@
 /**
- * Per-row facts of a dataset file, gathered by one sequential pass in the extension host: text
+ * Per-row facts of a dataset file, gathered by one pass over the file ({@link scanRows}): text
  * length, parse-error kind, which top-level fields a row has, and its content hash. Stored as
  * growable typed arrays (about 22 bytes per row, no per-row objects), so that sort, filter,
- * histograms, decisions and export work on 10M rows. Free of `vscode`: unit-tested in Node.
+ * histograms, decisions and export work on 10M rows. Free of `vscode`: unit-tested in Node. How
+ * the pass is made fast (a structural scan instead of JSON.parse, optional helper threads) and
+ * checked against the row-by-row definition ({@link RowColumns.record}): docs/row-scan.md.
  */
 import {
   contentDigest,
@@ -174,7 +176,7 @@ export class RowColumns {
   private fast: FastScan | null | undefined;
   /**
    * File row of row 0 here: 0, except for the columns of one batch scanned on its own
-   * ({@link scanBatchFacts}), where row k is file row `origin + k` (only file row 0 has a BOM).
+   * ({@link RowColumns.scanBatch}), where row k is file row `origin + k` (only file row 0 has a BOM).
    */
   private origin = 0;
   /** Whether a field name went untracked (all {@link MAX_TRACKED_FIELDS} bits taken). */
@@ -387,7 +389,7 @@ export class RowColumns {
 
   /**
    * Fills rows `facts.first ..` from the facts of one batch scanned on its own (by another thread,
-   * see {@link scanBatchFacts}), as {@link recordLines} would have: the batch's field names are
+   * see {@link RowColumns.scanBatch}), as {@link recordLines} would have: the batch's field names are
    * given their bits here, in the batch's order of first appearance, so that every name's bit is
    * the one a sequential scan gives it. Call with the batches in file order. Returns false, and
    * fills nothing, when the batch dropped field names (it had more than
@@ -476,10 +478,10 @@ export interface ScanOptions {
    */
   readonly batchBytes?: number;
   /**
-   * Threads to scan with, this one included (default: the cores, at most 4; see
-   * rowScanThreads.ts). With more than one, helper threads scan every other batch, for files
-   * indexed before the scan starts with at least {@link parallelFromBytes} left to scan, and the
-   * columns are exactly those of a scan in one thread.
+   * Threads to scan with, this one included (default `defaultScanThreads()`: one on 1-2 cores,
+   * see docs/row-scan.md). With more than one, helper threads scan batches alongside this one,
+   * for files indexed before the scan starts with at least {@link parallelFromBytes} left to
+   * scan; the columns are exactly those of a scan in one thread.
    */
   readonly threads?: number;
   /** Bytes left to scan from which helper threads start (default 32 MiB). */
