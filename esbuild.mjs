@@ -36,12 +36,17 @@ const common = {
   plugins: watch ? [problemMatcher] : [],
 };
 
+/** The row scan's helper thread entry: bundled beside every bundle that may scan rows. */
+const ROW_SCAN_THREAD = 'src/core/dataset/rowScanThread.ts';
+
 const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', external: nodeExternals };
 
 /** @type {import('esbuild').BuildOptions[]} */
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { worker: 'src/worker/server.ts' }, outdir: 'dist' },
+  // The row scan's helper thread, started from beside extension.js and worker.js (rowScanThreads.ts).
+  { ...nodeCommon, entryPoints: { rowScanThread: ROW_SCAN_THREAD }, outdir: 'dist' },
   // DENSITY sketch tools (merge shard sketches): node dist/densityCli.js.
   {
     ...nodeCommon,
@@ -73,6 +78,8 @@ if (tests) {
   const entryPoints = Object.fromEntries(
     findTests('test').map(p => [relative('test', p).replace(/\.ts$/, ''), p]),
   );
+  // Beside the unit tests and the benches, which scan rows with helper threads.
+  for (const dir of ['unit', 'bench']) entryPoints[`${dir}/rowScanThread`] = ROW_SCAN_THREAD;
   builds.push({
     ...nodeCommon,
     sourcemap: 'inline',

@@ -7,21 +7,22 @@
  *  - sorting 10M ASK-LLM scores into a view (radix sort of row indices by Float32 key) vs the
  *    engine's native `Float32Array.prototype.sort` of the bare values (which yields no row order);
  *  - filter, histograms and a top-10% decision over 10M rows;
- *  - the row scan (parse, text length, fields, content hash) over the first 1M rows, and its
- *    extrapolation to the whole file;
+ *  - the row scan (parse, text length, fields, content hash) over the whole file, with the
+ *    default threads, and again with helper threads forced (its columns must be identical);
  *  - extension-host memory of the host-side structures for the whole file (line index, row
  *    columns, decisions, score columns, a sorted view), measured as ArrayBuffer bytes, against
  *    the file's size.
  */
 import { open as openFile, rm, stat } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectSchema, JsonlFile, SCHEMA_SAMPLE_LINES, schemaSample } from '../../src/core/jsonl';
 import { DatasetView, type ViewSource } from '../../src/core/dataset/datasetView';
 import { DecisionColumn } from '../../src/core/dataset/decisions';
 import { float32Keys, sortByKeys } from '../../src/core/dataset/radixSort';
-import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
+import { RowColumns, scanRows, type ScanOptions } from '../../src/core/dataset/rowColumns';
+import { defaultScanThreads, scanThreadStats } from '../../src/core/dataset/rowScanThreads';
 import { PREVIEW_CHARS, toRowView } from '../../src/core/dataset/rowViews';
 import { Dataset } from '../../src/worker/dataset/dataset';
 import { Logger } from '../../src/worker/logger';
@@ -92,6 +93,48 @@ async function workerPass(path: string, rows: number): Promise<void> {
   } finally {
     await dataset.close();
   }
+}
+
+/** One row scan of the whole file, timed (wall and CPU time of this process, all threads). */
+async function timedScan(
+  file: JsonlFile,
+  schema: ReturnType<typeof detectSchema>,
+  extra: Partial<ScanOptions>,
+) {
+  const columns = new RowColumns();
+  const merged0 = scanThreadStats.mergedBatches;
+  let batches = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const opts = { schema, maxLineBytes: 1 << 20, isCurrent: () => true, ...extra };
+  await scanRows(file, columns, { ...opts, onBatch: () => batches++ });
+  const wallMs = ms(t0);
+  const cpu = process.cpuUsage(cpu0);
+  if (columns.scanned !== file.lineCount)
+    throw new Error(`The scan stopped at ${columns.scanned} of ${file.lineCount} rows`);
+  const n = columns.scanned;
+  const same = (a: ArrayLike<number>, b: ArrayLike<number>, len: number) => {
+    for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+    return true;
+  };
+  return {
+    columns,
+    rows: n,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    invalid: columns.invalid,
+    threads: extra.threads ?? defaultScanThreads(),
+    batches,
+    merged: scanThreadStats.mergedBatches - merged0,
+    /** Whether the columns equal another scan's, bit for bit. */
+    sameAs: (other: RowColumns) =>
+      other.fieldNames.join('\n') === columns.fieldNames.join('\n') &&
+      other.invalid === columns.invalid &&
+      same(other.chars, columns.chars, n) &&
+      same(other.errors, columns.errors, n) &&
+      same(other.fieldBits, columns.fieldBits, n) &&
+      same(other.hashes, columns.hashes, n * 16),
+  };
 }
 
 async function main(): Promise<void> {
@@ -245,19 +288,20 @@ async function main(): Promise<void> {
     );
 
     // -- the row scan ----------------------------------------------------------------------------
-    const scanCols = new RowColumns();
-    const cpu0 = process.cpuUsage();
-    t0 = performance.now();
-    await scanRows(file, scanCols, { schema, maxLineBytes: 1 << 20, isCurrent: () => true });
-    const scanMs = ms(t0);
-    const cpu = process.cpuUsage(cpu0);
-    const scanCpuMs = (cpu.user + cpu.system) / 1000;
-    if (scanCols.scanned !== n)
-      throw new Error(`The scan stopped at ${scanCols.scanned} of ${n} rows`);
+    const scan = await timedScan(file, schema, {});
     console.log(
-      `[view bench] row scan (parse, length, fields, content hash) of the whole file, ${fmt(scanCols.scanned)} rows: ` +
-        `${fmt(scanMs / 1000)} s, ${fmt((scanCols.scanned / scanMs) * 1000)} rows/s (${scanCols.invalid} invalid); ` +
-        `CPU time ${fmt(scanCpuMs / 1000)} s, ${fmt((scanCols.scanned / scanCpuMs) * 1000)} rows/s of CPU (wall time includes waiting for a core on a shared machine)`,
+      `[view bench] row scan (parse, length, fields, content hash) of the whole file, ${fmt(scan.rows)} rows: ` +
+        `${fmt(scan.wallMs / 1000)} s, ${fmt((scan.rows / scan.wallMs) * 1000)} rows/s (${scan.invalid} invalid); ` +
+        `CPU time ${fmt(scan.cpuMs / 1000)} s, ${fmt((scan.rows / scan.cpuMs) * 1000)} rows/s of CPU (wall time includes waiting for a core on a shared machine); ` +
+        `${scan.threads} thread${scan.threads === 1 ? '' : 's'} (the default on ${availableParallelism()} cores)`,
+    );
+    const threads = Math.max(2, defaultScanThreads());
+    const helped = await timedScan(file, schema, { threads, parallelFromBytes: 0 });
+    if (!helped.sameAs(scan.columns)) throw new Error('The scan with helper threads differs');
+    console.log(
+      `[view bench] the same row scan with ${threads} threads (helper threads forced): ${fmt(helped.wallMs / 1000)} s, ` +
+        `${fmt((helped.rows / helped.wallMs) * 1000)} rows/s, CPU time ${fmt(helped.cpuMs / 1000)} s; ` +
+        `wall time ratio to the scan above ${fmt(helped.wallMs / scan.wallMs)}x, ${helped.merged} of ${helped.batches} batches scanned by helpers; columns identical`,
     );
 
     // -- memory ---------------------------------------------------------------------------------------

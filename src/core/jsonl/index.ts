@@ -8,6 +8,7 @@ export {
   FileUnavailableError,
   DEFAULT_MAX_LINE_BYTES,
   type RawRow,
+  type LineBatch,
   type IndexProgress,
   type JsonlFileOptions,
   type RowSpan,
@@ -27,6 +28,7 @@ export { detectSchema, extractText, getPath, type SchemaKind, type SchemaInfo } 
 export {
   contentHash,
   contentDigest,
+  contentDigestOf,
   legacyContentHash,
   countDuplicates,
   CONTENT_DIGEST_BYTES,
@@ -36,6 +38,7 @@ export {
 } from './contentHash';
 export { murmur3x86128 } from './murmur3';
 export { decodeBatch, parseDecoded } from './batchParse';
+export { ObjectScanner, type TextRule } from './objectScan';
 export { SCHEMA_SAMPLE_LINES, schemaSample } from './schemaSample';
 export { exportRows } from './exportRows';
 export {

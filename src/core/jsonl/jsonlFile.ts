@@ -43,6 +43,31 @@ export interface RawRow {
   bytes: Uint8Array;
 }
 
+/**
+ * Consecutive rows read in one go ({@link JsonlFile.iterateLineBatches}): row `first + k` is
+ * `data[starts[k], ends[k])`, the same bytes as its {@link RawRow}.
+ */
+export interface LineBatch {
+  /** Index of the first row. */
+  readonly first: number;
+  /** Rows in the batch. */
+  readonly count: number;
+  /** File offset of `data[0]` (the first row's start). */
+  readonly start: number;
+  readonly data: Uint8Array;
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+}
+
+/** A batch being read: its rows' file offsets and the read. */
+interface PendingBatch {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly data: Promise<Buffer>;
+  /** The row after the batch. */
+  readonly next: number;
+}
+
 /** Indexing progress, reported while indexing and once more when it is done. */
 export interface IndexProgress {
   lines: number;
@@ -346,40 +371,102 @@ export class JsonlFile {
    * start a new pass after the 'rebuilt' change event.
    */
   async *iterateRows(start = 0, batchBytes = 4 << 20): AsyncGenerator<RawRow[]> {
+    for await (const batch of this.iterateLineBatches(start, batchBytes)) {
+      const rows: RawRow[] = [];
+      for (let k = 0; k < batch.count; k++) {
+        const from = batch.starts[k];
+        rows.push({
+          index: batch.first + k,
+          start: batch.start + from,
+          bytes: batch.data.subarray(from, batch.ends[k]),
+        });
+      }
+      yield rows;
+    }
+  }
+
+  /**
+   * {@link iterateRows} without an object per row: each batch is one buffer and the rows' offsets
+   * in it (for the row scan, which reads the rows where they lie). The next `readAhead` batches
+   * are read (off the main thread) while one is processed.
+   */
+  async *iterateLineBatches(
+    start = 0,
+    batchBytes = 4 << 20,
+    readAhead = 1,
+  ): AsyncGenerator<LineBatch> {
     const generation = this.generation;
     const check = () => {
       if (generation !== this.generation && !this.closed) throw this.rewrittenError();
     };
     let i = start;
+    /** Batches being read, in order; the first starts at row `i`. */
+    const ahead: PendingBatch[] = [];
     for (;;) {
-      await this.waitForLines(i + 1);
-      check();
-      const available = this.lineCount;
-      if (i >= available) return;
-      const first = this.rowSpan(i);
-      const spans: RowSpan[] = [first];
-      let j = i + 1;
-      while (j < available) {
-        const s = this.rowSpan(j);
-        if (s.end - first.start > batchBytes) break;
-        spans.push(s);
-        j++;
+      let pending = ahead.shift();
+      if (pending) this.throwIfUnusable();
+      else {
+        await this.waitForLines(i + 1);
+        check();
+        if (i >= this.lineCount) return;
+        pending = this.readBatch(i, batchBytes);
       }
-      let data: Buffer;
+      let data: Uint8Array;
       try {
-        data = await this.readBytes(first.start, spans[spans.length - 1].end);
+        data = await pending.data;
       } catch (err) {
         check();
         throw err;
       }
       check();
-      yield spans.map((s, k) => ({
-        index: i + k,
-        start: s.start,
-        bytes: data.subarray(s.start - first.start, s.end - first.start),
-      }));
-      i = j;
+      const { starts, ends } = pending;
+      const next = i + starts.length;
+      let after = ahead.length > 0 ? ahead[ahead.length - 1].next : next;
+      while (ahead.length < readAhead && after < this.lineCount) {
+        const more = this.readBatch(after, batchBytes);
+        ahead.push(more);
+        after = more.next;
+      }
+      const from = starts[0];
+      for (let k = 0; k < starts.length; k++) {
+        starts[k] -= from;
+        ends[k] -= from;
+      }
+      yield { first: i, count: starts.length, start: from, data, starts, ends };
+      i = next;
     }
+  }
+
+  /** Starts reading the batch of rows from `i` (indexed); see {@link batchSpans}. */
+  private readBatch(i: number, batchBytes: number): PendingBatch {
+    const { starts, ends } = this.batchSpans(i, batchBytes);
+    const data = this.readBytes(starts[0], ends[ends.length - 1]);
+    // Awaited when the batch is taken; a batch read ahead and never taken may fail unseen.
+    data.catch(() => undefined);
+    return { starts, ends, data, next: i + starts.length };
+  }
+
+  /**
+   * File offsets of the rows from `i` (indexed) that fit in `batchBytes` from row i's start (at
+   * least row i): the same spans as {@link rowSpan}, without an object per row.
+   */
+  private batchSpans(i: number, batchBytes: number): { starts: Float64Array; ends: Float64Array } {
+    const available = this.lineCount;
+    const newlines = this.newlines;
+    const withNewline = newlines.length;
+    const lineEnd = (j: number) => (j < withNewline ? newlines.get(j) : this.bytesIndexed);
+    const first = i === 0 ? 0 : newlines.get(i - 1) + 1;
+    let j = i + 1;
+    while (j < available && lineEnd(j) - first <= batchBytes) j++;
+    const starts = new Float64Array(j - i);
+    const ends = new Float64Array(j - i);
+    let start = first;
+    for (let k = 0; k < starts.length; k++) {
+      starts[k] = start;
+      ends[k] = lineEnd(i + k);
+      start = ends[k] + 1;
+    }
+    return { starts, ends };
   }
 
   /** First bytes of the file (for {@link detectJsonArrayFile}). */
