@@ -12,7 +12,9 @@ export {
   type JsonlFileOptions,
   type RowSpan,
   type ChangeKind,
+  type FileStamp,
 } from './jsonlFile';
+export { CHECKPOINT_BYTES, CHECKPOINT_LINES } from './sparseLineIndex';
 export {
   parseLine,
   parseRow,
