@@ -38,7 +38,7 @@ export {
 } from './contentHash';
 export { murmur3x86128 } from './murmur3';
 export { decodeBatch, parseDecoded } from './batchParse';
-export { SCHEMA_SAMPLE_LINES, schemaSample } from './schemaSample';
+export { SCHEMA_SAMPLE_LINES, sampleFileSchema, schemaSample } from './schemaSample';
 export { exportRows } from './exportRows';
 export {
   detectJsonArrayFile,
