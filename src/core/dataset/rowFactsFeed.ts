@@ -157,7 +157,9 @@ export class RowFactsFeed {
       return;
     }
     this.again = false;
-    this.pulling = this.pullAvailable()
+    // Started on the next microtask: `pulling` is set before any request can call back.
+    this.pulling = Promise.resolve()
+      .then(() => this.pullAvailable())
       .catch(err => this.events.onError(err))
       .finally(() => {
         this.pulling = undefined;
