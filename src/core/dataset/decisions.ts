@@ -101,6 +101,11 @@ export class DecisionColumn {
     this._rows = n;
   }
 
+  /** Lets go of the room beyond the rows covered (once the row count is final). */
+  trim(): void {
+    if (this.values.length > this._rows) this.values = this.values.slice(0, this._rows);
+  }
+
   get(row: number): number {
     return row < this._rows ? this.values[row] : UNDECIDED;
   }

@@ -116,6 +116,15 @@ export class RowFacts implements RowFactColumns {
     this.fieldBits = bits;
   }
 
+  /** Lets go of the room beyond the rows held (once the row count is final). */
+  trim(): void {
+    const n = this.scanned;
+    if (this.chars.length <= n) return;
+    this.chars = this.chars.slice(0, n);
+    this.errors = this.errors.slice(0, n);
+    this.fieldBits = this.fieldBits.slice(0, n);
+  }
+
   /** Forgets rows from `n` on (they are of another version of the file now). */
   truncate(n: number): void {
     const from = Math.max(0, n);

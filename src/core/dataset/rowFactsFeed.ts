@@ -234,7 +234,10 @@ export class RowFactsFeed {
       this.facts.scanned >= r.rowCount &&
       this.file.indexed &&
       this.file.lineCount === this.facts.scanned;
-    if (this.done && !wasDone) this.events.onComplete();
+    if (this.done && !wasDone) {
+      this.facts.trim();
+      this.events.onComplete();
+    }
     return caughtUp;
   }
 

@@ -680,6 +680,7 @@ export class JsonlFile {
       // check sees the new size and rebuilds.
       this.targetBytes = this.bytesIndexed;
       this.done = true;
+      this.sparse?.trim();
       this.reportProgress(true);
       this.pulse();
     } catch (err) {

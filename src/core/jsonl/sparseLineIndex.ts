@@ -90,6 +90,13 @@ export class SparseLineIndex {
     }
   }
 
+  /** Lets go of the room beyond the checkpoints (indexing reached the end of the file). */
+  trim(): void {
+    if (this.cpLines.length === this.cpCount) return;
+    this.cpLines = this.cpLines.slice(0, this.cpCount);
+    this.cpStarts = this.cpStarts.slice(0, this.cpCount);
+  }
+
   /** Forgets every line (the file is indexed again). */
   clear(): void {
     this.cpLines = new Float64Array(256);
@@ -201,8 +208,8 @@ export class SparseLineIndex {
 
   private addCheckpoint(line: number, start: number): void {
     if (this.cpCount === this.cpLines.length) {
-      const lines = new Float64Array(this.cpLines.length * 2);
-      const starts = new Float64Array(this.cpStarts.length * 2);
+      const lines = new Float64Array(Math.max(256, this.cpLines.length * 2));
+      const starts = new Float64Array(Math.max(256, this.cpStarts.length * 2));
       lines.set(this.cpLines);
       starts.set(this.cpStarts);
       this.cpLines = lines;

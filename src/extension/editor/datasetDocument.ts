@@ -841,7 +841,10 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private progress(done: boolean): void {
     this.decisions.resize(this.file.lineCount);
     // Facts that reached the end of the file are complete once the index has reached it too.
-    if (done) this.feed.pull();
+    if (done) {
+      this.decisions.trim();
+      this.feed.pull();
+    }
     const now = Date.now();
     clearTimeout(this.progressTimer);
     if (done || now - this.lastProgressAt >= PROGRESS_INTERVAL_MS) {
