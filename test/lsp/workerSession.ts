@@ -28,9 +28,19 @@ import {
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import {
+  DecisionHashesRequest,
   DidCloseDataset,
   DidOpenDataset,
   DidChangeColumnsNotification,
+  DidChangeRowFactsNotification,
+  GetRowFactsRequest,
+  SetSavedDecisionsRequest,
+  type DecisionHashes,
+  type DecisionHashesParams,
+  type GetRowFactsParams,
+  type RowFactsChange,
+  type RowFactsResult,
+  type SetSavedDecisionsParams,
   FileInfoRequest,
   GetColumnsRequest,
   ScoreRequest,
@@ -96,6 +106,8 @@ export class WorkerSession {
   readonly logs: LogLine[] = [];
   /** `winnow/didChangeColumns` notifications received, in order. */
   readonly columnChanges: { uri: string; kinds: string[] }[] = [];
+  /** `winnow/didChangeRowFacts` notifications received, in order. */
+  readonly factsChanges: RowFactsChange[] = [];
   /** `workspace/inlayHint/refresh` requests received. */
   inlayRefreshes = 0;
   /** What the worker wrote to stdout (over IPC; over stdio, stdout is the protocol). */
@@ -159,6 +171,10 @@ export class WorkerSession {
         this.notify();
       },
     );
+    connection.onNotification(DidChangeRowFactsNotification.method, (p: RowFactsChange) => {
+      this.factsChanges.push(p);
+      this.notify();
+    });
     connection.onRequest('workspace/inlayHint/refresh', () => {
       this.inlayRefreshes++;
       this.notify();
@@ -253,6 +269,21 @@ export class WorkerSession {
   /** `winnow/getColumns`. */
   columns(uri: string): Promise<GetColumnsResult> {
     return this.connection.sendRequest(GetColumnsRequest.method, { uri });
+  }
+
+  /** `winnow/getRowFacts`. */
+  rowFacts(params: GetRowFactsParams): Promise<RowFactsResult> {
+    return this.connection.sendRequest(GetRowFactsRequest.method, params);
+  }
+
+  /** `winnow/setSavedDecisions`. */
+  setSavedDecisions(params: SetSavedDecisionsParams): Promise<null> {
+    return this.connection.sendRequest(SetSavedDecisionsRequest.method, params);
+  }
+
+  /** `winnow/decisionHashes`. */
+  decisionHashes(params: DecisionHashesParams): Promise<DecisionHashes> {
+    return this.connection.sendRequest(DecisionHashesRequest.method, params);
   }
 
   /**

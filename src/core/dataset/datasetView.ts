@@ -16,7 +16,7 @@ import type {
 import { DEFAULT_QUERY } from '../../shared/protocol/webview';
 import type { DecisionColumn, DecisionRule } from './decisions';
 import { float32Keys, smallestK } from './radixSort';
-import type { RowColumns } from './rowColumns';
+import type { RowFactColumns } from './rowColumns';
 import { scoreSources, type ScoreColumns } from './scoreColumns';
 import {
   allRows,
@@ -38,7 +38,7 @@ export interface ViewSource {
   /** Rows indexed so far. */
   readonly rowCount: number;
   readonly indexed: boolean;
-  readonly columns: RowColumns;
+  readonly columns: RowFactColumns;
   readonly decisions: DecisionColumn;
   /** Score columns aligned with the file, if the worker has any. */
   readonly scores: ScoreColumns | undefined;

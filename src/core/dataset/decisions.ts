@@ -5,7 +5,23 @@
  * {@link DecisionColumn} and turns each {@link DecisionEdit} into a VS Code custom-document edit.
  */
 import type { Decision, DecisionValue } from '../../shared/protocol/webview';
-import type { RowColumns } from './rowColumns';
+
+/**
+ * The content hashes of rows that saved decisions are matched with: the worker's `RowColumns`,
+ * optionally with version-1 hashes kept beside them.
+ */
+export interface RowHashColumns {
+  /** Rows hashed, from the top of the file. */
+  readonly scanned: number;
+  /** The first 4 bytes of row `i`'s hash as an unsigned integer. */
+  hashPrefix(i: number): number;
+  /** Row `i`'s content hash (32 hex digits). */
+  hashHex(i: number): string;
+  /** Whether version-1 hashes are known for the rows matched. */
+  readonly hasLegacyHashes: boolean;
+  /** Row `i`'s version-1 content hash (32 hex digits), where {@link hasLegacyHashes}. */
+  legacyHashHex(i: number): string;
+}
 
 export const UNDECIDED = 0;
 export const KEEP = 1;
@@ -83,6 +99,11 @@ export class DecisionColumn {
       this.values.fill(0, n, this._rows);
     }
     this._rows = n;
+  }
+
+  /** Lets go of the room beyond the rows covered (once the row count is final). */
+  trim(): void {
+    if (this.values.length > this._rows) this.values = this.values.slice(0, this._rows);
   }
 
   get(row: number): number {
@@ -197,7 +218,7 @@ export class DecisionBaseline {
   }
 
   /** Gives rows `from .. to-1` their saved decision (rows without one are left alone). */
-  applyTo(columns: RowColumns, decisions: DecisionColumn, from: number, to: number): void {
+  applyTo(columns: RowHashColumns, decisions: DecisionColumn, from: number, to: number): void {
     this.applyLegacyTo(columns, decisions, from, to);
     if (this.byHash.size === 0) return;
     for (let i = from; i < to; i++) {
@@ -212,7 +233,7 @@ export class DecisionBaseline {
 
   /** Gives rows their legacy (version-1 keyed) decision, where the scan computed legacy hashes. */
   private applyLegacyTo(
-    columns: RowColumns,
+    columns: RowHashColumns,
     decisions: DecisionColumn,
     from: number,
     to: number,
@@ -248,7 +269,7 @@ export class DecisionBaseline {
  * wins.
  */
 export function decisionsByHash(
-  columns: RowColumns,
+  columns: Pick<RowHashColumns, 'scanned' | 'hashHex'>,
   decisions: DecisionColumn,
   baseline: DecisionBaseline | undefined,
 ): { keep: string[]; drop: string[]; legacy: { keep: string[]; drop: string[] } } {

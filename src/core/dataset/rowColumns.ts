@@ -22,6 +22,7 @@ import {
   type SchemaInfo,
   type TextRule,
 } from '../jsonl';
+import { uint32Keys } from './radixSort';
 import { countChars, countUtf8Chars } from './rowViews';
 import { defaultScanThreads, ScanThreads, scanThreadStats } from './rowScanThreads';
 
@@ -34,6 +35,38 @@ export const ERROR_KINDS: readonly ParseErrorKind[] = [
   'python-repr',
   'too-long',
 ];
+
+/** Error code of a blank line (1 + the index of `empty` in {@link ERROR_KINDS}). */
+export const BLANK_CODE = 1 + ERROR_KINDS.indexOf('empty');
+
+/**
+ * The per-row facts that views read (sort by length, the parse-error and field filters, the
+ * header's counts): the worker's {@link RowColumns}, or the dataset view's copy of them
+ * (`RowFacts`), which has no content hashes.
+ */
+export interface RowFactColumns {
+  /** Rows filled so far, from the top of the file. */
+  readonly scanned: number;
+  /** Invalid rows among them (blank lines not included). */
+  readonly invalid: number;
+  /** Blank lines among them. */
+  readonly blank: number;
+  /** 0 = valid, else 1 + index in {@link ERROR_KINDS}. */
+  readonly errors: Uint8Array;
+  /** Bit f set: the row has top-level field `fieldNames[f]`. */
+  readonly fieldBits: Uint8Array | Uint16Array | Uint32Array;
+  readonly fieldNames: readonly string[];
+  /** Index of a tracked field name, or -1. */
+  fieldIndexOf(name: string): number;
+  /** Parse-error kind of row `i`, if it is invalid. */
+  errorKind(i: number): ParseErrorKind | undefined;
+  /** Characters of row `i`'s text (exact). */
+  charsOf(i: number): number;
+  /** Sort keys of `rows` by text length (as `uint32Keys` of the lengths). */
+  lengthKeys(rows: Uint32Array, descending: boolean): Uint32Array;
+  /** Bytes held (capacity). */
+  readonly memoryBytes: number;
+}
 
 /** Bytes of one stored content hash (the 16 bytes of `contentDigest`, 32 hex digits). */
 export const HASH_BYTES = 16;
@@ -145,7 +178,7 @@ function widenFieldBits(a: Uint8Array | Uint16Array | Uint32Array): Uint16Array 
 }
 
 /** The columns of one version of the file. Rows `0 .. scanned-1` are filled. */
-export class RowColumns {
+export class RowColumns implements RowFactColumns {
   /** Rows filled so far, in order from the top of the file. */
   scanned = 0;
   /** Invalid rows among the scanned ones (blank lines not included). */
@@ -192,6 +225,28 @@ export class RowColumns {
       this.legacyHashes = grow(this.legacyHashes, n * HASH_BYTES, k => new Uint8Array(k));
   }
 
+  /**
+   * Forgets rows from `n` on (their counts included), to fill them again: after an append the old
+   * last line may have grown. Field names stay.
+   */
+  truncate(n: number): void {
+    const from = Math.max(0, n);
+    for (let i = from; i < this.scanned; i++) {
+      const e = this.errors[i];
+      if (e === BLANK_CODE) this.blank--;
+      else if (e !== 0) this.invalid--;
+    }
+    if (from < this.scanned) this.scanned = from;
+  }
+
+  charsOf(i: number): number {
+    return this.chars[i];
+  }
+
+  lengthKeys(rows: Uint32Array, descending: boolean): Uint32Array {
+    return uint32Keys(this.chars, rows, descending);
+  }
+
   /** Computes version-1 hashes too, for rows scanned from now on (call before the scan). */
   trackLegacyHashes(): void {
     this.legacyHashes ??= new Uint8Array(this.hashes.length);
@@ -209,6 +264,12 @@ export class RowColumns {
     let s = '';
     for (let k = i * HASH_BYTES, end = k + HASH_BYTES; k < end; k++) s += HEX[h[k]];
     return s;
+  }
+
+  /** Sets row `index`'s version-1 hash from its bytes (rows scanned before tracking began). */
+  recordLegacyHash(index: number, bytes: Uint8Array): void {
+    if (!this.legacyHashes) throw new Error('Legacy content hashes are not tracked');
+    this.legacyHashes.set(Buffer.from(legacyContentHash(bytes), 'hex'), index * HASH_BYTES);
   }
 
   private recordHashes(index: number, bytes: Uint8Array): void {

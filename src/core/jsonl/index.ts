@@ -13,7 +13,9 @@ export {
   type JsonlFileOptions,
   type RowSpan,
   type ChangeKind,
+  type FileStamp,
 } from './jsonlFile';
+export { CHECKPOINT_BYTES, CHECKPOINT_LINES } from './sparseLineIndex';
 export {
   parseLine,
   parseRow,
@@ -39,7 +41,7 @@ export {
 export { murmur3x86128 } from './murmur3';
 export { decodeBatch, parseDecoded } from './batchParse';
 export { ObjectScanner, type TextRule } from './objectScan';
-export { SCHEMA_SAMPLE_LINES, schemaSample } from './schemaSample';
+export { SCHEMA_SAMPLE_LINES, sampleFileSchema, schemaSample } from './schemaSample';
 export { exportRows } from './exportRows';
 export {
   detectJsonArrayFile,

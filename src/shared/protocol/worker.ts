@@ -243,6 +243,174 @@ export namespace DidChangeColumnsNotification {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Row facts: the worker's one scan of a dataset (parse status, text length, top-level fields,
+// content hash), served to the dataset view in chunks of typed-array columns, and the saved
+// keep/drop decisions matched to rows by content hash in the worker (docs/scores-api.md).
+// ---------------------------------------------------------------------------------------------
+
+/** The content a line index describes: size, modification time and inode of the file. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/** `RowFactsResult.chars` value of a row with 65,535 characters or more (see `charsOverflow`). */
+export const CHARS_OVERFLOW = 0xffff;
+/** Most rows one `winnow/getRowFacts` answer carries. */
+export const ROW_FACTS_MAX_ROWS = 262_144;
+
+/** Parameters of `winnow/getRowFacts`. */
+export interface GetRowFactsParams {
+  uri: string;
+  /** First row wanted: the client holds the facts of rows `0 .. from-1`. */
+  from: number;
+  /** At most this many rows (default and cap {@link ROW_FACTS_MAX_ROWS}). */
+  maxRows?: number;
+  /**
+   * The `version` of the facts the client holds. The answer then starts at the first row whose
+   * facts changed since (`from` in the result may be below the one asked for).
+   */
+  since?: string;
+}
+
+/**
+ * Facts of rows `from .. from+count-1` of one version of a dataset, as columns aligned with its
+ * physical lines. Only rows whose saved decisions are matched are sent, so `scanned` counts rows
+ * with both.
+ */
+export interface RowFactsResult {
+  /**
+   * Names the facts: one open dataset in one worker, one version of the file, one truncation
+   * (an append re-reads the old last line). Facts of two versions must not be mixed: see `from`.
+   */
+  version: string;
+  /** The file the worker read (compare with your own reader's stamp before using the facts). */
+  file: FileStamp;
+  /** Lines the worker has indexed so far. */
+  rowCount: number;
+  /** Rows with facts so far. */
+  scanned: number;
+  /** Every line of the file has its facts. */
+  complete: boolean;
+  /** The schema the text lengths were measured with (one sample of the first lines). */
+  schema: DatasetSchema | null;
+  /** Top-level field names in order of first appearance: bit f of `fieldBits` is `fieldNames[f]`. */
+  fieldNames: string[];
+  /** First row of the columns. */
+  from: number;
+  /** Rows in the columns. */
+  count: number;
+  /**
+   * Characters (code points) of each row's text as the schema extracts it, of the raw line for an
+   * invalid row: base64 Uint16 LE, {@link CHARS_OVERFLOW} = see `charsOverflow`.
+   */
+  chars: string;
+  /** `[row, chars]` of the rows whose `chars` value is {@link CHARS_OVERFLOW}. */
+  charsOverflow: [number, number][];
+  /**
+   * Parse status: base64 Uint8, 0 = a valid row, else 1 + the index of its kind in
+   * syntax, not-object, empty (a blank line), invalid-utf8, python-repr, too-long.
+   */
+  errors: string;
+  /** Top-level fields of each row as bits: base64, `fieldBitsBytes` bytes per row, LE. */
+  fieldBits: string;
+  fieldBitsBytes: 1 | 2 | 4;
+  /**
+   * The saved decisions (`winnow/setSavedDecisions` with this `id`) these rows matched by content
+   * hash: kept and dropped rows, base64 Uint32 LE, ascending. Absent when none are set.
+   */
+  saved?: { id: string; keep: string; drop: string };
+}
+
+/** client→worker request: a chunk of the row facts of a dataset (docs/scores-api.md). */
+export namespace GetRowFactsRequest {
+  export const method = 'winnow/getRowFacts';
+  export const type: RequestDescriptor<GetRowFactsParams, RowFactsResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** What `winnow/didChangeRowFacts` says. */
+export interface RowFactsChange {
+  uri: string;
+  version: string;
+  scanned: number;
+  complete: boolean;
+}
+
+/**
+ * worker→client, when the row facts of a dataset grew (at most every 100 ms while the scan runs),
+ * were completed, or changed version (the file changed on disk). Clients then ask again.
+ */
+export namespace DidChangeRowFactsNotification {
+  export const method = 'winnow/didChangeRowFacts';
+  export const type: NotificationDescriptor<RowFactsChange> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** Keep/drop decisions by content hash (the sidecar's lists), with version-1 ones apart. */
+export interface DecisionHashes {
+  keep: string[];
+  drop: string[];
+  /** Decisions keyed by content hash version 1 (SHA-256) that match no row yet. */
+  legacy?: { keep: string[]; drop: string[] };
+}
+
+/** Parameters of `winnow/setSavedDecisions`. */
+export interface SetSavedDecisionsParams extends DecisionHashes {
+  uri: string;
+  /** Chosen by the client; row facts name the saved decisions they matched by it. */
+  id: string;
+}
+
+/**
+ * client→worker request: the saved decisions of a dataset (from its sidecar or a hot-exit
+ * backup), matched to rows by content hash as the scan goes; they stay set when the file changes
+ * and are matched again to its new rows. Version-1 hashes are matched by hashing the rows that way
+ * too (a slower pass, only while such decisions exist).
+ */
+export namespace SetSavedDecisionsRequest {
+  export const method = 'winnow/setSavedDecisions';
+  export const type: RequestDescriptor<SetSavedDecisionsParams, null> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Parameters of `winnow/decisionHashes`. */
+export interface DecisionHashesParams {
+  uri: string;
+  /** The `version` of the row facts the row numbers refer to. */
+  version: string;
+  /** Kept and dropped rows: base64 Uint32 LE. */
+  keep: string;
+  drop: string;
+}
+
+/**
+ * client→worker request: the decisions to save, by content hash: the given rows' hashes, plus the
+ * saved decisions that match no row of the file (kept, never forgotten). Identical lines share a
+ * hash; when they disagree the last one wins. Answers for the facts version the rows refer to, or
+ * the one before it (a rewrite on disk the client has not followed yet); for any other version it
+ * fails with {@link WorkerErrorCodes.factsVersionGone}.
+ */
+export namespace DecisionHashesRequest {
+  export const method = 'winnow/decisionHashes';
+  export const type: RequestDescriptor<DecisionHashesParams, DecisionHashes> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
 /** Parameters of `winnow/score`. */
 export interface ScoreParams {
   /** The dataset to score; it must be held open (e.g. with source `command`). */
@@ -310,6 +478,8 @@ export const WorkerErrorCodes = {
   badScorerSettings: -32004,
   /** The dataset file is gone from disk or cannot be read (a run on it stopped or did not start). */
   datasetUnavailable: -32005,
+  /** `winnow/decisionHashes` names row facts of a version the worker no longer holds. */
+  factsVersionGone: -32006,
 } as const;
 
 /** `initializationOptions` the client passes to the worker. */
