@@ -440,6 +440,7 @@ function buildManifest(
           variant: a.meta.variant,
           device: a.meta.device ?? null,
           scoredRows: a.scored,
+          health: a.meta.health ?? null,
         }
       : null,
     density: d

@@ -7,55 +7,15 @@
  * is worth one warning, with the numbers and a fix.
  */
 
-/** Mean next-token probability of one answer token over the probed rows. */
-export interface TokenMass {
-  /** The word as configured or as a variant, e.g. `Yes` or ` yes`. */
-  readonly word: string;
-  /** The token as the tokenizer spells it, e.g. `ĠYes` or `▁Yes`. */
-  readonly token: string;
-  readonly id: number;
-  readonly mass: number;
-}
+import type {
+  HealthFix,
+  JudgeHealth,
+  JudgeProbe,
+  TokenMass,
+  TopTokens,
+} from '../../shared/protocol/worker';
 
-/** One row's most likely next tokens. */
-export interface TopTokens {
-  /** Position of the row in the probed batch. */
-  readonly row: number;
-  readonly tokens: readonly { readonly token: string; readonly id: number; readonly p: number }[];
-}
-
-/** What the scorer measures on the first batch of a run. */
-export interface JudgeProbe {
-  /** Rows measured. */
-  readonly rows: number;
-  /** The configured answer tokens (the answer and `answerVariants`), summed into P(yes). */
-  readonly yes: readonly TokenMass[];
-  /** The configured negative tokens. */
-  readonly no: readonly TokenMass[];
-  /** Case and space variants of the answers that are single tokens and not configured. */
-  readonly yesVariants: readonly TokenMass[];
-  readonly noVariants: readonly TokenMass[];
-  /** The top next tokens of the first few rows. */
-  readonly top: readonly TopTokens[];
-}
-
-/** What to offer the user. */
-export type HealthFix =
-  { readonly kind: 'addVariant'; readonly word: string } | { readonly kind: 'openPrompt' };
-
-/** The probe with its verdict. */
-export interface JudgeHealth extends JudgeProbe {
-  /** Σ mass of the configured yes / no tokens, and of their unconfigured variants. */
-  readonly yesMass: number;
-  readonly noMass: number;
-  readonly yesVariantMass: number;
-  readonly noVariantMass: number;
-  /** `ok`; `variant`: a variant gets much more than the configured answer; `misfit`: yes + no get little. */
-  readonly status: 'ok' | 'variant' | 'misfit';
-  /** One warning naming the numbers (absent when ok). */
-  readonly warning?: string;
-  readonly fix?: HealthFix;
-}
+export type { HealthFix, JudgeHealth, JudgeProbe, TokenMass, TopTokens };
 
 /** Below this, yes + no (with variants) get "little" of the mass: the prompt does not fit. */
 export const MISFIT_MASS = 0.1;
