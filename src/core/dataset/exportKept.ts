@@ -402,6 +402,7 @@ function buildManifest(
   const d = req.scores?.density;
   const top = [...req.rules].reverse().find(r => r.kind === 'topPercent');
   const sample = [...req.rules].reverse().find(r => r.kind === 'densitySample');
+  const calibrated = [...req.rules].reverse().find(r => r.kind === 'threshold');
   return {
     winnow: 'export',
     version: 1,
@@ -424,6 +425,14 @@ function buildManifest(
     thresholds: {
       askllmTopPercent: top?.percent ?? null,
       askllmMinScore: top?.threshold ?? null,
+      askllmCalibratedThreshold: calibrated
+        ? {
+            threshold: calibrated.threshold ?? null,
+            targetPrecision: calibrated.targetPrecision ?? null,
+            auc: calibrated.auc ?? null,
+            labels: calibrated.labels ?? null,
+          }
+        : null,
       keptAskllmScores: keptScoreRange(req.rows, askllm) ?? null,
       densitySampleSize: sample?.count ?? null,
       densitySampleSeed: sample?.seed ?? null,

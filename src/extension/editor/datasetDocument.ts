@@ -39,6 +39,7 @@ import {
 import { Disposable } from '../dispose';
 import { EditTimeline } from '../../core/dataset/editTimeline';
 import { errorText, log } from '../log';
+import { readHostSettings } from '../config';
 import { rowDetail } from '../../core/dataset/rowDetail';
 import { RowColumns, scanRows } from '../../core/dataset/rowColumns';
 import { PREVIEW_CHARS, toRowView } from '../../core/dataset/rowViews';
@@ -390,6 +391,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   get editable(): boolean {
     return this.opts.editable?.() ?? true;
+  }
+
+  /** The calibration's target precision (`winnow.calibration.targetPrecision`). */
+  get targetPrecision(): number {
+    return readHostSettings(this.uri).targetPrecision;
   }
 
   /** Rules of the bulk decisions in effect (saved ones and this session's), oldest first. */
