@@ -114,11 +114,13 @@ export class CalibrationPanel {
     setText(this.warning, c.warnings.join(' '));
     this.warning.classList.toggle('hidden', c.warnings.length === 0);
     this.apply.disabled = !editable || c.threshold === null;
+    const labelledAbove = c.confusion ? c.confusion.tp + c.confusion.fp : 0;
     setText(
       this.applyNote,
       c.threshold === null
         ? ''
-        : `${formatCount(c.atOrAbove)} scored rows ≥ ${fig(c.threshold)}; your labels stay.`,
+        : `${formatCount(c.atOrAbove - labelledAbove)} unlabelled scored rows are ≥ ${fig(c.threshold)}; ` +
+            `your ${formatCount(labelledAbove)} labels there stay as they are.`,
     );
   }
 
@@ -150,7 +152,7 @@ export class CalibrationPanel {
           class: 'pr-point',
           cx: String(x(c.recall)),
           cy: String(y(c.precision)),
-          r: '3',
+          r: '5',
         }),
       );
     this.plot.replaceChildren(...parts);
