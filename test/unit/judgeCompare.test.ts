@@ -184,3 +184,77 @@ describe('distilled scorer', () => {
     assert.throws(() => fitDistilled(new Float32Array(4), 2, [0.5, 0.5]), /at least 10/);
   });
 });
+
+describe('compare from scores files', () => {
+  test('joins on line; the flip lines are those where the two disagree', async () => {
+    const { compareTexts } = await import('../../src/core/judge');
+    const a = [0.9, 0.8, 0.7, 0.2, 0.1, 0.6, 0.3, 0.4];
+    const b = [0.95, 0.85, 0.3, 0.25, 0.15, 0.65, 0.35, 0.75];
+    const text = (v: number[]) =>
+      v.map((s, i) => JSON.stringify({ line: i + 10, askllm_score: s })).join('\n');
+    const r = compareTexts(text(a), text(b), undefined, { keepRate: 0.5 });
+    assert.equal(r.rows, 8);
+    // Top half of A: lines 10, 11, 12, 15; of B: 10, 11, 15, 17.
+    assert.deepEqual(r.flipLines, [12, 17]);
+    assert.equal(r.atKeepRate.flips, 2);
+    const labels = [1, 1, 0, 0, 0, 1, 0, 1]
+      .map((k, i) => JSON.stringify({ line: i + 10, decision: k ? 'keep' : 'drop' }))
+      .join('\n');
+    const withLabels = compareTexts(text(a), text(b), labels, {
+      calibration: { replicates: 0 },
+    });
+    assert.equal(withLabels.calibrationB?.auc, 1);
+    assert.ok(withLabels.atThresholds);
+  });
+});
+
+describe('distilled scorer over a real embedding store', () => {
+  test('fits on a DENSITY sample of the judged rows and scores every embedded row', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { EmbeddingStore } = await import('../../src/core/embedStore');
+    const { distillRows } = await import('../../src/core/judge');
+    const dir = mkdtempSync(join(tmpdir(), 'winnow-distill-'));
+    try {
+      const dim = 32;
+      const n = 1500;
+      const rng = new Xoshiro128(21);
+      const w = Float64Array.from({ length: dim }, () => rng.nextNormal());
+      const store = await EmbeddingStore.open(join(dir, 'e.wnde'), { dim, key: 'k', sync: false });
+      const hashes: string[] = [];
+      const truth = new Float64Array(n);
+      const judge = new Float64Array(n).fill(NaN);
+      const density = new Float64Array(n);
+      const entries = [];
+      for (let i = 0; i < n; i++) {
+        const v = Float32Array.from({ length: dim }, () => rng.nextNormal());
+        const norm = Math.hypot(...v);
+        for (let j = 0; j < dim; j++) v[j] /= norm;
+        let z = -1;
+        for (let j = 0; j < dim; j++) z += 5 * v[j] * w[j];
+        truth[i] = z;
+        if (i < 1000) judge[i] = 1 / (1 + Math.exp(-(z + 0.2 * rng.nextNormal())));
+        density[i] = 1 + rng.nextFloat() * 9;
+        const hash = i.toString(16).padStart(32, '0');
+        hashes.push(hash);
+        // Row 1499 has no embedding.
+        if (i < n - 1) entries.push({ hash, vector: v });
+      }
+      await store.append(entries);
+      const labels = Float64Array.from(truth, (z, i) => (i % 3 === 0 ? (z > -1 ? 1 : 0) : -1));
+      const r = await distillRows(store, hashes, judge, { sample: 600, density, labels });
+      await store.close();
+      assert.equal(r.sampleRows.length, 600);
+      for (const s of r.sampleRows) assert.ok(s < 1000, 'the sample has judge scores');
+      assert.equal(r.scored, n - 1);
+      assert.ok(Number.isNaN(r.scores[n - 1]));
+      assert.ok((r.outOfSampleSpearman ?? 0) >= 0.95, `ρ ${r.outOfSampleSpearman}`);
+      assert.ok((r.auc ?? 0) > 0.9, `AUC ${r.auc}`);
+      // Rows the judge never scored get distilled scores that follow the planted relation.
+      assert.ok(spearman(r.scores.subarray(1000, n - 1), truth.subarray(1000, n - 1)) >= 0.95);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -10,5 +10,7 @@ export * from './calibration';
 export * from './calibrateFiles';
 export * from './correlation';
 export * from './compare';
+export * from './compareFiles';
 export * from './distill';
+export * from './distillStore';
 export * from './health';
