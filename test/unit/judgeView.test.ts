@@ -138,7 +138,10 @@ describe('calibration in the dataset view', () => {
     assert.ok(edit);
     decisions.apply(edit);
     for (const r of want) assert.equal(decisions.get(r), KEEP);
-    assert.ok(above.some(r => decisions.get(r) === DROP), 'hand drops above it stay');
+    assert.ok(
+      above.some(r => decisions.get(r) === DROP),
+      'hand drops above it stay',
+    );
     // The bulk keep is no label: the calibration is the same as before.
     assert.deepEqual(view.info().calibration, before);
     decisions.revert(edit);
