@@ -111,6 +111,14 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
             scored: a.scored,
             ...(a.failed ? { failed: a.failed.size } : {}),
             ...(a.meta.device ? { device: a.meta.device } : {}),
+            ...(a.meta.health
+              ? {
+                  health: {
+                    status: a.meta.health.status,
+                    ...(a.meta.health.warning ? { warning: a.meta.health.warning } : {}),
+                  },
+                }
+              : {}),
           },
         }
       : {}),

@@ -18,6 +18,7 @@ import { WorkerErrorCodes, type ScoreResult } from '../../shared/protocol/worker
 import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { isDatasetUri, type WorkerClient } from '../client/workerClient';
+import { healthSummary, showJudgeHealth } from './judgeHealthNotice';
 
 /** The dataset a command should work on: its argument, else the active editor's file. */
 export function targetDataset(arg?: unknown): vscode.Uri | undefined {
@@ -89,7 +90,8 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
       `${result.scored.toLocaleString('en-US')} of ${result.scorable.toLocaleString('en-US')} ` +
       `rows have scores (${result.newlyScored.toLocaleString('en-US')} new, ` +
       `${result.cached.toLocaleString('en-US')} from the cache)` +
-      failedSummary(result);
+      failedSummary(result) +
+      healthSummary(result.health);
     if (result.cancelled) {
       log.info(`Scoring of ${name} stopped: ${summary}`);
       void vscode.window.showInformationMessage(
@@ -102,6 +104,8 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
       void vscode.window.showInformationMessage(
         `Winnow: scored ${name}. ${summary}, with ${result.model} on ${result.device} in ${seconds} s.`,
       );
+      // Once per run that measured it; not awaited: the command resolves with the result.
+      void showJudgeHealth(uri, name, result.health);
       // winnow.density.computeAfterScoring: DENSITY follows (densityCommands.ts, its own progress).
       if (readHostSettings(uri).computeDensityAfterScoring)
         await vscode.commands.executeCommand('winnow.computeDensity', uri);

@@ -40,6 +40,7 @@ import {
 import { Disposable } from '../dispose';
 import { EditTimeline } from '../../core/dataset/editTimeline';
 import { errorText, log } from '../log';
+import { readHostSettings } from '../config';
 import { rowDetail } from '../../core/dataset/rowDetail';
 import type { RowFactColumns } from '../../core/dataset/rowColumns';
 import { isVersionGone, RowFactsFeed, type RowFactsSource } from '../../core/dataset/rowFactsFeed';
@@ -424,6 +425,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   get editable(): boolean {
     return this.opts.editable?.() ?? true;
+  }
+
+  /** The calibration's target precision (`winnow.calibration.targetPrecision`). */
+  get targetPrecision(): number {
+    return readHostSettings(this.uri).targetPrecision;
   }
 
   /** Rules of the bulk decisions in effect (saved ones and this session's), oldest first. */

@@ -166,6 +166,60 @@ export interface ScoreColumnMeta {
   maxTokens: number;
   variant: 'p-yes' | 'p-yes-normalized';
   device?: string;
+  /** Judge health of the last run of this scorer that ran a batch (absent before one). */
+  health?: JudgeHealth;
+}
+
+// Judge health (docs/judge.md#judge-health): measured by the scorer on the first batch of a run.
+
+/** Mean next-token probability of one answer token over the probed rows. */
+export interface TokenMass {
+  /** The word as configured or as a variant, e.g. `Yes` or ` yes`. */
+  readonly word: string;
+  /** The token as the tokenizer spells it, e.g. `ĠYes` or `▁Yes`. */
+  readonly token: string;
+  readonly id: number;
+  readonly mass: number;
+}
+
+/** One row's most likely next tokens. */
+export interface TopTokens {
+  /** The row these are the tokens of (0-based line of the file in run results). */
+  readonly row: number;
+  readonly tokens: readonly { readonly token: string; readonly id: number; readonly p: number }[];
+}
+
+/** What the scorer measures on the first batch of a run. */
+export interface JudgeProbe {
+  /** Rows measured. */
+  readonly rows: number;
+  /** The configured answer tokens (the answer and `answerVariants`), summed into P(yes). */
+  readonly yes: readonly TokenMass[];
+  /** The configured negative tokens. */
+  readonly no: readonly TokenMass[];
+  /** Case and space variants of the answers that are single tokens and not configured. */
+  readonly yesVariants: readonly TokenMass[];
+  readonly noVariants: readonly TokenMass[];
+  /** The top next tokens of the first few rows. */
+  readonly top: readonly TopTokens[];
+}
+
+/** What to offer the user. */
+export type HealthFix =
+  { readonly kind: 'addVariant'; readonly word: string } | { readonly kind: 'openPrompt' };
+
+/** The probe with its verdict. */
+export interface JudgeHealth extends JudgeProbe {
+  /** Σ mass of the configured yes / no tokens, and of their unconfigured variants. */
+  readonly yesMass: number;
+  readonly noMass: number;
+  readonly yesVariantMass: number;
+  readonly noVariantMass: number;
+  /** `ok`; `variant`: a variant gets much more than the configured answer; `misfit`: yes + no get little. */
+  readonly status: 'ok' | 'variant' | 'misfit';
+  /** One warning naming the numbers (absent when ok). */
+  readonly warning?: string;
+  readonly fix?: HealthFix;
 }
 
 /** Parameters of the DENSITY sketch behind a density column (docs/scores-api.md). */
@@ -454,6 +508,8 @@ export interface ScoreResult {
   failed: number;
   /** The first (at most 20) of them: 1-based line and the reason. */
   failures: { line: number; reason: string }[];
+  /** Judge health measured on the run's first batch (absent when every row was cached). */
+  health?: JudgeHealth;
 }
 
 /** client→worker request: score every row of a dataset with ASK-LLM (cancellable; work-done progress). */

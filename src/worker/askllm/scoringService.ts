@@ -16,6 +16,7 @@
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-languageserver/node';
 import { normalizedYes, scopedScorerKey, type ScoreCache } from '../../core/askllm';
+import { judgeHealth } from '../../core/judge/health';
 import {
   contentHash,
   extractText,
@@ -27,6 +28,8 @@ import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
+  type JudgeHealth,
+  type JudgeProbe,
   type ScoreColumnMeta,
   type ScoreResult,
   type WorkerStatus,
@@ -246,6 +249,10 @@ interface Run {
   cancelled: boolean;
   startedAt: number;
   lastReport: number;
+  /** The settings fingerprint the scorer is remembered under (ScoreStore). */
+  fingerprint: string;
+  /** Judge health of the run's first batch, once measured. */
+  health?: JudgeHealth;
 }
 
 /** The rows of one block that go to the scorer, with their hashes and row numbers. */
@@ -452,7 +459,13 @@ export class ScoringService {
     const { scorer, loadMs } = await this.loadScorer(config, auto, reporter);
     const info = scorer.info;
     const store = await this.store();
-    await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta: columnMeta(info) });
+    // The health of the last run that measured it stays until this run measures its own.
+    const prev = store.scorer(config.fingerprint);
+    const health = prev?.scorerKey === info.scorerKey ? prev.meta.health : undefined;
+    await store.remember(config.fingerprint, {
+      scorerKey: info.scorerKey,
+      meta: { ...columnMeta(info), ...(health ? { health } : {}) },
+    });
     if (signal.aborted) return stopped(info.device, info.promptName);
     // Content that is no longer on disk is never scored: the run stops when the file goes away.
     const gone = new AbortController();
@@ -461,7 +474,15 @@ export class ScoringService {
     });
     try {
       const runSignal = AbortSignal.any([signal, gone.signal]);
-      const run = this.startRun({ uri, dataset, settings, signal: runSignal, reporter, scorer });
+      const run = this.startRun({
+        uri,
+        dataset,
+        settings,
+        signal: runSignal,
+        reporter,
+        scorer,
+        fingerprint: config.fingerprint,
+      });
       await this.scoreBlocks(run, store.cache);
       await this.catchUp(run, store.cache);
       if (dataset.unavailable !== undefined) {
@@ -567,7 +588,10 @@ export class ScoringService {
 
   /** Counts the rows a run will score (those that parse) and reports the start. */
   private startRun(
-    start: Pick<Run, 'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer'>,
+    start: Pick<
+      Run,
+      'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer' | 'fingerprint'
+    >,
   ): Run {
     const info = start.scorer.info;
     const run: Run = {
@@ -689,6 +713,7 @@ export class ScoringService {
         signal: run.signal,
         onFailed: failed => this.recordFailures(run, batch, failed),
         onScores: scores => this.applyScores(run, batch, scores),
+        ...(run.health ? {} : { onProbe: probe => this.recordHealth(run, batch, probe) }),
       });
       run.cancelled = r.cancelled;
     }
@@ -714,6 +739,32 @@ export class ScoringService {
       batch.rowOf.push(i);
     }
     return batch;
+  }
+
+  /**
+   * Judge health of the run's first batch (docs/judge.md#judge-health): logged (a warning when
+   * the answer tokens miss the judge's answer), remembered with the scorer so the column meta
+   * and the export manifest carry it, and returned with the run's result.
+   */
+  private recordHealth(run: Run, batch: Batch, probe: JudgeProbe): void {
+    const top = probe.top.map(t => ({ ...t, row: batch.rowOf[t.row] ?? t.row }));
+    const health = judgeHealth({ ...probe, top });
+    run.health = health;
+    if (health.warning) this.host.logger.warn(`Judge health of ${run.name}: ${health.warning}`);
+    else
+      this.host.logger.info(
+        `Judge health of ${run.name}: P(answer) ${health.yesMass.toPrecision(3)}, ` +
+          `P(no) ${health.noMass.toPrecision(3)}, variants ${health.yesVariantMass.toPrecision(3)} ` +
+          `over ${health.rows} rows`,
+      );
+    const info = run.scorer.info;
+    void this.store().then(store =>
+      store.remember(run.fingerprint, {
+        scorerKey: info.scorerKey,
+        meta: { ...columnMeta(info), health },
+      }),
+    );
+    this.host.onScoresChanged(run.uri);
   }
 
   /** Marks the rows the scorer could not score (no score is invented for them) and logs them. */
@@ -781,6 +832,7 @@ export class ScoringService {
       loadMs,
       failed: failures.length,
       failures: failures.slice(0, 20).map(f => ({ line: f.row + 1, reason: f.reason })),
+      ...(run.health ? { health: run.health } : {}),
     };
   }
 

@@ -149,6 +149,11 @@ export function scoreFacts(d: RowDetail): [string, string][] {
       `${a.promptName} · hash ${a.promptHash.slice(0, 12)}` +
         (a.answerTokens.length ? ` · answer ${a.answerTokens.join(' + ')}` : ''),
     ]);
+    if (a.health)
+      facts.push([
+        'Judge health',
+        a.health.warning ?? 'ok: the answer tokens get the judge’s answer',
+      ]);
   }
   const tokens = tokensText(d, a, false);
   if (tokens) facts.push(['Prompt tokens', tokens]);
