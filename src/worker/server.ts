@@ -31,6 +31,7 @@ import {
   DidOpenDataset,
   FileInfoRequest,
   GetColumnsRequest,
+  GetScorerColumnRequest,
   GetRowFactsRequest,
   ScoreRequest,
   SetSavedDecisionsRequest,
@@ -524,6 +525,10 @@ async function openDataset(uri: string, waitMs = 3000): Promise<Dataset> {
 
 onRequest(connection, GetColumnsRequest.type, async params =>
   columns.columns(await openDataset(params.uri)),
+);
+
+onRequest(connection, GetScorerColumnRequest.type, async params =>
+  scoring.scorerColumn(await openDataset(params.uri), params.scorer),
 );
 
 onRequest(connection, GetRowFactsRequest.type, async params =>

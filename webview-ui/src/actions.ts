@@ -58,6 +58,11 @@ export function decide(
   return host.sendRequest({ type: 'decide', viewId, target, decision });
 }
 
+/** Judge A/B: compares the ASK-LLM column with a second stored scorer (undefined: none). */
+export function setCompare(scorer: string | undefined): void {
+  host.sendEvent({ type: 'compare/set', ...(scorer ? { scorer } : {}) });
+}
+
 /** Runs a document-level command (undo, redo, export, show the log). */
 export function runCommand(command: CommandEvent['command']): void {
   host.sendEvent({ type: 'command', command });

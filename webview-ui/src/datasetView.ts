@@ -120,6 +120,7 @@ export class DatasetView {
     this.filters = new FilterPanel({
       onFilter: f => this.applyQuery({ ...this.query, filter: cleanFilter(f) }),
       onDecide: (target, decision) => this.decide(target, decision),
+      onCompare: scorer => actions.setCompare(scorer),
     });
     this.splitter = createSplitter(this.detail.element, w => this.saved.update({ detailWidth: w }));
     if (ui.detailWidth) this.detail.element.style.width = `${ui.detailWidth}px`;

@@ -6,6 +6,7 @@
  */
 import { sampleByDensity } from '../density/sampling';
 import { cachedCalibration } from './calibrationView';
+import { cachedComparison, type ComparisonResult } from './comparisonView';
 import type {
   DecisionTarget,
   Histogram,
@@ -111,7 +112,7 @@ export class DatasetView {
       matches = await source.search(q.search, signal, (done, total, m) =>
         progress('Searching', done, total, m),
       );
-    const cols = viewColumns(source);
+    const cols = viewColumns(source, q);
     // The rows in line order first: histograms read the score columns in that order (a sorted
     // view would read them at random, several times slower on 10M rows), then the sort.
     const members =
@@ -148,7 +149,8 @@ export class DatasetView {
       this.query.sort === 'density' ||
       this.query.sort === 'uncertain' ||
       !!f?.score ||
-      !!f?.density
+      !!f?.density ||
+      !!f?.flips
     );
   }
 
@@ -159,6 +161,7 @@ export class DatasetView {
     const count = this.count;
     const complete = this.rows ? this.complete : source.indexed;
     const histograms = this.histograms(source.scores, total);
+    const comparison = sourceComparison(source);
     const counts = source.decisions.counts;
     let scope = describeScope(count, total, this.query);
     if (!complete) scope += ' · still reading the file';
@@ -182,6 +185,8 @@ export class DatasetView {
       ...(source.scores?.askllm
         ? { calibration: this.calibration(source.scores.askllm.values) }
         : {}),
+      ...(source.scores?.scorers?.length ? { scorers: source.scores.scorers.map(choiceView) } : {}),
+      ...(comparison ? { comparison: comparison.view } : {}),
     };
   }
 
@@ -406,14 +411,46 @@ export interface ResolvedTarget {
 }
 
 /** The columns of a source as the view engine reads them. */
-export function viewColumns(source: ViewSource): ViewColumns {
+export function viewColumns(source: ViewSource, query?: ViewQuery): ViewColumns {
+  const flips = query?.filter?.flips ? sourceComparison(source)?.flipMask : undefined;
   return {
     rowCount: source.rowCount,
     rows: source.columns,
     decisions: source.decisions,
     ...(source.scores?.askllm ? { score: source.scores.askllm.values } : {}),
     ...(source.scores?.density ? { density: source.scores.density.values } : {}),
+    ...(flips ? { flips } : {}),
   };
+}
+
+function choiceView(c: {
+  id: string;
+  label: string;
+  scored: number;
+  current: boolean;
+}): ComparisonResult['view']['scorerA'] {
+  return { id: c.id, label: c.label, scored: c.scored, current: c.current };
+}
+
+/** The judge A/B of the source's two scorers (docs/judge.md#judge-ab), once a second is chosen. */
+export function sourceComparison(source: ViewSource): ComparisonResult | undefined {
+  const s = source.scores;
+  const a = s?.askllm;
+  const b = s?.compare;
+  if (!a || !b) return undefined;
+  const current = s.scorers?.find(c => c.current);
+  const scorerA = current
+    ? choiceView(current)
+    : { id: '', label: a.meta.model, scored: a.scored, current: true };
+  const scorerB = { id: b.id, label: b.label, scored: b.scored, current: false };
+  return cachedComparison(
+    a.values,
+    b.values,
+    source.decisions,
+    source.rowCount,
+    { a: scorerA, b: scorerB },
+    source.targetPrecision ?? 0.9,
+  );
 }
 
 /** Drops empty parts of a query (an empty search, an empty decision list). */
@@ -435,6 +472,7 @@ export function normalizeQuery(q: ViewQuery): ViewQuery {
           : {}),
         ...(f.errors ? { errors: f.errors } : {}),
         ...(f.field?.name ? { field: f.field } : {}),
+        ...(f.flips ? { flips: true } : {}),
       }
     : undefined;
   return {

@@ -9,7 +9,9 @@ import {
   TOKENS_TRUNCATED,
   type DensityColumnMeta,
   type GetColumnsResult,
+  type GetScorerColumnResult,
   type ScoreColumnMeta,
+  type ScorerChoice,
 } from '../../shared/protocol/worker';
 import type { RowScores, ScoreSourceView } from '../../shared/protocol/webview';
 
@@ -35,6 +37,16 @@ export interface ScoreColumns {
     readonly meta: DensityColumnMeta;
     /** Rows the last run's embedder failed on → the reason (absent: none). */
     readonly failed?: ReadonlyMap<number, string>;
+  };
+  /** Judge A/B: the scorers the file was scored with (`winnow/getScorerColumn`). */
+  readonly scorers?: readonly ScorerChoice[];
+  /** Judge A/B: the second scorer's P(yes) column (NaN = not scored by it). */
+  readonly compare?: {
+    readonly id: string;
+    readonly label: string;
+    readonly values: Float32Array;
+    readonly scored: number;
+    readonly meta: ScoreColumnMeta;
   };
 }
 
@@ -93,6 +105,32 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
   };
 }
 
+/**
+ * Adds a `winnow/getScorerColumn` answer (the stored scorers, the second scorer's column) to the
+ * columns. Throws when it describes other rows than the columns.
+ */
+export function withScorerColumn(cols: ScoreColumns, r: GetScorerColumnResult): ScoreColumns {
+  if (r.rowCount !== cols.rowCount)
+    throw new Error(`The scorer column has ${r.rowCount} rows, the columns ${cols.rowCount}`);
+  const c = r.column;
+  const choice = c ? r.scorers.find(x => x.id === c.scorer) : undefined;
+  return {
+    ...cols,
+    scorers: r.scorers,
+    ...(c && choice && !choice.current
+      ? {
+          compare: {
+            id: c.scorer,
+            label: choice.label,
+            values: new Float32Array(decode(c.data, r.rowCount, 'The second scorer column').buffer),
+            scored: c.scored,
+            meta: c.meta,
+          },
+        }
+      : {}),
+  };
+}
+
 /** What the webview shows about where the scores came from. */
 export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
   const a = cols?.askllm;
@@ -121,6 +159,9 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
               : {}),
           },
         }
+      : {}),
+    ...(cols?.compare
+      ? { compare: { label: cols.compare.label, scored: cols.compare.scored } }
       : {}),
     ...(d
       ? {
@@ -167,6 +208,9 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
     out.tokens = (packed & ~TOKENS_TRUNCATED) >>> 0;
     if ((packed & TOKENS_TRUNCATED) !== 0) out.tokensTruncated = true;
   }
+  const b = cols?.compare;
+  const other = b && i < b.values.length ? b.values[i] : NaN;
+  if (other === other) out.compareScore = other;
   const density = d && i < d.values.length ? d.values[i] : NaN;
   if (density === density) out.density = density;
   const rank = d && i < d.ranks.length ? d.ranks[i] : 0;

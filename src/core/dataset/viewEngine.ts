@@ -19,6 +19,8 @@ export interface ViewColumns {
   readonly score?: Float32Array;
   /** DENSITY score per row, NaN = none. */
   readonly density?: Float32Array;
+  /** Judge A/B: 1 where the two scorers disagree (the "flips" filter); absent: no comparison. */
+  readonly flips?: Uint8Array;
 }
 
 /** Bins of the score and density histograms. */
@@ -41,7 +43,8 @@ export function hasFilter(filter: ViewFilter | undefined): boolean {
       filter.decisions.length > 0 &&
       filter.decisions.length < 3) ||
     filter.errors !== undefined ||
-    filter.field !== undefined
+    filter.field !== undefined ||
+    filter.flips === true
   );
 }
 
@@ -100,6 +103,7 @@ export function filterRows(
     else fieldBit = (1 << f) >>> 0;
   }
   const bits = cols.rows.fieldBits;
+  const flips = filter?.flips === true ? (cols.flips ?? new Uint8Array(0)) : undefined;
   // A field no row has: "has it" matches nothing, "lacks it" matches every row.
   if (fieldUnknown && fieldPresent) return out.subarray(0, 0);
   for (let i = 0; i < n; i++) {
@@ -121,6 +125,7 @@ export function filterRows(
       if (errors === 'only' ? !bad : bad) continue;
     }
     if (fieldBit !== 0 && ((bits[i] & fieldBit) !== 0) !== fieldPresent) continue;
+    if (flips && !(i < flips.length && flips[i] === 1)) continue;
     out[k++] = i;
   }
   return out.subarray(0, k);

@@ -28,7 +28,11 @@ import type {
   ViewSearch,
 } from '../../shared/protocol/webview';
 import { MAX_ROWS_PER_REQUEST } from '../../shared/protocol/webview';
-import type { DecisionHashes, GetColumnsResult } from '../../shared/protocol/worker';
+import type {
+  DecisionHashes,
+  GetColumnsResult,
+  GetScorerColumnResult,
+} from '../../shared/protocol/worker';
 import {
   DecisionColumn,
   DROP,
@@ -47,6 +51,7 @@ import { isVersionGone, RowFactsFeed, type RowFactsSource } from '../../core/dat
 import { PREVIEW_CHARS, toRowView } from '../../core/dataset/rowViews';
 import {
   decodeColumns,
+  withScorerColumn,
   rowScores,
   scoreSources,
   type ScoreColumns,
@@ -114,6 +119,14 @@ export interface DatasetDocumentOptions {
   readonly editable?: () => boolean;
   /** Fetches the worker's score columns of the file (absent or undefined: none). */
   readonly fetchColumns?: (uri: vscode.Uri) => Promise<GetColumnsResult | undefined>;
+  /**
+   * Judge A/B: the scorers the file was scored with and, when `scorer` is given, that scorer's
+   * column (`winnow/getScorerColumn`; absent: no comparison).
+   */
+  readonly fetchScorerColumn?: (
+    uri: vscode.Uri,
+    scorer: string | undefined,
+  ) => Promise<GetScorerColumnResult | undefined>;
   /**
    * The worker's row facts of the file and its matching of saved decisions (absent: none arrive,
    * and views that need them wait).
@@ -191,6 +204,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private loaded: LoadedSidecar;
   private _scores: ScoreColumns | undefined;
   private columnsRequest = 0;
+  /** Judge A/B: the second scorer chosen in a view (`ScorerChoice.id`), if any. */
+  private compareScorer: string | undefined;
   private lastSearch: { key: string; matches: Uint8Array } | undefined;
   private _lastAction: { id: number; text: string } | undefined;
 
@@ -833,13 +848,30 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       );
       return;
     }
+    let other: GetScorerColumnResult | undefined;
     try {
-      this._scores = decodeColumns(result);
+      other = await this.opts.fetchScorerColumn?.(this.uri, this.compareScorer);
+    } catch (e) {
+      log.debug(`No stored scorers for ${this.fileName}: ${errorText(e)}`);
+    }
+    if (request !== this.columnsRequest || this.isDisposed) return;
+    try {
+      let cols = decodeColumns(result);
+      // A scorer answer of other rows (the file changed in between) is left out until the next.
+      if (other && other.rowCount === cols.rowCount) cols = withScorerColumn(cols, other);
+      this._scores = cols;
     } catch (e) {
       log.warn(`Ignoring malformed score columns of ${this.fileName}: ${errorText(e)}`);
       return;
     }
     this._onDidChangeScores.fire();
+  }
+
+  /** Judge A/B: compares the ASK-LLM column with a second stored scorer (undefined: none). */
+  async setCompareScorer(scorer: string | undefined): Promise<void> {
+    if (scorer === this.compareScorer) return;
+    this.compareScorer = scorer;
+    await this.refreshScores();
   }
 
   // -- file events ------------------------------------------------------------------------------

@@ -14,9 +14,11 @@ import {
   DidChangeColumnsNotification,
   DidChangeRowFactsNotification,
   GetColumnsRequest,
+  GetScorerColumnRequest,
   GetRowFactsRequest,
   SetSavedDecisionsRequest,
   type GetColumnsResult,
+  type GetScorerColumnResult,
 } from '../../shared/protocol/worker';
 import type { RowFactsSource } from '../../core/dataset/rowFactsFeed';
 import {
@@ -301,6 +303,7 @@ class DatasetEditorProvider
       maxLineBytes: readHostSettings(uri).maxLineBytes,
       editable: () => vscode.workspace.isTrusted,
       fetchColumns: u => this.fetchColumns(u),
+      fetchScorerColumn: (u, scorer) => this.fetchScorerColumn(u, scorer),
       rowFacts: this.rowFactsSource(uri),
       askSidecarChange,
     };
@@ -310,6 +313,18 @@ class DatasetEditorProvider
   private async fetchColumns(uri: vscode.Uri): Promise<GetColumnsResult | undefined> {
     if (!vscode.workspace.isTrusted) return undefined;
     return this.worker.request(GetColumnsRequest.type, { uri: uri.toString() });
+  }
+
+  /** The stored scorers of `uri` and one's column (judge A/B); none in Restricted Mode. */
+  private async fetchScorerColumn(
+    uri: vscode.Uri,
+    scorer: string | undefined,
+  ): Promise<GetScorerColumnResult | undefined> {
+    if (!vscode.workspace.isTrusted) return undefined;
+    return this.worker.request(GetScorerColumnRequest.type, {
+      uri: uri.toString(),
+      ...(scorer ? { scorer } : {}),
+    });
   }
 
   /** The worker's row facts of `uri` and its matching of saved decisions (docs/scores-api.md). */

@@ -395,6 +395,9 @@ export class DatasetPanel extends Disposable {
       }
       case 'decide':
         return this.decide(message);
+      case 'compare/set':
+        await this.document.setCompareScorer(message.scorer);
+        return undefined;
       case 'command':
         switch (message.command) {
           case 'undo':

@@ -57,6 +57,11 @@ export interface RowScores {
   readonly tokensTruncated?: boolean;
   /** Why the last ASK-LLM run could not score the row (it then has no score). */
   readonly scoreFailed?: string;
+  /**
+   * P(yes) of the second scorer of a judge A/B comparison (ViewInfo.comparison), when it scored
+   * the row: another judge's score, never this file's ASK-LLM score.
+   */
+  readonly compareScore?: number;
   /** DENSITY score of the row (kernel density estimate), when computed. */
   readonly density?: number;
   /** DENSITY rank (1 = most isolated), when computed. */
@@ -166,6 +171,11 @@ export interface ViewFilter {
   readonly errors?: 'only' | 'exclude';
   /** Rows that have (`present: true`) or lack a top-level field. */
   readonly field?: { readonly name: string; readonly present: boolean };
+  /**
+   * Judge A/B: only the rows the two scorers of ViewInfo.comparison disagree on (one keeps,
+   * the other drops, at the comparison's thresholds). Matches nothing without a comparison.
+   */
+  readonly flips?: boolean;
 }
 
 /** A text search over the whole file (the schema's text; the raw line for invalid rows). */
@@ -225,6 +235,8 @@ export interface ScoreSourceView {
     /** Judge health of the last run that measured it: `ok`, or the warning in words. */
     readonly health?: { readonly status: 'ok' | 'variant' | 'misfit'; readonly warning?: string };
   };
+  /** Judge A/B: the second scorer (its P(yes) is `RowScores.compareScore`). */
+  readonly compare?: { readonly label: string; readonly scored: number };
   readonly density?: {
     readonly model: string;
     readonly buckets: number;
@@ -286,6 +298,49 @@ export interface CalibrationView {
   readonly warnings: readonly string[];
 }
 
+/** A scorer the file was scored with (judge A/B picker). */
+export interface ScorerChoiceView {
+  readonly id: string;
+  readonly label: string;
+  /** Rows of this file it scored. */
+  readonly scored: number;
+  /** The scorer of the current settings: the ASK-LLM column. */
+  readonly current: boolean;
+}
+
+/** Keep↔drop flips of two scorers at one pair of thresholds. */
+export interface FlipsView {
+  readonly thresholdA: number;
+  readonly thresholdB: number;
+  readonly keptByAOnly: number;
+  readonly keptByBOnly: number;
+  readonly flips: number;
+  readonly flipRate: number;
+}
+
+/**
+ * Judge A/B (docs/judge.md#judge-ab): the current ASK-LLM scorer (A) against a second stored
+ * scorer (B), over the rows both scored.
+ */
+export interface ComparisonView {
+  readonly scorerA: ScorerChoiceView;
+  readonly scorerB: ScorerChoiceView;
+  readonly rows: number;
+  readonly spearman: number | null;
+  readonly kendall: number | null;
+  /** At each scorer's calibrated threshold (absent until both have one). */
+  readonly atThresholds?: FlipsView;
+  /** When both keep the same share of rows. */
+  readonly atKeepRate: FlipsView & { readonly keepRate: number };
+  /** What the "flips" filter uses: the calibrated thresholds when both have one. */
+  readonly basis: 'thresholds' | 'keepRate';
+  /** Each scorer's AUC against the user's labels (null: too few labels of a kind). */
+  readonly aucA: number | null;
+  readonly aucB: number | null;
+  /** Labelled rows both scored. */
+  readonly labelled: number;
+}
+
 /** The state of the view a panel shows. */
 export interface ViewInfo {
   /** Names this view; rows are requested by (viewId, position). */
@@ -310,6 +365,10 @@ export interface ViewInfo {
   readonly stale?: boolean;
   /** The judge's calibration against the labels, once the file has ASK-LLM scores. */
   readonly calibration?: CalibrationView;
+  /** The scorers this file was scored with (judge A/B; absent: none stored). */
+  readonly scorers?: readonly ScorerChoiceView[];
+  /** The judge A/B comparison, once a second scorer is chosen (`compare/set`). */
+  readonly comparison?: ComparisonView;
 }
 
 /** The rows a bulk decision applies to. Positions are in the view `viewId`. */
@@ -441,6 +500,13 @@ export interface LogEvent {
   readonly message: string;
 }
 
+/** webview -> host, event, to pick the second scorer of the judge A/B comparison (absent: none). */
+export interface SetCompareEvent {
+  readonly type: 'compare/set';
+  /** `ScorerChoiceView.id`; absent ends the comparison. */
+  readonly scorer?: string;
+}
+
 /** Every message the webview sends to the host. */
 export type FromWebviewMessage =
   | ReadyRequest
@@ -453,7 +519,8 @@ export type FromWebviewMessage =
   | CancelViewEvent
   | RowDetailRequest
   | DecideRequest
-  | CommandEvent;
+  | CommandEvent
+  | SetCompareEvent;
 
 //#endregion
 // ---------------------------------------------------------------------------------------------

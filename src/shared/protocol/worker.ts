@@ -297,6 +297,56 @@ export namespace DidChangeColumnsNotification {
   };
 }
 
+/** A scorer the file was scored with, as `winnow/getScorerColumn` lists it (judge A/B). */
+export interface ScorerChoice {
+  /** Names the scorer: the settings fingerprint it is remembered under. */
+  id: string;
+  /** One line for a picker, e.g. "fixture-a (fp32) · prompt default". */
+  label: string;
+  meta: ScoreColumnMeta;
+  /** Rows of this file with a score from it. */
+  scored: number;
+  /** The scorer of the current settings (the ASK-LLM column of `winnow/getColumns`). */
+  current: boolean;
+}
+
+/** Parameters of `winnow/getScorerColumn`. */
+export interface GetScorerColumnParams {
+  uri: string;
+  /** The scorer whose column to send (`ScorerChoice.id`); absent: the list only. */
+  scorer?: string;
+}
+
+/** The stored scorers of a file and, when asked for, one scorer's column (docs/judge.md#judge-ab). */
+export interface GetScorerColumnResult {
+  rowCount: number;
+  fileVersion: string;
+  /** Every remembered scorer with at least one score for this file, the current one first. */
+  scorers: ScorerChoice[];
+  /** The column of `params.scorer` (absent when not asked for or unknown). */
+  column?: {
+    scorer: string;
+    /** P(yes): base64 Float32 LE, NaN = not scored, aligned with the rows like `askllm.data`. */
+    data: string;
+    scored: number;
+    meta: ScoreColumnMeta;
+  };
+}
+
+/**
+ * client→worker request: the scorers a file was scored with (another model, prompt or engine:
+ * scores are cached per scorer), and one of their P(yes) columns, read from the score cache
+ * without loading a model. The dataset view compares it with the current scorer (judge A/B).
+ */
+export namespace GetScorerColumnRequest {
+  export const method = 'winnow/getScorerColumn';
+  export const type: RequestDescriptor<GetScorerColumnParams, GetScorerColumnResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Row facts: the worker's one scan of a dataset (parse status, text length, top-level fields,
 // content hash), served to the dataset view in chunks of typed-array columns, and the saved
