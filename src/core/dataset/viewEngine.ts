@@ -303,6 +303,7 @@ export function describeQuery(query: ViewQuery): string[] {
     if (f.errors === 'only') parts.push('parse errors only');
     if (f.errors === 'exclude') parts.push('valid rows only');
     if (f.field) parts.push(`${f.field.present ? 'has' : 'lacks'} field "${f.field.name}"`);
+    if (f.flips) parts.push('judge A/B flips');
   }
   if (query.sort === 'uncertain')
     parts.push(`nearest P(yes) = ${shortNumber(query.threshold ?? 0.5)} first`);
