@@ -11,7 +11,13 @@ const tests = process.argv.includes('--tests');
 const production = process.argv.includes('--production');
 
 /** Native or runtime-loaded packages stay outside the bundles and ship in node_modules. */
-const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'sharp', '@huggingface/transformers'];
+const nodeExternals = [
+  'vscode',
+  'onnxruntime-node',
+  'onnxruntime-web',
+  'sharp',
+  '@huggingface/transformers',
+];
 
 /** Prints errors in a form VS Code's `$esbuild-watch` problem matcher understands. */
 const problemMatcher = {
@@ -36,17 +42,24 @@ const common = {
   plugins: watch ? [problemMatcher] : [],
 };
 
-const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', external: nodeExternals };
+const nodeCommon = {
+  ...common,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: nodeExternals,
+};
 
 /** @type {import('esbuild').BuildOptions[]} */
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { worker: 'src/worker/server.ts' }, outdir: 'dist' },
-  // DENSITY sketch tools (merge shard sketches): node dist/densityCli.js.
+  // The winnow CLI (package.json "bin"): node dist/cli.js <command>.
   {
     ...nodeCommon,
-    entryPoints: { densityCli: 'src/worker/density/densityCli.ts' },
+    entryPoints: { cli: 'src/cli/main.ts' },
     outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
   },
   {
     ...common,
