@@ -71,6 +71,20 @@ function validLines(path: string): { line: number; hash: string }[] {
   return out;
 }
 
+/** The manifest fields these tests read. */
+interface ScoreManifest {
+  winnow: string;
+  kind: string;
+  engine: string;
+  model: string;
+  mode: string;
+  prompt: { hash: string };
+  answerTokens: { token: string; id: number }[];
+  counts: Record<string, number>;
+  timing: Record<string, number>;
+  output: { rows: number };
+}
+
 /**
  * The same rows, statuses and token counts, and the same P(yes) up to float32 rounding: rows
  * batched with other neighbours are padded to another length, which can move the last bit of
@@ -130,7 +144,7 @@ describe('winnow score', () => {
         `line ${row.line}`,
       );
     }
-    const m = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as Record<string, any>;
+    const m = JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8')) as ScoreManifest;
     assert.equal(m.winnow, 'scores');
     assert.equal(m.kind, 'askllm');
     assert.equal(m.engine, 'local');
