@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { strict as assert } from 'node:assert';
+import { logError } from '../support/probability';
 
 export const repoRoot = join(__dirname, '..', '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'cli.js');
@@ -100,4 +102,19 @@ export function jsonlRows(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter(l => l.trim() !== '')
     .map(l => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * The same rows, statuses and token counts, and the same P(yes) up to float32 rounding: rows
+ * batched with other neighbours are padded to another length, which can move the last bit of
+ * a float32 logit (one ulp: |Δ ln P| ≤ 2.4e-7 measured), so this allows 1e-6.
+ */
+export function sameScores(got: Record<string, unknown>[], want: Record<string, unknown>[]): void {
+  assert.equal(got.length, want.length);
+  got.forEach((g, i) => {
+    const { askllm_score: gs, ...gRest } = g;
+    const { askllm_score: ws, ...wRest } = want[i];
+    assert.deepEqual(gRest, wRest);
+    assert.ok(logError(Number(gs), Number(ws)) <= 1e-6, `line ${String(g.line)}: ${gs} vs ${ws}`);
+  });
 }

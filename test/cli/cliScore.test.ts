@@ -17,8 +17,8 @@ import { PAPER_PROMPT, promptHash, renderPrompt } from '../../src/core/askllm';
 import { contentHash, parseLine } from '../../src/core/jsonl';
 import { ExitCode } from '../../src/cli/errors';
 import { Rng, allWords, generateTinyT5, t5Distribution, type TinyT5 } from '../support/fixtures';
-import { assertProbability, logError } from '../support/probability';
-import { jsonlRows, realDataDir, runCli, runCliOk } from './cliRun';
+import { assertProbability } from '../support/probability';
+import { jsonlRows, realDataDir, runCli, runCliOk, sameScores } from './cliRun';
 
 let dir: string;
 let t5: TinyT5;
@@ -83,21 +83,6 @@ interface ScoreManifest {
   counts: Record<string, number>;
   timing: Record<string, number>;
   output: { rows: number };
-}
-
-/**
- * The same rows, statuses and token counts, and the same P(yes) up to float32 rounding: rows
- * batched with other neighbours are padded to another length, which can move the last bit of
- * a float32 logit (one ulp: |Δ ln P| ≤ 2.4e-7 measured), so this allows 1e-6.
- */
-export function sameScores(got: Record<string, unknown>[], want: Record<string, unknown>[]): void {
-  assert.equal(got.length, want.length);
-  got.forEach((g, i) => {
-    const { askllm_score: gs, ...gRest } = g;
-    const { askllm_score: ws, ...wRest } = want[i];
-    assert.deepEqual(gRest, wRest);
-    assert.ok(logError(Number(gs), Number(ws)) <= 1e-6, `line ${String(g.line)}: ${gs} vs ${ws}`);
-  });
 }
 
 describe('winnow score', () => {
