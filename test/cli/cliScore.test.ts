@@ -319,6 +319,50 @@ describe('winnow score on the real datasets (read in place)', () => {
     },
   );
 
+  it("SIGTERM (a scheduler's cancel) stops between batches with exit 143 and keeps the finished rows", async () => {
+    const path = join(realDataDir, 'code-alpaca-2k.jsonl');
+    const termCache = join(dir, 'cache-term');
+    const log = join(termCache, 'askllm', 'scores.log');
+    const r = await runCli(
+      [
+        'score',
+        path,
+        ...model(),
+        '--out',
+        join(dir, 'term.jsonl'),
+        '--cache-dir',
+        termCache,
+        '--json',
+      ],
+      {
+        onStart: child => {
+          const poll = setInterval(() => {
+            if (existsSync(log) && readFileSync(log, 'utf8').includes('\n')) {
+              clearInterval(poll);
+              child.kill('SIGTERM');
+            }
+          }, 20);
+          child.on('exit', () => clearInterval(poll));
+        },
+      },
+    );
+    assert.equal(r.code, ExitCode.terminated, r.stderr);
+    assert.match(r.stderr, /^winnow score: stopped by SIGTERM: finished rows are in the cache/m);
+    assert.equal(r.summary?.exitCode, 143);
+    assert.ok(!existsSync(join(dir, 'term.jsonl')));
+    const again = await runCliOk([
+      'score',
+      path,
+      ...model(),
+      '--out',
+      join(dir, 'term.jsonl'),
+      '--cache-dir',
+      termCache,
+      '--json',
+    ]);
+    assert.ok((again.summary?.counts as Record<string, number>).cachedAtStart > 0);
+  });
+
   it('rows in error exit 3, name the reason, and are not cached (the next run asks again)', async () => {
     // The paper's prompt alone is longer than 16 tokens: every row fails on its own.
     const path = join(realDataDir, 'dolly-15k-head.jsonl');
