@@ -11,7 +11,13 @@ const tests = process.argv.includes('--tests');
 const production = process.argv.includes('--production');
 
 /** Native or runtime-loaded packages stay outside the bundles and ship in node_modules. */
-const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'sharp', '@huggingface/transformers'];
+const nodeExternals = [
+  'vscode',
+  'onnxruntime-node',
+  'onnxruntime-web',
+  'sharp',
+  '@huggingface/transformers',
+];
 
 /** Prints errors in a form VS Code's `$esbuild-watch` problem matcher understands. */
 const problemMatcher = {
@@ -39,19 +45,26 @@ const common = {
 /** The row scan's helper thread entry: bundled beside every bundle that may scan rows. */
 const ROW_SCAN_THREAD = 'src/core/dataset/rowScanThread.ts';
 
-const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', external: nodeExternals };
+const nodeCommon = {
+  ...common,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: nodeExternals,
+};
 
 /** @type {import('esbuild').BuildOptions[]} */
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { worker: 'src/worker/server.ts' }, outdir: 'dist' },
-  // The row scan's helper thread, started from beside extension.js and worker.js (rowScanThreads.ts).
+  // The row scan's helper thread, started from beside extension.js, worker.js and cli.js (rowScanThreads.ts).
   { ...nodeCommon, entryPoints: { rowScanThread: ROW_SCAN_THREAD }, outdir: 'dist' },
-  // DENSITY sketch tools (merge shard sketches): node dist/densityCli.js.
+  // The winnow CLI (package.json "bin"): node dist/cli.js <command>.
   {
     ...nodeCommon,
-    entryPoints: { densityCli: 'src/worker/density/densityCli.ts' },
+    entryPoints: { cli: 'src/cli/main.ts' },
     outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
   },
   {
     ...common,

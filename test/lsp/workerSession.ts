@@ -75,8 +75,11 @@ export interface WorkerSessionOptions {
   workspaceFolders?: string[];
   /** Environment of the worker process (default: this process's, with a temporary XDG_CACHE_HOME). */
   env?: NodeJS.ProcessEnv;
-  /** How to talk to the worker: IPC as VS Code does (default), or stdio as other editors do. */
-  transport?: 'ipc' | 'stdio';
+  /**
+   * How to talk to the worker: IPC as VS Code does (default), stdio as other editors do, or
+   * stdio through the CLI (`node dist/cli.js lsp`).
+   */
+  transport?: 'ipc' | 'stdio' | 'cli';
   /**
    * The initializationOptions to send instead of the ones built from the options above (a client
    * without VS Code sends what its user configured, or nothing).
@@ -136,7 +139,7 @@ export class WorkerSession {
   ) {
     this.settings = options.settings ?? {};
     this.exited = new Promise(resolve => child.on('exit', code => resolve(code)));
-    if (options.transport !== 'stdio')
+    if (options.transport !== 'stdio' && options.transport !== 'cli')
       child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     connection.onError(([err]) => {
@@ -194,8 +197,12 @@ export class WorkerSession {
     const env = options.env ?? { ...process.env, XDG_CACHE_HOME: cacheHome };
     let child: ChildProcess;
     let connection: ProtocolConnection;
-    if (options.transport === 'stdio') {
-      child = spawn(process.execPath, [...(options.execArgv ?? []), workerPath, '--stdio'], {
+    if (options.transport === 'stdio' || options.transport === 'cli') {
+      const command =
+        options.transport === 'cli'
+          ? [join(repoRoot, 'dist', 'cli.js'), 'lsp']
+          : [workerPath, '--stdio'];
+      child = spawn(process.execPath, [...(options.execArgv ?? []), ...command], {
         stdio: 'pipe',
         env,
       });

@@ -10,6 +10,12 @@
  * answer token ids and max tokens (see `scorerKey`). Every record also carries the model id and
  * prompt id, so a number can always be traced to the scorer that produced it.
  *
+ * Bound records (`ub` instead of `s`): a remote engine that returns only its top-k logprobs may not
+ * return the answer token at all; P(yes) is then only known to be below the smallest probability
+ * it did return (docs/askllm.md). Such a row is stored as a bound, apart from the scores: `get`
+ * never returns it (nothing reads a bound as a score), `getBound` does, so a resumed run does not
+ * ask the engine again. Readers from before bounds existed skip those lines as unreadable.
+ *
  * Content hash versions: records carry `v: 2` (the JSONL engine's `contentHash` version 2).
  * Records without `v` were keyed by version 1 (SHA-256, `legacyContentHash`): they are held
  * apart, and {@link ScoreCache.rekeyLegacy} copies them under the new hash when a file's rows
@@ -37,7 +43,7 @@ export interface ScorerIdentity {
 export interface CachedScore {
   /** Raw P(yes): the ASK-LLM score. */
   pYes: number;
-  /** P(no), stored so the normalised variant needs no re-run. */
+  /** P(no), stored so the normalised variant needs no re-run; NaN when the engine did not give it. */
   pNo: number;
   /** Prompt length in tokens. */
   tokens: number;
@@ -49,15 +55,30 @@ export interface CachedScore {
   time: number;
 }
 
+/** A row whose answer token was not among the logprobs an engine returned: P(yes) < upperBound. */
+export interface CachedBound {
+  /** The smallest probability the engine returned for the row (P(yes) is below it). */
+  upperBound: number;
+  modelId: string;
+  promptId: string;
+  /** Milliseconds since the epoch when the engine answered. */
+  time: number;
+}
+
 interface LogRecord {
   /** Scorer key. */
   k: string;
   /** Row content hash. */
   h: string;
-  s: number;
-  n: number;
-  t: number;
-  tr: 0 | 1;
+  /** P(yes); absent in a bound record. */
+  s?: number;
+  /** P(no); null when unknown. */
+  n?: number | null;
+  /** Upper bound of P(yes) (bound records only). */
+  ub?: number;
+  /** Prompt tokens and truncation (absent in a bound record). */
+  t?: number;
+  tr?: 0 | 1;
   m: string;
   p: string;
   at: number;
@@ -123,7 +144,7 @@ function toRecord(scorer: string, hash: string, score: CachedScore): LogRecord {
     k: scorer,
     h: hash,
     s: score.pYes,
-    n: score.pNo,
+    n: Number.isNaN(score.pNo) ? null : score.pNo,
     t: score.tokens,
     tr: score.truncated ? 1 : 0,
     m: score.modelId,
@@ -141,9 +162,9 @@ function decodeRecord(line: string): LogRecord | undefined {
     return undefined;
   try {
     const r = JSON.parse(json) as LogRecord;
-    return typeof r.k === 'string' && typeof r.h === 'string' && typeof r.s === 'number'
-      ? r
-      : undefined;
+    const scored = typeof r.s === 'number';
+    const bound = r.s === undefined && typeof r.ub === 'number';
+    return typeof r.k === 'string' && typeof r.h === 'string' && (scored || bound) ? r : undefined;
   } catch {
     return undefined;
   }
@@ -161,6 +182,8 @@ export interface CacheLoadReport {
 /** The append-only score store. Create with `ScoreCache.open`. */
 export class ScoreCache {
   private readonly map = new Map<string, CachedScore>();
+  /** Bounds by `scorer:hash` (see the module comment); a score of the same key replaces one. */
+  private readonly bounds = new Map<string, CachedBound>();
   /** Content hash → scorer key → score, for lookups without a scorer. */
   private readonly byContent = new Map<string, Map<string, CachedScore>>();
   private writing: Promise<void> = Promise.resolve();
@@ -214,10 +237,15 @@ export class ScoreCache {
   }
 
   private load(r: LogRecord): void {
+    if (r.s === undefined) {
+      if (r.v !== undefined && r.ub !== undefined)
+        this.rememberBound(r.k, r.h, { upperBound: r.ub, modelId: r.m, promptId: r.p, time: r.at });
+      return;
+    }
     const score: CachedScore = {
       pYes: r.s,
-      pNo: r.n,
-      tokens: r.t,
+      pNo: typeof r.n === 'number' ? r.n : Number.NaN,
+      tokens: r.t ?? 0,
       truncated: r.tr === 1,
       modelId: r.m,
       promptId: r.p,
@@ -292,6 +320,7 @@ export class ScoreCache {
 
   private remember(scorer: string, hash: string, score: CachedScore): void {
     this.map.set(`${scorer}:${hash}`, score);
+    this.bounds.delete(`${scorer}:${hash}`);
     let m = this.byContent.get(hash);
     if (!m) this.byContent.set(hash, (m = new Map()));
     m.set(scorer, score);
@@ -300,6 +329,45 @@ export class ScoreCache {
   /** The stored score of a row under a scorer, if any. */
   get(scorer: string, hash: string): CachedScore | undefined {
     return this.map.get(`${scorer}:${hash}`);
+  }
+
+  /** The stored bound of a row under a scorer (a row no score is known for), if any. */
+  getBound(scorer: string, hash: string): CachedBound | undefined {
+    return this.bounds.get(`${scorer}:${hash}`);
+  }
+
+  private rememberBound(scorer: string, hash: string, bound: CachedBound): void {
+    const key = `${scorer}:${hash}`;
+    this.map.delete(key);
+    this.bounds.set(key, bound);
+    this.byContent.get(hash)?.delete(scorer);
+  }
+
+  /**
+   * Appends a batch of bounds (rows whose answer token an engine did not return) with one write
+   * and an fsync, like {@link putMany}. Resolves once the batch is durable.
+   */
+  putBounds(
+    scorer: string,
+    entries: readonly { hash: string; bound: Omit<CachedBound, 'time'> & { time?: number } }[],
+  ): Promise<void> {
+    if (entries.length === 0) return this.writing;
+    const now = Date.now();
+    let text = '';
+    for (const { hash, bound } of entries) {
+      const full: CachedBound = { ...bound, time: bound.time ?? now };
+      this.rememberBound(scorer, hash, full);
+      text += encodeRecord({
+        k: scorer,
+        h: hash,
+        ub: full.upperBound,
+        m: full.modelId,
+        p: full.promptId,
+        at: full.time,
+        v: RECORD_HASH_VERSION,
+      });
+    }
+    return this.append(text);
   }
 
   /**

@@ -624,10 +624,10 @@ interface Slot {
   facts?: BatchFacts;
   /** Set when the scan of the batch is over (facts, or a failed helper). */
   ready: boolean;
+  /** Whether its facts came from the helper (not from this thread). */
+  byHelper?: boolean;
   /** The helper scanning it, or -1 when scanned here. */
   readonly helper: number;
-  /** Resolves when it is ready. */
-  readonly settled: Promise<void>;
 }
 
 /** Batches each helper thread holds at once: one to scan, one waiting, so that it never idles. */
@@ -679,7 +679,7 @@ async function scanWithHelpers(
         state.slots.shift();
         if (slot.helper >= 0) state.held[slot.helper]--;
         if (slot.facts && columns.mergeBatch(slot.facts)) {
-          if (slot.helper >= 0) scanThreadStats.mergedBatches++;
+          if (slot.byHelper) scanThreadStats.mergedBatches++;
         } else {
           // A failed thread is not asked again; a file whose batches often have more field names
           // than a batch tracks is scanned here from then on.
@@ -691,23 +691,36 @@ async function scanWithHelpers(
       if (state.slots.length === 0 && state.end) return opts.isCurrent();
       const head = state.slots[0];
       if (head && (state.end || state.slots.length > MAX_AHEAD)) {
-        // Nothing more to scan here for now: wait for the oldest batch.
-        await head.settled;
-        continue;
-      }
-      const batch = await next();
-      if (batch && state.slots.length === 0) {
-        columns.recordLines(batch, schema, maxLineBytes);
-        filled(columns, batch, opts);
-      } else if (batch) {
-        const facts = RowColumns.scanBatch(batch, schema, maxLineBytes);
-        state.slots.push({ batch, facts, ready: true, helper: -1, settled: Promise.resolve() });
-      }
+        // Nothing else to scan here: scan the oldest batch here rather than wait for its helper
+        // (which may be short of a core); the helper's answer is then dropped.
+        head.facts = RowColumns.scanBatch(head.batch, schema, maxLineBytes);
+        head.ready = true;
+      } else scanNext(columns, state.slots, await next(), opts);
       // Let page requests and the helpers' answers in.
       await new Promise(resolve => setImmediate(resolve));
     }
   } finally {
     await batches.return(undefined);
+  }
+}
+
+/**
+ * Scans `batch` here: straight into the columns when every batch before it is merged, else on its
+ * own, to be merged in its turn.
+ */
+function scanNext(
+  columns: RowColumns,
+  slots: Slot[],
+  batch: LineBatch | undefined,
+  opts: ScanOptions,
+): void {
+  if (!batch) return;
+  if (slots.length === 0) {
+    columns.recordLines(batch, opts.schema, opts.maxLineBytes);
+    filled(columns, batch, opts);
+  } else {
+    const facts = RowColumns.scanBatch(batch, opts.schema, opts.maxLineBytes);
+    slots.push({ batch, facts, ready: true, helper: -1 });
   }
 }
 
@@ -723,21 +736,16 @@ async function feedHelpers(
     while (state.held[k] < HELPER_QUEUE) {
       const batch = await next();
       if (!batch) return;
-      const scanned = threads.scan(k, batch, schema, maxLineBytes);
-      const slot: Slot = {
-        batch,
-        ready: false,
-        helper: k,
-        settled: scanned.then(
-          facts => {
-            slot.facts = facts;
-            slot.ready = true;
-          },
-          () => {
-            slot.ready = true;
-          },
-        ),
-      };
+      const slot: Slot = { batch, ready: false, helper: k };
+      threads.scan(k, batch, schema, maxLineBytes).then(
+        facts => {
+          if (slot.ready) return; // scanned here meanwhile
+          slot.facts = facts;
+          slot.byHelper = true;
+          slot.ready = true;
+        },
+        () => (slot.ready = true),
+      );
       state.held[k]++;
       state.slots.push(slot);
     }

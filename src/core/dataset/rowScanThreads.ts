@@ -34,9 +34,9 @@ export const scanThreadStats = { mergedBatches: 0 };
 
 /**
  * Threads the row scan uses by default, the scanning one included: one on a machine of one or two
- * cores, else one core fewer than there are, at most 4. On two cores shared with the rest of VS
- * Code a helper did not pay (see docs/row-scan.md): the scan got no faster in wall time, for
- * about a third more CPU time.
+ * cores, else one core fewer than there are, at most 4. On the shared two-core test machine a
+ * helper made the scan 0.6x as long while the machine was quiet but 2-3.6x as long while it was
+ * busy (docs/row-scan.md); one thread loses least there.
  */
 export function defaultScanThreads(cores = availableParallelism()): number {
   return cores <= 2 ? 1 : Math.min(4, cores - 1);

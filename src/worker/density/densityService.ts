@@ -8,7 +8,7 @@
  * - `embeddings-<key>.wnde`: the embedding cache of one embedder configuration (embedStore),
  *   shared by every dataset embedded with it;
  * - `<dataset>-<id>.wnds`: the dataset's sketch (core/density serialize.ts), reproducible and
- *   mergeable with other shards' sketches (`node dist/densityCli.js merge`);
+ *   mergeable with other shards' sketches (`winnow merge`, src/cli);
  * - `<dataset>-<id>.wndr`: the scores by row content hash and what produced them.
  */
 import { createHash } from 'node:crypto';
