@@ -85,7 +85,8 @@ async function scoreAll(view: FrameLocator, what: string): Promise<void> {
     await vs.screenshot('judge-ab-failure');
     throw new Error(`${(e as Error).message}\n${vs.serverLog().slice(-3000)}`);
   });
-  await vs.hideNotifications();
+  // The run summary and judge-health toasts would cover the panels.
+  await vs.runCommand('Notifications: Clear All Notifications').catch(() => undefined);
 }
 
 test('two fixture judges score the file: the flips filter shows the rows a helper counts', async () => {
