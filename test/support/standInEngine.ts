@@ -21,8 +21,11 @@ import type { StandInBrain, StandInMessage } from './standInModel';
 
 /** A fault the next matching request(s) meet. */
 export type StandInFault =
-  /** An HTTP error status, e.g. 429 with a Retry-After, 500, 503. */
-  | { kind: 'status'; status: number; retryAfter?: string }
+  /**
+   * An HTTP error status, e.g. 429 with a Retry-After, 500, 503. `echoAuth` quotes the request's
+   * Authorization header in the error body (a careless proxy), to test that clients redact it.
+   */
+  | { kind: 'status'; status: number; retryAfter?: string; echoAuth?: boolean }
   /** No reply at all (the client's timeout must fire). */
   | { kind: 'timeout' }
   /** The connection is closed without a reply. */
@@ -204,7 +207,7 @@ export class StandInEngine {
       }
       const work = WORK_ROUTES.has(route);
       const fault = work ? this.takeFault(route) : undefined;
-      if (fault && (await this.early(fault, res))) return;
+      if (fault && (await this.early(fault, res, req.headers.authorization))) return;
       const reply = await handler(body);
       if (work && this.o.serviceMs > 0) await new Promise(r => setTimeout(r, this.o.serviceMs));
       if (fault?.kind === 'partial') return this.sendPartial(res, reply);
@@ -235,11 +238,16 @@ export class StandInEngine {
   }
 
   /** Faults that replace the reply; true when the request is finished with. */
-  private async early(fault: StandInFault, res: http.ServerResponse): Promise<boolean> {
+  private async early(
+    fault: StandInFault,
+    res: http.ServerResponse,
+    auth: string | undefined,
+  ): Promise<boolean> {
     switch (fault.kind) {
       case 'status': {
         const headers = fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : {};
-        this.send(res, fault.status, { error: { message: `injected ${fault.status}` } }, headers);
+        const message = `injected ${fault.status}${fault.echoAuth ? ` (request had ${auth})` : ''}`;
+        this.send(res, fault.status, { error: { message } }, headers);
         return true;
       }
       case 'timeout':

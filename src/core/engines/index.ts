@@ -5,3 +5,4 @@ export * from './embeddings';
 export { EngineHttp, EngineRequestError, TransientHttpError, endpointHost } from './http';
 export { DEFAULT_RETRY_POLICY, RetryableError, type RetryPolicy } from './retry';
 export { PROBE_DOCUMENT, type ProbeResult } from './probe';
+export * from './cachedRun';
