@@ -44,7 +44,7 @@ async function child(spec: ChildSpec): Promise<void> {
         process.stdout.write(`${JSON.stringify({ index, result, cached })}\n`);
     },
   });
-  process.stdout.write(`${JSON.stringify({ done: true, cached: r.cached, sent: r.sent })}\n`);
+  process.stdout.write(`${JSON.stringify({ done: true, hits: r.cached, sent: r.sent })}\n`);
   await cache.close();
   scorer.close();
 }
@@ -61,6 +61,7 @@ interface ChildLine {
   result?: RemoteRowResult;
   cached?: boolean;
   done?: boolean;
+  hits?: number;
   sent?: number;
 }
 
@@ -140,11 +141,11 @@ function defineTests(): void {
       const summary = second[second.length - 1];
       assert.equal(summary.done, true);
       const cachedRows = second.filter(l => l.cached);
-      assert.ok((summary.cached ?? 0) >= reported.length, 'every reported row came from the cache');
-      assert.equal((summary.sent ?? 0) + (summary.cached ?? 0), docs.length);
+      assert.ok((summary.hits ?? 0) >= reported.length, 'every reported row came from the cache');
+      assert.equal((summary.sent ?? 0) + (summary.hits ?? 0), docs.length);
       assert.ok((summary.sent ?? 0) > 0, 'the killed run had not finished');
       t.diagnostic(
-        `killed after ${reported.length} reported rows (${records} in the cache); resumed: ${summary.cached} from the cache, ${summary.sent} sent`,
+        `killed after ${reported.length} reported rows (${records} in the cache); resumed: ${summary.hits} from the cache, ${summary.sent} sent`,
       );
       for (const l of reported)
         assert.ok(
