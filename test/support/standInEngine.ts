@@ -45,6 +45,13 @@ export interface StandInOptions {
   modelName?: string;
   /** Fixed service time of every scoring or embedding request (default 0). */
   serviceMs?: number;
+  /**
+   * With `serviceMs`: the server works like a batching GPU engine, completing at most this many
+   * prompts per step of `serviceMs` (requests whole, in arrival order; a request that arrives
+   * during a step waits for the next). Unset: every request takes `serviceMs`, however many are in
+   * flight.
+   */
+  capacity?: number;
   /** vLLM's `--max-logprobs` (default 20): a larger k is a 400. */
   maxLogprobs?: number;
   /** vLLM's `logprob_token_ids` (default true). */
@@ -74,6 +81,12 @@ const WORK_ROUTES = new Set([
   '/embed',
 ]);
 
+/** Prompts (or texts) a work request carries. */
+function promptCount(body: Json): number {
+  const v = body.prompt ?? body.text ?? body.input ?? body.inputs ?? body.messages;
+  return Array.isArray(v) && body.messages === undefined ? v.length : 1;
+}
+
 class HttpFailure extends Error {
   constructor(
     readonly status: number,
@@ -96,7 +109,13 @@ export class StandInEngine {
   private readonly hanging = new Set<http.ServerResponse>();
   private server: http.Server;
   private port = 0;
-  private readonly o: Required<Omit<StandInOptions, 'apiKey'>> & { apiKey?: string };
+  private readonly o: Required<Omit<StandInOptions, 'apiKey' | 'capacity'>> & {
+    apiKey?: string;
+    capacity?: number;
+  };
+  /** Requests waiting for a step (see `capacity`). */
+  private readonly queue: { prompts: number; resolve: () => void }[] = [];
+  private stepping = false;
   private readonly routes: Record<string, Handler>;
 
   private constructor(options: StandInOptions) {
@@ -209,7 +228,7 @@ export class StandInEngine {
       const fault = work ? this.takeFault(route) : undefined;
       if (fault && (await this.early(fault, res, req.headers.authorization))) return;
       const reply = await handler(body);
-      if (work && this.o.serviceMs > 0) await new Promise(r => setTimeout(r, this.o.serviceMs));
+      if (work && this.o.serviceMs > 0) await this.serve(promptCount(body));
       if (fault?.kind === 'partial') return this.sendPartial(res, reply);
       this.send(
         res,
@@ -230,6 +249,40 @@ export class StandInEngine {
       };
     if (route === '/health') return { status: 'ok' };
     throw new HttpFailure(404, `no route ${route}`);
+  }
+
+  /** Waits the service time: a fixed delay, or the end of this request's step (`capacity`). */
+  private serve(prompts: number): Promise<void> {
+    if (this.o.capacity === undefined) return new Promise(r => setTimeout(r, this.o.serviceMs));
+    return new Promise(resolve => {
+      this.queue.push({ prompts, resolve });
+      if (!this.stepping) this.step();
+    });
+  }
+
+  /**
+   * One engine step: up to `capacity` queued prompts, done `serviceMs` after the step began. Steps
+   * follow each other on a fixed clock (a step begins when the previous one was due to end), so
+   * the stand-in's own reply work does not stretch them.
+   */
+  private step(begin = performance.now()): void {
+    this.stepping = true;
+    let room = this.o.capacity ?? Infinity;
+    const batch: (() => void)[] = [];
+    while (this.queue.length > 0 && (batch.length === 0 || this.queue[0].prompts <= room)) {
+      const w = this.queue.shift() as { prompts: number; resolve: () => void };
+      room -= w.prompts;
+      batch.push(w.resolve);
+    }
+    const end = begin + this.o.serviceMs;
+    setTimeout(
+      () => {
+        for (const done of batch) done();
+        if (this.queue.length > 0) this.step(Math.max(end, performance.now() - this.o.serviceMs));
+        else this.stepping = false;
+      },
+      Math.max(0, end - performance.now()),
+    );
   }
 
   private takeFault(route: string): StandInFault | undefined {
