@@ -24,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
+import * as zlib from 'node:zlib';
 
 /** The parts of a scorer that determine its scores. */
 export interface ScorerIdentity {
@@ -126,12 +127,16 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE) of a byte array. */
-export function crc32(bytes: Uint8Array): number {
+/** CRC-32 (IEEE) of a byte array, table-driven (for runtimes without zlib's). */
+function crc32Js(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
+
+/** CRC-32 (IEEE) of a byte array: zlib's native one (Node ≥ 20.15), else {@link crc32Js}. */
+export const crc32: (bytes: Uint8Array) => number =
+  (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32 ?? crc32Js;
 
 function encodeRecord(r: LogRecord): string {
   const json = JSON.stringify(r);
