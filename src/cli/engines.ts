@@ -6,9 +6,15 @@
 import { ENGINE_NAMES, type EngineFactory, type EngineName } from './engine';
 import { CliError, UsageError } from './errors';
 import { createLocalEngine } from './localEngine';
+import { createRemoteEngine } from './remoteEngine';
 
 const ENGINES: Partial<Record<EngineName, EngineFactory>> = {
   local: createLocalEngine,
+  openai: createRemoteEngine,
+  vllm: createRemoteEngine,
+  sglang: createRemoteEngine,
+  llamacpp: createRemoteEngine,
+  ollama: createRemoteEngine,
 };
 
 /** The factory of an `--engine` value; a usage error for a name that is no engine. */

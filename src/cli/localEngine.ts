@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { ScoreColumnMeta } from '../shared/protocol/worker';
 import { ModelHost } from '../worker/askllm/modelHost';
 import { resolveScorerConfig, ScorerSettingsError } from '../worker/askllm/scorerConfig';
-import type { AskLlmScorer } from '../worker/askllm/askLlmScorer';
+import { AskLlmScorer } from '../worker/askllm/askLlmScorer';
 import { DEFAULT_MODEL, type AskLlmSettings } from '../worker/settings';
 import { ModelLoadError, NoDeviceError, type LoadProgress } from '../worker/runtime';
 import type { EngineFacts, EngineOptions, RowResult, ScoringEngine } from './engine';
@@ -78,6 +78,11 @@ function settingsOf(o: EngineOptions): AskLlmSettings {
     showNormalizedVariant: false,
     offline: o.offline,
     endpoint: '',
+    // The remote engines are their own CLI engines (src/cli/engines.ts), not the worker's setting.
+    engine: 'local',
+    engineEndpoint: '',
+    engineApi: 'chat',
+    engineConcurrency: 0,
   };
 }
 
@@ -99,13 +104,16 @@ export async function createLocalEngine(o: EngineOptions): Promise<ScoringEngine
   const host = new ModelHost(() => o.modelCacheDir, o.logger);
   try {
     const config = await resolveScorerConfig(settings, o.datasetPath, []);
-    const { scorer } = await host.scorerFor(config, {
+    const { scorer: loaded } = await host.scorerFor(config, {
       offline: settings.offline,
       onProgress: p => {
         const m = loadMessage(settings.model, p);
         if (m) o.onLoadProgress?.(m);
       },
     });
+    if (!(loaded instanceof AskLlmScorer))
+      throw new CliError('the local engine loaded no local scorer');
+    const scorer = loaded;
     const i = scorer.info;
     const facts: EngineFacts = {
       engine: 'local',

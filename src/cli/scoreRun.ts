@@ -129,7 +129,10 @@ function persist(
         },
       });
     else if (r.status === 'bound' && typeof r.upperBound === 'number')
-      bounds.push({ hash, bound: { upperBound: r.upperBound, modelId: model, promptId } });
+      bounds.push({
+        hash,
+        bound: { upperBound: r.upperBound, pNo: r.pNo ?? Number.NaN, modelId: model, promptId },
+      });
   }
   return Promise.all([cache.putMany(key, scores), cache.putBounds(key, bounds)]);
 }

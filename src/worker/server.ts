@@ -585,7 +585,8 @@ onRequest(connection, ScoreRequest.type, async (params, token) => {
     };
   }
   try {
-    return await scoring.score(params.uri, abort.signal, reporter);
+    // The API key (from the host's SecretStorage) goes to the scorer only, never to a log.
+    return await scoring.score(params.uri, abort.signal, reporter, false, params.apiKey);
   } finally {
     cancel.dispose();
     if (progressToken !== undefined)

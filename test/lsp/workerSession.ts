@@ -297,7 +297,10 @@ export class WorkerSession {
    * Starts `winnow/score` with a work-done token; `progress` collects the `$/progress` values.
    * `cancel()` cancels the request the LSP way ($/cancelRequest).
    */
-  score(uri: string): {
+  score(
+    uri: string,
+    extra: { apiKey?: string } = {},
+  ): {
     result: Promise<ScoreResult>;
     progress: ProgressValue[];
     cancel: () => void;
@@ -310,7 +313,11 @@ export class WorkerSession {
     });
     const source = new CancellationTokenSource();
     const result = this.connection
-      .sendRequest<ScoreResult>(ScoreRequest.method, { uri, workDoneToken: token }, source.token)
+      .sendRequest<ScoreResult>(
+        ScoreRequest.method,
+        { uri, workDoneToken: token, ...extra },
+        source.token,
+      )
       .finally(() => listener.dispose());
     return { result, progress, cancel: () => source.cancel() };
   }

@@ -120,7 +120,7 @@ describe('ScoreCache file format', () => {
     const path = join(dir, 'bounds.log');
     const c = await ScoreCache.open(path);
     await c.putBounds('k', [
-      { hash: 'a', bound: { upperBound: 0.01, modelId: 'r', promptId: 'p' } },
+      { hash: 'a', bound: { upperBound: 0.01, pNo: Number.NaN, modelId: 'r', promptId: 'p' } },
     ]);
     await c.putMany('k', [{ hash: 'b', score: { ...score(0.4), pNo: Number.NaN } }]);
     assert.equal(c.get('k', 'a'), undefined, 'a bound is never read as a score');

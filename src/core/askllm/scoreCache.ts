@@ -10,11 +10,10 @@
  * answer token ids and max tokens (see `scorerKey`). Every record also carries the model id and
  * prompt id, so a number can always be traced to the scorer that produced it.
  *
- * Bound records (`ub` instead of `s`): a remote engine that returns only its top-k logprobs may not
- * return the answer token at all; P(yes) is then only known to be below the smallest probability
- * it did return (docs/askllm.md). Such a row is stored as a bound, apart from the scores: `get`
- * never returns it (nothing reads a bound as a score), `getBound` does, so a resumed run does not
- * ask the engine again. Readers from before bounds existed skip those lines as unreadable.
+ * Bound records (`b` instead of `s`) hold what a remote top-k engine gave for a row whose answer
+ * token was not among its top k: an upper bound on P(yes), not a score (docs/engines.md#score). They
+ * are kept apart from scores: {@link ScoreCache.get} and {@link ScoreCache.latest} never return
+ * them, {@link ScoreCache.getBound} does, so a resumed remote run does not ask for them again.
  *
  * Content hash versions: records carry `v: 2` (the JSONL engine's `contentHash` version 2).
  * Records without `v` were keyed by version 1 (SHA-256, `legacyContentHash`): they are held
@@ -25,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
+import * as zlib from 'node:zlib';
 
 /** The parts of a scorer that determine its scores. */
 export interface ScorerIdentity {
@@ -43,7 +43,7 @@ export interface ScorerIdentity {
 export interface CachedScore {
   /** Raw P(yes): the ASK-LLM score. */
   pYes: number;
-  /** P(no), stored so the normalised variant needs no re-run; NaN when the engine did not give it. */
+  /** P(no), stored so the normalised variant needs no re-run; NaN where it is not known. */
   pNo: number;
   /** Prompt length in tokens. */
   tokens: number;
@@ -55,13 +55,14 @@ export interface CachedScore {
   time: number;
 }
 
-/** A row whose answer token was not among the logprobs an engine returned: P(yes) < upperBound. */
+/** A stored upper bound on P(yes) (a remote top-k engine's row without its answer token). */
 export interface CachedBound {
-  /** The smallest probability the engine returned for the row (P(yes) is below it). */
+  /** P(yes) is at most this. */
   upperBound: number;
+  /** P(no) where the engine returned it, else NaN. */
+  pNo: number;
   modelId: string;
   promptId: string;
-  /** Milliseconds since the epoch when the engine answered. */
   time: number;
 }
 
@@ -70,15 +71,14 @@ interface LogRecord {
   k: string;
   /** Row content hash. */
   h: string;
-  /** P(yes); absent in a bound record. */
+  /** P(yes); absent on bound records. */
   s?: number;
-  /** P(no); null when unknown. */
-  n?: number | null;
-  /** Upper bound of P(yes) (bound records only). */
-  ub?: number;
-  /** Prompt tokens and truncation (absent in a bound record). */
-  t?: number;
-  tr?: 0 | 1;
+  /** Upper bound on P(yes) (bound records only). */
+  b?: number;
+  /** P(no); absent where it is not known. */
+  n?: number;
+  t: number;
+  tr: 0 | 1;
   m: string;
   p: string;
   at: number;
@@ -127,12 +127,16 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE) of a byte array. */
-export function crc32(bytes: Uint8Array): number {
+/** CRC-32 (IEEE) of a byte array, table-driven (for runtimes without zlib's). */
+function crc32Js(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
+
+/** CRC-32 (IEEE) of a byte array: zlib's native one (Node ≥ 20.15), else {@link crc32Js}. */
+export const crc32: (bytes: Uint8Array) => number =
+  (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32 ?? crc32Js;
 
 function encodeRecord(r: LogRecord): string {
   const json = JSON.stringify(r);
@@ -144,7 +148,7 @@ function toRecord(scorer: string, hash: string, score: CachedScore): LogRecord {
     k: scorer,
     h: hash,
     s: score.pYes,
-    n: Number.isNaN(score.pNo) ? null : score.pNo,
+    ...(Number.isFinite(score.pNo) ? { n: score.pNo } : {}),
     t: score.tokens,
     tr: score.truncated ? 1 : 0,
     m: score.modelId,
@@ -162,9 +166,11 @@ function decodeRecord(line: string): LogRecord | undefined {
     return undefined;
   try {
     const r = JSON.parse(json) as LogRecord;
-    const scored = typeof r.s === 'number';
-    const bound = r.s === undefined && typeof r.ub === 'number';
-    return typeof r.k === 'string' && typeof r.h === 'string' && (scored || bound) ? r : undefined;
+    return typeof r.k === 'string' &&
+      typeof r.h === 'string' &&
+      (typeof r.s === 'number' || typeof r.b === 'number')
+      ? r
+      : undefined;
   } catch {
     return undefined;
   }
@@ -182,8 +188,6 @@ export interface CacheLoadReport {
 /** The append-only score store. Create with `ScoreCache.open`. */
 export class ScoreCache {
   private readonly map = new Map<string, CachedScore>();
-  /** Bounds by `scorer:hash` (see the module comment); a score of the same key replaces one. */
-  private readonly bounds = new Map<string, CachedBound>();
   /** Content hash → scorer key → score, for lookups without a scorer. */
   private readonly byContent = new Map<string, Map<string, CachedScore>>();
   private writing: Promise<void> = Promise.resolve();
@@ -191,6 +195,8 @@ export class ScoreCache {
   private readonly legacy = new Map<string, Map<string, CachedScore>>();
   /** Version-1 hashes already re-keyed (named by the `from` of a record). */
   private readonly migrated = new Set<string>();
+  /** Bound records: `scorer:hash` → bound (apart from scores, see the module note). */
+  private readonly bounds = new Map<string, CachedBound>();
 
   private constructor(
     readonly path: string,
@@ -238,14 +244,19 @@ export class ScoreCache {
 
   private load(r: LogRecord): void {
     if (r.s === undefined) {
-      if (r.v !== undefined && r.ub !== undefined)
-        this.rememberBound(r.k, r.h, { upperBound: r.ub, modelId: r.m, promptId: r.p, time: r.at });
+      this.bounds.set(`${r.k}:${r.h}`, {
+        upperBound: r.b as number,
+        pNo: typeof r.n === 'number' ? r.n : Number.NaN,
+        modelId: r.m,
+        promptId: r.p,
+        time: r.at,
+      });
       return;
     }
     const score: CachedScore = {
       pYes: r.s,
       pNo: typeof r.n === 'number' ? r.n : Number.NaN,
-      tokens: r.t ?? 0,
+      tokens: r.t,
       truncated: r.tr === 1,
       modelId: r.m,
       promptId: r.p,
@@ -320,6 +331,7 @@ export class ScoreCache {
 
   private remember(scorer: string, hash: string, score: CachedScore): void {
     this.map.set(`${scorer}:${hash}`, score);
+    // A score of the row replaces the bound an earlier top-k run left for it.
     this.bounds.delete(`${scorer}:${hash}`);
     let m = this.byContent.get(hash);
     if (!m) this.byContent.set(hash, (m = new Map()));
@@ -329,45 +341,6 @@ export class ScoreCache {
   /** The stored score of a row under a scorer, if any. */
   get(scorer: string, hash: string): CachedScore | undefined {
     return this.map.get(`${scorer}:${hash}`);
-  }
-
-  /** The stored bound of a row under a scorer (a row no score is known for), if any. */
-  getBound(scorer: string, hash: string): CachedBound | undefined {
-    return this.bounds.get(`${scorer}:${hash}`);
-  }
-
-  private rememberBound(scorer: string, hash: string, bound: CachedBound): void {
-    const key = `${scorer}:${hash}`;
-    this.map.delete(key);
-    this.bounds.set(key, bound);
-    this.byContent.get(hash)?.delete(scorer);
-  }
-
-  /**
-   * Appends a batch of bounds (rows whose answer token an engine did not return) with one write
-   * and an fsync, like {@link putMany}. Resolves once the batch is durable.
-   */
-  putBounds(
-    scorer: string,
-    entries: readonly { hash: string; bound: Omit<CachedBound, 'time'> & { time?: number } }[],
-  ): Promise<void> {
-    if (entries.length === 0) return this.writing;
-    const now = Date.now();
-    let text = '';
-    for (const { hash, bound } of entries) {
-      const full: CachedBound = { ...bound, time: bound.time ?? now };
-      this.rememberBound(scorer, hash, full);
-      text += encodeRecord({
-        k: scorer,
-        h: hash,
-        ub: full.upperBound,
-        m: full.modelId,
-        p: full.promptId,
-        at: full.time,
-        v: RECORD_HASH_VERSION,
-      });
-    }
-    return this.append(text);
   }
 
   /**
@@ -385,6 +358,42 @@ export class ScoreCache {
       const full: CachedScore = { ...score, time: score.time ?? now };
       this.remember(scorer, hash, full);
       text += encodeRecord(toRecord(scorer, hash, full));
+    }
+    return this.append(text);
+  }
+
+  /** The stored upper bound of a row under a scorer, if any (never a score). */
+  getBound(scorer: string, hash: string): CachedBound | undefined {
+    return this.bounds.get(`${scorer}:${hash}`);
+  }
+
+  /**
+   * Appends bound records (rows a top-k engine gave only an upper bound for) with one write and
+   * an fsync, after the writes before it.
+   */
+  putBounds(
+    scorer: string,
+    entries: readonly { hash: string; bound: Omit<CachedBound, 'time'> & { time?: number } }[],
+  ): Promise<void> {
+    if (entries.length === 0) return this.writing;
+    const now = Date.now();
+    let text = '';
+    for (const { hash, bound } of entries) {
+      const full: CachedBound = { ...bound, time: bound.time ?? now };
+      this.bounds.set(`${scorer}:${hash}`, full);
+      const r: LogRecord = {
+        k: scorer,
+        h: hash,
+        b: full.upperBound,
+        ...(Number.isFinite(full.pNo) ? { n: full.pNo } : {}),
+        t: 0,
+        tr: 0,
+        m: full.modelId,
+        p: full.promptId,
+        at: full.time,
+        v: RECORD_HASH_VERSION,
+      };
+      text += encodeRecord(r);
     }
     return this.append(text);
   }

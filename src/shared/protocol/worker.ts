@@ -524,6 +524,12 @@ export interface ScoreParams {
    * end on it (model download and load, then rows done of total with an ETA).
    */
   workDoneToken?: string | number;
+  /**
+   * The remote engine's API key (`winnow.askllm.engine` other than `local`), from the host's
+   * SecretStorage. The worker keeps it in memory for the engine's requests only; it is never
+   * logged, stored or sent anywhere else.
+   */
+  apiKey?: string;
 }
 
 /** What one `winnow/score` run did. Cancellation is a normal result (`cancelled: true`). */

@@ -43,7 +43,10 @@ import { LegacyScoreMigration } from './legacyScores';
 import { errorText, type Logger } from '../logger';
 import { codeSpan, escapeMarkdown, formatCount } from '../editor/markdown';
 import { ModelLoadError, NoDeviceError, type LoadProgress } from '../runtime';
-import type { AskLlmScore, AskLlmScorer, ScorerInfo } from './askLlmScorer';
+import type { AskLlmScore, ScorerInfo } from './askLlmScorer';
+import type { RunScorer } from './remoteAskLlm';
+import { EngineCapabilityError, EngineRequestError, RetryableError } from '../../core/engines';
+import { MultiTokenAnswerError } from '../../core/askllm/tokens';
 import type { DatasetRegistry } from '../dataset/registry';
 import type { SettingsStore, WorkerSettings } from '../settings';
 import { uriToPath } from '../dataset/uri';
@@ -235,7 +238,7 @@ interface Run {
   settings: WorkerSettings;
   signal: AbortSignal;
   reporter: RunReporter | undefined;
-  scorer: AskLlmScorer;
+  scorer: RunScorer;
   schema: SchemaInfo | null;
   /** The extraction scope of the cache keys. */
   scope: string;
@@ -466,6 +469,7 @@ export class ScoringService {
     signal: AbortSignal,
     reporter?: RunReporter,
     auto = false,
+    apiKey?: string,
   ): Promise<ScoreResult> {
     if (!this.host.trusted()) {
       return Promise.reject(
@@ -486,7 +490,7 @@ export class ScoringService {
     const run = async (): Promise<ScoreResult> => {
       this.active = { uri, auto, abort };
       try {
-        return await this.run(uri, abort.signal, reporter, auto);
+        return await this.run(uri, abort.signal, reporter, auto, apiKey);
       } finally {
         this.active = undefined;
         signal.removeEventListener('abort', onAbort);
@@ -504,6 +508,7 @@ export class ScoringService {
     signal: AbortSignal,
     reporter: RunReporter | undefined,
     auto: boolean,
+    apiKey: string | undefined,
   ): Promise<ScoreResult> {
     const t0 = performance.now();
     const dataset = await this.validatedDataset(uri, signal, reporter);
@@ -513,7 +518,7 @@ export class ScoringService {
     const stopped = (device = '', promptName = ''): ScoreResult =>
       emptyResult(uri, dataset.rows.count, config, t0, device, promptName);
     if (signal.aborted) return stopped();
-    const { scorer, loadMs } = await this.loadScorer(config, auto, reporter);
+    const { scorer, loadMs } = await this.loadScorer(config, auto, reporter, apiKey);
     const info = scorer.info;
     const store = await this.store();
     // The health of the last run that measured it stays until this run measures its own.
@@ -595,19 +600,34 @@ export class ScoringService {
     config: ScorerConfig,
     auto: boolean,
     reporter: RunReporter | undefined,
+    apiKey?: string,
   ): Promise<ReadyScorer> {
     const s = config.settings;
     if (!this.models.holds(config)) {
       this.setPhase({ state: 'loadingModel', model: s.model });
-      reporter?.report(`Loading ${s.model}…`);
+      reporter?.report(
+        s.engine === 'local' ? `Loading ${s.model}…` : `Connecting to ${s.engine} (${s.model})…`,
+      );
     }
     try {
       return await this.models.scorerFor(config, {
         // Automatic runs never download: a hub id must already be in the model cache.
         offline: s.offline || auto,
         onProgress: this.loadProgress(s.model, reporter),
+        apiKey,
+        auto,
       });
     } catch (e) {
+      if (
+        e instanceof EngineCapabilityError ||
+        e instanceof EngineRequestError ||
+        e instanceof RetryableError
+      ) {
+        this.host.logger.error(`The ${s.engine} engine cannot score with ${s.model}`, e);
+        throw new ResponseError(WorkerErrorCodes.modelLoad, e.message);
+      }
+      if (e instanceof MultiTokenAnswerError)
+        throw new ResponseError(WorkerErrorCodes.badScorerSettings, e.message);
       if (e instanceof ModelLoadError || e instanceof NoDeviceError) {
         this.host.logger.error(`Could not load the ASK-LLM model ${s.model}`, e);
         throw new ResponseError(WorkerErrorCodes.modelLoad, e.message);
@@ -951,8 +971,11 @@ export class ScoringService {
       '',
       `Model ${codeSpan(m.model)} (${escapeMarkdown(m.dtype)}` +
         `${m.device ? `, ${escapeMarkdown(m.device)}` : ''}) · prompt ${escapeMarkdown(m.promptName)}` +
-        ` · answer ${m.answerTokens.map(t => codeSpan(t)).join(' + ')} · ` +
-        `${formatCount(hit.tokens)} tokens${hit.truncated ? ' (document truncated)' : ''}`,
+        ` · answer ${m.answerTokens.map(t => codeSpan(t)).join(' + ')}` +
+        // A remote engine does not report prompt tokens (0): the count is left out.
+        (hit.tokens > 0
+          ? ` · ${formatCount(hit.tokens)} tokens${hit.truncated ? ' (document truncated)' : ''}`
+          : ''),
     ];
     if (settings.askllm.showNormalizedVariant) {
       const d = hit.pYes + hit.pNo;
