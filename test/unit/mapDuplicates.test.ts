@@ -23,7 +23,7 @@ describe('near-duplicate band plan', () => {
     // k(√0.1) at w = 1 (kernel.ts): the collision chance of one sketch row at the threshold.
     assert.ok(Math.abs(plan.rowProbability - 0.7476) < 0.002, `${plan.rowProbability}`);
     assert.ok(plan.bandWidth >= 8, `band width ${plan.bandWidth}`);
-    assert.equal(plan.checkRows % 4, 0);
+    assert.equal(plan.checkRows % 16, 0);
     assert.ok(
       plan.checkMin > plan.checkRows * 0.4 && plan.checkMin < plan.checkRows * plan.rowProbability,
     );

@@ -6,15 +6,17 @@
  * with probability k(c) (kernel.ts): 0.75 at t = 0.95, 0.27 for unrelated rows. One shared
  * bucket means little, so the sketch rows are used in two ways (classic AND-OR amplification):
  *
- * 1. **Bands.** The first `checkRows` sketch rows are set aside; the next `bands × bandWidth`
- *    are cut into bands of `bandWidth` rows. Rows whose buckets agree in *every* row of some
- *    band are candidates (one sort per band by a hash of its buckets). A pair at the threshold
- *    is a candidate with probability 1 − (1 − k^b)^L; {@link planBands} picks the widest band
- *    that still reaches the target recall within the sketch's R rows.
- * 2. **Check rows.** A candidate must also share buckets in at least `checkMin` of the
- *    `checkRows` set-aside rows ("rows sharing buckets in many sketch rows"): a pair at the
- *    threshold passes with probability ≥ 1 − 10⁻⁴, an unrelated one practically never. This
- *    costs 16 word compares instead of a 384-d dot product.
+ * 1. **Bands.** The sketch rows are cut into `bands` bands of `bandWidth` rows. Rows whose
+ *    buckets agree in *every* row of some band are candidates (one radix sort per band by a
+ *    hash of its buckets). A pair at the threshold is a candidate with probability
+ *    1 − (1 − k^b)^L; {@link planBands} picks the widest band that still reaches the target
+ *    recall within the sketch's R rows.
+ * 2. **Check rows.** A candidate must also share buckets in at least `checkMin` of the first
+ *    `checkRows` sketch rows ("rows sharing buckets in many sketch rows"). They are kept as
+ *    2-bit residues of the bucket (16 B per row for 64 rows, so a million rows' checks stay in
+ *    cache): a residue match is at least as likely as a bucket match, so a pair at the
+ *    threshold passes with probability ≥ 1 − 10⁻⁴, while an unrelated pair practically never
+ *    does. Overlap with the candidate's own band only makes the check easier to pass.
  *
  * Every remaining candidate is **verified by exact cosine** (float64 dot product of the unit
  * vectors) and joined with union-find, so every pair reported similar is similar (precision 1
@@ -25,11 +27,11 @@
  * The sketch's first rows are the same hash functions whatever R is (projection.ts draws them
  * in order), so the caller hashes with `sketchParams({ ...density, rows: plan.rowsUsed })`.
  */
-import { bucketIndices, murmur3Words } from '../density/buckets';
+import { bucketIndices } from '../density/buckets';
+import { fmix32 } from '../density/prng';
 import { collisionProbability } from '../density/kernel';
 import type { LshHasher } from '../density/hasher';
 import type { SketchParams } from '../density/params';
-import { sortByKeys } from '../dataset/radixSort';
 import { UnionFind } from './unionFind';
 
 /** Default cosine threshold: the SemDeDup range (Abbas et al. 2023 keep ≈ 0.9–0.97). */
@@ -37,7 +39,7 @@ export const DEFAULT_DUPLICATE_THRESHOLD = 0.95;
 /** Default recall a pair exactly at the threshold should have (pairs above it do better). */
 export const DEFAULT_TARGET_RECALL = 0.995;
 /** Default sketch rows set aside for the "many shared buckets" check. */
-export const DEFAULT_CHECK_ROWS = 40;
+export const DEFAULT_CHECK_ROWS = 64;
 /** Largest chance that the check turns away a pair at the threshold. */
 const CHECK_MISS = 1e-4;
 
@@ -50,7 +52,7 @@ export interface BandPlan {
   readonly checkMin: number;
   readonly bandWidth: number;
   readonly bands: number;
-  /** Sketch rows hashed: checkRows + bands × bandWidth (≤ R). */
+  /** Sketch rows hashed: max(checkRows, bands × bandWidth) (≤ R). */
   readonly rowsUsed: number;
   /** Expected recall of a pair exactly at the threshold (bands × check). */
   readonly pairRecall: number;
@@ -81,12 +83,12 @@ export function planBands(
     throw new RangeError(`Near-duplicate threshold must be in (0, 1), got ${threshold}`);
   const c = Math.sqrt(2 - 2 * threshold);
   const p = collisionProbability(c, params.bandwidth, params.hashesPerRow);
-  // Check rows are packed 4 to a word; keep at least three quarters of the rows for bands.
-  const checkRows = Math.min(checkRowsWanted, Math.floor(params.rows / 16) * 4);
+  // Check rows are packed 16 to a word.
+  const checkRows = Math.min(checkRowsWanted, Math.floor(params.rows / 16) * 16);
   let checkMin = 0;
   while (checkRows > 0 && binomialBelow(checkRows, p, checkMin + 1) <= CHECK_MISS) checkMin++;
   const checkPass = 1 - binomialBelow(checkRows, p, checkMin);
-  const available = params.rows - checkRows;
+  const available = params.rows;
   let best = { bandWidth: 1, bands: available, recall: 1 - Math.pow(1 - p, available) };
   for (let b = Math.min(64, available); b >= 1; b--) {
     const bands = Math.floor(available / b);
@@ -103,7 +105,7 @@ export function planBands(
     checkMin,
     bandWidth: best.bandWidth,
     bands: best.bands,
-    rowsUsed: checkRows + best.bands * best.bandWidth,
+    rowsUsed: Math.max(checkRows, best.bands * best.bandWidth),
     pairRecall: best.recall * checkPass,
   };
 }
@@ -133,13 +135,47 @@ export interface NearDuplicateOptions {
   onProgress?: (phase: 'hashing' | 'grouping', done: number, total: number) => void;
 }
 
-/** Band keys (band-major, bands × n) and check bytes (n × checkRows) of every item. */
+/** Band keys (band-major, bands × n) and check words (n × checkRows/16) of every item. */
 interface Sketched {
   keys: Uint32Array;
-  checks: Uint8Array;
+  checks: Uint32Array;
 }
 
 const yieldToEventLoop = () => new Promise<void>(resolve => setImmediate(resolve));
+
+/**
+ * Bucket ids of `count` hashed rows (count × R), for K = 1 without a division where
+ * −B ≤ h < B (as sketch.ts does); other inputs take bucketIndices' general path.
+ */
+function bucketsOf(
+  hashes: Int32Array,
+  count: number,
+  params: SketchParams,
+  out: Int32Array,
+  rowBase: number,
+): void {
+  const { rows, buckets: B, hashesPerRow } = params;
+  if (hashesPerRow !== 1) {
+    bucketIndices(hashes, count, rows, B, hashesPerRow, out, rowBase);
+    return;
+  }
+  for (let i = 0, e = count * rows; i < e; i++) {
+    const h = hashes[i];
+    const m = h + ((h >> 31) & B);
+    out[i] = m >>> 0 < B ? m : -1;
+  }
+  for (let i = 0, e = count * rows; i < e; i++)
+    if (out[i] < 0)
+      bucketIndices(
+        hashes.subarray(i, i + 1),
+        1,
+        1,
+        B,
+        1,
+        out.subarray(i, i + 1),
+        rowBase + Math.floor(i / rows),
+      );
+}
 
 async function sketchItems(
   vectors: Float32Array,
@@ -148,37 +184,50 @@ async function sketchItems(
   plan: BandPlan,
   options: NearDuplicateOptions,
 ): Promise<Sketched> {
-  const { dim: d, rows, buckets, hashesPerRow } = hasher.params;
-  const { checkRows: m, bandWidth: b, bands } = plan;
+  const { dim: d, rows } = hasher.params;
+  const { bandWidth: b, bands } = plan;
+  const words = plan.checkRows / 16;
   const keys = new Uint32Array(bands * n);
-  const checks = new Uint8Array(n * m);
+  const checks = new Uint32Array(n * words);
   const block = hasher.blockRows;
-  const bucketIds = new Int32Array(block * rows);
+  const ids = new Int32Array(block * rows);
   for (let start = 0; start < n; start += block) {
     options.signal?.throwIfAborted();
     const count = Math.min(block, n - start);
     const hashes = await hasher.hash(vectors.subarray(start * d, (start + count) * d), count);
-    bucketIndices(hashes, count, rows, buckets, hashesPerRow, bucketIds, start);
+    bucketsOf(hashes, count, hasher.params, ids, start);
     for (let i = 0; i < count; i++) {
       const base = i * rows;
       const item = start + i;
-      for (let r = 0; r < m; r++) checks[item * m + r] = bucketIds[base + r] & 0xff;
-      for (let l = 0; l < bands; l++)
-        keys[l * n + item] = murmur3Words(bucketIds, base + m + l * b, b, l);
+      for (let w = 0; w < words; w++) {
+        let word = 0;
+        for (let r = 0; r < 16; r++) word |= (ids[base + w * 16 + r] & 3) << (2 * r);
+        checks[item * words + w] = word;
+      }
+      for (let l = 0, o = base; l < bands; l++) {
+        // A quick multiplicative mix of the band's bucket ids; an accidental key collision
+        // only adds a candidate, which the check and the cosine then turn away.
+        let k = l;
+        for (const e = o + b; o < e; o++)
+          k = Math.imul(((k << 5) | (k >>> 27)) ^ ids[o], 0x9e3779b1);
+        keys[l * n + item] = fmix32(k);
+      }
     }
     options.onProgress?.('hashing', start + count, n);
   }
   return { keys, checks };
 }
 
-/** Sketch rows two items share among the check rows (SWAR count of equal bytes). */
-function sharedCheckRows(words: Uint32Array, a: number, b: number, wordsPerItem: number): number {
+/** Check rows two items share: 2-bit residues that agree (SWAR popcount). */
+function sharedCheckRows(words: Uint32Array, a: number, b: number, perItem: number): number {
   let shared = 0;
-  for (let i = a * wordsPerItem, j = b * wordsPerItem, e = i + wordsPerItem; i < e; i++, j++) {
+  for (let i = a * perItem, j = b * perItem, e = i + perItem; i < e; i++, j++) {
     const x = words[i] ^ words[j];
-    // A byte of y has its top bit set exactly where x has a zero byte.
-    const y = ~(((x & 0x7f7f7f7f) + 0x7f7f7f7f) | x | 0x7f7f7f7f);
-    shared += Math.imul(y >>> 7, 0x01010101) >>> 24;
+    // One bit per 2-bit field, set where the field of x is 0 (the residues agree).
+    let y = ~(x | (x >>> 1)) & 0x55555555;
+    y = (y & 0x33333333) + ((y >>> 2) & 0x33333333);
+    y = (y + (y >>> 4)) & 0x0f0f0f0f;
+    shared += Math.imul(y, 0x01010101) >>> 24;
   }
   return shared;
 }
@@ -202,36 +251,70 @@ export function rowDot(x: Float32Array, a: number, b: number, d: number): number
   return s0 + s1 + s2 + s3;
 }
 
-/** Verifies the candidate pairs of one run of rows sharing a band key. */
-function joinRun(
-  run: Uint32Array,
-  ctx: {
-    vectors: Float32Array;
-    d: number;
-    words: Uint32Array;
-    wordsPerItem: number;
-    checkMin: number;
-    threshold: number;
-    sets: UnionFind;
-    stats: NearDuplicateStats;
-  },
+/** What the band loop needs to verify candidates. */
+interface JoinContext {
+  vectors: Float32Array;
+  d: number;
+  checks: Uint32Array;
+  wordsPerItem: number;
+  checkMin: number;
+  threshold: number;
+  sets: UnionFind;
+  stats: NearDuplicateStats;
+}
+
+/** Checks, verifies and joins one candidate pair. */
+function tryPair(a: number, b: number, ctx: JoinContext): void {
+  const { stats, sets } = ctx;
+  stats.candidates++;
+  if (ctx.wordsPerItem > 0 && sharedCheckRows(ctx.checks, a, b, ctx.wordsPerItem) < ctx.checkMin)
+    return;
+  if (sets.find(a) === sets.find(b)) return;
+  stats.verified++;
+  if (rowDot(ctx.vectors, a, b, ctx.d) >= ctx.threshold && sets.union(a, b)) stats.joined++;
+}
+
+/** The candidate pairs of one run of rows sharing a band key. */
+function joinRun(rows: Uint32Array, s: number, e: number, ctx: JoinContext): void {
+  if (e - s > 8) {
+    // A big bucket (copies of one text, a template): skip it once it is one group.
+    const first = ctx.sets.find(rows[s]);
+    let together = true;
+    for (let i = s + 1; i < e && together; i++) together = ctx.sets.find(rows[i]) === first;
+    if (together) return;
+  }
+  for (let i = s; i < e; i++) for (let j = i + 1; j < e; j++) tryPair(rows[i], rows[j], ctx);
+}
+
+/**
+ * Sorts 0..n−1 by `keys` (two 16-bit LSD radix passes) into `rows`, with the sorted keys in
+ * `sorted`, so that runs of equal keys are found by a sequential scan. `tmpRows`/`tmpKeys`
+ * are scratch space of n each. (radixSort.ts's sortByKeys returns the rows only.)
+ */
+function sortBand(
+  keys: Uint32Array,
+  rows: Uint32Array,
+  sorted: Uint32Array,
+  tmpRows: Uint32Array,
+  tmpKeys: Uint32Array,
+  counts: Uint32Array,
 ): void {
-  const { sets, stats } = ctx;
-  const first = sets.find(run[0]);
-  let together = true;
-  for (let i = 1; i < run.length && together; i++) together = sets.find(run[i]) === first;
-  if (together) return;
-  for (let i = 0; i < run.length; i++) {
-    const a = run[i];
-    for (let j = i + 1; j < run.length; j++) {
-      const b = run[j];
-      if (sets.find(a) === sets.find(b)) continue;
-      stats.candidates++;
-      if (ctx.wordsPerItem > 0 && sharedCheckRows(ctx.words, a, b, ctx.wordsPerItem) < ctx.checkMin)
-        continue;
-      stats.verified++;
-      if (rowDot(ctx.vectors, a, b, ctx.d) >= ctx.threshold && sets.union(a, b)) stats.joined++;
-    }
+  const n = keys.length;
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[keys[i] & 0xffff]++;
+  for (let b = 0, sum = 0; b < 65536; b++) [counts[b], sum] = [sum, sum + counts[b]];
+  for (let i = 0; i < n; i++) {
+    const at = counts[keys[i] & 0xffff]++;
+    tmpKeys[at] = keys[i];
+    tmpRows[at] = i;
+  }
+  counts.fill(0);
+  for (let i = 0; i < n; i++) counts[tmpKeys[i] >>> 16]++;
+  for (let b = 0, sum = 0; b < 65536; b++) [counts[b], sum] = [sum, sum + counts[b]];
+  for (let i = 0; i < n; i++) {
+    const at = counts[tmpKeys[i] >>> 16]++;
+    sorted[at] = tmpKeys[i];
+    rows[at] = tmpRows[i];
   }
 }
 
@@ -266,27 +349,27 @@ export async function findNearDuplicates(
     largestBucket: 0,
     ms: { hash: t1 - t0, group: 0 },
   };
-  const sets = new UnionFind(n);
-  const ctx = {
+  const ctx: JoinContext = {
     vectors,
     d,
-    words: new Uint32Array(checks.buffer, 0, checks.length / 4),
-    wordsPerItem: plan.checkRows / 4,
+    checks,
+    wordsPerItem: plan.checkRows / 16,
     checkMin: plan.checkMin,
     threshold: plan.threshold,
-    sets,
+    sets: new UnionFind(n),
     stats,
   };
+  const [rows, sorted, tmpRows, tmpKeys] = [0, 1, 2, 3].map(() => new Uint32Array(n));
+  const counts = new Uint32Array(65536);
   for (let l = 0; l < plan.bands; l++) {
     options.signal?.throwIfAborted();
-    const band = keys.subarray(l * n, (l + 1) * n);
-    const order = sortByKeys(iota(n), band.slice());
+    sortBand(keys.subarray(l * n, (l + 1) * n), rows, sorted, tmpRows, tmpKeys, counts);
     for (let s = 0; s < n;) {
       let e = s + 1;
-      while (e < n && band[order[e]] === band[order[s]]) e++;
+      while (e < n && sorted[e] === sorted[s]) e++;
       if (e - s > 1) {
         stats.largestBucket = Math.max(stats.largestBucket, e - s);
-        joinRun(order.subarray(s, e), ctx);
+        joinRun(rows, s, e, ctx);
       }
       s = e;
     }
@@ -294,13 +377,7 @@ export async function findNearDuplicates(
     await yieldToEventLoop();
   }
   stats.ms.group = performance.now() - t1;
-  return { groupOf: sets.smallestMembers(), plan, stats };
-}
-
-function iota(n: number): Uint32Array {
-  const out = new Uint32Array(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  return out;
+  return { groupOf: ctx.sets.smallestMembers(), plan, stats };
 }
 
 /** Unit-normalises rows in place (zero rows stay zero and match nothing). */
