@@ -33,3 +33,12 @@ export type { BruteForceGroups, GroupingAgreement } from './bruteForce';
 export { DEFAULT_LANDMARKS, DEFAULT_LAYOUT_SEED, computeLayout, sampleIndices } from './layout';
 export type { Layout, LayoutOptions, LayoutPhase } from './layout';
 export { UnionFind } from './unionFind';
+export {
+  GROUPS_MAGIC,
+  LAYOUT_MAGIC,
+  decodeMapFile,
+  encodeMapFile,
+  readMapFile,
+  writeMapFile,
+} from './mapFiles';
+export type { MapFile, MapFileMeta } from './mapFiles';
