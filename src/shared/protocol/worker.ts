@@ -532,7 +532,13 @@ export interface GetDuplicateGroupsResult {
   embeddedItems: number;
   unembeddedItems: number;
   /** How the DENSITY sketch's rows were used (docs/map.md#near-duplicates). */
-  plan: { bandWidth: number; bands: number; checkRows: number; checkMin: number; pairRecall: number };
+  plan: {
+    bandWidth: number;
+    bands: number;
+    checkRows: number;
+    checkMin: number;
+    pairRecall: number;
+  };
   /** Candidate pairs, cosines computed, pairs joined; absent when cached. */
   stats?: { candidates: number; verified: number; joined: number };
   cached: boolean;

@@ -7,11 +7,14 @@ import type { ViewFilter, ViewInfo } from '../../../src/shared/protocol/webview'
 import { textButton } from '../util/buttons';
 import { el } from '../util/dom';
 import { BulkDecisions, type OnDecide } from './bulkDecisions';
+import { DuplicateControls } from './duplicates';
 import { HistogramView } from './histogram';
 
 export interface FilterCallbacks {
   onFilter(filter: ViewFilter): void;
   onDecide: OnDecide;
+  /** "Find" near-duplicate groups. */
+  onFindDuplicates(): void;
 }
 
 type DecisionFilter = NonNullable<ViewFilter['decisions']>[number];
@@ -124,6 +127,7 @@ export class FilterPanel {
   private readonly density: HistogramView;
   private readonly fields: FilterFields;
   private readonly decide: BulkDecisions;
+  private readonly duplicates: DuplicateControls;
   private filter: ViewFilter = {};
 
   constructor(private readonly cb: FilterCallbacks) {
@@ -148,6 +152,12 @@ export class FilterPanel {
       },
     );
     this.decide = new BulkDecisions((target, decision) => cb.onDecide(target, decision));
+    this.duplicates = new DuplicateControls({
+      onFilter: part => this.change(part),
+      onDecide: (target, decision) => cb.onDecide(target, decision),
+      onFind: () => cb.onFindDuplicates(),
+    });
+    this.fields.element.append(this.duplicates.element);
     this.element.append(
       this.score.element,
       this.density.element,
@@ -171,5 +181,6 @@ export class FilterPanel {
     this.density.update(view.histograms.density, f.density);
     this.fields.update(f, view.fields);
     this.decide.update(view);
+    this.duplicates.update(view);
   }
 }
