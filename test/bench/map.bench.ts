@@ -12,8 +12,12 @@
  *   MatMul every grouping must pay), printed as a ratio;
  * - **recall and precision** on `--recall-n` rows (20,000) against brute force (every pair's
  *   cosine on ORT MatMul blocks), with the speed-up over brute force.
- * `--only layout|dedup|recall` runs one part. Goals: layout ≤ 60 s, grouping ≤ 60 s on 2 cores,
- * recall ≥ 0.99 and precision 1.
+ * - **rendering**: frames per second while the dataset view's map renderer pans `--render-n`
+ *   points (1,000,000) in the headless Chromium the UI tests use, with the renderer string
+ *   WebGL reports (software GL here: a floor), beside a frame loop that draws nothing and
+ *   100,000 points, in the same browser.
+ * `--only layout|dedup|recall|render` runs one part. Goals: layout ≤ 60 s, grouping ≤ 60 s on
+ * 2 cores, recall ≥ 0.99 and precision 1; rendering has no goal here (software GL).
  */
 import { UMAP } from 'umap-js';
 import { OrtLshHasher, sketchParams } from '../../src/core/density';
@@ -24,6 +28,9 @@ import {
   findNearDuplicates,
   planBands,
 } from '../../src/core/map';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { launchChromium } from '../../scripts/vscodeRuntime.mjs';
 import { plantedSet } from '../support/mapData';
 
 function arg(name: string, fallback: number): number {
@@ -135,12 +142,62 @@ async function benchRecall(): Promise<string> {
   return `recall ${a.recall.toFixed(4)}, precision ${a.precision.toFixed(4)} on ${n} (goal ≥ 0.99 and 1: ${met ? 'met' : 'NOT met'})`;
 }
 
+interface FrameResult {
+  frames: number;
+  seconds: number;
+  renderer: string;
+}
+
+async function benchRender(): Promise<string> {
+  const n = arg('--render-n', 1_000_000);
+  const bundle = await esbuild.build({
+    entryPoints: [join(__dirname, '..', '..', '..', 'test', 'bench', 'pages', 'mapRenderPage.ts')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+  });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const style = 'position:absolute;left:0;top:0;width:1000px;height:700px';
+    await page.setContent(
+      `<html><body style="margin:0"><canvas id="map" style="${style}"></canvas>` +
+        `<canvas id="overlay" style="${style}"></canvas></body></html>`,
+    );
+    await page.addScriptTag({ content: bundle.outputFiles[0].text });
+    const run = (count: number, draw: boolean) =>
+      page.evaluate(
+        ([c, d]) =>
+          (
+            window as unknown as {
+              benchMap(n: number, ms: number, d: boolean): Promise<FrameResult>;
+            }
+          ).benchMap(c as number, 4000, d as boolean),
+        [count, draw] as const,
+      );
+    const fps = (r: FrameResult) => r.frames / r.seconds;
+    const idle = await run(1000, false);
+    const small = await run(100_000, true);
+    const big = await run(n, true);
+    console.log(
+      `render: ${n} points panned at ${fps(big).toFixed(1)} frames/s (${big.frames} frames in ${big.seconds.toFixed(1)} s); ` +
+        `100,000 points ${fps(small).toFixed(1)} frames/s; empty frame loop ${fps(idle).toFixed(1)} frames/s; renderer: ${big.renderer}`,
+    );
+    return `render ${n} points: ${fps(big).toFixed(1)} frames/s on ${big.renderer} (${(fps(big) / fps(idle)).toFixed(2)}× the empty frame loop)`;
+  } finally {
+    await browser.close();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`map bench: d=${D}, threshold ${THRESHOLD}, ${only ? `only ${only}` : 'all parts'}`);
   const summary: string[] = [];
   if (!only || only === 'recall') summary.push(await benchRecall());
   if (!only || only === 'layout') summary.push(await benchLayout());
   if (!only || only === 'dedup') summary.push(await benchDedup());
+  if (!only || only === 'render') summary.push(await benchRender());
   console.log('--- summary ---');
   for (const line of summary) console.log(line);
 }

@@ -157,7 +157,7 @@ export class MapBridge {
       const message =
         r.count === 0
           ? `No near-duplicates at cosine ≥ ${r.threshold}`
-          : `${fmt(r.count)} near-duplicate groups (${fmt(r.groupedRows)} rows) at cosine ≥ ${r.threshold}`;
+          : `${fmt(r.count)} near-duplicate ${r.count === 1 ? 'group' : 'groups'} (${fmt(r.groupedRows)} rows) at cosine ≥ ${r.threshold}`;
       return { type: 'map/duplicates', count: r.count, groupedRows: r.groupedRows, message };
     } finally {
       this.progress('', 0, 0);

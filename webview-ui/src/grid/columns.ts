@@ -78,10 +78,10 @@ export const COLUMNS: readonly ColumnDef[] = [
   },
   {
     id: 'duplicates',
-    title: 'Dup group',
+    title: 'Group',
     description:
       'Near-duplicate group: rows whose DENSITY embeddings have cosine ≥ the threshold, exact copies included (number of rows in brackets)',
-    width: 92,
+    width: 100,
     minWidth: 72,
     hideable: true,
     align: 'right',

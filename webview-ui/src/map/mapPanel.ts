@@ -66,6 +66,8 @@ export class MapPanel {
   private readonly controls: MapControls;
   private renderer: MapRenderer | undefined;
   private transform: MapTransform = fitTransform(1, 1);
+  /** Whether the user panned or zoomed (else the map keeps fitting the panel). */
+  private moved = false;
   private x = new Float32Array(0);
   private y = new Float32Array(0);
   private index: SpatialIndex | undefined;
@@ -192,7 +194,9 @@ export class MapPanel {
       const inView = r.state.inView ? new Uint8Array(r.state.inView) : undefined;
       for (let i = 0; i < n; i++)
         this.visible[i] = this.x[i] === this.x[i] && (!inView || inView[i] === 1) ? 1 : 0;
-      this.paintFlags();
+      // The selection holds only rows the map shows (the view may have changed).
+      if (this.selected.length === n) this.select([], true);
+      else this.paintFlags();
     }
     this.paintColors();
     this.paintOverlay();
@@ -289,8 +293,9 @@ export class MapPanel {
     const r = this.canvas.getBoundingClientRect();
     if (r.width < 2 || r.height < 2) return;
     const old = this.transform;
-    const fit = fitTransform(r.width, r.height);
-    this.setTransform(old.width > 1 ? { ...old, width: r.width, height: r.height } : fit);
+    this.setTransform(
+      this.moved ? { ...old, width: r.width, height: r.height } : fitTransform(r.width, r.height),
+    );
   }
 
   // -- selection ----------------------------------------------------------------------------------
@@ -301,13 +306,19 @@ export class MapPanel {
     this.canvas.dataset.tool = tool;
   }
 
-  /** Selects the visible rows inside `poly` (data coordinates); `add` extends the selection. */
+  /**
+   * Selects the visible rows inside `poly` (data coordinates); `add` extends the selection.
+   * Rows the map no longer shows leave it.
+   */
   private select(poly: ArrayLike<number>, add: boolean): void {
     const inside = pointsInPolygon(this.x, this.y, this.visible, poly);
     if (!add) this.selected.fill(0);
     for (const r of inside) this.selected[r] = 1;
     const rows: number[] = [];
-    for (let i = 0; i < this.selected.length; i++) if (this.selected[i]) rows.push(i);
+    for (let i = 0; i < this.selected.length; i++) {
+      if (this.selected[i] && !this.visible[i]) this.selected[i] = 0;
+      if (this.selected[i]) rows.push(i);
+    }
     this.selection = Uint32Array.from(rows);
     this.paintFlags();
   }
@@ -331,11 +342,17 @@ export class MapPanel {
     stage.addEventListener('pointermove', e => this.onMove(e));
     stage.addEventListener('pointerup', e => this.onUp(e));
     stage.addEventListener('pointerleave', () => this.hideTooltip());
+    // A double click fits the whole map again.
+    stage.addEventListener('dblclick', () => {
+      this.moved = false;
+      this.resize();
+    });
     stage.addEventListener(
       'wheel',
       e => {
         e.preventDefault();
         const [sx, sy] = this.local(e);
+        this.moved = true;
         this.setTransform(zoomAt(this.transform, sx, sy, Math.exp(-e.deltaY * 0.0015)));
       },
       { passive: false },
@@ -367,6 +384,7 @@ export class MapPanel {
     if (Math.hypot(sx - d.path[last], sy - d.path[last + 1]) < 2) return;
     d.moved ||= Math.hypot(sx - d.startX, sy - d.startY) > 3;
     if (d.tool === 'pan') {
+      this.moved = true;
       this.setTransform(panBy(this.transform, sx - d.path[last], sy - d.path[last + 1]));
       d.path.push(sx, sy);
     } else if (d.tool === 'lasso') {

@@ -84,7 +84,7 @@ export function pointColors(
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v === v) put(i, rampColor((v - lo) / span));
-      else put(i, NONE_COLOR, 120);
+      else put(i, NONE_COLOR, 150);
     }
   } else
     for (let i = 0; i < n; i++) {
@@ -98,7 +98,7 @@ export function pointColors(
         );
       } else {
         const g = c.groups?.[i] ?? -1;
-        put(i, g < 0 ? NONE_COLOR : CATEGORY_COLORS[g % CATEGORY_COLORS.length], g < 0 ? 90 : 240);
+        put(i, g < 0 ? NONE_COLOR : CATEGORY_COLORS[g % CATEGORY_COLORS.length], g < 0 ? 130 : 240);
       }
     }
   return shown ? { rgba, range: shown } : { rgba };

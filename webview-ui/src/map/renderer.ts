@@ -200,11 +200,10 @@ export class MapRenderer {
     const sy = (2 * t.k) / t.height;
     gl.uniform2f(gl.getUniformLocation(this.prog, 'u_scale'), sx, sy);
     gl.uniform2f(gl.getUniformLocation(this.prog, 'u_offset'), -t.cx * sx, -t.cy * sy);
-    // Points grow with the zoom and shrink in crowded maps, within 2–9 device pixels.
-    const base = Math.min(
-      9,
-      Math.max(2, (Math.sqrt(t.k / 200) * 14) / Math.sqrt(Math.log10(this.count + 10))),
-    );
+    // Points shrink in crowded maps (a million rows: about 2 px) and grow as the user zooms in.
+    const crowd = Math.sqrt(2000 / Math.max(this.count, 2000));
+    const zoom = Math.sqrt(t.k / Math.max(1, Math.min(t.width, t.height) * 0.46));
+    const base = Math.min(9, Math.max(1.5, (2 + 6 * crowd) * zoom));
     gl.uniform1f(gl.getUniformLocation(this.prog, 'u_size'), base * dpr);
     gl.uniform1f(gl.getUniformLocation(this.prog, 'u_dim'), this.dim ? 1 : 0);
     gl.drawArrays(gl.POINTS, 0, this.count);

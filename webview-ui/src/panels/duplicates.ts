@@ -72,7 +72,7 @@ export class DuplicateControls {
     setText(
       this.summary,
       d
-        ? `${formatCount(d.count)} groups, ${formatCount(d.groupedRows)} rows at cosine ≥ ${d.threshold}`
+        ? `${formatCount(d.count)} ${d.count === 1 ? 'group' : 'groups'}, ${formatCount(d.groupedRows)} rows at cosine ≥ ${d.threshold}`
         : 'Not found yet (needs DENSITY).',
     );
     this.filter.value = view.query.filter?.duplicates ?? '';
