@@ -86,7 +86,9 @@ async function benchLayout(): Promise<string> {
 async function groupingRun(vectors: Float32Array, n: number) {
   const density = sketchParams({ dim: D });
   const plan = planBands(density, THRESHOLD);
-  const hasher = await OrtLshHasher.create(sketchParams({ ...density, rows: plan.rowsUsed }));
+  const hasher = await OrtLshHasher.create(sketchParams({ ...density, rows: plan.rowsUsed }), {
+    allowSpinning: false,
+  });
   try {
     return await findNearDuplicates(vectors, n, hasher, plan);
   } finally {

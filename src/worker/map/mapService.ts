@@ -232,7 +232,9 @@ export class MapService {
     );
     const density = densityParams(results, store.dim);
     const plan = planBands(density, settings.threshold);
-    const hasher = await OrtLshHasher.create(sketchParams({ ...density, rows: plan.rowsUsed }));
+    const hasher = await OrtLshHasher.create(sketchParams({ ...density, rows: plan.rowsUsed }), {
+      allowSpinning: false,
+    });
     let found;
     try {
       found = await findNearDuplicates(vectors, embedded.length, hasher, plan, {
