@@ -2,7 +2,7 @@
  * Per-row arrays the dataset view's map colours points by (protocol `MapResponse`), computed
  * from the document's columns. Free of `vscode`.
  */
-import type { RowColumns } from './rowColumns';
+import type { RowFactColumns } from './rowColumns';
 
 /** Category of rows that are not valid JSON objects (or not scanned yet). */
 export const INVALID_CATEGORY = 255;
@@ -15,7 +15,7 @@ const MAX_SCHEMA_CATEGORIES = 8;
  * {@link INVALID_CATEGORY}.
  */
 export function schemaCategories(
-  columns: RowColumns,
+  columns: RowFactColumns,
   rowCount: number,
 ): { categories: Uint8Array; names: string[] } {
   const n = Math.min(rowCount, columns.scanned);

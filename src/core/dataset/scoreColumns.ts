@@ -33,6 +33,8 @@ export interface ScoreColumns {
     readonly values: Float32Array;
     readonly ranks: Uint32Array;
     readonly meta: DensityColumnMeta;
+    /** Rows the last run's embedder failed on → the reason (absent: none). */
+    readonly failed?: ReadonlyMap<number, string>;
   };
   /** Near-duplicate groups (docs/map.md), once found for this file version. */
   readonly duplicates?: {
@@ -88,6 +90,9 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
         values: new Float32Array(decode(result.density.score, n, 'The density column').buffer),
         ranks: new Uint32Array(decode(result.density.rank, n, 'The density ranks').buffer),
         meta: result.density.meta,
+        ...(result.density.failed && result.density.failed.length > 0
+          ? { failed: new Map(result.density.failed.map(f => [f.row, f.reason])) }
+          : {}),
       }
     : undefined;
   const duplicates = result.duplicates ? decodeDuplicates(result.duplicates, n) : undefined;
@@ -141,6 +146,14 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
             scored: a.scored,
             ...(a.failed ? { failed: a.failed.size } : {}),
             ...(a.meta.device ? { device: a.meta.device } : {}),
+            ...(a.meta.health
+              ? {
+                  health: {
+                    status: a.meta.health.status,
+                    ...(a.meta.health.warning ? { warning: a.meta.health.warning } : {}),
+                  },
+                }
+              : {}),
           },
         }
       : {}),
@@ -193,6 +206,8 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
   if (density === density) out.density = density;
   const rank = d && i < d.ranks.length ? d.ranks[i] : 0;
   if (rank > 0) out.densityRank = rank;
+  const densityFailed = d?.failed?.get(i);
+  if (densityFailed !== undefined && density !== density) out.densityFailed = densityFailed;
   const dup = cols?.duplicates;
   const group = dup && i < dup.groups.length ? dup.groups[i] : -1;
   if (dup && group >= 0) {

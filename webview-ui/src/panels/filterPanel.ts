@@ -8,6 +8,7 @@ import { textButton } from '../util/buttons';
 import { el } from '../util/dom';
 import { BulkDecisions, type OnDecide } from './bulkDecisions';
 import { DuplicateControls } from './duplicates';
+import { CalibrationPanel, fig } from './calibration';
 import { HistogramView } from './histogram';
 
 export interface FilterCallbacks {
@@ -128,6 +129,7 @@ export class FilterPanel {
   private readonly fields: FilterFields;
   private readonly decide: BulkDecisions;
   private readonly duplicates: DuplicateControls;
+  private readonly calibration: CalibrationPanel;
   private filter: ViewFilter = {};
 
   constructor(private readonly cb: FilterCallbacks) {
@@ -158,8 +160,10 @@ export class FilterPanel {
       onFind: () => cb.onFindDuplicates(),
     });
     this.fields.element.append(this.duplicates.element);
+    this.calibration = new CalibrationPanel((target, decision) => cb.onDecide(target, decision));
     this.element.append(
       this.score.element,
+      this.calibration.element,
       this.density.element,
       this.fields.element,
       this.decide.element,
@@ -178,6 +182,9 @@ export class FilterPanel {
     const f = view.query.filter ?? {};
     this.filter = f;
     this.score.update(view.histograms.score, f.score);
+    const t = view.calibration?.threshold ?? undefined;
+    this.score.setMarker(t, t === undefined ? '' : `Calibrated threshold ${fig(t)}`);
+    this.calibration.update(view.calibration, view.editable);
     this.density.update(view.histograms.density, f.density);
     this.fields.update(f, view.fields);
     this.decide.update(view);
