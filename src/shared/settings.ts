@@ -58,6 +58,10 @@ export interface WinnowSettingsSection {
     shardSketches?: string[];
     computeAfterScoring?: boolean;
   };
+  /** Near-duplicate groups (`winnow.duplicates.*`, src/worker/map/mapSettings.ts). */
+  duplicates?: { threshold?: number };
+  /** The embedding map (`winnow.map.*`, src/worker/map/mapSettings.ts). */
+  map?: { landmarks?: number; seed?: number };
 }
 
 /** Log levels of `winnow.worker.logLevel`, most severe first. */

@@ -50,6 +50,7 @@ import { scoreInlayHints } from './editor/inlayHints';
 import { ScoreStore } from './askllm/scoreStore';
 import { ScoringService, type RunReporter } from './askllm/scoringService';
 import { registerDensity } from './density/register';
+import { registerMap } from './map/register';
 import { renderRowHover } from './editor/hover';
 import { lineLengthUtf16 } from './dataset/lineText';
 import { Logger, errorText } from './logger';
@@ -156,6 +157,14 @@ const density = registerDensity(connection, {
   modelCacheDir: () => modelCacheDir,
   settingsSection: uri => settings.section(uri),
   trusted: () => workspaceTrusted,
+});
+// The map and near-duplicate groups (src/worker/map) over DENSITY's cached embeddings.
+registerMap(connection, {
+  registry,
+  logger,
+  columns,
+  density: density.service,
+  settingsSection: uri => settings.section(uri),
 });
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {

@@ -85,7 +85,10 @@ function calibrationOptions(ctx: CommandContext) {
 }
 
 /** `winnow calibrate FILE`: the cached scores of one scorer against the sidecar's decisions. */
-async function calibrateFile(ctx: CommandContext, file: string): Promise<CalibrateReport & object> {
+async function calibrateFile(
+  ctx: CommandContext,
+  file: string,
+): Promise<CalibrateReport & Record<string, unknown>> {
   const ds = await openDataset(file);
   try {
     const { rows, columns, storage } = await readCachedColumns(ctx.cacheDir, ds, WHOLE);

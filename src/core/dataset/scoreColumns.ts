@@ -48,6 +48,16 @@ export interface ScoreColumns {
     readonly scored: number;
     readonly meta: ScoreColumnMeta;
   };
+  /** Near-duplicate groups (docs/map.md), once found for this file version. */
+  readonly duplicates?: {
+    /** Group id per row, −1 = in no group. */
+    readonly groups: Int32Array;
+    /** Rows per group. */
+    readonly sizes: Uint32Array;
+    readonly count: number;
+    readonly groupedRows: number;
+    readonly threshold: number;
+  };
 }
 
 /** Decodes base64 of little-endian 32-bit values (copied: the result owns aligned memory). */
@@ -97,11 +107,13 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
           : {}),
       }
     : undefined;
+  const duplicates = result.duplicates ? decodeDuplicates(result.duplicates, n) : undefined;
   return {
     rowCount: n,
     fileVersion: result.fileVersion,
     ...(askllm ? { askllm } : {}),
     ...(density ? { density } : {}),
+    ...(duplicates ? { duplicates } : {}),
   };
 }
 
@@ -131,11 +143,34 @@ export function withScorerColumn(cols: ScoreColumns, r: GetScorerColumnResult): 
   };
 }
 
+function decodeDuplicates(
+  d: NonNullable<GetColumnsResult['duplicates']>,
+  n: number,
+): NonNullable<ScoreColumns['duplicates']> {
+  const groups = new Int32Array(decode(d.group, n, 'The duplicate-group column').buffer);
+  const sizes = new Uint32Array(d.count);
+  for (const g of groups) {
+    if (g >= d.count) throw new Error(`Duplicate group ${g} of ${d.count}`);
+    if (g >= 0) sizes[g]++;
+  }
+  return { groups, sizes, count: d.count, groupedRows: d.groupedRows, threshold: d.threshold };
+}
+
 /** What the webview shows about where the scores came from. */
 export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
   const a = cols?.askllm;
   const d = cols?.density;
+  const dup = cols?.duplicates;
   return {
+    ...(dup
+      ? {
+          duplicates: {
+            count: dup.count,
+            groupedRows: dup.groupedRows,
+            threshold: dup.threshold,
+          },
+        }
+      : {}),
     ...(a
       ? {
           askllm: {
@@ -217,6 +252,12 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
   if (rank > 0) out.densityRank = rank;
   const densityFailed = d?.failed?.get(i);
   if (densityFailed !== undefined && density !== density) out.densityFailed = densityFailed;
+  const dup = cols?.duplicates;
+  const group = dup && i < dup.groups.length ? dup.groups[i] : -1;
+  if (dup && group >= 0) {
+    out.duplicateGroup = group;
+    out.duplicateCount = dup.sizes[group];
+  }
   return out;
 }
 

@@ -203,6 +203,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private sidecarError: string | undefined;
   private loaded: LoadedSidecar;
   private _scores: ScoreColumns | undefined;
+  /** Regions drawn on the map, by id (see `setRegion`). */
+  private readonly regions = new Map<number, Uint8Array>();
+  private nextRegion = 1;
   private columnsRequest = 0;
   /** Judge A/B: the second scorer chosen in a view (`ScorerChoice.id`), if any. */
   private compareScorer: string | undefined;
@@ -559,13 +562,62 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return views;
   }
 
-  /** One row in full, for the detail panel. */
+  /** One row in full, for the detail panel (with the other rows of its near-duplicate group). */
   async detail(row: number): Promise<RowDetail | undefined> {
     if (!Number.isInteger(row) || row < 0 || row >= this.file.lineCount) return undefined;
     const raw = await this.file.readRow(row);
     const d = rowDetail(raw, this._schema, this.opts.maxLineBytes, scoreSources(this._scores));
     const decision = decisionOf(this.decisions.get(row));
-    return { ...d, ...rowScores(this._scores, row), ...(decision ? { decision } : {}) };
+    const duplicates = await this.groupOf(row);
+    return {
+      ...d,
+      ...rowScores(this._scores, row),
+      ...(decision ? { decision } : {}),
+      ...(duplicates ? { duplicates } : {}),
+    };
+  }
+
+  /** The other rows (at most 50) of `row`'s near-duplicate group, for the detail panel. */
+  private async groupOf(row: number): Promise<RowDetail['duplicates']> {
+    const dup = this._scores?.duplicates;
+    const group = dup && row < dup.groups.length ? dup.groups[row] : -1;
+    if (!dup || group < 0) return undefined;
+    const others: number[] = [];
+    for (let r = 0; r < dup.groups.length && others.length < 50; r++)
+      if (dup.groups[r] === group && r !== row) others.push(r);
+    const views = await this.rowViewsOf(others);
+    return {
+      group,
+      count: dup.sizes[group],
+      rows: views.map(v => ({
+        index: v.index,
+        preview: v.preview,
+        ...(v.score !== undefined ? { score: v.score } : {}),
+        ...(v.decision ? { decision: v.decision } : {}),
+      })),
+    };
+  }
+
+  // -- map regions --------------------------------------------------------------------------------
+
+  /**
+   * Registers the rows of a region drawn on the map, for the "in region" filter; returns its id.
+   * The last few regions are kept (a view's filter names one by id).
+   */
+  setRegion(lines: Uint32Array): number {
+    const n = this.file.lineCount;
+    const mask = new Uint8Array(n);
+    for (const r of lines) if (r < n) mask[r] = 1;
+    const id = this.nextRegion++;
+    this.regions.set(id, mask);
+    for (const old of this.regions.keys()) if (this.regions.size > 8) this.regions.delete(old);
+    return id;
+  }
+
+  /** The rows of region `id` (1 = inside), if it is still kept and of this file version. */
+  region(id: number): Uint8Array | undefined {
+    const mask = this.regions.get(id);
+    return mask && mask.length === this.file.lineCount ? mask : undefined;
   }
 
   // -- decisions ----------------------------------------------------------------------------------
@@ -597,8 +649,34 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     await this.whenScanned(NEVER_ABORTED, onWait, last + 1);
     const n = this.file.lineCount;
     if (last >= n) throw new RangeError(`Line ${last + 1} is not in the file (it has ${n} lines).`);
-    const edit = this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule);
+    return this.commit(this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule));
+  }
+
+  /**
+   * Keeps `keep` and drops `drop` as one undoable edit ("keep one per group"), once the row scan
+   * has covered them. Resolves to the number of rows changed.
+   */
+  async decideMixed(
+    keep: Uint32Array,
+    drop: Uint32Array,
+    label: string,
+    rule?: DecisionRule,
+    onWait?: (done: number, total: number) => void,
+  ): Promise<number> {
+    if (!this.editable)
+      throw new Error('This workspace is in Restricted Mode: the dataset view is read-only.');
+    let last = -1;
+    for (const r of keep) last = Math.max(last, r);
+    for (const r of drop) last = Math.max(last, r);
+    await this.whenScanned(NEVER_ABORTED, onWait, last + 1);
+    if (last >= this.file.lineCount) throw new RangeError(`Line ${last + 1} is not in the file.`);
+    return this.commit(this.decisions.makeMixedEdit(keep, drop, label, this.rowEpoch, rule));
+  }
+
+  /** Applies a new edit, records it for undo and tells VS Code and the views. */
+  private commit(edit: DecisionEdit | undefined): number {
     if (!edit) return 0;
+    const label = edit.label;
     this.decisions.apply(edit);
     if (edit.rule) this._rules.push(edit.rule);
     this.edits.push(edit);

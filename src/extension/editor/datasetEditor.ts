@@ -15,11 +15,16 @@ import {
   DidChangeRowFactsNotification,
   GetColumnsRequest,
   GetScorerColumnRequest,
+  GetDuplicateGroupsRequest,
+  GetLayoutRequest,
   GetRowFactsRequest,
+  MapProgressNotification,
   SetSavedDecisionsRequest,
   type GetColumnsResult,
   type GetScorerColumnResult,
+  type MapProgressParams,
 } from '../../shared/protocol/worker';
+import type { MapWorker } from './mapBridge';
 import type { RowFactsSource } from '../../core/dataset/rowFactsFeed';
 import {
   DatasetDocument,
@@ -220,6 +225,37 @@ class DatasetEditorProvider
 
   exportKept(uri: vscode.Uri): void {
     void vscode.commands.executeCommand('winnow.exportKept', uri);
+  }
+
+  /** The map's worker requests, with their progress (`winnow/mapProgress`) for that file. */
+  readonly mapWorker: MapWorker = {
+    layout: (uri, onProgress) =>
+      this.withMapProgress(uri, 'layout', onProgress, () =>
+        this.worker.request(GetLayoutRequest.type, { uri: uri.toString() }),
+      ),
+    findDuplicates: (uri, onProgress) =>
+      this.withMapProgress(uri, 'duplicates', onProgress, () =>
+        this.worker.request(GetDuplicateGroupsRequest.type, { uri: uri.toString() }),
+      ),
+  };
+
+  private async withMapProgress<T>(
+    uri: vscode.Uri,
+    task: MapProgressParams['task'],
+    onProgress: (p: MapProgressParams) => void,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    if (!vscode.workspace.isTrusted)
+      throw new Error('Restricted Mode: the map needs the worker, which does not run here.');
+    const key = uri.toString();
+    const listener = this.worker.onNotification(MapProgressNotification.type, p => {
+      if (p.uri === key && p.task === task) onProgress(p);
+    });
+    try {
+      return await run();
+    } finally {
+      listener.dispose();
+    }
   }
 
   // -- DatasetEditorApi -------------------------------------------------------------------------

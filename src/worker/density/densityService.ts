@@ -37,6 +37,7 @@ import {
   writeDensityResults,
   type DensityResults,
   type EmbeddingEntry,
+  readStoreHeader,
 } from '../../core/embedStore';
 import {
   CONTENT_HASH_VERSION,
@@ -497,6 +498,34 @@ export class DensityService {
       this.results.set(dataset.uri, p);
     }
     return p;
+  }
+
+  /**
+   * The embeddings behind a dataset's stored DENSITY results, for the map and near-duplicate
+   * groups: the results and the embedding cache they were computed from (opened for reading
+   * under its own key, so a reader never moves it aside).
+   * @throws DensityError when there are no results yet, or their cache is gone or damaged.
+   */
+  async embeddingsFor(
+    dataset: Dataset,
+  ): Promise<{ results: DensityResults; store: EmbeddingStore }> {
+    const results = await this.resultsFor(dataset);
+    if (!results)
+      throw new DensityError(
+        'There are no DENSITY embeddings for this file yet: run "Winnow: Compute Density" first.',
+      );
+    const path = join(this.root(), results.meta.embeddingFile);
+    const header = await readStoreHeader(path);
+    if (header === 'missing' || header === 'invalid' || header.precision !== 'float16')
+      throw new DensityError(
+        `The DENSITY embedding cache ${path} is missing or damaged: run "Winnow: Compute Density" again.`,
+      );
+    return { results, store: await this.openStore(path, header.key, header.dim) };
+  }
+
+  /** Path of a derived cache file of a dataset beside its DENSITY results (`<id>.<suffix>`). */
+  derivedPath(dataset: Dataset, suffix: string): string {
+    return join(this.root(), `${this.datasetId(dataset)}.${suffix}`);
   }
 
   /**

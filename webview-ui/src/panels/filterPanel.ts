@@ -7,6 +7,7 @@ import type { ViewFilter, ViewInfo } from '../../../src/shared/protocol/webview'
 import { textButton } from '../util/buttons';
 import { el } from '../util/dom';
 import { BulkDecisions, type OnDecide } from './bulkDecisions';
+import { DuplicateControls } from './duplicates';
 import { CalibrationPanel, fig } from './calibration';
 import { HistogramView } from './histogram';
 import { JudgeAbPanel } from './judgeAb';
@@ -16,6 +17,8 @@ export interface FilterCallbacks {
   onDecide: OnDecide;
   /** Judge A/B: the second scorer was picked (undefined: none). */
   onCompare(scorer: string | undefined): void;
+  /** "Find" near-duplicate groups. */
+  onFindDuplicates(): void;
 }
 
 type DecisionFilter = NonNullable<ViewFilter['decisions']>[number];
@@ -128,6 +131,7 @@ export class FilterPanel {
   private readonly density: HistogramView;
   private readonly fields: FilterFields;
   private readonly decide: BulkDecisions;
+  private readonly duplicates: DuplicateControls;
   private readonly calibration: CalibrationPanel;
   private readonly judgeAb: JudgeAbPanel;
   private filter: ViewFilter = {};
@@ -154,6 +158,12 @@ export class FilterPanel {
       },
     );
     this.decide = new BulkDecisions((target, decision) => cb.onDecide(target, decision));
+    this.duplicates = new DuplicateControls({
+      onFilter: part => this.change(part),
+      onDecide: (target, decision) => cb.onDecide(target, decision),
+      onFind: () => cb.onFindDuplicates(),
+    });
+    this.fields.element.append(this.duplicates.element);
     this.calibration = new CalibrationPanel((target, decision) => cb.onDecide(target, decision));
     this.judgeAb = new JudgeAbPanel({
       onCompare: s => cb.onCompare(s),
@@ -188,5 +198,6 @@ export class FilterPanel {
     this.density.update(view.histograms.density, f.density);
     this.fields.update(f, view.fields);
     this.decide.update(view);
+    this.duplicates.update(view);
   }
 }
