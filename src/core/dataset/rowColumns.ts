@@ -11,7 +11,7 @@ import {
   legacyContentHash,
   parseDecoded,
   parseLine,
-  type JsonlFile,
+  type RowSource,
   type ParseErrorKind,
   type RawRow,
   type SchemaInfo,
@@ -294,7 +294,7 @@ export interface ScanOptions {
  * false when stopped.
  */
 export async function scanRows(
-  file: JsonlFile,
+  file: RowSource,
   columns: RowColumns,
   opts: ScanOptions,
 ): Promise<boolean> {

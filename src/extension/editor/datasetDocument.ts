@@ -12,9 +12,10 @@ import {
   binaryFileMessage,
   compressedFileMessage,
   detectSchema,
-  JsonlFile,
+  openRowSource,
   SCHEMA_SAMPLE_LINES,
   schemaSample,
+  type RowSource,
   type SchemaInfo,
   fileHeadFacts,
 } from '../../core/jsonl';
@@ -236,7 +237,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         `Winnow reads datasets from disk; ${uri.scheme}: resources are not supported.`,
       );
     }
-    const file = await JsonlFile.open(uri.fsPath, { maxLineBytes: opts.maxLineBytes });
+    const file = await openRowSource(uri.fsPath, { maxLineBytes: opts.maxLineBytes });
     try {
       const schema = await sampleSchema(file);
       const notice = await fileNotice(file);
@@ -257,7 +258,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   private constructor(
     readonly uri: vscode.Uri,
-    readonly file: JsonlFile,
+    readonly file: RowSource,
     schema: SchemaInfo,
     notice: string | undefined,
     openedAt: number,
@@ -976,7 +977,7 @@ function backupBase(loaded: unknown): LoadedSidecar | undefined {
 }
 
 /** Detects the schema from the file's schema sample (waits only for those rows to be indexed). */
-async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
+async function sampleSchema(file: RowSource): Promise<SchemaInfo> {
   const rows = await file.readRows(0, SCHEMA_SAMPLE_LINES);
   return detectSchema(schemaSample(rows, file.maxLineBytes));
 }
@@ -987,7 +988,7 @@ function rowStats(columns: RowColumns, checkedRows: number, done: boolean): RowS
 }
 
 /** What the header says about the file as a whole: compressed, a JSON array, or binary to VS Code. */
-async function fileNotice(file: JsonlFile): Promise<string | undefined> {
+async function fileNotice(file: RowSource): Promise<string | undefined> {
   const { compression, jsonArray, binaryLine } = fileHeadFacts(await file.readHead(64 << 10));
   if (compression) return compressedFileMessage(compression, basename(file.path));
   if (jsonArray)

@@ -1,7 +1,7 @@
-import { open as openFile } from 'node:fs/promises';
 import {
   BINARY_PROBE_BYTES,
-  JsonlFile,
+  openRowSource,
+  type RowSource,
   SCHEMA_SAMPLE_LINES,
   decodeBatch,
   type CompressionFormat,
@@ -56,7 +56,10 @@ export class Dataset {
   jsonArray = false;
   /** The line of the NUL byte that makes VS Code open the file as binary, if there is one. */
   binaryLine: number | undefined;
-  /** The file is compressed (gzip, zstd, xz): its lines are not JSON Lines. */
+  /**
+   * The file is compressed: gzip and zstd are read through a decoder (the text editor cannot show
+   * them); xz cannot be read, its lines are not JSON Lines.
+   */
   compression: CompressionFormat | undefined;
   firstLineLength = 0;
   /** Content hash and parse status of every validated row (scores are keyed by the hash). */
@@ -77,7 +80,7 @@ export class Dataset {
 
   private constructor(
     readonly uri: string,
-    readonly file: JsonlFile,
+    readonly file: RowSource,
     private options: DatasetOptions,
     private readonly logger: Logger,
   ) {}
@@ -89,7 +92,7 @@ export class Dataset {
     options: DatasetOptions,
     logger: Logger,
   ): Promise<Dataset> {
-    const file = await JsonlFile.open(path, { maxLineBytes: options.maxLineBytes });
+    const file = await openRowSource(path, { maxLineBytes: options.maxLineBytes });
     const dataset = new Dataset(uri, file, options, logger);
     await dataset.probeJsonArray();
     dataset.disposers.push(
@@ -324,7 +327,7 @@ export class Dataset {
       }
       this.validatedRows = row.index + 1;
       // The line's bytes plus its newline.
-      this.validatedBytes = row.start + row.bytes.length + 1;
+      this.validatedBytes = this.file.fileBytesAt(row.start + row.bytes.length + 1);
     }
     this.updateSchema(false);
   }
@@ -356,26 +359,20 @@ export class Dataset {
   }
 
   private async probeJsonArray(): Promise<void> {
-    let handle;
     try {
-      handle = await openFile(this.file.path, 'r');
       // Known before the first index progress arrives, so the status bar shows a percentage.
-      this.totalBytes = (await handle.stat()).size;
-      const buffer = new Uint8Array(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      const head = buffer.subarray(0, bytesRead);
-      ({
-        compression: this.compression,
-        jsonArray: this.jsonArray,
-        binaryLine: this.binaryLine,
-      } = fileHeadFacts(head));
+      this.totalBytes = this.file.totalBytes;
+      // The decompressed content's first bytes, for a compressed file.
+      const head = await this.file.readHead(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
+      const facts = fileHeadFacts(head);
+      this.compression = this.file.compression ?? facts.compression;
+      this.jsonArray = facts.jsonArray;
+      this.binaryLine = facts.binaryLine;
     } catch (err) {
       this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
       this.jsonArray = false;
       this.binaryLine = undefined;
-      this.compression = undefined;
-    } finally {
-      await handle?.close();
+      this.compression = this.file.compression;
     }
   }
 
