@@ -6,7 +6,7 @@
  * writes the same bytes as from the plain copy, plain or compressed on request.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -138,6 +138,29 @@ describe('CompressedFile', () => {
     assert.equal(file.fileBytesAt(c.plain.length), size);
     const half = file.fileBytesAt(c.plain.length / 2);
     assert.ok(Math.abs(half - size / 2) <= 1, `${half} of ${size}`);
+    await file.close();
+  });
+
+  test('line batches (for the row scan) hold the rows where iterateRows puts them', async () => {
+    const c = await copies(5000, 10);
+    const file = (await openRowSource(c.zstPath)) as CompressedFile;
+    const rows = await rowsOf(file);
+    let next = 17;
+    for await (const b of file.iterateLineBatches(17, 20_000)) {
+      assert.equal(b.first, next);
+      assert.ok(b.count > 0);
+      for (let k = 0; k < b.count; k++) {
+        const row = rows[b.first + k];
+        assert.equal(b.start + b.starts[k], row.start);
+        const got = Buffer.from(b.data.subarray(b.starts[k], b.ends[k]));
+        assert.deepEqual(got, Buffer.from(row.bytes), `row ${b.first + k}`);
+      }
+      next += b.count;
+    }
+    assert.equal(next, rows.length);
+    assert.deepEqual(await file.spanOf(40), file.rowSpan(40));
+    const st = statSync(c.zstPath);
+    assert.deepEqual(file.stamp, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
     await file.close();
   });
 

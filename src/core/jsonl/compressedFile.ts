@@ -55,13 +55,43 @@ function unavailableReason(path: string, err: unknown): string {
 
 type AnyIndex = CompressedIndex<Restart>;
 
+/** Consecutive rows in one buffer (the shape of `JsonlFile`'s `LineBatch`). */
+export interface CompressedLineBatch {
+  /** Index of the first row. */
+  readonly first: number;
+  /** Rows in the batch. */
+  readonly count: number;
+  /** Decompressed offset of `data[0]` (the first row's start). */
+  readonly start: number;
+  readonly data: Uint8Array;
+  /** Each row's start and end (before its `\n`) in `data`. */
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+}
+
+/** Consecutive rows (as iterateRows yields them) copied into one buffer, newlines between. */
+function lineBatchOf(rows: readonly RawRow[]): CompressedLineBatch {
+  const from = rows[0].start;
+  const last = rows[rows.length - 1];
+  const data = Buffer.alloc(last.start + last.bytes.length - from, 10);
+  const starts = new Float64Array(rows.length);
+  const ends = new Float64Array(rows.length);
+  for (let k = 0; k < rows.length; k++) {
+    const at = rows[k].start - from;
+    data.set(rows[k].bytes, at);
+    starts[k] = at;
+    ends[k] = at + rows[k].bytes.length;
+  }
+  return { first: rows[0].index, count: rows.length, start: from, data, starts, ends };
+}
+
 /** A compressed JSONL file, read-only. See the module comment. */
 export class CompressedFile implements RowSource {
   readonly path: string;
   readonly maxLineBytes: number;
   readonly compression: ReadableCompression;
   private index!: AnyIndex;
-  private stamp!: Stamp;
+  private stamp_!: Stamp;
   /** Bumped when the index is replaced; reads of an older one start again on the new one. */
   private generation = 0;
   private closed = false;
@@ -185,6 +215,29 @@ export class CompressedFile implements RowSource {
     check();
   }
 
+  /**
+   * Rows from `start` to the end as batches of one buffer each and the rows' offsets in it (the
+   * shape of `JsonlFile.iterateLineBatches`, for the worker's row scan). `readAhead` is accepted
+   * for that signature; decoding is sequential, so there is nothing to read ahead.
+   */
+  async *iterateLineBatches(
+    start = 0,
+    batchBytes = 4 << 20,
+    _readAhead = 1,
+  ): AsyncGenerator<CompressedLineBatch> {
+    for await (const rows of this.iterateRows(start, batchBytes)) yield lineBatchOf(rows);
+  }
+
+  /** Where row `index` lies (the index is always full): {@link rowSpan}, as a promise. */
+  spanOf(index: number): Promise<RowSpan> {
+    return Promise.resolve(this.rowSpan(index));
+  }
+
+  /** What the index describes: the file's size, modification time and inode when it was opened. */
+  get stamp(): Stamp {
+    return { ...this.stamp_ };
+  }
+
   onProgress(fn: (p: IndexProgress) => void): () => void {
     this.progressListeners.add(fn);
     return () => this.progressListeners.delete(fn);
@@ -275,7 +328,7 @@ export class CompressedFile implements RowSource {
           });
     const previous = this.index as AnyIndex | undefined;
     this.index = index;
-    this.stamp = stampOf(await fsp.stat(this.path));
+    this.stamp_ = stampOf(await fsp.stat(this.path));
     await previous?.close();
   }
 
@@ -304,7 +357,7 @@ export class CompressedFile implements RowSource {
       throw this.markUnavailable(unavailableReason(this.path, err));
     }
     if (!st.isFile()) throw this.markUnavailable(`${this.path} is no longer a regular file`);
-    const old = this.stamp;
+    const old = this.stamp_;
     if (st.ino === old.ino && st.size === old.size && st.mtimeMs === old.mtimeMs) {
       this.setUnavailable(undefined);
       return 'unchanged';
