@@ -202,6 +202,17 @@ function verify(vsix, dir) {
   if (r.status !== 0) problems.push(`the load check crashed: ${r.stderr}`);
   else problems.push(...JSON.parse(r.stdout || '[]'));
 
+  // The winnow CLI runs from inside the installed extension (README "The winnow CLI").
+  const cli = join(ext, 'dist', 'cli.js');
+  if (!existsSync(cli)) problems.push('missing dist/cli.js (the winnow CLI)');
+  else {
+    const help = spawnSync(process.execPath, [cli, '--help'], { cwd: dir, encoding: 'utf8' });
+    if (help.status !== 0 || !/^Commands:/m.test(help.stdout))
+      problems.push(
+        `node dist/cli.js --help failed in the VSIX (exit ${help.status}): ${help.stderr}`,
+      );
+  }
+
   const nodeModules = files.filter(f => relative(ext, f).startsWith('node_modules/'));
   const foreign = nodeModules.filter(f =>
     /onnxruntime-web\/|napi-v6\/(?!linux\/x64)/.test(relative(ext, f)),

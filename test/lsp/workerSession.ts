@@ -7,7 +7,7 @@
  * per-user cache folder (XDG_CACHE_HOME) is a temporary folder, removed when it exits.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,9 +28,19 @@ import {
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import {
+  DecisionHashesRequest,
   DidCloseDataset,
   DidOpenDataset,
   DidChangeColumnsNotification,
+  DidChangeRowFactsNotification,
+  GetRowFactsRequest,
+  SetSavedDecisionsRequest,
+  type DecisionHashes,
+  type DecisionHashesParams,
+  type GetRowFactsParams,
+  type RowFactsChange,
+  type RowFactsResult,
+  type SetSavedDecisionsParams,
   FileInfoRequest,
   GetColumnsRequest,
   ScoreRequest,
@@ -65,8 +75,11 @@ export interface WorkerSessionOptions {
   workspaceFolders?: string[];
   /** Environment of the worker process (default: this process's, with a temporary XDG_CACHE_HOME). */
   env?: NodeJS.ProcessEnv;
-  /** How to talk to the worker: IPC as VS Code does (default), or stdio as other editors do. */
-  transport?: 'ipc' | 'stdio';
+  /**
+   * How to talk to the worker: IPC as VS Code does (default), stdio as other editors do, or
+   * stdio through the CLI (`node dist/cli.js lsp`).
+   */
+  transport?: 'ipc' | 'stdio' | 'cli';
   /**
    * The initializationOptions to send instead of the ones built from the options above (a client
    * without VS Code sends what its user configured, or nothing).
@@ -74,6 +87,11 @@ export interface WorkerSessionOptions {
   initializationOptions?: Record<string, unknown>;
   /** Node options of the worker process, e.g. `--max-old-space-size=512` (default none). */
   execArgv?: string[];
+  /**
+   * Run the worker (IPC only) as this user and group, e.g. 65534 (nobody) when the tests run as
+   * root, for whom no file is ever unreadable. Its temporary cache folder is made writable.
+   */
+  user?: { uid: number; gid: number };
 }
 
 /** One item of a `workspace/configuration` request. */
@@ -91,6 +109,8 @@ export class WorkerSession {
   readonly logs: LogLine[] = [];
   /** `winnow/didChangeColumns` notifications received, in order. */
   readonly columnChanges: { uri: string; kinds: string[] }[] = [];
+  /** `winnow/didChangeRowFacts` notifications received, in order. */
+  readonly factsChanges: RowFactsChange[] = [];
   /** `workspace/inlayHint/refresh` requests received. */
   inlayRefreshes = 0;
   /** What the worker wrote to stdout (over IPC; over stdio, stdout is the protocol). */
@@ -119,7 +139,7 @@ export class WorkerSession {
   ) {
     this.settings = options.settings ?? {};
     this.exited = new Promise(resolve => child.on('exit', code => resolve(code)));
-    if (options.transport !== 'stdio')
+    if (options.transport !== 'stdio' && options.transport !== 'cli')
       child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     connection.onError(([err]) => {
@@ -154,6 +174,10 @@ export class WorkerSession {
         this.notify();
       },
     );
+    connection.onNotification(DidChangeRowFactsNotification.method, (p: RowFactsChange) => {
+      this.factsChanges.push(p);
+      this.notify();
+    });
     connection.onRequest('workspace/inlayHint/refresh', () => {
       this.inlayRefreshes++;
       this.notify();
@@ -173,17 +197,26 @@ export class WorkerSession {
     const env = options.env ?? { ...process.env, XDG_CACHE_HOME: cacheHome };
     let child: ChildProcess;
     let connection: ProtocolConnection;
-    if (options.transport === 'stdio') {
-      child = spawn(process.execPath, [...(options.execArgv ?? []), workerPath, '--stdio'], { stdio: 'pipe', env });
+    if (options.transport === 'stdio' || options.transport === 'cli') {
+      const command =
+        options.transport === 'cli'
+          ? [join(repoRoot, 'dist', 'cli.js'), 'lsp']
+          : [workerPath, '--stdio'];
+      child = spawn(process.execPath, [...(options.execArgv ?? []), ...command], {
+        stdio: 'pipe',
+        env,
+      });
       connection = createProtocolConnection(
         new StreamMessageReader(child.stdout!),
         new StreamMessageWriter(child.stdin!),
       );
     } else {
+      if (options.user && cacheHome) chmodSync(cacheHome, 0o777);
       child = fork(workerPath, ['--node-ipc'], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: options.execArgv ?? [],
         env,
+        ...(options.user ?? {}),
       });
       connection = createProtocolConnection(
         new IPCMessageReader(child),
@@ -245,11 +278,29 @@ export class WorkerSession {
     return this.connection.sendRequest(GetColumnsRequest.method, { uri });
   }
 
+  /** `winnow/getRowFacts`. */
+  rowFacts(params: GetRowFactsParams): Promise<RowFactsResult> {
+    return this.connection.sendRequest(GetRowFactsRequest.method, params);
+  }
+
+  /** `winnow/setSavedDecisions`. */
+  setSavedDecisions(params: SetSavedDecisionsParams): Promise<null> {
+    return this.connection.sendRequest(SetSavedDecisionsRequest.method, params);
+  }
+
+  /** `winnow/decisionHashes`. */
+  decisionHashes(params: DecisionHashesParams): Promise<DecisionHashes> {
+    return this.connection.sendRequest(DecisionHashesRequest.method, params);
+  }
+
   /**
    * Starts `winnow/score` with a work-done token; `progress` collects the `$/progress` values.
    * `cancel()` cancels the request the LSP way ($/cancelRequest).
    */
-  score(uri: string): {
+  score(
+    uri: string,
+    extra: { apiKey?: string } = {},
+  ): {
     result: Promise<ScoreResult>;
     progress: ProgressValue[];
     cancel: () => void;
@@ -262,7 +313,11 @@ export class WorkerSession {
     });
     const source = new CancellationTokenSource();
     const result = this.connection
-      .sendRequest<ScoreResult>(ScoreRequest.method, { uri, workDoneToken: token }, source.token)
+      .sendRequest<ScoreResult>(
+        ScoreRequest.method,
+        { uri, workDoneToken: token, ...extra },
+        source.token,
+      )
       .finally(() => listener.dispose());
     return { result, progress, cancel: () => source.cancel() };
   }

@@ -16,7 +16,9 @@ import {
   DEFAULT_MAX_LINE_BYTES,
   FileUnavailableError,
   type ChangeKind,
+  type FileStamp,
   type IndexProgress,
+  type LineBatch,
   type RawRow,
 } from './jsonlFile';
 import type { RowSpan } from './lineSpans';
@@ -34,14 +36,7 @@ export interface CompressedFileOptions {
 
 const WATCH_DEBOUNCE_MS = 100;
 
-/** What the index was built against. */
-interface Stamp {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-function stampOf(st: Stats): Stamp {
+function stampOf(st: Stats): FileStamp {
   return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
 }
 
@@ -55,22 +50,8 @@ function unavailableReason(path: string, err: unknown): string {
 
 type AnyIndex = CompressedIndex<Restart>;
 
-/** Consecutive rows in one buffer (the shape of `JsonlFile`'s `LineBatch`). */
-export interface CompressedLineBatch {
-  /** Index of the first row. */
-  readonly first: number;
-  /** Rows in the batch. */
-  readonly count: number;
-  /** Decompressed offset of `data[0]` (the first row's start). */
-  readonly start: number;
-  readonly data: Uint8Array;
-  /** Each row's start and end (before its `\n`) in `data`. */
-  readonly starts: Float64Array;
-  readonly ends: Float64Array;
-}
-
 /** Consecutive rows (as iterateRows yields them) copied into one buffer, newlines between. */
-function lineBatchOf(rows: readonly RawRow[]): CompressedLineBatch {
+function lineBatchOf(rows: readonly RawRow[]): LineBatch {
   const from = rows[0].start;
   const last = rows[rows.length - 1];
   const data = Buffer.alloc(last.start + last.bytes.length - from, 10);
@@ -91,7 +72,7 @@ export class CompressedFile implements RowSource {
   readonly maxLineBytes: number;
   readonly compression: ReadableCompression;
   private index!: AnyIndex;
-  private stamp_!: Stamp;
+  private stamp_!: FileStamp;
   /** Bumped when the index is replaced; reads of an older one start again on the new one. */
   private generation = 0;
   private closed = false;
@@ -224,7 +205,7 @@ export class CompressedFile implements RowSource {
     start = 0,
     batchBytes = 4 << 20,
     _readAhead = 1,
-  ): AsyncGenerator<CompressedLineBatch> {
+  ): AsyncGenerator<LineBatch> {
     for await (const rows of this.iterateRows(start, batchBytes)) yield lineBatchOf(rows);
   }
 
@@ -234,7 +215,7 @@ export class CompressedFile implements RowSource {
   }
 
   /** What the index describes: the file's size, modification time and inode when it was opened. */
-  get stamp(): Stamp {
+  get stamp(): FileStamp {
     return { ...this.stamp_ };
   }
 

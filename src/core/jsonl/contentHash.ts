@@ -4,7 +4,7 @@
  * purpose (exact duplicates).
  */
 import { createHash } from 'node:crypto';
-import type { JsonlFile } from './jsonlFile';
+import type { RowSource } from './rowSource';
 import { murmur3x86128 } from './murmur3';
 
 /**
@@ -32,8 +32,24 @@ export function contentHash(bytes: Uint8Array): string {
 
 /** Writes the 16 bytes of {@link contentHash} (binary, not hex) to `out[at, at+16)`. */
 export function contentDigest(bytes: Uint8Array, out: Uint8Array, at: number): void {
-  const { start, end } = contentRange(bytes);
-  murmur3x86128(bytes, start, end, out, at);
+  contentDigestOf(bytes, 0, bytes.length, out, at);
+}
+
+/**
+ * {@link contentDigest} of the line `buf[start, end)`, read where it lies (no subarray): the row
+ * scan hashes its rows straight from the batch buffer.
+ */
+export function contentDigestOf(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (end > start && buf[end - 1] === 0x0d) end--;
+  if (end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf)
+    start += 3;
+  murmur3x86128(buf, start, end, out, at);
 }
 
 /**
@@ -67,7 +83,7 @@ export interface DuplicateReport {
  * 8 bytes per row (a 64-bit prefix of each hash, sorted at the end): 100M rows take 800 MB. With
  * 64 bits, an accidental collision among 100M distinct rows has a probability below 0.03%.
  */
-export async function countDuplicates(file: JsonlFile): Promise<DuplicateReport> {
+export async function countDuplicates(file: RowSource): Promise<DuplicateReport> {
   await file.whenIndexed();
   const keys = new BigUint64Array(file.lineCount);
   let n = 0;

@@ -98,7 +98,8 @@ async function copyByWindow(
   let needNewline = false;
   for (const index of indices) {
     checkIndex(index, lineCount);
-    const span = file.rowSpan(index);
+    // spanOf: the source may have the sparse line index.
+    const span = await file.spanOf(index);
     // The previous row was the source's last line, written without its missing newline.
     if (needNewline) await writer.write(NEWLINE);
     let start = span.start;

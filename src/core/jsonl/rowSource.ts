@@ -16,7 +16,9 @@ import {
   JsonlFile,
   type ChangeKind,
   type IndexProgress,
+  type FileStamp,
   type JsonlFileOptions,
+  type LineBatch,
   type RawRow,
 } from './jsonlFile';
 import type { RowSpan } from './lineSpans';
@@ -43,12 +45,28 @@ export interface RowSource {
   /** Why the file on disk cannot be read now, or undefined while it can. */
   readonly unavailable: string | undefined;
   whenIndexed(): Promise<void>;
-  /** Where row `index` lies (decompressed offsets); the row must be indexed. */
+  /** What the index describes: the file on disk (size, modification time, inode) it was built on. */
+  readonly stamp: FileStamp;
+  /**
+   * Where row `index` lies (decompressed offsets); the row must be indexed. Not available on a
+   * plain file opened with the sparse line index: use {@link spanOf} there.
+   */
   rowSpan(index: number): RowSpan;
+  /** Where row `index` lies, with either line index. */
+  spanOf(index: number): Promise<RowSpan>;
   readRow(index: number): Promise<RawRow>;
   readRows(start: number, count: number): Promise<RawRow[]>;
   /** Rows from `start` to the end in batches, in one sequential pass (full passes use this). */
   iterateRows(start?: number, batchBytes?: number): AsyncGenerator<RawRow[]>;
+  /**
+   * {@link iterateRows} as batches of one buffer each and the rows' offsets in it (the row scan
+   * reads rows where they lie); `readAhead` batches are read while one is processed.
+   */
+  iterateLineBatches(
+    start?: number,
+    batchBytes?: number,
+    readAhead?: number,
+  ): AsyncGenerator<LineBatch>;
   /** The first bytes of the (decompressed) content. */
   readHead(maxBytes?: number): Promise<Uint8Array>;
   /** Bytes `[start, end)` of the (decompressed) content; for scattered reads, not full passes. */
