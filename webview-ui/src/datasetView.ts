@@ -168,6 +168,7 @@ export class DatasetView {
     header.setSchema(init.schema);
     header.setStats(init.stats);
     header.setNotice(init.notice);
+    header.setCompression(init.compression);
     header.setTrusted(init.trusted);
   }
 

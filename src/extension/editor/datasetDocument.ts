@@ -13,9 +13,10 @@ import * as vscode from 'vscode';
 import {
   binaryFileMessage,
   compressedFileMessage,
-  JsonlFile,
+  openRowSource,
   SCHEMA_SAMPLE_LINES,
   sampleFileSchema,
+  type RowSource,
   type SchemaInfo,
   fileHeadFacts,
 } from '../../core/jsonl';
@@ -265,7 +266,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         `Winnow reads datasets from disk; ${uri.scheme}: resources are not supported.`,
       );
     }
-    const file = await JsonlFile.open(uri.fsPath, {
+    // The sparse line index for a plain file; a compressed one always has a full index.
+    const file = await openRowSource(uri.fsPath, {
       maxLineBytes: opts.maxLineBytes,
       lineIndex: 'sparse',
     });
@@ -289,7 +291,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   private constructor(
     readonly uri: vscode.Uri,
-    readonly file: JsonlFile,
+    readonly file: RowSource,
     schema: SchemaInfo,
     notice: string | undefined,
     openedAt: number,
@@ -1149,7 +1151,7 @@ function backupBase(loaded: unknown): LoadedSidecar | undefined {
 }
 
 /** Detects the schema from the file's schema sample (waits only for those rows to be indexed). */
-async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
+async function sampleSchema(file: RowSource): Promise<SchemaInfo> {
   return (await sampleFileSchema(file, file.maxLineBytes)).schema;
 }
 
@@ -1172,7 +1174,7 @@ function hasDecisions(d: DecisionHashes): boolean {
 }
 
 /** What the header says about the file as a whole: compressed, a JSON array, or binary to VS Code. */
-async function fileNotice(file: JsonlFile): Promise<string | undefined> {
+async function fileNotice(file: RowSource): Promise<string | undefined> {
   const { compression, jsonArray, binaryLine } = fileHeadFacts(await file.readHead(64 << 10));
   if (compression) return compressedFileMessage(compression, basename(file.path));
   if (jsonArray)

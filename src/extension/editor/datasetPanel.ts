@@ -486,6 +486,7 @@ export class DatasetPanel extends Disposable {
       pageSize: PAGE_SIZE,
       previewChars: PREVIEW_CHARS,
       trusted: vscode.workspace.isTrusted,
+      ...(doc.file.compression ? { compression: doc.file.compression } : {}),
       triageKeys: this.triageKeys(),
       ...(revealRow !== undefined ? { revealRow } : {}),
       ...(rows ? { firstPage: { start, rows } } : {}),

@@ -623,6 +623,11 @@ export interface InitResponse {
   readonly previewChars: number;
   /** False in an untrusted (Restricted Mode) workspace: the view is read-only there. */
   readonly trusted: boolean;
+  /**
+   * The file is compressed and read through a decoder: the header says "compressed (gzip),
+   * read-only" (decisions live in the sidecar; nothing can edit the file itself).
+   */
+  readonly compression?: 'gzip' | 'zstd';
   /** Which keys keep and drop (setting `winnow.datasetView.triageKeys`). */
   readonly triageKeys: TriageKeys;
   /** A row the host wants focused on start (overrides the webview's saved state). */
