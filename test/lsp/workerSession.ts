@@ -74,6 +74,13 @@ export interface WorkerSessionOptions {
   initializationOptions?: Record<string, unknown>;
   /** Node options of the worker process, e.g. `--max-old-space-size=512` (default none). */
   execArgv?: string[];
+  /** The worker bundle to start (default: the repository's dist/worker.js). */
+  workerPath?: string;
+  /**
+   * The command that runs Node, `[program, ...args]` (default: this process's Node), e.g. an
+   * emulated arm64 Node (test/platform/vsixLoad.test.ts). Only with the stdio transport.
+   */
+  node?: string[];
 }
 
 /** One item of a `workspace/configuration` request. */
@@ -166,21 +173,28 @@ export class WorkerSession {
    * initialize handshake.
    */
   static async start(options: WorkerSessionOptions = {}): Promise<WorkerSession> {
-    if (!existsSync(workerPath)) {
-      throw new Error(`${workerPath} is missing: run "node esbuild.mjs" first`);
+    const worker = options.workerPath ?? workerPath;
+    if (!existsSync(worker)) {
+      throw new Error(`${worker} is missing: run "node esbuild.mjs" first`);
     }
+    if (options.node && options.transport !== 'stdio')
+      throw new Error('`node` needs the stdio transport');
+    const [node, ...nodeArgs] = options.node ?? [process.execPath];
     const cacheHome = options.env ? undefined : mkdtempSync(join(tmpdir(), 'winnow-xdg-cache-'));
     const env = options.env ?? { ...process.env, XDG_CACHE_HOME: cacheHome };
     let child: ChildProcess;
     let connection: ProtocolConnection;
     if (options.transport === 'stdio') {
-      child = spawn(process.execPath, [...(options.execArgv ?? []), workerPath, '--stdio'], { stdio: 'pipe', env });
+      child = spawn(node, [...nodeArgs, ...(options.execArgv ?? []), worker, '--stdio'], {
+        stdio: 'pipe',
+        env,
+      });
       connection = createProtocolConnection(
         new StreamMessageReader(child.stdout!),
         new StreamMessageWriter(child.stdin!),
       );
     } else {
-      child = fork(workerPath, ['--node-ipc'], {
+      child = fork(worker, ['--node-ipc'], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: options.execArgv ?? [],
         env,
