@@ -1,16 +1,8 @@
-#!/usr/bin/env node
 // The manifest strings a user reads (display name, description, command titles, setting
 // descriptions, ...) live in package.nls.json; package.json names them as "%key%". VS Code, vsce
 // and Open VSX substitute them, and a translation (package.nls.<lang>.json) can follow.
 //
-//   node scripts/release/nls.mjs          check: every user-visible string is a %key% that
-//                                         package.nls.json defines, and no key is unused
-//   node scripts/release/nls.mjs --fix    move every literal user-visible string of package.json
-//                                         into package.nls.json (run it after adding a setting
-//                                         or a command with a plain-text title)
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// scripts/nls.mjs checks them and moves plain-text strings into package.nls.json (--fix).
 
 const PLACEHOLDER = /^%([^%\s]+)%$/;
 
@@ -64,7 +56,7 @@ function settingStrings(prefix, prop, at) {
 
 /** Problems of a manifest and its package.nls.json (missing, literal or unused strings). */
 export function nlsProblems(manifest, nls) {
-  if (!nls) return ['package.nls.json is missing (node scripts/release/nls.mjs --fix writes it)'];
+  if (!nls) return ['package.nls.json is missing (node scripts/nls.mjs --fix writes it)'];
   const problems = [];
   const used = new Set();
   const literal = [];
@@ -79,7 +71,7 @@ export function nlsProblems(manifest, nls) {
     problems.push(
       `${literal.length} manifest string(s) are plain text instead of package.nls.json keys ` +
         `(${literal.slice(0, 3).join(', ')}${literal.length > 3 ? ', ...' : ''}): ` +
-        'run node scripts/release/nls.mjs --fix',
+        'run node scripts/nls.mjs --fix',
     );
   const unused = Object.keys(nls).filter(k => !used.has(k));
   if (unused.length)
@@ -109,27 +101,4 @@ export function localizedManifest(manifest, nls) {
     if (m && nls?.[m[1]] !== undefined) s.set(nls[m[1]]);
   }
   return copy;
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const manifestPath = join(repo, 'package.json');
-  const nlsPath = join(repo, 'package.nls.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  let nls;
-  try {
-    nls = JSON.parse(readFileSync(nlsPath, 'utf8'));
-  } catch {
-    nls = undefined;
-  }
-  if (process.argv.includes('--fix')) {
-    nls ??= {};
-    const moved = extractStrings(manifest, nls);
-    writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    writeFileSync(nlsPath, `${JSON.stringify(nls, null, 2)}\n`);
-    console.log(`moved ${moved} string(s) into package.nls.json`);
-  }
-  const problems = nlsProblems(manifest, nls);
-  for (const p of problems) console.error(`[nls] ${p}`);
-  process.exitCode = problems.length ? 1 : 0;
 }
