@@ -3,6 +3,7 @@
 //
 //   node scripts/package.mjs [--target TARGET | --target all | --target a,b] [--out FILE]
 //                            [--out-dir DIR] [--no-build] [--no-verify] [--release] [--report FILE]
+//                            [--jobs N]
 //
 //   --target    a vsce target (linux-x64, linux-arm64, darwin-arm64, darwin-x64, win32-x64,
 //               win32-arm64), a comma-separated list, or `all` (every target whose native
@@ -11,6 +12,7 @@
 //   --out-dir   where the VSIXs go (default: the repository root)
 //   --release   also fail when the repository address is still the placeholder (publishing)
 //   --report    write the verification reports (sizes, native headers) as JSON
+//   --jobs      how many targets vsce packages at once (default: up to 3, one per core)
 //
 // 1. Store readiness (scripts/release/storeReadiness.mjs): icon, names, categories, banner,
 //    repository/bugs/homepage, CHANGELOG.md, LICENSE, README images, package.nls.json, engines.
@@ -27,7 +29,7 @@
 //    libraries they load, the file list, the size limit, and for this machine's own target that
 //    every package the bundles load resolves and loads from inside it.
 // Each VSIX path is printed on its own line on stdout (the last line is the last VSIX).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -42,8 +44,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkStoreReadiness, repositoryWebUrl } from './release/storeReadiness.mjs';
 import { stageTarget } from './release/stage.mjs';
@@ -79,6 +81,27 @@ function run(cmd, cmdArgs, what, { cwd = repo, keep = () => true } = {}) {
   }
   for (const line of output.split('\n')) if (line.trim() && keep(line)) log(line.trim());
   log(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** {@link run}, without blocking: several targets' vsce runs can go at once. */
+function runAsync(cmd, cmdArgs, what, { cwd = repo, keep = () => true } = {}) {
+  const t0 = Date.now();
+  return new Promise((done, reject) => {
+    const child = spawn(cmd, cmdArgs, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', d => (output += d));
+    child.stderr.on('data', d => (output += d));
+    child.on('error', reject);
+    child.on('close', code => {
+      if (code !== 0) {
+        process.stderr.write(output);
+        return reject(new PackageError(`${what} failed (exit ${code})`));
+      }
+      for (const line of output.split('\n')) if (line.trim() && keep(line)) log(line.trim());
+      log(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      done();
+    });
+  });
 }
 
 /** The store checks; problems stop packaging, warnings are printed. */
@@ -122,18 +145,26 @@ function assemble(dir, target, nodeModules) {
 /**
  * Hard-links (or copies, across file systems) the production packages of `root`'s node_modules
  * into `dest`: vsce runs `npm ls --production` in the folder it packages, which needs a real
- * tree (through a symlinked node_modules npm reports the packages as extraneous).
+ * tree (through a symlinked node_modules npm reports the packages as extraneous). The packages
+ * are the lock's entries that are not dev-only and are installed (an optional package of another
+ * platform is not), read from package-lock.json rather than `npm ls`, which fails in a
+ * node_modules shared through a symlink.
  */
 function linkProductionPackages(root, dest) {
-  const r = spawnSync('npm', ['ls', '--omit=dev', '--parseable', '--all', '--loglevel=error'], {
-    cwd: root,
-    encoding: 'utf8',
-    shell: process.platform === 'win32',
-  });
-  if (r.status !== 0) fail(`npm ls in ${root} failed: ${r.stderr}`);
-  const base = join(root, 'node_modules');
-  for (const pkgDir of r.stdout.split('\n').filter(l => l.startsWith(base + sep)))
-    linkTree(pkgDir, join(dest, relative(base, pkgDir)));
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+  let linked = 0;
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    if (!path.startsWith('node_modules/') || entry.dev || entry.link) continue;
+    const from = join(root, ...path.split('/'));
+    if (!existsSync(join(from, 'package.json'))) {
+      if (!entry.optional && !entry.devOptional)
+        fail(`${path} is not installed in ${root}: run npm ci`);
+      continue;
+    }
+    linkTree(from, join(dest, ...path.slice('node_modules/'.length).split('/')));
+    linked++;
+  }
+  if (!linked) fail(`no production packages in ${root}/node_modules`);
 }
 
 function linkTree(src, dst) {
@@ -160,7 +191,7 @@ function vscePackage(dir, target, out) {
   const repoUrl = repositoryWebUrl(JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')));
   const vsce = join(repo, 'node_modules', '@vscode', 'vsce', 'vsce');
   mkdirSync(dirname(out), { recursive: true });
-  run(
+  return runAsync(
     process.execPath,
     [
       vsce,
@@ -192,15 +223,15 @@ function printReport(r) {
   if (r.loaded) log(`  loads here (${r.loaded.arch}): ${r.loaded.requests.join(', ')}`);
 }
 
-/** Packages and verifies one target; returns its report. */
-function packageTarget(target, tmp, version) {
+/** Packages and verifies one target; resolves with its report. */
+async function packageTarget(target, tmp, version) {
   const host = target === hostTarget();
   const nodeModules = host ? join(repo, 'node_modules') : stageTarget(repo, target, log);
   const outDir = resolve(opt('--out-dir') ?? repo);
   const out = resolve(opt('--out') ?? join(outDir, `winnow-${target}-${version}.vsix`));
   const dir = join(tmp, `extension-${target}`);
   assemble(dir, target, nodeModules);
-  vscePackage(dir, target, out);
+  await vscePackage(dir, target, out);
   if (args.includes('--no-verify')) return { target, vsix: out, problems: [] };
   const t0 = Date.now();
   const report = verifyVsix(out, target, {
@@ -217,7 +248,7 @@ function packageTarget(target, tmp, version) {
   return report;
 }
 
-function main() {
+async function main() {
   const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
   const spec = opt('--target') ?? hostTarget();
   const { targets, skipped } = resolveTargets(spec, join(repo, 'node_modules'));
@@ -233,7 +264,17 @@ function main() {
   const tmp = mkdtempSync(join(tmpdir(), 'winnow-package-'));
   const reports = [];
   try {
-    for (const target of targets) reports.push(packageTarget(target, tmp, pkg.version));
+    // Staging is sequential (npm), then up to --jobs targets package at once (vsce compresses
+    // on one core each).
+    for (const target of targets) if (target !== hostTarget()) stageTarget(repo, target, log);
+    const jobs = Math.max(1, Number(opt('--jobs') ?? Math.min(3, availableParallelism())));
+    const queue = [...targets];
+    const worker = async () => {
+      for (let t = queue.shift(); t; t = queue.shift())
+        reports.push(await packageTarget(t, tmp, pkg.version));
+    };
+    await Promise.all(Array.from({ length: Math.min(jobs, targets.length) }, worker));
+    reports.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -243,7 +284,7 @@ function main() {
 }
 
 try {
-  main();
+  await main();
 } catch (e) {
   if (!(e instanceof PackageError) && !/^cannot build /.test(e?.message)) throw e;
   log(e.message);
