@@ -93,7 +93,7 @@ function summary(report, loadTap) {
       .map(x => `${x.path.replace(/^node_modules\//, '')}: ${x.detail}`)
       .join('<br>');
     lines.push(
-      `| ${relative(repo, r.vsix)} | ${(r.bytes / 2 ** 20).toFixed(1)} MiB | ${(r.limitBytes / 2 ** 20).toFixed(0)} MiB | ${headers} | ${where} |`,
+      `| ${basename(r.vsix)} | ${(r.bytes / 2 ** 20).toFixed(1)} MiB | ${(r.limitBytes / 2 ** 20).toFixed(0)} MiB | ${headers} | ${where} |`,
     );
   }
   for (const s of report.skipped)
