@@ -11,7 +11,13 @@ const tests = process.argv.includes('--tests');
 const production = process.argv.includes('--production');
 
 /** Native or runtime-loaded packages stay outside the bundles and ship in node_modules. */
-const nodeExternals = ['vscode', 'onnxruntime-node', 'onnxruntime-web', 'sharp', '@huggingface/transformers'];
+const nodeExternals = [
+  'vscode',
+  'onnxruntime-node',
+  'onnxruntime-web',
+  'sharp',
+  '@huggingface/transformers',
+];
 
 /** Prints errors in a form VS Code's `$esbuild-watch` problem matcher understands. */
 const problemMatcher = {
@@ -36,17 +42,29 @@ const common = {
   plugins: watch ? [problemMatcher] : [],
 };
 
-const nodeCommon = { ...common, platform: 'node', target: 'node20', format: 'cjs', external: nodeExternals };
+/** The row scan's helper thread entry: bundled beside every bundle that may scan rows. */
+const ROW_SCAN_THREAD = 'src/core/dataset/rowScanThread.ts';
+
+const nodeCommon = {
+  ...common,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: nodeExternals,
+};
 
 /** @type {import('esbuild').BuildOptions[]} */
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...nodeCommon, entryPoints: { worker: 'src/worker/server.ts' }, outdir: 'dist' },
-  // DENSITY sketch tools (merge shard sketches): node dist/densityCli.js.
+  // The row scan's helper thread, started from beside extension.js, worker.js and cli.js (rowScanThreads.ts).
+  { ...nodeCommon, entryPoints: { rowScanThread: ROW_SCAN_THREAD }, outdir: 'dist' },
+  // The winnow CLI (package.json "bin"): node dist/cli.js <command>.
   {
     ...nodeCommon,
-    entryPoints: { densityCli: 'src/worker/density/densityCli.ts' },
+    entryPoints: { cli: 'src/cli/main.ts' },
     outdir: 'dist',
+    banner: { js: '#!/usr/bin/env node' },
   },
   {
     ...common,
@@ -73,6 +91,8 @@ if (tests) {
   const entryPoints = Object.fromEntries(
     findTests('test').map(p => [relative('test', p).replace(/\.ts$/, ''), p]),
   );
+  // Beside the unit tests and the benches, which scan rows with helper threads.
+  for (const dir of ['unit', 'bench']) entryPoints[`${dir}/rowScanThread`] = ROW_SCAN_THREAD;
   builds.push({
     ...nodeCommon,
     sourcemap: 'inline',

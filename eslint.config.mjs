@@ -82,6 +82,15 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI is a front end like the worker: core and worker code, never vscode or the host.
+    // It writes to stdout and stderr itself (main.ts), never through console.
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-console': 'error',
+      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['**/extension/**', '**/webview-ui/**', '**/worker/runtime/*'] }],
+    },
+  },
+  {
     files: ['src/extension/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/worker/**', '**/webview-ui/**'] }] },
   },

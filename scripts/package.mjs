@@ -220,7 +220,8 @@ function printReport(r) {
     `${r.target}: ${relative(process.cwd(), r.vsix) || r.vsix}: ${mib(r.bytes)} (limit ${mib(r.limitBytes)}), ${r.files} files`,
   );
   for (const n of r.natives) log(`  ${n.path}: ${n.detail}`);
-  if (r.loaded) log(`  loads here (${r.loaded.arch}): ${r.loaded.requests.join(', ')}`);
+  if (r.loaded)
+    log(`  loads here (${r.loaded.arch}): ${r.loaded.requests.join(', ')}; ${r.loaded.cli} runs`);
 }
 
 /** Packages and verifies one target; resolves with its report. */

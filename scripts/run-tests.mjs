@@ -6,7 +6,8 @@
 //
 //   checks  `npm run typecheck` and `npm run lint`, one count each
 //   unit    node:test, out/test/unit/**/*.test.js
-//   lsp     node:test, out/test/lsp/**/*.test.js (spawn the real dist/worker.js)
+//   lsp     node:test, out/test/lsp/**/*.test.js and out/test/cli/**/*.test.js (spawn the real
+//           dist/worker.js and dist/cli.js)
 //   api     mocha inside a real VS Code extension host, out/test/vscode/api/**/*.test.js,
 //           through @vscode/test-electron and scripts/vscode-server-exe.mjs
 //   release the release steps short of publishing (scripts/release.mjs --no-setup --no-tests):
@@ -180,7 +181,8 @@ const TIERS = {
     return files.length ? nodeTestTier('unit', files) : undefined;
   },
   async lsp() {
-    const files = testFiles('lsp');
+    // The CLI's tests (test/cli) run with the LSP tier: both spawn the built dist/ bundles.
+    const files = [...testFiles('lsp'), ...testFiles('cli')];
     return files.length ? nodeTestTier('lsp', files) : undefined;
   },
   async api() {

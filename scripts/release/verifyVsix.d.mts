@@ -22,3 +22,4 @@ export function loadCheck(
   extDir: string,
   node?: string[],
 ): { requests: string[]; problems: string[]; arch?: string };
+export function cliCheck(extDir: string, node?: string[]): string[];

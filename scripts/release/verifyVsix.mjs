@@ -9,7 +9,8 @@
 //    TargetPlatform, and no shell script (the extension must run where there is no shell);
 //  - the VSIX size against the target's limit (targets.mjs);
 //  - optionally that every package the bundles load resolves inside the unpacked extension and
-//    loads in a given Node (the host's Node, or an emulated one: see test/platform/).
+//    loads in a given Node (the host's Node, or an emulated one: see test/platform/), and that
+//    the winnow CLI (dist/cli.js) runs there.
 import { spawnSync } from 'node:child_process';
 import {
   closeSync,
@@ -182,6 +183,9 @@ export function fileListProblems(extDir, files, target, sourceNodeModules) {
     'package.nls.json',
     manifest.main?.replace(/^\.\//, ''),
     'dist/worker.js',
+    'dist/rowScanThread.js',
+    // The winnow CLI (package.json "bin"), run from inside the installed extension.
+    ...Object.values(manifest.bin ?? {}).map(b => b.replace(/^\.\//, '')),
   ];
   for (const f of required) if (f && !files.includes(f)) problems.push(`missing ${f}`);
   for (const f of files) {
@@ -291,6 +295,23 @@ export function loadCheck(extDir, node = [process.execPath]) {
 }
 
 /**
+ * Runs the winnow CLI (dist/cli.js) of an unpacked extension with `--help` in the Node that
+ * `node` runs; returns its problems (none when it prints its command list).
+ */
+export function cliCheck(extDir, node = [process.execPath]) {
+  const cli = join(extDir, 'dist', 'cli.js');
+  if (!existsSync(cli)) return ['missing dist/cli.js (the winnow CLI)'];
+  const r = spawnSync(node[0], [...node.slice(1), cli, '--help'], {
+    cwd: extDir,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  return r.status === 0 && /^Commands:/m.test(r.stdout)
+    ? []
+    : [`node dist/cli.js --help failed in the VSIX (exit ${r.status ?? r.signal}): ${r.stderr}`];
+}
+
+/**
  * Verifies a VSIX for `target`, unpacked into `workDir`. Options: `sourceNodeModules` (the
  * node_modules it was packaged from, to notice onnxruntime files nobody decided about) and
  * `load` (a Node command to run the load check in). Returns a report:
@@ -316,8 +337,10 @@ export function verifyVsix(vsix, target, { workDir, sourceNodeModules, load } = 
   let loaded;
   if (load) {
     const r = loadCheck(extDir, load);
-    problems.push(...r.problems);
-    if (!r.problems.length) loaded = { arch: r.arch, requests: r.requests };
+    const cli = cliCheck(extDir, load);
+    problems.push(...r.problems, ...cli);
+    if (!r.problems.length && !cli.length)
+      loaded = { arch: r.arch, requests: r.requests, cli: 'dist/cli.js --help' };
   }
   return {
     target,

@@ -17,6 +17,8 @@ export interface HostSettings {
   readonly computeDensityAfterScoring: boolean;
   /** `winnow.worker.logLevel`, passed to the worker at start (it follows changes itself). */
   readonly workerLogLevel: LogLevel | undefined;
+  /** `winnow.calibration.targetPrecision`: the precision the calibrated threshold must reach. */
+  readonly targetPrecision: number;
 }
 
 /** Reads the host settings for a resource (or the window). */
@@ -27,7 +29,13 @@ export function readHostSettings(scope?: vscode.Uri): HostSettings {
     triageKeys: c.get<string>('datasetView.triageKeys') === 'k/d' ? 'k/d' : 'y/n',
     computeDensityAfterScoring: c.get<boolean>('density.computeAfterScoring', false),
     workerLogLevel: c.get<LogLevel>('worker.logLevel'),
+    targetPrecision: validTarget(c.get<number>('calibration.targetPrecision', 0.9)),
   };
+}
+
+/** A target precision in (0, 1], else the default 0.9. */
+function validTarget(v: number): number {
+  return typeof v === 'number' && v > 0 && v <= 1 ? v : 0.9;
 }
 
 /**
@@ -42,6 +50,7 @@ const HOST_KEYS: Readonly<Record<string, SettingEffect>> = {
   'dataset.maxLineBytes': 'reopenDataset',
   'datasetView.triageKeys': 'live',
   'density.computeAfterScoring': 'live',
+  'calibration.targetPrecision': 'live',
 };
 
 /** The effects of a configuration change for a resource: one entry per affected host key. */

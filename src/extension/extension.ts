@@ -18,7 +18,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     context.subscriptions.push(worker);
     const datasets = registerDatasetEditor(context, worker);
     context.subscriptions.push(...registerDatasetCommands(datasets));
-    context.subscriptions.push(...registerScoringCommands(worker));
+    context.subscriptions.push(...registerScoringCommands(worker, context.secrets));
     context.subscriptions.push(...registerDensityCommands(worker));
     const limits = new EditorLimitNotices();
     context.subscriptions.push(limits);

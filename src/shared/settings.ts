@@ -24,6 +24,17 @@ export interface WinnowSettingsSection {
     answerVariants?: string[];
     /** Also show the labelled variant P(yes)/(P(yes)+P(no)). */
     showNormalizedVariant?: boolean;
+    /**
+     * `local` (the in-process ONNX scorer) or a remote engine (docs/engines.md): `openai`,
+     * `vllm`, `sglang`, `llamacpp`, `ollama`. With a remote engine `model` is the served name.
+     */
+    engine?: string;
+    /** The remote engine's base URL (OpenAI-compatible engines: ending in `/v1`). */
+    engineEndpoint?: string;
+    /** `chat` (the engine applies the chat template) or `completions` (raw prompt). */
+    engineApi?: string;
+    /** Requests in flight to the remote engine (0: the engine's default). */
+    engineConcurrency?: number;
   };
   /** Execution device: auto (CUDA, then WebGPU, then CPU), cpu, cuda or webgpu. */
   device?: string;

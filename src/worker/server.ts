@@ -24,12 +24,16 @@ import {
 import { join } from 'node:path';
 import { contentHash, parseLine } from '../core/jsonl';
 import {
+  DecisionHashesRequest,
   DidChangeColumnsNotification,
+  DidChangeRowFactsNotification,
   DidCloseDataset,
   DidOpenDataset,
   FileInfoRequest,
   GetColumnsRequest,
+  GetRowFactsRequest,
   ScoreRequest,
+  SetSavedDecisionsRequest,
   StatusNotification,
   WorkerErrorCodes,
   type WorkerInitializationOptions,
@@ -38,6 +42,7 @@ import {
 import type { Dataset, DatasetOptions } from './dataset/dataset';
 import { decisionActions } from './editor/codeActions';
 import { ColumnRegistry } from './dataset/columns';
+import { decodeRows, rowFactsAnswer } from './dataset/rowFactsAnswer';
 import { buildDiagnostics } from './editor/diagnostics';
 import { HoverSections } from './editor/hoverSections';
 import { scoreInlayHints } from './editor/inlayHints';
@@ -111,6 +116,9 @@ const publishIntervalMs = 200;
 /** `winnow/didChangeColumns` per file, and inlay-hint refreshes, at most this often. */
 const columnsIntervalMs = 500;
 const columnTimers = new Map<string, NodeJS.Timeout>();
+/** `winnow/didChangeRowFacts` per file at most this often while the scan runs. */
+const factsIntervalMs = 100;
+const factsTimers = new Map<string, NodeJS.Timeout>();
 let inlayRefreshTimer: NodeJS.Timeout | undefined;
 let inlayRefreshSupported = false;
 let storagePath: string | undefined;
@@ -271,6 +279,7 @@ registry.onDidOpen(dataset => {
   open.add(dataset);
   dataset.onDidUpdate(() => {
     schedulePublish(dataset, dataset.validated);
+    scheduleFactsChanged(dataset);
     scoring.datasetUpdated(dataset);
     reportStatus();
   });
@@ -286,6 +295,8 @@ registry.onDidClose(uri => {
   const columnTimer = columnTimers.get(uri);
   if (columnTimer) clearTimeout(columnTimer);
   columnTimers.delete(uri);
+  clearTimeout(factsTimers.get(uri));
+  factsTimers.delete(uri);
   scoring.datasetClosed(uri);
   // A closed file's problems leave the Problems panel, as with any language server.
   void connection.sendDiagnostics({ uri, diagnostics: [] });
@@ -347,6 +358,27 @@ function scheduleColumnsChanged(uri: string): void {
       });
       scheduleInlayRefresh();
     }, columnsIntervalMs),
+  );
+}
+
+/**
+ * Tells the dataset view that a file's row facts grew, were completed or changed version, at most
+ * every 100 ms per file (the last change always goes out). Only files a dataset view holds.
+ */
+function scheduleFactsChanged(dataset: Dataset): void {
+  if (factsTimers.has(dataset.uri) || !registry.isHeldBy(dataset.uri, 'datasetView')) return;
+  factsTimers.set(
+    dataset.uri,
+    setTimeout(() => {
+      factsTimers.delete(dataset.uri);
+      if (!open.has(dataset)) return;
+      void sendNotification(connection, DidChangeRowFactsNotification.type, {
+        uri: dataset.uri,
+        version: dataset.version,
+        scanned: dataset.factsRows,
+        complete: dataset.factsComplete,
+      });
+    }, factsIntervalMs),
   );
 }
 
@@ -494,6 +526,37 @@ onRequest(connection, GetColumnsRequest.type, async params =>
   columns.columns(await openDataset(params.uri)),
 );
 
+onRequest(connection, GetRowFactsRequest.type, async params =>
+  rowFactsAnswer(await openDataset(params.uri), params),
+);
+
+onRequest(connection, SetSavedDecisionsRequest.type, async params => {
+  const dataset = await openDataset(params.uri);
+  dataset.setSavedDecisions(params);
+  logger.debug(
+    `Saved decisions of ${params.uri}: ${params.keep.length} kept, ${params.drop.length} dropped` +
+      (params.legacy
+        ? `, ${params.legacy.keep.length + params.legacy.drop.length} keyed by content hash version 1`
+        : ''),
+  );
+  return null;
+});
+
+onRequest(connection, DecisionHashesRequest.type, async params => {
+  const dataset = await openDataset(params.uri);
+  const keep = decodeRows(params.keep);
+  const drop = decodeRows(params.drop);
+  // Saved decisions that match no row are known once every row is matched.
+  if (dataset.isCurrentVersion(params.version)) await dataset.whenFactsComplete();
+  try {
+    return dataset.decisionHashes(params.version, keep, drop);
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw new ResponseError(WorkerErrorCodes.factsVersionGone, err.message);
+    throw err;
+  }
+});
+
 onRequest(connection, ScoreRequest.type, async (params, token) => {
   await openDataset(params.uri);
   const abort = new AbortController();
@@ -517,7 +580,8 @@ onRequest(connection, ScoreRequest.type, async (params, token) => {
     };
   }
   try {
-    return await scoring.score(params.uri, abort.signal, reporter);
+    // The API key (from the host's SecretStorage) goes to the scorer only, never to a log.
+    return await scoring.score(params.uri, abort.signal, reporter, false, params.apiKey);
   } finally {
     cancel.dispose();
     if (progressToken !== undefined)

@@ -1,4 +1,5 @@
 import type { Connection } from 'vscode-languageserver/node';
+import { REMOTE_ENGINES, type RemoteEngineName } from '../core/engines/types';
 import { SETTINGS_SECTION, type LogLevel, type WinnowSettingsSection } from '../shared/settings';
 
 /** ASK-LLM settings (`winnow.askllm.*` plus the shared device and `winnow.models.*` settings). */
@@ -19,6 +20,13 @@ export interface AskLlmSettings {
    * downloaded (src/worker/runtime/hub.ts), so a bad value is a load error, not a crash.
    */
   endpoint: string;
+  /** `local`, or the remote engine that scores (docs/engines.md). */
+  engine: 'local' | RemoteEngineName;
+  /** The remote engine's base URL ('' with `local`). */
+  engineEndpoint: string;
+  engineApi: 'chat' | 'completions';
+  /** Requests in flight to the remote engine (0: the engine's default). */
+  engineConcurrency: number;
 }
 
 /** The settings the worker uses, resolved with defaults (see package.json). */
@@ -72,6 +80,10 @@ export const defaultSettings: WorkerSettings = {
     showNormalizedVariant: false,
     offline: false,
     endpoint: '',
+    engine: 'local',
+    engineEndpoint: '',
+    engineApi: 'chat',
+    engineConcurrency: 0,
   },
   inlineScores: true,
 };
@@ -177,6 +189,14 @@ export function resolveSettings(raw: WinnowSettingsSection | null | undefined): 
     showNormalizedVariant: a?.showNormalizedVariant === true,
     offline: raw?.models?.offline === true,
     endpoint: typeof raw?.models?.endpoint === 'string' ? raw.models.endpoint.trim() : d.endpoint,
+    engine: oneOf(a?.engine, ['local', ...REMOTE_ENGINES], d.engine),
+    engineEndpoint:
+      typeof a?.engineEndpoint === 'string' ? a.engineEndpoint.trim() : d.engineEndpoint,
+    engineApi: oneOf(a?.engineApi, ['chat', 'completions'], d.engineApi),
+    engineConcurrency:
+      typeof a?.engineConcurrency === 'number' && a.engineConcurrency >= 1
+        ? Math.floor(a.engineConcurrency)
+        : d.engineConcurrency,
   };
   return {
     askllm,

@@ -6,12 +6,15 @@
  *    splitting lines by hand (the least any viewer must do);
  *  - sorting 10M ASK-LLM scores into a view (radix sort of row indices by Float32 key) vs the
  *    engine's native `Float32Array.prototype.sort` of the bare values (which yields no row order);
- *  - filter, histograms and a top-10% decision over 10M rows;
- *  - the row scan (parse, text length, fields, content hash) over the first 1M rows, and its
- *    extrapolation to the whole file;
- *  - extension-host memory of the host-side structures for the whole file (line index, row
- *    columns, decisions, score columns, a sorted view), measured as ArrayBuffer bytes, against
- *    the file's size.
+ *  - the row scan production runs: the worker's one pass over the whole file (parse status,
+ *    text length, fields, content hash; `Dataset`, src/worker/dataset), wall and CPU time, and
+ *    the worker's memory per row;
+ *  - the dataset view reading those row facts from the worker in chunks of the wire format
+ *    (`RowFactsFeed` against the worker's `winnow/getRowFacts` answer, in this process);
+ *  - filter, histograms, sort by length and a top-10% decision over 10M rows, on those facts;
+ *  - extension-host memory of the host-side structures for the whole file (sparse line index,
+ *    row facts, decisions, score columns, a sorted view), measured as ArrayBuffer bytes, against
+ *    the file's size. The host holds no content hash: the worker matches and gives them.
  */
 import { open as openFile, rm, stat } from 'node:fs/promises';
 import { mkdtempSync } from 'node:fs';
@@ -21,9 +24,10 @@ import { detectSchema, JsonlFile, SCHEMA_SAMPLE_LINES, schemaSample } from '../.
 import { DatasetView, type ViewSource } from '../../src/core/dataset/datasetView';
 import { DecisionColumn } from '../../src/core/dataset/decisions';
 import { float32Keys, sortByKeys } from '../../src/core/dataset/radixSort';
-import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
+import { RowFactsFeed } from '../../src/core/dataset/rowFactsFeed';
 import { PREVIEW_CHARS, toRowView } from '../../src/core/dataset/rowViews';
 import { Dataset } from '../../src/worker/dataset/dataset';
+import { decodeRows, rowFactsAnswer } from '../../src/worker/dataset/rowFactsAnswer';
 import { Logger } from '../../src/worker/logger';
 import type { ScoreColumns } from '../../src/core/dataset/scoreColumns';
 import { filterRows, histogram } from '../../src/core/dataset/viewEngine';
@@ -62,13 +66,15 @@ function arrayBytes(): number {
 }
 
 /**
- * The worker's own pass over the file (what `dist/worker.js` runs for an open dataset), measured
- * in this process: time, rows/s, and the memory it holds per row (typed arrays: line index and
- * row hashes) plus the growth of the JavaScript heap and RSS while it ran.
+ * The row scan production runs: the worker's Dataset over the whole file (what `dist/worker.js`
+ * does for an open dataset), measured in this process: wall and CPU time, rows/s, and the memory
+ * it holds per row (typed arrays: line index and row columns) plus the growth of the JavaScript
+ * heap and RSS while it ran.
  */
-async function workerPass(path: string, rows: number): Promise<void> {
+async function workerScan(path: string, rows: number): Promise<Dataset> {
   const silent = new Logger({ error: () => {}, warn: () => {}, info: () => {}, debug: () => {} });
   const before = process.memoryUsage();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const dataset = await Dataset.open(
     'file:///bench.jsonl',
@@ -76,22 +82,81 @@ async function workerPass(path: string, rows: number): Promise<void> {
     { maxLineBytes: 1 << 20, detailCap: 1000 },
     silent,
   );
-  try {
-    await dataset.whenValidated();
-    const passMs = ms(t0);
-    if (dataset.validatedRows !== rows)
-      throw new Error(`The worker validated ${dataset.validatedRows} of ${rows} rows`);
-    const held = dataset.file.indexBytes + dataset.rows.memoryBytes;
-    const after = process.memoryUsage();
-    console.log(
-      `[view bench] worker validation (parse status, content hash, schema) of ${fmt(rows)} rows: ${fmt(passMs / 1000)} s, ` +
-        `${fmt((rows / passMs) * 1000)} rows/s; worker memory for the file: ${mb(held)} of typed arrays ` +
-        `(line index ${mb(dataset.file.indexBytes)}, row hashes ${mb(dataset.rows.memoryBytes)}) = ${fmt(held / rows)} bytes/row; ` +
-        `heap +${mb(after.heapUsed - before.heapUsed)}, RSS +${mb(after.rss - before.rss)} during the pass`,
-    );
-  } finally {
-    await dataset.close();
-  }
+  await dataset.whenValidated();
+  const scanMs = ms(t0);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  if (dataset.validatedRows !== rows)
+    throw new Error(`The worker scanned ${dataset.validatedRows} of ${rows} rows`);
+  const columns = dataset.rows.columns.memoryBytes;
+  const held = dataset.file.indexBytes + columns;
+  const after = process.memoryUsage();
+  console.log(
+    `[view bench] row scan (the worker's one pass: parse status, length, fields, content hash, schema) of the whole file, ${fmt(rows)} rows: ` +
+      `${fmt(scanMs / 1000)} s, ${fmt((rows / scanMs) * 1000)} rows/s (${dataset.invalidCount} invalid); ` +
+      `CPU time ${fmt(cpuMs / 1000)} s, ${fmt((rows / cpuMs) * 1000)} rows/s of CPU (wall time includes waiting for a core on a shared machine)`,
+  );
+  console.log(
+    `[view bench] worker memory for the file: ${mb(held)} of typed arrays ` +
+      `(line index ${mb(dataset.file.indexBytes)}, row columns with content hashes ${mb(columns)}) = ${fmt(held / rows)} bytes/row; ` +
+      `heap +${mb(after.heapUsed - before.heapUsed)}, RSS +${mb(after.rss - before.rss)} during the scan`,
+  );
+  return dataset;
+}
+
+/** The dataset view's copy of the facts, read from the worker in chunks of the wire format. */
+async function hostFacts(file: JsonlFile, dataset: Dataset, decisions: DecisionColumn) {
+  const uri = dataset.uri;
+  const feed = new RowFactsFeed(
+    file,
+    decisions,
+    {
+      getRowFacts: async p => rowFactsAnswer(dataset, { uri, ...p }),
+      setSavedDecisions: async p => dataset.setSavedDecisions({ uri, ...p }),
+      decisionHashes: async p =>
+        dataset.decisionHashes(p.version, decodeRows(p.keep), decodeRows(p.drop)),
+    },
+    {
+      onRows: () => undefined,
+      onComplete: () => undefined,
+      onError: e => {
+        throw e;
+      },
+    },
+  );
+  const t0 = performance.now();
+  feed.start();
+  await feed.settled();
+  const readMs = ms(t0);
+  if (!feed.complete) throw new Error(`The view read ${feed.facts.scanned} rows' facts`);
+  console.log(
+    `[view bench] the view read the row facts of ${fmt(feed.facts.scanned)} rows from the worker (wire chunks of ` +
+      `at most 262,144 rows, encoded and decoded): ${fmt(readMs)} ms, ${fmt((feed.facts.scanned / readMs) * 1000)} rows/s`,
+  );
+  return feed;
+}
+
+/**
+ * A page of a sorted view: 100 rows at random, read through the sparse line index (each row's
+ * block of at most 64 lines or 64 KiB is read to find it) vs a full index of every newline.
+ */
+async function randomPage(sparse: JsonlFile, path: string, n: number): Promise<void> {
+  const full = await JsonlFile.open(path);
+  await full.whenIndexed();
+  let seed = 7;
+  const rows = Array.from({ length: 100 }, () => (seed = (Math.imul(seed, 48271) >>> 0) % n));
+  const time = async (file: JsonlFile) => {
+    const t0 = performance.now();
+    await Promise.all(rows.map(r => file.readRow(r)));
+    return ms(t0);
+  };
+  const fullMs = await time(full);
+  const sparseMs = await time(sparse);
+  console.log(
+    `[view bench] a page of 100 random rows (a sorted view): ${fmt(sparseMs)} ms through the sparse line index ` +
+      `vs ${fmt(fullMs)} ms through a full one (${mb(full.indexBytes)}): ratio ${fmt(sparseMs / Math.max(fullMs, 0.01))}x`,
+  );
+  await full.close();
 }
 
 async function main(): Promise<void> {
@@ -119,7 +184,7 @@ async function main(): Promise<void> {
     const rawMs = ms(t0);
     const before = arrayBytes();
     t0 = performance.now();
-    const file = await JsonlFile.open(path);
+    const file = await JsonlFile.open(path, { lineIndex: 'sparse' });
     const first = await file.readRows(0, SCHEMA_SAMPLE_LINES);
     const schema = detectSchema(schemaSample(first, 1 << 20));
     const views = first
@@ -163,10 +228,13 @@ async function main(): Promise<void> {
         `vs native Float32Array.sort of the bare values ${fmt(nativeMs)} ms: ratio ${fmt(sortMs / nativeMs)}x${ok ? '' : ' (ORDER WRONG)'}`,
     );
 
-    const columns = new RowColumns();
-    columns.ensure(n);
+    // -- the row scan (the worker's) and the view's copy of its facts ---------------------------
+    const dataset = await workerScan(path, n);
     const decisions = new DecisionColumn();
     decisions.resize(n);
+    const feed = await hostFacts(file, dataset, decisions);
+    const columns = feed.facts;
+    await dataset.close();
     const scores: ScoreColumns = {
       rowCount: n,
       fileVersion: 'bench',
@@ -235,29 +303,22 @@ async function main(): Promise<void> {
       'keep',
     );
     const topMs = ms(t0);
+    t0 = performance.now();
+    const byLength = await DatasetView.compute(
+      source,
+      { sort: 'length', descending: true, filter: { errors: 'exclude' } },
+      new AbortController().signal,
+      () => undefined,
+    );
+    const lengthMs = ms(t0);
     console.log(
       `[view bench] over ${fmt(n)} rows: filter by score range ${fmt(filterMs)} ms (${fmt(filtered.length)} rows), ` +
         `histogram ${fmt(histMs)} ms, view "score >= 0.5 sorted by score" with its histograms ${fmt(viewMs)} ms (${fmt(view.count)} rows), ` +
         `view info with both histograms ${fmt(infoMs)} ms (histograms are binned with the view, over its rows in line order; column ranges and totals are cached per column), ` +
         `a second view "score <= 0.5 sorted by density" with its info ${fmt(secondMs)} ms, ` +
-        `keep top 10% ${fmt(topMs)} ms (${fmt(top.rows.length)} rows); ` +
+        `keep top 10% ${fmt(topMs)} ms (${fmt(top.rows.length)} rows), ` +
+        `valid rows sorted by length (16-bit lengths with an exact side table) ${fmt(lengthMs)} ms (${fmt(byLength.count)} rows); ` +
         `scope: ${info.scope}`,
-    );
-
-    // -- the row scan ----------------------------------------------------------------------------
-    const scanCols = new RowColumns();
-    const cpu0 = process.cpuUsage();
-    t0 = performance.now();
-    await scanRows(file, scanCols, { schema, maxLineBytes: 1 << 20, isCurrent: () => true });
-    const scanMs = ms(t0);
-    const cpu = process.cpuUsage(cpu0);
-    const scanCpuMs = (cpu.user + cpu.system) / 1000;
-    if (scanCols.scanned !== n)
-      throw new Error(`The scan stopped at ${scanCols.scanned} of ${n} rows`);
-    console.log(
-      `[view bench] row scan (parse, length, fields, content hash) of the whole file, ${fmt(scanCols.scanned)} rows: ` +
-        `${fmt(scanMs / 1000)} s, ${fmt((scanCols.scanned / scanMs) * 1000)} rows/s (${scanCols.invalid} invalid); ` +
-        `CPU time ${fmt(scanCpuMs / 1000)} s, ${fmt((scanCols.scanned / scanCpuMs) * 1000)} rows/s of CPU (wall time includes waiting for a core on a shared machine)`,
     );
 
     // -- memory ---------------------------------------------------------------------------------------
@@ -272,13 +333,13 @@ async function main(): Promise<void> {
     const measured = arrayBytes() - before;
     console.log(
       `[view bench] extension-host memory for ${fmt(n)} rows (${mb(size)} file): ${mb(hostBytes)} of typed arrays ` +
-        `(line index ${mb(file.indexBytes)}, row columns ${mb(columns.memoryBytes)}, decisions ${mb(decisions.codes.byteLength)}, ` +
+        `(sparse line index ${mb(file.indexBytes)}, row facts ${mb(columns.memoryBytes)} (no content hashes), decisions ${mb(decisions.codes.byteLength)}, ` +
         `scores ${mb(askllm.byteLength + density.byteLength + ranks.byteLength)}, one sorted view ${mb(view.rows?.byteLength ?? 0)}) = ` +
         `${fmt(hostBytes / n)} bytes/row, ${fmt((100 * hostBytes) / size)}% of the file; ` +
         `ArrayBuffer growth measured by Node: ${mb(measured)} (includes the bench's own copies); RSS ${mb(process.memoryUsage().rss)}`,
     );
+    await randomPage(file, path, n);
     await file.close();
-    await workerPass(path, n);
     console.log(`[view bench] file size on disk ${mb((await stat(path)).size)}`);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * cancellation, and scores that come back after a restart without recomputing.
  */
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -275,6 +275,73 @@ describe('DENSITY in the worker', () => {
     );
     assert.ok(r.cachedRows > 0, 'batches finished before the cancel are cached');
     assert.equal(r.embedded + r.cachedRows, r.rows);
+  });
+
+  it('rows appended during a run are embedded and scored by it, and the result counts them', async () => {
+    const grown = writeDensityDataset(join(dir, 'grown.jsonl'), {
+      rows: 4000,
+      seed: 78,
+      invalid: 0,
+    });
+    const grownUri = pathToFileURL(grown.path).toString();
+    await session.openDataset(grownUri);
+    await session.fileInfo(grownUri, true);
+    const seen = progress.length;
+    const run = session.connection.sendRequest<ComputeDensityResult>(ComputeDensityRequest.method, {
+      uri: grownUri,
+    });
+    await session.waitFor(
+      'embedding progress',
+      () => progress.slice(seen).some(p => p.uri === grownUri && p.phase === 'embedding'),
+      30_000,
+    );
+    const extra = writeDensityDataset(join(dir, 'extra.jsonl'), {
+      rows: 100,
+      seed: 79,
+      invalid: 0,
+    });
+    appendFileSync(grown.path, extra.lines.map(l => `${l}\n`).join(''));
+    const rows = grown.lines.length + extra.lines.length;
+    const r: ComputeDensityResult = await run;
+    assert.equal(r.rows, rows, 'rows of the file as it is now');
+    assert.equal(r.invalidRows, 0);
+    const cols = await session.columns(grownUri);
+    assert.equal(cols.rowCount, rows);
+    const { scores, ranks } = decodeDensity(cols);
+    for (let i = 0; i < rows; i++)
+      assert.ok(scores[i] > 0 && ranks[i] > 0, `row ${i} has a density score and rank`);
+    await session.closeDataset(grownUri);
+  });
+
+  it('a file rewritten in place during a run is scored as it is now', async () => {
+    const first = writeDensityDataset(join(dir, 'rewritten.jsonl'), {
+      rows: 4000,
+      seed: 80,
+      invalid: 0,
+    });
+    const firstUri = pathToFileURL(first.path).toString();
+    await session.openDataset(firstUri);
+    await session.fileInfo(firstUri, true);
+    const seen = progress.length;
+    const run = session.connection.sendRequest<ComputeDensityResult>(ComputeDensityRequest.method, {
+      uri: firstUri,
+    });
+    await session.waitFor(
+      'embedding progress',
+      () => progress.slice(seen).some(p => p.uri === firstUri && p.phase === 'embedding'),
+      30_000,
+    );
+    const now = writeDensityDataset(first.path, { rows: 1200, seed: 81, invalid: 0 });
+    const r: ComputeDensityResult = await run;
+    assert.equal(r.rows, now.lines.length, 'rows of the file as it is now');
+    const cols = await session.columns(firstUri);
+    assert.equal(cols.rowCount, now.lines.length);
+    const { scores } = decodeDensity(cols);
+    assert.ok(
+      scores.every(v => v > 0),
+      'every row of the new content has a density score',
+    );
+    await session.closeDataset(firstUri);
   });
 
   it('a restarted worker serves the stored column at once, without recomputing', async () => {

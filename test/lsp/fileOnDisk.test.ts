@@ -4,7 +4,7 @@
  * serves the new content once the file is back: no restart, no reopen.
  */
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -87,6 +87,30 @@ describe('a dataset file that goes away while it is open', () => {
     assert.equal(info.invalidCount, 1);
     assert.match(hoverText(await w.hover(uri, 2)), /row 3 of 3/);
     await w.waitFor('the idle status', () => lastStatus(w)?.state === 'idle');
+    await w.shutdown();
+  });
+
+  it('made unreadable in place (chmod): said so; readable again: served again', async () => {
+    // Root reads any file: the worker then runs as nobody, which can be denied.
+    const user = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    const path = join(dir, 'chmod.jsonl');
+    writeFileSync(path, lines('old', 4));
+    chmodSync(dir, 0o755);
+    chmodSync(path, 0o644);
+    const uri = pathToFileURL(path).toString();
+    const w = await WorkerSession.start(user ? { user } : {});
+    sessions.push(w);
+    await w.openDataset(uri);
+    assert.equal((await w.fileInfo(uri, true)).rowCount, 4);
+    chmodSync(path, 0o000);
+    const [d] = await w.waitForDiagnostics(uri, unavailableDiagnostic, 'the unreadable diagnostic');
+    assert.match(messageOf(d!), /chmod\.jsonl cannot be read: permission denied/);
+    assert.match((await w.fileInfo(uri, false)).unavailable ?? '', /permission denied/);
+    chmodSync(path, 0o644);
+    await w.waitForDiagnostics(uri, ds => ds.length === 0, 'the diagnostic gone');
+    const info = await w.fileInfo(uri, true);
+    assert.equal(info.unavailable, undefined);
+    assert.equal(info.rowCount, 4);
     await w.shutdown();
   });
 

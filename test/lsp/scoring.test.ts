@@ -224,8 +224,25 @@ describe('ASK-LLM scoring in the worker', () => {
     assert.ok(Number.isNaN(values[7]));
     for (let d = 0; d < docs.length; d++)
       assertProbability(values[rowOf(d)], all[d], `row ${rowOf(d)}`);
+    // Judge health of the first batch: returned with the run and kept with the column's meta;
+    // the rows it names are file lines, whose top tokens are those of the closed form.
+    assert.ok(r.health, 'judge health with the result');
+    assert.deepEqual(c.askllm?.meta.health, r.health);
+    assert.equal(r.health.yes[0].token, '▁yes');
+    assert.ok(r.health.rows >= 1 && r.health.top.length >= 1);
+    for (const t of r.health.top) {
+      assert.notEqual(t.row, 7);
+      const d = t.row < 7 ? t.row : t.row - 1;
+      const dist = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, docs[d])));
+      const top = [...dist.keys()].sort((a, b) => dist[b] - dist[a]).slice(0, 5);
+      assert.deepEqual(
+        t.tokens.map(x => x.id),
+        top,
+        `top tokens of line ${t.row + 1}`,
+      );
+    }
     assert.deepEqual(
-      { ...c.askllm?.meta, promptHash: undefined },
+      { ...c.askllm?.meta, promptHash: undefined, health: undefined },
       {
         model: t5.dir,
         dtype: 'fp32',
@@ -235,6 +252,7 @@ describe('ASK-LLM scoring in the worker', () => {
         maxTokens: 512,
         variant: 'p-yes',
         device: 'cpu',
+        health: undefined,
       },
     );
     // Prompt tokens: what the scorer fed the model (the tokenizer's count of the rendered

@@ -7,9 +7,9 @@
  * per-user cache folder (XDG_CACHE_HOME) is a temporary folder, removed when it exits.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   CancellationTokenSource,
   createProtocolConnection,
@@ -28,9 +28,19 @@ import {
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
 import {
+  DecisionHashesRequest,
   DidCloseDataset,
   DidOpenDataset,
   DidChangeColumnsNotification,
+  DidChangeRowFactsNotification,
+  GetRowFactsRequest,
+  SetSavedDecisionsRequest,
+  type DecisionHashes,
+  type DecisionHashesParams,
+  type GetRowFactsParams,
+  type RowFactsChange,
+  type RowFactsResult,
+  type SetSavedDecisionsParams,
   FileInfoRequest,
   GetColumnsRequest,
   ScoreRequest,
@@ -65,8 +75,11 @@ export interface WorkerSessionOptions {
   workspaceFolders?: string[];
   /** Environment of the worker process (default: this process's, with a temporary XDG_CACHE_HOME). */
   env?: NodeJS.ProcessEnv;
-  /** How to talk to the worker: IPC as VS Code does (default), or stdio as other editors do. */
-  transport?: 'ipc' | 'stdio';
+  /**
+   * How to talk to the worker: IPC as VS Code does (default), stdio as other editors do, or
+   * stdio through the CLI (`node dist/cli.js lsp`).
+   */
+  transport?: 'ipc' | 'stdio' | 'cli';
   /**
    * The initializationOptions to send instead of the ones built from the options above (a client
    * without VS Code sends what its user configured, or nothing).
@@ -78,9 +91,14 @@ export interface WorkerSessionOptions {
   workerPath?: string;
   /**
    * The command that runs Node, `[program, ...args]` (default: this process's Node), e.g. an
-   * emulated arm64 Node (test/platform/vsixLoad.test.ts). Only with the stdio transport.
+   * emulated arm64 Node (test/platform/vsixLoad.test.ts). Only with the stdio or cli transport.
    */
   node?: string[];
+  /**
+   * Run the worker (IPC only) as this user and group, e.g. 65534 (nobody) when the tests run as
+   * root, for whom no file is ever unreadable. Its temporary cache folder is made writable.
+   */
+  user?: { uid: number; gid: number };
 }
 
 /** One item of a `workspace/configuration` request. */
@@ -98,6 +116,8 @@ export class WorkerSession {
   readonly logs: LogLine[] = [];
   /** `winnow/didChangeColumns` notifications received, in order. */
   readonly columnChanges: { uri: string; kinds: string[] }[] = [];
+  /** `winnow/didChangeRowFacts` notifications received, in order. */
+  readonly factsChanges: RowFactsChange[] = [];
   /** `workspace/inlayHint/refresh` requests received. */
   inlayRefreshes = 0;
   /** What the worker wrote to stdout (over IPC; over stdio, stdout is the protocol). */
@@ -126,7 +146,7 @@ export class WorkerSession {
   ) {
     this.settings = options.settings ?? {};
     this.exited = new Promise(resolve => child.on('exit', code => resolve(code)));
-    if (options.transport !== 'stdio')
+    if (options.transport !== 'stdio' && options.transport !== 'cli')
       child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     connection.onError(([err]) => {
@@ -161,6 +181,10 @@ export class WorkerSession {
         this.notify();
       },
     );
+    connection.onNotification(DidChangeRowFactsNotification.method, (p: RowFactsChange) => {
+      this.factsChanges.push(p);
+      this.notify();
+    });
     connection.onRequest('workspace/inlayHint/refresh', () => {
       this.inlayRefreshes++;
       this.notify();
@@ -177,15 +201,20 @@ export class WorkerSession {
     if (!existsSync(worker)) {
       throw new Error(`${worker} is missing: run "node esbuild.mjs" first`);
     }
-    if (options.node && options.transport !== 'stdio')
-      throw new Error('`node` needs the stdio transport');
+    if (options.node && options.transport !== 'stdio' && options.transport !== 'cli')
+      throw new Error('`node` needs the stdio or cli transport');
     const [node, ...nodeArgs] = options.node ?? [process.execPath];
     const cacheHome = options.env ? undefined : mkdtempSync(join(tmpdir(), 'winnow-xdg-cache-'));
     const env = options.env ?? { ...process.env, XDG_CACHE_HOME: cacheHome };
     let child: ChildProcess;
     let connection: ProtocolConnection;
-    if (options.transport === 'stdio') {
-      child = spawn(node, [...nodeArgs, ...(options.execArgv ?? []), worker, '--stdio'], {
+    if (options.transport === 'stdio' || options.transport === 'cli') {
+      // The CLI's `lsp` command is the dist/cli.js beside the worker bundle.
+      const command =
+        options.transport === 'cli'
+          ? [join(dirname(worker), 'cli.js'), 'lsp']
+          : [worker, '--stdio'];
+      child = spawn(node, [...nodeArgs, ...(options.execArgv ?? []), ...command], {
         stdio: 'pipe',
         env,
       });
@@ -194,10 +223,12 @@ export class WorkerSession {
         new StreamMessageWriter(child.stdin!),
       );
     } else {
+      if (options.user && cacheHome) chmodSync(cacheHome, 0o777);
       child = fork(worker, ['--node-ipc'], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: options.execArgv ?? [],
         env,
+        ...(options.user ?? {}),
       });
       connection = createProtocolConnection(
         new IPCMessageReader(child),
@@ -259,11 +290,29 @@ export class WorkerSession {
     return this.connection.sendRequest(GetColumnsRequest.method, { uri });
   }
 
+  /** `winnow/getRowFacts`. */
+  rowFacts(params: GetRowFactsParams): Promise<RowFactsResult> {
+    return this.connection.sendRequest(GetRowFactsRequest.method, params);
+  }
+
+  /** `winnow/setSavedDecisions`. */
+  setSavedDecisions(params: SetSavedDecisionsParams): Promise<null> {
+    return this.connection.sendRequest(SetSavedDecisionsRequest.method, params);
+  }
+
+  /** `winnow/decisionHashes`. */
+  decisionHashes(params: DecisionHashesParams): Promise<DecisionHashes> {
+    return this.connection.sendRequest(DecisionHashesRequest.method, params);
+  }
+
   /**
    * Starts `winnow/score` with a work-done token; `progress` collects the `$/progress` values.
    * `cancel()` cancels the request the LSP way ($/cancelRequest).
    */
-  score(uri: string): {
+  score(
+    uri: string,
+    extra: { apiKey?: string } = {},
+  ): {
     result: Promise<ScoreResult>;
     progress: ProgressValue[];
     cancel: () => void;
@@ -276,7 +325,11 @@ export class WorkerSession {
     });
     const source = new CancellationTokenSource();
     const result = this.connection
-      .sendRequest<ScoreResult>(ScoreRequest.method, { uri, workDoneToken: token }, source.token)
+      .sendRequest<ScoreResult>(
+        ScoreRequest.method,
+        { uri, workDoneToken: token, ...extra },
+        source.token,
+      )
       .finally(() => listener.dispose());
     return { result, progress, cancel: () => source.cancel() };
   }

@@ -8,7 +8,8 @@
  *     onnxruntime-node inside the VSIX, checking that the binding it loaded is the VSIX's own
  *     platform folder and that the output is the closed form, exactly;
  *  2. starts the VSIX's own dist/worker.js over stdio in that Node, scores a dataset with
- *     tiny-t5 and compares every score with the closed form.
+ *     tiny-t5 and compares every score with the closed form;
+ *  3. runs the VSIX's own winnow CLI (dist/cli.js score) in that Node on a file, likewise.
  * VSIXs of platforms this machine cannot run are skipped with the reason (their headers and file
  * lists are checked by scripts/release/verifyVsix.mjs). With WINNOW_REQUIRE_ARM64=1 (the release
  * script) a linux-arm64 VSIX that cannot be run fails instead.
@@ -17,7 +18,15 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -124,6 +133,34 @@ async function scoreWithWorker(node: string[], ext: string): Promise<void> {
   }
 }
 
+/** Runs the VSIX's own winnow CLI (dist/cli.js score) in `node`; checks every score. */
+function scoreWithCli(node: string[], ext: string): void {
+  const docs = documents(8, 11);
+  const work = mkdtempSync(join(root, 'cli-'));
+  const data = join(work, 'data.jsonl');
+  writeFileSync(data, docs.map((text, id) => JSON.stringify({ id, text })).join('\n') + '\n');
+  const out = join(work, 'scores.jsonl');
+  const cli = join(ext, 'dist', 'cli.js');
+  const args = ['score', data, '--model', t5.dir, '--device', 'cpu', '--out', out, '--json'];
+  const r = spawnSync(node[0], [...node.slice(1), cli, ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, XDG_CACHE_HOME: join(work, 'xdg') },
+  });
+  assert.equal(r.status, 0, `winnow score failed (${r.status ?? r.signal}): ${r.stderr}`);
+  const rows = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map(l => JSON.parse(l) as { line: number; askllm_score: number; askllm_status: string });
+  assert.equal(rows.length, docs.length);
+  for (const row of rows) {
+    assert.equal(row.askllm_status, 'ok', JSON.stringify(row));
+    const d = docs[row.line - 1]!;
+    const want = t5Distribution(t5, tok.encode(renderPrompt(PAPER_PROMPT, d)))[t5.yesId];
+    assertProbability(row.askllm_score, want, `line ${row.line}`);
+  }
+}
+
 for (const [target, vsix] of vsixes()) {
   const runner = nodeFor(target);
   describe(`the ${target} VSIX, loaded ${runner.how ?? 'nowhere here'}`, () => {
@@ -161,6 +198,12 @@ for (const [target, vsix] of vsixes()) {
 
     it('its worker scores a dataset over stdio: every score is the closed form', LIMIT, () =>
       scoreWithWorker(node, ext),
+    );
+
+    it(
+      'its winnow CLI (dist/cli.js score) scores a file: every score is the closed form',
+      LIMIT,
+      () => scoreWithCli(node, ext),
     );
   });
 }

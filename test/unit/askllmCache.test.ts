@@ -116,6 +116,31 @@ describe('ScoreCache file format', () => {
     await d.close();
   });
 
+  test('bounds (answer token not returned) are kept apart from scores and survive reopen', async () => {
+    const path = join(dir, 'bounds.log');
+    const c = await ScoreCache.open(path);
+    await c.putBounds('k', [
+      { hash: 'a', bound: { upperBound: 0.01, pNo: Number.NaN, modelId: 'r', promptId: 'p' } },
+    ]);
+    await c.putMany('k', [{ hash: 'b', score: { ...score(0.4), pNo: Number.NaN } }]);
+    assert.equal(c.get('k', 'a'), undefined, 'a bound is never read as a score');
+    assert.equal(c.getBound('k', 'a')?.upperBound, 0.01);
+    await c.close();
+    const d = await ScoreCache.open(path);
+    assert.deepEqual(d.loadReport, { records: 2, corrupt: 0, tornBytes: 0 });
+    assert.equal(d.get('k', 'a'), undefined);
+    assert.equal(d.getBound('k', 'a')?.upperBound, 0.01);
+    assert.equal(d.latest('a'), undefined);
+    assert.ok(Number.isNaN(d.get('k', 'b')!.pNo), 'an unknown P(no) stays unknown, not 0');
+    // A later score of the same row replaces its bound.
+    await d.putMany('k', [{ hash: 'a', score: score(0.3) }]);
+    await d.close();
+    const e = await ScoreCache.open(path);
+    assert.equal(e.getBound('k', 'a'), undefined);
+    assert.equal(e.get('k', 'a')?.pYes, 0.3);
+    await e.close();
+  });
+
   test('keys: crc32 matches the IEEE check value; scorer keys change with every component', () => {
     assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
     const base = {

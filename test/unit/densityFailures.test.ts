@@ -10,6 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
+import {
+  decodeColumns,
+  encodeFloat32,
+  encodeUint32,
+  rowScores,
+} from '../../src/core/dataset/scoreColumns';
 import { Dataset } from '../../src/worker/dataset/dataset';
 import { resolveDensitySettings } from '../../src/worker/density/densitySettings';
 import { DensityService } from '../../src/worker/density/densityService';
@@ -101,11 +107,28 @@ test('a row the embedder fails on is reported and left out; the other rows are s
     // The reason is Markdown-escaped (`\\:`).
     /^\*\*DENSITY:\*\* none: this row could not be embedded \(RangeError\\?: Maximum call stack/,
   );
+  // The dataset view's column says so too: the row's Density cell reads "failed", with the reason.
+  assert.deepEqual(service.failuresOf(dataset, dataset.rows.count), [
+    { row: 17, reason: 'RangeError: Maximum call stack size exceeded' },
+  ]);
+  const cols = decodeColumns({
+    rowCount: 40,
+    fileVersion: 'v',
+    density: {
+      score: encodeFloat32(column.scores),
+      rank: encodeUint32(column.ranks),
+      meta: { model: 'm', rows: 39, buckets: 1, hashesPerRow: 1, bandwidth: 1, seed: 1 },
+      failed: service.failuresOf(dataset, 40),
+    },
+  });
+  assert.match(rowScores(cols, 17).densityFailed ?? '', /Maximum call stack/);
+  assert.equal(rowScores(cols, 16).densityFailed, undefined);
   // Nothing was cached for it: with the embedder well again, a run embeds just that row.
   model.embedBatch = embedBatch;
   const again = await service.compute(dataset, settings);
   assert.equal(again.failedRows, 0);
   assert.equal(service.failureFor(dataset, 17), undefined, 'the failure is gone once embedded');
+  assert.deepEqual(service.failuresOf(dataset, 40), []);
   assert.equal(again.embedded, 1);
   assert.equal(again.rows, 40);
 });

@@ -283,9 +283,9 @@ describe('shards: sketches are additive', () => {
       const resultsB = await readDensityResults(service.resultsPath(b));
       assert.deepEqual(resultsB?.meta.shardSketches, [service.sketchPath(a)]);
       assert.equal(resultsB?.meta.points, colC.scored);
-      // The saved sketches stay per shard, so the CLI can merge them.
+      // The saved sketches stay per shard, so the CLI (winnow merge) can sum them.
       const merged = join(dir, 'merged.wnds');
-      const cli = join(repoRoot, 'dist', 'densityCli.js');
+      const cli = join(repoRoot, 'dist', 'cli.js');
       const out = execFileSync(
         process.execPath,
         [cli, 'merge', merged, service.sketchPath(a), service.sketchPath(b)],

@@ -128,6 +128,13 @@ test('MurmurHash3 x86_128 passes SMHasher verification (0xB3ECE62A)', () => {
   murmur3x86128(digests, 7, 7 + 45, a, 0);
   murmur3x86128(digests.slice(7, 52), 0, 45, b, 0);
   assert.deepEqual(a, b);
+  // And so does a view that starts inside its buffer, alternating with other buffers.
+  for (const offset of [1, 3, 0, 5]) {
+    const c = new Uint8Array(16);
+    murmur3x86128(digests.subarray(7 - offset, 60), offset, offset + 45, c, 0);
+    murmur3x86128(key, 0, 9, new Uint8Array(16), 0);
+    assert.deepEqual(c, b);
+  }
 });
 
 test('countDuplicates counts rows whose content appeared before', async () => {

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { contentHash } from '../../src/core/jsonl';
+import { contentHash, detectSchema } from '../../src/core/jsonl';
 import { decisionActions } from '../../src/worker/editor/codeActions';
-import { RowHashes } from '../../src/worker/dataset/rowHashes';
+import { DatasetRows } from '../../src/worker/dataset/datasetRows';
 import {
   formatDuration,
   formatProbability,
@@ -59,25 +59,51 @@ describe('score formatting', () => {
 });
 
 describe('row hashes', () => {
-  const h = (s: string) => contentHash(new TextEncoder().encode(s));
+  const enc = new TextEncoder();
+  const h = (s: string) => contentHash(enc.encode(s));
+  // Every 7th row is not JSON (so not ok); the scan's columns hold hash and status of each.
+  const line = (i: number) => (i % 7 === 0 ? `row ${i}` : `{"row":${i}}`);
+  const schema = detectSchema([]);
+
+  /** Rows `from .. to-1` recorded in order, as the dataset's scan fills them. */
+  function scan(rows: DatasetRows, from: number, to: number, text = line): void {
+    rows.columns.ensure(to);
+    for (let i = from; i < to; i++) rows.columns.record(i, enc.encode(text(i)), schema, 1 << 20);
+    rows.columns.scanned = to;
+  }
 
   it('stores 16-byte hashes in order and reports truncations by generation', () => {
-    const rows = new RowHashes();
-    for (let i = 0; i < 3000; i++) rows.set(i, h(`row ${i}`), i % 7 !== 0);
+    const rows = new DatasetRows();
+    scan(rows, 0, 3000);
     assert.equal(rows.count, 3000);
-    assert.equal(rows.hash(1234), h('row 1234'));
+    assert.equal(rows.hash(1234), h(line(1234)));
     assert.equal(rows.ok(14), false);
     assert.equal(rows.ok(15), true);
-    assert.throws(() => rows.set(3005, h('x'), true), /before row 3000/);
+    assert.throws(() => rows.hash(3005), RangeError, 'a row past the scan has no hash');
     const g0 = rows.generation;
     assert.equal(rows.unchangedBelow(g0), Infinity);
     rows.truncate(2999);
-    rows.set(2999, h('changed'), true);
+    scan(rows, 2999, 3000, () => '{"changed":true}');
+    assert.equal(rows.hash(2999), h('{"changed":true}'));
     rows.truncate(10);
     assert.equal(rows.count, 10);
     assert.equal(rows.unchangedBelow(g0), 10);
     assert.equal(rows.unchangedBelow(g0 + 1), 10);
     assert.throws(() => rows.hash(10), RangeError);
+  });
+
+  it('a rewrite starts new columns and keeps the version before until it is let go', () => {
+    const rows = new DatasetRows();
+    scan(rows, 0, 100);
+    const g0 = rows.generation;
+    const before = rows.columns;
+    rows.restart();
+    assert.equal(rows.count, 0);
+    assert.equal(rows.unchangedBelow(g0), 0);
+    assert.equal(rows.previous, before);
+    assert.equal(rows.previous?.hashHex(50), h(line(50)));
+    rows.releasePrevious();
+    assert.equal(rows.previous, undefined);
   });
 });
 

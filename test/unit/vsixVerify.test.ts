@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { TARGETS, TARGET_NAMES, ortDir, sharpPackages } from '../../scripts/release/targets.mjs';
 import {
+  cliCheck,
   fileListProblems,
   listFiles,
   nativeFileReport,
@@ -104,11 +105,18 @@ function writeExtension(files: Files): { dir: string; files: string[] } {
   const all: Files = new Map([
     [
       'package.json',
-      JSON.stringify({ name: 'winnow', main: './dist/extension.js', icon: 'media/icon.png' }),
+      JSON.stringify({
+        name: 'winnow',
+        main: './dist/extension.js',
+        bin: { winnow: './dist/cli.js' },
+        icon: 'media/icon.png',
+      }),
     ],
     ['package.nls.json', '{}'],
     ['dist/extension.js', '"use strict";'],
     ['dist/worker.js', '#!/usr/bin/env node\n"use strict";'],
+    ['dist/cli.js', '#!/usr/bin/env node\n"use strict";'],
+    ['dist/rowScanThread.js', '"use strict";'],
     ['node_modules/onnxruntime-node/dist/index.js', 'module.exports = {};'],
     ['node_modules/@img/colour/index.cjs', 'module.exports = {};'],
     ...files,
@@ -224,3 +232,25 @@ for (const target of TARGET_NAMES) {
     });
   });
 }
+
+describe('the winnow CLI in a VSIX', () => {
+  it('is required where package.json "bin" names it', () => {
+    const ext = writeExtension(nativeFiles('linux-x64'));
+    rmSync(join(ext.dir, 'dist', 'cli.js'));
+    const problems = fileListProblems(ext.dir, listFiles(ext.dir), 'linux-x64');
+    assert.deepEqual(problems, ['missing dist/cli.js']);
+  });
+
+  it('passes when dist/cli.js --help lists the commands, and fails when it exits non-zero', () => {
+    const ext = writeExtension(new Map());
+    const cli = join(ext.dir, 'dist', 'cli.js');
+    writeFileSync(cli, 'if (process.argv[2] === "--help") console.log("Commands:\\n  score");');
+    assert.deepEqual(cliCheck(ext.dir), []);
+    writeFileSync(cli, 'console.error("boom"); process.exit(3);');
+    const problems = cliCheck(ext.dir);
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /--help failed in the VSIX \(exit 3\): boom/);
+    rmSync(cli);
+    assert.deepEqual(cliCheck(ext.dir), ['missing dist/cli.js (the winnow CLI)']);
+  });
+});

@@ -179,8 +179,25 @@ describe('settings', () => {
       showNormalizedVariant: true,
       offline: true,
       endpoint: 'https://hf-mirror.com',
+      engine: 'local',
+      engineEndpoint: '',
+      engineApi: 'chat',
+      engineConcurrency: 0,
     });
     assert.equal(s.inlineScores, false);
+    const remote = resolveSettings({
+      askllm: {
+        engine: 'vllm',
+        engineEndpoint: ' http://gpu:8000/v1 ',
+        engineApi: 'completions',
+        engineConcurrency: 8.5,
+      },
+    }).askllm;
+    assert.deepEqual(
+      [remote.engine, remote.engineEndpoint, remote.engineApi, remote.engineConcurrency],
+      ['vllm', 'http://gpu:8000/v1', 'completions', 8],
+    );
+    assert.equal(resolveSettings({ askllm: { engine: 'tgi' } }).askllm.engine, 'local');
     const bad = resolveSettings({
       askllm: { model: ' ', dtype: 'int3', batchSize: 0, maxTokens: 4 },
       device: 'tpu',

@@ -342,6 +342,7 @@ export class DatasetView {
   private showView(v: ViewInfo): void {
     this.grid.setSources(v.sources);
     this.toolbar.setQuery(v.query);
+    this.toolbar.setCalibratedThreshold(v.calibration?.threshold ?? undefined);
     this.toolbar.setFilterCount(filterCount(v.query.filter));
     this.filters.update(this.trusted ? v : { ...v, editable: false });
     this.scope.update(v, isDefaultQuery(v.query));

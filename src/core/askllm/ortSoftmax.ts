@@ -119,8 +119,61 @@ export class OrtAnswerSoftmax {
     positions: number,
     vocab: number,
   ): Promise<AnswerProbabilities[]> {
+    return (await this.answersWithProbe(logits, rows, positions, vocab)).answers;
+  }
+
+  /**
+   * {@link answers}, and with `probe` also the probabilities of `probe.ids` in every row and the
+   * `probe.topK` likeliest tokens of the first `probe.topRows` rows (judge health, measured on the
+   * first batch of a run: docs/judge.md#judge-health). The extra cost is a pass over the
+   * vocabulary per top-k row, nothing per id.
+   */
+  async answersWithProbe(
+    logits: Float32Array | Uint16Array | ArrayLike<number>,
+    rows: number,
+    positions: number,
+    vocab: number,
+    probe?: AnswerProbe,
+  ): Promise<{ answers: AnswerProbabilities[]; probe?: ProbeResult }> {
     if (this.disposed) throw new Error('OrtAnswerSoftmax: used after dispose()');
-    if (rows === 0) return [];
+    if (rows === 0) return { answers: [] };
+    const { last, half, logSums } = await this.logSums(logits, rows, positions, vocab);
+    const logit = (b: number, id: number): number => {
+      const v = last[b * vocab + id];
+      return half ? float16ToNumber(v) : v;
+    };
+    const p = (b: number, id: number): number => Math.exp(logit(b, id) - logSums[b]);
+    const answers: AnswerProbabilities[] = [];
+    for (let b = 0; b < rows; b++) {
+      let pYes = 0;
+      for (const id of this.yesIds) pYes += p(b, id);
+      let pNo = 0;
+      for (const id of this.noIds) pNo += p(b, id);
+      const logPYes =
+        this.yesIds.length === 1
+          ? logit(b, this.yesIds[0]) - logSums[b]
+          : pYes > 0
+            ? Math.log(pYes)
+            : -Infinity;
+      answers.push({ pYes, logPYes, pNo });
+    }
+    if (!probe) return { answers };
+    const masses = Array.from({ length: rows }, (_, b) => probe.ids.map(id => p(b, id)));
+    const top = [];
+    for (let b = 0; b < Math.min(rows, probe.topRows); b++)
+      top.push(
+        topTokens(last, b * vocab, vocab, probe.topK, half).map(t => ({ id: t, p: p(b, t) })),
+      );
+    return { answers, probe: { masses, top } };
+  }
+
+  /** The rows' last-position logits, contiguous, and log Σ exp(logits) of each, on ORT. */
+  private async logSums(
+    logits: Float32Array | Uint16Array | ArrayLike<number>,
+    rows: number,
+    positions: number,
+    vocab: number,
+  ): Promise<{ last: Float32Array | Uint16Array; half: boolean; logSums: Float64Array }> {
     // float32 or fp16 bits as ORT returns them; anything else (a Float16Array where the runtime
     // has one, float64) is widened to float32 first.
     const data =
@@ -147,31 +200,16 @@ export class OrtAnswerSoftmax {
     const out = await session.run({ logits: new Tensor(dtype, last, [rows, vocab]) });
     const max = out.max.data as Float32Array;
     const sum = out.sum.data as Float64Array;
-    const logit = (b: number, id: number): number => {
-      const v = last[b * vocab + id];
-      return half ? float16ToNumber(v) : v;
-    };
-    const result: AnswerProbabilities[] = [];
+    const logSums = new Float64Array(rows);
     for (let b = 0; b < rows; b++) {
       // NaN or ±Infinity anywhere in the row makes the sum NaN (or the max infinite).
       if (!Number.isFinite(max[b]) || !Number.isFinite(sum[b]))
         throw new Error(
           `The model produced NaN or infinite logits (row max ${max[b]}, sum ${sum[b]})`,
         );
-      const logSum = Math.log(sum[b]) + max[b];
-      let pYes = 0;
-      for (const id of this.yesIds) pYes += Math.exp(logit(b, id) - logSum);
-      let pNo = 0;
-      for (const id of this.noIds) pNo += Math.exp(logit(b, id) - logSum);
-      const logPYes =
-        this.yesIds.length === 1
-          ? logit(b, this.yesIds[0]) - logSum
-          : pYes > 0
-            ? Math.log(pYes)
-            : -Infinity;
-      result.push({ pYes, logPYes, pNo });
+      logSums[b] = Math.log(sum[b]) + max[b];
     }
-    return result;
+    return { last, half, logSums };
   }
 
   async dispose(): Promise<void> {
@@ -188,4 +226,44 @@ export class OrtAnswerSoftmax {
       ),
     );
   }
+}
+
+/** What {@link OrtAnswerSoftmax.answersWithProbe} measures besides the answers. */
+export interface AnswerProbe {
+  /** Token ids whose probability is read in every row. */
+  readonly ids: readonly number[];
+  /** Likeliest tokens per row, for the first `topRows` rows. */
+  readonly topK: number;
+  readonly topRows: number;
+}
+
+/** Per row, the probability of each probed id; per top row, the likeliest tokens, descending. */
+export interface ProbeResult {
+  readonly masses: readonly (readonly number[])[];
+  readonly top: readonly (readonly { readonly id: number; readonly p: number }[])[];
+}
+
+/** Ids of the `k` largest logits of one row (ties: the lower id first), descending. */
+function topTokens(
+  data: Float32Array | Uint16Array,
+  offset: number,
+  vocab: number,
+  k: number,
+  half: boolean,
+): number[] {
+  const ids: number[] = [];
+  const vals: number[] = [];
+  for (let i = 0; i < vocab; i++) {
+    const v = half ? float16ToNumber(data[offset + i]) : data[offset + i];
+    if (ids.length === k && v <= vals[k - 1]) continue;
+    let j = Math.min(ids.length, k - 1);
+    while (j > 0 && vals[j - 1] < v) j--;
+    ids.splice(j, 0, i);
+    vals.splice(j, 0, v);
+    if (ids.length > k) {
+      ids.pop();
+      vals.pop();
+    }
+  }
+  return ids;
 }

@@ -66,7 +66,7 @@ export function parsePromptTemplate(text: string, id: string, name = id): Prompt
 
 /** Removes every `###` from a document so that the prompt's delimiters stay unambiguous. */
 export function sanitizeDocument(document: string): string {
-  return document.split('###').join('');
+  return document.includes('###') ? document.split('###').join('') : document;
 }
 
 /** Fills the placeholder with an already sanitised document. */

@@ -10,6 +10,11 @@
  * answer token ids and max tokens (see `scorerKey`). Every record also carries the model id and
  * prompt id, so a number can always be traced to the scorer that produced it.
  *
+ * Bound records (`b` instead of `s`) hold what a remote top-k engine gave for a row whose answer
+ * token was not among its top k: an upper bound on P(yes), not a score (docs/engines.md#score). They
+ * are kept apart from scores: {@link ScoreCache.get} and {@link ScoreCache.latest} never return
+ * them, {@link ScoreCache.getBound} does, so a resumed remote run does not ask for them again.
+ *
  * Content hash versions: records carry `v: 2` (the JSONL engine's `contentHash` version 2).
  * Records without `v` were keyed by version 1 (SHA-256, `legacyContentHash`): they are held
  * apart, and {@link ScoreCache.rekeyLegacy} copies them under the new hash when a file's rows
@@ -19,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
+import * as zlib from 'node:zlib';
 
 /** The parts of a scorer that determine its scores. */
 export interface ScorerIdentity {
@@ -37,7 +43,7 @@ export interface ScorerIdentity {
 export interface CachedScore {
   /** Raw P(yes): the ASK-LLM score. */
   pYes: number;
-  /** P(no), stored so the normalised variant needs no re-run. */
+  /** P(no), stored so the normalised variant needs no re-run; NaN where it is not known. */
   pNo: number;
   /** Prompt length in tokens. */
   tokens: number;
@@ -49,13 +55,28 @@ export interface CachedScore {
   time: number;
 }
 
+/** A stored upper bound on P(yes) (a remote top-k engine's row without its answer token). */
+export interface CachedBound {
+  /** P(yes) is at most this. */
+  upperBound: number;
+  /** P(no) where the engine returned it, else NaN. */
+  pNo: number;
+  modelId: string;
+  promptId: string;
+  time: number;
+}
+
 interface LogRecord {
   /** Scorer key. */
   k: string;
   /** Row content hash. */
   h: string;
-  s: number;
-  n: number;
+  /** P(yes); absent on bound records. */
+  s?: number;
+  /** Upper bound on P(yes) (bound records only). */
+  b?: number;
+  /** P(no); absent where it is not known. */
+  n?: number;
   t: number;
   tr: 0 | 1;
   m: string;
@@ -106,12 +127,16 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-/** CRC-32 (IEEE) of a byte array. */
-export function crc32(bytes: Uint8Array): number {
+/** CRC-32 (IEEE) of a byte array, table-driven (for runtimes without zlib's). */
+function crc32Js(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
+
+/** CRC-32 (IEEE) of a byte array: zlib's native one (Node ≥ 20.15), else {@link crc32Js}. */
+export const crc32: (bytes: Uint8Array) => number =
+  (zlib as unknown as { crc32?: (b: Uint8Array) => number }).crc32 ?? crc32Js;
 
 function encodeRecord(r: LogRecord): string {
   const json = JSON.stringify(r);
@@ -123,7 +148,7 @@ function toRecord(scorer: string, hash: string, score: CachedScore): LogRecord {
     k: scorer,
     h: hash,
     s: score.pYes,
-    n: score.pNo,
+    ...(Number.isFinite(score.pNo) ? { n: score.pNo } : {}),
     t: score.tokens,
     tr: score.truncated ? 1 : 0,
     m: score.modelId,
@@ -141,7 +166,9 @@ function decodeRecord(line: string): LogRecord | undefined {
     return undefined;
   try {
     const r = JSON.parse(json) as LogRecord;
-    return typeof r.k === 'string' && typeof r.h === 'string' && typeof r.s === 'number'
+    return typeof r.k === 'string' &&
+      typeof r.h === 'string' &&
+      (typeof r.s === 'number' || typeof r.b === 'number')
       ? r
       : undefined;
   } catch {
@@ -168,6 +195,8 @@ export class ScoreCache {
   private readonly legacy = new Map<string, Map<string, CachedScore>>();
   /** Version-1 hashes already re-keyed (named by the `from` of a record). */
   private readonly migrated = new Set<string>();
+  /** Bound records: `scorer:hash` → bound (apart from scores, see the module note). */
+  private readonly bounds = new Map<string, CachedBound>();
 
   private constructor(
     readonly path: string,
@@ -214,9 +243,19 @@ export class ScoreCache {
   }
 
   private load(r: LogRecord): void {
+    if (r.s === undefined) {
+      this.bounds.set(`${r.k}:${r.h}`, {
+        upperBound: r.b as number,
+        pNo: typeof r.n === 'number' ? r.n : Number.NaN,
+        modelId: r.m,
+        promptId: r.p,
+        time: r.at,
+      });
+      return;
+    }
     const score: CachedScore = {
       pYes: r.s,
-      pNo: r.n,
+      pNo: typeof r.n === 'number' ? r.n : Number.NaN,
       tokens: r.t,
       truncated: r.tr === 1,
       modelId: r.m,
@@ -292,6 +331,8 @@ export class ScoreCache {
 
   private remember(scorer: string, hash: string, score: CachedScore): void {
     this.map.set(`${scorer}:${hash}`, score);
+    // A score of the row replaces the bound an earlier top-k run left for it.
+    this.bounds.delete(`${scorer}:${hash}`);
     let m = this.byContent.get(hash);
     if (!m) this.byContent.set(hash, (m = new Map()));
     m.set(scorer, score);
@@ -317,6 +358,42 @@ export class ScoreCache {
       const full: CachedScore = { ...score, time: score.time ?? now };
       this.remember(scorer, hash, full);
       text += encodeRecord(toRecord(scorer, hash, full));
+    }
+    return this.append(text);
+  }
+
+  /** The stored upper bound of a row under a scorer, if any (never a score). */
+  getBound(scorer: string, hash: string): CachedBound | undefined {
+    return this.bounds.get(`${scorer}:${hash}`);
+  }
+
+  /**
+   * Appends bound records (rows a top-k engine gave only an upper bound for) with one write and
+   * an fsync, after the writes before it.
+   */
+  putBounds(
+    scorer: string,
+    entries: readonly { hash: string; bound: Omit<CachedBound, 'time'> & { time?: number } }[],
+  ): Promise<void> {
+    if (entries.length === 0) return this.writing;
+    const now = Date.now();
+    let text = '';
+    for (const { hash, bound } of entries) {
+      const full: CachedBound = { ...bound, time: bound.time ?? now };
+      this.bounds.set(`${scorer}:${hash}`, full);
+      const r: LogRecord = {
+        k: scorer,
+        h: hash,
+        b: full.upperBound,
+        ...(Number.isFinite(full.pNo) ? { n: full.pNo } : {}),
+        t: 0,
+        tr: 0,
+        m: full.modelId,
+        p: full.promptId,
+        at: full.time,
+        v: RECORD_HASH_VERSION,
+      };
+      text += encodeRecord(r);
     }
     return this.append(text);
   }

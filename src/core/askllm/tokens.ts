@@ -61,23 +61,48 @@ export function resolveAnswer(
     if (ids.length !== 1) throw new MultiTokenAnswerError(word, tok.tokensOf(ids));
     return { word, continuation: word, id: ids[0], token: tok.tokensOf(ids)[0] };
   }
+  const continuation = answerContinuation(word, context);
+  const id = continuationToken(
+    word,
+    tok.encodePlain(context),
+    tok.encodePlain(context + continuation),
+    ids => tok.tokensOf(ids),
+  );
+  return { word, continuation, id, token: tok.tokensOf([id])[0] };
+}
+
+/**
+ * The text a decoder-only model writes for `word` right after `context`: after a newline (a chat
+ * generation prompt) the word itself, after other text (`ANSWER:`) a space and the word.
+ */
+export function answerContinuation(word: string, context: string): string {
   const needsSpace = context.length > 0 && !/\s$/.test(context) && !/^\s/.test(word);
-  const continuation = needsSpace ? ` ${word}` : word;
-  const base = tok.encodePlain(context);
-  const full = tok.encodePlain(context + continuation);
+  return needsSpace ? ` ${word}` : word;
+}
+
+/**
+ * The one token that `full` (the ids of context + continuation) adds to `base` (the ids of the
+ * context). Throws {@link MultiTokenAnswerError} when it adds more than one, or when the
+ * continuation merged into the context's own last tokens (the answer is then not a separate
+ * next token).
+ */
+export function continuationToken(
+  word: string,
+  base: readonly number[],
+  full: readonly number[],
+  tokensOf: (ids: readonly number[]) => string[],
+): number {
   let common = 0;
   while (common < base.length && common < full.length && base[common] === full[common]) common++;
   const extra = full.slice(common);
-  // If the prompt's own last tokens changed, the continuation merged into the prompt: the
-  // answer is then not a separate next token.
   if (common !== base.length || extra.length !== 1) {
-    const tokens = tok.tokensOf(extra.length > 0 ? extra : full.slice(-1));
+    const tokens = tokensOf(extra.length > 0 ? extra : full.slice(-1));
     throw new MultiTokenAnswerError(
       word,
-      common !== base.length ? [...tok.tokensOf(base.slice(common)), '+', ...tokens] : tokens,
+      common !== base.length ? [...tokensOf(base.slice(common)), '+', ...tokens] : tokens,
     );
   }
-  return { word, continuation, id: extra[0], token: tok.tokensOf(extra)[0] };
+  return extra[0];
 }
 
 /** A prompt fitted to the token limit. */

@@ -5,6 +5,7 @@
  * ASK-LLM, a DENSITY sample) to rows. Free of `vscode`: unit-tested in Node against a real file.
  */
 import { sampleByDensity } from '../density/sampling';
+import { cachedCalibration } from './calibrationView';
 import type {
   DecisionTarget,
   Histogram,
@@ -16,7 +17,7 @@ import type {
 import { DEFAULT_QUERY } from '../../shared/protocol/webview';
 import type { DecisionColumn, DecisionRule } from './decisions';
 import { float32Keys, smallestK } from './radixSort';
-import type { RowColumns } from './rowColumns';
+import type { RowFactColumns } from './rowColumns';
 import { scoreSources, type ScoreColumns } from './scoreColumns';
 import {
   allRows,
@@ -38,7 +39,7 @@ export interface ViewSource {
   /** Rows indexed so far. */
   readonly rowCount: number;
   readonly indexed: boolean;
-  readonly columns: RowColumns;
+  readonly columns: RowFactColumns;
   readonly decisions: DecisionColumn;
   /** Score columns aligned with the file, if the worker has any. */
   readonly scores: ScoreColumns | undefined;
@@ -57,6 +58,8 @@ export interface ViewSource {
   ): Promise<Uint8Array>;
   /** Whether decisions can be made (trusted workspace). */
   readonly editable: boolean;
+  /** The calibration's target precision (`winnow.calibration.targetPrecision`, default 0.9). */
+  readonly targetPrecision?: number;
 }
 
 /** Progress of a view computation, for the webview. */
@@ -176,7 +179,16 @@ export class DatasetView {
       fields: [...source.columns.fieldNames],
       editable: source.editable,
       ...(this.stale ? { stale: true } : {}),
+      ...(source.scores?.askllm
+        ? { calibration: this.calibration(source.scores.askllm.values) }
+        : {}),
     };
+  }
+
+  /** The judge's calibration against the labels (docs/judge.md#calibration), over the whole file. */
+  calibration(values: Float32Array): NonNullable<ViewInfo['calibration']> {
+    const s = this.source;
+    return cachedCalibration(values, s.decisions, s.rowCount, s.targetPrecision ?? 0.9);
   }
 
   /**
@@ -256,7 +268,45 @@ export class DatasetView {
         return this.topPercentTarget(target, decision, verb, scope, at);
       case 'densitySample':
         return this.densitySampleTarget(target, decision, verb, scope, at);
+      case 'calibratedThreshold':
+        return this.calibratedTarget(decision, verb, scope, at);
     }
+  }
+
+  /** The view's scored rows at or above the calibrated threshold, but for the labelled ones. */
+  private calibratedTarget(
+    decision: DecisionValue,
+    verb: string,
+    scope: string,
+    at: string,
+  ): ResolvedTarget {
+    const scores = this.source.scores?.askllm?.values;
+    if (!scores)
+      throw new Error('There are no ASK-LLM scores yet: run "Winnow: Score Current File" first.');
+    const c = this.calibration(scores);
+    const t = c.threshold;
+    if (t === null)
+      throw new Error(
+        `There is no calibrated threshold yet: ${c.warnings[0] ?? 'label kept and dropped rows first.'}`,
+      );
+    // The user's own labels stay as they are: a row they dropped above the threshold stays dropped.
+    const decisions = this.source.decisions;
+    const rows = this.memberRows(r => scores[r] >= t && !decisions.isLabel(r));
+    return {
+      rows,
+      rule: {
+        kind: 'threshold',
+        decision,
+        rows: rows.length,
+        scope,
+        threshold: Number(t.toPrecision(6)),
+        targetPrecision: c.targetPrecision,
+        ...(c.auc !== null ? { auc: Number(c.auc.toPrecision(6)) } : {}),
+        labels: { keep: c.keep, drop: c.drop },
+        at,
+      },
+      label: `${verb} ${rows.length.toLocaleString('en-US')} rows at or above the calibrated threshold ${shortNumber(t)}`,
+    };
   }
 
   /** The rows at view positions in `target.ranges` (clamped to the view). */

@@ -5,7 +5,23 @@
  * {@link DecisionColumn} and turns each {@link DecisionEdit} into a VS Code custom-document edit.
  */
 import type { Decision, DecisionValue } from '../../shared/protocol/webview';
-import type { RowColumns } from './rowColumns';
+
+/**
+ * The content hashes of rows that saved decisions are matched with: the worker's `RowColumns`,
+ * optionally with version-1 hashes kept beside them.
+ */
+export interface RowHashColumns {
+  /** Rows hashed, from the top of the file. */
+  readonly scanned: number;
+  /** The first 4 bytes of row `i`'s hash as an unsigned integer. */
+  hashPrefix(i: number): number;
+  /** Row `i`'s content hash (32 hex digits). */
+  hashHex(i: number): string;
+  /** Whether version-1 hashes are known for the rows matched. */
+  readonly hasLegacyHashes: boolean;
+  /** Row `i`'s version-1 content hash (32 hex digits), where {@link hasLegacyHashes}. */
+  legacyHashHex(i: number): string;
+}
 
 export const UNDECIDED = 0;
 export const KEEP = 1;
@@ -23,15 +39,19 @@ export function decisionOf(code: number): Decision | undefined {
 
 /** How a bulk decision chose its rows: recorded with the edit, the sidecar and the export manifest. */
 export interface DecisionRule {
-  readonly kind: 'rows' | 'view' | 'topPercent' | 'densitySample';
+  readonly kind: 'rows' | 'view' | 'topPercent' | 'densitySample' | 'threshold';
   readonly decision: DecisionValue;
   /** Rows the rule selected. */
   readonly rows: number;
   /** The view's filter, search and sort when the rule ran, in words. */
   readonly scope?: string;
-  /** `topPercent`: the percentage and the lowest ASK-LLM score kept. */
+  /** `topPercent`: the percentage and the lowest ASK-LLM score kept. `threshold`: the calibrated threshold. */
   readonly percent?: number;
   readonly threshold?: number;
+  /** `threshold`: the target precision, the AUC and the labels the calibration rested on. */
+  readonly targetPrecision?: number;
+  readonly auc?: number;
+  readonly labels?: { readonly keep: number; readonly drop: number };
   /** `densitySample`: sample size and seed. */
   readonly count?: number;
   readonly seed?: number;
@@ -44,6 +64,11 @@ export interface DecisionEdit {
   readonly rows: Uint32Array;
   readonly before: Uint8Array;
   readonly after: number;
+  /**
+   * Whether `before` of each row came from a bulk rule (absent: none did). The calibration
+   * leaves rows decided by bulk rules out of its labels (docs/judge.md#calibration).
+   */
+  readonly beforeBulk?: Uint8Array;
   /** Shown in the Edit menu ("Undo Keep 3 rows"). */
   readonly label: string;
   /** The file version the row indices refer to; an edit of an older version is void. */
@@ -51,12 +76,34 @@ export interface DecisionEdit {
   readonly rule?: DecisionRule;
 }
 
+/** Whether an edit's rule is a bulk rule (anything but rows decided one by one or as a selection). */
+export function isBulkRule(rule: DecisionRule | undefined): boolean {
+  return !!rule && rule.kind !== 'rows';
+}
+
 /** Decisions of every row of one version of the file. */
 export class DecisionColumn {
   private values = new Uint8Array(0);
+  /**
+   * 1 where the row's decision came from a bulk rule in this session (a threshold, a sample, a
+   * whole view): such rows are decisions but not labels. Rows decided by hand, and decisions
+   * read from the sidecar, have 0 (the sidecar does not record how a row was decided).
+   */
+  private bulk = new Uint8Array(0);
   private _rows = 0;
   private _keep = 0;
   private _drop = 0;
+  private _version = 0;
+
+  /** Bumped on every change: caches of figures over the decisions key on it. */
+  get version(): number {
+    return this._version;
+  }
+
+  /** Whether row `row` is a label: decided, and not by a bulk rule. */
+  isLabel(row: number): boolean {
+    return row < this._rows && this.values[row] !== UNDECIDED && this.bulk[row] === 0;
+  }
 
   /** Rows covered (the others count as undecided). */
   get rows(): number {
@@ -75,22 +122,35 @@ export class DecisionColumn {
   /** Covers `n` rows; new rows are undecided. */
   resize(n: number): void {
     if (n > this.values.length) {
-      const next = new Uint8Array(Math.max(n, Math.ceil(this.values.length * 1.5), 1024));
+      const size = Math.max(n, Math.ceil(this.values.length * 1.5), 1024);
+      const next = new Uint8Array(size);
       next.set(this.values.subarray(0, this._rows));
       this.values = next;
+      const bulk = new Uint8Array(size);
+      bulk.set(this.bulk.subarray(0, this._rows));
+      this.bulk = bulk;
     } else if (n < this._rows) {
       for (let i = n; i < this._rows; i++) this.count(this.values[i], -1);
       this.values.fill(0, n, this._rows);
+      this.bulk.fill(0, n, this._rows);
     }
     this._rows = n;
+    this._version++;
+  }
+
+  /** Lets go of the room beyond the rows covered (once the row count is final). */
+  trim(): void {
+    if (this.values.length > this._rows) this.values = this.values.slice(0, this._rows);
   }
 
   get(row: number): number {
     return row < this._rows ? this.values[row] : UNDECIDED;
   }
 
-  /** Sets one row, keeping the counts right. */
-  set(row: number, code: number): void {
+  /** Sets one row, keeping the counts right; `bulk`: the decision comes from a bulk rule. */
+  set(row: number, code: number, bulk = false): void {
+    this.bulk[row] = bulk && code !== UNDECIDED ? 1 : 0;
+    this._version++;
     const old = this.values[row];
     if (old === code) return;
     this.count(old, -1);
@@ -101,7 +161,9 @@ export class DecisionColumn {
   /** Clears every row. */
   clear(): void {
     this.values.fill(0, 0, this._rows);
+    this.bulk.fill(0, 0, this._rows);
     this._keep = this._drop = 0;
+    this._version++;
   }
 
   /**
@@ -121,25 +183,40 @@ export class DecisionColumn {
     if (n === 0) return undefined;
     const changed = new Uint32Array(n);
     const before = new Uint8Array(n);
+    const beforeBulk = new Uint8Array(n);
+    let anyBulk = false;
     let k = 0;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i];
       const v = this.values[r];
       if (v === code) continue;
       changed[k] = r;
+      beforeBulk[k] = this.bulk[r];
+      anyBulk ||= this.bulk[r] === 1;
       before[k++] = v;
     }
-    return { rows: changed, before, after: code, label, generation, ...(rule ? { rule } : {}) };
+    return {
+      rows: changed,
+      before,
+      ...(anyBulk ? { beforeBulk } : {}),
+      after: code,
+      label,
+      generation,
+      ...(rule ? { rule } : {}),
+    };
   }
 
   /** Applies an edit (do or redo). */
   apply(edit: DecisionEdit): void {
-    for (let i = 0; i < edit.rows.length; i++) this.set(edit.rows[i], edit.after);
+    const bulk = isBulkRule(edit.rule);
+    for (let i = 0; i < edit.rows.length; i++) this.set(edit.rows[i], edit.after, bulk);
   }
 
   /** Reverts an edit (undo): every row gets back what it had. */
   revert(edit: DecisionEdit): void {
-    for (let i = edit.rows.length - 1; i >= 0; i--) this.set(edit.rows[i], edit.before[i]);
+    const bulk = edit.beforeBulk;
+    for (let i = edit.rows.length - 1; i >= 0; i--)
+      this.set(edit.rows[i], edit.before[i], bulk ? bulk[i] === 1 : false);
   }
 
   /** Rows with decision `code`, ascending. */
@@ -197,7 +274,7 @@ export class DecisionBaseline {
   }
 
   /** Gives rows `from .. to-1` their saved decision (rows without one are left alone). */
-  applyTo(columns: RowColumns, decisions: DecisionColumn, from: number, to: number): void {
+  applyTo(columns: RowHashColumns, decisions: DecisionColumn, from: number, to: number): void {
     this.applyLegacyTo(columns, decisions, from, to);
     if (this.byHash.size === 0) return;
     for (let i = from; i < to; i++) {
@@ -212,7 +289,7 @@ export class DecisionBaseline {
 
   /** Gives rows their legacy (version-1 keyed) decision, where the scan computed legacy hashes. */
   private applyLegacyTo(
-    columns: RowColumns,
+    columns: RowHashColumns,
     decisions: DecisionColumn,
     from: number,
     to: number,
@@ -248,7 +325,7 @@ export class DecisionBaseline {
  * wins.
  */
 export function decisionsByHash(
-  columns: RowColumns,
+  columns: Pick<RowHashColumns, 'scanned' | 'hashHex'>,
   decisions: DecisionColumn,
   baseline: DecisionBaseline | undefined,
 ): { keep: string[]; drop: string[]; legacy: { keep: string[]; drop: string[] } } {

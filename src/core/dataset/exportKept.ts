@@ -400,8 +400,6 @@ function buildManifest(
 ): Record<string, unknown> {
   const a = req.scores?.askllm;
   const d = req.scores?.density;
-  const top = [...req.rules].reverse().find(r => r.kind === 'topPercent');
-  const sample = [...req.rules].reverse().find(r => r.kind === 'densitySample');
   return {
     winnow: 'export',
     version: 1,
@@ -421,13 +419,7 @@ function buildManifest(
       exported: req.rows.length,
       keptInvalid: invalidKept,
     },
-    thresholds: {
-      askllmTopPercent: top?.percent ?? null,
-      askllmMinScore: top?.threshold ?? null,
-      keptAskllmScores: keptScoreRange(req.rows, askllm) ?? null,
-      densitySampleSize: sample?.count ?? null,
-      densitySampleSeed: sample?.seed ?? null,
-    },
+    thresholds: manifestThresholds(req, askllm),
     rules: req.rules,
     askllm: a
       ? {
@@ -440,6 +432,7 @@ function buildManifest(
           variant: a.meta.variant,
           device: a.meta.device ?? null,
           scoredRows: a.scored,
+          health: a.meta.health ?? null,
         }
       : null,
     density: d
@@ -461,5 +454,31 @@ function buildManifest(
       bytes: o.bytes,
       sha256: o.sha256 ?? null,
     })),
+  };
+}
+
+/** The manifest's thresholds: the last top-k%, calibrated-threshold and DENSITY-sample rules. */
+function manifestThresholds(
+  req: ExportRequest,
+  askllm: Float32Array | undefined,
+): Record<string, unknown> {
+  const last = (kind: string) => [...req.rules].reverse().find(r => r.kind === kind);
+  const top = last('topPercent');
+  const sample = last('densitySample');
+  const calibrated = last('threshold');
+  return {
+    askllmTopPercent: top?.percent ?? null,
+    askllmMinScore: top?.threshold ?? null,
+    askllmCalibratedThreshold: calibrated
+      ? {
+          threshold: calibrated.threshold ?? null,
+          targetPrecision: calibrated.targetPrecision ?? null,
+          auc: calibrated.auc ?? null,
+          labels: calibrated.labels ?? null,
+        }
+      : null,
+    keptAskllmScores: keptScoreRange(req.rows, askllm) ?? null,
+    densitySampleSize: sample?.count ?? null,
+    densitySampleSeed: sample?.seed ?? null,
   };
 }

@@ -33,6 +33,8 @@ export interface ScoreColumns {
     readonly values: Float32Array;
     readonly ranks: Uint32Array;
     readonly meta: DensityColumnMeta;
+    /** Rows the last run's embedder failed on → the reason (absent: none). */
+    readonly failed?: ReadonlyMap<number, string>;
   };
 }
 
@@ -78,6 +80,9 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
         values: new Float32Array(decode(result.density.score, n, 'The density column').buffer),
         ranks: new Uint32Array(decode(result.density.rank, n, 'The density ranks').buffer),
         meta: result.density.meta,
+        ...(result.density.failed && result.density.failed.length > 0
+          ? { failed: new Map(result.density.failed.map(f => [f.row, f.reason])) }
+          : {}),
       }
     : undefined;
   return {
@@ -106,6 +111,14 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
             scored: a.scored,
             ...(a.failed ? { failed: a.failed.size } : {}),
             ...(a.meta.device ? { device: a.meta.device } : {}),
+            ...(a.meta.health
+              ? {
+                  health: {
+                    status: a.meta.health.status,
+                    ...(a.meta.health.warning ? { warning: a.meta.health.warning } : {}),
+                  },
+                }
+              : {}),
           },
         }
       : {}),
@@ -158,6 +171,8 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
   if (density === density) out.density = density;
   const rank = d && i < d.ranks.length ? d.ranks[i] : 0;
   if (rank > 0) out.densityRank = rank;
+  const densityFailed = d?.failed?.get(i);
+  if (densityFailed !== undefined && density !== density) out.densityFailed = densityFailed;
   return out;
 }
 

@@ -6,14 +6,14 @@
  */
 import type { Histogram, NumberRange, ViewFilter, ViewQuery } from '../../shared/protocol/webview';
 import { DROP, KEEP, UNDECIDED, type DecisionColumn } from './decisions';
-import { float32Key, float32Keys, sortByKeys, uint32Keys } from './radixSort';
-import type { RowColumns } from './rowColumns';
+import { float32Key, float32Keys, sortByKeys } from './radixSort';
+import type { RowFactColumns } from './rowColumns';
 
 /** The columns a view is computed from. Typed arrays cover at least `rowCount` rows. */
 export interface ViewColumns {
   /** Rows in the file (the part indexed so far). */
   readonly rowCount: number;
-  readonly rows: RowColumns;
+  readonly rows: RowFactColumns;
   readonly decisions: DecisionColumn;
   /** ASK-LLM P(yes) per row, NaN = not scored. */
   readonly score?: Float32Array;
@@ -144,7 +144,7 @@ export function sortRows(rows: Uint32Array, cols: ViewColumns, query: ViewQuery)
     case 'density':
       return sortByKeys(rows.slice(), float32Keys(cols.density ?? nanColumn(), rows, desc));
     case 'length':
-      return sortByKeys(rows.slice(), uint32Keys(cols.rows.chars, rows, desc));
+      return sortByKeys(rows.slice(), cols.rows.lengthKeys(rows, desc));
     case 'uncertain': {
       const t = query.threshold ?? 0.5;
       const score = cols.score;

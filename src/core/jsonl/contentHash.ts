@@ -32,8 +32,24 @@ export function contentHash(bytes: Uint8Array): string {
 
 /** Writes the 16 bytes of {@link contentHash} (binary, not hex) to `out[at, at+16)`. */
 export function contentDigest(bytes: Uint8Array, out: Uint8Array, at: number): void {
-  const { start, end } = contentRange(bytes);
-  murmur3x86128(bytes, start, end, out, at);
+  contentDigestOf(bytes, 0, bytes.length, out, at);
+}
+
+/**
+ * {@link contentDigest} of the line `buf[start, end)`, read where it lies (no subarray): the row
+ * scan hashes its rows straight from the batch buffer.
+ */
+export function contentDigestOf(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  if (end > start && buf[end - 1] === 0x0d) end--;
+  if (end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf)
+    start += 3;
+  murmur3x86128(buf, start, end, out, at);
 }
 
 /**

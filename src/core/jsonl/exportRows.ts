@@ -43,7 +43,7 @@ export async function exportRows(
       if (!Number.isInteger(index) || index < 0 || index >= lineCount) {
         throw new RangeError(`Cannot export row ${index}: the file has ${lineCount} rows`);
       }
-      const span = file.rowSpan(index);
+      const span = await file.spanOf(index);
       // The previous row was the source's last line, written without its missing newline.
       if (needNewline) await writer.write(NEWLINE);
       let start = span.start;

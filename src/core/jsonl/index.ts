@@ -8,11 +8,14 @@ export {
   FileUnavailableError,
   DEFAULT_MAX_LINE_BYTES,
   type RawRow,
+  type LineBatch,
   type IndexProgress,
   type JsonlFileOptions,
   type RowSpan,
   type ChangeKind,
+  type FileStamp,
 } from './jsonlFile';
+export { CHECKPOINT_BYTES, CHECKPOINT_LINES } from './sparseLineIndex';
 export {
   parseLine,
   parseRow,
@@ -27,6 +30,7 @@ export { detectSchema, extractText, getPath, type SchemaKind, type SchemaInfo } 
 export {
   contentHash,
   contentDigest,
+  contentDigestOf,
   legacyContentHash,
   countDuplicates,
   CONTENT_DIGEST_BYTES,
@@ -36,7 +40,8 @@ export {
 } from './contentHash';
 export { murmur3x86128 } from './murmur3';
 export { decodeBatch, parseDecoded } from './batchParse';
-export { SCHEMA_SAMPLE_LINES, schemaSample } from './schemaSample';
+export { ObjectScanner, type TextRule } from './objectScan';
+export { SCHEMA_SAMPLE_LINES, sampleFileSchema, schemaSample } from './schemaSample';
 export { exportRows } from './exportRows';
 export {
   detectJsonArrayFile,

@@ -19,12 +19,20 @@
  * unavailable ({@link JsonlFile.unavailable}); the watch then follows its folder and the file is
  * re-indexed when it comes back.
  */
-import { promises as fsp, readSync, watch as fsWatch, type FSWatcher, type Stats } from 'node:fs';
+import {
+  constants as fsConstants,
+  promises as fsp,
+  readSync,
+  watch as fsWatch,
+  type FSWatcher,
+  type Stats,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { NewlineScanner } from './newlineScanner';
 import { OffsetList } from './offsetList';
 import { countLines, lineSpan, type RowSpan } from './lineSpans';
 import { PageCache } from './pageCache';
+import { SparseLineIndex } from './sparseLineIndex';
 
 /** One physical line of the file. */
 export interface RawRow {
@@ -34,6 +42,31 @@ export interface RawRow {
   start: number;
   /** The line's bytes without the `\n` (a `\r` before it, and a BOM on line 0, are kept). */
   bytes: Uint8Array;
+}
+
+/**
+ * Consecutive rows read in one go ({@link JsonlFile.iterateLineBatches}): row `first + k` is
+ * `data[starts[k], ends[k])`, the same bytes as its {@link RawRow}.
+ */
+export interface LineBatch {
+  /** Index of the first row. */
+  readonly first: number;
+  /** Rows in the batch. */
+  readonly count: number;
+  /** File offset of `data[0]` (the first row's start). */
+  readonly start: number;
+  readonly data: Uint8Array;
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+}
+
+/** A batch being read: its rows' file offsets and the read. */
+interface PendingBatch {
+  readonly starts: Float64Array;
+  readonly ends: Float64Array;
+  readonly data: Promise<Buffer>;
+  /** The row after the batch. */
+  readonly next: number;
 }
 
 /** Indexing progress, reported while indexing and once more when it is done. */
@@ -56,11 +89,25 @@ export interface JsonlFileOptions {
   /** At most this many bytes are indexed between two turns of the event loop. Default: no
    * limit beyond the time slice. */
   sliceBytes?: number;
+  /**
+   * `full` (default): every newline offset, about 4 bytes per line, spans known at once.
+   * `sparse`: a checkpoint every 64 lines or 64 KiB ({@link SparseLineIndex}), about 0.25 bytes
+   * per line; a row's span is found by reading its block (at most 64 KiB, cached), so
+   * {@link JsonlFile.rowSpan} is not available and {@link JsonlFile.spanOf} is used instead.
+   */
+  lineIndex?: 'full' | 'sparse';
 }
 
 export type { RowSpan } from './lineSpans';
 
 export type ChangeKind = 'appended' | 'rebuilt';
+
+/** What a line index was built against (see {@link JsonlFile.stamp}). */
+export interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
 
 /** The file on disk is gone or cannot be read; the message says which and why. */
 export class FileUnavailableError extends Error {
@@ -119,6 +166,33 @@ function signal(): Signal {
   return { promise, resolve };
 }
 
+/**
+ * The rows in `data` (read from offset `pos`, starting with row `index`): one per newline, up to
+ * row `available`, plus the bytes after the last newline when they are the file's final row
+ * without a newline (`finalRow`).
+ */
+function splitRows(
+  data: Buffer,
+  pos: number,
+  index: number,
+  available: number,
+  finalRow: boolean,
+): RawRow[] {
+  const rows: RawRow[] = [];
+  let at = 0;
+  while (index < available) {
+    const nl = data.indexOf(10, at);
+    if (nl < 0) {
+      if (finalRow && at < data.length)
+        rows.push({ index: index++, start: pos + at, bytes: data.subarray(at) });
+      break;
+    }
+    rows.push({ index: index++, start: pos + at, bytes: data.subarray(at, nl) });
+    at = nl + 1;
+  }
+  return rows;
+}
+
 /** Reads exactly `length` bytes at `position` unless the file ends first; returns bytes read. */
 async function readFully(
   fh: fsp.FileHandle,
@@ -157,8 +231,10 @@ export class JsonlFile {
   /** Handles replaced after the path got a new inode; closed by {@link close}. */
   private readonly retired: fsp.FileHandle[] = [];
   private snapshot: Snapshot;
-  /** Offsets of every `\n` found so far. */
+  /** Offsets of every `\n` found so far (full index). */
   private readonly newlines = new OffsetList();
+  /** Checkpoints instead of every offset (`lineIndex: 'sparse'`). */
+  private readonly sparse: SparseLineIndex | undefined;
   private bytesIndexed = 0;
   private targetBytes: number;
   private done = false;
@@ -197,6 +273,7 @@ export class JsonlFile {
     this.readBufferBytes = opts.readBufferBytes ?? DEFAULT_READ_BUFFER_BYTES;
     this.scalarScan = opts.scalarScan ?? false;
     this.sliceBytes = opts.sliceBytes ?? Infinity;
+    this.sparse = opts.lineIndex === 'sparse' ? new SparseLineIndex() : undefined;
     this.cache = new PageCache(PAGE_SIZE, opts.pageCacheBytes ?? DEFAULT_PAGE_CACHE_BYTES, no =>
       this.readPage(no),
     );
@@ -219,6 +296,7 @@ export class JsonlFile {
 
   /** Lines indexed so far; grows while indexing. */
   get lineCount(): number {
+    if (this.sparse) return this.sparse.lineCount(this.bytesIndexed, this.done);
     return countLines(this.newlines, this.bytesIndexed, this.done);
   }
 
@@ -242,9 +320,19 @@ export class JsonlFile {
     return this.cache.size;
   }
 
-  /** Bytes held by the line index (about 4 per line). */
+  /** Bytes held by the line index (about 4 per line; about 0.25 for a sparse index). */
   get indexBytes(): number {
-    return this.newlines.byteSize;
+    return this.sparse ? this.sparse.byteSize : this.newlines.byteSize;
+  }
+
+  /**
+   * What the index describes: the file's size, modification time and inode when indexing
+   * started or last followed an append. Two readers of one file agree on it when they have
+   * indexed the same content.
+   */
+  get stamp(): FileStamp {
+    const { size, mtimeMs, ino } = this.snapshot;
+    return { size, mtimeMs, ino };
   }
 
   /** Resolves when indexing is done; rejects if it failed or the file was closed. */
@@ -283,9 +371,33 @@ export class JsonlFile {
     return () => this.availabilityListeners.delete(fn);
   }
 
-  /** Where row `index` lies; the row must be indexed (`index < lineCount`). */
+  /**
+   * Where row `index` lies; the row must be indexed (`index < lineCount`). Needs the full line
+   * index: with a sparse one, use {@link spanOf}.
+   */
   rowSpan(index: number): RowSpan {
+    if (this.sparse) throw new Error('rowSpan needs the full line index; use spanOf');
     return lineSpan(this.newlines, index, this.lineCount, this.bytesIndexed);
+  }
+
+  /** Where row `index` lies (any line index); the row must be indexed (`index < lineCount`). */
+  async spanOf(index: number): Promise<RowSpan> {
+    if (!this.sparse) return this.rowSpan(index);
+    const n = this.lineCount;
+    if (!Number.isInteger(index) || index < 0 || index >= n)
+      throw new RangeError(`Row ${index} is out of range (0..${n - 1})`);
+    return this.sparse.span(index, this.bytesIndexed, this.done, (s, e) => this.readCached(s, e));
+  }
+
+  /** Spans of rows `start .. end-1`, all indexed; taken synchronously with a full index. */
+  private async spansOf(start: number, end: number): Promise<RowSpan[]> {
+    if (this.sparse)
+      return this.sparse.spans(start, end, this.bytesIndexed, this.done, (s, e) =>
+        this.readCached(s, e),
+      );
+    const spans: RowSpan[] = [];
+    for (let i = start; i < end; i++) spans.push(this.rowSpan(i));
+    return spans;
   }
 
   /** Row `index`; waits until it is indexed. Rejects with a RangeError past the last row. */
@@ -311,19 +423,20 @@ export class JsonlFile {
       const generation = this.generation;
       const end = Math.min(start + count, this.lineCount);
       if (start >= end) return [];
-      // Spans are taken synchronously, before any await, so they are consistent with each other.
-      const spans: RowSpan[] = [];
-      for (let i = start; i < end; i++) spans.push(this.rowSpan(i));
-      const from = spans[0].start;
+      // Spans of one index generation (a full index gives them synchronously, before any await).
+      let spans: RowSpan[];
       let data: Uint8Array;
       try {
-        data = await this.readCached(from, spans[spans.length - 1].end);
+        spans = await this.spansOf(start, end);
+        if (generation !== this.generation) continue;
+        data = await this.readCached(spans[0].start, spans[spans.length - 1].end);
       } catch (err) {
         // The file was rewritten while reading: read again from the new index.
         if (generation !== this.generation) continue;
         throw err;
       }
       if (generation !== this.generation) continue;
+      const from = spans[0].start;
       return spans.map((s, k) => ({
         index: start + k,
         start: s.start,
@@ -339,40 +452,162 @@ export class JsonlFile {
    * start a new pass after the 'rebuilt' change event.
    */
   async *iterateRows(start = 0, batchBytes = 4 << 20): AsyncGenerator<RawRow[]> {
+    if (this.sparse) {
+      yield* this.iterateSparse(start, batchBytes);
+      return;
+    }
+    for await (const batch of this.iterateLineBatches(start, batchBytes)) {
+      const rows: RawRow[] = [];
+      for (let k = 0; k < batch.count; k++) {
+        const from = batch.starts[k];
+        rows.push({
+          index: batch.first + k,
+          start: batch.start + from,
+          bytes: batch.data.subarray(from, batch.ends[k]),
+        });
+      }
+      yield rows;
+    }
+  }
+
+  /**
+   * {@link iterateRows} without an object per row: each batch is one buffer and the rows' offsets
+   * in it (for the row scan, which reads the rows where they lie). The next `readAhead` batches
+   * are read (off the main thread) while one is processed.
+   */
+  async *iterateLineBatches(
+    start = 0,
+    batchBytes = 4 << 20,
+    readAhead = 1,
+  ): AsyncGenerator<LineBatch> {
+    if (this.sparse) throw new Error('iterateLineBatches needs the full line index');
     const generation = this.generation;
     const check = () => {
       if (generation !== this.generation && !this.closed) throw this.rewrittenError();
     };
     let i = start;
+    /** Batches being read, in order; the first starts at row `i`. */
+    const ahead: PendingBatch[] = [];
     for (;;) {
-      await this.waitForLines(i + 1);
-      check();
-      const available = this.lineCount;
-      if (i >= available) return;
-      const first = this.rowSpan(i);
-      const spans: RowSpan[] = [first];
-      let j = i + 1;
-      while (j < available) {
-        const s = this.rowSpan(j);
-        if (s.end - first.start > batchBytes) break;
-        spans.push(s);
-        j++;
+      let pending = ahead.shift();
+      if (pending) this.throwIfUnusable();
+      else {
+        await this.waitForLines(i + 1);
+        check();
+        if (i >= this.lineCount) return;
+        pending = this.readBatch(i, batchBytes);
       }
-      let data: Buffer;
+      let data: Uint8Array;
       try {
-        data = await this.readBytes(first.start, spans[spans.length - 1].end);
+        data = await pending.data;
       } catch (err) {
         check();
         throw err;
       }
       check();
-      yield spans.map((s, k) => ({
-        index: i + k,
-        start: s.start,
-        bytes: data.subarray(s.start - first.start, s.end - first.start),
-      }));
-      i = j;
+      const { starts, ends } = pending;
+      const next = i + starts.length;
+      let after = ahead.length > 0 ? ahead[ahead.length - 1].next : next;
+      while (ahead.length < readAhead && after < this.lineCount) {
+        const more = this.readBatch(after, batchBytes);
+        ahead.push(more);
+        after = more.next;
+      }
+      const from = starts[0];
+      for (let k = 0; k < starts.length; k++) {
+        starts[k] -= from;
+        ends[k] -= from;
+      }
+      yield { first: i, count: starts.length, start: from, data, starts, ends };
+      i = next;
     }
+  }
+
+  /** Starts reading the batch of rows from `i` (indexed); see {@link batchSpans}. */
+  private readBatch(i: number, batchBytes: number): PendingBatch {
+    const { starts, ends } = this.batchSpans(i, batchBytes);
+    const data = this.readBytes(starts[0], ends[ends.length - 1]);
+    // Awaited when the batch is taken; a batch read ahead and never taken may fail unseen.
+    data.catch(() => undefined);
+    return { starts, ends, data, next: i + starts.length };
+  }
+
+  /**
+   * File offsets of the rows from `i` (indexed) that fit in `batchBytes` from row i's start (at
+   * least row i): the same spans as {@link rowSpan}, without an object per row.
+   */
+  private batchSpans(i: number, batchBytes: number): { starts: Float64Array; ends: Float64Array } {
+    const available = this.lineCount;
+    const newlines = this.newlines;
+    const withNewline = newlines.length;
+    const lineEnd = (j: number) => (j < withNewline ? newlines.get(j) : this.bytesIndexed);
+    const first = i === 0 ? 0 : newlines.get(i - 1) + 1;
+    let j = i + 1;
+    while (j < available && lineEnd(j) - first <= batchBytes) j++;
+    const starts = new Float64Array(j - i);
+    const ends = new Float64Array(j - i);
+    let start = first;
+    for (let k = 0; k < starts.length; k++) {
+      starts[k] = start;
+      ends[k] = lineEnd(i + k);
+      start = ends[k] + 1;
+    }
+    return { starts, ends };
+  }
+
+  /**
+   * {@link iterateRows} over a sparse index: reads about `batchBytes` from the start of the next
+   * row and splits the bytes on `\n` (the checkpoints are only needed to find the first row, and
+   * the end of a row longer than the batch).
+   */
+  private async *iterateSparse(start: number, batchBytes: number): AsyncGenerator<RawRow[]> {
+    const generation = this.generation;
+    const check = () => {
+      if (generation !== this.generation && !this.closed) throw this.rewrittenError();
+    };
+    const read = async (from: number, to: number) => {
+      try {
+        const data = await this.readBytes(from, to);
+        check();
+        return data;
+      } catch (err) {
+        check();
+        throw err;
+      }
+    };
+    let i = start;
+    let pos = -1;
+    for (;;) {
+      await this.waitForLines(i + 1);
+      check();
+      const available = this.lineCount;
+      if (i >= available) return;
+      if (pos < 0) pos = (await this.spanOf(i)).start;
+      check();
+      // Bytes of the rows indexed so far: to the last newline, or to the end of the final row.
+      const known = available > this.sparse!.newlineCount ? this.bytesIndexed : this.lastEol();
+      const end = Math.min(known, pos + Math.max(1, batchBytes));
+      const data = await read(pos, end);
+      const finalRow = end === known && available > this.sparse!.newlineCount;
+      const rows = splitRows(data, pos, i, available, finalRow);
+      if (rows.length === 0) {
+        // One row longer than the batch: read it whole.
+        const span = await this.spanOf(i);
+        check();
+        rows.push({ index: i, start: span.start, bytes: await read(span.start, span.end) });
+        pos = span.eolEnd;
+      } else {
+        const last = rows[rows.length - 1];
+        pos = last.start + last.bytes.length + 1;
+      }
+      i += rows.length;
+      yield rows;
+    }
+  }
+
+  /** Just past the last newline indexed (sparse index), 0 when there is none. */
+  private lastEol(): number {
+    return this.sparse!.lastNewline + 1;
   }
 
   /** First bytes of the file (for {@link detectJsonArrayFile}). */
@@ -478,6 +713,7 @@ export class JsonlFile {
     await this.indexer?.catch(() => undefined);
     this.cache.clear();
     this.newlines.clear();
+    this.sparse?.clear();
     for (const fh of [this.fh, ...this.retired]) await fh.close().catch(() => undefined);
   }
 
@@ -503,7 +739,8 @@ export class JsonlFile {
     const fd = this.fh.fd;
     const scanner = new NewlineScanner(this.readBufferBytes, this.scalarScan);
     const buf = scanner.buffer();
-    const sink = (offsets: Float64Array) => this.newlines.pushAll(offsets);
+    const index = this.sparse ?? this.newlines;
+    const sink = (offsets: Float64Array) => index.pushAll(offsets);
     let firstSlice = true;
     const yieldToEventLoop = () => new Promise<void>(resolve => setImmediate(resolve));
     try {
@@ -538,6 +775,7 @@ export class JsonlFile {
       // check sees the new size and rebuilds.
       this.targetBytes = this.bytesIndexed;
       this.done = true;
+      this.sparse?.trim();
       this.reportProgress(true);
       this.pulse();
     } catch (err) {
@@ -601,7 +839,8 @@ export class JsonlFile {
     const st = await this.statOnDisk();
     const old = this.snapshot;
     if (st.ino === old.ino && st.size === old.size && st.mtimeMs === old.mtimeMs) {
-      this.setUnavailable(undefined);
+      // Same file and content; its permissions may have changed in place (chmod).
+      await this.checkReadable();
       return 'unchanged';
     }
     if (st.ino === old.ino && st.size > old.size && (await this.prefixUnchanged(old))) {
@@ -630,6 +869,19 @@ export class JsonlFile {
     }
     if (!st.isFile()) throw this.markUnavailable(`${this.path} is now ${kindOf(st)}, not a file`);
     return st;
+  }
+
+  /**
+   * Whether the path can still be opened for reading, e.g. after a chmod in place: the open
+   * handle would go on reading it, but nothing could open it again, so it is said to be unreadable.
+   */
+  private async checkReadable(): Promise<void> {
+    try {
+      await fsp.access(this.path, fsConstants.R_OK);
+    } catch (err) {
+      throw this.markUnavailable(unavailableReason(this.path, err));
+    }
+    this.setUnavailable(undefined);
   }
 
   /** Records why the file cannot be read and returns the error to throw. */
@@ -674,6 +926,7 @@ export class JsonlFile {
     this.generation++;
     this.indexer = null;
     this.newlines.clear();
+    this.sparse?.clear();
     this.bytesIndexed = 0;
     this.done = false;
     this.failure = undefined;

@@ -24,8 +24,20 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-function word(b: Uint8Array, i: number): number {
-  return b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+/** A DataView over the last hashed input's ArrayBuffer (consecutive rows share one). */
+let viewedBuffer: ArrayBufferLike | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * The DataView for `bytes`'s buffer. Its little-endian 32-bit reads compile to one load each,
+ * about twice as fast overall as assembling each word from four bytes.
+ */
+function viewOf(bytes: Uint8Array): DataView<ArrayBufferLike> {
+  if (bytes.buffer !== viewedBuffer) {
+    viewedBuffer = bytes.buffer;
+    view = new DataView(bytes.buffer);
+  }
+  return view;
 }
 
 /** Little-endian word of the bytes `[at, end)` (at most 4; missing high bytes are 0). */
@@ -59,14 +71,16 @@ export function murmur3x86128(
   let h3 = h1;
   let h4 = h1;
   const blocksEnd = start + (len - (len & 15));
-  for (let i = start; i < blocksEnd; i += 16) {
-    h1 ^= Math.imul(rotl(Math.imul(word(bytes, i), C1), 15), C2);
+  const v = viewOf(bytes);
+  const base = bytes.byteOffset;
+  for (let i = start + base, e = blocksEnd + base; i < e; i += 16) {
+    h1 ^= Math.imul(rotl(Math.imul(v.getInt32(i, true), C1), 15), C2);
     h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
-    h2 ^= Math.imul(rotl(Math.imul(word(bytes, i + 4), C2), 16), C3);
+    h2 ^= Math.imul(rotl(Math.imul(v.getInt32(i + 4, true), C2), 16), C3);
     h2 = (Math.imul(rotl(h2, 17) + h3, 5) + 0x0bcaa747) | 0;
-    h3 ^= Math.imul(rotl(Math.imul(word(bytes, i + 8), C3), 17), C4);
+    h3 ^= Math.imul(rotl(Math.imul(v.getInt32(i + 8, true), C3), 17), C4);
     h3 = (Math.imul(rotl(h3, 15) + h4, 5) + 0x96cd1c35) | 0;
-    h4 ^= Math.imul(rotl(Math.imul(word(bytes, i + 12), C4), 18), C1);
+    h4 ^= Math.imul(rotl(Math.imul(v.getInt32(i + 12, true), C4), 18), C1);
     h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
   }
   const rest = len & 15;

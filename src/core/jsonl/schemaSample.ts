@@ -3,8 +3,9 @@
  * so that the two can never disagree: the rows among the first {@link SCHEMA_SAMPLE_LINES} lines
  * that parse as JSON objects (none: the schema is `unknown`).
  */
-import type { RawRow } from './jsonlFile';
+import type { JsonlFile, RawRow } from './jsonlFile';
 import { parseLine } from './parseLine';
+import { detectSchema, type SchemaInfo } from './schema';
 
 /** Lines at the top of the file whose valid rows make the schema sample. */
 export const SCHEMA_SAMPLE_LINES = 200;
@@ -21,4 +22,16 @@ export function schemaSample(
     if (parsed.ok) sample.push(parsed.value);
   }
   return sample;
+}
+
+/**
+ * Reads the first {@link SCHEMA_SAMPLE_LINES} rows of `file` (waiting only for those to be
+ * indexed) and detects the schema from their sample; the rows are returned too.
+ */
+export async function sampleFileSchema(
+  file: JsonlFile,
+  maxLineBytes: number,
+): Promise<{ schema: SchemaInfo; rows: RawRow[] }> {
+  const rows = await file.readRows(0, SCHEMA_SAMPLE_LINES);
+  return { schema: detectSchema(schemaSample(rows, maxLineBytes)), rows };
 }

@@ -195,6 +195,7 @@ export class WorkerClient implements vscode.Disposable {
     uri: vscode.Uri,
     token: vscode.CancellationToken,
     onProgress: (message: string, percentage: number | undefined) => void,
+    apiKey?: string,
   ): Promise<ScoreResult> {
     await this.openDataset(uri, 'command');
     const progressToken = `winnow-score-${randomUUID()}`;
@@ -211,7 +212,7 @@ export class WorkerClient implements vscode.Disposable {
       try {
         return await client.sendRequest<ScoreResult>(
           ScoreRequest.method,
-          { uri: uri.toString(), workDoneToken: progressToken },
+          { uri: uri.toString(), workDoneToken: progressToken, ...(apiKey ? { apiKey } : {}) },
           token,
         );
       } finally {

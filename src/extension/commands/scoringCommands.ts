@@ -18,6 +18,13 @@ import { WorkerErrorCodes, type ScoreResult } from '../../shared/protocol/worker
 import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { isDatasetUri, type WorkerClient } from '../client/workerClient';
+import { healthSummary, showJudgeHealth } from './judgeHealthNotice';
+import {
+  RemoteEngineStatus,
+  engineApiKey,
+  remoteEngineFor,
+  setEngineApiKey,
+} from '../engines/remoteEngine';
 
 /** The dataset a command should work on: its argument, else the active editor's file. */
 export function targetDataset(arg?: unknown): vscode.Uri | undefined {
@@ -33,9 +40,17 @@ export function targetDataset(arg?: unknown): vscode.Uri | undefined {
 }
 
 /** Registers the scoring commands; returns their disposables. */
-export function registerScoringCommands(worker: WorkerClient): vscode.Disposable[] {
+export function registerScoringCommands(
+  worker: WorkerClient,
+  secrets: vscode.SecretStorage,
+): vscode.Disposable[] {
+  const remoteStatus = new RemoteEngineStatus();
   return [
-    vscode.commands.registerCommand('winnow.scoreFile', (arg?: unknown) => scoreFile(worker, arg)),
+    remoteStatus,
+    vscode.commands.registerCommand('winnow.scoreFile', (arg?: unknown) =>
+      scoreFile(worker, arg, { secrets, remoteStatus }),
+    ),
+    vscode.commands.registerCommand('winnow.setEngineApiKey', () => setEngineApiKey(secrets)),
     vscode.commands.registerCommand(
       'winnow.createPromptTemplate',
       (form?: unknown, target?: unknown, use?: unknown) => createPromptTemplate(form, target, use),
@@ -47,7 +62,11 @@ export function registerScoringCommands(worker: WorkerClient): vscode.Disposable
  * Scores a dataset. Resolves with the worker's result (also when cancelled), or undefined when
  * nothing ran (no dataset, Restricted Mode, an error that was shown to the user).
  */
-async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResult | undefined> {
+async function scoreFile(
+  worker: WorkerClient,
+  arg: unknown,
+  remote: { secrets: vscode.SecretStorage; remoteStatus: RemoteEngineStatus },
+): Promise<ScoreResult | undefined> {
   const uri = targetDataset(arg);
   if (!uri || uri.scheme !== 'file') {
     void vscode.window.showErrorMessage(
@@ -65,7 +84,17 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
     return undefined;
   }
   const name = basename(uri.fsPath);
-  log.info(`Scoring ${uri.fsPath}`);
+  let engine: ReturnType<typeof remoteEngineFor>;
+  try {
+    engine = remoteEngineFor(uri);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Winnow: ${(e as Error).message}`);
+    return undefined;
+  }
+  // A remote engine's key comes from SecretStorage for this run only; the item shows where rows go.
+  const apiKey = engine ? await engineApiKey(remote.secrets, engine.host) : undefined;
+  const sending = engine ? remote.remoteStatus.sending(engine) : undefined;
+  log.info(`Scoring ${uri.fsPath}${engine ? ` with ${engine.engine} at ${engine.host}` : ''}`);
   try {
     const result = await vscode.window.withProgress(
       {
@@ -75,41 +104,54 @@ async function scoreFile(worker: WorkerClient, arg?: unknown): Promise<ScoreResu
       },
       async (progress, token) => {
         let shown = 0;
-        return worker.score(uri, token, (message, percentage) => {
-          // `increment` is relative; the worker reports absolute percentages.
-          const increment =
-            percentage !== undefined && percentage > shown ? percentage - shown : undefined;
-          if (increment !== undefined) shown = percentage ?? shown;
-          progress.report({ message, ...(increment !== undefined ? { increment } : {}) });
-        });
+        return worker.score(
+          uri,
+          token,
+          (message, percentage) => {
+            // `increment` is relative; the worker reports absolute percentages.
+            const increment =
+              percentage !== undefined && percentage > shown ? percentage - shown : undefined;
+            if (increment !== undefined) shown = percentage ?? shown;
+            progress.report({ message, ...(increment !== undefined ? { increment } : {}) });
+          },
+          apiKey,
+        );
       },
     );
-    const seconds = (result.elapsedMs / 1000).toFixed(1);
-    const summary =
-      `${result.scored.toLocaleString('en-US')} of ${result.scorable.toLocaleString('en-US')} ` +
-      `rows have scores (${result.newlyScored.toLocaleString('en-US')} new, ` +
-      `${result.cached.toLocaleString('en-US')} from the cache)` +
-      failedSummary(result);
-    if (result.cancelled) {
-      log.info(`Scoring of ${name} stopped: ${summary}`);
-      void vscode.window.showInformationMessage(
-        `Winnow: scoring of ${name} stopped. ${summary}; run the command again to continue.`,
-      );
-    } else {
-      log.info(
-        `Scored ${name}: ${summary} with ${result.model} on ${result.device} in ${seconds} s`,
-      );
-      void vscode.window.showInformationMessage(
-        `Winnow: scored ${name}. ${summary}, with ${result.model} on ${result.device} in ${seconds} s.`,
-      );
-      // winnow.density.computeAfterScoring: DENSITY follows (densityCommands.ts, its own progress).
-      if (readHostSettings(uri).computeDensityAfterScoring)
-        await vscode.commands.executeCommand('winnow.computeDensity', uri);
-    }
+    await showScoreResult(name, uri, result);
     return result;
   } catch (e) {
     await reportScoreError(name, e);
     return undefined;
+  } finally {
+    sending?.dispose();
+  }
+}
+
+/** Tells the user what a run did; DENSITY follows where `computeAfterScoring` asks for it. */
+async function showScoreResult(name: string, uri: vscode.Uri, result: ScoreResult): Promise<void> {
+  const seconds = (result.elapsedMs / 1000).toFixed(1);
+  const summary =
+    `${result.scored.toLocaleString('en-US')} of ${result.scorable.toLocaleString('en-US')} ` +
+    `rows have scores (${result.newlyScored.toLocaleString('en-US')} new, ` +
+    `${result.cached.toLocaleString('en-US')} from the cache)` +
+    failedSummary(result) +
+    healthSummary(result.health);
+  if (result.cancelled) {
+    log.info(`Scoring of ${name} stopped: ${summary}`);
+    void vscode.window.showInformationMessage(
+      `Winnow: scoring of ${name} stopped. ${summary}; run the command again to continue.`,
+    );
+  } else {
+    log.info(`Scored ${name}: ${summary} with ${result.model} on ${result.device} in ${seconds} s`);
+    void vscode.window.showInformationMessage(
+      `Winnow: scored ${name}. ${summary}, with ${result.model} on ${result.device} in ${seconds} s.`,
+    );
+    // Once per run that measured it; not awaited: the command resolves with the result.
+    void showJudgeHealth(uri, name, result.health);
+    // winnow.density.computeAfterScoring: DENSITY follows (densityCommands.ts, its own progress).
+    if (readHostSettings(uri).computeDensityAfterScoring)
+      await vscode.commands.executeCommand('winnow.computeDensity', uri);
   }
 }
 

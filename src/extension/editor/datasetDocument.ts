@@ -1,20 +1,21 @@
 /**
- * The custom document behind the dataset view: a JSONL file opened with the JSONL engine (indexed
- * in the background, read in pages), its detected schema, per-row columns from one background
- * scan (lengths, parse errors, fields, content hashes), the worker's score columns, and the
- * keep/drop decisions with their undo/redo timeline. It is Winnow's own document, not a
- * TextDocument, so a 10 GB file is fine. The dataset file is never written: saving writes the
- * decisions to the sidecar `<name>.winnow.json` beside it.
+ * The custom document behind the dataset view: a JSONL file opened with the JSONL engine (a
+ * sparse line index built in the background, rows read in pages), its detected schema, the row
+ * facts of the worker's one scan of the file (lengths, parse errors, fields; `RowFactsFeed`, no
+ * content hashes here), the worker's score columns, and the keep/drop decisions with their
+ * undo/redo timeline. Saved decisions are matched to rows by the worker, which also gives the
+ * hashes of decided rows when saving. It is Winnow's own document, not a TextDocument, so a 10 GB
+ * file is fine. The dataset file is never written: saving writes the decisions to the sidecar
+ * `<name>.winnow.json` beside it.
  */
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import {
   binaryFileMessage,
   compressedFileMessage,
-  detectSchema,
   JsonlFile,
   SCHEMA_SAMPLE_LINES,
-  schemaSample,
+  sampleFileSchema,
   type SchemaInfo,
   fileHeadFacts,
 } from '../../core/jsonl';
@@ -27,20 +28,22 @@ import type {
   ViewSearch,
 } from '../../shared/protocol/webview';
 import { MAX_ROWS_PER_REQUEST } from '../../shared/protocol/webview';
-import type { GetColumnsResult } from '../../shared/protocol/worker';
+import type { DecisionHashes, GetColumnsResult } from '../../shared/protocol/worker';
 import {
-  DecisionBaseline,
   DecisionColumn,
+  DROP,
+  KEEP,
   decisionOf,
-  decisionsByHash,
   type DecisionEdit,
   type DecisionRule,
 } from '../../core/dataset/decisions';
 import { Disposable } from '../dispose';
 import { EditTimeline } from '../../core/dataset/editTimeline';
 import { errorText, log } from '../log';
+import { readHostSettings } from '../config';
 import { rowDetail } from '../../core/dataset/rowDetail';
-import { RowColumns, scanRows } from '../../core/dataset/rowColumns';
+import type { RowFactColumns } from '../../core/dataset/rowColumns';
+import { isVersionGone, RowFactsFeed, type RowFactsSource } from '../../core/dataset/rowFactsFeed';
 import { PREVIEW_CHARS, toRowView } from '../../core/dataset/rowViews';
 import {
   decodeColumns,
@@ -94,11 +97,11 @@ interface RestoredBackup {
 
 /** Least time between two progress notifications to the views. */
 const PROGRESS_INTERVAL_MS = 100;
-/** Least time between two invalid-count updates during the scan. */
+/** Least time between two invalid-count updates while the row facts arrive. */
 const STATS_INTERVAL_MS = 250;
 /**
- * How long the full row scan waits for the first screen of rows (served and painted by a view)
- * before it starts anyway: no view asked, or its webview never reported a paint.
+ * How long reading the row facts waits for the first screen of rows (served and painted by a
+ * view) before it starts anyway: no view asked, or its webview never reported a paint.
  */
 const FIRST_SCREEN_WAIT_MS = 3000;
 
@@ -111,6 +114,11 @@ export interface DatasetDocumentOptions {
   readonly editable?: () => boolean;
   /** Fetches the worker's score columns of the file (absent or undefined: none). */
   readonly fetchColumns?: (uri: vscode.Uri) => Promise<GetColumnsResult | undefined>;
+  /**
+   * The worker's row facts of the file and its matching of saved decisions (absent: none arrive,
+   * and views that need them wait).
+   */
+  readonly rowFacts?: RowFactsSource;
   /**
    * Asks what to do when the sidecar changed on disk since it was read (the provider shows a
    * modal dialog). Absent, or undefined for an answer: the save is refused.
@@ -167,13 +175,16 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   /** Views (panels) attached to this document: while one is, the first screen is its paint. */
   private attachedViews = 0;
   private progressTimer: NodeJS.Timeout | undefined;
-  private _columns = new RowColumns();
-  private _scanComplete = false;
-  /** Why the last row scan stopped, when it failed (cleared when a new scan starts). */
-  private scanError: Error | undefined;
-  /** The row epoch a scan is running for, if any. */
-  private scanningEpoch: number | undefined;
-  private baseline: DecisionBaseline;
+  /** The row facts, from the worker. */
+  private readonly feed: RowFactsFeed;
+  private lastStatsAt = 0;
+  private factsStartedAt = 0;
+  /** Lines of the file at the last change (whether an append may change the schema). */
+  private rowCountBefore = 0;
+  /** The saved decisions by content hash that the worker matches to rows. */
+  private saved: DecisionHashes;
+  /** Carrying decisions over a rewrite of the file, one rewrite after the other. */
+  private carrying: Promise<void> = Promise.resolve();
   private _rules: DecisionRule[];
   /** Set when the sidecar could not be read: saving would overwrite it, so it is refused. */
   private sidecarError: string | undefined;
@@ -201,7 +212,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   readonly onDidChangeStats = this._onDidChangeStats.event;
 
   private readonly _onDidScan = this.register(new vscode.EventEmitter<void>());
-  /** The row scan advanced (every batch) or finished. */
+  /** Row facts arrived (every chunk) or are complete. */
   readonly onDidScan = this._onDidScan.event;
 
   private readonly _onDidChangeDecisions = this.register(new vscode.EventEmitter<void>());
@@ -236,7 +247,10 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         `Winnow reads datasets from disk; ${uri.scheme}: resources are not supported.`,
       );
     }
-    const file = await JsonlFile.open(uri.fsPath, { maxLineBytes: opts.maxLineBytes });
+    const file = await JsonlFile.open(uri.fsPath, {
+      maxLineBytes: opts.maxLineBytes,
+      lineIndex: 'sparse',
+    });
     try {
       const schema = await sampleSchema(file);
       const notice = await fileNotice(file);
@@ -272,8 +286,13 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     this._notice = notice;
     this.openedAt = openedAt;
     const saved = backup?.data ?? onDisk.data ?? EMPTY_SIDECAR;
-    this.baseline = new DecisionBaseline(saved.keep, saved.drop, saved.legacy);
-    if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
+    this.feed = new RowFactsFeed(file, this.decisions, opts.rowFacts, {
+      onRows: (from, to) => this.factsArrived(from, to),
+      onComplete: () => this.factsComplete(),
+      onError: e => log.debug(`No row facts of ${this.fileName} now: ${errorText(e)}`),
+    });
+    this.saved = hashesOfSidecar(saved);
+    if (hasDecisions(this.saved)) this.feed.setSaved(this.saved);
     this._rules = [...saved.rules];
     this.sidecarError = onDisk.error;
     this.loaded = backup?.loaded ?? { stamp: onDisk.stamp, data: onDisk.data ?? EMPTY_SIDECAR };
@@ -283,21 +302,36 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const offAvailability = file.onDidChangeAvailability(() => this.availabilityChanged());
     this.register({ dispose: () => (offProgress(), offChange(), offAvailability()) });
     file.watch();
-    void this.scan(this.rowEpoch, true);
+    void this.startFacts();
     log.info(`Opened ${uri.fsPath} (schema: ${schema.label})`);
+  }
+
+  /** Reads the row facts from the worker once the first screen of rows is done. */
+  private async startFacts(): Promise<void> {
+    // The first screen of rows comes first: start once a view painted it (or rows were served
+    // with no view to paint them), or after a while if nothing asks.
+    await raceTimeout(this.firstScreenDone, FIRST_SCREEN_WAIT_MS);
+    if (this.isDisposed) return;
+    this.factsStartedAt = performance.now();
+    this.feed.start();
+  }
+
+  /** The worker's row facts changed (`winnow/didChangeRowFacts`, or the worker started). */
+  rowFactsChanged(): void {
+    this.feed.pull();
   }
 
   /**
    * Resolves once the first rows were read for a view, or after `timeoutMs`: background work
-   * (the full row scan, the worker's own pass) waits for it so the first screen wins.
+   * (the worker's row scan, reading its facts) waits for it so the first screen wins.
    */
   whenFirstRowsServed(timeoutMs: number): Promise<void> {
     return raceTimeout(this.firstRowsServed, timeoutMs);
   }
 
   /**
-   * A view of this document (a panel) starts: until it paints its first rows, the full row scan
-   * waits. Dispose the result when the view goes away.
+   * A view of this document (a panel) starts: until it paints its first rows, reading the row
+   * facts waits. Dispose the result when the view goes away.
    */
   attachView(): vscode.Disposable {
     this.attachedViews++;
@@ -376,8 +410,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return this.file.indexed;
   }
 
-  get columns(): RowColumns {
-    return this._columns;
+  /** The row facts (lengths, parse status, fields) of the rows read so far; no hashes. */
+  get columns(): RowFactColumns {
+    return this.feed.facts;
   }
 
   get scores(): ScoreColumns | undefined {
@@ -385,11 +420,16 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   }
 
   get scanComplete(): boolean {
-    return this._scanComplete;
+    return this.feed.complete && this.feed.facts.scanned >= this.file.lineCount;
   }
 
   get editable(): boolean {
     return this.opts.editable?.() ?? true;
+  }
+
+  /** The calibration's target precision (`winnow.calibration.targetPrecision`). */
+  get targetPrecision(): number {
+    return readHostSettings(this.uri).targetPrecision;
   }
 
   /** Rules of the bulk decisions in effect (saved ones and this session's), oldest first. */
@@ -403,17 +443,16 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   }
 
   /**
-   * Resolves once the row scan is complete, or, with `upTo`, once it has covered the first
-   * `upTo` rows (their hashes are known and their saved decisions applied).
+   * Resolves once the row facts are complete, or, with `upTo`, once they cover the first `upTo`
+   * rows (their facts are known and their saved decisions applied).
    */
   whenScanned(
     signal: AbortSignal = NEVER_ABORTED,
     onProgress: (done: number, total: number) => void = () => undefined,
     upTo = Infinity,
   ): Promise<void> {
-    const covered = () => this._scanComplete || this._columns.scanned >= upTo;
+    const covered = () => this.scanComplete || this.feed.facts.scanned >= upTo;
     if (covered()) return Promise.resolve();
-    if (this.scanError) return Promise.reject(this.scanError);
     return new Promise<void>((resolve, reject) => {
       const subs: vscode.Disposable[] = [];
       const done = (e?: Error) => {
@@ -424,8 +463,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       subs.push(
         this.onDidScan(() => {
           if (covered()) return done();
-          if (this.scanError) return done(this.scanError);
-          onProgress(this._columns.scanned, this.file.lineCount);
+          onProgress(this.feed.facts.scanned, this.file.lineCount);
         }),
         this.onDidDispose(() => done(new Error('The dataset was closed.'))),
       );
@@ -433,7 +471,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       signal.addEventListener('abort', onAbort, { once: true });
       subs.push({ dispose: () => signal.removeEventListener('abort', onAbort) });
       if (signal.aborted) return done(new SearchCancelled());
-      onProgress(this._columns.scanned, this.file.lineCount);
+      onProgress(this.feed.facts.scanned, this.file.lineCount);
     });
   }
 
@@ -519,9 +557,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   /**
    * Gives `rows` (0-based line indices) the decision `value` as one undoable edit. Waits until
-   * the row scan has covered those rows (their saved decisions must be known first), not for
-   * the whole file: on a huge file the rows on screen are decided at once while the scan goes
-   * on. `onWait` reports the scan while it waits. Resolves to the number of rows changed.
+   * the row facts cover those rows (their saved decisions must be known first), not for the
+   * whole file: on a huge file the rows on screen are decided at once while the worker's scan
+   * goes on. `onWait` reports the facts while it waits. Resolves to the number of rows changed.
    */
   async decide(
     rows: ArrayLike<number>,
@@ -598,9 +636,25 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     };
   }
 
-  private sidecarData(): SidecarData {
-    const { keep, drop, legacy } = decisionsByHash(this._columns, this.decisions, this.baseline);
+  /** What the sidecar gets: every decided row by content hash (from the worker), and the rules. */
+  private async sidecarData(): Promise<SidecarData> {
+    const { keep, drop, legacy } = await this.decisionHashes();
     return { keep, drop, rules: this._rules, legacy };
+  }
+
+  /** The decisions by content hash: decided rows, and saved ones that match no row. */
+  private async decisionHashes(): Promise<DecisionHashes> {
+    const keep = this.decisions.rowsWith(KEEP);
+    const drop = this.decisions.rowsWith(DROP);
+    try {
+      return await this.feed.hashes(keep, drop);
+    } catch (e) {
+      if (!isVersionGone(e)) throw e;
+      // The worker restarted: its facts of the same content take over, then ask again.
+      this.feed.pull();
+      await this.feed.settled();
+      return this.feed.hashes(keep, drop);
+    }
   }
 
   /**
@@ -611,13 +665,13 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   async save(_cancellation?: vscode.CancellationToken): Promise<void> {
     this.refuseUnreadSidecar();
     await this.whenScanned();
-    const ours = this.sidecarData();
+    const ours = await this.sidecarData();
     const onDisk = await readSidecarQuietly(this.uri.fsPath);
     if (!sidecarChanged(this.loaded.stamp, onDisk.stamp)) return this.writeSaved(ours);
     const choice = await this.askSidecarChange(onDisk, ours);
     if (choice === 'overwrite') return this.writeSaved(ours);
     if (choice === 'reload' && onDisk.data) {
-      this.adopt(onDisk.data, onDisk.stamp);
+      await this.adopt(onDisk.data, onDisk.stamp);
       log.info(`Reloaded the decisions of ${this.fileName} from ${this.sidecarPath}`);
       return;
     }
@@ -648,7 +702,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     const legacy = mergeLegacy(ours.legacy, theirs.legacy);
     const data: SidecarData = legacy ? { ...merged.data, legacy } : merged.data;
     await this.writeSaved(data);
-    this.adopt(data, this.loaded.stamp);
+    await this.adopt(data, this.loaded.stamp);
     const text =
       `Merged the decisions of ${this.fileName} with the file on disk: ${decisionCounts(merged.data)}; ` +
       `${merged.fromTheirs} from the file on disk, ${merged.conflicts} ${merged.conflicts === 1 ? 'conflict' : 'conflicts'} (decided differently on both sides) resolved to this window's decision.`;
@@ -681,16 +735,20 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     });
   }
 
-  /** Makes `data` the document's decisions, as read from a sidecar with `stamp` (no undo). */
-  private adopt(data: SidecarData, stamp: SidecarStamp): void {
+  /**
+   * Makes `data` the document's decisions, as read from a sidecar with `stamp` (no undo). The
+   * worker matches them to rows again; resolves once the rows read before have theirs.
+   */
+  private async adopt(data: SidecarData, stamp: SidecarStamp): Promise<void> {
     this.loaded = { stamp, data };
-    this.baseline = new DecisionBaseline(data.keep, data.drop, data.legacy);
-    // Legacy decisions met only by rows scanned from now on are kept unmatched until then.
-    if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
     this._rules = [...data.rules];
+    const covered = this.feed.facts.scanned;
+    this.saved = hashesOfSidecar(data);
     this.decisions.clear();
-    this.baseline.applyTo(this._columns, this.decisions, 0, this._columns.scanned);
+    this.feed.setSaved(this.saved);
     this.edits.reset();
+    this._onDidChangeDecisions.fire();
+    await this.whenScanned(NEVER_ABORTED, undefined, Math.min(covered, this.file.lineCount));
     this._onDidChangeDecisions.fire();
   }
 
@@ -702,8 +760,9 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   async saveAs(target: vscode.Uri, cancellation?: vscode.CancellationToken): Promise<void> {
     if (target.toString() === this.uri.toString()) return this.save(cancellation);
     await this.whenScanned();
+    const data = await this.sidecarData();
     await vscode.workspace.fs.copy(this.uri, target, { overwrite: true });
-    await writeSidecar(target.fsPath, this.sidecarData());
+    await writeSidecar(target.fsPath, data);
     this.edits.markSaved();
   }
 
@@ -713,7 +772,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     this.sidecarError = onDisk.error;
     if (onDisk.error !== undefined)
       log.error(`Could not read the decisions of ${this.uri.fsPath}: ${onDisk.error}`);
-    this.adopt(onDisk.data ?? EMPTY_SIDECAR, onDisk.stamp);
+    await this.adopt(onDisk.data ?? EMPTY_SIDECAR, onDisk.stamp);
   }
 
   /** Writes the unsaved decisions for hot exit. */
@@ -722,7 +781,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     _cancellation?: vscode.CancellationToken,
   ): Promise<vscode.CustomDocumentBackup> {
     await this.whenScanned();
-    const { keep, drop, rules, legacy } = this.sidecarData();
+    const { keep, drop, rules, legacy } = await this.sidecarData();
     const data: BackupData = {
       version: 3,
       uri: this.uri.toString(),
@@ -787,6 +846,11 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   private progress(done: boolean): void {
     this.decisions.resize(this.file.lineCount);
+    // Facts that reached the end of the file are complete once the index has reached it too.
+    if (done) {
+      this.decisions.trim();
+      this.feed.pull();
+    }
     const now = Date.now();
     clearTimeout(this.progressTimer);
     if (done || now - this.lastProgressAt >= PROGRESS_INTERVAL_MS) {
@@ -809,21 +873,12 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private async fileChanged(kind: 'appended' | 'rebuilt'): Promise<void> {
     if (this.isDisposed) return;
     const generation = ++this._generation;
+    const before = this.rowCountBefore;
+    this.rowCountBefore = this.file.lineCount;
     if (kind === 'rebuilt') {
-      // Row numbers change meaning: carry the decisions over by content hash, scan again.
-      const { keep, drop, legacy } = decisionsByHash(this._columns, this.decisions, this.baseline);
-      this.baseline = new DecisionBaseline(keep, drop, legacy);
-      this.rowEpoch++;
-      this._columns = new RowColumns();
-      if (this.baseline.needsLegacyHashes) this._columns.trackLegacyHashes();
-      this._scanComplete = false;
-      this.decisions.resize(0);
-      this.decisions.resize(this.file.lineCount);
-      this._scores = undefined;
-      this.lastSearch = undefined;
-      this._stats = undefined;
+      this.rewritten();
       try {
-        const schema = await sampleSchema(this.file);
+        const { schema } = await sampleFileSchema(this.file, this.opts.maxLineBytes);
         if (generation !== this._generation || this.isDisposed) return;
         this._schema = schema;
         this._notice = await fileNotice(this.file);
@@ -832,88 +887,96 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       }
     } else {
       this.decisions.resize(this.file.lineCount);
-      this._scanComplete = false;
       this.lastSearch = undefined;
+      this.feed.fileAppended();
+      // A file shorter than the schema sample may have another schema now (as in the worker).
+      if (before < SCHEMA_SAMPLE_LINES) await this.resampleSchema(generation);
     }
     if (generation !== this._generation || this.isDisposed) return;
     log.info(`${this.uri.fsPath} changed on disk (${kind}); views reload.`);
     this._onDidInvalidate.fire({ reason: kind });
-    void this.scan(this.rowEpoch, false);
     void this.refreshScores();
   }
 
-  /**
-   * The row scan: one sequential pass that fills the columns (lengths, parse errors, fields,
-   * hashes), matches saved decisions to rows, and counts invalid lines for the header. It runs
-   * between page requests (every batch awaits a read and yields) and stops when the file is
-   * rewritten. After an append it continues from where it stopped.
-   */
-  private async scan(epoch: number, first: boolean): Promise<void> {
-    // A scan of this file version is running and follows appended rows; one of an older
-    // version stops by itself at its next batch.
-    if (this.scanningEpoch === epoch) return;
-    this.scanningEpoch = epoch;
-    this.scanError = undefined;
-    const columns = this._columns;
-    const current = () => epoch === this.rowEpoch && !this.isDisposed;
+  private async resampleSchema(generation: number): Promise<void> {
     try {
-      if (first) {
-        // The first screen of rows comes first: start the full pass once a view painted it
-        // (or rows were served with no view to paint them), or after a while if nothing asks.
-        await raceTimeout(this.firstScreenDone, FIRST_SCREEN_WAIT_MS);
-      }
-      const t0 = performance.now();
-      let lastFired = 0;
-      for (;;) {
-        const complete = await scanRows(this.file, columns, {
-          schema: this._schema,
-          maxLineBytes: this.opts.maxLineBytes,
-          isCurrent: current,
-          onBatch: (from, to) => {
-            this.decisions.resize(Math.max(this.file.lineCount, to));
-            this.baseline.applyTo(columns, this.decisions, from, to);
-            const now = Date.now();
-            if (now - lastFired >= STATS_INTERVAL_MS) {
-              lastFired = now;
-              this._stats = rowStats(columns, to, false);
-              this._onDidChangeStats.fire(this._stats);
-            }
-            this._onDidScan.fire();
-          },
-        });
-        if (!complete || !current()) return;
-        await this.file.whenIndexed();
-        if (!current()) return;
-        // Rows appended after the pass ended: go on from there.
-        if (columns.scanned >= this.file.lineCount) break;
-      }
-      this._scanComplete = true;
-      this._stats = rowStats(columns, columns.scanned, true);
-      this._onDidChangeStats.fire(this._stats);
-      this._onDidScan.fire();
-      if (this.baseline.size > 0) this._onDidChangeDecisions.fire();
-      log.info(
-        `Scanned ${columns.scanned} rows of ${this.fileName} in ${Math.round(performance.now() - t0)} ms ` +
-          `(${columns.invalid} invalid, ${columns.blank} blank, ${this.decisions.counts.keep} kept, ${this.decisions.counts.drop} dropped, ` +
-          `${Math.round(columns.memoryBytes / 1e6)} MB of columns)`,
-      );
+      const { schema } = await sampleFileSchema(this.file, this.opts.maxLineBytes);
+      if (generation === this._generation && !this.isDisposed) this._schema = schema;
     } catch (e) {
-      if (!this.isDisposed && epoch === this.rowEpoch) {
-        log.warn(`Reading the rows of ${this.uri.fsPath} stopped: ${errorText(e)}`);
-        // Waiters (decisions, save, views) get the error instead of waiting forever.
-        this.scanError = new Error(
-          `Winnow could not read every row of ${this.fileName}: ${e instanceof Error ? e.message : String(e)}`,
-        );
-        this._onDidScan.fire();
-      }
-    } finally {
-      if (this.scanningEpoch === epoch) this.scanningEpoch = undefined;
+      log.warn(`Re-reading the schema of ${this.uri.fsPath} failed: ${errorText(e)}`);
     }
+  }
+
+  /**
+   * The file was rewritten: row numbers change meaning. The decided rows of the old version are
+   * carried over by content hash (the worker still knows the old rows' hashes), the facts are
+   * read again, and the carried decisions are matched to the new rows.
+   */
+  private rewritten(): void {
+    const version = this.feed.version;
+    const keep = this.decisions.rowsWith(KEEP);
+    const drop = this.decisions.rowsWith(DROP);
+    this.rowEpoch++;
+    this.feed.reset();
+    this.decisions.resize(0);
+    this.decisions.resize(this.file.lineCount);
+    this._scores = undefined;
+    this.lastSearch = undefined;
+    this._stats = undefined;
+    this.carrying = this.carrying.then(async () => {
+      let carried: DecisionHashes;
+      try {
+        carried = await this.feed.hashes(keep, drop, version);
+      } catch (e) {
+        carried = this.saved;
+        if (keep.length + drop.length > 0) {
+          log.warn(
+            `Could not carry the decisions of ${this.fileName} over the change: ${errorText(e)}`,
+          );
+          void vscode.window.showWarningMessage(
+            `${this.fileName} was rewritten on disk, and Winnow could not carry this window's unsaved decisions over to its new rows (${errorText(e)}). The saved decisions still apply.`,
+          );
+        }
+      }
+      if (this.isDisposed) return;
+      this.saved = carried;
+      this.decisions.clear();
+      this.feed.setSaved(carried);
+      this.factsStartedAt = performance.now();
+      this.feed.start();
+    });
+  }
+
+  /** Row facts of rows `from .. to-1` arrived (with their saved decisions). */
+  private factsArrived(_from: number, to: number): void {
+    this.decisions.resize(Math.max(this.file.lineCount, to));
+    const now = Date.now();
+    if (now - this.lastStatsAt >= STATS_INTERVAL_MS) {
+      this.lastStatsAt = now;
+      this._stats = rowStats(this.feed.facts, this.feed.facts.scanned, false);
+      this._onDidChangeStats.fire(this._stats);
+    }
+    this._onDidScan.fire();
+  }
+
+  /** Every row has its facts. */
+  private factsComplete(): void {
+    const facts = this.feed.facts;
+    this._stats = rowStats(facts, facts.scanned, true);
+    this._onDidChangeStats.fire(this._stats);
+    this._onDidScan.fire();
+    if (hasDecisions(this.saved)) this._onDidChangeDecisions.fire();
+    log.info(
+      `Read the row facts of ${facts.scanned} rows of ${this.fileName} from the worker in ${Math.round(performance.now() - this.factsStartedAt)} ms ` +
+        `(${facts.invalid} invalid, ${facts.blank} blank, ${this.decisions.counts.keep} kept, ${this.decisions.counts.drop} dropped, ` +
+        `${Math.round(facts.memoryBytes / 1e6)} MB of columns, ${Math.round(this.file.indexBytes / 1e6)} MB of line index)`,
+    );
   }
 
   override dispose(): void {
     if (this.isDisposed) return;
     clearTimeout(this.progressTimer);
+    this.feed.close();
     this._onDidDispose.fire();
     super.dispose();
     this.file.close().catch(e => log.warn(`Closing ${this.uri.fsPath} failed: ${errorText(e)}`));
@@ -977,13 +1040,25 @@ function backupBase(loaded: unknown): LoadedSidecar | undefined {
 
 /** Detects the schema from the file's schema sample (waits only for those rows to be indexed). */
 async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
-  const rows = await file.readRows(0, SCHEMA_SAMPLE_LINES);
-  return detectSchema(schemaSample(rows, file.maxLineBytes));
+  return (await sampleFileSchema(file, file.maxLineBytes)).schema;
 }
 
 /** The header's counts of the rows checked so far. */
-function rowStats(columns: RowColumns, checkedRows: number, done: boolean): RowStats {
+function rowStats(columns: RowFactColumns, checkedRows: number, done: boolean): RowStats {
   return { checkedRows, invalidRows: columns.invalid, blankRows: columns.blank, done };
+}
+
+/** The saved decisions of a sidecar by content hash, as the worker matches them. */
+function hashesOfSidecar(data: SidecarData): DecisionHashes {
+  const legacy = data.legacy && { keep: [...data.legacy.keep], drop: [...data.legacy.drop] };
+  return { keep: [...data.keep], drop: [...data.drop], ...(legacy ? { legacy } : {}) };
+}
+
+/** Whether any decision is saved. */
+function hasDecisions(d: DecisionHashes): boolean {
+  return (
+    d.keep.length + d.drop.length + (d.legacy?.keep.length ?? 0) + (d.legacy?.drop.length ?? 0) > 0
+  );
 }
 
 /** What the header says about the file as a whole: compressed, a JSON array, or binary to VS Code. */

@@ -10,11 +10,21 @@
 import * as vscode from 'vscode';
 import { DATASET_VIEW_TYPE, type ViewInfo, type ViewQuery } from '../../shared/protocol/webview';
 import {
+  DecisionHashesRequest,
   DidChangeColumnsNotification,
+  DidChangeRowFactsNotification,
   GetColumnsRequest,
+  GetRowFactsRequest,
+  SetSavedDecisionsRequest,
   type GetColumnsResult,
 } from '../../shared/protocol/worker';
-import { DatasetDocument, type SidecarChangeQuestion, type SidecarChoice } from './datasetDocument';
+import type { RowFactsSource } from '../../core/dataset/rowFactsFeed';
+import {
+  DatasetDocument,
+  type DatasetDocumentOptions,
+  type SidecarChangeQuestion,
+  type SidecarChoice,
+} from './datasetDocument';
 import { DatasetPanel, type DatasetPanelHost, type DatasetPanelState } from './datasetPanel';
 import { errorText, log } from '../log';
 import type { WorkerClient } from '../client/workerClient';
@@ -39,6 +49,16 @@ export interface DatasetEditorApi {
   panelObjects(uri: vscode.Uri): DatasetPanel[];
   /** Sets the query of the first panel of `uri` and resolves with its view (API tests). */
   setQuery(uri: vscode.Uri, query: ViewQuery): Promise<ViewInfo>;
+  /**
+   * Opens a document of `uri` (from a hot-exit backup, with `backupId`) with the view's options
+   * and the worker's row facts, but shows no panel and registers it nowhere: for the API tests
+   * of saving and restoring. `options` replace the view's (e.g. who answers a sidecar change).
+   */
+  openDocument(
+    uri: vscode.Uri,
+    backupId: string | undefined,
+    options?: Partial<DatasetDocumentOptions>,
+  ): Promise<DatasetDocument>;
 }
 
 class DatasetEditorProvider
@@ -48,8 +68,10 @@ class DatasetEditorProvider
   private readonly documents = new Map<string, DatasetDocument>();
   private readonly panelsByUri = new Map<string, Set<DatasetPanel>>();
   private readonly pendingReveal = new Map<string, number>();
-  /** Documents for which the worker was told the dataset is shown (released on dispose). */
-  private readonly workerHolds = new Set<string>();
+  /** Holds of datasets in the worker made by documents (released on dispose), by URI. */
+  private readonly workerHolds = new Map<string, number>();
+  /** Documents opened with {@link openDocument} (not shown), by URI: they get facts events too. */
+  private readonly unlisted = new Map<string, Set<DatasetDocument>>();
   private readonly _onDidChangeCustomDocument = new vscode.EventEmitter<
     vscode.CustomDocumentEditEvent<DatasetDocument>
   >();
@@ -69,6 +91,11 @@ class DatasetEditorProvider
       vscode.workspace.onDidChangeConfiguration(e => this.onDidChangeSettings(e)),
       worker.onNotification(DidChangeColumnsNotification.type, ({ uri }) => {
         void this.documents.get(vscode.Uri.parse(uri).toString())?.refreshScores();
+      }),
+      worker.onNotification(DidChangeRowFactsNotification.type, ({ uri }) => {
+        const key = vscode.Uri.parse(uri).toString();
+        this.documents.get(key)?.rowFactsChanged();
+        for (const doc of this.unlisted.get(key) ?? []) doc.rowFactsChanged();
       }),
     );
   }
@@ -92,15 +119,9 @@ class DatasetEditorProvider
     openContext: vscode.CustomDocumentOpenContext,
     _token: vscode.CancellationToken,
   ): Promise<DatasetDocument> {
-    const { maxLineBytes } = readHostSettings(uri);
     let doc: DatasetDocument;
     try {
-      doc = await DatasetDocument.open(uri, openContext.backupId, {
-        maxLineBytes,
-        editable: () => vscode.workspace.isTrusted,
-        fetchColumns: u => this.fetchColumns(u),
-        askSidecarChange,
-      });
+      doc = await DatasetDocument.open(uri, openContext.backupId, this.documentOptions(uri));
     } catch (e) {
       log.error(`Could not open ${uri.fsPath} in the dataset view: ${errorText(e)}`);
       throw e;
@@ -113,10 +134,11 @@ class DatasetEditorProvider
       if (this.documents.get(key) === doc) this.documents.delete(key);
       this.releaseWorker(uri);
     });
-    // The worker reads the whole file too: let the first screen of rows go first.
-    void doc.whenFirstRowsServed(2000).then(() => {
+    // The worker scans the whole file: let the first screen of rows go first.
+    void doc.whenFirstRowsServed(2000).then(async () => {
       if (doc.isDisposed) return;
-      this.holdWorker(uri);
+      await this.holdWorker(uri);
+      doc.rowFactsChanged();
       void doc.refreshScores();
     });
     return doc;
@@ -250,37 +272,77 @@ class DatasetEditorProvider
     return (await panel.setQuery(query, true)).view;
   }
 
+  async openDocument(
+    uri: vscode.Uri,
+    backupId: string | undefined,
+    options: Partial<DatasetDocumentOptions> = {},
+  ): Promise<DatasetDocument> {
+    const doc = await DatasetDocument.open(uri, backupId, {
+      ...this.documentOptions(uri),
+      ...options,
+    });
+    const key = uri.toString();
+    const set = this.unlisted.get(key) ?? new Set<DatasetDocument>();
+    set.add(doc);
+    this.unlisted.set(key, set);
+    doc.onDidDispose(() => {
+      set.delete(doc);
+      if (set.size === 0 && this.unlisted.get(key) === set) this.unlisted.delete(key);
+      this.releaseWorker(uri);
+    });
+    await this.holdWorker(uri);
+    doc.rowFactsChanged();
+    return doc;
+  }
+
+  /** How documents of `uri` are opened: its settings, Restricted Mode, the worker's columns. */
+  private documentOptions(uri: vscode.Uri): DatasetDocumentOptions {
+    return {
+      maxLineBytes: readHostSettings(uri).maxLineBytes,
+      editable: () => vscode.workspace.isTrusted,
+      fetchColumns: u => this.fetchColumns(u),
+      rowFacts: this.rowFactsSource(uri),
+      askSidecarChange,
+    };
+  }
+
   /** The worker's score columns of `uri`; none in Restricted Mode (no worker runs there). */
   private async fetchColumns(uri: vscode.Uri): Promise<GetColumnsResult | undefined> {
     if (!vscode.workspace.isTrusted) return undefined;
     return this.worker.request(GetColumnsRequest.type, { uri: uri.toString() });
   }
 
+  /** The worker's row facts of `uri` and its matching of saved decisions (docs/scores-api.md). */
+  private rowFactsSource(uri: vscode.Uri): RowFactsSource {
+    const key = uri.toString();
+    return {
+      getRowFacts: p => this.worker.request(GetRowFactsRequest.type, { uri: key, ...p }),
+      setSavedDecisions: p =>
+        this.worker.request(SetSavedDecisionsRequest.type, { uri: key, ...p }),
+      decisionHashes: p => this.worker.request(DecisionHashesRequest.type, { uri: key, ...p }),
+    };
+  }
+
   // -- worker -------------------------------------------------------------------------------------
 
   /**
-   * Tells the worker the dataset is shown, so it indexes and checks it too. Not in Restricted
-   * Mode: an untrusted workspace gets the read-only view and no worker process from this view.
+   * Tells the worker the dataset is shown, so it scans it: the view's row facts come from that
+   * scan. In Restricted Mode too: the worker only reads the file there and loads no model.
    */
-  private holdWorker(uri: vscode.Uri): void {
-    const hold = () => {
-      this.workerHolds.add(uri.toString());
-      return this.worker
-        .openDataset(uri, 'datasetView')
-        .catch(e => log.warn(`Worker hold failed: ${errorText(e)}`));
-    };
-    if (vscode.workspace.isTrusted) void hold();
-    else {
-      const d = vscode.workspace.onDidGrantWorkspaceTrust(() => {
-        d.dispose();
-        if (this.documents.has(uri.toString())) void hold();
-      });
-      this.context.subscriptions.push(d);
-    }
+  private async holdWorker(uri: vscode.Uri): Promise<void> {
+    const key = uri.toString();
+    this.workerHolds.set(key, (this.workerHolds.get(key) ?? 0) + 1);
+    await this.worker
+      .openDataset(uri, 'datasetView')
+      .catch(e => log.warn(`Worker hold failed: ${errorText(e)}`));
   }
 
   private releaseWorker(uri: vscode.Uri): void {
-    if (!this.workerHolds.delete(uri.toString())) return;
+    const key = uri.toString();
+    const holds = this.workerHolds.get(key) ?? 0;
+    if (holds === 0) return;
+    if (holds > 1) this.workerHolds.set(key, holds - 1);
+    else this.workerHolds.delete(key);
     this.worker
       .closeDataset(uri, 'datasetView')
       .catch(e => log.warn(`Worker release failed: ${errorText(e)}`));

@@ -193,8 +193,11 @@ export class DatasetPanel extends Disposable {
     );
     this.register(
       vscode.workspace.onDidChangeConfiguration(e => {
-        if (classifyChange(e, this.document.uri).has('datasetView.triageKeys'))
+        const change = classifyChange(e, this.document.uri);
+        if (change.has('datasetView.triageKeys'))
           this.send({ type: 'settings/didChange', triageKeys: this.triageKeys() });
+        // The calibration (in the view info) follows the target precision.
+        if (change.has('calibration.targetPrecision')) this.viewChanged('rows');
       }),
     );
   }

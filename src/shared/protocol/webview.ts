@@ -61,6 +61,8 @@ export interface RowScores {
   readonly density?: number;
   /** DENSITY rank (1 = most isolated), when computed. */
   readonly densityRank?: number;
+  /** Why the last DENSITY run's embedder failed on the row (it then has no density score). */
+  readonly densityFailed?: string;
 }
 
 /** What the grid shows for one row. */
@@ -220,6 +222,8 @@ export interface ScoreSourceView {
     /** Rows the last run could not score (absent: none). */
     readonly failed?: number;
     readonly device?: string;
+    /** Judge health of the last run that measured it: `ok`, or the warning in words. */
+    readonly health?: { readonly status: 'ok' | 'variant' | 'misfit'; readonly warning?: string };
   };
   readonly density?: {
     readonly model: string;
@@ -229,6 +233,57 @@ export interface ScoreSourceView {
     readonly seed: number;
     readonly rows: number;
   };
+}
+
+/** A two-sided bootstrap interval [lo, hi]. */
+export type IntervalView = readonly [number, number];
+
+/**
+ * The calibration of the ASK-LLM judge against the user's keep/drop labels (docs/judge.md): the
+ * labels are the scored rows the user decided (rows decided by a bulk rule in this session are
+ * not labels). Numbers that are undefined (one class only) are null.
+ */
+export interface CalibrationView {
+  readonly labelled: number;
+  readonly keep: number;
+  readonly drop: number;
+  readonly auc: number | null;
+  readonly targetPrecision: number;
+  /** The lowest score reaching the target precision, else the best-F1 threshold (`rule`). */
+  readonly threshold: number | null;
+  readonly rule: 'targetPrecision' | 'bestF1' | null;
+  readonly precision: number | null;
+  readonly recall: number | null;
+  readonly f1: number | null;
+  readonly kappa: number | null;
+  /** Labelled rows at the threshold: kept / dropped rows predicted keep (at or above it), and the rest. */
+  readonly confusion: {
+    readonly tp: number;
+    readonly fp: number;
+    readonly fn: number;
+    readonly tn: number;
+  } | null;
+  readonly bestF1: { readonly threshold: number; readonly f1: number | null } | null;
+  /** 95% bootstrap intervals (seeded, reproducible). */
+  readonly intervals?: {
+    readonly auc?: IntervalView;
+    readonly threshold?: IntervalView;
+    readonly precision?: IntervalView;
+    readonly recall?: IntervalView;
+    readonly kappa?: IntervalView;
+    readonly replicates: number;
+    readonly confidence: number;
+  };
+  /** The precision-recall curve, highest threshold first (at most 200 points). */
+  readonly curve: readonly {
+    readonly threshold: number;
+    readonly precision: number;
+    readonly recall: number;
+  }[];
+  /** Scored rows of the file at or above the threshold (what "Keep rows at or above" would cover). */
+  readonly atOrAbove: number;
+  /** Few labels, target out of reach, no labels of one kind: in words. */
+  readonly warnings: readonly string[];
 }
 
 /** The state of the view a panel shows. */
@@ -253,6 +308,8 @@ export interface ViewInfo {
   readonly editable: boolean;
   /** Set when the view's inputs (scores, decisions) changed since it was computed. */
   readonly stale?: boolean;
+  /** The judge's calibration against the labels, once the file has ASK-LLM scores. */
+  readonly calibration?: CalibrationView;
 }
 
 /** The rows a bulk decision applies to. Positions are in the view `viewId`. */
@@ -260,7 +317,12 @@ export type DecisionTarget =
   | { readonly kind: 'positions'; readonly ranges: readonly (readonly [number, number])[] }
   | { readonly kind: 'view' }
   | { readonly kind: 'topPercent'; readonly percent: number }
-  | { readonly kind: 'densitySample'; readonly count: number; readonly seed?: number };
+  | { readonly kind: 'densitySample'; readonly count: number; readonly seed?: number }
+  /**
+   * The view's scored rows at or above the calibrated threshold (ViewInfo.calibration), but for
+   * the labelled rows, which keep the user's decision.
+   */
+  | { readonly kind: 'calibratedThreshold' };
 
 /** One example in full, for the detail panel. */
 export interface RowDetail extends RowScores {

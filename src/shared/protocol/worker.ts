@@ -166,6 +166,60 @@ export interface ScoreColumnMeta {
   maxTokens: number;
   variant: 'p-yes' | 'p-yes-normalized';
   device?: string;
+  /** Judge health of the last run of this scorer that ran a batch (absent before one). */
+  health?: JudgeHealth;
+}
+
+// Judge health (docs/judge.md#judge-health): measured by the scorer on the first batch of a run.
+
+/** Mean next-token probability of one answer token over the probed rows. */
+export interface TokenMass {
+  /** The word as configured or as a variant, e.g. `Yes` or ` yes`. */
+  readonly word: string;
+  /** The token as the tokenizer spells it, e.g. `ĠYes` or `▁Yes`. */
+  readonly token: string;
+  readonly id: number;
+  readonly mass: number;
+}
+
+/** One row's most likely next tokens. */
+export interface TopTokens {
+  /** The row these are the tokens of (0-based line of the file in run results). */
+  readonly row: number;
+  readonly tokens: readonly { readonly token: string; readonly id: number; readonly p: number }[];
+}
+
+/** What the scorer measures on the first batch of a run. */
+export interface JudgeProbe {
+  /** Rows measured. */
+  readonly rows: number;
+  /** The configured answer tokens (the answer and `answerVariants`), summed into P(yes). */
+  readonly yes: readonly TokenMass[];
+  /** The configured negative tokens. */
+  readonly no: readonly TokenMass[];
+  /** Case and space variants of the answers that are single tokens and not configured. */
+  readonly yesVariants: readonly TokenMass[];
+  readonly noVariants: readonly TokenMass[];
+  /** The top next tokens of the first few rows. */
+  readonly top: readonly TopTokens[];
+}
+
+/** What to offer the user. */
+export type HealthFix =
+  { readonly kind: 'addVariant'; readonly word: string } | { readonly kind: 'openPrompt' };
+
+/** The probe with its verdict. */
+export interface JudgeHealth extends JudgeProbe {
+  /** Σ mass of the configured yes / no tokens, and of their unconfigured variants. */
+  readonly yesMass: number;
+  readonly noMass: number;
+  readonly yesVariantMass: number;
+  readonly noVariantMass: number;
+  /** `ok`; `variant`: a variant gets much more than the configured answer; `misfit`: yes + no get little. */
+  readonly status: 'ok' | 'variant' | 'misfit';
+  /** One warning naming the numbers (absent when ok). */
+  readonly warning?: string;
+  readonly fix?: HealthFix;
 }
 
 /** Parameters of the DENSITY sketch behind a density column (docs/scores-api.md). */
@@ -211,8 +265,16 @@ export interface GetColumnsResult {
      */
     failed?: { row: number; reason: string }[];
   };
-  /** score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated). */
-  density?: { score: string; rank: string; meta: DensityColumnMeta };
+  /**
+   * score: base64 Float32 LE (NaN = none); rank: base64 Uint32 LE (0 = none, 1 = most isolated);
+   * failed: rows (0-based, ascending, at most 1000) the last run's embedder failed on, and why.
+   */
+  density?: {
+    score: string;
+    rank: string;
+    meta: DensityColumnMeta;
+    failed?: { row: number; reason: string }[];
+  };
 }
 
 /** client→worker request: the score columns of a dataset (on open and after didChangeColumns). */
@@ -235,6 +297,174 @@ export namespace DidChangeColumnsNotification {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Row facts: the worker's one scan of a dataset (parse status, text length, top-level fields,
+// content hash), served to the dataset view in chunks of typed-array columns, and the saved
+// keep/drop decisions matched to rows by content hash in the worker (docs/scores-api.md).
+// ---------------------------------------------------------------------------------------------
+
+/** The content a line index describes: size, modification time and inode of the file. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/** `RowFactsResult.chars` value of a row with 65,535 characters or more (see `charsOverflow`). */
+export const CHARS_OVERFLOW = 0xffff;
+/** Most rows one `winnow/getRowFacts` answer carries. */
+export const ROW_FACTS_MAX_ROWS = 262_144;
+
+/** Parameters of `winnow/getRowFacts`. */
+export interface GetRowFactsParams {
+  uri: string;
+  /** First row wanted: the client holds the facts of rows `0 .. from-1`. */
+  from: number;
+  /** At most this many rows (default and cap {@link ROW_FACTS_MAX_ROWS}). */
+  maxRows?: number;
+  /**
+   * The `version` of the facts the client holds. The answer then starts at the first row whose
+   * facts changed since (`from` in the result may be below the one asked for).
+   */
+  since?: string;
+}
+
+/**
+ * Facts of rows `from .. from+count-1` of one version of a dataset, as columns aligned with its
+ * physical lines. Only rows whose saved decisions are matched are sent, so `scanned` counts rows
+ * with both.
+ */
+export interface RowFactsResult {
+  /**
+   * Names the facts: one open dataset in one worker, one version of the file, one truncation
+   * (an append re-reads the old last line). Facts of two versions must not be mixed: see `from`.
+   */
+  version: string;
+  /** The file the worker read (compare with your own reader's stamp before using the facts). */
+  file: FileStamp;
+  /** Lines the worker has indexed so far. */
+  rowCount: number;
+  /** Rows with facts so far. */
+  scanned: number;
+  /** Every line of the file has its facts. */
+  complete: boolean;
+  /** The schema the text lengths were measured with (one sample of the first lines). */
+  schema: DatasetSchema | null;
+  /** Top-level field names in order of first appearance: bit f of `fieldBits` is `fieldNames[f]`. */
+  fieldNames: string[];
+  /** First row of the columns. */
+  from: number;
+  /** Rows in the columns. */
+  count: number;
+  /**
+   * Characters (code points) of each row's text as the schema extracts it, of the raw line for an
+   * invalid row: base64 Uint16 LE, {@link CHARS_OVERFLOW} = see `charsOverflow`.
+   */
+  chars: string;
+  /** `[row, chars]` of the rows whose `chars` value is {@link CHARS_OVERFLOW}. */
+  charsOverflow: [number, number][];
+  /**
+   * Parse status: base64 Uint8, 0 = a valid row, else 1 + the index of its kind in
+   * syntax, not-object, empty (a blank line), invalid-utf8, python-repr, too-long.
+   */
+  errors: string;
+  /** Top-level fields of each row as bits: base64, `fieldBitsBytes` bytes per row, LE. */
+  fieldBits: string;
+  fieldBitsBytes: 1 | 2 | 4;
+  /**
+   * The saved decisions (`winnow/setSavedDecisions` with this `id`) these rows matched by content
+   * hash: kept and dropped rows, base64 Uint32 LE, ascending. Absent when none are set.
+   */
+  saved?: { id: string; keep: string; drop: string };
+}
+
+/** client→worker request: a chunk of the row facts of a dataset (docs/scores-api.md). */
+export namespace GetRowFactsRequest {
+  export const method = 'winnow/getRowFacts';
+  export const type: RequestDescriptor<GetRowFactsParams, RowFactsResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** What `winnow/didChangeRowFacts` says. */
+export interface RowFactsChange {
+  uri: string;
+  version: string;
+  scanned: number;
+  complete: boolean;
+}
+
+/**
+ * worker→client, when the row facts of a dataset grew (at most every 100 ms while the scan runs),
+ * were completed, or changed version (the file changed on disk). Clients then ask again.
+ */
+export namespace DidChangeRowFactsNotification {
+  export const method = 'winnow/didChangeRowFacts';
+  export const type: NotificationDescriptor<RowFactsChange> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** Keep/drop decisions by content hash (the sidecar's lists), with version-1 ones apart. */
+export interface DecisionHashes {
+  keep: string[];
+  drop: string[];
+  /** Decisions keyed by content hash version 1 (SHA-256) that match no row yet. */
+  legacy?: { keep: string[]; drop: string[] };
+}
+
+/** Parameters of `winnow/setSavedDecisions`. */
+export interface SetSavedDecisionsParams extends DecisionHashes {
+  uri: string;
+  /** Chosen by the client; row facts name the saved decisions they matched by it. */
+  id: string;
+}
+
+/**
+ * client→worker request: the saved decisions of a dataset (from its sidecar or a hot-exit
+ * backup), matched to rows by content hash as the scan goes; they stay set when the file changes
+ * and are matched again to its new rows. Version-1 hashes are matched by hashing the rows that way
+ * too (a slower pass, only while such decisions exist).
+ */
+export namespace SetSavedDecisionsRequest {
+  export const method = 'winnow/setSavedDecisions';
+  export const type: RequestDescriptor<SetSavedDecisionsParams, null> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Parameters of `winnow/decisionHashes`. */
+export interface DecisionHashesParams {
+  uri: string;
+  /** The `version` of the row facts the row numbers refer to. */
+  version: string;
+  /** Kept and dropped rows: base64 Uint32 LE. */
+  keep: string;
+  drop: string;
+}
+
+/**
+ * client→worker request: the decisions to save, by content hash: the given rows' hashes, plus the
+ * saved decisions that match no row of the file (kept, never forgotten). Identical lines share a
+ * hash; when they disagree the last one wins. Answers for the facts version the rows refer to, or
+ * the one before it (a rewrite on disk the client has not followed yet); for any other version it
+ * fails with {@link WorkerErrorCodes.factsVersionGone}.
+ */
+export namespace DecisionHashesRequest {
+  export const method = 'winnow/decisionHashes';
+  export const type: RequestDescriptor<DecisionHashesParams, DecisionHashes> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
 /** Parameters of `winnow/score`. */
 export interface ScoreParams {
   /** The dataset to score; it must be held open (e.g. with source `command`). */
@@ -244,6 +474,12 @@ export interface ScoreParams {
    * end on it (model download and load, then rows done of total with an ETA).
    */
   workDoneToken?: string | number;
+  /**
+   * The remote engine's API key (`winnow.askllm.engine` other than `local`), from the host's
+   * SecretStorage. The worker keeps it in memory for the engine's requests only; it is never
+   * logged, stored or sent anywhere else.
+   */
+  apiKey?: string;
 }
 
 /** What one `winnow/score` run did. Cancellation is a normal result (`cancelled: true`). */
@@ -278,6 +514,8 @@ export interface ScoreResult {
   failed: number;
   /** The first (at most 20) of them: 1-based line and the reason. */
   failures: { line: number; reason: string }[];
+  /** Judge health measured on the run's first batch (absent when every row was cached). */
+  health?: JudgeHealth;
 }
 
 /** client→worker request: score every row of a dataset with ASK-LLM (cancellable; work-done progress). */
@@ -302,6 +540,8 @@ export const WorkerErrorCodes = {
   badScorerSettings: -32004,
   /** The dataset file is gone from disk or cannot be read (a run on it stopped or did not start). */
   datasetUnavailable: -32005,
+  /** `winnow/decisionHashes` names row facts of a version the worker no longer holds. */
+  factsVersionGone: -32006,
 } as const;
 
 /** `initializationOptions` the client passes to the worker. */

@@ -26,7 +26,8 @@ import {
   scopedScorerKey,
   scorerKey,
 } from '../../core/askllm/scoreCache';
-import { OrtAnswerSoftmax } from '../../core/askllm/ortSoftmax';
+import { type AnswerProbe, OrtAnswerSoftmax, type ProbeResult } from '../../core/askllm/ortSoftmax';
+import { type JudgeProbe, type TokenMass, answerVariantWords } from '../../core/judge/health';
 import { type AnswerProbabilities, normalizedYes } from '../../core/askllm/softmax';
 import {
   type FittedPrompt,
@@ -87,6 +88,12 @@ export interface ScorerInfo {
   yes: readonly ResolvedAnswer[];
   /** Resolved negative tokens (empty if "no" is not a single token). */
   no: readonly ResolvedAnswer[];
+  /**
+   * Case and space variants of the answers (`Yes`, ` yes`, …) that are single tokens in context
+   * and not configured: measured for judge health, never part of the score.
+   */
+  yesVariants: readonly ResolvedAnswer[];
+  noVariants: readonly ResolvedAnswer[];
   maxTokens: number;
   chatTemplate: boolean;
   /** The cache key of this configuration. */
@@ -145,6 +152,12 @@ export interface ScoreRunOptions {
    * text-extraction config: the same raw line read through another schema is another document.
    */
   cacheScope?: string;
+  /**
+   * Judge health (docs/judge.md#judge-health): when set, the first batch this call runs also
+   * measures the answer masses, their case/space variants and the top-5 next tokens of its
+   * first rows, and reports them here (once; not at all when every row is cached).
+   */
+  onProbe?: (probe: JudgeProbe) => void;
 }
 
 /** One forward pass of a scoring run. */
@@ -305,6 +318,8 @@ export class AskLlmScorer {
       // The normalised variant is optional; without a single-token "no" it is not offered.
       no = [];
     }
+    const variants = (words: readonly string[], taken: readonly ResolvedAnswer[]) =>
+      singleTokenVariants(tok, words, taken, context);
     const identity: ScorerIdentity = {
       modelId: model.modelId,
       dtype: model.dtype,
@@ -324,6 +339,8 @@ export class AskLlmScorer {
       promptHash: identity.promptHash,
       yes,
       no,
+      yesVariants: variants(yesWords, yes),
+      noVariants: variants(noWords, no),
       maxTokens,
       chatTemplate: chat,
       scorerKey: scorerKey(identity),
@@ -348,7 +365,40 @@ export class AskLlmScorer {
    * Seq2seq: right padding, decoder input = [start]. Decoder-only: left padding, last position.
    */
   async scoreIds(rows: readonly (readonly number[])[]): Promise<AnswerProbabilities[]> {
-    return this.readAnswers(await this.runModel(rows), rows.length);
+    return (await this.readAnswers(await this.runModel(rows), rows.length)).answers;
+  }
+
+  /** The token ids judge health reads (configured answers, then variants), in one list. */
+  private probeTokens(): { answers: ResolvedAnswer[]; spec: AnswerProbe } {
+    const { yes, no, yesVariants, noVariants } = this.info;
+    const answers = [...yes, ...no, ...yesVariants, ...noVariants];
+    return { answers, spec: { ids: answers.map(a => a.id), topK: 5, topRows: PROBE_TOP_ROWS } };
+  }
+
+  /** The judge-health probe of one batch, from the masses the softmax measured. */
+  private judgeProbe(answers: readonly ResolvedAnswer[], r: ProbeResult): JudgeProbe {
+    const rows = r.masses.length;
+    const mass = (k: number): number => r.masses.reduce((s, m) => s + m[k], 0) / rows;
+    const list: TokenMass[] = answers.map((a, k) => ({
+      word: a.word,
+      token: a.token,
+      id: a.id,
+      mass: mass(k),
+    }));
+    const { yes, no, yesVariants } = this.info;
+    let k = 0;
+    const take = (n: number): TokenMass[] => list.slice(k, (k += n));
+    return {
+      rows,
+      yes: take(yes.length),
+      no: take(no.length),
+      yesVariants: take(yesVariants.length),
+      noVariants: take(list.length - k),
+      top: r.top.map((tokens, row) => ({
+        row,
+        tokens: tokens.map(t => ({ token: this.tok.tokensOf([t.id])[0], id: t.id, p: t.p })),
+      })),
+    };
   }
 
   /** Builds the padded input tensors of a batch and runs the model; returns its outputs. */
@@ -384,18 +434,28 @@ export class AskLlmScorer {
     return (await this.model.model(inputs)) as Record<string, unknown>;
   }
 
-  /** The answer probabilities of each row from the model's outputs, which it then frees. */
+  /**
+   * The answer probabilities of each row from the model's outputs, which it then frees; with
+   * `probe`, the judge-health probe of the batch too.
+   */
   private async readAnswers(
     out: Record<string, unknown>,
     B: number,
-  ): Promise<AnswerProbabilities[]> {
+    probe?: boolean,
+  ): Promise<{ answers: AnswerProbabilities[]; probe?: JudgeProbe }> {
     try {
       const logits = out.logits as Tensor;
       const [, P, V] = logits.dims;
       // T5: the first decoder step is position 0 (P = 1). Decoder-only: the last position,
       // where every left-padded row has its last real token.
       const data = (await hostData(logits)) as Float32Array | Uint16Array;
-      return await this.softmax.answers(data, B, P, V);
+      if (!probe) return { answers: await this.softmax.answers(data, B, P, V) };
+      const tokens = this.probeTokens();
+      const r = await this.softmax.answersWithProbe(data, B, P, V, tokens.spec);
+      return {
+        answers: r.answers,
+        ...(r.probe ? { probe: this.judgeProbe(tokens.answers, r.probe) } : {}),
+      };
     } finally {
       disposeOutputs(out);
     }
@@ -470,8 +530,16 @@ export class AskLlmScorer {
     // onnxruntime-node runs a session synchronously on this thread (deferred to setImmediate),
     // so JavaScript work cannot overlap a forward pass here; what overlaps is work on other
     // threads: tokenizer threads prepare batch k+1 while batch k runs, and cache writes.
+    let probed = !run.onProbe;
     return async (batch, prepared, out, t0) => {
-      const probs = await this.readAnswers(out, prepared.length);
+      const read = await this.readAnswers(out, prepared.length, !probed);
+      const probs = read.answers;
+      if (read.probe && !probed) {
+        probed = true;
+        // Rows of the probe are named by their input position, not their place in the batch.
+        const top = read.probe.top.map(t => ({ ...t, row: unique[batch[t.row]] }));
+        run.onProbe?.({ ...read.probe, top });
+      }
       const ms = performance.now() - t0;
       let maxLen = 0;
       for (const p of prepared) maxLen = Math.max(maxLen, p.ids.length);
@@ -689,7 +757,36 @@ export class AskLlmScorer {
   }
 }
 
-/** Finishes a batch: reads the answers of its outputs, records and caches the scores. */
+/** Rows of the first batch whose top-5 next tokens judge health shows. */
+const PROBE_TOP_ROWS = 3;
+
+/**
+ * The case and space variants of `words` that are one token right after `context` and are not
+ * among `taken` (or each other): judge health measures them (docs/judge.md#judge-health).
+ */
+function singleTokenVariants(
+  tok: PromptTokenizer,
+  words: readonly string[],
+  taken: readonly ResolvedAnswer[],
+  context: string | undefined,
+): ResolvedAnswer[] {
+  const seen = new Set(taken.map(a => a.id));
+  const out: ResolvedAnswer[] = [];
+  for (const word of words)
+    for (const v of answerVariantWords(word, words)) {
+      let r: ResolvedAnswer;
+      try {
+        r = resolveAnswer(tok, v, context);
+      } catch {
+        continue; // Several tokens: not a variant the score could add.
+      }
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      out.push(r);
+    }
+  return out;
+}
+
 /**
  * Answers what the cache holds. Returns the scores array (cache hits filled in), the hits, and
  * the rows left to run, deduplicated by content: hash → row indices.

@@ -9,10 +9,25 @@ import { type LoadedModel, loadScorerModel } from './scorerLoader';
 import type { Logger } from '../logger';
 import type { ScorerConfig } from './scorerConfig';
 import { ScorerSettingsError } from './scorerConfig';
+import { RemoteAskLlmScorer, type RunScorer } from './remoteAskLlm';
+
+/** Options of {@link ModelHost.scorerFor}. */
+export interface ScorerForOptions {
+  /** Forbid downloads (ids then resolve from the model cache only). */
+  offline: boolean;
+  onProgress?: (p: LoadProgress) => void;
+  /**
+   * A remote engine's API key for this run (VS Code SecretStorage); kept in memory by the
+   * scorer only.
+   */
+  apiKey?: string;
+  /** Automatic run: never sends rows to a remote engine. */
+  auto?: boolean;
+}
 
 /** A scorer ready to run, and what loading it cost. */
 export interface ReadyScorer {
-  scorer: AskLlmScorer;
+  scorer: RunScorer;
   /** Milliseconds spent loading the model now (0 when it was loaded already). */
   loadMs: number;
 }
@@ -20,7 +35,7 @@ export interface ReadyScorer {
 /** The loaded model and its current scorer. */
 export class ModelHost {
   private model: { key: string; loaded: LoadedModel } | undefined;
-  private current: { key: string; scorer: AskLlmScorer } | undefined;
+  private current: { key: string; scorer: RunScorer; apiKey?: string } | undefined;
   private chain: Promise<unknown> = Promise.resolve();
 
   /**
@@ -46,26 +61,48 @@ export class ModelHost {
    * A scorer for `config`, loading the model if needed. `offline` forbids downloads (ids then
    * resolve from the model cache only). Loads are serialised.
    */
-  scorerFor(
-    config: ScorerConfig,
-    options: { offline: boolean; onProgress?: (p: LoadProgress) => void },
-  ): Promise<ReadyScorer> {
-    const run = (): Promise<ReadyScorer> => this.scorerNow(config, options);
+  scorerFor(config: ScorerConfig, options: ScorerForOptions): Promise<ReadyScorer> {
+    const run = (): Promise<ReadyScorer> =>
+      config.settings.engine === 'local'
+        ? this.scorerNow(config, options)
+        : this.remoteNow(config, options);
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => undefined);
     return p;
   }
 
-  private async scorerNow(
-    config: ScorerConfig,
-    options: { offline: boolean; onProgress?: (p: LoadProgress) => void },
-  ): Promise<ReadyScorer> {
+  /**
+   * A remote engine's scorer (docs/engines.md): reused while the configuration and the key stay
+   * the same, else connected and probed anew (the local model is released first).
+   */
+  private async remoteNow(config: ScorerConfig, options: ScorerForOptions): Promise<ReadyScorer> {
+    // Rows leave the machine only in a run the user started (the host shows it in the status
+    // bar): automatic re-scoring of changed rows never sends them.
+    if (options.auto)
+      throw new ScorerSettingsError(
+        'Automatic scoring does not send rows to a remote engine: run Score Current File.',
+      );
+    const key = JSON.stringify(['remote', config.fingerprint, config.modelKey]);
+    const c = this.current;
+    if (c?.key === key && c.apiKey === options.apiKey) return { scorer: c.scorer, loadMs: 0 };
+    await this.release();
+    const s = config.settings;
+    const t0 = performance.now();
+    this.logger.info(
+      `Connecting to ${s.engine} for ASK-LLM (model ${s.model}, ${s.engineApi} API)`,
+    );
+    const scorer = await RemoteAskLlmScorer.create(s, config.prompt, options.apiKey, this.logger);
+    this.current = { key, scorer, apiKey: options.apiKey };
+    return { scorer, loadMs: performance.now() - t0 };
+  }
+
+  private async scorerNow(config: ScorerConfig, options: ScorerForOptions): Promise<ReadyScorer> {
     const s = config.settings;
     const scorerKey = JSON.stringify([config.fingerprint, config.modelKey, s.batchSize]);
     if (this.current?.key === scorerKey && this.model?.key === config.modelKey)
       return { scorer: this.current.scorer, loadMs: 0 };
     let loadMs = 0;
-    if (this.model?.key !== config.modelKey) {
+    if (this.model?.key !== config.modelKey || this.current?.scorer instanceof RemoteAskLlmScorer) {
       await this.release();
       const cacheDir = this.cacheDir();
       const t0 = performance.now();

@@ -80,19 +80,27 @@ export async function resolveScorerConfig(
       throw new ScorerSettingsError(`${(e as Error).message} (${path})`);
     }
   }
+  // A remote engine's scores depend on the engine, its API and the served model, not on the
+  // local dtype, device or token limit (docs/engines.md#prompt).
+  const remote = settings.engine !== 'local';
   const fingerprint = JSON.stringify([
     settings.model,
-    settings.dtype,
+    ...(remote ? [settings.engine, settings.engineApi] : [settings.dtype]),
     prompt ? promptHash(prompt) : 'paper',
     ['yes', ...settings.answerVariants],
-    settings.maxTokens,
+    ...(remote ? [] : [settings.maxTokens]),
   ]);
-  return {
-    settings,
-    prompt,
-    fingerprint,
-    modelKey: JSON.stringify([settings.model, settings.dtype, settings.device]),
-  };
+  const modelKey = remote
+    ? JSON.stringify([
+        'remote',
+        settings.engine,
+        settings.engineEndpoint,
+        settings.model,
+        settings.engineApi,
+        settings.engineConcurrency,
+      ])
+    : JSON.stringify([settings.model, settings.dtype, settings.device]);
+  return { settings, prompt, fingerprint, modelKey };
 }
 
 /**

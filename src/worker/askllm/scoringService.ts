@@ -16,6 +16,7 @@
 import { basename } from 'node:path';
 import { ResponseError } from 'vscode-languageserver/node';
 import { normalizedYes, scopedScorerKey, type ScoreCache } from '../../core/askllm';
+import { judgeHealth } from '../../core/judge/health';
 import {
   contentHash,
   extractText,
@@ -27,6 +28,8 @@ import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
+  type JudgeHealth,
+  type JudgeProbe,
   type ScoreColumnMeta,
   type ScoreResult,
   type WorkerStatus,
@@ -38,7 +41,10 @@ import { LegacyScoreMigration } from './legacyScores';
 import { errorText, type Logger } from '../logger';
 import { codeSpan, escapeMarkdown, formatCount } from '../editor/markdown';
 import { ModelLoadError, NoDeviceError, type LoadProgress } from '../runtime';
-import type { AskLlmScore, AskLlmScorer, ScorerInfo } from './askLlmScorer';
+import type { AskLlmScore, ScorerInfo } from './askLlmScorer';
+import type { RunScorer } from './remoteAskLlm';
+import { EngineCapabilityError, EngineRequestError, RetryableError } from '../../core/engines';
+import { MultiTokenAnswerError } from '../../core/askllm/tokens';
 import type { DatasetRegistry } from '../dataset/registry';
 import type { SettingsStore, WorkerSettings } from '../settings';
 import { uriToPath } from '../dataset/uri';
@@ -230,7 +236,7 @@ interface Run {
   settings: WorkerSettings;
   signal: AbortSignal;
   reporter: RunReporter | undefined;
-  scorer: AskLlmScorer;
+  scorer: RunScorer;
   schema: SchemaInfo | null;
   /** The extraction scope of the cache keys. */
   scope: string;
@@ -246,6 +252,10 @@ interface Run {
   cancelled: boolean;
   startedAt: number;
   lastReport: number;
+  /** The settings fingerprint the scorer is remembered under (ScoreStore). */
+  fingerprint: string;
+  /** Judge health of the run's first batch, once measured. */
+  health?: JudgeHealth;
 }
 
 /** The rows of one block that go to the scorer, with their hashes and row numbers. */
@@ -402,6 +412,7 @@ export class ScoringService {
     signal: AbortSignal,
     reporter?: RunReporter,
     auto = false,
+    apiKey?: string,
   ): Promise<ScoreResult> {
     if (!this.host.trusted()) {
       return Promise.reject(
@@ -422,7 +433,7 @@ export class ScoringService {
     const run = async (): Promise<ScoreResult> => {
       this.active = { uri, auto, abort };
       try {
-        return await this.run(uri, abort.signal, reporter, auto);
+        return await this.run(uri, abort.signal, reporter, auto, apiKey);
       } finally {
         this.active = undefined;
         signal.removeEventListener('abort', onAbort);
@@ -440,6 +451,7 @@ export class ScoringService {
     signal: AbortSignal,
     reporter: RunReporter | undefined,
     auto: boolean,
+    apiKey: string | undefined,
   ): Promise<ScoreResult> {
     const t0 = performance.now();
     const dataset = await this.validatedDataset(uri, signal, reporter);
@@ -449,10 +461,16 @@ export class ScoringService {
     const stopped = (device = '', promptName = ''): ScoreResult =>
       emptyResult(uri, dataset.rows.count, config, t0, device, promptName);
     if (signal.aborted) return stopped();
-    const { scorer, loadMs } = await this.loadScorer(config, auto, reporter);
+    const { scorer, loadMs } = await this.loadScorer(config, auto, reporter, apiKey);
     const info = scorer.info;
     const store = await this.store();
-    await store.remember(config.fingerprint, { scorerKey: info.scorerKey, meta: columnMeta(info) });
+    // The health of the last run that measured it stays until this run measures its own.
+    const prev = store.scorer(config.fingerprint);
+    const health = prev?.scorerKey === info.scorerKey ? prev.meta.health : undefined;
+    await store.remember(config.fingerprint, {
+      scorerKey: info.scorerKey,
+      meta: { ...columnMeta(info), ...(health ? { health } : {}) },
+    });
     if (signal.aborted) return stopped(info.device, info.promptName);
     // Content that is no longer on disk is never scored: the run stops when the file goes away.
     const gone = new AbortController();
@@ -461,7 +479,15 @@ export class ScoringService {
     });
     try {
       const runSignal = AbortSignal.any([signal, gone.signal]);
-      const run = this.startRun({ uri, dataset, settings, signal: runSignal, reporter, scorer });
+      const run = this.startRun({
+        uri,
+        dataset,
+        settings,
+        signal: runSignal,
+        reporter,
+        scorer,
+        fingerprint: config.fingerprint,
+      });
       await this.scoreBlocks(run, store.cache);
       await this.catchUp(run, store.cache);
       if (dataset.unavailable !== undefined) {
@@ -517,19 +543,34 @@ export class ScoringService {
     config: ScorerConfig,
     auto: boolean,
     reporter: RunReporter | undefined,
+    apiKey?: string,
   ): Promise<ReadyScorer> {
     const s = config.settings;
     if (!this.models.holds(config)) {
       this.setPhase({ state: 'loadingModel', model: s.model });
-      reporter?.report(`Loading ${s.model}…`);
+      reporter?.report(
+        s.engine === 'local' ? `Loading ${s.model}…` : `Connecting to ${s.engine} (${s.model})…`,
+      );
     }
     try {
       return await this.models.scorerFor(config, {
         // Automatic runs never download: a hub id must already be in the model cache.
         offline: s.offline || auto,
         onProgress: this.loadProgress(s.model, reporter),
+        apiKey,
+        auto,
       });
     } catch (e) {
+      if (
+        e instanceof EngineCapabilityError ||
+        e instanceof EngineRequestError ||
+        e instanceof RetryableError
+      ) {
+        this.host.logger.error(`The ${s.engine} engine cannot score with ${s.model}`, e);
+        throw new ResponseError(WorkerErrorCodes.modelLoad, e.message);
+      }
+      if (e instanceof MultiTokenAnswerError)
+        throw new ResponseError(WorkerErrorCodes.badScorerSettings, e.message);
       if (e instanceof ModelLoadError || e instanceof NoDeviceError) {
         this.host.logger.error(`Could not load the ASK-LLM model ${s.model}`, e);
         throw new ResponseError(WorkerErrorCodes.modelLoad, e.message);
@@ -567,7 +608,10 @@ export class ScoringService {
 
   /** Counts the rows a run will score (those that parse) and reports the start. */
   private startRun(
-    start: Pick<Run, 'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer'>,
+    start: Pick<
+      Run,
+      'uri' | 'dataset' | 'settings' | 'signal' | 'reporter' | 'scorer' | 'fingerprint'
+    >,
   ): Run {
     const info = start.scorer.info;
     const run: Run = {
@@ -689,6 +733,7 @@ export class ScoringService {
         signal: run.signal,
         onFailed: failed => this.recordFailures(run, batch, failed),
         onScores: scores => this.applyScores(run, batch, scores),
+        ...(run.health ? {} : { onProbe: probe => this.recordHealth(run, batch, probe) }),
       });
       run.cancelled = r.cancelled;
     }
@@ -714,6 +759,32 @@ export class ScoringService {
       batch.rowOf.push(i);
     }
     return batch;
+  }
+
+  /**
+   * Judge health of the run's first batch (docs/judge.md#judge-health): logged (a warning when
+   * the answer tokens miss the judge's answer), remembered with the scorer so the column meta
+   * and the export manifest carry it, and returned with the run's result.
+   */
+  private recordHealth(run: Run, batch: Batch, probe: JudgeProbe): void {
+    const top = probe.top.map(t => ({ ...t, row: batch.rowOf[t.row] ?? t.row }));
+    const health = judgeHealth({ ...probe, top });
+    run.health = health;
+    if (health.warning) this.host.logger.warn(`Judge health of ${run.name}: ${health.warning}`);
+    else
+      this.host.logger.info(
+        `Judge health of ${run.name}: P(answer) ${health.yesMass.toPrecision(3)}, ` +
+          `P(no) ${health.noMass.toPrecision(3)}, variants ${health.yesVariantMass.toPrecision(3)} ` +
+          `over ${health.rows} rows`,
+      );
+    const info = run.scorer.info;
+    void this.store().then(store =>
+      store.remember(run.fingerprint, {
+        scorerKey: info.scorerKey,
+        meta: { ...columnMeta(info), health },
+      }),
+    );
+    this.host.onScoresChanged(run.uri);
   }
 
   /** Marks the rows the scorer could not score (no score is invented for them) and logs them. */
@@ -781,6 +852,7 @@ export class ScoringService {
       loadMs,
       failed: failures.length,
       failures: failures.slice(0, 20).map(f => ({ line: f.row + 1, reason: f.reason })),
+      ...(run.health ? { health: run.health } : {}),
     };
   }
 
@@ -842,8 +914,11 @@ export class ScoringService {
       '',
       `Model ${codeSpan(m.model)} (${escapeMarkdown(m.dtype)}` +
         `${m.device ? `, ${escapeMarkdown(m.device)}` : ''}) · prompt ${escapeMarkdown(m.promptName)}` +
-        ` · answer ${m.answerTokens.map(t => codeSpan(t)).join(' + ')} · ` +
-        `${formatCount(hit.tokens)} tokens${hit.truncated ? ' (document truncated)' : ''}`,
+        ` · answer ${m.answerTokens.map(t => codeSpan(t)).join(' + ')}` +
+        // A remote engine does not report prompt tokens (0): the count is left out.
+        (hit.tokens > 0
+          ? ` · ${formatCount(hit.tokens)} tokens${hit.truncated ? ' (document truncated)' : ''}`
+          : ''),
     ];
     if (settings.askllm.showNormalizedVariant) {
       const d = hit.pYes + hit.pNo;

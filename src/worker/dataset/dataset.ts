@@ -1,29 +1,36 @@
+import { randomBytes } from 'node:crypto';
 import { open as openFile } from 'node:fs/promises';
+import { scanRows } from '../../core/dataset/rowColumns';
 import {
   BINARY_PROBE_BYTES,
   JsonlFile,
   SCHEMA_SAMPLE_LINES,
-  decodeBatch,
   type CompressionFormat,
-  detectSchema,
-  parseDecoded,
-  parseLine,
   type IndexProgress,
-  type ParsedRow,
-  type RawRow,
   type SchemaInfo,
   fileHeadFacts,
+  sampleFileSchema,
 } from '../../core/jsonl';
-import { errorRange, type InvalidRow } from '../editor/diagnostics';
+import type { InvalidRow } from '../editor/diagnostics';
 import { lineLengthUtf16 } from './lineText';
-import type { FileInfo } from '../../shared/protocol/worker';
+import type {
+  DecisionHashes,
+  FileInfo,
+  SetSavedDecisionsParams,
+} from '../../shared/protocol/worker';
 import type { Logger } from '../logger';
-import { RowHashes } from './rowHashes';
+import { DatasetRows } from './datasetRows';
+import { ProblemRows } from './problemRows';
+import { hashesOf, LegacyHashes, SavedDecisions } from './savedDecisions';
 
-/** Rows parsed per validation batch; the worker yields to the event loop between batches. */
-const batchRows = 512;
 /** Bytes read from the start of the file to recognise a pretty-printed JSON array. */
 const jsonArrayProbeBytes = 4096;
+/** Rows matched to saved decisions, or hashed the version-1 way, between two event-loop turns. */
+const matchSliceRows = 1 << 17;
+const legacySliceRows = 2048;
+/** Names the datasets of this worker process apart from those of another (a restarted worker). */
+const processTag = randomBytes(4).toString('hex');
+let datasetsOpened = 0;
 
 export interface DatasetOptions {
   maxLineBytes: number;
@@ -31,26 +38,28 @@ export interface DatasetOptions {
   detailCap: number;
 }
 
-/** What the last validated row was; an append validates it again, so its count is undone. */
-type RowKind = 'ok' | 'invalid' | 'blank';
+/** The rows of one version of the file that facts and saved decisions refer to. */
+interface VersionRows {
+  readonly columns: DatasetRows['columns'];
+  readonly saved: SavedDecisions | undefined;
+}
+
+/** The version of a dataset named by a facts version (`instance.rebuilds.truncations`). */
+function rebuildOf(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
 
 /**
- * One open dataset file in the worker: the engine's line index plus the worker's own validation
- * pass, which parses every line once (in batches, yielding between them so hovers stay fast),
- * records invalid lines and samples the first valid rows for schema detection. Blank lines are
- * not valid rows either, but they are counted apart from the invalid ones. It follows the
- * file on disk: an append re-validates from the old last line, a rewrite starts over.
+ * One open dataset file in the worker: the engine's line index plus the one row scan of the
+ * file (core `scanRows` into `RowColumns`: parse status, text length, top-level fields and
+ * content hash of every line, parsed once, in batches that yield to the event loop so hovers stay
+ * fast). The schema is detected first, from one sample of the first lines. Invalid and blank
+ * lines are counted apart; the first ones are kept with detail for the diagnostics. The dataset
+ * view reads the scan's facts (`winnow/getRowFacts`) and has its saved decisions matched here.
+ * It follows the file on disk: an append scans again from the old last line, a rewrite starts
+ * over.
  */
 export class Dataset {
-  /** Invalid rows with detail, sorted by index, at most `detailCap` of them. */
-  invalid: InvalidRow[] = [];
-  /** Invalid lines, blank ones not included. */
-  invalidCount = 0;
-  /** 0-based indices of blank lines (empty or whitespace only), at most `detailCap` of them. */
-  blank: number[] = [];
-  blankCount = 0;
-  validatedRows = 0;
-  validatedBytes = 0;
   totalBytes = 0;
   schema: SchemaInfo | null = null;
   jsonArray = false;
@@ -59,20 +68,28 @@ export class Dataset {
   /** The file is compressed (gzip, zstd, xz): its lines are not JSON Lines. */
   compression: CompressionFormat | undefined;
   firstLineLength = 0;
-  /** Content hash and parse status of every validated row (scores are keyed by the hash). */
-  readonly rows = new RowHashes();
+  /** The facts of every scanned row (scores are keyed by their content hashes). */
+  readonly rows = new DatasetRows();
   /** Bumped whenever the file is re-indexed from the start (rewritten on disk, options changed). */
   rebuilds = 0;
 
-  private sample: Record<string, unknown>[] = [];
-  private schemaSampleSize = 0;
-  private lastRowKind: RowKind = 'ok';
+  private readonly instance = `${processTag}${++datasetsOpened}`;
+  private readonly problems = new ProblemRows();
+  private saved: SavedDecisions | undefined;
+  /** The saved decisions as matched to the version before the last rewrite. */
+  private previousSaved: SavedDecisions | undefined;
+  private legacy: LegacyHashes | undefined;
   private generation = 0;
   private running: Promise<void> | undefined;
+  private rerun = false;
+  private probing: Promise<void> | undefined;
+  private details: Promise<void> | undefined;
+  private matching: Promise<void> | undefined;
+  private hashingLegacy: Promise<void> | undefined;
   private closed = false;
   private failure: unknown;
   private readonly listeners = new Set<() => void>();
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Set<{ test: () => boolean; resolve: () => void }>();
   private readonly disposers: Array<() => void> = [];
 
   private constructor(
@@ -82,7 +99,7 @@ export class Dataset {
     private readonly logger: Logger,
   ) {}
 
-  /** Opens the file, starts indexing and validation, and watches it for changes. */
+  /** Opens the file, starts indexing and the scan, and watches it for changes. */
   static async open(
     uri: string,
     path: string,
@@ -102,56 +119,186 @@ export class Dataset {
     return dataset;
   }
 
-  /** True once the index is complete and every line has been validated. */
+  /** Invalid rows with detail, sorted by index, at most `detailCap` of them. */
+  get invalid(): readonly InvalidRow[] {
+    return this.problems.invalid;
+  }
+
+  /** Invalid lines, blank ones not included. */
+  get invalidCount(): number {
+    return this.rows.columns.invalid;
+  }
+
+  /** 0-based indices of blank lines (empty or whitespace only), at most `detailCap` of them. */
+  get blank(): readonly number[] {
+    return this.problems.blank;
+  }
+
+  get blankCount(): number {
+    return this.rows.columns.blank;
+  }
+
+  /** Rows scanned so far. */
+  get validatedRows(): number {
+    return this.rows.count;
+  }
+
+  /** Bytes of the rows scanned so far (their newlines included). */
+  get validatedBytes(): number {
+    const n = Math.min(this.rows.count, this.file.lineCount);
+    return n === 0 ? 0 : this.file.rowSpan(n - 1).eolEnd;
+  }
+
+  /** True once the index is complete and every line has been scanned. */
   get validated(): boolean {
-    return !this.running && this.file.indexed && this.validatedRows >= this.file.lineCount;
+    return (
+      !this.running &&
+      this.file.indexed &&
+      this.rows.count >= this.file.lineCount &&
+      !this.problems.waiting &&
+      !this.details
+    );
   }
 
   /**
-   * True once the schema can no longer change until the file does: the sample of valid rows is
-   * full, or every row has been validated. Text extraction (for scoring) waits for this.
+   * True once the schema can no longer change until the file does. It is detected from one
+   * sample before the scan starts. Text extraction (for scoring) waits for this.
    */
   get schemaSettled(): boolean {
-    return this.schema !== null && (this.validatedRows >= SCHEMA_SAMPLE_LINES || this.validated);
+    return this.schema !== null;
   }
 
-  /** Identifies the indexed state of the file: changes whenever rows are re-validated. */
+  /**
+   * Identifies the scanned state of the file: changes whenever rows are scanned again. Unique
+   * to this open dataset of this worker process.
+   */
   get version(): string {
-    return `${this.rebuilds}.${this.rows.generation}`;
+    return `${this.instance}.${this.rebuilds}.${this.rows.generation}`;
+  }
+
+  /** Rows with their facts and their saved decisions matched, from the top of the file. */
+  get factsRows(): number {
+    return this.saved ? Math.min(this.saved.rows, this.rows.count) : this.rows.count;
+  }
+
+  /** Every row has its facts and saved decisions. */
+  get factsComplete(): boolean {
+    return this.validated && this.factsRows >= this.rows.count;
+  }
+
+  /** The saved decisions set by the dataset view, if any. */
+  get savedDecisions(): SavedDecisions | undefined {
+    return this.saved;
+  }
+
+  /** Bytes held per file: the rows' columns, and the saved-decision matches and legacy hashes. */
+  get memoryBytes(): number {
+    return (
+      this.rows.memoryBytes +
+      (this.saved?.memoryBytes ?? 0) +
+      (this.previousSaved?.memoryBytes ?? 0) +
+      (this.legacy?.memoryBytes ?? 0)
+    );
+  }
+
+  /**
+   * The first row whose facts changed since facts `version` (another version: 0; none changed:
+   * Infinity). Facts of another instance (a worker that restarted) count as another version.
+   */
+  unchangedSince(version: string): number {
+    if (version === this.version) return Infinity;
+    const [instance, rebuilds, generation] = version.split('.');
+    if (instance !== this.instance || Number(rebuilds) !== this.rebuilds) return 0;
+    const since = Number(generation);
+    return Number.isInteger(since) ? this.rows.unchangedBelow(since) : 0;
   }
 
   /**
    * Why the file on disk cannot be read now (gone, or no longer a readable file), or undefined.
-   * The rows validated before stay served, but nothing may be scored from them.
+   * The rows scanned before stay served, but nothing may be scored from them.
    */
   get unavailable(): string | undefined {
     return this.file.unavailable;
   }
 
-  /** The error that stopped validation, if any (cleared when the file changes again). */
+  /** The error that stopped the scan, if any (cleared when the file changes again). */
   get error(): unknown {
     return this.failure;
   }
 
-  /** Calls `fn` after each validation batch and whenever the file changes. */
+  /** Calls `fn` after each scan batch, saved-decision match and whenever the file changes. */
   onDidUpdate(fn: () => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** Resolves once the dataset is fully validated (or closed). */
+  /** Resolves once the dataset is fully scanned (or closed, or the scan failed). */
   whenValidated(): Promise<void> {
-    if (this.validated || this.closed || this.failure !== undefined) return Promise.resolve();
-    return new Promise(resolve => this.waiters.push(resolve));
+    return this.when(() => this.validated);
   }
 
-  /** Changes the options; a new line cap, or more detail than was kept, validates again. */
+  /** Resolves once every row has its facts and saved decisions (or closed, or failed). */
+  whenFactsComplete(): Promise<void> {
+    return this.when(() => this.factsComplete);
+  }
+
+  private when(test: () => boolean): Promise<void> {
+    if (test() || this.closed || this.failure !== undefined) return Promise.resolve();
+    return new Promise(resolve => this.waiters.add({ test, resolve }));
+  }
+
+  /** Changes the options; a new line cap, or more detail than was kept, scans again. */
   updateOptions(options: DatasetOptions): void {
     const needsRescan =
       options.maxLineBytes !== this.options.maxLineBytes ||
       (options.detailCap > this.options.detailCap && this.invalidCount > this.invalid.length);
     this.options = options;
     if (needsRescan) this.restart(0);
+  }
+
+  /**
+   * Sets the saved decisions to match to rows (replacing any set before). They stay set when
+   * the file changes, and are matched again to its new rows.
+   */
+  setSavedDecisions(params: SetSavedDecisionsParams): void {
+    this.saved = new SavedDecisions(params);
+    this.legacy = this.saved.needsLegacyHashes ? new LegacyHashes() : undefined;
+    this.matchSaved();
+    this.fire();
+  }
+
+  /**
+   * The decisions to save for kept and dropped rows of facts `version` (this version of the
+   * file, or the one before a rewrite), by content hash. Throws a RangeError for a version that
+   * is gone, or a row without a hash.
+   */
+  decisionHashes(version: string, keep: Uint32Array, drop: Uint32Array): DecisionHashes {
+    const rows = this.versionRows(version);
+    if (!rows) throw new RangeError(`The row facts of version ${version} are gone`);
+    const result = rows.saved
+      ? rows.saved.hashesOf(rows.columns, keep, drop)
+      : hashesOf(rows.columns, keep, drop, undefined);
+    if (rows.columns === this.rows.previous) {
+      // The dataset view has carried its decisions over to the new version.
+      this.rows.releasePrevious();
+      this.previousSaved = undefined;
+    }
+    return result;
+  }
+
+  /** Whether facts `version` are of the current version of the file (not of the one before). */
+  isCurrentVersion(version: string): boolean {
+    return rebuildOf(version) === `${this.instance}.${this.rebuilds}`;
+  }
+
+  private versionRows(version: string): VersionRows | undefined {
+    const rebuild = rebuildOf(version);
+    if (rebuild === `${this.instance}.${this.rebuilds}`)
+      return { columns: this.rows.columns, saved: this.saved };
+    const previous = this.rows.previous;
+    if (previous && rebuild === `${this.instance}.${this.rebuilds - 1}`)
+      return { columns: previous, saved: this.previousSaved };
+    return undefined;
   }
 
   info(): FileInfo {
@@ -177,7 +324,7 @@ export class Dataset {
     this.generation++;
     for (const dispose of this.disposers.splice(0)) dispose();
     this.listeners.clear();
-    this.resolveWaiters();
+    this.resolveWaiters(true);
     await this.file.close();
   }
 
@@ -189,10 +336,26 @@ export class Dataset {
     if (this.closed) return;
     this.logger.debug(`${this.uri}: file ${kind} on disk`);
     if (kind === 'rebuilt') {
-      void this.probeJsonArray().then(() => this.restart(0));
-    } else {
-      // The old last line may have had no newline and grown, so validate it again.
-      this.restart(Math.max(0, this.validatedRows - 1));
+      // Forget the old version at once: no row of it may be served with the new one.
+      this.probing = this.probeJsonArray();
+      this.restart(0);
+      return;
+    }
+    // The old last line may have had no newline and grown, so scan it again.
+    const rows = this.rows.count;
+    this.restart(Math.max(0, rows - 1));
+    // A file still shorter than the schema sample may have a new schema now.
+    if (rows > 0 && rows < SCHEMA_SAMPLE_LINES) void this.resampleSchema();
+  }
+
+  private async resampleSchema(): Promise<void> {
+    const generation = this.generation;
+    try {
+      const { schema } = await sampleFileSchema(this.file, this.options.maxLineBytes);
+      if (generation !== this.generation || this.closed || !this.schema) return;
+      if (JSON.stringify(schema) !== JSON.stringify(this.schema)) this.restart(0);
+    } catch (err) {
+      this.logger.debug(`Re-reading the schema sample of ${this.uri} failed: ${String(err)}`);
     }
   }
 
@@ -204,155 +367,175 @@ export class Dataset {
     this.fire();
   }
 
-  /** Forgets validation results from row `from` on and validates again from there. */
+  /** Forgets the facts from row `from` on and scans again from there (0: a new version). */
   private restart(from: number): void {
     this.generation++;
     this.failure = undefined;
-    this.rows.truncate(from);
     if (from === 0) {
       this.rebuilds++;
-      this.invalid = [];
-      this.invalidCount = 0;
-      this.blank = [];
-      this.blankCount = 0;
-      this.sample = [];
-      this.schemaSampleSize = 0;
+      this.rows.restart();
+      this.previousSaved = this.saved;
+      this.saved = this.saved?.forNextVersion();
+      this.legacy = this.saved?.needsLegacyHashes ? new LegacyHashes() : undefined;
+      this.problems.truncate(0);
       this.schema = null;
-      this.validatedRows = 0;
-      this.validatedBytes = 0;
-      this.lastRowKind = 'ok';
       this.firstLineLength = 0;
-    } else if (from < this.validatedRows) {
-      // Only the last validated row is ever re-checked on append.
-      this.forgetLastRow(from);
-      this.validatedRows = from;
+    } else {
+      this.rows.truncate(from);
+      this.problems.truncate(from);
+      this.saved?.truncate(from);
+      this.legacy?.truncate(from);
     }
     this.fire();
     this.kick();
   }
 
-  /** Undoes the count of the last validated row (at `from`), which is about to be checked again. */
-  private forgetLastRow(from: number): void {
-    if (this.lastRowKind === 'invalid') {
-      this.invalidCount--;
-      const last = this.invalid[this.invalid.length - 1];
-      if (last && last.index >= from) this.invalid.pop();
-    } else if (this.lastRowKind === 'blank') {
-      this.blankCount--;
-      const last = this.blank[this.blank.length - 1];
-      if (last !== undefined && last >= from) this.blank.pop();
-    }
-    this.lastRowKind = 'ok';
-  }
-
   private kick(): void {
-    if (this.running || this.closed) return;
+    if (this.closed) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.rerun = false;
     this.running = this.validate()
       .catch(err => {
+        // A change on disk restarted the scan meanwhile: that run reports for itself.
+        if (this.rerun) return;
         this.failure = err;
-        this.logger.error(`Validation of ${this.uri} stopped`, err);
+        this.logger.error(`Reading the rows of ${this.uri} stopped`, err);
       })
       .finally(() => {
         this.running = undefined;
+        if (this.rerun) this.kick();
         this.fire();
       });
   }
 
+  /** The scan: the schema sample first, then every row from the first one not scanned yet. */
   private async validate(): Promise<void> {
-    for (;;) {
-      if (this.closed) return;
+    while (!this.closed) {
+      await this.probing;
       const generation = this.generation;
-      const from = this.validatedRows;
-      const available = this.file.lineCount;
-      if (from < available) {
-        const rows = await this.file.readRows(from, Math.min(batchRows, available - from));
-        // A change on disk during the read makes this batch stale: start over from the new point.
-        if (generation !== this.generation) continue;
-        if (rows.length === 0) {
-          await this.nextIndexStep();
-          continue;
+      const current = () => generation === this.generation && !this.closed;
+      try {
+        if (!this.schema) {
+          const { schema, rows } = await sampleFileSchema(this.file, this.options.maxLineBytes);
+          if (!current()) continue;
+          this.schema = schema;
+          this.firstLineLength = rows.length > 0 ? lineLengthUtf16(rows[0].bytes, true) : 0;
         }
-        this.consume(rows);
+        const complete = await scanRows(this.file, this.rows.columns, {
+          schema: this.schema,
+          maxLineBytes: this.options.maxLineBytes,
+          isCurrent: current,
+          onBatch: (from, to) => this.onScanned(from, to),
+        });
+        if (!complete || !current()) continue;
+      } catch (err) {
+        // A rewrite on disk during the pass: its change event has restarted the scan.
+        await this.file.checkForChanges().catch(() => undefined);
+        if (!current()) continue;
+        throw err;
+      }
+      if (!this.file.indexed || this.rows.count < this.file.lineCount) continue;
+      while (this.details) await this.details;
+      if (current()) return;
+    }
+  }
+
+  /** After each scan batch: problems to describe, saved decisions to match, listeners. */
+  private onScanned(from: number, to: number): void {
+    this.problems.noteRows(this.rows.columns, from, to, this.options.detailCap);
+    this.readDetails();
+    this.matchSaved();
+    this.fire();
+  }
+
+  /** Reads the detail of invalid rows in the background (in order). */
+  private readDetails(): void {
+    if (this.details || !this.problems.waiting) return;
+    const generation = this.generation;
+    const current = () => generation === this.generation && !this.closed;
+    this.details = this.problems
+      .readDetails(i => this.file.readRow(i), this.options.maxLineBytes, current)
+      .catch(err => {
+        this.logger.debug(`Reading invalid lines of ${this.uri} failed: ${String(err)}`);
+        // Unless the file changed (its scan notes the rows again), these rows stay undescribed.
+        if (current()) this.problems.dropWaiting();
+      })
+      .finally(() => {
+        this.details = undefined;
+        this.readDetails();
+        this.fire();
+      });
+  }
+
+  /** Matches saved decisions to the rows scanned (and version-1 hashed, where needed). */
+  private matchSaved(): void {
+    const saved = this.saved;
+    if (!saved) return;
+    if (saved.needsLegacyHashes) this.hashLegacy();
+    const limit = this.matchLimit();
+    if (limit - saved.rows <= matchSliceRows)
+      saved.matchUpTo(this.rows.columns, this.legacy, limit);
+    else this.matchInSlices();
+  }
+
+  /** Rows whose saved decisions can be matched now. */
+  private matchLimit(): number {
+    const saved = this.saved;
+    const scanned = this.rows.count;
+    if (!saved?.needsLegacyHashes) return scanned;
+    return Math.min(scanned, this.legacy?.filled ?? 0);
+  }
+
+  /** Matches many rows (saved decisions set after the scan) a slice per event-loop turn. */
+  private matchInSlices(): void {
+    if (this.matching) return;
+    this.matching = (async () => {
+      for (;;) {
+        const saved = this.saved;
+        const limit = this.matchLimit();
+        if (!saved || this.closed || saved.rows >= limit) return;
+        saved.matchUpTo(
+          this.rows.columns,
+          this.legacy,
+          Math.min(limit, saved.rows + matchSliceRows),
+        );
         this.fire();
         await new Promise<void>(resolve => setImmediate(resolve));
-        continue;
       }
-      if (this.file.indexed) {
-        if (this.file.lineCount > this.validatedRows) continue;
-        this.updateSchema(true);
-        return;
-      }
-      await this.nextIndexStep();
-    }
+    })()
+      .catch(err => this.logger.error(`Matching saved decisions of ${this.uri} stopped`, err))
+      .finally(() => (this.matching = undefined));
   }
 
-  private consume(rows: RawRow[]): void {
-    // One UTF-8 decode for the batch; parseLine only for rows that are not JSON objects.
-    const lines = rows.length > 0 ? decodeBatch(rows) : undefined;
-    const max = this.options.maxLineBytes;
-    if (this.file.indexed) this.rows.reserve(this.file.lineCount);
-    for (let k = 0; k < rows.length; k++) {
-      const row = rows[k];
-      const value = lines && parseDecoded(lines[k], row.bytes.length, row.index === 0, max);
-      const parsed: ParsedRow = value
-        ? { ok: true, value }
-        : parseLine(row.bytes, { maxLineBytes: max, firstLine: row.index === 0 });
-      if (row.index === 0) this.firstLineLength = lineLengthUtf16(row.bytes, true);
-      this.rows.setLine(row.index, row.bytes, parsed.ok);
-      if (parsed.ok) {
-        this.lastRowKind = 'ok';
-        if (row.index < SCHEMA_SAMPLE_LINES) this.sample.push(parsed.value);
-      } else if (parsed.error.kind === 'empty') {
-        this.lastRowKind = 'blank';
-        this.blankCount++;
-        if (this.blank.length < this.options.detailCap) this.blank.push(row.index);
-      } else {
-        this.lastRowKind = 'invalid';
-        this.invalidCount++;
-        if (this.invalid.length < this.options.detailCap) {
-          const { start, end } = errorRange(
-            parsed.error,
-            lineLengthUtf16(row.bytes, row.index === 0),
-          );
-          this.invalid.push({
-            index: row.index,
-            error: parsed.error,
-            startChar: start,
-            endChar: end,
-          });
-        }
+  /** Hashes the scanned rows the version-1 way (SHA-256), for legacy saved decisions. */
+  private hashLegacy(): void {
+    if (this.hashingLegacy) return;
+    this.hashingLegacy = (async () => {
+      for (;;) {
+        const legacy = this.legacy;
+        if (!legacy || this.closed) return;
+        const generation = this.generation;
+        const from = legacy.filled;
+        const to = Math.min(this.rows.count, from + legacySliceRows);
+        if (from >= to) return;
+        const rows = await this.file.readRows(from, to - from);
+        if (generation !== this.generation || this.legacy !== legacy || legacy.filled !== from)
+          continue;
+        for (const r of rows) legacy.push(r.bytes);
+        this.matchSaved();
+        this.fire();
       }
-      this.validatedRows = row.index + 1;
-      // The line's bytes plus its newline.
-      this.validatedBytes = row.start + row.bytes.length + 1;
-    }
-    this.updateSchema(false);
-  }
-
-  /**
-   * Detects the schema from the sampled rows: provisionally as soon as one valid row is seen (so
-   * an early hover has something to show), then again when the sample is full or the file ends.
-   */
-  private updateSchema(final: boolean): void {
-    // The sample is complete once the first SCHEMA_SAMPLE_LINES lines are validated.
-    const complete = final || this.validatedRows >= SCHEMA_SAMPLE_LINES;
-    const size = this.sample.length;
-    if (this.schema && (size === this.schemaSampleSize || !complete)) return;
-    if (size === 0 && !complete) return;
-    this.schema = detectSchema(this.sample);
-    this.schemaSampleSize = size;
-  }
-
-  /** Waits for the index to grow or finish. */
-  private nextIndexStep(): Promise<void> {
-    return new Promise<void>(resolve => {
-      const done = () => {
-        unsubscribe();
-        resolve();
-      };
-      const unsubscribe = this.file.onProgress(done);
-      void this.file.whenIndexed().then(done, done);
-    });
+    })()
+      .catch(err =>
+        this.logger.warn(`Hashing ${this.uri} the version-1 way stopped: ${String(err)}`),
+      )
+      .finally(() => {
+        this.hashingLegacy = undefined;
+        // Rows scanned meanwhile are hashed by the next batch's call.
+      });
   }
 
   private async probeJsonArray(): Promise<void> {
@@ -380,7 +563,7 @@ export class Dataset {
   }
 
   private fire(): void {
-    if (this.validated || this.failure !== undefined) this.resolveWaiters();
+    this.resolveWaiters(this.failure !== undefined);
     for (const fn of [...this.listeners]) {
       try {
         fn();
@@ -390,7 +573,11 @@ export class Dataset {
     }
   }
 
-  private resolveWaiters(): void {
-    for (const resolve of this.waiters.splice(0)) resolve();
+  private resolveWaiters(all: boolean): void {
+    for (const w of [...this.waiters]) {
+      if (!all && !w.test()) continue;
+      this.waiters.delete(w);
+      w.resolve();
+    }
   }
 }

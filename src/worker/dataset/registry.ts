@@ -72,6 +72,11 @@ export class DatasetRegistry {
     return !!holders && [...holders.keys()].some(source => source !== 'textDocument');
   }
 
+  /** Whether `source` holds `uri` (e.g. a dataset view, which reads the row facts). */
+  isHeldBy(uri: string, source: DatasetSource): boolean {
+    return (this.entries.get(uri)?.holders.get(source) ?? 0) > 0;
+  }
+
   /** Removes a holder; the last one closes the file. Unknown holders are ignored. */
   close({ uri, source }: DatasetParams): void {
     const entry = this.entries.get(uri);

@@ -8,7 +8,7 @@
  * - `embeddings-<key>.wnde`: the embedding cache of one embedder configuration (embedStore),
  *   shared by every dataset embedded with it;
  * - `<dataset>-<id>.wnds`: the dataset's sketch (core/density serialize.ts), reproducible and
- *   mergeable with other shards' sketches (`node dist/densityCli.js merge`);
+ *   mergeable with other shards' sketches (`winnow merge`, src/cli);
  * - `<dataset>-<id>.wndr`: the scores by row content hash and what produced them.
  */
 import { createHash } from 'node:crypto';
@@ -100,6 +100,9 @@ export interface DensityRunSummary extends Pick<
   ms: { embed: number; sketch: number; total: number };
 }
 
+/** Passes of one run over a file that keeps changing before it gives up (see `run`). */
+const maxPasses = 4;
+
 /** The density column of one file version. */
 export interface DensityColumn {
   /** Rows the column covers. */
@@ -189,6 +192,19 @@ export class DensityService {
     return this.running.has(uri);
   }
 
+  /** The first `limit` of the first `rowCount` rows the last run could not embed, and why. */
+  failuresOf(dataset: Dataset, rowCount: number, limit = 1000): { row: number; reason: string }[] {
+    const failed = this.failedEmbeddings.get(dataset);
+    const out: { row: number; reason: string }[] = [];
+    if (!failed || failed.size === 0) return out;
+    const n = Math.min(rowCount, dataset.rows.count);
+    for (let row = 0; row < n && out.length < limit; row++) {
+      const reason = dataset.rows.ok(row) ? failed.get(dataset.rows.hash(row)) : undefined;
+      if (reason !== undefined) out.push({ row, reason });
+    }
+    return out;
+  }
+
   /** Why the last run could not embed row `index` of `dataset`, if it failed on that content. */
   failureFor(dataset: Dataset, index: number): string | undefined {
     if (index >= dataset.rows.count || !dataset.rows.ok(index)) return undefined;
@@ -219,7 +235,43 @@ export class DensityService {
     return run;
   }
 
+  /**
+   * A run: passes until one saw the file as it is now. Scores depend on every row (the sketch),
+   * so rows that change during a pass (appended, rewritten, renamed over) make another pass; the
+   * embedding cache makes it cost only the new rows' embeddings and the two sketch passes.
+   */
   private async run(
+    dataset: Dataset,
+    settings: DensitySettings,
+    signal: AbortSignal,
+    onProgress: (p: DensityProgress) => void,
+  ): Promise<DensityRunSummary> {
+    let embedded = 0;
+    const t0 = performance.now();
+    for (let pass = 1; ; pass++) {
+      const version = dataset.version;
+      const summary = await this.runPass(dataset, settings, signal, onProgress).catch(e => {
+        // A pass over a file rewritten under it stops (its rows would mix two versions).
+        if (dataset.version === version || signal.aborted || pass === maxPasses) throw e;
+        return undefined;
+      });
+      embedded += summary?.embedded ?? 0;
+      const current = summary !== undefined && dataset.version === version;
+      if (summary && (current || pass === maxPasses)) {
+        if (!current)
+          this.options.logger.warn(
+            `DENSITY of ${dataset.uri}: the file kept changing over ${pass} passes; run it again once it is settled`,
+          );
+        return { ...summary, embedded, ms: { ...summary.ms, total: performance.now() - t0 } };
+      }
+      this.options.logger.info(
+        `DENSITY of ${dataset.uri}: the file changed during the run; again for the file as it is now`,
+      );
+      await dataset.whenValidated();
+    }
+  }
+
+  private async runPass(
     dataset: Dataset,
     settings: DensitySettings,
     signal: AbortSignal,

@@ -177,8 +177,10 @@ function registerDensityColumn(deps: DensityDeps, service: DensityService): void
       if (!results) return undefined;
       const column = service.columnFor(dataset, results, rowCount);
       const m = results.meta;
+      const failed = service.failuresOf(dataset, rowCount);
       return {
         density: {
+          ...(failed.length > 0 ? { failed } : {}),
           score: encodeFloat32(column.scores, rowCount),
           rank: encodeUint32(column.ranks, rowCount),
           meta: {

@@ -362,6 +362,31 @@ describe('Dataset curation', function () {
     assert.equal(row.decision, 'keep', 'the grid gets the decision with the row');
   });
 
+  it('holds no content hash: its row facts come from the worker, at 4 bytes a row', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const rows = 20_000;
+    const path = ws.write('facts.jsonl', generateJsonl(rows, { invalidLines: [3, 15_000] }));
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+    const doc: DatasetDocument = winnow.datasets.document(uri)!;
+    const facts = doc.columns as unknown as Record<string, unknown>;
+    for (const key of ['hashes', 'hashHex', 'hashPrefix', 'legacyHashHex'])
+      assert.equal(key in facts, false, `the host's row facts have ${key}`);
+    assert.equal(doc.columns.scanned, rows);
+    assert.ok(doc.columns.memoryBytes <= 4 * rows, `${doc.columns.memoryBytes} bytes of facts`);
+    assert.ok(doc.file.indexBytes < rows, `a sparse line index: ${doc.file.indexBytes} bytes`);
+    assert.deepEqual(doc.stats, { checkedRows: rows, invalidRows: 2, blankRows: 0, done: true });
+    assert.equal(doc.columns.errorKind(15_000), 'syntax');
+    // Saving still keys decisions by content hash: the worker gives them.
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [7, 8], 'keep');
+    await vscode.commands.executeCommand('workbench.action.files.save');
+    await waitFor('the save', () => (tabsOf(uri)[0]?.isDirty === false ? true : undefined));
+    const saved = JSON.parse(readFileSync(`${path}.winnow.json`, 'utf8')) as { keep: string[] };
+    assert.equal(saved.keep.length, 2);
+    assert.ok(saved.keep.every(h => /^[0-9a-f]{32}$/.test(h)));
+  });
+
   it('reverts to the saved decisions, and backs up unsaved ones for hot exit', async function () {
     this.timeout(120_000);
     const winnow = await api();
@@ -385,11 +410,9 @@ describe('Dataset curation', function () {
     };
     assert.equal(data.keep.length, 1);
     assert.equal(data.drop.length, 2);
-    const restored = await (
-      doc.constructor as typeof doc.constructor & {
-        open: (u: vscode.Uri, b: string, o: { maxLineBytes: number }) => Promise<typeof doc>;
-      }
-    ).open(uri, backup.toString(), { maxLineBytes: 1 << 20 });
+    const restored = await winnow.datasets.openDocument(uri, backup.toString(), {
+      maxLineBytes: 1 << 20,
+    });
     try {
       await restored.whenFirstRowsServed(0);
       await restored.rowViews(0, 1);
@@ -555,12 +578,11 @@ describe('Dataset curation', function () {
     const set = (uri: vscode.Uri, lines: number[], d: string) =>
       vscode.commands.executeCommand('winnow.setDecision', uri, lines, d);
     const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
-    // Any open document gives the class; the one under test is opened directly, so that the
-    // prompt's answer comes from the test and `winnow.setDecision` plays the other window.
-    const helper = vscode.Uri.file(ws.write('helper.jsonl', generateJsonl(5)));
-    await openView(winnow, helper);
-    const DatasetDoc = winnow.datasets.document(helper)!.constructor as unknown as {
-      open: (u: vscode.Uri, b: string | undefined, o: OpenOptions) => Promise<DatasetDocument>;
+    // The document under test is opened without a view, so that the prompt's answer comes from
+    // the test and `winnow.setDecision` plays the other window.
+    const DatasetDoc = {
+      open: (u: vscode.Uri, b: string | undefined, o: Partial<OpenOptions>) =>
+        winnow.datasets.openDocument(u, b, o),
     };
     const path = ws.write('changed.jsonl', generateJsonl(100));
     const uri = vscode.Uri.file(path);

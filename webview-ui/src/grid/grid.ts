@@ -777,6 +777,10 @@ function fillDensity(cell: HTMLElement, row: RowView): void {
   if (row.densityRank !== undefined) {
     cell.textContent = formatCount(row.densityRank);
     cell.title = `DENSITY rank ${formatCount(row.densityRank)} (1 = most isolated)${row.density !== undefined ? `, score ${row.density.toPrecision(4)}` : ''}`;
+  } else if (row.densityFailed !== undefined) {
+    // A row the embedder failed on says so; the reason is in the tooltip.
+    cell.append(el('span', 'score-failed', undefined, 'failed'));
+    cell.title = `DENSITY could not embed this row: ${row.densityFailed}`;
   } else {
     cell.append(el('span', 'muted', undefined, '—'));
     cell.title = 'No DENSITY score';

@@ -7,6 +7,7 @@ import type { ViewFilter, ViewInfo } from '../../../src/shared/protocol/webview'
 import { textButton } from '../util/buttons';
 import { el } from '../util/dom';
 import { BulkDecisions, type OnDecide } from './bulkDecisions';
+import { CalibrationPanel, fig } from './calibration';
 import { HistogramView } from './histogram';
 
 export interface FilterCallbacks {
@@ -124,6 +125,7 @@ export class FilterPanel {
   private readonly density: HistogramView;
   private readonly fields: FilterFields;
   private readonly decide: BulkDecisions;
+  private readonly calibration: CalibrationPanel;
   private filter: ViewFilter = {};
 
   constructor(private readonly cb: FilterCallbacks) {
@@ -148,8 +150,10 @@ export class FilterPanel {
       },
     );
     this.decide = new BulkDecisions((target, decision) => cb.onDecide(target, decision));
+    this.calibration = new CalibrationPanel((target, decision) => cb.onDecide(target, decision));
     this.element.append(
       this.score.element,
+      this.calibration.element,
       this.density.element,
       this.fields.element,
       this.decide.element,
@@ -168,6 +172,9 @@ export class FilterPanel {
     const f = view.query.filter ?? {};
     this.filter = f;
     this.score.update(view.histograms.score, f.score);
+    const t = view.calibration?.threshold ?? undefined;
+    this.score.setMarker(t, t === undefined ? '' : `Calibrated threshold ${fig(t)}`);
+    this.calibration.update(view.calibration, view.editable);
     this.density.update(view.histograms.density, f.density);
     this.fields.update(f, view.fields);
     this.decide.update(view);

@@ -50,6 +50,9 @@ export class HistogramView {
   private drag: { start: number; end: number; pointerId: number } | undefined;
   /** Keyboard range over bins: [start, end]. */
   private keyRange: [number, number] | undefined;
+  /** A value marked with a vertical line (the calibrated threshold), and its title. */
+  private readonly marker = el('div', 'histogram-marker hidden');
+  private markerValue: number | undefined;
 
   constructor(
     readonly title: string,
@@ -104,7 +107,8 @@ export class HistogramView {
       col.append(total, share);
       cols.push(col);
     }
-    this.bars.replaceChildren(...cols, this.overlay);
+    this.bars.replaceChildren(...cols, this.overlay, this.marker);
+    this.paintMarker();
     setText(this.caption, `${formatCount(inView)} in view of ${formatCount(data.count)}`);
     this.axis.replaceChildren(
       el('span', undefined, undefined, fmt(data.min)),
@@ -116,6 +120,23 @@ export class HistogramView {
       range ? `range ${fmt(range.min ?? data.min)} to ${fmt(range.max ?? data.max)}` : 'no range',
     );
     this.paintRange();
+  }
+
+  /** Marks `value` on the axis with a line titled `title` (undefined: no mark). */
+  setMarker(value: number | undefined, title = ''): void {
+    this.markerValue = value;
+    this.marker.title = title;
+    this.marker.setAttribute('aria-label', title);
+    this.paintMarker();
+  }
+
+  private paintMarker(): void {
+    const data = this.data;
+    const v = this.markerValue;
+    const show = !!data && v !== undefined && data.max > data.min && v >= data.min && v <= data.max;
+    this.marker.classList.toggle('hidden', !show);
+    if (show && data && v !== undefined)
+      this.marker.style.left = `${(100 * (v - data.min)) / (data.max - data.min)}%`;
   }
 
   private paintRange(): void {

@@ -115,6 +115,8 @@ class SortBox {
   private readonly threshold: HTMLInputElement;
   private readonly thresholdLabel: HTMLLabelElement;
   private descending = false;
+  /** The calibrated threshold (ViewInfo.calibration), where "Review uncertain" starts. */
+  private calibrated: number | undefined;
 
   constructor(private readonly cb: ToolbarCallbacks) {
     const label = el('label', 'tool-label', undefined, 'Sort');
@@ -143,6 +145,9 @@ class SortBox {
     this.select.addEventListener('change', () => {
       // Scores and density read best from the top; length and line from the start.
       this.descending = (this.select.value as SortKey) === 'score';
+      // "Review uncertain" starts from the calibrated threshold once there is one.
+      if (this.select.value === 'uncertain' && this.calibrated !== undefined)
+        this.threshold.value = String(Number(this.calibrated.toPrecision(4)));
       this.paintDirection();
       this.emit();
     });
@@ -181,6 +186,15 @@ class SortBox {
     const uncertain = this.select.value === 'uncertain';
     this.threshold.classList.toggle('hidden', !uncertain);
     this.thresholdLabel.classList.toggle('hidden', !uncertain);
+  }
+
+  /** The calibrated threshold (undefined: none yet), for "Review uncertain". */
+  setCalibrated(t: number | undefined): void {
+    this.calibrated = t;
+    this.threshold.title =
+      t === undefined
+        ? 'Rows whose P(yes) is nearest this threshold come first'
+        : `Rows whose P(yes) is nearest this threshold come first (calibrated threshold: ${Number(t.toPrecision(4))})`;
   }
 
   /** Shows the query's sort. */
@@ -247,6 +261,11 @@ export class Toolbar {
   }
 
   /** Shows the query's sort and search (after a restore or a view change from the host). */
+  /** The calibrated threshold, where "Review uncertain" starts (undefined: none yet). */
+  setCalibratedThreshold(t: number | undefined): void {
+    this.sort.setCalibrated(t);
+  }
+
   setQuery(q: ViewQuery): void {
     this.sort.setSort(q);
     this.search.setSearch(q.search);

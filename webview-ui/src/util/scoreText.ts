@@ -89,6 +89,8 @@ export function scorerText(askllm: AskLlmSource): string {
 
 /** DENSITY in words: "DENSITY rank 12 (1 = most isolated) · score 3.25". */
 export function densityText(row: RowScores): string | undefined {
+  if (row.densityFailed !== undefined && row.density === undefined)
+    return `DENSITY: could not embed this row: ${row.densityFailed}`;
   if (row.densityRank === undefined && row.density === undefined) return undefined;
   return (
     'DENSITY ' +
@@ -147,6 +149,11 @@ export function scoreFacts(d: RowDetail): [string, string][] {
       `${a.promptName} · hash ${a.promptHash.slice(0, 12)}` +
         (a.answerTokens.length ? ` · answer ${a.answerTokens.join(' + ')}` : ''),
     ]);
+    if (a.health)
+      facts.push([
+        'Judge health',
+        a.health.warning ?? 'ok: the answer tokens get the judge’s answer',
+      ]);
   }
   const tokens = tokensText(d, a, false);
   if (tokens) facts.push(['Prompt tokens', tokens]);
@@ -155,7 +162,9 @@ export function scoreFacts(d: RowDetail): [string, string][] {
     'DENSITY',
     d.density !== undefined
       ? `score ${d.density.toPrecision(4)}${d.densityRank ? ` · rank ${count(d.densityRank)} (1 = most isolated)` : ''}`
-      : 'not computed',
+      : d.densityFailed !== undefined
+        ? `could not embed: ${d.densityFailed}`
+        : 'not computed',
   ]);
   if (dn)
     facts.push([
