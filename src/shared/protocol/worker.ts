@@ -644,6 +644,12 @@ export interface WorkerInitializationOptions {
 /** Parameters of `winnow/computeDensity`. */
 export interface ComputeDensityParams {
   uri: string;
+  /**
+   * The remote embedding engine's API key (`winnow.density.engine` other than `local`), from the
+   * host's SecretStorage. The worker keeps it in memory for the engine's requests only; it is
+   * never logged, stored or sent anywhere else.
+   */
+  apiKey?: string;
 }
 
 /** Sketch parameters as reported to the host. */
