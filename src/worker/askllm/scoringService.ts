@@ -789,6 +789,12 @@ export class ScoringService {
         cacheScope: run.scope,
         signal: run.signal,
         onFailed: failed => this.recordFailures(run, batch, failed),
+        onOutOfMemory: oom =>
+          this.host.logger.warn(
+            `A batch of ${oom.rows} rows ran out of device memory; it was split in half and ` +
+              `run again, and batches hold at most ${oom.cap} rows for the rest of the run ` +
+              `(nothing is lost). ONNX Runtime said: ${oom.message}`,
+          ),
         onScores: scores => this.applyScores(run, batch, scores),
         ...(run.health ? {} : { onProbe: probe => this.recordHealth(run, batch, probe) }),
       });
