@@ -153,7 +153,7 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
   const file = fileArgument(flags, 'distill');
   const out = resolve(flags.required('out', 'where the distilled scores go'));
   const format = outputFormat(flags.string('format'), out);
-  const settings = embedderSettings(flags, ctx.cacheDir);
+  const settings = embedderSettings(flags, ctx.cacheDir, ctx.env);
   const ds = await openDataset(file);
   try {
     const { rows, columns, storage } = await readCachedColumns(ctx.cacheDir, ds, WHOLE);
