@@ -60,6 +60,13 @@ export function streamTransform(stream: Transform): ByteTransform {
 /** An export's output compression. */
 export type OutputCompression = 'gzip' | 'zstd';
 
+/** The compression a file name asks for (`.gz`, `.zst`), if any. */
+export function compressionOfName(path: string): OutputCompression | undefined {
+  if (/\.gz$/i.test(path)) return 'gzip';
+  if (/\.zst$/i.test(path)) return 'zstd';
+  return undefined;
+}
+
 /**
  * A compressor for `format`: gzip through Node's zlib (level 6, gzip's default); zstd through
  * Node's zlib where the runtime has it (level 3, zstd's default), else an Error that says so.

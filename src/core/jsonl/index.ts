@@ -101,6 +101,7 @@ export {
 export { ZstdJsonl, type ZstdJsonlOptions } from './zstdIndex';
 export { decodeFrames, ZstdFormatError, type ZstdDecoderKind } from './zstdFrames';
 export {
+  compressionOfName,
   compressorFor,
   nativeZstdAvailable,
   nativeZstdCompressAvailable,

@@ -17,7 +17,7 @@ import type { DatasetEditorApi } from '../editor/datasetEditor';
 import type { DatasetDocument } from '../editor/datasetDocument';
 import { KEEP } from '../../core/dataset/decisions';
 import { exportKept, manifestPath, type ExportResult } from '../../core/dataset/exportKept';
-import type { OutputCompression } from '../../core/jsonl';
+import { compressionOfName, type OutputCompression } from '../../core/jsonl';
 import { abortSignalOf } from '../abort';
 import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
@@ -211,13 +211,6 @@ export interface ExportKeptOptions {
   readonly parquet?: boolean | string;
   /** Compress the kept rows (default: by the target's name, `.gz` or `.zst`, else plain). */
   readonly compression?: OutputCompression | 'none';
-}
-
-/** The compression a file name asks for (`.gz`, `.zst`), if any. */
-function compressionOfName(path: string): OutputCompression | undefined {
-  if (/\.gz$/i.test(path)) return 'gzip';
-  if (/\.zst$/i.test(path)) return 'zstd';
-  return undefined;
 }
 
 /** The path without its compression suffix and extension: `data.jsonl.gz` -> `data`. */
