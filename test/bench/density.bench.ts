@@ -11,7 +11,9 @@
  *   `--js-n` subset, against the ORT path on the same subset, and prints the speed-up.
  * Flags: --n (default 1,000,000), --dim (384), --rows (1000), --block (8192), --js-n (20,000),
  * --baseline-rows (rows of raw MatMul to time, default min(N, 262,144)), --threads (ORT
- * intra-op threads; ORT's default when absent).
+ * intra-op threads; ORT's default when absent), --device (cpu, webgpu or cuda: the execution
+ * provider of the sketch and of the raw MatMul; default cpu), --peak-gflops (the device's FP32
+ * matrix rate, to print the sketch as a share of it).
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
@@ -39,6 +41,13 @@ const BLOCK = arg('--block', 8192);
 const JS_N = Math.min(N, arg('--js-n', 20_000));
 const BASELINE_ROWS = Math.min(N, arg('--baseline-rows', 262_144));
 const THREADS = process.argv.includes('--threads') ? arg('--threads', 1) : undefined;
+const DEVICE = process.argv.includes('--device')
+  ? process.argv[process.argv.indexOf('--device') + 1]
+  : 'cpu';
+if (!['cpu', 'webgpu', 'cuda'].includes(DEVICE))
+  throw new Error(`--device must be cpu, webgpu or cuda (got ${DEVICE})`);
+const PROVIDERS = [DEVICE];
+const PEAK_GFLOPS = process.argv.includes('--peak-gflops') ? arg('--peak-gflops', 1) : undefined;
 
 const fmt = (s: number): string => `${s.toFixed(2)} s`;
 const now = (): number => performance.now() / 1000;
@@ -90,7 +99,7 @@ function timed(h: LshHasher): LshHasher & { seconds: number } {
 
 async function main(): Promise<void> {
   console.log(
-    `DENSITY bench: N=${N} d=${D} R=${R} B=20000 K=1 w=1 block=${BLOCK} threads=${THREADS ?? 'ORT default'}`,
+    `DENSITY bench: N=${N} d=${D} R=${R} B=20000 K=1 w=1 block=${BLOCK} threads=${THREADS ?? 'ORT default'} device=${DEVICE}`,
   );
   let t0 = now();
   const x = await generate(N, D);
@@ -102,7 +111,11 @@ async function main(): Promise<void> {
   // The sketch: both passes, session creation included.
   t0 = now();
   const ort = timed(
-    await OrtLshHasher.create(params, { blockRows: BLOCK, intraOpNumThreads: THREADS }),
+    await OrtLshHasher.create(params, {
+      blockRows: BLOCK,
+      intraOpNumThreads: THREADS,
+      executionProviders: PROVIDERS,
+    }),
   );
   const setup = now() - t0;
   const result = await computeDensity(() => chunks(x, N, BLOCK), ort);
@@ -134,7 +147,7 @@ async function main(): Promise<void> {
     g.op('MatMul', [xin, g.init('a', 'float32', [D, R], proj.matrix)]),
   );
   const options: InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
+    executionProviders: PROVIDERS,
     graphOptimizationLevel: 'all',
   };
   if (THREADS !== undefined) options.intraOpNumThreads = THREADS;
@@ -162,6 +175,7 @@ async function main(): Promise<void> {
   const ortSub = await OrtLshHasher.create(params, {
     blockRows: BLOCK,
     intraOpNumThreads: THREADS,
+    executionProviders: PROVIDERS,
   });
   const fast = await computeDensity(() => chunks(sub, JS_N, BLOCK), ortSub);
   const ortSubSeconds = now() - t0;
@@ -188,6 +202,10 @@ async function main(): Promise<void> {
   console.log(
     `ratio to raw ORT MatMul limit: ${(wall / limit).toFixed(2)}× its time (${((100 * limit) / wall).toFixed(0)} % of its throughput)`,
   );
+  if (PEAK_GFLOPS !== undefined)
+    console.log(
+      `share of the device's FP32 matrix rate (${PEAK_GFLOPS} GFLOP/s): sketch ${((100 * 2 * flopPerPass) / wall / 1e9 / PEAK_GFLOPS).toFixed(1)} %, raw MatMul ${((100 * mmGflops) / PEAK_GFLOPS).toFixed(1)} % (goal on a GPU ≥ 30 %)`,
+    );
   console.log(
     `speed-up over straightforward JS (${JS_N} rows): ${(jsSeconds / ortSubSeconds).toFixed(1)}×`,
   );

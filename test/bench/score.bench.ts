@@ -9,14 +9,22 @@
  *   (file order, fixed batch size) (goal ≥ 1.3×);
  * - the device chosen and every execution-provider attempt with its message.
  *
- * Usage: npm run bench:score -- [--model t5|smollm|both] [--device auto|cpu|cuda|webgpu]
+ * With `--baseline torch.json` (the output of test/bench/torch_baseline.py on the same device) it
+ * also prints "ratio to PyTorch" per model and precision and the P(yes) agreement (issue 13).
+ *
+ * Usage: npm run bench:score -- [--model t5|t5-base|smollm|both|all]
+ *        [--device auto|cpu|cuda|webgpu]
  *        [--size small|full] [--examples N] [--layers N] [--batch N] [--token-budget N]
  *        [--reps N] [--threads N]
  *        [--tokenizer-threads N]   (default: none on CPU, all cores but two, at most 16, on a GPU)
  *        [--spin on|off]   (ORT thread pools spinning while idle; default: on for CPU only)
+ *        [--models-dir DIR]   (build the models into DIR/<shape> and keep them; reused when built)
+ *        [--prompts-out FILE]   (write the prompts, ids and model folders torch_baseline.py reads)
+ *        [--prepare-only]   (build, tokenise and write --prompts-out; time nothing)
+ *        [--baseline torch.json] [--agreement-rows N]   (P(yes) rows compared, default 32)
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -37,7 +45,15 @@ import {
   loadScorerModel,
 } from '../../src/worker/askllm';
 import { Rng, allWords, buildRandomModel } from '../support/fixtures';
-import type { RealisticShape } from '../support/fixtures';
+import type { RandomModel, RealisticShape } from '../support/fixtures';
+import {
+  type PromptSet,
+  type TorchBaseline,
+  compareWithTorch,
+  formatComparison,
+  readTorchBaseline,
+  writePromptsFile,
+} from './torchBaseline';
 
 interface Args {
   models: RealisticShape[];
@@ -51,6 +67,11 @@ interface Args {
   tokenizerThreads: number | undefined;
   spin: boolean | undefined;
   size: 'small' | 'full';
+  modelsDir: string | undefined;
+  promptsOut: string | undefined;
+  prepareOnly: boolean;
+  baseline: string | undefined;
+  agreementRows: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -72,12 +93,17 @@ function parseArgs(argv: readonly string[]): Args {
   const models: RealisticShape[] =
     model === 't5'
       ? ['flan-t5-small']
-      : model === 'smollm'
-        ? ['smollm2-135m']
-        : model === 'both'
-          ? ['flan-t5-small', 'smollm2-135m']
-          : [];
-  if (models.length === 0) throw new Error(`--model must be t5, smollm or both (got ${model})`);
+      : model === 't5-base'
+        ? ['flan-t5-base']
+        : model === 'smollm'
+          ? ['smollm2-135m']
+          : model === 'both'
+            ? ['flan-t5-small', 'smollm2-135m']
+            : model === 'all'
+              ? ['flan-t5-small', 'flan-t5-base', 'smollm2-135m']
+              : [];
+  if (models.length === 0)
+    throw new Error(`--model must be t5, t5-base, smollm, both or all (got ${model})`);
   const device = (get('device') ?? 'auto') as DeviceChoice;
   if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(device))
     throw new Error(`--device must be auto, cpu, cuda or webgpu (got ${device})`);
@@ -97,6 +123,57 @@ function parseArgs(argv: readonly string[]): Args {
       get('tokenizer-threads') === undefined ? undefined : Number(get('tokenizer-threads')),
     spin: get('spin') === undefined ? undefined : get('spin') === 'on',
     size,
+    modelsDir: get('models-dir'),
+    promptsOut: get('prompts-out'),
+    prepareOnly: argv.includes('--prepare-only'),
+    baseline: get('baseline'),
+    agreementRows: num('agreement-rows') ?? 32,
+  };
+}
+
+/**
+ * Builds the model, or with --models-dir reuses the folder built there before with the same
+ * shape and layers (the weights are seeded, so a rebuild would write the same bytes).
+ */
+function buildOrReuse(
+  shape: RealisticShape,
+  args: Args,
+  root: string,
+  layers: number | undefined,
+): RandomModel & { reused: boolean } {
+  const dir = join(args.modelsDir ?? root, shape);
+  const marker = join(dir, 'winnow-bench-model.json');
+  const key = JSON.stringify({ shape, layers: layers ?? 'full' });
+  if (args.modelsDir && existsSync(marker) && readFileSync(marker, 'utf8') === key)
+    return {
+      dir,
+      shape,
+      kind: shape === 'smollm2-135m' ? 'causal' : 'seq2seq',
+      parameters: NaN,
+      buildMs: 0,
+      reused: true,
+    };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const built = buildRandomModel(dir, shape, { layers });
+  writeFileSync(marker, key);
+  return { ...built, reused: false };
+}
+
+/** The prompts of one model for torch_baseline.py: ids and text in document order. */
+function promptSet(m: LoadedModel, scorer: AskLlmScorer, dir: string, docs: string[]): PromptSet {
+  const cfg = m.config as Record<string, number>;
+  return {
+    model: '',
+    kind: m.kind === 'causal' ? 'causal' : 'seq2seq',
+    dir,
+    yes_ids: scorer.info.yes.map(a => a.id),
+    pad_id: m.tokenizer.pad_token_id ?? cfg.pad_token_id ?? 0,
+    decoder_start_id: cfg.decoder_start_token_id ?? 0,
+    rows: docs.map(d => {
+      const p = scorer.prepare(d);
+      return { ids: [...p.ids], text: p.promptText };
+    }),
   };
 }
 
@@ -323,16 +400,19 @@ async function benchModel(
   shape: RealisticShape,
   args: Args,
   root: string,
+  prompts: PromptSet[],
 ): Promise<Record<string, unknown>> {
   const small = args.size === 'small';
-  const n = args.examples ?? (shape === 'flan-t5-small' ? (small ? 12 : 16) : small ? 6 : 8);
+  const n = args.examples ?? (shape === 'smollm2-135m' ? (small ? 6 : 8) : small ? 12 : 16);
   const layers = args.layers ?? (small ? 2 : undefined);
   console.log(
     `\n== ${shape} (random weights${layers ? `, ${layers} layers` : ', full depth'}), ${n} examples ==`,
   );
-  const built = buildRandomModel(join(root, shape), shape, { layers });
+  const built = buildOrReuse(shape, args, root, layers);
   console.log(
-    `built ${(built.parameters / 1e6).toFixed(1)}M parameters in ${(built.buildMs / 1000).toFixed(1)} s`,
+    built.reused
+      ? `reusing ${built.dir}`
+      : `built ${(built.parameters / 1e6).toFixed(1)}M parameters in ${(built.buildMs / 1000).toFixed(1)} s`,
   );
   const tl = performance.now();
   const m = await loadScorerModel({
@@ -371,6 +451,8 @@ async function benchModel(
   });
   try {
     const docs = makeDocuments(n, 7);
+    if (args.promptsOut) prompts.push({ ...promptSet(m, scorer, built.dir, docs), model: shape });
+    if (args.prepareOnly) return { model: shape, prepared: built.dir, examples: n };
 
     const lengths = docs.map(d => scorer.prepare(d).ids.length);
     console.log(
@@ -394,6 +476,7 @@ async function benchModel(
     let padded = 0;
     let rawFeedsCache: Feeds[] | undefined;
     let lastPipe = 0;
+    let pYes: number[] = [];
     const pipePass = async (): Promise<void> => {
       const seen: BatchInfo[] = [];
       const c0 = process.cpuUsage();
@@ -401,6 +484,7 @@ async function benchModel(
       const res = await scorer.score(docs, { onBatch: b => seen.push(b) });
       const t = performance.now() - t0;
       lastPipe = t;
+      pYes = res.scores.map(s => s?.pYes ?? NaN);
       const c = cpuMs(process.cpuUsage(c0));
       pipeCpu = Math.min(pipeCpu, c);
       console.log(
@@ -508,6 +592,7 @@ async function benchModel(
       naiveExPerS: (n * 1000) / naiveMs,
       bucketingSpeedup: speedup,
       paddedTokensNaiveOverBucketed: naivePadded / padded,
+      pYes: pYes.slice(0, args.agreementRows),
     };
   } finally {
     await scorer.dispose();
@@ -521,17 +606,48 @@ async function main(): Promise<void> {
   printEnvironment();
   const root = mkdtempSync(join(tmpdir(), 'winnow-score-bench-'));
   const t0 = performance.now();
+  // Read first: a bad --baseline file fails before minutes of benchmarking.
+  const baseline = args.baseline ? readTorchBaseline(args.baseline) : undefined;
   const results: Record<string, unknown>[] = [];
+  const prompts: PromptSet[] = [];
   try {
     for (const shape of args.models) {
-      results.push(await benchModel(shape, args, root));
+      results.push(await benchModel(shape, args, root, prompts));
       rmSync(join(root, shape), { recursive: true, force: true });
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+  if (args.promptsOut) {
+    writePromptsFile(args.promptsOut, prompts);
+    console.log(`prompts for torch_baseline.py written to ${args.promptsOut}`);
+  }
+  if (baseline) printTorchComparison(results, baseline);
   console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`BENCH_JSON ${JSON.stringify(results)}`);
+}
+
+/** "Ratio to PyTorch" and the P(yes) agreement per model and precision, added to the results. */
+function printTorchComparison(results: Record<string, unknown>[], baseline: TorchBaseline): void {
+  console.log(
+    `\n== against PyTorch (${baseline.device}, driver ${baseline.driver}, torch ${baseline.torch}, transformers ${baseline.transformers}) ==`,
+  );
+  for (const r of results) {
+    if (typeof r.pipelineExPerS !== 'number') continue;
+    const comparisons = compareWithTorch(
+      {
+        model: String(r.model),
+        device: String(r.device),
+        pipelineExPerS: r.pipelineExPerS,
+        rawExPerS: Number(r.rawExPerS),
+        pYes: r.pYes as number[],
+      },
+      baseline,
+    );
+    if (comparisons.length === 0) console.log(`${String(r.model)}: not in the baseline file`);
+    for (const c of comparisons) console.log(formatComparison(c, String(r.device)).join('\n'));
+    r.torch = comparisons;
+  }
 }
 
 main().catch((e: unknown) => {
