@@ -5,6 +5,7 @@ import { registerDatasetEditor } from './editor/datasetEditor';
 import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
 import { registerDensityCommands } from './commands/densityCommands';
+import { registerImportCommands } from './commands/importCommands';
 import { EditorLimitNotices } from './editor/editorLimitNotices';
 
 /**
@@ -20,6 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     context.subscriptions.push(...registerDatasetCommands(datasets));
     context.subscriptions.push(...registerScoringCommands(worker, context.secrets));
     context.subscriptions.push(...registerDensityCommands(worker));
+    context.subscriptions.push(...registerImportCommands(worker));
     const limits = new EditorLimitNotices();
     context.subscriptions.push(limits);
     return { worker, datasets, limits };

@@ -483,6 +483,18 @@ export class DensityService {
     return { params, sketch, scores, points, shards, hasherDevice };
   }
 
+  /**
+   * Stores DENSITY results made elsewhere (imported `winnow density` outputs) as the dataset's
+   * results, in place of any computed here; its column and hover show them from now on.
+   */
+  async importResults(dataset: Dataset, results: DensityResults): Promise<void> {
+    if (this.running.has(dataset.uri))
+      throw new DensityError('DENSITY is being computed for this file: import once it is done.');
+    await mkdir(this.root(), { recursive: true });
+    await writeDensityResults(this.resultsPath(dataset), results);
+    this.results.set(dataset.uri, Promise.resolve(results));
+  }
+
   /** Stored results of a dataset (from memory, else from disk), or undefined. */
   async resultsFor(dataset: Dataset): Promise<DensityResults | undefined> {
     if (!this.options.storageDir()) return undefined;

@@ -190,6 +190,7 @@ function registerDensityColumn(deps: DensityDeps, service: DensityService): void
             hashesPerRow: m.hashesPerRow,
             bandwidth: m.bandwidth,
             seed: m.seed,
+            ...(m.imported ? { imported: m.imported } : {}),
           },
         },
       };
