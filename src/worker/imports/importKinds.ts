@@ -15,7 +15,7 @@ import {
   type ImportContext,
   type MatchedRows,
   type ScoreFileInput,
-} from './scoreImport';
+} from './importRows';
 
 type NewScore = { hash: string; score: Omit<CachedScore, 'time'> };
 type NewBound = { hash: string; bound: Omit<CachedBound, 'time'> };
