@@ -169,6 +169,7 @@ export function importSummaryText(
     readonly model: string;
     readonly engine?: string;
     readonly promptName?: string;
+    readonly replacedComputed?: boolean;
   },
 ): string {
   const n = (x: number) => x.toLocaleString('en-US');
@@ -189,6 +190,11 @@ export function importSummaryText(
     parts.push(
       `${n(s.unmatched)} ${s.unmatched === 1 ? 'row' : 'rows'} of the files match no line of ` +
         `${datasetName} and ${s.unmatched === 1 ? 'was' : 'were'} not imported.`,
+    );
+  if (s.replacedComputed)
+    parts.push(
+      `They replace the DENSITY computed here for ${datasetName} (Compute Density computes it ` +
+        'here again).',
     );
   return parts.join(' ');
 }

@@ -664,6 +664,11 @@ export interface ImportSummary {
   promptHash?: string;
   /** The manifest's scorer key (ASK-LLM): the cache key of the imported scores. */
   scorerKey?: string;
+  /**
+   * DENSITY: the import replaced DENSITY computed here for the file (imported DENSITY replaces
+   * the stored results; Compute Density replaces an import in turn).
+   */
+  replacedComputed?: boolean;
 }
 
 /** What `winnow/importScores` did. */

@@ -162,11 +162,14 @@ export async function importDensity(ctx: ImportContext): Promise<ImportSummary> 
     scores.set(r.content_hash as string, s);
   });
   matched.errors = errors;
-  await ctx.density.importResults(ctx.dataset, { meta: densityMeta(ctx), scores });
+  const { replaced } = await ctx.density.importResults(ctx.dataset, {
+    meta: densityMeta(ctx),
+    scores,
+  });
   let linesScored = 0;
   for (const h of scores.keys()) linesScored += matched.lines.get(h) ?? 0;
   await ctx.store.rememberImport(ctx.dataset.file.path, 'density', importRecord(ctx));
-  return summary(ctx, matched, linesScored);
+  return { ...summary(ctx, matched, linesScored), replacedComputed: replaced };
 }
 
 /** The stored results' meta of imported DENSITY scores, from the manifest. */

@@ -100,7 +100,7 @@ export async function matchRows(
   if (m.matched === 0) {
     const src = (files[0].manifest.source as { path?: unknown } | undefined)?.path;
     throw new ScoreFileError(
-      `None of the ${m.records} rows of ${files.map(f => f.path).join(', ')} matches a row of ` +
+      `0 of the ${m.records} rows of ${files.map(f => f.path).join(', ')} match a row of ` +
         `${dataset.file.path} by content hash: these are scores of another file` +
         (typeof src === 'string' ? ` (${src})` : '') +
         '. Nothing was imported.',

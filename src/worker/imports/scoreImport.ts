@@ -50,8 +50,18 @@ async function inputOf(path: string): Promise<ScoreFileInput> {
 
 /** The manifest fields that must agree between files imported together, by kind. */
 const SAME: Record<ScoreFileKind, readonly string[]> = {
-  askllm: ['scorerKey', 'model', 'engine'],
-  density: ['embedderKey', 'model', 'sketch', 'textMode'],
+  askllm: ['model', 'engine', 'scorerKey'],
+  density: ['model', 'embedderKey', 'sketch', 'textMode'],
+};
+
+/** The agreeing fields in words, for the refusal. */
+const SAME_WORDS: Record<string, string> = {
+  scorerKey: 'scorer: model, prompt, answer tokens or token limit',
+  embedderKey: 'embedder',
+  model: 'model',
+  engine: 'engine',
+  sketch: 'sketch',
+  textMode: 'text extraction',
 };
 
 /** Checks that files of one kind come from one run, and that they read the text as we do. */
@@ -63,7 +73,8 @@ function checkGroup(dataset: Dataset, kind: ScoreFileKind, files: readonly Score
     for (const key of SAME[kind])
       if (JSON.stringify(f.manifest[key]) !== JSON.stringify(first.manifest[key]))
         throw new ScoreFileError(
-          `${f.path} was made with another ${key} than ${first.path}: import the files of one run together`,
+          `${f.path} and ${first.path} come from different runs (another ${SAME_WORDS[key] ?? key}): ` +
+            'import the shard files of one run together. Nothing was imported.',
         );
   const ours = extractionScope(dataset.schema ?? { kind: 'unknown' });
   for (const f of files) {
