@@ -143,6 +143,21 @@ test('Import Scores from the palette: the grid shows the CLI scores, marked impo
   }
   assert.ok(checked >= 10, `${checked} rows checked`);
 
+  // The score columns appear without shifting the others: as many cells as headers, in order.
+  const layout = await view.locator('[role="grid"]').evaluate(g => {
+    const shown = (els: Element[]) =>
+      els
+        .filter(e => getComputedStyle(e).display !== 'none')
+        .map(e => Array.from(e.classList).find(c => c.startsWith('col-')));
+    return {
+      header: shown(Array.from(g.querySelectorAll('.grid-header .grid-cell'))),
+      row: shown(
+        Array.from(g.querySelectorAll('.grid-body .grid-row:not(.loading) .grid-cell')),
+      ).slice(0, g.querySelectorAll('.grid-header .grid-cell').length),
+    };
+  });
+  assert.deepEqual(layout.row.slice(0, layout.header.length), layout.header);
+
   const header = view.locator('.header-imported');
   await header.waitFor({ state: 'visible', timeout: TIMEOUTS.hover });
   const note = await header.innerText();
