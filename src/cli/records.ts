@@ -6,12 +6,17 @@
  * module reads them back (merge, sample, export).
  */
 import { promises as fsp } from 'node:fs';
-import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import type { SchemaElement } from 'hyparquet';
 import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import { writeFileAtomic } from '../core/dataset/sidecar';
 import { fileSha256 } from '../core/dataset/exportKept';
 import { tempPathFor } from '../core/jsonl';
+import {
+  ScoreFileError,
+  readScoreManifest,
+  readScoreRecords,
+  scoreManifestPath,
+} from '../core/scoreFiles/scoreFile';
 import { CliError, UsageError } from './errors';
 
 export type RecordFormat = 'jsonl' | 'parquet';
@@ -63,7 +68,7 @@ export function outputFormat(flag: string | undefined, out: string): RecordForma
 
 /** The manifest path of an output file. */
 export function manifestOf(out: string): string {
-  return `${out}.manifest.json`;
+  return scoreManifestPath(out);
 }
 
 /** Writes rows in order to a temporary file; `finish` renames it onto the target. */
@@ -202,52 +207,12 @@ class ParquetSink implements RecordSink {
   }
 }
 
-/** Whether a file is Parquet (its magic bytes), else it is read as JSON Lines. */
-async function isParquet(path: string): Promise<boolean> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(head, 0, 4, 0);
-    return bytesRead === 4 && head.toString('latin1') === 'PAR1';
-  } finally {
-    await fh.close();
-  }
-}
-
 /** Reads an output file's rows (JSONL or Parquet), numbers as numbers. */
 export async function* readRecords(path: string): AsyncGenerator<OutputRecord> {
-  let parquet: boolean;
   try {
-    parquet = await isParquet(path);
+    yield* readScoreRecords(path);
   } catch (e) {
-    throw new CliError(`${path} cannot be read: ${(e as Error).message}`);
-  }
-  if (parquet) {
-    const rows = (await parquetReadObjects({
-      file: await asyncBufferFromFile(path),
-    })) as Record<string, unknown>[];
-    for (const r of rows) {
-      const out: OutputRecord = {};
-      for (const [k, v] of Object.entries(r))
-        out[k] = typeof v === 'bigint' ? Number(v) : (v as OutputRecord[string]);
-      yield out;
-    }
-    return;
-  }
-  const fh = await fsp.open(path, 'r');
-  try {
-    let n = 0;
-    for await (const line of fh.readLines()) {
-      n++;
-      if (line.trim() === '') continue;
-      try {
-        yield JSON.parse(line) as OutputRecord;
-      } catch {
-        throw new CliError(`${path}:${n}: not a JSON object (is this a winnow output file?)`);
-      }
-    }
-  } finally {
-    await fh.close();
+    throw e instanceof ScoreFileError ? new CliError(e.message) : e;
   }
 }
 
@@ -258,24 +223,11 @@ export async function writeManifest(path: string, manifest: unknown): Promise<vo
 
 /** Reads the manifest of an output file; a clear error when it is missing or not ours. */
 export async function readManifest(out: string): Promise<Record<string, unknown>> {
-  const path = manifestOf(out);
-  let text: string;
   try {
-    text = await fsp.readFile(path, 'utf8');
-  } catch {
-    throw new CliError(
-      `${out} has no manifest beside it (${path}): winnow needs it to know what the file holds`,
-    );
+    return await readScoreManifest(out);
+  } catch (e) {
+    throw e instanceof ScoreFileError ? new CliError(e.message) : e;
   }
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    throw new CliError(`${path} is not valid JSON`);
-  }
-  if (typeof m !== 'object' || m === null || (m as { winnow?: unknown }).winnow !== 'scores')
-    throw new CliError(`${path} is not a winnow score manifest`);
-  return m as Record<string, unknown>;
 }
 
 /** How an output file is listed in a manifest. */

@@ -33,6 +33,7 @@ import {
   GetColumnsRequest,
   GetScorerColumnRequest,
   GetRowFactsRequest,
+  ImportScoresRequest,
   ScoreRequest,
   SetSavedDecisionsRequest,
   StatusNotification,
@@ -50,6 +51,8 @@ import { scoreInlayHints } from './editor/inlayHints';
 import { ScoreStore } from './askllm/scoreStore';
 import { ScoringService, type RunReporter } from './askllm/scoringService';
 import { registerDensity } from './density/register';
+import { ScoreImporter } from './imports/scoreImporter';
+import { ScoreFileError } from '../core/scoreFiles/scoreFile';
 import { registerMap } from './map/register';
 import { renderRowHover } from './editor/hover';
 import { lineLengthUtf16 } from './dataset/lineText';
@@ -165,6 +168,28 @@ registerMap(connection, {
   columns,
   density: density.service,
   settingsSection: uri => settings.section(uri),
+});
+
+// Import Scores (src/worker/imports): CLI score files into the caches, by content hash.
+const importer = new ScoreImporter({
+  logger,
+  store: () => (storePromise ??= ScoreStore.open(storagePath, logger)),
+  density: density.service,
+  trusted: () => workspaceTrusted,
+  onImported: (uri, kinds) => {
+    if (kinds.includes('askllm')) scoring.importChanged(uri);
+    if (kinds.includes('density')) {
+      void sendNotification(connection, DidChangeColumnsNotification.type, {
+        uri,
+        kinds: ['density'],
+      });
+      scheduleInlayRefresh();
+    }
+  },
+  show: (type, message) =>
+    void (type === 'info'
+      ? connection.window.showInformationMessage(message)
+      : connection.window.showWarningMessage(message)),
 });
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {
@@ -295,6 +320,8 @@ registry.onDidOpen(dataset => {
   });
   schedulePublish(dataset, dataset.validated);
   reportStatus();
+  // A score file beside the dataset (train.scores.jsonl, ...) is imported once it is validated.
+  void importer.pickUp(dataset);
 });
 
 registry.onDidClose(uri => {
@@ -600,6 +627,23 @@ onRequest(connection, ScoreRequest.type, async (params, token) => {
     cancel.dispose();
     if (progressToken !== undefined)
       void connection.sendProgress(WorkDoneProgress.type, progressToken, { kind: 'end' });
+  }
+});
+
+onRequest(connection, ImportScoresRequest.type, async params => {
+  if (!workspaceTrusted)
+    throw new ResponseError(
+      WorkerErrorCodes.untrusted,
+      'Winnow does not import scores in an untrusted workspace (Restricted Mode): trust the ' +
+        'workspace to import them.',
+    );
+  const dataset = await openDataset(params.uri);
+  try {
+    return { uri: params.uri, imports: await importer.importFiles(dataset, params.files) };
+  } catch (e) {
+    if (e instanceof ScoreFileError)
+      throw new ResponseError(WorkerErrorCodes.badScoreFile, e.message);
+    throw e;
   }
 });
 

@@ -17,6 +17,7 @@ import {
 import type { Dataset } from '../../src/worker/dataset/dataset';
 import { ColumnState, packTokens } from '../../src/worker/askllm/scoringService';
 import {
+  importedScoresNote,
   lengthText,
   tokensCellText,
   lengthTooltip,
@@ -304,6 +305,65 @@ describe('dataset view texts: length, row hover, detail', () => {
     assert.equal(
       new Map(scoreFacts({ ...d, score: undefined })).get('ASK-LLM P(yes)'),
       'not scored',
+    );
+  });
+});
+
+describe('imported scores in the dataset view', () => {
+  const imported = {
+    files: ['/data/run/train.scores.0.jsonl', '/data/run/train.scores.1.jsonl'],
+    importedAt: '2026-12-08T00:00:00.000Z',
+    createdAt: '2026-12-07T10:00:00.123Z',
+    engine: 'vllm',
+    endpoint: 'http://gpu:8000/v1',
+    mode: 'top-k',
+    topK: 20,
+    shards: 2,
+    sourcePath: '/cluster/home/me/train.jsonl',
+  };
+  it('carry the manifest model, prompt and provenance to the header, tooltip and detail', () => {
+    const plain = asResult(randomColumn(20, 3).col, 20, false);
+    const cols = decodeColumns({
+      ...plain,
+      askllm: { ...plain.askllm, meta: { ...meta, model: 'Qwen/Qwen2.5-7B', imported } },
+    });
+    const src = scoreSources(cols);
+    assert.equal(src.askllm?.imported?.engine, 'vllm');
+    assert.equal(
+      (src.askllm?.imported as unknown as Record<string, unknown>).sourcePath,
+      undefined,
+      'the cluster path stays out of the view',
+    );
+    const note = importedScoresNote(src);
+    assert.equal(
+      note?.text,
+      'Imported scores: ASK-LLM by Qwen/Qwen2.5-7B · prompt ASK-LLM (paper)',
+    );
+    assert.match(
+      note!.title,
+      /^ASK-LLM scores imported from train\.scores\.0\.jsonl, train\.scores\.1\.jsonl · vllm at http:\/\/gpu:8000\/v1, top-20 · 2 shards · scored 2026-12-07T10:00:00Z\n/,
+    );
+    assert.match(note!.title, /prompt hash 0123456789ab$/);
+    const d: RowDetail = {
+      index: 0,
+      text: 't',
+      textTruncated: false,
+      raw: '{}',
+      rawTruncated: false,
+      chars: 1,
+      bytes: 3,
+      fields: ['text'],
+      sources: src,
+      ...rowScores(cols, 0),
+    };
+    const facts = new Map(scoreFacts(d));
+    assert.equal(facts.get('Model'), 'Qwen/Qwen2.5-7B (fp32, cpu)');
+    assert.match(facts.get('Scores') ?? '', /^imported from train\.scores\.0\.jsonl, /);
+    // Scores computed here carry no note.
+    assert.equal(importedScoresNote(scoreSources(decodeColumns(plain))), undefined);
+    assert.equal(
+      new Map(scoreFacts({ ...d, sources: scoreSources(decodeColumns(plain)) })).has('Scores'),
+      false,
     );
   });
 });

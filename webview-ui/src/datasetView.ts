@@ -411,6 +411,7 @@ export class DatasetView {
 
   private showView(v: ViewInfo): void {
     this.grid.setSources(v.sources);
+    this.header.setSources(v.sources);
     this.toolbar.setQuery(v.query);
     this.toolbar.setCalibratedThreshold(v.calibration?.threshold ?? undefined);
     this.toolbar.setFilterCount(filterCount(v.query.filter));

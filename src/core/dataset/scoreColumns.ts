@@ -9,11 +9,12 @@ import {
   TOKENS_TRUNCATED,
   type DensityColumnMeta,
   type GetColumnsResult,
+  type ImportedScoresSource,
   type GetScorerColumnResult,
   type ScoreColumnMeta,
   type ScorerChoice,
 } from '../../shared/protocol/worker';
-import type { RowScores, ScoreSourceView } from '../../shared/protocol/webview';
+import type { ImportedSourceView, RowScores, ScoreSourceView } from '../../shared/protocol/webview';
 
 /** Score columns aligned with the physical lines of one version of the file. */
 export interface ScoreColumns {
@@ -156,6 +157,12 @@ function decodeDuplicates(
   return { groups, sizes, count: d.count, groupedRows: d.groupedRows, threshold: d.threshold };
 }
 
+/** The provenance of imported scores the view shows (the dataset path of the CLI run is left out). */
+function importedView(src: ImportedScoresSource): ImportedSourceView {
+  const { sourcePath: _path, ...shown } = src;
+  return shown;
+}
+
 /** What the webview shows about where the scores came from. */
 export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
   const a = cols?.askllm;
@@ -192,6 +199,7 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
                   },
                 }
               : {}),
+            ...(a.meta.imported ? { imported: importedView(a.meta.imported) } : {}),
           },
         }
       : {}),
@@ -207,6 +215,7 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
             bandwidth: d.meta.bandwidth,
             seed: d.meta.seed,
             rows: d.meta.rows,
+            ...(d.meta.imported ? { imported: importedView(d.meta.imported) } : {}),
           },
         }
       : {}),

@@ -65,6 +65,14 @@ export interface DensityResultsMeta {
   computedAt: string;
   /** Version of the content hash the scores are keyed by; absent: version 1 (SHA-256). */
   contentHashVersion?: number;
+  /** Set when the scores were imported from `winnow density` outputs, not computed here. */
+  imported?: {
+    files: string[];
+    importedAt: string;
+    createdAt?: string;
+    shards?: number;
+    sourcePath?: string;
+  };
 }
 
 /** Scores by content hash plus their provenance. */

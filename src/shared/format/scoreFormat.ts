@@ -113,3 +113,88 @@ export function failedSummary(result: {
     (first ? ` (line ${first.line.toLocaleString('en-US')}: ${first.reason})` : '')
   );
 }
+
+/** The last part of a path, `/` or `\` separated (no Node here). */
+function fileName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+/**
+ * Where imported scores came from, in words: "imported from train.scores.jsonl · vllm at
+ * http://gpu:8000/v1, exact · 4 shards · scored 2026-12-07T10:00:00Z". The fields are those of
+ * `ImportedScoresSource` (src/shared/protocol/worker.ts).
+ */
+export function importedText(src: {
+  readonly files: readonly string[];
+  readonly engine?: string;
+  readonly endpoint?: string;
+  readonly mode?: string;
+  readonly topK?: number;
+  readonly shards?: number;
+  readonly createdAt?: string;
+}): string {
+  const files =
+    src.files.length <= 2
+      ? src.files.map(fileName).join(', ')
+      : `${fileName(src.files[0])} and ${src.files.length - 1} more files`;
+  const engine = src.engine
+    ? `${src.engine}${src.endpoint ? ` at ${src.endpoint}` : ''}` +
+      (src.mode ? `, ${src.mode === 'top-k' && src.topK ? `top-${src.topK}` : src.mode}` : '')
+    : undefined;
+  return [
+    `imported from ${files}`,
+    engine,
+    src.shards && src.shards > 1 ? `${src.shards} shards` : undefined,
+    src.createdAt ? `scored ${src.createdAt.replace(/\.\d+Z$/, 'Z')}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/**
+ * What an import did, in one sentence for a notification: "Imported ASK-LLM scores for 998 of
+ * 1,000 lines of train.jsonl from train.scores.jsonl (vllm · Qwen/Qwen2.5-7B · prompt paper).
+ * 2 rows of the files match no line and were not imported."
+ */
+export function importSummaryText(
+  datasetName: string,
+  lines: number,
+  s: {
+    readonly kind: 'askllm' | 'density';
+    readonly files: readonly string[];
+    readonly linesScored: number;
+    readonly unmatched: number;
+    readonly errors: number;
+    readonly bounds: number;
+    readonly model: string;
+    readonly engine?: string;
+    readonly promptName?: string;
+    readonly replacedComputed?: boolean;
+  },
+): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const files =
+    s.files.length <= 2
+      ? s.files.map(fileName).join(' and ')
+      : `${s.files.length} files (${fileName(s.files[0])}, …)`;
+  const by = [s.engine, s.model, s.promptName ? `prompt ${s.promptName}` : undefined]
+    .filter(Boolean)
+    .join(' · ');
+  const parts = [
+    `Imported ${s.kind === 'askllm' ? 'ASK-LLM' : 'DENSITY'} scores for ${n(s.linesScored)} of ` +
+      `${n(lines)} lines of ${datasetName} from ${files} (${by}).`,
+  ];
+  if (s.bounds > 0) parts.push(`${n(s.bounds)} rows have only an upper bound (no score).`);
+  if (s.errors > 0) parts.push(`${n(s.errors)} rows were in error in the run (no score).`);
+  if (s.unmatched > 0)
+    parts.push(
+      `${n(s.unmatched)} ${s.unmatched === 1 ? 'row' : 'rows'} of the files match no line of ` +
+        `${datasetName} and ${s.unmatched === 1 ? 'was' : 'were'} not imported.`,
+    );
+  if (s.replacedComputed)
+    parts.push(
+      `They replace the DENSITY computed here for ${datasetName} (Compute Density computes it ` +
+        'here again).',
+    );
+  return parts.join(' ');
+}

@@ -228,6 +228,23 @@ export interface DecisionCounts {
   readonly undecided: number;
 }
 
+/**
+ * Where imported scores came from (Winnow: Import Scores, or a score file picked up beside the
+ * dataset): the manifest of the `winnow score` / `winnow density` run. Paths are shown as names.
+ */
+export interface ImportedSourceView {
+  /** The score files imported (absolute paths). */
+  readonly files: readonly string[];
+  readonly importedAt: string;
+  /** When the CLI wrote the manifest. */
+  readonly createdAt?: string;
+  readonly engine?: string;
+  readonly endpoint?: string;
+  readonly mode?: string;
+  readonly topK?: number;
+  readonly shards?: number;
+}
+
 /** Provenance of a score column, for tooltips and the detail panel. */
 export interface ScoreSourceView {
   readonly askllm?: {
@@ -246,6 +263,8 @@ export interface ScoreSourceView {
     readonly device?: string;
     /** Judge health of the last run that measured it: `ok`, or the warning in words. */
     readonly health?: { readonly status: 'ok' | 'variant' | 'misfit'; readonly warning?: string };
+    /** Set when the scores were imported from CLI outputs, not computed here. */
+    readonly imported?: ImportedSourceView;
   };
   /** Judge A/B: the second scorer (its P(yes) is `RowScores.compareScore`). */
   readonly compare?: { readonly label: string; readonly scored: number };
@@ -256,6 +275,8 @@ export interface ScoreSourceView {
     readonly bandwidth: number;
     readonly seed: number;
     readonly rows: number;
+    /** Set when the scores were imported from `winnow density` outputs. */
+    readonly imported?: ImportedSourceView;
   };
   /** Near-duplicate groups, once found: how many, the rows in them, the cosine threshold. */
   readonly duplicates?: {

@@ -168,6 +168,29 @@ export interface ScoreColumnMeta {
   device?: string;
   /** Judge health of the last run of this scorer that ran a batch (absent before one). */
   health?: JudgeHealth;
+  /** Scores imported from CLI output files (Winnow: Import Scores), not computed here. */
+  imported?: ImportedScoresSource;
+}
+
+/** Where imported scores came from: the manifest of the `winnow score` / `winnow density` run. */
+export interface ImportedScoresSource {
+  /** The score files imported (absolute paths). */
+  files: string[];
+  /** ISO time of the import. */
+  importedAt: string;
+  /** ISO time the CLI wrote the (first) manifest. */
+  createdAt?: string;
+  /** The CLI's engine (`local`, `vllm`, ...); ASK-LLM only. */
+  engine?: string;
+  /** The engine's endpoint (origin and path), if remote. */
+  endpoint?: string;
+  /** `exact` or `top-k` (with `topK`): how the engine gave P(yes). */
+  mode?: string;
+  topK?: number;
+  /** Shards of the run the files hold (1 for a whole-file or merged output). */
+  shards?: number;
+  /** The dataset path the CLI read (on the machine it ran on). */
+  sourcePath?: string;
 }
 
 // Judge health (docs/judge.md#judge-health): measured by the scorer on the first batch of a run.
@@ -230,6 +253,8 @@ export interface DensityColumnMeta {
   hashesPerRow: number;
   bandwidth: number;
   seed: number;
+  /** Scores imported from `winnow density` output files (Winnow: Import Scores). */
+  imported?: ImportedScoresSource;
 }
 
 /** Flag bit of `GetColumnsResult.askllm.tokens`: the document was truncated to fit. */
@@ -601,7 +626,66 @@ export const WorkerErrorCodes = {
   datasetUnavailable: -32005,
   /** `winnow/decisionHashes` names row facts of a version the worker no longer holds. */
   factsVersionGone: -32006,
+  /** `winnow/importScores`: a file that is not a score file, or scores of another dataset. */
+  badScoreFile: -32007,
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Import Scores (docs/scores-api.md#importing-score-files): CLI or shard outputs into the caches.
+
+/** Parameters of `winnow/importScores`. */
+export interface ImportScoresParams {
+  /** The dataset the scores are for; it must be held open (e.g. with source `command`). */
+  uri: string;
+  /** Score files of `winnow score`, `winnow density` or `winnow merge` (absolute paths). */
+  files: string[];
+}
+
+/** What one import of one kind did (ASK-LLM or DENSITY). */
+export interface ImportSummary {
+  kind: 'askllm' | 'density';
+  files: string[];
+  /** Rows in the files. */
+  records: number;
+  /** Rows whose content hash matches a row of the dataset (their scores are imported). */
+  matched: number;
+  /** Rows whose content hash matches no row of the dataset: counted, never attached to a row. */
+  unmatched: number;
+  /** Matched rows the files mark `error` (no score: nothing is imported for them). */
+  errors: number;
+  /** Matched ASK-LLM rows with only an upper bound (`bound`), stored as bounds. */
+  bounds: number;
+  /** Lines of the dataset that have a score of this import now. */
+  linesScored: number;
+  /** The model, and for ASK-LLM the engine and prompt, from the manifest. */
+  model: string;
+  engine?: string;
+  promptName?: string;
+  promptHash?: string;
+  /** The manifest's scorer key (ASK-LLM): the cache key of the imported scores. */
+  scorerKey?: string;
+  /**
+   * DENSITY: the import replaced DENSITY computed here for the file (imported DENSITY replaces
+   * the stored results; Compute Density replaces an import in turn).
+   */
+  replacedComputed?: boolean;
+}
+
+/** What `winnow/importScores` did. */
+export interface ImportScoresResult {
+  uri: string;
+  imports: ImportSummary[];
+}
+
+/** client→worker request: import CLI score files for a dataset (ASK-LLM and DENSITY). */
+export namespace ImportScoresRequest {
+  export const method = 'winnow/importScores';
+  export const type: RequestDescriptor<ImportScoresParams, ImportScoresResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
 
 /** `initializationOptions` the client passes to the worker. */
 export interface WorkerInitializationOptions {

@@ -21,6 +21,18 @@ export interface StoredScorer {
   meta: ScoreColumnMeta;
 }
 
+/**
+ * Score files imported for a dataset (Winnow: Import Scores, or picked up beside it): which
+ * files (with the size and mtime they had, so an unchanged file is not imported again) and, for
+ * ASK-LLM, the registry fingerprint of the imported scorer, whose scores the dataset then shows.
+ */
+export interface ImportRecord {
+  kind: 'askllm' | 'density';
+  fingerprint?: string;
+  files: { path: string; size: number; mtimeMs: number }[];
+  importedAt: string;
+}
+
 /** The score cache and the scorer registry of one storage folder. */
 export class ScoreStore {
   private constructor(
@@ -28,6 +40,8 @@ export class ScoreStore {
     private readonly registryPath: string,
     private readonly scorers: Map<string, StoredScorer>,
     private readonly logger: Logger,
+    private readonly importsPath: string,
+    private readonly imports: Map<string, ImportRecord>,
   ) {}
 
   /**
@@ -59,7 +73,33 @@ export class ScoreStore {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
         logger.warn(`Ignoring an unreadable scorer registry ${registryPath}: ${String(e)}`);
     }
-    return new ScoreStore(cache, registryPath, scorers, logger);
+    const importsPath = join(dir, 'imports.json');
+    const imports = new Map<string, ImportRecord>();
+    try {
+      const raw = JSON.parse(await readFile(importsPath, 'utf8')) as Record<string, ImportRecord>;
+      for (const [k, v] of Object.entries(raw)) if (Array.isArray(v?.files)) imports.set(k, v);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        logger.warn(`Ignoring an unreadable import registry ${importsPath}: ${String(e)}`);
+    }
+    return new ScoreStore(cache, registryPath, scorers, logger, importsPath, imports);
+  }
+
+  /** The last import of `kind` for a dataset (absolute path), if any. */
+  imported(datasetPath: string, kind: ImportRecord['kind']): ImportRecord | undefined {
+    return this.imports.get(`${kind}:${datasetPath}`);
+  }
+
+  /** Records an import (the dataset then shows it); `undefined` forgets it. */
+  async rememberImport(
+    datasetPath: string,
+    kind: ImportRecord['kind'],
+    record: ImportRecord | undefined,
+  ): Promise<void> {
+    const key = `${kind}:${datasetPath}`;
+    if (record) this.imports.set(key, record);
+    else if (!this.imports.delete(key)) return;
+    await this.save(this.importsPath, Object.fromEntries(this.imports));
   }
 
   /** The scorer last run under a configuration fingerprint, if any. */
@@ -77,13 +117,18 @@ export class ScoreStore {
     const old = this.scorers.get(fingerprint);
     if (old && JSON.stringify(old) === JSON.stringify(scorer)) return;
     this.scorers.set(fingerprint, scorer);
-    const text = `${JSON.stringify(Object.fromEntries(this.scorers), null, 2)}\n`;
-    const tmp = `${this.registryPath}.${process.pid}.tmp`;
+    await this.save(this.registryPath, Object.fromEntries(this.scorers));
+  }
+
+  /** Atomically rewrites one of the small registry files (a failure is logged, not thrown). */
+  private async save(path: string, value: unknown): Promise<void> {
+    const text = `${JSON.stringify(value, null, 2)}\n`;
+    const tmp = `${path}.${process.pid}.tmp`;
     try {
       await writeFile(tmp, text);
-      await rename(tmp, this.registryPath);
+      await rename(tmp, path);
     } catch (e) {
-      this.logger.warn(`Could not save the scorer registry ${this.registryPath}: ${String(e)}`);
+      this.logger.warn(`Could not save ${path}: ${String(e)}`);
     }
   }
 

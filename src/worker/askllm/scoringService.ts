@@ -52,7 +52,7 @@ import type { SettingsStore, WorkerSettings } from '../settings';
 import { uriToPath } from '../dataset/uri';
 import { encodeFloat32, encodeUint32 } from '../dataset/columns';
 import { formatBytes, formatDuration, formatProbability, sortedScores, standing } from './format';
-import { standingText } from '../../shared/format/scoreFormat';
+import { importedText, standingText } from '../../shared/format/scoreFormat';
 import { ModelHost, type ReadyScorer } from './modelHost';
 import {
   type ScorerConfig,
@@ -90,10 +90,15 @@ export interface RunReporter {
   report(message: string, percentage?: number): void;
 }
 
-/** The identity of the scores shown for a dataset under the current settings. */
+/**
+ * The identity of the scores shown for a dataset: those of the current settings' scorer, or of
+ * the scorer of the last import for the file (`imported`, see `identity`).
+ */
 interface Identity {
-  config: ScorerConfig;
+  /** The settings' configuration; absent for imported scores. */
+  config?: ScorerConfig;
   stored: StoredScorer;
+  imported: boolean;
   /** Scorer key narrowed by the dataset's extraction scope: the cache key of its scores. */
   key: string;
   scope: string;
@@ -437,7 +442,8 @@ export class ScoringService {
       return;
     }
     const id = await this.identity(dataset);
-    if (!id) return;
+    // Imported scores are a snapshot of another run: new rows are not scored with local settings.
+    if (!id || id.imported) return;
     const col = this.sync(dataset, id.key);
     let missing = 0;
     for (let i = 0; i < col.filled; i++)
@@ -521,6 +527,8 @@ export class ScoringService {
     const { scorer, loadMs } = await this.loadScorer(config, auto, reporter, apiKey);
     const info = scorer.info;
     const store = await this.store();
+    // A run of the user's own makes its scorer the one shown, in place of an import.
+    if (!auto) await this.forgetImport(dataset, store);
     // The health of the last run that measured it stays until this run measures its own.
     const prev = store.scorer(config.fingerprint);
     const health = prev?.scorerKey === info.scorerKey ? prev.meta.health : undefined;
@@ -935,7 +943,10 @@ export class ScoringService {
         const col = this.sync(dataset, id.key);
         const running = this.active?.uri === dataset.uri;
         if (col.scored === 0 && col.failed.size === 0 && !running) return undefined;
-        const device = this.models.loaded?.device ?? id.stored.meta.device;
+        // Imported scores keep the device of the run that made them.
+        const device = id.imported
+          ? id.stored.meta.device
+          : (this.models.loaded?.device ?? id.stored.meta.device);
         const failed = col.failures(rowCount);
         return {
           askllm: {
@@ -963,6 +974,11 @@ export class ScoringService {
         `**ASK-LLM:** could not score line ${formatCount(ctx.index + 1)}: ${escapeMarkdown(failure)}` +
         ` · model ${codeSpan(id.stored.meta.model)} (run **Winnow: Score Current File** to try again)`
       );
+    if (!hit && id.stored.meta.imported)
+      return (
+        `**ASK-LLM:** not in the imported scores · model ${codeSpan(id.stored.meta.model)} · ` +
+        `${escapeMarkdown(importedText(id.stored.meta.imported))}`
+      );
     if (!hit)
       return (
         '**ASK-LLM:** not scored yet under the current settings (run **Winnow: Score Current ' +
@@ -982,6 +998,7 @@ export class ScoringService {
         (hit.tokens > 0
           ? ` · ${formatCount(hit.tokens)} tokens${hit.truncated ? ' (document truncated)' : ''}`
           : ''),
+      ...(m.imported ? ['', escapeMarkdown(`Scores ${importedText(m.imported)}`)] : []),
     ];
     if (settings.askllm.showNormalizedVariant) {
       const d = hit.pYes + hit.pNo;
@@ -1019,6 +1036,24 @@ export class ScoringService {
     return out;
   }
 
+  /**
+   * Scores of a dataset were imported (or an import was replaced): its column is rebuilt from
+   * the cache and every view is told.
+   */
+  importChanged(uri: string): void {
+    this.columnsByUri.delete(uri);
+    this.host.onScoresChanged(uri);
+  }
+
+  private async forgetImport(dataset: Dataset, store: ScoreStore): Promise<void> {
+    if (!store.imported(dataset.file.path, 'askllm')) return;
+    await store.rememberImport(dataset.file.path, 'askllm', undefined);
+    this.host.logger.info(
+      `${basename(dataset.file.path)}: Score Current File replaces the imported ASK-LLM scores in the view`,
+    );
+    this.columnsByUri.delete(dataset.uri);
+  }
+
   /** Model and prompt of the current identity, for hint tooltips. */
   async describe(dataset: Dataset): Promise<ScoreColumnMeta | undefined> {
     return (await this.identity(dataset))?.stored.meta;
@@ -1033,18 +1068,35 @@ export class ScoringService {
   }
 
   /**
-   * The identity of the scores shown for a dataset: the scorer last run under the current
-   * settings (from the registry, so no model is needed), narrowed to the dataset's extraction.
-   * Undefined before the schema is settled or when this configuration never ran.
+   * The identity of the scores shown for a dataset: the scorer of the last import for this file
+   * (Winnow: Import Scores, until the user scores it here), else the scorer last run under the
+   * current settings (from the registry, so no model is needed); narrowed to the dataset's
+   * extraction. Undefined before the schema is settled or when neither exists.
    */
   private async identity(dataset: Dataset): Promise<Identity | undefined> {
     if (!dataset.schemaSettled || !dataset.schema) return undefined;
+    const store = await this.store();
+    const scope = extractionScope(dataset.schema);
+    const imported = store.imported(dataset.file.path, 'askllm');
+    const importedScorer = imported?.fingerprint ? store.scorer(imported.fingerprint) : undefined;
+    if (importedScorer)
+      return {
+        stored: importedScorer,
+        imported: true,
+        scope,
+        key: scopedScorerKey(importedScorer.scorerKey, scope),
+      };
     const config = await this.config(dataset.uri);
     if (!config) return undefined;
-    const stored = (await this.store()).scorer(config.fingerprint);
+    const stored = store.scorer(config.fingerprint);
     if (!stored) return undefined;
-    const scope = extractionScope(dataset.schema);
-    return { config, stored, scope, key: scopedScorerKey(stored.scorerKey, scope) };
+    return {
+      config,
+      stored,
+      imported: false,
+      scope,
+      key: scopedScorerKey(stored.scorerKey, scope),
+    };
   }
 
   private config(uri: string): Promise<ScorerConfig | undefined> {

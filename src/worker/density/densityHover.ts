@@ -1,6 +1,7 @@
 /**
  * The DENSITY part of a row's hover: rank, score and what the score means, or why there is none.
  */
+import { importedText } from '../../shared/format/scoreFormat';
 import { codeSpan, escapeMarkdown, formatCount } from '../editor/markdown';
 import type { DensityColumn } from './densityService';
 
@@ -42,6 +43,7 @@ export function renderDensityHover(
         : ''),
     `*Embedded by* ${codeSpan(meta.model)} *(≤ ${formatCount(meta.maxTokens)} tokens), sketch R=${meta.rows} B=${meta.buckets}` +
       `${meta.hashesPerRow > 1 ? ` K=${meta.hashesPerRow}` : ''} w=${escapeMarkdown(String(meta.bandwidth))} seed=${meta.seed}*`,
+    ...(meta.imported ? [escapeMarkdown(`Scores ${importedText(meta.imported)}`)] : []),
   ];
   return lines;
 }

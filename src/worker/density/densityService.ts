@@ -499,6 +499,21 @@ export class DensityService {
     return { params, sketch, scores, points, shards, hasherDevice };
   }
 
+  /**
+   * Stores DENSITY results made elsewhere (imported `winnow density` outputs) as the dataset's
+   * results, in place of any computed here (`replaced`: there were such results); its column and
+   * hover show them from now on, until Compute Density replaces them in turn.
+   */
+  async importResults(dataset: Dataset, results: DensityResults): Promise<{ replaced: boolean }> {
+    if (this.running.has(dataset.uri))
+      throw new DensityError('DENSITY is being computed for this file: import once it is done.');
+    const before = await this.resultsFor(dataset).catch(() => undefined);
+    await mkdir(this.root(), { recursive: true });
+    await writeDensityResults(this.resultsPath(dataset), results);
+    this.results.set(dataset.uri, Promise.resolve(results));
+    return { replaced: before !== undefined && before.meta.imported === undefined };
+  }
+
   /** Stored results of a dataset (from memory, else from disk), or undefined. */
   async resultsFor(dataset: Dataset): Promise<DensityResults | undefined> {
     if (!this.options.storageDir()) return undefined;
@@ -528,6 +543,11 @@ export class DensityService {
     if (!results)
       throw new DensityError(
         'There are no DENSITY embeddings for this file yet: run "Winnow: Compute Density" first.',
+      );
+    if (results.meta.imported)
+      throw new DensityError(
+        'The DENSITY scores of this file were imported from winnow density outputs, whose ' +
+          'embeddings stay where they ran: run "Winnow: Compute Density" to embed it here.',
       );
     const path = join(this.root(), results.meta.embeddingFile);
     const header = await readStoreHeader(path);

@@ -193,6 +193,7 @@ function registerDensityColumn(deps: DensityDeps, service: DensityService): void
             hashesPerRow: m.hashesPerRow,
             bandwidth: m.bandwidth,
             seed: m.seed,
+            ...(m.imported ? { imported: m.imported } : {}),
           },
         },
       };

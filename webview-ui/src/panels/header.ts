@@ -1,10 +1,17 @@
 /**
  * The bar above the grid: file name, row count (or indexing progress), detected schema, invalid
- * line count, a compressed file's "read-only" and the Restricted Mode notice. A polite live region announces only milestones
+ * line count, a compressed file's "read-only", imported scores (with the manifest's model and
+ * prompt) and the Restricted Mode notice. A polite live region announces only milestones
  * (indexing finished, every line checked), not every progress tick.
  */
-import type { IndexState, RowStats, SchemaView } from '../../../src/shared/protocol/webview';
+import type {
+  IndexState,
+  RowStats,
+  SchemaView,
+  ScoreSourceView,
+} from '../../../src/shared/protocol/webview';
 import { codicon, el, formatCount, setText } from '../util/dom';
+import { importedScoresNote } from '../util/scoreText';
 
 interface Item {
   readonly root: HTMLSpanElement;
@@ -33,6 +40,7 @@ export class Header {
   private readonly trust = item('header-trust', 'shield');
   private readonly compressed = item('header-compressed', 'file-zip');
   private readonly notice = item('header-notice', 'warning');
+  private readonly imported = item('header-imported', 'cloud-download');
   private readonly live = el('span', 'visually-hidden', { 'aria-live': 'polite' });
 
   constructor() {
@@ -41,6 +49,7 @@ export class Header {
     this.compressed.root.classList.add('hidden');
     this.invalid.root.classList.add('hidden');
     this.notice.root.classList.add('hidden');
+    this.imported.root.classList.add('hidden');
     this.element.append(
       this.file.root,
       this.rows.root,
@@ -48,6 +57,7 @@ export class Header {
       this.invalid.root,
       this.notice.root,
       this.compressed.root,
+      this.imported.root,
       this.trust.root,
       this.live,
     );
@@ -122,6 +132,14 @@ export class Header {
       `Winnow reads this ${compression} file directly, without unpacking it. Keep/drop decisions ` +
       'are saved beside it (the .winnow.json sidecar) and export writes the kept rows; the file ' +
       'itself is never changed.';
+  }
+
+  /** Imported scores (Winnow: Import Scores): which, with the manifest's model and prompt. */
+  setSources(sources: ScoreSourceView): void {
+    const note = importedScoresNote(sources);
+    this.imported.root.classList.toggle('hidden', !note);
+    setText(this.imported.text, note?.text ?? '');
+    this.imported.root.title = note?.title ?? '';
   }
 
   setTrusted(trusted: boolean): void {

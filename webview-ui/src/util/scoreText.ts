@@ -4,7 +4,11 @@
  * model and prompt, the prompt tokens, DENSITY rank), worded the same way. Pure (no DOM):
  * unit-tested in Node.
  */
-import { formatProbability, standingText } from '../../../src/shared/format/scoreFormat';
+import {
+  formatProbability,
+  importedText,
+  standingText,
+} from '../../../src/shared/format/scoreFormat';
 import type { RowDetail, RowScores, ScoreSourceView } from '../../../src/shared/protocol/webview';
 
 type AskLlmSource = NonNullable<ScoreSourceView['askllm']>;
@@ -116,6 +120,7 @@ export function scoreTooltip(row: RowScores, sources: ScoreSourceView): string {
     if (a) {
       const tokens = tokensText(row, a, false);
       lines.push(scorerText(a) + (tokens ? ` · ${tokens}` : ''));
+      if (a.imported) lines.push(`Scores ${importedText(a.imported)}`);
     }
     const variant = variantText(row);
     if (variant) lines.push(`Variant (not the ASK-LLM score): ${variant}`);
@@ -149,6 +154,7 @@ export function scoreFacts(d: RowDetail): [string, string][] {
       `${a.promptName} · hash ${a.promptHash.slice(0, 12)}` +
         (a.answerTokens.length ? ` · answer ${a.answerTokens.join(' + ')}` : ''),
     ]);
+    if (a.imported) facts.push(['Scores', importedText(a.imported)]);
     if (a.health)
       facts.push([
         'Judge health',
@@ -177,7 +183,34 @@ export function scoreFacts(d: RowDetail): [string, string][] {
       'Sketch',
       `${dn.model} · ${count(dn.buckets)} buckets × ${dn.hashesPerRow} hashes · bandwidth ${dn.bandwidth} · seed ${dn.seed}`,
     ]);
+  if (dn?.imported) facts.push(['DENSITY scores', importedText(dn.imported)]);
   facts.push(['Length', `${count(d.chars)} characters · ${count(d.bytes)} bytes`]);
   if (d.fields.length) facts.push(['Fields', d.fields.join(', ')]);
   return facts;
+}
+
+/**
+ * The header's note on imported scores, or undefined when none are: the short text ("Imported
+ * scores: ASK-LLM by m · prompt p · DENSITY by e") and the full provenance for its tooltip.
+ */
+export function importedScoresNote(
+  sources: ScoreSourceView,
+): { text: string; title: string } | undefined {
+  const a = sources.askllm?.imported ? sources.askllm : undefined;
+  const d = sources.density?.imported ? sources.density : undefined;
+  if (!a && !d) return undefined;
+  const parts: string[] = [];
+  const title: string[] = [];
+  if (a?.imported) {
+    parts.push(`ASK-LLM by ${a.model} · prompt ${a.promptName}`);
+    title.push(
+      `ASK-LLM scores ${importedText(a.imported)}`,
+      `${scorerText(a)} · prompt hash ${a.promptHash.slice(0, 12)}`,
+    );
+  }
+  if (d?.imported) {
+    parts.push(`DENSITY by ${d.model}`);
+    title.push(`DENSITY scores ${importedText(d.imported)}`, `Embedded by ${d.model}`);
+  }
+  return { text: `Imported scores: ${parts.join(' · ')}`, title: title.join('\n') };
 }
