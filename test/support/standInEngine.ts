@@ -87,6 +87,24 @@ function promptCount(body: Json): number {
   return Array.isArray(v) && body.messages === undefined ? v.length : 1;
 }
 
+/**
+ * How a batching stand-in (`capacity`) spent its time, in milliseconds since it started: what a
+ * benchmark needs to tell the client's share of a run from the engine's own. Read it with
+ * `GET /stats` (from another process) or {@link StandInEngine.stepStats}; diff two readings.
+ */
+export interface StandInStepStats {
+  /** Steps run. */
+  steps: number;
+  /** Prompts the steps completed. */
+  prompts: number;
+  /** Idle: no step running and nothing queued (the engine waited for the client). */
+  idleMs: number;
+  /** Unused capacity of the steps run, as time: Σ serviceMs × (capacity − prompts) / capacity. */
+  underfillMs: number;
+  /** A step running: steps × serviceMs when this process's timers are on time, more when late. */
+  busyMs: number;
+}
+
 class HttpFailure extends Error {
   constructor(
     readonly status: number,
@@ -116,6 +134,14 @@ export class StandInEngine {
   /** Requests waiting for a step (see `capacity`). */
   private readonly queue: { prompts: number; resolve: () => void }[] = [];
   private stepping = false;
+  private readonly stats: StandInStepStats = {
+    steps: 0,
+    prompts: 0,
+    idleMs: 0,
+    underfillMs: 0,
+    busyMs: 0,
+  };
+  private idleSince = performance.now();
   private readonly routes: Record<string, Handler>;
 
   private constructor(options: StandInOptions) {
@@ -158,6 +184,12 @@ export class StandInEngine {
   /** The next `times` requests to a work route (or to `route`) meet `fault`. */
   inject(fault: StandInFault, times = 1, route?: string): void {
     for (let i = 0; i < times; i++) this.faults.push({ fault, route });
+  }
+
+  /** The step counters so far (idle time counted up to now). */
+  get stepStats(): StandInStepStats {
+    const idle = this.stepping ? 0 : performance.now() - this.idleSince;
+    return { ...this.stats, idleMs: this.stats.idleMs + idle };
   }
 
   /** Faults not met yet. */
@@ -248,6 +280,7 @@ export class StandInEngine {
         data: [{ id: this.o.modelName, object: 'model', max_model_len: 1024 }],
       };
     if (route === '/health') return { status: 'ok' };
+    if (route === '/stats') return this.stepStats;
     // TEI's GET /info names the served model.
     if (route === '/info') return { model_id: this.o.modelName, max_input_length: 512 };
     throw new HttpFailure(404, `no route ${route}`);
@@ -268,20 +301,32 @@ export class StandInEngine {
    * the stand-in's own reply work does not stretch them.
    */
   private step(begin = performance.now()): void {
+    const started = performance.now();
+    if (!this.stepping) this.stats.idleMs += started - this.idleSince;
     this.stepping = true;
-    let room = this.o.capacity ?? Infinity;
+    const capacity = this.o.capacity ?? Infinity;
+    let room = capacity;
     const batch: (() => void)[] = [];
     while (this.queue.length > 0 && (batch.length === 0 || this.queue[0].prompts <= room)) {
       const w = this.queue.shift() as { prompts: number; resolve: () => void };
       room -= w.prompts;
       batch.push(w.resolve);
     }
+    this.stats.steps++;
+    this.stats.prompts += capacity - room;
+    if (Number.isFinite(capacity))
+      this.stats.underfillMs += (this.o.serviceMs * Math.max(0, room)) / capacity;
     const end = begin + this.o.serviceMs;
     setTimeout(
       () => {
+        const now = performance.now();
+        this.stats.busyMs += now - started;
         for (const done of batch) done();
-        if (this.queue.length > 0) this.step(Math.max(end, performance.now() - this.o.serviceMs));
-        else this.stepping = false;
+        if (this.queue.length > 0) this.step(Math.max(end, now - this.o.serviceMs));
+        else {
+          this.stepping = false;
+          this.idleSince = now;
+        }
       },
       Math.max(0, end - performance.now()),
     );
