@@ -8,7 +8,7 @@
  * Routes: OpenAI `/v1/completions` and `/v1/chat/completions` with vLLM's extensions
  * (`logprob_token_ids`, `return_tokens_as_token_ids`, `chat_template_kwargs`, the
  * `--max-logprobs` cap), vLLM/SGLang `POST /tokenize`, SGLang `/generate`, llama.cpp
- * `/completion`, `/tokenize` (`content`) and `/apply-template`, Ollama `/api/generate` and
+ * `/completion`, `/tokenize` (`content`), `/detokenize` (vLLM's and llama.cpp's forms) and `/apply-template`, Ollama `/api/generate` and
  * `/api/chat`, OpenAI `/v1/embeddings` (vectors deliberately not unit length) and TEI `/embed`.
  *
  * Faults are injected on demand ({@link StandInEngine.inject}), an optional fixed service time
@@ -58,8 +58,10 @@ export interface StandInOptions {
   logprobTokenIds?: boolean;
   /** vLLM's `return_tokens_as_token_ids` (default true). */
   tokenIdsInReplies?: boolean;
-  /** `/tokenize` and `/apply-template` (default true). */
+  /** `/tokenize`, `/detokenize` and `/apply-template` (default true). */
   tokenize?: boolean;
+  /** `/detokenize` (default true; false plays an older server with `/tokenize` only). */
+  detokenize?: boolean;
   /** Log-probs in replies (default true; false plays a server that drops them). */
   logprobs?: boolean;
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
@@ -152,6 +154,7 @@ export class StandInEngine {
       logprobTokenIds: true,
       tokenIdsInReplies: true,
       tokenize: true,
+      detokenize: true,
       logprobs: true,
       ...options,
     };
@@ -160,6 +163,7 @@ export class StandInEngine {
       '/v1/chat/completions': b => this.chat(b),
       '/tokenize': b => this.tokenizeRoute(b),
       '/apply-template': b => this.applyTemplate(b),
+      '/detokenize': b => this.detokenizeRoute(b),
       '/generate': b => this.generate(b),
       '/completion': b => this.llamaCompletion(b),
       '/api/generate': b => this.ollama(b, false),
@@ -248,8 +252,7 @@ export class StandInEngine {
         throw new HttpFailure(401, 'invalid API key');
       if (req.method === 'GET') return this.send(res, 200, this.getRoute(route));
       const handler = this.routes[route];
-      if (!handler || (!this.o.tokenize && (route === '/tokenize' || route === '/apply-template')))
-        throw new HttpFailure(404, `no route ${route}`);
+      if (!handler || this.switchedOff(route)) throw new HttpFailure(404, `no route ${route}`);
       let body: Json;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
@@ -271,6 +274,12 @@ export class StandInEngine {
       const status = e instanceof HttpFailure ? e.status : 500;
       this.send(res, status, { error: { message: e instanceof Error ? e.message : String(e) } });
     }
+  }
+
+  /** Tokenizer routes the options switch off (404, as on a server without them). */
+  private switchedOff(route: string): boolean {
+    if (route === '/detokenize') return !this.o.tokenize || !this.o.detokenize;
+    return !this.o.tokenize && (route === '/tokenize' || route === '/apply-template');
   }
 
   private getRoute(route: string): unknown {
@@ -539,6 +548,16 @@ export class StandInEngine {
       tokens: ids,
       token_strs: body.return_token_strs === true ? ids.map(id => b.piece(id)) : null,
     };
+  }
+
+  /** vLLM's `{model, tokens}` → `{prompt}`; llama.cpp's `{tokens}` → `{content}`. */
+  private async detokenizeRoute(body: Json): Promise<unknown> {
+    if (!Array.isArray(body.tokens) || !body.tokens.every(t => typeof t === 'number'))
+      throw new HttpFailure(400, '`tokens` must be a list of token ids');
+    const text = this.o.brain.decode(body.tokens as number[]);
+    if (body.model === undefined) return { content: text };
+    this.checkModel(body);
+    return { prompt: text };
   }
 
   private async applyTemplate(body: Json): Promise<unknown> {
