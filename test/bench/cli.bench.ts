@@ -15,6 +15,9 @@
  *   request) / SERVICE. The rows are the real file's, repeated with a `copy` field so every line
  *   is distinct content (one request per row).
  *
+ * Remote rows are cut to --max-tokens (512) as locally: each row costs one POST /tokenize (no
+ * service time) before its request.
+ *
  * Usage: npm run bench:cli -- [--models tiny,flan,remote] [--rows N] [--flan-rows N]
  *        [--remote-rows N] [--service-ms MS] [--capacity P] [--concurrency C]
  *   tiny: the tiny-t5 fixture (2,000 rows by default); flan: a random-weight model of

@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     const idealMs = Math.ceil(rows / capacity) * serviceMs;
     console.log(
       `bench:remote: ${rows} rows of ${chars} characters; stand-in engine (separate process, synthetic answers) completing ${capacity} prompts per ${serviceMs} ms step; ` +
-        `client: ${concurrency} requests in flight × ${perRequest} prompts (${scorer.manifest.engine} ${scorer.manifest.api}, ${scorer.manifest.mode}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (a shared machine: compare the figures of one run)`,
+        `client: ${concurrency} requests in flight × ${perRequest} prompts (${scorer.manifest.engine} ${scorer.manifest.api}, ${scorer.manifest.mode}, truncation ${scorer.manifest.truncation}: ${scorer.manifest.truncation === 'tokens' ? 'one POST /tokenize per row before its request' : 'rows sent whole'}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (a shared machine: compare the figures of one run)`,
     );
     console.log(
       `ideal (a client that costs nothing): ${Math.round((rows / idealMs) * 1000)} rows/s`,
