@@ -1,7 +1,7 @@
 /**
  * Remote rows truncated as local scoring truncates them (docs/engines.md#truncation): a row
  * longer than the token limit scores the same (1e-5, and by log-probability) locally and through the stand-in's vLLM
- * routes, which cut the document with `/tokenize` + `/detokenize` (the tiny-qwen2 fixture's
+ * and llama.cpp routes, which cut the document with `/tokenize` + `/detokenize` (the tiny-qwen2 fixture's
  * tokenizer), through both the chat and the completions API. Sent whole, the same row scores
  * differently (so the check can fail). An engine without those endpoints sends rows whole and
  * says so (`truncation: "none"`). No real engine runs here.
@@ -59,24 +59,31 @@ async function localScores(api: EngineApi) {
   }
 }
 
-function remote(api: EngineApi, maxTokens: number, name: 'vllm' | 'openai' = 'vllm') {
+function remote(api: EngineApi, maxTokens: number, name: 'vllm' | 'llamacpp' | 'openai' = 'vllm') {
   return RemoteScorer.create({
     engine: name,
-    endpoint: `${engine.url}/v1`,
+    endpoint: name === 'llamacpp' ? engine.url : `${engine.url}/v1`,
     model: 'tiny',
     api,
     maxTokens,
+    // llama.cpp is top-k only: k = the whole (fixture) vocabulary, so every row gets its score.
+    ...(name === 'llamacpp' ? { topLogprobs: brain.vocabSize } : {}),
   });
 }
 
 describe('remote truncation', () => {
-  for (const api of ['chat', 'completions'] as const)
-    test(`vllm ${api}: a row over max tokens scores as locally (1e-5); sent whole it does not`, async () => {
+  for (const [name, api] of [
+    ['vllm', 'chat'],
+    ['vllm', 'completions'],
+    ['llamacpp', 'chat'],
+    ['llamacpp', 'completions'],
+  ] as const)
+    test(`${name} ${api}: a row over max tokens scores as locally (1e-5); sent whole it does not`, async () => {
       const want = await localScores(api);
       assert.ok(want[0]?.truncated && want[1]?.truncated, 'the long rows are truncated locally');
       assert.equal(want[2]?.truncated, false);
-      const cut = await remote(api, MAX_TOKENS);
-      const whole = await remote(api, 0);
+      const cut = await remote(api, MAX_TOKENS, name);
+      const whole = await remote(api, 0, name);
       try {
         assert.equal(cut.manifest.truncation, 'tokens');
         assert.equal(cut.manifest.maxTokens, MAX_TOKENS);
