@@ -89,6 +89,11 @@ export interface EngineFacts {
   readonly answerTokenSource: string;
   /** Longest prompt in tokens (the document is truncated to fit), where the engine knows it. */
   readonly maxTokens?: number;
+  /**
+   * Remote engines: `tokens` (documents cut to `maxTokens` by the engine's tokenizer, as local
+   * scoring cuts them) or `none` (rows sent whole; docs/engines.md#truncation).
+   */
+  readonly truncation?: 'tokens' | 'none';
   /** Who applies the chat template: `engine` (chat API), `local` (Winnow), or `none` (raw). */
   readonly chatTemplate: 'engine' | 'local' | 'none';
   /** The cache key of this configuration (32 hex): see the module comment. */

@@ -50,6 +50,7 @@ class RemoteEngine implements ScoringEngine {
       ...(r.upperBound !== undefined ? { upperBound: r.upperBound } : {}),
       ...(r.pNo !== undefined ? { pNo: r.pNo } : {}),
       ...(r.error !== undefined ? { error: r.error } : {}),
+      ...(r.tokens !== undefined ? { tokens: r.tokens, truncated: r.truncated ?? false } : {}),
     });
     const deliver = (rows: readonly { index: number; result: RemoteRowResult }[]) => {
       const fresh = rows.filter(({ index }) => !delivered[index]);
@@ -85,6 +86,7 @@ export const createRemoteEngine: EngineFactory = async o => {
       ...(o.maxLogprobs ? { topLogprobs: o.maxLogprobs } : {}),
       ...(prompt ? { prompt } : {}),
       answerVariants: o.answerVariants,
+      maxTokens: o.maxTokens,
       log: line => o.logger.info(line),
     },
     o.signal,
@@ -107,6 +109,8 @@ export const createRemoteEngine: EngineFactory = async o => {
     answerTokenSource: m.answerTokensFoundBy,
     chatTemplate: m.chatTemplate === 'none' ? 'none' : 'engine',
     scorerKey: scorer.scorerKey,
+    truncation: m.truncation,
+    ...(m.maxTokens !== undefined ? { maxTokens: m.maxTokens } : {}),
   };
   return new RemoteEngine(scorer, facts);
 };

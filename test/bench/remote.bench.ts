@@ -8,13 +8,21 @@
  *
  * Prints, for the same rows in the same run:
  * - sustained rows/s (goal ≥ 2,000 on the 2-core machine);
- * - the client's overhead as a share of the run, two ways:
- *   · wall overhead = (wall − ideal) / wall, where ideal = ⌈rows / capacity⌉ × service time
- *     is the run time of a client that costs nothing and keeps the engine's queue full: the
- *     share of the run the client adds (goal ≤ 5 %);
- *   · client CPU = the client process's CPU time (user + system) / wall, i.e. how much of one
- *     core the client needs at this rate;
- * - the same through the crash-safe score cache (group-committed fsyncs), as the CLI runs it.
+ * - the client's overhead as a share of the run (goal ≤ 5 %), from the stand-in's own step
+ *   counters (`GET /stats`, StandInStepStats), read before and after each run:
+ *   client overhead = (engine idle + unused step capacity − the last step's unavoidable
+ *   remainder) / wall: the time the engine waited for the client, i.e. what a client that costs
+ *   nothing would not have taken;
+ * - the engine's own lateness = (time stepping − steps × service time) / wall: the stand-in's
+ *   timers running late because the machine is busy (other processes, or the client on the same
+ *   cores). It is not the client's overhead, but it does make the run longer, so the older
+ *   figure, wall overhead = (wall − ideal) / wall with ideal = ⌈rows / capacity⌉ × service time,
+ *   which counts both, prints too;
+ * - client CPU = the client process's CPU time (user + system) / wall, i.e. how much of one
+ *   core the client needs at this rate;
+ * - the load average (1 min) after each run: on a loaded 2-core machine every figure moves.
+ * The same runs repeat through the crash-safe score cache (group-committed fsyncs), as the CLI
+ * runs them.
  *
  * Usage: npm run bench:remote -- [--rows N] [--service-ms MS] [--capacity PROMPTS_PER_STEP]
  *        [--concurrency C] [--per-request P] [--chars N] [--reps N]
@@ -27,7 +35,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScoreCache } from '../../src/core/askllm';
 import { RemoteScorer, scoreRemoteCached } from '../../src/core/engines';
-import { StandInEngine } from '../support/standInEngine';
+import { StandInEngine, type StandInStepStats } from '../support/standInEngine';
 import { syntheticBrain } from '../support/standInModel';
 
 const SERVER = 'WINNOW_BENCH_REMOTE_SERVER';
@@ -77,29 +85,60 @@ interface Measured {
   wallMs: number;
   cpuMs: number;
   idealMs: number;
+  /** Time the engine waited for the client (idle + unused capacity, less the last step's). */
+  clientMs: number;
+  /** Time the stand-in's steps ran past their service time. */
+  lateMs: number;
+  load: number;
 }
 
-async function measure(
-  label: string,
-  idealMs: number,
-  rows: number,
-  run: () => Promise<unknown>,
-): Promise<Measured> {
+/** The stand-in's step counters (`GET /stats`). */
+async function stats(url: string): Promise<StandInStepStats> {
+  return (await (await fetch(`${url}/stats`)).json()) as StandInStepStats;
+}
+
+interface Setup {
+  url: string;
+  idealMs: number;
+  rows: number;
+  capacity: number;
+  serviceMs: number;
+}
+
+async function measure(label: string, o: Setup, run: () => Promise<unknown>): Promise<Measured> {
+  const s0 = await stats(o.url);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await run();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  return { label, rows, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, idealMs };
+  const s1 = await stats(o.url);
+  const remainder = o.idealMs - (o.rows / o.capacity) * o.serviceMs;
+  const waited = s1.idleMs - s0.idleMs + (s1.underfillMs - s0.underfillMs) - remainder;
+  return {
+    label,
+    rows: o.rows,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    idealMs: o.idealMs,
+    clientMs: Math.max(0, waited),
+    lateMs: Math.max(0, s1.busyMs - s0.busyMs - (s1.steps - s0.steps) * o.serviceMs),
+    load: loadavg()[0],
+  };
 }
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 function report(m: Measured): void {
   const rate = m.rows / (m.wallMs / 1000);
-  const overhead = Math.max(0, (m.wallMs - m.idealMs) / m.wallMs);
+  const client = m.clientMs / m.wallMs;
+  const wallOver = Math.max(0, (m.wallMs - m.idealMs) / m.wallMs);
   console.log(
     `${m.label.padEnd(34)} ${Math.round(rate).toString().padStart(7)} rows/s ${rate >= 2000 ? '(goal ≥ 2,000: met)' : '(goal ≥ 2,000: NOT met)'}` +
-      `  wall ${(m.wallMs / 1000).toFixed(2)} s vs ideal ${(m.idealMs / 1000).toFixed(2)} s: overhead ${(overhead * 100).toFixed(1)} % ${overhead <= 0.05 ? '(goal ≤ 5 %: met)' : '(goal ≤ 5 %: NOT met)'}` +
-      `  client CPU ${((m.cpuMs / m.wallMs) * 100).toFixed(1)} % of one core`,
+      `  client overhead ${pct(client)} ${client <= 0.05 ? '(goal ≤ 5 %: met)' : '(goal ≤ 5 %: NOT met)'}` +
+      `  engine late ${pct(m.lateMs / m.wallMs)}` +
+      `  wall ${(m.wallMs / 1000).toFixed(2)} s vs ideal ${(m.idealMs / 1000).toFixed(2)} s (${pct(wallOver)})` +
+      `  client CPU ${pct(m.cpuMs / m.wallMs)} of one core  load ${m.load.toFixed(1)}`,
   );
 }
 
@@ -126,20 +165,21 @@ async function main(): Promise<void> {
     const idealMs = Math.ceil(rows / capacity) * serviceMs;
     console.log(
       `bench:remote: ${rows} rows of ${chars} characters; stand-in engine (separate process, synthetic answers) completing ${capacity} prompts per ${serviceMs} ms step; ` +
-        `client: ${concurrency} requests in flight × ${perRequest} prompts (${scorer.manifest.engine} ${scorer.manifest.api}, ${scorer.manifest.mode}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (a shared machine: compare the figures of one run)`,
+        `client: ${concurrency} requests in flight × ${perRequest} prompts (${scorer.manifest.engine} ${scorer.manifest.api}, ${scorer.manifest.mode}, truncation ${scorer.manifest.truncation}: ${scorer.manifest.truncation === 'tokens' ? 'one POST /tokenize per row before its request' : 'rows sent whole'}); ${cpus().length} cores, load average ${loadavg()[0].toFixed(1)} (a shared machine: compare the figures of one run)`,
     );
     console.log(
       `ideal (a client that costs nothing): ${Math.round((rows / idealMs) * 1000)} rows/s`,
     );
     await scorer.score(docs.slice(0, concurrency * perRequest)); // warm-up: connections, JIT
+    const setup: Setup = { url, idealMs, rows, capacity, serviceMs };
     // Alternating repetitions (the machine is shared: the median and the best both print); each
     // cached run gets a fresh cache, so every row is sent.
     const runs: Record<string, Measured[]> = { backend: [], 'backend + score cache': [] };
     for (let rep = 0; rep < reps; rep++) {
-      runs.backend.push(await measure('backend', idealMs, rows, () => scorer.score(docs)));
+      runs.backend.push(await measure('backend', setup, () => scorer.score(docs)));
       const cache = await ScoreCache.open(join(tmp, `scores-${rep}.log`));
       runs['backend + score cache'].push(
-        await measure('backend + score cache', idealMs, rows, () =>
+        await measure('backend + score cache', setup, () =>
           scoreRemoteCached(scorer, docs, { cache }),
         ),
       );

@@ -8,7 +8,7 @@
  * Routes: OpenAI `/v1/completions` and `/v1/chat/completions` with vLLM's extensions
  * (`logprob_token_ids`, `return_tokens_as_token_ids`, `chat_template_kwargs`, the
  * `--max-logprobs` cap), vLLM/SGLang `POST /tokenize`, SGLang `/generate`, llama.cpp
- * `/completion`, `/tokenize` (`content`) and `/apply-template`, Ollama `/api/generate` and
+ * `/completion`, `/tokenize` (`content`), `/detokenize` (vLLM's and llama.cpp's forms) and `/apply-template`, Ollama `/api/generate` and
  * `/api/chat`, OpenAI `/v1/embeddings` (vectors deliberately not unit length) and TEI `/embed`.
  *
  * Faults are injected on demand ({@link StandInEngine.inject}), an optional fixed service time
@@ -58,8 +58,10 @@ export interface StandInOptions {
   logprobTokenIds?: boolean;
   /** vLLM's `return_tokens_as_token_ids` (default true). */
   tokenIdsInReplies?: boolean;
-  /** `/tokenize` and `/apply-template` (default true). */
+  /** `/tokenize`, `/detokenize` and `/apply-template` (default true). */
   tokenize?: boolean;
+  /** `/detokenize` (default true; false plays an older server with `/tokenize` only). */
+  detokenize?: boolean;
   /** Log-probs in replies (default true; false plays a server that drops them). */
   logprobs?: boolean;
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
@@ -85,6 +87,24 @@ const WORK_ROUTES = new Set([
 function promptCount(body: Json): number {
   const v = body.prompt ?? body.text ?? body.input ?? body.inputs ?? body.messages;
   return Array.isArray(v) && body.messages === undefined ? v.length : 1;
+}
+
+/**
+ * How a batching stand-in (`capacity`) spent its time, in milliseconds since it started: what a
+ * benchmark needs to tell the client's share of a run from the engine's own. Read it with
+ * `GET /stats` (from another process) or {@link StandInEngine.stepStats}; diff two readings.
+ */
+export interface StandInStepStats {
+  /** Steps run. */
+  steps: number;
+  /** Prompts the steps completed. */
+  prompts: number;
+  /** Idle: no step running and nothing queued (the engine waited for the client). */
+  idleMs: number;
+  /** Unused capacity of the steps run, as time: Σ serviceMs × (capacity − prompts) / capacity. */
+  underfillMs: number;
+  /** A step running: steps × serviceMs when this process's timers are on time, more when late. */
+  busyMs: number;
 }
 
 class HttpFailure extends Error {
@@ -116,6 +136,14 @@ export class StandInEngine {
   /** Requests waiting for a step (see `capacity`). */
   private readonly queue: { prompts: number; resolve: () => void }[] = [];
   private stepping = false;
+  private readonly stats: StandInStepStats = {
+    steps: 0,
+    prompts: 0,
+    idleMs: 0,
+    underfillMs: 0,
+    busyMs: 0,
+  };
+  private idleSince = performance.now();
   private readonly routes: Record<string, Handler>;
 
   private constructor(options: StandInOptions) {
@@ -126,6 +154,7 @@ export class StandInEngine {
       logprobTokenIds: true,
       tokenIdsInReplies: true,
       tokenize: true,
+      detokenize: true,
       logprobs: true,
       ...options,
     };
@@ -134,6 +163,7 @@ export class StandInEngine {
       '/v1/chat/completions': b => this.chat(b),
       '/tokenize': b => this.tokenizeRoute(b),
       '/apply-template': b => this.applyTemplate(b),
+      '/detokenize': b => this.detokenizeRoute(b),
       '/generate': b => this.generate(b),
       '/completion': b => this.llamaCompletion(b),
       '/api/generate': b => this.ollama(b, false),
@@ -158,6 +188,12 @@ export class StandInEngine {
   /** The next `times` requests to a work route (or to `route`) meet `fault`. */
   inject(fault: StandInFault, times = 1, route?: string): void {
     for (let i = 0; i < times; i++) this.faults.push({ fault, route });
+  }
+
+  /** The step counters so far (idle time counted up to now). */
+  get stepStats(): StandInStepStats {
+    const idle = this.stepping ? 0 : performance.now() - this.idleSince;
+    return { ...this.stats, idleMs: this.stats.idleMs + idle };
   }
 
   /** Faults not met yet. */
@@ -216,8 +252,7 @@ export class StandInEngine {
         throw new HttpFailure(401, 'invalid API key');
       if (req.method === 'GET') return this.send(res, 200, this.getRoute(route));
       const handler = this.routes[route];
-      if (!handler || (!this.o.tokenize && (route === '/tokenize' || route === '/apply-template')))
-        throw new HttpFailure(404, `no route ${route}`);
+      if (!handler || this.switchedOff(route)) throw new HttpFailure(404, `no route ${route}`);
       let body: Json;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
@@ -241,6 +276,12 @@ export class StandInEngine {
     }
   }
 
+  /** Tokenizer routes the options switch off (404, as on a server without them). */
+  private switchedOff(route: string): boolean {
+    if (route === '/detokenize') return !this.o.tokenize || !this.o.detokenize;
+    return !this.o.tokenize && (route === '/tokenize' || route === '/apply-template');
+  }
+
   private getRoute(route: string): unknown {
     if (route === '/v1/models')
       return {
@@ -248,6 +289,7 @@ export class StandInEngine {
         data: [{ id: this.o.modelName, object: 'model', max_model_len: 1024 }],
       };
     if (route === '/health') return { status: 'ok' };
+    if (route === '/stats') return this.stepStats;
     // TEI's GET /info names the served model.
     if (route === '/info') return { model_id: this.o.modelName, max_input_length: 512 };
     throw new HttpFailure(404, `no route ${route}`);
@@ -268,20 +310,32 @@ export class StandInEngine {
    * the stand-in's own reply work does not stretch them.
    */
   private step(begin = performance.now()): void {
+    const started = performance.now();
+    if (!this.stepping) this.stats.idleMs += started - this.idleSince;
     this.stepping = true;
-    let room = this.o.capacity ?? Infinity;
+    const capacity = this.o.capacity ?? Infinity;
+    let room = capacity;
     const batch: (() => void)[] = [];
     while (this.queue.length > 0 && (batch.length === 0 || this.queue[0].prompts <= room)) {
       const w = this.queue.shift() as { prompts: number; resolve: () => void };
       room -= w.prompts;
       batch.push(w.resolve);
     }
+    this.stats.steps++;
+    this.stats.prompts += capacity - room;
+    if (Number.isFinite(capacity))
+      this.stats.underfillMs += (this.o.serviceMs * Math.max(0, room)) / capacity;
     const end = begin + this.o.serviceMs;
     setTimeout(
       () => {
+        const now = performance.now();
+        this.stats.busyMs += now - started;
         for (const done of batch) done();
-        if (this.queue.length > 0) this.step(Math.max(end, performance.now() - this.o.serviceMs));
-        else this.stepping = false;
+        if (this.queue.length > 0) this.step(Math.max(end, now - this.o.serviceMs));
+        else {
+          this.stepping = false;
+          this.idleSince = now;
+        }
       },
       Math.max(0, end - performance.now()),
     );
@@ -494,6 +548,16 @@ export class StandInEngine {
       tokens: ids,
       token_strs: body.return_token_strs === true ? ids.map(id => b.piece(id)) : null,
     };
+  }
+
+  /** vLLM's `{model, tokens}` → `{prompt}`; llama.cpp's `{tokens}` → `{content}`. */
+  private async detokenizeRoute(body: Json): Promise<unknown> {
+    if (!Array.isArray(body.tokens) || !body.tokens.every(t => typeof t === 'number'))
+      throw new HttpFailure(400, '`tokens` must be a list of token ids');
+    const text = this.o.brain.decode(body.tokens as number[]);
+    if (body.model === undefined) return { content: text };
+    this.checkModel(body);
+    return { prompt: text };
   }
 
   private async applyTemplate(body: Json): Promise<unknown> {

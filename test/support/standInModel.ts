@@ -29,6 +29,8 @@ export interface StandInBrain {
       kwargs?: Record<string, unknown>;
     },
   ): string;
+  /** Text of ids, special tokens skipped (as `/detokenize` and local truncation decode). */
+  decode(ids: readonly number[]): string;
   /** Token text as engines show it (decoded) and as a vocabulary piece. */
   tokenText(id: number): string;
   piece(id: number): string;
@@ -120,6 +122,7 @@ export async function fixtureBrain(
     vocabSize: inverse.size,
     encode: (text, addSpecial) => tok.encode(text, { add_special_tokens: addSpecial }),
     renderChat: (messages, opts) => renderWith(tok, messages, opts),
+    decode: ids => tok.decode([...ids], { skip_special_tokens: true }),
     tokenText: id => tok.decode([id], { skip_special_tokens: false }),
     piece: id => inverse.get(id) ?? `<${id}>`,
     async next(ids) {
@@ -172,6 +175,7 @@ export function syntheticBrain(yesId: number, noId: number, vocabSize = 32000): 
       return [fnv(text) % vocabSize];
     },
     renderChat: messages => messages.map(m => `<${m.role}>${m.content}`).join('') + '<assistant>',
+    decode: ids => ids.map(id => (id === yesId ? 'yes' : id === noId ? 'no' : `t${id}`)).join(''),
     tokenText: id => (id === yesId ? 'yes' : id === noId ? 'no' : `t${id}`),
     piece: id => (id === yesId ? 'yes' : id === noId ? 'no' : `t${id}`),
     async next(ids) {

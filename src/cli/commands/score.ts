@@ -184,6 +184,7 @@ function manifest(
     answerTokens: f.answerTokens,
     answerTokenSource: f.answerTokenSource,
     maxTokens: f.maxTokens ?? null,
+    ...(f.truncation ? { truncation: f.truncation } : {}),
     score: 'raw P(yes) over the full vocabulary at the first answer position',
     scorerKey: f.scorerKey,
     counts: {

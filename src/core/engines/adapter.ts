@@ -8,6 +8,7 @@ import type { PromptTemplate } from '../askllm/prompt';
 import { renderPrompt, sanitizeDocument } from '../askllm/prompt';
 import type { EngineHttp } from './http';
 import { RetryableError } from './retry';
+import type { EngineTokenizer } from './truncation';
 import type {
   AnswerToken,
   EngineApi,
@@ -69,6 +70,11 @@ export interface EngineAdapter {
    * prompt, and take the one extra token). Absent where the engine has no tokenize endpoint.
    */
   tokenizeAnswers?(words: readonly string[], signal?: AbortSignal): Promise<AnswerToken[]>;
+  /**
+   * The engine's tokenizer through its tokenize and detokenize endpoints, for truncating rows as
+   * local scoring does (truncation.ts). Absent where the engine has no such pair.
+   */
+  tokenizer?(): EngineTokenizer;
   /** One request for a batch of prompts: the first position's log-probs of each, in order. */
   logprobs(
     prompts: readonly RemotePrompt[],

@@ -12,7 +12,12 @@
  * made-up score, and is scored again by the next run. After many failed requests in a row the
  * run stops sending and marks the rest `error`.
  */
-import { PAPER_PROMPT_DECODER, type PromptTemplate, promptHash } from '../askllm/prompt';
+import {
+  PAPER_PROMPT_DECODER,
+  type PromptTemplate,
+  promptHash,
+  sanitizeDocument,
+} from '../askllm/prompt';
 import { type ScorerIdentity, scorerKey } from '../askllm/scoreCache';
 import type { AdapterContext, EngineAdapter, LogprobRequest } from './adapter';
 import { EngineHttp, EngineRequestError, endpointHost } from './http';
@@ -23,6 +28,7 @@ import { OpenAiAdapter } from './openai';
 import { probeEngine } from './probe';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from './retry';
 import { SglangAdapter } from './sglang';
+import { type EngineTokenizer, fitRemoteDocument } from './truncation';
 import {
   type AnswerToken,
   type EngineApi,
@@ -63,6 +69,12 @@ export interface RemoteScorerConfig {
   answerVariants?: readonly string[];
   /** Default `no` (for the normalised variant only). */
   negative?: string;
+  /**
+   * Prompt-token limit (local scoring's `maxTokens`, default 512): where the engine has tokenize
+   * and detokenize endpoints, each document is cut to fit as local scoring cuts it; elsewhere
+   * rows go whole (`truncation: "none"` in the manifest). 0 sends every row whole.
+   */
+  maxTokens?: number;
   /** Stop sending after this many failed requests in a row (default max(16, 2 × concurrency)). */
   maxConsecutiveFailures?: number;
   /** One line per event (retries, give-ups); never receives the API key. */
@@ -124,9 +136,10 @@ function remoteIdentity(
   c: { engine: RemoteEngineName; model: string; api: EngineApi },
   mode: string,
   template: PromptTemplate,
-  yes: readonly AnswerToken[],
-  no: readonly AnswerToken[],
+  answers: { yes: readonly AnswerToken[]; no: readonly AnswerToken[] },
+  maxTokens: number,
 ): ScorerIdentity {
+  const { yes, no } = answers;
   const byText = [...yes, ...no].some(a => a.id === undefined);
   const text = byText ? `/text:${JSON.stringify([...yes, ...no].map(a => a.continuation))}` : '';
   return {
@@ -136,7 +149,7 @@ function remoteIdentity(
     promptHash: promptHash(template),
     yesIds: byText ? [] : yes.map(a => a.id as number),
     noIds: byText ? [] : no.map(a => a.id as number),
-    maxTokens: 0,
+    maxTokens,
   };
 }
 
@@ -146,12 +159,40 @@ function errorLine(e: unknown): string {
   return text.length > 300 ? `${text.slice(0, 299)}…` : text || 'unknown error';
 }
 
+/**
+ * The engine's tokenizer for truncation, when it has one and it answers (a server without
+ * `/detokenize` gives 404: rows then go whole). Logs why not.
+ */
+async function truncationTokenizer(
+  adapter: EngineAdapter,
+  maxTokens: number,
+  retry: RetryPolicy,
+  signal: AbortSignal | undefined,
+): Promise<{ tok?: EngineTokenizer; note: string }> {
+  const tok = maxTokens > 0 ? adapter.tokenizer?.() : undefined;
+  if (maxTokens <= 0) return { note: 'rows sent whole (truncation: none; max tokens 0)' };
+  if (!tok)
+    return {
+      note: `rows sent whole (truncation: none: ${adapter.engine} has no tokenize + detokenize endpoints), so a row over ${maxTokens} tokens can score differently from local scoring`,
+    };
+  try {
+    const ids = await withRetries(() => tok.plainIds('Winnow truncation probe.', signal), retry);
+    await withRetries(() => tok.decode(ids.slice(0, 2), signal), retry);
+  } catch (e) {
+    if (!(e instanceof EngineRequestError)) throw e;
+    return { note: `rows sent whole (truncation: none: ${errorLine(e)})` };
+  }
+  return { tok, note: `documents cut to ${maxTokens} prompt tokens by ${tok.route}` };
+}
+
 interface RunSettings {
   concurrency: number;
   perRequest: number;
   retry: RetryPolicy;
   maxConsecutiveFailures: number;
   log?: (line: string) => void;
+  /** The engine's tokenizer when rows are truncated (manifest `truncation: tokens`). */
+  truncate?: { tok: EngineTokenizer; maxTokens: number };
 }
 
 type RowOutcome = { index: number; result: RemoteRowResult };
@@ -206,12 +247,14 @@ export class RemoteScorer {
         signal,
         log: config.log,
       });
+      const maxTokens = config.maxTokens ?? 512;
+      const cut = await truncationTokenizer(adapter, maxTokens, retry, signal);
       const identity = remoteIdentity(
         { ...config, api },
         probe.mode,
         template,
-        probe.yes,
-        probe.no,
+        probe,
+        cut.tok ? maxTokens : 0,
       );
       const manifest: EngineManifest = {
         engine: config.engine,
@@ -226,7 +269,9 @@ export class RemoteScorer {
         answerTokensFoundBy: probe.foundBy,
         promptId: template.id,
         promptHash: identity.promptHash,
-        probe: probe.note,
+        probe: `${probe.note}; ${cut.note}`,
+        truncation: cut.tok ? 'tokens' : 'none',
+        ...(cut.tok ? { maxTokens } : {}),
       };
       const ids = [...probe.yes, ...probe.no].map(a => a.id as number);
       const ask: LogprobRequest = probe.mode === 'exact' ? { ids, topK: 1 } : { topK };
@@ -236,9 +281,16 @@ export class RemoteScorer {
       );
       const maxConsecutiveFailures = config.maxConsecutiveFailures ?? Math.max(16, 2 * concurrency);
       config.log?.(
-        `${manifest.engine} at ${manifest.endpointHost}, model ${manifest.model}, ${api} API: ${probe.note}; answer tokens by ${probe.foundBy}`,
+        `${manifest.engine} at ${manifest.endpointHost}, model ${manifest.model}, ${api} API: ${manifest.probe}; answer tokens by ${probe.foundBy}`,
       );
-      const settings = { concurrency, perRequest, retry, maxConsecutiveFailures, log: config.log };
+      const settings: RunSettings = {
+        concurrency,
+        perRequest,
+        retry,
+        maxConsecutiveFailures,
+        log: config.log,
+        ...(cut.tok ? { truncate: { tok: cut.tok, maxTokens } } : {}),
+      };
       return new RemoteScorer(manifest, identity, adapter, http, ask, settings);
     } catch (e) {
       http.close();
@@ -292,10 +344,11 @@ export class RemoteScorer {
     documents: readonly string[],
     signal: AbortSignal | undefined,
   ): Promise<{ outcomes: RowOutcome[]; failed: boolean }> {
-    const prompts = rows.map(i => this.adapter.prompt(documents[i]));
     const { retry, log } = this.settings;
     const where = `${this.manifest.engine} at ${this.manifest.endpointHost}`;
     try {
+      const fitted = await this.fit(rows, documents, signal);
+      const prompts = fitted.map(f => this.adapter.prompt(f.document));
       const positions = await withRetries(
         () => this.adapter.logprobs(prompts, this.ask, signal),
         retry,
@@ -306,10 +359,11 @@ export class RemoteScorer {
           ),
       );
       const { answerTokens, negativeTokens } = this.manifest;
-      const outcomes = rows.map((index, k) => ({
-        index,
-        result: readAnswer(positions[k], answerTokens, negativeTokens),
-      }));
+      // Token counts go with scores only (the cache keeps them with scores, not with bounds).
+      const outcomes = rows.map((index, k) => {
+        const r = readAnswer(positions[k], answerTokens, negativeTokens);
+        return { index, result: r.status === 'ok' ? { ...r, ...fitted[k].facts } : r };
+      });
       return { outcomes, failed: false };
     } catch (e) {
       if (e instanceof EngineRequestError && rows.length > 1 && !signal?.aborted) {
@@ -326,6 +380,26 @@ export class RemoteScorer {
       }));
       return { outcomes, failed: !(e instanceof EngineRequestError) && !signal?.aborted };
     }
+  }
+
+  /** The rows' documents as they go into the prompt: cut to fit where rows are truncated. */
+  private async fit(
+    rows: readonly number[],
+    documents: readonly string[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ document: string; facts: Partial<RemoteRowResult> }[]> {
+    const t = this.settings.truncate;
+    if (!t) return rows.map(i => ({ document: documents[i], facts: {} }));
+    return Promise.all(
+      rows.map(async i => {
+        const f = await withRetries(
+          () => fitRemoteDocument(t.tok, sanitizeDocument(documents[i]), t.maxTokens, signal),
+          this.settings.retry,
+          signal,
+        );
+        return { document: f.document, facts: { tokens: f.tokens, truncated: f.truncated } };
+      }),
+    );
   }
 
   /** Closes the connections. */

@@ -53,7 +53,13 @@ class CacheWriter {
       if (result.status === 'ok')
         this.ok.push({
           hash,
-          score: { pYes: result.score as number, pNo, tokens: 0, truncated: false, ...this.ids },
+          score: {
+            pYes: result.score as number,
+            pNo,
+            tokens: result.tokens ?? 0,
+            truncated: result.truncated ?? false,
+            ...this.ids,
+          },
         });
       else if (result.status === 'bound')
         this.bounds.push({
@@ -89,7 +95,13 @@ class CacheWriter {
 /** The cached result of a row, if the cache has one under `key`. */
 function cachedResult(cache: ScoreCache, key: string, hash: string): RemoteRowResult | undefined {
   const s = cache.get(key, hash);
-  if (s) return { status: 'ok', score: s.pYes, ...(Number.isFinite(s.pNo) ? { pNo: s.pNo } : {}) };
+  if (s)
+    return {
+      status: 'ok',
+      score: s.pYes,
+      ...(Number.isFinite(s.pNo) ? { pNo: s.pNo } : {}),
+      ...(s.tokens > 0 ? { tokens: s.tokens, truncated: s.truncated } : {}),
+    };
   const b = cache.getBound(key, hash);
   if (b)
     return {

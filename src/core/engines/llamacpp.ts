@@ -9,6 +9,9 @@
  *   reply is then a list). Top-k only: there is no way to name token ids.
  * - `POST /tokenize` `{content, add_special: false, with_pieces: true}` → `{tokens: [{id,
  *   piece}]}`, for the answer tokens in context.
+ * - `POST /detokenize` `{tokens}` → `{content}`: with `/tokenize` (`add_special: true` for a
+ *   whole prompt, as `/completion` tokenises it) it cuts long rows as local scoring does
+ *   (truncation.ts).
  * - `POST /apply-template` `{messages}` → `{prompt}`: the model's chat template, rendered by the
  *   server.
  *
@@ -31,6 +34,7 @@ import {
 } from './adapter';
 import { answersByTokenizer } from './answerTokens';
 import { renderPrompt, sanitizeDocument } from '../askllm/prompt';
+import type { EngineTokenizer } from './truncation';
 import type { AnswerToken, EngineApi, PositionLogprobs, TemplateSide, TokenLogprob } from './types';
 
 /** Replaces the document while the chat template is rendered (cannot occur in a document). */
@@ -110,6 +114,34 @@ export class LlamaCppAdapter implements EngineAdapter {
 
   answerContext(): string {
     return this.wrap('');
+  }
+
+  tokenizer(): EngineTokenizer {
+    const ids = async (content: string, special: boolean, signal?: AbortSignal) => {
+      const reply = objectAt(
+        await this.ctx.http.post(
+          `${this.root}/tokenize`,
+          { content, add_special: special },
+          signal,
+        ),
+        'the /tokenize reply',
+      );
+      return arrayAt(reply.tokens, 'tokens').map(t => logprobAt(t, 'a token id'));
+    };
+    return {
+      route: 'POST /tokenize + /detokenize',
+      promptIds: (doc, signal) => ids(this.wrap(doc), true, signal),
+      plainIds: (text, signal) => ids(text, false, signal),
+      decode: async (tokens, signal) => {
+        const reply = objectAt(
+          await this.ctx.http.post(`${this.root}/detokenize`, { tokens: [...tokens] }, signal),
+          'the /detokenize reply',
+        );
+        if (typeof reply.content !== 'string')
+          throw new Error('POST /detokenize: the reply has no content');
+        return reply.content;
+      },
+    };
   }
 
   async tokenizeAnswers(words: readonly string[], signal?: AbortSignal): Promise<AnswerToken[]> {

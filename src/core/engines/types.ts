@@ -36,6 +36,10 @@ export interface RemoteRowResult {
   pNo?: number;
   /** `error` rows: the reason, in one line. */
   error?: string;
+  /** Prompt tokens by the engine's tokenizer, where rows are truncated (truncation: tokens). */
+  tokens?: number;
+  /** Whether the document was cut to fit `maxTokens` (truncation: tokens). */
+  truncated?: boolean;
 }
 
 /** How an answer token was identified. */
@@ -84,6 +88,14 @@ export interface EngineManifest {
   promptHash: string;
   /** What the probe saw, in one line. */
   probe: string;
+  /**
+   * `tokens`: each document is cut to fit `maxTokens` prompt tokens by the engine's tokenizer,
+   * as local scoring cuts it; `none`: rows are sent whole (no tokenize + detokenize endpoints,
+   * or truncation off), so a row longer than local's limit can score differently.
+   */
+  truncation: 'tokens' | 'none';
+  /** The prompt-token limit with `truncation: tokens`. */
+  maxTokens?: number;
 }
 
 /** The log-probability of one token at the first answer position. */

@@ -9,6 +9,9 @@
  * - `POST /tokenize` (at the server root, beside `/v1`): `{model, prompt, add_special_tokens}` or
  *   `{model, messages, add_generation_prompt | continue_final_message}` → `{tokens,
  *   token_strs}`, for the answer tokens in context.
+ * - `POST /detokenize` (beside `/tokenize`): `{model, tokens}` → `{prompt}`; with `/tokenize` it
+ *   truncates long rows as local scoring does (truncation.ts). Reference:
+ *   https://docs.vllm.ai/en/latest/serving/openai_compatible_server.html
  * - `--max-logprobs` caps k (default 20). Log-probs are raw (before temperature and processors)
  *   unless the server runs with another `--logprobs-mode`.
  *
@@ -18,6 +21,7 @@
 import { type LogprobRequest, promptText } from './adapter';
 import { answersByTokenizer, answersFromIds, type TokenizeText } from './answerTokens';
 import { OpenAiAdapter } from './openai';
+import type { EngineTokenizer } from './truncation';
 import type { AnswerToken, RemoteEngineName } from './types';
 
 /** The chat-template arguments local scoring renders with. */
@@ -55,6 +59,36 @@ export class VllmAdapter extends OpenAiAdapter {
       throw new Error('POST /tokenize: the reply has no token list');
     const pieces = Array.isArray(reply.token_strs) ? (reply.token_strs as string[]) : undefined;
     return { ids: reply.tokens as number[], pieces };
+  }
+
+  tokenizer(): EngineTokenizer {
+    const chat = this.api === 'chat';
+    return {
+      route: 'POST /tokenize + /detokenize',
+      promptIds: async (doc, signal) => {
+        const content = promptText(this.ctx.template, doc);
+        const body = chat
+          ? {
+              messages: [{ role: 'user', content }],
+              add_generation_prompt: true,
+              chat_template_kwargs: CHAT_TEMPLATE_KWARGS,
+            }
+          : { prompt: content, add_special_tokens: true };
+        return (await this.tokenizeBody(body, signal)).ids;
+      },
+      plainIds: async (text, signal) =>
+        (await this.tokenizeBody({ prompt: text, add_special_tokens: false }, signal)).ids,
+      decode: async (ids, signal) => {
+        const reply = (await this.ctx.http.post(
+          `${this.root}/detokenize`,
+          { model: this.ctx.model, tokens: [...ids] },
+          signal,
+        )) as { prompt?: unknown };
+        if (typeof reply?.prompt !== 'string')
+          throw new Error('POST /detokenize: the reply has no prompt text');
+        return reply.prompt;
+      },
+    };
   }
 
   async tokenizeAnswers(words: readonly string[], signal?: AbortSignal): Promise<AnswerToken[]> {

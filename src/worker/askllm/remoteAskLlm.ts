@@ -62,6 +62,7 @@ export class RemoteAskLlmScorer implements RunScorer {
       concurrency: settings.engineConcurrency > 0 ? settings.engineConcurrency : undefined,
       prompt,
       answerVariants: settings.answerVariants,
+      maxTokens: settings.maxTokens,
       log: line => logger.info(line),
     });
     const m = remote.manifest;
@@ -84,7 +85,7 @@ export class RemoteAskLlmScorer implements RunScorer {
       // Judge health (variants of the answers) is measured by the local scorer only.
       yesVariants: [],
       noVariants: [],
-      maxTokens: 0,
+      maxTokens: m.maxTokens ?? 0,
       chatTemplate: m.chatTemplate !== 'none',
       scorerKey: remote.scorerKey,
     };
@@ -113,8 +114,8 @@ export class RemoteAskLlmScorer implements RunScorer {
             pYes: result.score,
             pNo,
             normalizedVariant: normalizedYes(result.score, pNo),
-            tokens: 0,
-            truncated: false,
+            tokens: result.tokens ?? 0,
+            truncated: result.truncated ?? false,
             cached,
           };
           scores[index] = s;
