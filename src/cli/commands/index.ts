@@ -8,6 +8,7 @@ import { embedCommand } from './embed';
 import { exportCommand } from './export';
 import { infoCommand } from './info';
 import { lspCommand } from './lsp';
+import { mapCommand } from './map';
 import { mergeCommand } from './merge';
 import { sampleCommand } from './sample';
 import { scoreCommand } from './score';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   scoreCommand,
   embedCommand,
   densityCommand,
+  mapCommand,
   sampleCommand,
   exportCommand,
   mergeCommand,
