@@ -2,6 +2,7 @@
 import type { Command } from '../command';
 import { calibrateCommand } from './calibrate';
 import { compareCommand } from './compare';
+import { dedupCommand } from './dedup';
 import { densityCommand } from './density';
 import { distillCommand } from './distill';
 import { embedCommand } from './embed';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   embedCommand,
   densityCommand,
   mapCommand,
+  dedupCommand,
   sampleCommand,
   exportCommand,
   mergeCommand,
