@@ -138,6 +138,11 @@ export class DatasetView {
     return this.rows ? this.rows[position] : position;
   }
 
+  /** The judge A/B of the view's two scorers (its flips), once a second scorer is chosen. */
+  get comparison(): ComparisonResult | undefined {
+    return sourceComparison(this.source);
+  }
+
   /** The position of `row` in the view, or -1. */
   positionOf(row: number): number {
     if (!this.rows) return row < this.source.rowCount ? row : -1;
