@@ -25,7 +25,8 @@ import { loadEmbeddingModel, type DensityEmbedder } from '../worker/density/embe
 import { connectRemoteEmbedder } from '../worker/density/remoteEmbedder';
 import { ModelLoadError, NoDeviceError } from '../worker/runtime';
 import { errorText, type Logger } from '../worker/logger';
-import { rowBlocks, rowText, type CliDataset, type LineCounts } from './dataset';
+import type { CommandContext } from './command';
+import { openDataset, rowBlocks, rowText, type CliDataset, type LineCounts } from './dataset';
 import { CliError } from './errors';
 import type { Progress } from './progress';
 import type { Shard } from './shard';
@@ -144,6 +145,47 @@ export async function openEmbedder(
   } catch (e) {
     await model.dispose();
     throw e;
+  }
+}
+
+/** What {@link withEmbedder} needs of a command's context. */
+type EmbedderContext = Pick<CommandContext, 'progress' | 'logger' | 'signal'>;
+
+/**
+ * Loads the embedder under a `loading` progress phase (openEmbedder), runs `body` with it and
+ * closes it, whatever `body` does.
+ */
+export async function withEmbedder<T>(
+  ctx: EmbedderContext,
+  storage: string,
+  ds: CliDataset,
+  settings: EmbedderSettings,
+  body: (e: Embedder) => Promise<T>,
+): Promise<T> {
+  ctx.progress.phase('loading', 1, 'model');
+  const e = await openEmbedder(storage, ds, settings, ctx.logger, ctx.signal);
+  ctx.progress.update({ done: 1 });
+  ctx.progress.end();
+  try {
+    return await body(e);
+  } finally {
+    await e.close();
+  }
+}
+
+/** Opens the dataset `file`, then the embedder (withEmbedder); closes both after `body`. */
+export async function withDatasetAndEmbedder<T>(
+  ctx: EmbedderContext,
+  file: string,
+  storage: string,
+  settings: EmbedderSettings,
+  body: (ds: CliDataset, e: Embedder) => Promise<T>,
+): Promise<T> {
+  const ds = await openDataset(file);
+  try {
+    return await withEmbedder(ctx, storage, ds, settings, e => body(ds, e));
+  } finally {
+    await ds.close();
   }
 }
 

@@ -11,7 +11,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DatasetView, type ViewSource } from '../../src/core/dataset/datasetView';
 import { DecisionColumn, DROP, KEEP, UNDECIDED } from '../../src/core/dataset/decisions';
-import { rankFractions, schemaCategories, viewMask } from '../../src/core/dataset/mapColumns';
+import {
+  FLIP_AGREE,
+  FLIP_FLIP,
+  FLIP_NONE,
+  flipCategories,
+  rankFractions,
+  schemaCategories,
+  viewMask,
+} from '../../src/core/dataset/mapColumns';
+import { cachedComparison } from '../../src/core/dataset/comparisonView';
 import { RowColumns, scanRows } from '../../src/core/dataset/rowColumns';
 import {
   decodeColumns,
@@ -31,7 +40,7 @@ import {
   toScreen,
   zoomAt,
 } from '../../webview-ui/src/map/geometry';
-import { pointColors } from '../../webview-ui/src/map/palette';
+import { AGREE_COLOR, FLIP_COLOR, NONE_COLOR, pointColors } from '../../webview-ui/src/map/palette';
 import { SpatialIndex } from '../../webview-ui/src/map/spatialIndex';
 
 const N = 12;
@@ -189,6 +198,45 @@ describe('colour columns', () => {
     const { rgba, range } = pointColors('score', { rowCount: N, score: Float32Array.from(SCORES) });
     assert.deepEqual(range, [Math.fround(0.1), Math.fround(0.9)]);
     assert.equal(rgba.length, 4 * N);
+  });
+
+  test("judge A/B flips: the comparison's flips, agreement, rows not scored by both", () => {
+    const n = 200;
+    const a = Float32Array.from({ length: n }, (_, i) => (i === 7 ? NaN : ((i * 37) % n) / n));
+    // B agrees with A except on every tenth row, where it is reversed.
+    const b = Float32Array.from(a, (v, i) => (i % 10 === 0 ? 1 - v : v));
+    b[9] = NaN;
+    const decisions = new DecisionColumn();
+    decisions.resize(n);
+    const c = cachedComparison(
+      a,
+      b,
+      decisions,
+      n,
+      {
+        a: { id: 'a', label: 'A', scored: n - 1, current: true },
+        b: { id: 'b', label: 'B', scored: n - 1, current: false },
+      },
+      0.9,
+    );
+    const cats = flipCategories(c.flipMask, a, b, n);
+    assert.equal(cats[7], FLIP_NONE);
+    assert.equal(cats[9], FLIP_NONE);
+    let flips = 0;
+    for (let i = 0; i < n; i++) {
+      if (cats[i] === FLIP_FLIP) {
+        flips++;
+        assert.equal(c.flipMask[i], 1);
+        assert.equal(i % 10, 0, `row ${i} flips only where B is reversed`);
+      } else if (i !== 7 && i !== 9) assert.equal(cats[i], FLIP_AGREE, `row ${i}`);
+    }
+    assert.ok(flips > 0);
+    const { rgba } = pointColors('flips', { rowCount: n, flips: cats });
+    const color = (i: number) => [...rgba.subarray(4 * i, 4 * i + 3)];
+    const firstFlip = cats.indexOf(FLIP_FLIP);
+    assert.deepEqual(color(firstFlip), FLIP_COLOR);
+    assert.deepEqual(color(cats.indexOf(FLIP_AGREE)), AGREE_COLOR);
+    assert.deepEqual(color(7), NONE_COLOR);
   });
 });
 

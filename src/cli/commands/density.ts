@@ -16,12 +16,12 @@ import { removeStaleTempFiles } from '../../core/jsonl';
 import type { OptionTable, Flags } from '../args';
 import { fileArgument } from '../args';
 import { shardCacheDir, type Command, type CommandContext, type CommandOutcome } from '../command';
-import { openDataset, schemaFacts, type CliDataset } from '../dataset';
+import { schemaFacts, type CliDataset } from '../dataset';
 import {
   embedShard,
   embeddedRecords,
-  openEmbedder,
   sketchAndScore,
+  withDatasetAndEmbedder,
   type Embedder,
   type EmbedCounts,
   type ShardRows,
@@ -125,26 +125,10 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
   const p = plan(flags);
   const shard = resolveShard(flags.string('shard'), flags.string('shard-count'), ctx.env);
   const settings = embedderSettings(flags, ctx.cacheDir, ctx.env);
-  const ds = await openDataset(file);
-  try {
-    ctx.progress.phase('loading', 1, 'model');
-    const e = await openEmbedder(
-      shardCacheDir(ctx.cacheDir, shard),
-      ds,
-      settings,
-      ctx.logger,
-      ctx.signal,
-    );
-    ctx.progress.update({ done: 1 });
-    ctx.progress.end();
-    try {
-      return await passes(ctx, { ds, e, p, shard, batchSize: settings.batchSize, t0 });
-    } finally {
-      await e.close();
-    }
-  } finally {
-    await ds.close();
-  }
+  const storage = shardCacheDir(ctx.cacheDir, shard);
+  return await withDatasetAndEmbedder(ctx, file, storage, settings, (ds, e) =>
+    passes(ctx, { ds, e, p, shard, batchSize: settings.batchSize, t0 }),
+  );
 }
 
 /** Embedding, pass 1 and/or pass 2, and the files they write. */

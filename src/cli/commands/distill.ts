@@ -16,7 +16,7 @@ import { fileArgument } from '../args';
 import { pickColumn, readCachedColumns, readFileLabels, type CachedColumn } from '../cachedScores';
 import type { Command, CommandContext, CommandOutcome } from '../command';
 import { openDataset, schemaFacts, type CliDataset } from '../dataset';
-import { embedShard, openEmbedder } from '../densityRun';
+import { embedShard, withEmbedder } from '../densityRun';
 import { CliError, ExitCode } from '../errors';
 import { count } from '../progress';
 import {
@@ -160,11 +160,7 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
     const judge = pickColumn(columns, flags.string('scorer'), file, storage);
     const density = await densityOf(flags.string('density'), rows.hashes);
     const labels = await readFileLabels(ds, rows, flags.string('decisions'));
-    ctx.progress.phase('loading', 1, 'model');
-    const e = await openEmbedder(storage, ds, settings, ctx.logger);
-    ctx.progress.update({ done: 1 });
-    ctx.progress.end();
-    try {
+    return await withEmbedder(ctx, storage, ds, settings, async e => {
       const embedded = await embedShard(e, ds, WHOLE, settings, ctx.progress, ctx.signal);
       if (embedded.rows.length !== rows.hashes.length)
         throw new CliError(`${file} changed while it was read; run winnow distill again`);
@@ -180,9 +176,7 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
       const o = await writeScores(out, format, rows.lines, rows.hashes, r);
       await writeManifest(manifestOf(out), manifest(ds, judge, e.model.modelId, r, o, sampling));
       return outcome(judge, r, o, fitMs, sampling);
-    } finally {
-      await e.close();
-    }
+    });
   } finally {
     await ds.close();
   }

@@ -6,8 +6,7 @@
 import type { OptionTable } from '../args';
 import { fileArgument } from '../args';
 import { shardCacheDir, type Command, type CommandContext, type CommandOutcome } from '../command';
-import { openDataset } from '../dataset';
-import { embedShard, openEmbedder } from '../densityRun';
+import { embedShard, withDatasetAndEmbedder } from '../densityRun';
 import { ExitCode } from '../errors';
 import { count } from '../progress';
 import { resolveShard, shardFacts } from '../shard';
@@ -21,53 +20,37 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
   const file = fileArgument(flags, 'embed');
   const shard = resolveShard(flags.string('shard'), flags.string('shard-count'), ctx.env);
   const settings = embedderSettings(flags, ctx.cacheDir, ctx.env);
-  const ds = await openDataset(file);
-  try {
-    ctx.progress.phase('loading', 1, 'model');
-    const e = await openEmbedder(
-      shardCacheDir(ctx.cacheDir, shard),
-      ds,
-      settings,
-      ctx.logger,
-      ctx.signal,
-    );
-    ctx.progress.update({ done: 1 });
-    ctx.progress.end();
-    try {
-      const { counts: c } = await embedShard(e, ds, shard, settings, ctx.progress, ctx.signal);
-      const failures = [...c.failed.values()].length;
-      return {
-        code: failures > 0 ? ExitCode.incomplete : ExitCode.ok,
-        summary: {
-          engine: e.model.remote?.engine ?? 'local',
-          endpointHost: e.model.remote?.host ?? null,
-          model: e.model.modelId,
-          device: e.model.device,
-          dim: e.model.dim,
-          cache: e.store.path,
-          shard: shardFacts(shard),
-          counts: {
-            lines: c.lines,
-            rows: c.rows,
-            cached: c.cached,
-            embedded: c.embedded,
-            truncated: c.truncated,
-            error: failures,
-          },
-          elapsedMs: Math.round(performance.now() - t0),
+  const storage = shardCacheDir(ctx.cacheDir, shard);
+  return await withDatasetAndEmbedder(ctx, file, storage, settings, async (ds, e) => {
+    const { counts: c } = await embedShard(e, ds, shard, settings, ctx.progress, ctx.signal);
+    const failures = [...c.failed.values()].length;
+    return {
+      code: failures > 0 ? ExitCode.incomplete : ExitCode.ok,
+      summary: {
+        engine: e.model.remote?.engine ?? 'local',
+        endpointHost: e.model.remote?.host ?? null,
+        model: e.model.modelId,
+        device: e.model.device,
+        dim: e.model.dim,
+        cache: e.store.path,
+        shard: shardFacts(shard),
+        counts: {
+          lines: c.lines,
+          rows: c.rows,
+          cached: c.cached,
+          embedded: c.embedded,
+          truncated: c.truncated,
+          error: failures,
         },
-        lines: [
-          `Embedded ${count(c.rows)} rows with ${e.model.modelId} (${e.model.device}, ${e.model.dim} dimensions): ` +
-            `${count(c.embedded)} new, ${count(c.cached)} from the cache${failures ? `, ${count(failures)} failed` : ''}`,
-          `Cache: ${e.store.path}`,
-        ],
-      };
-    } finally {
-      await e.close();
-    }
-  } finally {
-    await ds.close();
-  }
+        elapsedMs: Math.round(performance.now() - t0),
+      },
+      lines: [
+        `Embedded ${count(c.rows)} rows with ${e.model.modelId} (${e.model.device}, ${e.model.dim} dimensions): ` +
+          `${count(c.embedded)} new, ${count(c.cached)} from the cache${failures ? `, ${count(failures)} failed` : ''}`,
+        `Cache: ${e.store.path}`,
+      ],
+    };
+  });
 }
 
 export const embedCommand: Command = {

@@ -2,12 +2,14 @@
 import type { Command } from '../command';
 import { calibrateCommand } from './calibrate';
 import { compareCommand } from './compare';
+import { dedupCommand } from './dedup';
 import { densityCommand } from './density';
 import { distillCommand } from './distill';
 import { embedCommand } from './embed';
 import { exportCommand } from './export';
 import { infoCommand } from './info';
 import { lspCommand } from './lsp';
+import { mapCommand } from './map';
 import { mergeCommand } from './merge';
 import { sampleCommand } from './sample';
 import { scoreCommand } from './score';
@@ -16,6 +18,8 @@ export const COMMANDS: readonly Command[] = [
   scoreCommand,
   embedCommand,
   densityCommand,
+  mapCommand,
+  dedupCommand,
   sampleCommand,
   exportCommand,
   mergeCommand,

@@ -138,6 +138,11 @@ export class DatasetView {
     return this.rows ? this.rows[position] : position;
   }
 
+  /** The judge A/B of the view's two scorers (its flips), once a second scorer is chosen. */
+  get comparison(): ComparisonResult | undefined {
+    return sourceComparison(this.source);
+  }
+
   /** The position of `row` in the view, or -1. */
   positionOf(row: number): number {
     if (!this.rows) return row < this.source.rowCount ? row : -1;
@@ -458,22 +463,49 @@ function onePerGroupTarget(
   if (keepRule === 'best' && !scores?.askllm)
     throw new Error('There are no ASK-LLM scores yet: keep the first row of each group instead.');
   const groups = DuplicateGroups.fromRowGroups(dup.groups, dup.count);
-  const { keep, drop } = groups.keepOne(keepRule, scores?.askllm?.values);
-  const fmt = (n: number) => n.toLocaleString('en-US');
-  const how = keepRule === 'best' ? 'the highest ASK-LLM score' : 'the first row';
+  const { keep, drop, rule, label } = keepOnePerGroup(
+    groups,
+    dup.threshold,
+    keepRule,
+    scores?.askllm?.values,
+    at,
+  );
   return {
     rows: Uint32Array.from([...keep, ...drop]),
     mixed: { keep: Uint32Array.from(keep), drop: Uint32Array.from(drop) },
+    rule,
+    label,
+  };
+}
+
+/**
+ * "Keep one per group" over near-duplicate groups (the view's and `winnow dedup --keep`): the
+ * rows to keep (one per group) and drop, the rule recorded with them, and its label.
+ * @param scores Per row ASK-LLM score (NaN: not scored); needed for `best`.
+ */
+export function keepOnePerGroup(
+  groups: DuplicateGroups,
+  threshold: number,
+  keepRule: 'best' | 'first',
+  scores: ArrayLike<number> | undefined,
+  at: string,
+): { keep: number[]; drop: number[]; rule: DecisionRule; label: string } {
+  const { keep, drop } = groups.keepOne(keepRule, scores);
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const how = keepRule === 'best' ? 'the highest ASK-LLM score' : 'the first row';
+  return {
+    keep,
+    drop,
     rule: {
       kind: 'duplicates',
       decision: 'drop',
       rows: keep.length + drop.length,
       keep: keepRule,
-      groups: dup.count,
-      threshold: dup.threshold,
+      groups: groups.count,
+      threshold,
       at,
     },
-    label: `Keep one per group (${how}): keep ${fmt(keep.length)}, drop ${fmt(drop.length)} of ${fmt(dup.count)} near-duplicate groups`,
+    label: `Keep one per group (${how}): keep ${fmt(keep.length)}, drop ${fmt(drop.length)} of ${fmt(groups.count)} near-duplicate groups`,
   };
 }
 

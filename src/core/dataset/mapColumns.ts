@@ -67,3 +67,27 @@ export function viewMask(rows: Uint32Array | null, rowCount: number): Uint8Array
 export function ownBuffer(a: Float32Array | Int32Array | Uint32Array | Uint8Array): ArrayBuffer {
   return a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength) as ArrayBuffer;
 }
+
+/** Judge A/B category per row: agree, flip (one scorer keeps, the other drops), not compared. */
+export const FLIP_AGREE = 0;
+export const FLIP_FLIP = 1;
+export const FLIP_NONE = 255;
+
+/**
+ * The judge A/B flips of each row for the map: {@link FLIP_FLIP} where `flipMask` says the two
+ * scorers disagree at the comparison's thresholds, {@link FLIP_AGREE} where both scored the row
+ * and agree, {@link FLIP_NONE} where either did not score it.
+ */
+export function flipCategories(
+  flipMask: Uint8Array,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  rowCount: number,
+): Uint8Array {
+  const out = new Uint8Array(rowCount).fill(FLIP_NONE);
+  for (let i = 0; i < rowCount; i++) {
+    const scored = i < a.length && i < b.length && a[i] === a[i] && b[i] === b[i];
+    if (scored) out[i] = flipMask[i] === 1 ? FLIP_FLIP : FLIP_AGREE;
+  }
+  return out;
+}

@@ -42,3 +42,21 @@ export {
   writeMapFile,
 } from './mapFiles';
 export type { MapFile, MapFileMeta } from './mapFiles';
+export {
+  cachedGroups,
+  cachedLayout,
+  groupsKey,
+  layoutKey,
+  mapItems,
+  readCachedGroups,
+  readItemVectors,
+} from './mapCache';
+export type {
+  CachedGroups,
+  CachedLayout,
+  GroupsMeta,
+  LayoutMeta,
+  MapCachePhase,
+  MapCacheProgress,
+  MapItems,
+} from './mapCache';

@@ -6,6 +6,7 @@
 import type * as vscode from 'vscode';
 import type { DatasetView } from '../../core/dataset/datasetView';
 import {
+  flipCategories,
   ownBuffer,
   rankFractions,
   schemaCategories,
@@ -98,6 +99,11 @@ export class MapBridge {
     const usable = scores && scores.rowCount === rowCount ? scores : undefined;
     const schema = schemaCategories(this.document.columns, rowCount);
     const dup = usable?.duplicates;
+    const comparison = usable?.askllm && usable.compare ? this.view().comparison : undefined;
+    const flips =
+      comparison && usable?.askllm && usable.compare
+        ? flipCategories(comparison.flipMask, usable.askllm.values, usable.compare.values, rowCount)
+        : undefined;
     return {
       ...(usable?.askllm ? { score: ownBuffer(usable.askllm.values.subarray(0, rowCount)) } : {}),
       ...(usable?.density
@@ -108,6 +114,7 @@ export class MapBridge {
       ...(dup
         ? { groups: ownBuffer(dup.groups.subarray(0, rowCount)), groupCount: dup.count }
         : {}),
+      ...(flips ? { flips: ownBuffer(flips) } : {}),
     };
   }
 

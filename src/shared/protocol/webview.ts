@@ -726,6 +726,11 @@ export interface MapResponse {
     /** Int32 near-duplicate group, −1 = none (absent: groups not found yet). */
     readonly groups?: ArrayBuffer;
     readonly groupCount?: number;
+    /**
+     * Uint8 judge A/B per row: 0 the two scorers agree, 1 a flip, 255 not scored by both
+     * (absent: no second scorer chosen in the Judge A/B panel).
+     */
+    readonly flips?: ArrayBuffer;
   };
   readonly state?: {
     /** Uint8 decision code per row: 0 undecided, 1 keep, 2 drop. */

@@ -156,6 +156,17 @@ function throwIfUnavailable(dataset: Dataset): void {
 }
 
 /** DENSITY state of the worker: loaded embedder, open caches, results per dataset. */
+/**
+ * `<name>-<12 hex of the path>`: readable and unique per dataset path; the DENSITY results and
+ * the map's cache files of a dataset are `<storage>/density/<id>.<suffix>` (the CLI's too).
+ */
+export function datasetCacheId(path: string): string {
+  const name = basename(path)
+    .replace(/[^\w.-]+/g, '_')
+    .slice(0, 60);
+  return `${name}-${createHash('sha256').update(path).digest('hex').slice(0, 12)}`;
+}
+
 export class DensityService {
   private model:
     { signature: string; apiKey: string | undefined; model: Promise<DensityEmbedder> } | undefined;
@@ -181,13 +192,8 @@ export class DensityService {
     return join(dir, 'density');
   }
 
-  /** `<name>-<12 hex of the path>`: readable and unique per dataset path. */
   private datasetId(dataset: Dataset): string {
-    const path = dataset.file.path;
-    const name = basename(path)
-      .replace(/[^\w.-]+/g, '_')
-      .slice(0, 60);
-    return `${name}-${createHash('sha256').update(path).digest('hex').slice(0, 12)}`;
+    return datasetCacheId(dataset.file.path);
   }
 
   resultsPath(dataset: Dataset): string {

@@ -5,20 +5,16 @@
  * on disk beside the DENSITY results, keyed by the embedder configuration, the options and the
  * content hashes of the items (mapFiles.ts), so a restart or an unchanged file costs a read.
  */
-import { createHash } from 'node:crypto';
-import { OrtLshHasher, sketchParams, type SketchParams } from '../../core/density';
+import { sketchParams, type SketchParams } from '../../core/density';
 import type { DensityResults, EmbeddingStore } from '../../core/embedStore';
 import {
   DuplicateGroups,
-  GROUPS_MAGIC,
-  LAYOUT_MAGIC,
-  computeLayout,
-  findNearDuplicates,
-  planBands,
-  readMapFile,
-  writeMapFile,
+  cachedGroups,
+  cachedLayout,
+  mapItems,
+  readCachedGroups,
   type BandPlan,
-  type MapFileMeta,
+  type CachedGroups,
 } from '../../core/map';
 import type { MapProgressParams } from '../../shared/protocol/worker';
 import type { Dataset } from '../dataset/dataset';
@@ -66,20 +62,6 @@ export interface RowGroups {
   cached: boolean;
   ms: { hash: number; group: number; total: number };
 }
-
-interface LayoutMeta extends MapFileMeta {
-  landmarks: number;
-  seed: number;
-  ms: RowLayout['ms'];
-}
-interface GroupsMeta extends MapFileMeta {
-  threshold: number;
-  embeddedItems: number;
-  plan: BandPlan;
-}
-
-/** Rows of the item list read from the embedding cache per block. */
-const READ_BLOCK = 8192;
 
 export class MapService {
   private readonly layouts = new WeakMap<Dataset, RowLayout>();
@@ -162,43 +144,22 @@ export class MapService {
     const items = collectItems(dataset);
     const mem = this.layouts.get(dataset);
     if (mem?.fileVersion === items.fileVersion && mem.seed === settings.seed) return mem;
-    const embedded = items.hashes.filter(h => store.has(h));
-    const key = digest(['layout', 1, store.key, settings.seed, settings.landmarks, embedded]);
-    const path = this.density.derivedPath(dataset, 'layout.wnml');
-    const file = await readMapFile<LayoutMeta>(LAYOUT_MAGIC, path);
-    let x: Float32Array;
-    let y: Float32Array;
-    let meta: LayoutMeta;
-    if (file && file.meta.key === key) {
-      x = new Float32Array(file.columns[0].buffer);
-      y = new Float32Array(file.columns[1].buffer);
-      meta = file.meta;
-    } else {
-      const vectors = await readVectors(store, embedded, signal, onProgress);
-      const layout = await computeLayout(vectors, embedded.length, store.dim, {
-        seed: settings.seed,
-        landmarks: settings.landmarks,
-        signal,
-        onProgress: (phase, done, total) => onProgress({ phase, done, total }),
-      });
-      ({ x, y } = layout);
-      const ms = { ...layout.ms, total: performance.now() - t0 };
-      meta = {
-        key,
-        items: embedded.length,
-        landmarks: layout.landmarks.length,
-        seed: settings.seed,
-        ms,
-      };
-      onProgress({ phase: 'saving', done: 0, total: 1 });
-      await saveQuietly(this.logger, () => writeMapFile(LAYOUT_MAGIC, path, meta, [x, y]));
-    }
-    const result = rowLayout(items, embedded, x, y, {
-      landmarks: meta.landmarks,
+    const l = await cachedLayout({
+      store,
+      hashes: items.hashes,
+      path: this.density.derivedPath(dataset, 'layout.wnml'),
+      seed: settings.seed,
+      landmarks: settings.landmarks,
+      signal,
+      onProgress: (phase, done, total) => onProgress({ phase, done, total }),
+      onSaveError: e => this.logger.warn(`Could not write a map cache file: ${String(e)}`),
+    });
+    const result = rowLayout(items, l.embedded, l.x, l.y, {
+      landmarks: l.meta.landmarks,
       seed: settings.seed,
       model: results.meta.model,
-      cached: file?.meta.key === key,
-      ms: { ...meta.ms, total: performance.now() - t0 },
+      cached: l.cached,
+      ms: { ...l.meta.ms, total: performance.now() - t0 },
     });
     this.layouts.set(dataset, result);
     return result;
@@ -217,53 +178,31 @@ export class MapService {
     const items = collectItems(dataset);
     const mem = this.groups.get(dataset);
     if (mem?.fileVersion === items.fileVersion && mem.threshold === settings.threshold) return mem;
-    const known = await this.readGroups(dataset, items, results, store, settings.threshold);
-    if (known) {
-      this.groups.set(dataset, known);
-      return known;
-    }
-    const embedded: number[] = [];
-    items.hashes.forEach((h, i) => store.has(h) && embedded.push(i));
-    const vectors = await readVectors(
-      store,
-      embedded.map(i => items.hashes[i]),
+    const g = await cachedGroups({
+      ...this.groupsInput(dataset, items, results, store, settings.threshold),
       signal,
-      onProgress,
-    );
-    const density = densityParams(results, store.dim);
-    const plan = planBands(density, settings.threshold);
-    const hasher = await OrtLshHasher.create(sketchParams({ ...density, rows: plan.rowsUsed }), {
-      allowSpinning: false,
+      onProgress: (phase, done, total) => onProgress({ phase, done, total }),
+      onSaveError: e => this.logger.warn(`Could not write a map cache file: ${String(e)}`),
     });
-    let found;
-    try {
-      found = await findNearDuplicates(vectors, embedded.length, hasher, plan, {
-        signal,
-        onProgress: (phase, done, total) => onProgress({ phase, done, total }),
-      });
-    } finally {
-      await hasher.dispose();
-    }
-    // Per item: the smallest item of its group; items without an embedding are alone.
-    const groupOfItem = Int32Array.from(items.hashes, (_, i) => i);
-    embedded.forEach((item, k) => (groupOfItem[item] = embedded[found.groupOf[k]]));
-    onProgress({ phase: 'saving', done: 0, total: 1 });
-    const meta: GroupsMeta = {
-      key: groupsKey(store, results, settings.threshold, items),
-      items: items.hashes.length,
-      threshold: settings.threshold,
-      embeddedItems: embedded.length,
-      plan,
-    };
-    const path = this.density.derivedPath(dataset, 'duplicates.wnmd');
-    await saveQuietly(this.logger, () => writeMapFile(GROUPS_MAGIC, path, meta, [groupOfItem]));
-    const { stats } = found;
-    const result = rowGroups(items, groupOfItem, meta, false, {
-      stats: { candidates: stats.candidates, verified: stats.verified, joined: stats.joined },
-      ms: { hash: stats.ms.hash, group: stats.ms.group, total: performance.now() - t0 },
-    });
+    const result = rowGroups(items, g, { total: performance.now() - t0 });
     this.groups.set(dataset, result);
     return result;
+  }
+
+  private groupsInput(
+    dataset: Dataset,
+    items: Items,
+    results: DensityResults,
+    store: EmbeddingStore,
+    threshold: number,
+  ) {
+    return {
+      store,
+      hashes: items.hashes,
+      params: densityParams(results, store.dim),
+      threshold,
+      path: this.density.derivedPath(dataset, 'duplicates.wnmd'),
+    };
   }
 
   /** The groups of the disk cache when it matches these inputs exactly. */
@@ -274,27 +213,9 @@ export class MapService {
     store: EmbeddingStore,
     threshold: number,
   ): Promise<RowGroups | undefined> {
-    const path = this.density.derivedPath(dataset, 'duplicates.wnmd');
-    const file = await readMapFile<GroupsMeta>(GROUPS_MAGIC, path);
-    if (!file || file.meta.key !== groupsKey(store, results, threshold, items)) return undefined;
-    const groupOfItem = new Int32Array(file.columns[0].buffer);
-    return rowGroups(items, groupOfItem, file.meta, true, { ms: { hash: 0, group: 0, total: 0 } });
+    const g = await readCachedGroups(this.groupsInput(dataset, items, results, store, threshold));
+    return g && rowGroups(items, g, { total: 0 });
   }
-}
-
-function digest(parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-}
-
-function groupsKey(
-  store: EmbeddingStore,
-  results: DensityResults,
-  threshold: number,
-  items: Items,
-): string {
-  const embedded = items.hashes.map(h => (store.has(h) ? 1 : 0)).join('');
-  const p = densityParams(results, store.dim);
-  return digest(['groups', 1, store.key, p, threshold, items.hashes, embedded]);
 }
 
 /** The DENSITY sketch parameters the results were computed with. */
@@ -313,36 +234,8 @@ function densityParams(results: DensityResults, dim: number): SketchParams {
 /** The distinct contents of the dataset's validated rows (call after `whenValidated`). */
 function collectItems(dataset: Dataset): Items {
   const rowCount = dataset.rows.count;
-  const distinct = new Set<string>();
-  for (let r = 0; r < rowCount; r++) if (dataset.rows.ok(r)) distinct.add(dataset.rows.hash(r));
-  const hashes = [...distinct].sort();
-  const index = new Map(hashes.map((h, i) => [h, i]));
-  const itemOfRow = new Int32Array(rowCount).fill(-1);
-  for (let r = 0; r < rowCount; r++)
-    if (dataset.rows.ok(r)) itemOfRow[r] = index.get(dataset.rows.hash(r)) ?? -1;
-  return { rowCount, fileVersion: `${dataset.version}.${rowCount}`, hashes, itemOfRow };
-}
-
-/** The embeddings of `hashes` (all in the store), n × d. */
-async function readVectors(
-  store: EmbeddingStore,
-  hashes: readonly string[],
-  signal: AbortSignal,
-  onProgress: MapProgress,
-): Promise<Float32Array> {
-  const d = store.dim;
-  const out = new Float32Array(hashes.length * d);
-  for (let s = 0; s < hashes.length; s += READ_BLOCK) {
-    signal.throwIfAborted();
-    const block = hashes.slice(s, s + READ_BLOCK);
-    await store.readRecords(
-      block.map(h => store.recordOf(h)),
-      out,
-      s * d,
-    );
-    onProgress({ phase: 'loading', done: s + block.length, total: hashes.length });
-  }
-  return out;
+  const items = mapItems(rowCount, r => (dataset.rows.ok(r) ? dataset.rows.hash(r) : undefined));
+  return { ...items, rowCount, fileVersion: `${dataset.version}.${rowCount}` };
 }
 
 function rowLayout(
@@ -375,31 +268,17 @@ function rowLayout(
   };
 }
 
-function rowGroups(
-  items: Items,
-  groupOfItem: Int32Array,
-  meta: GroupsMeta,
-  cached: boolean,
-  rest: Pick<RowGroups, 'ms'> & Partial<Pick<RowGroups, 'stats'>>,
-): RowGroups {
+function rowGroups(items: Items, g: CachedGroups, ms: { total: number }): RowGroups {
   return {
     fileVersion: items.fileVersion,
     rowCount: items.rowCount,
-    threshold: meta.threshold,
-    groups: DuplicateGroups.fromItems(items.itemOfRow, groupOfItem),
-    embeddedItems: meta.embeddedItems,
-    unembeddedItems: meta.items - meta.embeddedItems,
-    plan: meta.plan,
-    cached,
-    ...rest,
+    threshold: g.meta.threshold,
+    groups: DuplicateGroups.fromItems(items.itemOfRow, g.groupOfItem),
+    embeddedItems: g.meta.embeddedItems,
+    unembeddedItems: g.meta.items - g.meta.embeddedItems,
+    plan: g.meta.plan,
+    cached: g.cached,
+    ...(g.stats ? { stats: g.stats } : {}),
+    ms: { ...g.ms, ...ms },
   };
-}
-
-/** Writes a cache file; a failure is logged, never fatal (the result is still returned). */
-async function saveQuietly(logger: Logger, write: () => Promise<void>): Promise<void> {
-  try {
-    await write();
-  } catch (e) {
-    logger.warn(`Could not write a map cache file: ${String(e)}`);
-  }
 }

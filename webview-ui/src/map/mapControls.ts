@@ -6,7 +6,9 @@
 import { iconButton, setPressed, textButton } from '../util/buttons';
 import { el, setText } from '../util/dom';
 import {
+  AGREE_COLOR,
   CATEGORY_COLORS,
+  FLIP_COLOR,
   type ColorMode,
   DECISION_COLORS,
   NONE_COLOR,
@@ -31,6 +33,7 @@ const MODES: readonly [ColorMode, string][] = [
   ['density', 'Density rank'],
   ['schema', 'Fields (schema)'],
   ['duplicates', 'Near-duplicate group'],
+  ['flips', 'Judge A/B flips'],
 ];
 
 export class MapControls {
@@ -137,7 +140,13 @@ export class MapControls {
       ['undecided', 'keep', 'drop'].forEach((name, i) =>
         items.push([css(DECISION_COLORS[i]), name]),
       );
-    else if (mode === 'schema') {
+    else if (mode === 'flips') {
+      if (names.length === 0) {
+        items.push([css(FLIP_COLOR), 'flip (one scorer keeps, the other drops)']);
+        items.push([css(AGREE_COLOR), 'the scorers agree']);
+      }
+      items.push([css(NONE_COLOR), names.length > 0 ? names[0] : 'not scored by both']);
+    } else if (mode === 'schema') {
       names.forEach((name, i) =>
         items.push([css(CATEGORY_COLORS[i % CATEGORY_COLORS.length]), name]),
       );

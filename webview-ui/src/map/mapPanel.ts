@@ -186,6 +186,7 @@ export class MapPanel {
         density: c.density ? new Float32Array(c.density) : undefined,
         schema: new Uint8Array(c.schema),
         groups: c.groups ? new Int32Array(c.groups) : undefined,
+        flips: c.flips ? new Uint8Array(c.flips) : undefined,
       };
     }
     if (r.state) {
@@ -237,7 +238,9 @@ export class MapPanel {
         ? this.schemaNames
         : this.mode === 'duplicates' && !this.inputs.groups
           ? ['not found yet: Find near-duplicates']
-          : [];
+          : this.mode === 'flips' && !this.inputs.flips
+            ? ['no judge A/B: choose a second scorer in the Judge A/B panel']
+            : [];
     this.controls.setLegend(this.mode, range, names);
   }
 

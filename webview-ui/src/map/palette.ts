@@ -3,7 +3,7 @@
  * ramps for the ASK-LLM score and the DENSITY rank, fixed colours for decisions, categories for
  * field sets (schema) and near-duplicate groups. Missing values are a neutral grey.
  */
-export type ColorMode = 'score' | 'decision' | 'density' | 'schema' | 'duplicates';
+export type ColorMode = 'score' | 'decision' | 'density' | 'schema' | 'duplicates' | 'flips';
 
 /** A perceptually ordered ramp (viridis stops), low to high. */
 const RAMP: readonly [number, number, number][] = [
@@ -33,6 +33,10 @@ export const DECISION_COLORS: readonly [number, number, number][] = [
   [248, 81, 73],
 ];
 
+/** Judge A/B: the scorers agree (blue), a flip (orange); grey where not scored by both. */
+export const AGREE_COLOR: [number, number, number] = [78, 121, 167];
+export const FLIP_COLOR: [number, number, number] = [242, 142, 43];
+
 export function rampColor(t: number): [number, number, number] {
   const v = Math.min(1, Math.max(0, t)) * (RAMP.length - 1);
   const i = Math.min(RAMP.length - 2, Math.floor(v));
@@ -50,6 +54,8 @@ export interface ColorInputs {
   readonly decisions?: Uint8Array;
   readonly schema?: Uint8Array;
   readonly groups?: Int32Array;
+  /** Judge A/B per row: 0 agree, 1 flip, 255 not compared (mapColumns flipCategories). */
+  readonly flips?: Uint8Array;
 }
 
 function range(values: Float32Array): [number, number] {
@@ -89,7 +95,14 @@ export function pointColors(
   } else
     for (let i = 0; i < n; i++) {
       if (mode === 'decision') put(i, DECISION_COLORS[c.decisions?.[i] ?? 0] ?? NONE_COLOR);
-      else if (mode === 'schema') {
+      else if (mode === 'flips') {
+        const f = c.flips?.[i] ?? 255;
+        put(
+          i,
+          f === 1 ? FLIP_COLOR : f === 0 ? AGREE_COLOR : NONE_COLOR,
+          f === 1 ? 250 : f === 0 ? 200 : 120,
+        );
+      } else if (mode === 'schema') {
         const k = c.schema?.[i] ?? 255;
         put(
           i,
