@@ -99,7 +99,7 @@ if (tests) {
     minify: false,
     entryPoints,
     outdir: 'out/test',
-    external: [...nodeExternals, 'mocha', 'playwright-core', '@vscode/test-electron'],
+    external: [...nodeExternals, 'mocha', 'playwright-core', '@vscode/test-electron', 'esbuild'],
   });
 }
 

@@ -10,9 +10,13 @@
 //           dist/worker.js and dist/cli.js)
 //   api     mocha inside a real VS Code extension host, out/test/vscode/api/**/*.test.js,
 //           through @vscode/test-electron and scripts/vscode-server-exe.mjs
+//   release the release steps short of publishing (scripts/release.mjs --no-setup --no-tests):
+//           every target packaged and verified into out/release, the linux-x64 VSIX loaded
+//           natively and the linux-arm64 VSIX under qemu-user; one count per step and per
+//           load test. Runs only when named, or with WINNOW_TEST_RELEASE=1 (.ci/run sets it).
 //   ui      node:test + playwright-core against a real VS Code, out/test/vscode/ui/**/*.test.js,
-//           one file at a time, with the packaged VSIX installed (WINNOW_VSIX, or packaged
-//           here with scripts/package.mjs)
+//           one file at a time, with the packaged VSIX installed (WINNOW_VSIX, the release
+//           tier's VSIX of this platform when it ran, or packaged here with scripts/package.mjs)
 //
 // WINNOW_TEST_ONLY=a,b runs only the test files whose path contains a or b (API tests: see
 // WINNOW_API_GREP in test/vscode/api/index.ts). A tier without test files counts 0 and is skipped. The last line is
@@ -25,19 +29,23 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['checks', 'unit', 'lsp', 'api', 'ui'];
+const ALL = ['checks', 'unit', 'lsp', 'api', 'release', 'ui'];
 const requested = process.argv.slice(2).filter(a => !a.startsWith('-'));
+/** The release tier is opt-in: it packages six VSIXs and runs an emulated arm64 Node. */
+const withRelease = requested.includes('release') || process.env.WINNOW_TEST_RELEASE === '1';
 for (const t of requested) {
   if (!ALL.includes(t)) {
     console.error(`unknown tier "${t}"; tiers: ${ALL.join(', ')}`);
     process.exit(2);
   }
 }
-const tiers = requested.length ? ALL.filter(t => requested.includes(t)) : ALL;
+const tiers = requested.length
+  ? ALL.filter(t => requested.includes(t))
+  : ALL.filter(t => t !== 'release' || withRelease);
 const work = mkdtempSync(join(tmpdir(), 'winnow-tests-'));
 
 /** Wall-clock limits per tier: a hung run fails instead of blocking CI. */
-const LIMIT_MS = { checks: 10, unit: 20, lsp: 15, api: 15, ui: 30 };
+const LIMIT_MS = { checks: 10, unit: 20, lsp: 15, api: 15, release: 20, ui: 30 };
 
 /**
  * WINNOW_TEST_ONLY: comma-separated substrings; when set, only test files whose path contains
@@ -137,9 +145,13 @@ async function nodeTestTier(name, files, { concurrency, env } = {}) {
   return counts;
 }
 
-/** Packages the VSIX for the UI tier unless WINNOW_VSIX names one. */
+/** This platform's VSIX, when the release tier made it in this run. */
+let releaseVsix;
+
+/** Packages the VSIX for the UI tier unless WINNOW_VSIX names one or the release tier made it. */
 async function vsixForUi() {
   if (process.env.WINNOW_VSIX) return resolve(process.env.WINNOW_VSIX);
+  if (releaseVsix && existsSync(releaseVsix)) return releaseVsix;
   const out = join(repo, 'out', 'vsix', 'winnow-test.vsix');
   const code = await run(process.execPath, ['scripts/package.mjs', '--out', out], {
     limitMs: 10 * 60_000,
@@ -189,6 +201,30 @@ const TIERS = {
     if (code !== 0 && counts.failed === 0) counts.failed = 1;
     return { passed: counts.passed, failed: counts.failed, skipped: counts.pending ?? 0 };
   },
+  async release() {
+    const outDir = join(repo, 'out', 'release');
+    const report = join(work, 'release.json');
+    const code = await run(
+      process.execPath,
+      ['scripts/release.mjs', '--no-setup', '--no-tests', '--out-dir', outDir, '--report', report],
+      { limitMs: LIMIT_MS.release * 60_000 },
+    );
+    const steps = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')).steps : [];
+    const counts = { passed: 0, failed: 0, skipped: 0 };
+    for (const s of steps) {
+      // The load step counts its tests (each VSIX loaded, or skipped with the reason).
+      if (s.id === 'load' && s.passed + s.failed + s.skipped > 0) {
+        counts.passed += s.passed;
+        counts.failed += s.failed;
+        counts.skipped += s.skipped;
+      } else counts[s.ok ? 'passed' : 'failed']++;
+    }
+    if (code !== 0 && counts.failed === 0) counts.failed = 1;
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+    const host = `${process.platform}-${process.arch}`;
+    releaseVsix = join(outDir, `${pkg.name}-${host}-${pkg.version}.vsix`);
+    return counts;
+  },
   async ui() {
     const files = testFiles('vscode/ui');
     if (!files.length) return undefined;
@@ -202,7 +238,14 @@ const TIERS = {
   },
 };
 
-const LABEL = { checks: 'checks', unit: 'unit', lsp: 'lsp', api: 'vscode api', ui: 'vscode ui' };
+const LABEL = {
+  checks: 'checks',
+  unit: 'unit',
+  lsp: 'lsp',
+  api: 'vscode api',
+  release: 'release',
+  ui: 'vscode ui',
+};
 const results = [];
 try {
   for (const tier of tiers) {

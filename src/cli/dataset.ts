@@ -1,15 +1,16 @@
 /**
- * A dataset file as the CLI reads it: the JSONL engine's line index (src/core/jsonl), the schema
+ * A dataset file as the CLI reads it: the JSONL engine's line index (src/core/jsonl; openRowSource,
+ * so .jsonl.gz and .jsonl.zst are read decompressed, without unpacking to disk), the schema
  * detected from the same sample as the worker's (the valid rows among the first 200 lines), and
  * a stream of blocks of valid rows with their content hashes and extracted texts, filtered to
  * this process's shard. Rows are keyed exactly as in the extension: `contentHash` of the raw line
- * bytes, and the text the worker would score.
+ * bytes (decompressed: a compressed file and its plain copy share their cached scores), and the
+ * text the worker would score.
  */
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   DEFAULT_MAX_LINE_BYTES,
-  JsonlFile,
   SCHEMA_SAMPLE_LINES,
   compressedFileMessage,
   contentHash,
@@ -17,7 +18,9 @@ import {
   extractText,
   fileHeadFacts,
   parseLine,
+  openRowSource,
   schemaSample,
+  type RowSource,
   type SchemaInfo,
 } from '../core/jsonl';
 import { CliError } from './errors';
@@ -26,7 +29,8 @@ import { inShard, type Shard } from './shard';
 /** An open dataset. Close it when done. */
 export interface CliDataset {
   readonly path: string;
-  readonly file: JsonlFile;
+  /** The rows: a plain file, or a gzip/zstd one read through its decoder (picked by magic bytes). */
+  readonly file: RowSource;
   readonly schema: SchemaInfo;
   readonly maxLineBytes: number;
   /** Size and modification time when it was opened (recorded in manifests). */
@@ -80,13 +84,14 @@ export async function openDataset(
     );
   }
   if (!st.isFile()) throw new CliError(`${path} is not a regular file`);
-  let file: JsonlFile;
+  let file: RowSource;
   try {
-    file = await JsonlFile.open(path, { maxLineBytes });
+    file = await openRowSource(path, { maxLineBytes });
   } catch (e) {
     throw new CliError(`${path} cannot be read: ${(e as Error).message}`);
   }
   try {
+    // A gzip or zstd file is read decompressed; what is still compressed here (xz) is not read.
     const facts = fileHeadFacts(await file.readHead());
     if (facts.compression)
       throw new CliError(compressedFileMessage(facts.compression, basename(path)));

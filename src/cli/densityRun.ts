@@ -20,7 +20,9 @@ import {
 } from '../core/density';
 import { EmbeddingStore, storeFileName, type EmbeddingEntry } from '../core/embedStore';
 import { describeTextMode } from '../worker/density/densityService';
-import { loadEmbeddingModel, type EmbeddingModel } from '../worker/density/embeddingModel';
+import { endpointHost, type RemoteEmbeddingEngineName } from '../core/engines';
+import { loadEmbeddingModel, type DensityEmbedder } from '../worker/density/embeddingModel';
+import { connectRemoteEmbedder } from '../worker/density/remoteEmbedder';
 import { ModelLoadError, NoDeviceError } from '../worker/runtime';
 import { errorText, type Logger } from '../worker/logger';
 import { rowBlocks, rowText, type CliDataset, type LineCounts } from './dataset';
@@ -33,6 +35,16 @@ const PENDING_TEXTS = 2048;
 
 /** The embedder settings of `embed` and `density`. */
 export interface EmbedderSettings {
+  /** `--engine` other than `local`: the remote engine (docs/engines.md#embeddings). */
+  remote?: {
+    engine: RemoteEmbeddingEngineName;
+    endpoint: string;
+    model?: string;
+    /** From the variable `--api-key-env` names: never logged or stored. */
+    apiKey?: string;
+    /** Requests in flight (0: the default). */
+    concurrency: number;
+  };
   model: string;
   dtype: 'fp32' | 'fp16' | 'q8' | 'q4';
   device: 'auto' | 'cpu' | 'cuda' | 'webgpu';
@@ -45,22 +57,34 @@ export interface EmbedderSettings {
 
 /** A loaded embedder and its cache file. */
 export interface Embedder {
-  readonly model: EmbeddingModel;
+  readonly model: DensityEmbedder;
   readonly store: EmbeddingStore;
   readonly textMode: string;
   close(): Promise<void>;
 }
 
-/** Loads the embedder and opens its cache under `<storage>/density/` (the worker's layout). */
-export async function openEmbedder(
-  storage: string,
-  ds: CliDataset,
+/** The local ONNX embedder, or a remote engine's (probed); a clear error where it cannot start. */
+async function loadEmbedder(
   s: EmbedderSettings,
   logger: Logger,
-): Promise<Embedder> {
-  let model: EmbeddingModel;
+  signal?: AbortSignal,
+): Promise<DensityEmbedder> {
+  const r = s.remote;
+  if (r) {
+    const host = endpointHostOrUrl(r.endpoint);
+    try {
+      const e = await connectRemoteEmbedder(
+        { ...r, batchSize: s.batchSize, log: line => logger.info(line) },
+        signal,
+      );
+      logger.info(`embedding with ${r.engine} at ${host}: ${e.modelId}, ${e.dim} dimensions`);
+      return e;
+    } catch (err) {
+      throw new CliError(`engine ${r.engine} at ${host}: ${errorText(err).split('\n')[0]}`);
+    }
+  }
   try {
-    model = await loadEmbeddingModel({
+    return await loadEmbeddingModel({
       model: s.model,
       cacheDir: s.modelCacheDir,
       offline: s.offline,
@@ -75,6 +99,29 @@ export async function openEmbedder(
     if (e instanceof ModelLoadError || e instanceof NoDeviceError) throw new CliError(e.message);
     throw e;
   }
+}
+
+function endpointHostOrUrl(url: string): string {
+  try {
+    return endpointHost(url);
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Loads the embedder and opens its cache under `<storage>/density/` (the worker's layout). The
+ * cache file is named by the embedder's key, so a remote engine's vectors never mix with a local
+ * model's.
+ */
+export async function openEmbedder(
+  storage: string,
+  ds: CliDataset,
+  s: EmbedderSettings,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<Embedder> {
+  const model = await loadEmbedder(s, logger, signal);
   try {
     const textMode = describeTextMode(ds.schema);
     const key = `${model.key}\n${textMode}`;
@@ -202,10 +249,14 @@ async function embedPending(
   signal: AbortSignal,
 ): Promise<number> {
   const byLength = new Map<number, [string, string][]>();
+  const tokenize = e.model.tokenize?.bind(e.model);
+  // A remote engine embeds each text on its own terms (no local tokenizer): one group, in calls
+  // it splits into requests with several in flight.
+  const size = e.model.callBatch ?? batchSize;
   for (const [hash, text] of pending) {
     let n: number;
     try {
-      n = e.model.tokenize(text).length;
+      n = tokenize ? tokenize(text).length : 0;
     } catch (err) {
       failed.set(hash, errorText(err).split('\n')[0].slice(0, 300));
       continue;
@@ -217,9 +268,9 @@ async function embedPending(
   let stored = 0;
   for (const n of [...byLength.keys()].sort((a, b) => a - b)) {
     const group = byLength.get(n)!;
-    for (let i = 0; i < group.length; i += batchSize) {
+    for (let i = 0; i < group.length; i += size) {
       signal.throwIfAborted();
-      stored += await embedBatch(e, group.slice(i, i + batchSize), failed);
+      stored += await embedBatch(e, group.slice(i, i + size), failed, signal);
     }
   }
   return stored;
@@ -230,17 +281,22 @@ async function embedBatch(
   e: Embedder,
   batch: readonly [string, string][],
   failed: Map<string, string>,
+  signal: AbortSignal,
 ): Promise<number> {
   let r;
   try {
-    r = await e.model.embedBatch(batch.map(([, text]) => text));
+    r = await e.model.embedBatch(
+      batch.map(([, text]) => text),
+      signal,
+    );
   } catch (err) {
+    if (signal.aborted) throw err;
     if (batch.length === 1) {
       failed.set(batch[0][0], errorText(err).split('\n')[0].slice(0, 300));
       return 0;
     }
     let n = 0;
-    for (const item of batch) n += await embedBatch(e, [item], failed);
+    for (const item of batch) n += await embedBatch(e, [item], failed, signal);
     return n;
   }
   const d = e.model.dim;
@@ -259,7 +315,7 @@ async function createHasher(
   device: string,
   logger: Logger,
 ): Promise<OrtLshHasher> {
-  if (device !== 'cpu')
+  if (device !== 'cpu' && device !== 'remote')
     try {
       return await OrtLshHasher.create(params, { executionProviders: [device] });
     } catch (err) {

@@ -28,6 +28,10 @@ export async function readScoreSources(
   for (const p of paths.map(x => resolve(x))) {
     const manifest = await readManifest(p);
     const kind = manifest.kind;
+    if (kind === 'distilled')
+      throw new CliError(
+        `${p} holds distilled scores (winnow distill), not judge scores: give the output of winnow score or winnow density`,
+      );
     if (kind !== 'askllm' && kind !== 'density')
       throw new CliError(`${p}: unknown score kind "${String(kind)}"`);
     let entry = out[kind];

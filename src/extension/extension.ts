@@ -6,6 +6,7 @@ import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
 import { registerDensityCommands } from './commands/densityCommands';
 import { EditorLimitNotices } from './editor/editorLimitNotices';
+import { RemoteEngineStatus } from './engines/remoteEngine';
 
 /**
  * Composition root: builds the long-lived services and registers every contribution.
@@ -18,8 +19,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     context.subscriptions.push(worker);
     const datasets = registerDatasetEditor(context, worker);
     context.subscriptions.push(...registerDatasetCommands(datasets));
-    context.subscriptions.push(...registerScoringCommands(worker, context.secrets));
-    context.subscriptions.push(...registerDensityCommands(worker));
+    // One status-bar item names the engine and host while any run sends rows off the machine.
+    const remoteStatus = new RemoteEngineStatus();
+    context.subscriptions.push(remoteStatus);
+    context.subscriptions.push(
+      ...registerScoringCommands(worker, context.secrets, remoteStatus),
+      ...registerDensityCommands(worker, context.secrets, remoteStatus),
+    );
     const limits = new EditorLimitNotices();
     context.subscriptions.push(limits);
     return { worker, datasets, limits };

@@ -57,7 +57,17 @@ export interface WinnowSettingsSection {
     seed?: number;
     shardSketches?: string[];
     computeAfterScoring?: boolean;
+    /** `local` or a remote embedding engine: `openai`, `vllm`, `tei`, `ollama`. */
+    engine?: string;
+    /** The remote engine's base URL (OpenAI-compatible engines: ending in `/v1`). */
+    engineEndpoint?: string;
+    /** Requests in flight to the remote engine (0: the default). */
+    engineConcurrency?: number;
   };
+  /** Near-duplicate groups (`winnow.duplicates.*`, src/worker/map/mapSettings.ts). */
+  duplicates?: { threshold?: number };
+  /** The embedding map (`winnow.map.*`, src/worker/map/mapSettings.ts). */
+  map?: { landmarks?: number; seed?: number };
 }
 
 /** Log levels of `winnow.worker.logLevel`, most severe first. */

@@ -31,6 +31,7 @@ import {
   DidOpenDataset,
   FileInfoRequest,
   GetColumnsRequest,
+  GetScorerColumnRequest,
   GetRowFactsRequest,
   ScoreRequest,
   SetSavedDecisionsRequest,
@@ -49,6 +50,7 @@ import { scoreInlayHints } from './editor/inlayHints';
 import { ScoreStore } from './askllm/scoreStore';
 import { ScoringService, type RunReporter } from './askllm/scoringService';
 import { registerDensity } from './density/register';
+import { registerMap } from './map/register';
 import { renderRowHover } from './editor/hover';
 import { lineLengthUtf16 } from './dataset/lineText';
 import { Logger, errorText } from './logger';
@@ -155,6 +157,14 @@ const density = registerDensity(connection, {
   modelCacheDir: () => modelCacheDir,
   settingsSection: uri => settings.section(uri),
   trusted: () => workspaceTrusted,
+});
+// The map and near-duplicate groups (src/worker/map) over DENSITY's cached embeddings.
+registerMap(connection, {
+  registry,
+  logger,
+  columns,
+  density: density.service,
+  settingsSection: uri => settings.section(uri),
 });
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {
@@ -524,6 +534,10 @@ async function openDataset(uri: string, waitMs = 3000): Promise<Dataset> {
 
 onRequest(connection, GetColumnsRequest.type, async params =>
   columns.columns(await openDataset(params.uri)),
+);
+
+onRequest(connection, GetScorerColumnRequest.type, async params =>
+  scoring.scorerColumn(await openDataset(params.uri), params.scorer),
 );
 
 onRequest(connection, GetRowFactsRequest.type, async params =>

@@ -20,14 +20,31 @@
  * the first rows (goal < 1 s), full index throughput against `zcat FILE | wc -l` (goal >= 0.8x),
  * index memory per line, the checkpoints' memory, and the cost of a read far into the file with
  * and without the checkpoints (without: what a single-member file costs).
+ *
+ * `npm run bench:index -- --zstd [--zstd-mb N] [--zstd-layout frames|single]
+ * [--zstd-decoder native|fzstd]` does the same for the zstd row index (ZstdJsonl) on a
+ * `.jsonl.zst` written as 4 MiB frames (`frames`, the default, as pzstd or concatenated shards)
+ * or as one frame (`single`, as `zstd -T0` writes it), with the `zstd` CLI where it is installed,
+ * else the library encoder. The baseline is `zstdcat FILE | wc -l` where `zstdcat` exists, else
+ * the decoder's raw throughput (decodeFrames with no indexing).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { constants as zlibConstants, createGzip, gzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { GzipJsonl, JsonlFile } from '../../src/core/jsonl';
+import {
+  decodeFrames,
+  GzipJsonl,
+  JsonlFile,
+  nativeZstdAvailable,
+  ZstdJsonl,
+  type ZstdDecoderKind,
+} from '../../src/core/jsonl';
+import { open as openHandle } from 'node:fs/promises';
+import { zstdFrame, zstdStreamed } from '../support/zstdFixtures';
 
 const WORDS = (
   'the of and to a in is that for it as was with be by on not he this are or his from at which ' +
@@ -311,13 +328,138 @@ async function gzipBench(dir: string, runs: number): Promise<void> {
   await file.close();
 }
 
+function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+/** Compresses `plainPath` into `zstPath`: frames of `frameBytes` each, or one frame. */
+async function zstdCompress(plainPath: string, zstPath: string, frameBytes?: number) {
+  if (!frameBytes && hasCommand('zstd')) {
+    const r = spawnSync('zstd', ['-q', '-T0', '-f', plainPath, '-o', zstPath]);
+    if (r.status !== 0) throw new Error(`zstd failed: ${String(r.stderr)}`);
+    return 'zstd -T0';
+  }
+  const src = openSync(plainPath, 'r');
+  const dst = openSync(zstPath, 'w');
+  try {
+    if (!frameBytes) {
+      const all = Buffer.allocUnsafe(statSync(plainPath).size);
+      readSync(src, all, 0, all.length, 0);
+      writeSync(dst, await zstdStreamed(all, 1 << 20));
+      return 'libzstd (WebAssembly), streamed';
+    }
+    const buf = Buffer.allocUnsafe(frameBytes);
+    const native = (zlib as { zstdCompressSync?: (b: Uint8Array) => Buffer }).zstdCompressSync;
+    for (let n = readSync(src, buf); n > 0; n = readSync(src, buf)) {
+      const piece = buf.subarray(0, n);
+      writeSync(dst, native ? native(piece) : await zstdFrame(piece));
+    }
+    return native ? "Node's zlib, one call per frame" : 'libzstd (WebAssembly), one call per frame';
+  } finally {
+    closeSync(src);
+    closeSync(dst);
+  }
+}
+
+/** The baseline: `zstdcat | wc -l`, or the decoder alone (no line index) without zstdcat. */
+async function zstdBaseline(path: string, decoder: ZstdDecoderKind) {
+  if (hasCommand('zstdcat')) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('sh', ['-c', 'zstdcat "$1" | wc -l', 'sh', path], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`zstdcat | wc -l failed: ${r.stderr}`);
+    return { name: 'zstdcat | wc -l', s: seconds(t0), lines: parseInt(r.stdout, 10) };
+  }
+  const fh = await openHandle(path, 'r');
+  const t0 = process.hrtime.bigint();
+  let lines = 0;
+  for await (const c of decodeFrames(fh, path, { compressed: 0, decompressed: 0 }, { decoder })) {
+    for (let p = c.data.indexOf(10); p >= 0; p = c.data.indexOf(10, p + 1)) lines++;
+  }
+  const s = seconds(t0);
+  await fh.close();
+  return { name: `${decoder} decode + indexOf`, s, lines };
+}
+
+async function zstdRead(path: string, row: number, decoder: ZstdDecoderKind, interval?: number) {
+  const file = await ZstdJsonl.open(path, { decoder, checkpointInterval: interval });
+  if (row < 0) await file.whenIndexed();
+  const at = row < 0 ? file.lineCount - 100 : row;
+  const t0 = process.hrtime.bigint();
+  const rows = await file.readRows(at, 100);
+  const s = seconds(t0);
+  if (rows.length !== 100) throw new Error(`expected 100 rows, got ${rows.length}`);
+  await file.close();
+  return s;
+}
+
+async function zstdBench(dir: string, runs: number): Promise<void> {
+  const plainPath = join(dir, 'bench.jsonl');
+  const path = join(dir, 'bench.jsonl.zst');
+  const size = parseInt(arg('--zstd-mb') ?? '1024', 10) << 20;
+  const layout = arg('--zstd-layout') ?? 'frames';
+  if (layout !== 'frames' && layout !== 'single') throw new Error(`Bad --zstd-layout ${layout}`);
+  const decoder = (arg('--zstd-decoder') ??
+    (nativeZstdAvailable() ? 'native' : 'fzstd')) as ZstdDecoderKind;
+  const tg = process.hrtime.bigint();
+  generate(plainPath, size, parseInt(arg('--median') ?? '1200', 10));
+  const how = await zstdCompress(plainPath, path, layout === 'frames' ? 4 << 20 : undefined);
+  rmSync(plainPath);
+  console.log(
+    `index.bench --zstd: ${mb(size)} of C4-like JSONL as ${mb(statSync(path).size)} of zstd (layout ${layout}, by ${how}) at ${path} (made in ${seconds(tg).toFixed(1)} s); decoder ${decoder}, Node ${process.versions.node}`,
+  );
+  await zstdBaseline(path, decoder); // warm the page cache
+  let base = { name: '', s: Infinity, lines: 0 };
+  let ours = Infinity;
+  let file: ZstdJsonl | undefined;
+  for (let r = 0; r < runs; r++) {
+    const b = await zstdBaseline(path, decoder);
+    if (b.s < base.s) base = b;
+    await file?.close();
+    const t0 = process.hrtime.bigint();
+    file = await ZstdJsonl.open(path, { decoder });
+    await file.whenIndexed();
+    ours = Math.min(ours, seconds(t0));
+  }
+  const f = file as ZstdJsonl;
+  const lines = f.lineCount;
+  const lastSpan = f.rowSpan(lines - 1);
+  const newlines = lastSpan.eolEnd === lastSpan.end ? lines - 1 : lines;
+  if (newlines !== base.lines)
+    throw new Error(`line count mismatch: ${base.name} ${base.lines}, index ${newlines}`);
+  const first = Math.min(await zstdRead(path, 0, decoder), await zstdRead(path, 0, decoder));
+  const lastWith = await zstdRead(path, -1, decoder);
+  const lastWithout = await zstdRead(path, -1, decoder, Infinity);
+  console.log(`lines                ${lines.toLocaleString('en-US')}`);
+  console.log(`${base.name.padEnd(20)} ${base.s.toFixed(3)} s  ${gbps(size, base.s)} decompressed`);
+  console.log(
+    `winnow zstd index    ${ours.toFixed(3)} s  ${gbps(size, ours)} decompressed  ratio ${(base.s / ours).toFixed(2)}x ${base.name} (goal >= 0.8x)`,
+  );
+  console.log(
+    `first 100 rows       ${(first * 1000).toFixed(1)} ms (open to rows in hand; goal < 1 s)`,
+  );
+  console.log(
+    `index memory         ${mb(f.indexBytes)} = ${(f.indexBytes / lines).toFixed(1)} bytes/line; ` +
+      `checkpoints ${f.checkpointCount} (frame starts) = ${(f.checkpointBytes / 1024).toFixed(1)} KiB`,
+  );
+  console.log(
+    `last 100 rows        ${(lastWith * 1000).toFixed(1)} ms from the nearest checkpoint; ` +
+      `${(lastWithout * 1000).toFixed(1)} ms from the file start (a single-frame file)`,
+  );
+  await f.close();
+}
+
 async function main(): Promise<void> {
   const childPath = arg('--child');
   if (childPath) return child(childPath);
-  if (process.argv.includes('--gzip')) {
+  const compressed = process.argv.includes('--gzip')
+    ? gzipBench
+    : process.argv.includes('--zstd')
+      ? zstdBench
+      : undefined;
+  if (compressed) {
     const dir = mkdtempSync(join(tmpdir(), 'winnow-bench-'));
     try {
-      return await gzipBench(dir, parseInt(arg('--runs') ?? '3', 10));
+      return await compressed(dir, parseInt(arg('--runs') ?? '3', 10));
     } finally {
       if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
     }

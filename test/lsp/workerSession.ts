@@ -9,7 +9,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   CancellationTokenSource,
   createProtocolConnection,
@@ -87,6 +87,13 @@ export interface WorkerSessionOptions {
   initializationOptions?: Record<string, unknown>;
   /** Node options of the worker process, e.g. `--max-old-space-size=512` (default none). */
   execArgv?: string[];
+  /** The worker bundle to start (default: the repository's dist/worker.js). */
+  workerPath?: string;
+  /**
+   * The command that runs Node, `[program, ...args]` (default: this process's Node), e.g. an
+   * emulated arm64 Node (test/platform/vsixLoad.test.ts). Only with the stdio or cli transport.
+   */
+  node?: string[];
   /**
    * Run the worker (IPC only) as this user and group, e.g. 65534 (nobody) when the tests run as
    * root, for whom no file is ever unreadable. Its temporary cache folder is made writable.
@@ -190,19 +197,24 @@ export class WorkerSession {
    * initialize handshake.
    */
   static async start(options: WorkerSessionOptions = {}): Promise<WorkerSession> {
-    if (!existsSync(workerPath)) {
-      throw new Error(`${workerPath} is missing: run "node esbuild.mjs" first`);
+    const worker = options.workerPath ?? workerPath;
+    if (!existsSync(worker)) {
+      throw new Error(`${worker} is missing: run "node esbuild.mjs" first`);
     }
+    if (options.node && options.transport !== 'stdio' && options.transport !== 'cli')
+      throw new Error('`node` needs the stdio or cli transport');
+    const [node, ...nodeArgs] = options.node ?? [process.execPath];
     const cacheHome = options.env ? undefined : mkdtempSync(join(tmpdir(), 'winnow-xdg-cache-'));
     const env = options.env ?? { ...process.env, XDG_CACHE_HOME: cacheHome };
     let child: ChildProcess;
     let connection: ProtocolConnection;
     if (options.transport === 'stdio' || options.transport === 'cli') {
+      // The CLI's `lsp` command is the dist/cli.js beside the worker bundle.
       const command =
         options.transport === 'cli'
-          ? [join(repoRoot, 'dist', 'cli.js'), 'lsp']
-          : [workerPath, '--stdio'];
-      child = spawn(process.execPath, [...(options.execArgv ?? []), ...command], {
+          ? [join(dirname(worker), 'cli.js'), 'lsp']
+          : [worker, '--stdio'];
+      child = spawn(node, [...nodeArgs, ...(options.execArgv ?? []), ...command], {
         stdio: 'pipe',
         env,
       });
@@ -212,7 +224,7 @@ export class WorkerSession {
       );
     } else {
       if (options.user && cacheHome) chmodSync(cacheHome, 0o777);
-      child = fork(workerPath, ['--node-ipc'], {
+      child = fork(worker, ['--node-ipc'], {
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
         execArgv: options.execArgv ?? [],
         env,

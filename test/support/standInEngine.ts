@@ -248,6 +248,8 @@ export class StandInEngine {
         data: [{ id: this.o.modelName, object: 'model', max_model_len: 1024 }],
       };
     if (route === '/health') return { status: 'ok' };
+    // TEI's GET /info names the served model.
+    if (route === '/info') return { model_id: this.o.modelName, max_input_length: 512 };
     throw new HttpFailure(404, `no route ${route}`);
   }
 

@@ -463,5 +463,11 @@ export function alwaysListedCommandTitle(): string {
   );
   const cmd = (pkg.contributes?.commands ?? []).find(c => !hidden.has(c.command));
   if (!cmd) throw new Error('package.json contributes no command that is always in the palette');
-  return cmd.category ? `${cmd.category}: ${cmd.title}` : cmd.title;
+  // The manifest names its strings as "%key%" from package.nls.json, as VS Code shows them.
+  const nls = JSON.parse(readFileSync(join(repoRoot(), 'package.nls.json'), 'utf8')) as Record<
+    string,
+    string
+  >;
+  const text = (s: string) => s.replace(/^%([^%]+)%$/, (_, key: string) => nls[key] ?? s);
+  return cmd.category ? `${text(cmd.category)}: ${text(cmd.title)}` : text(cmd.title);
 }

@@ -19,8 +19,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
-import { JsonlFile, parseTempName, tempPathFor } from '../../src/core/jsonl';
+import { JsonlFile, openRowSource, parseTempName, tempPathFor } from '../../src/core/jsonl';
 import { exportKept, float32Number, manifestPath } from '../../src/core/dataset/exportKept';
 import { decodeColumns, encodeFloat32, encodeUint32 } from '../../src/core/dataset/scoreColumns';
 
@@ -171,6 +172,7 @@ describe('export of kept rows', () => {
       rows: 4,
       bytes: out.length,
       sha256: sha(out),
+      compression: null,
     });
 
     // The scored JSONL: valid kept rows only, fields added, shortest float32 decimals.
@@ -243,6 +245,48 @@ describe('export of kept rows', () => {
     assert.equal(m.askllm, null, 'no scores: no model in the manifest');
     assert.equal(m.density, null);
     assert.equal(m.outputs.length, 1);
+  });
+
+  test('a gzip source exports its kept rows plain, or gzip on request; the manifest says which', async () => {
+    const plain = Buffer.from(LINES.join('\n') + '\n');
+    const source = join(dir, 'src.jsonl.gz');
+    writeFileSync(source, gzipSync(plain));
+    const file = await openRowSource(source);
+    await file.whenIndexed();
+    const rows = Uint32Array.from([0, 2, 5]);
+    const base = {
+      file,
+      rows,
+      counts: { keep: 3, drop: 0, undecided: 3 },
+      rules: [],
+      maxLineBytes: 1 << 20,
+    };
+    const plainTarget = join(dir, 'gz.kept.jsonl');
+    const gzTarget = join(dir, 'gz.kept.jsonl.gz');
+    const plainResult = await exportKept({ ...base, target: plainTarget });
+    await exportKept({ ...base, target: gzTarget, compression: 'gzip' });
+    await file.close();
+    const want = [0, 2, 5].map(i => LINES[i] + '\n').join('');
+    assert.equal(readFileSync(plainTarget, 'utf8'), want);
+    assert.equal(gunzipSync(readFileSync(gzTarget)).toString('utf8'), want);
+    type Out = { compression: string | null; bytes: number; sha256: string };
+    const manifest = (p: string) =>
+      JSON.parse(readFileSync(manifestPath(p), 'utf8')) as {
+        source: { compression: string | null; bytes: number; sha256: string; rows: number };
+        outputs: (Out & { uncompressedBytes?: number })[];
+      };
+    const m = manifest(gzTarget);
+    assert.deepEqual(
+      [m.source.compression, m.source.bytes, m.source.rows],
+      ['gzip', readFileSync(source).length, LINES.length],
+    );
+    assert.equal(m.source.sha256, sha(readFileSync(source)), 'the hash of the file on disk');
+    assert.equal(m.outputs[0].compression, 'gzip');
+    assert.equal(m.outputs[0].bytes, readFileSync(gzTarget).length);
+    assert.equal(m.outputs[0].uncompressedBytes, Buffer.byteLength(want));
+    assert.equal(m.outputs[0].sha256, sha(readFileSync(gzTarget)));
+    assert.equal(manifest(plainTarget).outputs[0].compression, null);
+    assert.equal(plainResult.outputs[0].bytes, Buffer.byteLength(want));
   });
 
   test('float32 scores print as their shortest decimal', () => {

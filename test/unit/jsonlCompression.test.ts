@@ -1,7 +1,8 @@
 /**
  * Compressed files recognised by their magic bytes (src/core/jsonl/compression.ts): real gzip
  * output from zlib, the zstd and xz magic from their format specifications; and the worker's
- * diagnostics, which say once that the file is compressed instead of listing every line.
+ * diagnostics, which say once that the file is compressed instead of listing every line (that
+ * the dataset view reads it for gzip and zstd, how to unpack it for xz).
  */
 import { strict as assert } from 'node:assert';
 import { gzipSync } from 'node:zlib';
@@ -24,32 +25,43 @@ describe('compressed files', () => {
     );
   });
 
-  test('the message says plainly that the file is compressed, and how to unpack it', () => {
+  test('the message says plainly that the file is compressed, and what to do', () => {
     assert.equal(
       compressedFileMessage('gzip', 'data.jsonl'),
-      'This file is compressed (gzip), not plain JSON Lines, so its lines cannot be read. ' +
-        'Decompress it first, for example with: gunzip -k data.jsonl',
+      'This file is compressed (gzip), so the text editor cannot show its lines. ' +
+        'Open it in the Winnow Dataset View, which reads it directly (read-only).',
+    );
+    assert.equal(
+      compressedFileMessage('xz', 'data.jsonl'),
+      'This file is compressed (xz), not plain JSON Lines, so its lines cannot be read: ' +
+        'Winnow reads gzip and zstd files directly, but not xz. ' +
+        'Decompress it first, for example with: unxz -k data.jsonl',
     );
   });
 
-  test('a compressed file gets one diagnostic, not one per line', () => {
+  test('a compressed file gets one diagnostic, not one per line: information for zstd, an error for xz', () => {
     const invalid = Array.from({ length: 556 }, (_, i) => ({
       index: i,
       error: { kind: 'invalid-utf8' as const, message: 'Invalid UTF-8', column: 1 },
       startChar: 0,
       endChar: 1,
     }));
-    const d = buildDiagnostics({
+    const input = {
       invalid,
       invalidCount: 556,
       maxProblems: 1000,
       jsonArray: false,
-      compression: 'zstd',
       fileName: 'web.jsonl',
       firstLineLength: 40,
-    });
-    assert.equal(d.length, 1);
-    assert.equal(d[0].code, 'compressed');
-    assert.match(String(d[0].message), /^This file is compressed \(zstd\).*zstd -d web\.jsonl$/);
+    };
+    const zstd = buildDiagnostics({ ...input, compression: 'zstd' });
+    assert.equal(zstd.length, 1);
+    assert.equal(zstd[0].code, 'compressed');
+    assert.equal(zstd[0].severity, 3, 'Information: the file is read');
+    assert.match(String(zstd[0].message), /^This file is compressed \(zstd\).*Dataset View/);
+    const xz = buildDiagnostics({ ...input, compression: 'xz' });
+    assert.equal(xz.length, 1);
+    assert.equal(xz[0].severity, 1, 'Error: the file cannot be read');
+    assert.match(String(xz[0].message), /^This file is compressed \(xz\).*unxz -k web\.jsonl$/);
   });
 });

@@ -40,7 +40,8 @@ test('export copies rows byte for byte: key order, number format, escapes, CRLF'
     const result = await exportRows(file, [4, 0, 2], target);
     const expected = lines[4] + lines[0] + lines[2];
     assert.equal(readFileSync(target, 'utf8'), expected);
-    assert.deepEqual(result, { rows: 3, bytes: Buffer.byteLength(expected) });
+    const bytes = Buffer.byteLength(expected);
+    assert.deepEqual(result, { rows: 3, bytes, contentBytes: bytes });
   } finally {
     await file.close();
   }
@@ -58,7 +59,11 @@ test('exporting all rows reproduces the file; the last line and the BOM are hand
     await exportRows(file, [2, 0, 1], reordered);
     assert.equal(readFileSync(reordered, 'utf8'), '{"c":3}\n{"a":1}\n{"b":2}\n');
     const empty = join(dir, 'empty.jsonl');
-    assert.deepEqual(await exportRows(file, [], empty), { rows: 0, bytes: 0 });
+    assert.deepEqual(await exportRows(file, [], empty), {
+      rows: 0,
+      bytes: 0,
+      contentBytes: 0,
+    });
     assert.equal(readFileSync(empty, 'utf8'), '');
   } finally {
     await file.close();

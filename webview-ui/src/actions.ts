@@ -8,6 +8,12 @@ import type {
   CommandEvent,
   DecideResponse,
   DecisionTarget,
+  FindDuplicatesResponse,
+  MapLocateResponse,
+  MapPart,
+  MapPreviewResponse,
+  MapRegionResponse,
+  MapResponse,
   DecisionValue,
   InitResponse,
   LogEvent,
@@ -58,6 +64,11 @@ export function decide(
   return host.sendRequest({ type: 'decide', viewId, target, decision });
 }
 
+/** Judge A/B: compares the ASK-LLM column with a second stored scorer (undefined: none). */
+export function setCompare(scorer: string | undefined): void {
+  host.sendEvent({ type: 'compare/set', ...(scorer ? { scorer } : {}) });
+}
+
 /** Runs a document-level command (undo, redo, export, show the log). */
 export function runCommand(command: CommandEvent['command']): void {
   host.sendEvent({ type: 'command', command });
@@ -81,4 +92,30 @@ export function reportRender(rendered: Omit<RenderedEvent, 'type'>): void {
 /** Writes a line to the extension's "Winnow" log. */
 export function log(level: LogEvent['level'], message: string): void {
   host.sendEvent({ type: 'log', level, message });
+}
+
+/** Fetches parts of the map: the layout, the colour columns, decisions and the view's rows. */
+export function fetchMap(parts: readonly MapPart[]): Promise<MapResponse> {
+  return host.sendRequest({ type: 'map/get', parts });
+}
+
+/** Fetches the preview of one row for the map's hover. */
+export function fetchMapPreview(row: number): Promise<MapPreviewResponse> {
+  return host.sendRequest({ type: 'map/preview/get', row });
+}
+
+/** Registers the lines inside a region drawn on the map (for the "in region" filter). */
+export function setMapRegion(lines: Uint32Array): Promise<MapRegionResponse> {
+  const buffer = lines.buffer.slice(lines.byteOffset, lines.byteOffset + lines.byteLength);
+  return host.sendRequest({ type: 'map/region/set', lines: buffer as ArrayBuffer });
+}
+
+/** Asks where a row clicked on the map is in the current view. */
+export function locateRow(row: number): Promise<MapLocateResponse> {
+  return host.sendRequest({ type: 'map/locate', row });
+}
+
+/** Asks the host to find near-duplicate groups (the worker computes them from DENSITY). */
+export function findDuplicates(): Promise<FindDuplicatesResponse> {
+  return host.sendRequest({ type: 'duplicates/find' });
 }

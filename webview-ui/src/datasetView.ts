@@ -26,6 +26,7 @@ import { DetailPanel } from './panels/detail';
 import { FilterPanel } from './panels/filterPanel';
 import { Header } from './panels/header';
 import { HelpDialog } from './panels/help';
+import { MapPanel } from './map/mapPanel';
 import { ScopeBar } from './panels/scopeBar';
 import { createSplitter } from './panels/splitter';
 import { Toolbar } from './panels/toolbar';
@@ -74,6 +75,7 @@ export class DatasetView {
   private readonly filters: FilterPanel;
   private readonly splitter: HTMLElement;
   private readonly help = new HelpDialog(() => this.grid.focus());
+  private readonly map: MapPanel;
 
   private readonly reportRender = throttle(
     (info: RenderInfo) =>
@@ -120,7 +122,10 @@ export class DatasetView {
     this.filters = new FilterPanel({
       onFilter: f => this.applyQuery({ ...this.query, filter: cleanFilter(f) }),
       onDecide: (target, decision) => this.decide(target, decision),
+      onCompare: scorer => actions.setCompare(scorer),
+      onFindDuplicates: () => this.findDuplicates(),
     });
+    this.map = this.createMap();
     this.splitter = createSplitter(this.detail.element, w => this.saved.update({ detailWidth: w }));
     if (ui.detailWidth) this.detail.element.style.width = `${ui.detailWidth}px`;
   }
@@ -130,7 +135,7 @@ export class DatasetView {
     const main = el('div', 'main');
     const gridWrap = el('div', 'grid-wrap');
     gridWrap.append(this.grid.element);
-    main.append(gridWrap, this.splitter, this.detail.element);
+    main.append(gridWrap, this.map.element, this.splitter, this.detail.element);
     const app = el('div', 'app');
     const { header, toolbar, scope, filters } = this;
     app.append(header.element, toolbar.element, scope.element, filters.element, main);
@@ -145,6 +150,7 @@ export class DatasetView {
     this.goToStartRow(saved);
     this.grid.focus();
     if (this.detailOpen) this.loadDetail(this.grid.focused);
+    if (this.saved.value.mapOpen) this.setMapOpen(true);
     dispatchHostEvents(this.hostEventHandlers());
   }
 
@@ -162,6 +168,7 @@ export class DatasetView {
     header.setSchema(init.schema);
     header.setStats(init.stats);
     header.setNotice(init.notice);
+    header.setCompression(init.compression);
     header.setTrusted(init.trusted);
   }
 
@@ -217,6 +224,7 @@ export class DatasetView {
         }),
       onToggleFilters: () => this.setFiltersOpen(!this.filtersOpen),
       onToggleDetail: () => this.setDetailOpen(!this.detailOpen),
+      onToggleMap: () => this.setMapOpen(!this.map.isOpen),
       onColumns: anchor => this.grid.toggleColumnMenu(anchor),
       onCommand: command => actions.runCommand(command),
       onHelp: () => this.help.toggle(this.grid.triageKeys),
@@ -258,6 +266,67 @@ export class DatasetView {
     this.saved.update({ detailOpen: open });
     if (open) this.loadDetail.now(this.grid.focused);
     else this.grid.focus();
+  }
+
+  // -- map --------------------------------------------------------------------------------------
+
+  private createMap(): MapPanel {
+    return new MapPanel(
+      { fetch: actions.fetchMap, preview: actions.fetchMapPreview },
+      {
+        onDecide: (lines, decision) =>
+          this.decide({ kind: 'lines', lines: Array.from(lines) }, decision),
+        onRegion: lines =>
+          void actions.setMapRegion(lines).then(r =>
+            this.applyQuery({
+              ...this.query,
+              filter: cleanFilter({ ...this.query.filter, region: { id: r.id, rows: r.rows } }),
+            }),
+          ),
+        onFocusLine: line => this.focusLine(line),
+        onFindDuplicates: () => this.findDuplicates(),
+        onClose: () => this.setMapOpen(false),
+        onError: message => actions.log('warn', `Map: ${message}`),
+      },
+    );
+  }
+
+  private setMapOpen(open: boolean): void {
+    if (open) this.map.show();
+    else this.map.hide();
+    this.toolbar.setMap(open);
+    this.saved.update({ mapOpen: open });
+    this.grid.layout();
+  }
+
+  /** A point clicked on the map: its line focused in the grid, if the view holds it. */
+  private focusLine(line: number): void {
+    actions.locateRow(line).then(
+      r => {
+        if (r.viewId !== this.store.viewId || r.position < 0) {
+          this.scope.setStatus(`Line ${line + 1} is not in this view.`);
+          return;
+        }
+        this.grid.reveal(r.position);
+        this.grid.focus();
+      },
+      (e: unknown) => this.scope.setStatus(errorMessage(e), true),
+    );
+  }
+
+  private findDuplicates(): void {
+    this.scope.setStatus('Finding near-duplicates…');
+    actions.findDuplicates().then(
+      r => {
+        this.scope.setProgress(undefined);
+        this.scope.setStatus(r.message);
+        this.map.setStatus(r.message);
+      },
+      (e: unknown) => {
+        this.scope.setProgress(undefined);
+        this.scope.setStatus(errorMessage(e), true);
+      },
+    );
   }
 
   private fetchDetail(position: number): void {
@@ -336,6 +405,7 @@ export class DatasetView {
         : 'No rows match. "Show all rows" clears the search and filters.',
     );
     this.showView(v);
+    if (changed) this.map.refresh(['state']);
     this.saved.update({ query: isDefaultQuery(this.query) ? undefined : this.query });
   }
 
@@ -451,7 +521,10 @@ export class DatasetView {
         header.setTrusted(m.trusted);
         this.showView(this.view);
       },
-      'view/progress': m => scope.setProgress(m.label, m.done, m.total, m.matches),
+      'view/progress': m =>
+        m.label
+          ? scope.setProgress(m.label, m.done, m.total, m.matches)
+          : scope.setProgress(undefined),
       'view/didChange': m => this.onViewChanged(m.view, m.rowsChanged, m.message),
     };
   }
@@ -471,6 +544,7 @@ export class DatasetView {
     grid.refresh();
     this.showView(this.view);
     if (!isDefaultQuery(q)) this.applyQuery(q);
+    this.map.refresh(['layout', 'columns', 'state']);
   }
 
   /** Decisions, scores or density changed, or a command set another view. */
@@ -484,6 +558,7 @@ export class DatasetView {
     this.showView(view);
     if (message) this.scope.setStatus(message);
     if (rowsChanged) {
+      this.map.refresh(['columns', 'state']);
       this.store.markStale();
       this.grid.refresh();
       if (this.detailOpen) this.loadDetail(this.grid.focused);

@@ -5,7 +5,12 @@
  */
 import type {
   DecideResponse,
+  FindDuplicatesResponse,
   InitResponse,
+  MapLocateResponse,
+  MapPreviewResponse,
+  MapRegionResponse,
+  MapResponse,
   RowDetailResponse,
   RowsResponse,
   ToWebviewMessage,
@@ -13,7 +18,17 @@ import type {
 } from '../../src/shared/protocol/webview';
 import { onHostEvent } from './util/host';
 
-type Reply = InitResponse | RowsResponse | ViewResponse | RowDetailResponse | DecideResponse;
+type Reply =
+  | InitResponse
+  | RowsResponse
+  | ViewResponse
+  | RowDetailResponse
+  | DecideResponse
+  | MapResponse
+  | MapPreviewResponse
+  | MapRegionResponse
+  | MapLocateResponse
+  | FindDuplicatesResponse;
 
 /** Every message the host pushes on its own (not a reply to a request). */
 export type HostEvent = Exclude<ToWebviewMessage, Reply>;
@@ -30,6 +45,11 @@ const REPLY_TYPES: Readonly<Record<Reply['type'], true>> = {
   view: true,
   'row/detail': true,
   'decide/result': true,
+  map: true,
+  'map/preview': true,
+  'map/region': true,
+  'map/locate': true,
+  'map/duplicates': true,
 };
 
 function isReply(message: ToWebviewMessage): message is Reply {

@@ -124,11 +124,17 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
   const file = fileArgument(flags, 'density');
   const p = plan(flags);
   const shard = resolveShard(flags.string('shard'), flags.string('shard-count'), ctx.env);
-  const settings = embedderSettings(flags, ctx.cacheDir);
+  const settings = embedderSettings(flags, ctx.cacheDir, ctx.env);
   const ds = await openDataset(file);
   try {
     ctx.progress.phase('loading', 1, 'model');
-    const e = await openEmbedder(shardCacheDir(ctx.cacheDir, shard), ds, settings, ctx.logger);
+    const e = await openEmbedder(
+      shardCacheDir(ctx.cacheDir, shard),
+      ds,
+      settings,
+      ctx.logger,
+      ctx.signal,
+    );
     ctx.progress.update({ done: 1 });
     ctx.progress.end();
     try {
@@ -254,6 +260,8 @@ function densityManifest(r: ScoredRun, file: OutputFile): Record<string, unknown
     },
     schema: schemaFacts(ds.schema),
     shard: shardFacts(r.shard),
+    engine: e.model.remote?.engine ?? 'local',
+    endpointHost: e.model.remote?.host ?? null,
     model: e.model.modelId,
     embedderKey: e.model.key,
     pipeline: e.model.pipeline,

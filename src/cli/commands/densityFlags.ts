@@ -8,16 +8,38 @@ import {
   sketchParams,
   type SketchParams,
 } from '../../core/density';
+import { REMOTE_EMBEDDING_ENGINES, type RemoteEmbeddingEngineName } from '../../core/engines';
 import { DEFAULT_EMBEDDING_MODEL } from '../../worker/density/embeddingModel';
+import { UsageError } from '../errors';
 import type { Flags, OptionTable } from '../args';
 import { modelsDir } from '../command';
 import type { EmbedderSettings } from '../densityRun';
 
 export const EMBEDDER_OPTIONS: OptionTable = {
+  engine: {
+    type: 'string',
+    value: 'NAME',
+    help: 'local (default: the in-process ONNX embedder), openai, vllm, tei, ollama.',
+  },
+  endpoint: {
+    type: 'string',
+    value: 'URL',
+    help: 'Remote engines: the base URL (openai, vllm, ollama: ending in /v1; tei: the server).',
+  },
   model: {
     type: 'string',
     value: 'NAME',
-    help: `Embedding model: Hugging Face id or folder (default ${DEFAULT_EMBEDDING_MODEL}).`,
+    help: `Embedding model: Hugging Face id or folder (default ${DEFAULT_EMBEDDING_MODEL}), or the served model name.`,
+  },
+  'api-key-env': {
+    type: 'string',
+    value: 'VAR',
+    help: 'Remote engines: read the API key from this environment variable (never logged).',
+  },
+  concurrency: {
+    type: 'string',
+    value: 'N',
+    help: 'Remote engines: requests of --batch-size texts in flight (default 8).',
   },
   dtype: { type: 'string', value: 'T', help: 'fp32 (default), fp16, q8, q4.' },
   device: { type: 'string', value: 'D', help: 'auto (default), cpu, cuda, webgpu.' },
@@ -60,8 +82,19 @@ export const SKETCH_OPTIONS: OptionTable = {
   },
 };
 
-export function embedderSettings(flags: Flags, cacheDir: string): EmbedderSettings {
+export function embedderSettings(
+  flags: Flags,
+  cacheDir: string,
+  env: NodeJS.ProcessEnv,
+): EmbedderSettings {
+  const engine = flags.string('engine') ?? 'local';
+  if (engine !== 'local' && !(REMOTE_EMBEDDING_ENGINES as readonly string[]).includes(engine))
+    throw new UsageError(
+      `--engine must be one of local, ${REMOTE_EMBEDDING_ENGINES.join(', ')} (got "${engine}")`,
+    );
+  const remote = engine === 'local' ? undefined : remoteFlags(flags, engine, env);
   return {
+    ...(remote ? { remote } : {}),
     model: flags.string('model') ?? DEFAULT_EMBEDDING_MODEL,
     dtype: flags.choice('dtype', ['fp32', 'fp16', 'q8', 'q4'] as const, 'fp32'),
     device: flags.choice('device', ['auto', 'cpu', 'cuda', 'webgpu'] as const, 'auto'),
@@ -69,6 +102,33 @@ export function embedderSettings(flags: Flags, cacheDir: string): EmbedderSettin
     batchSize: flags.int('batch-size', 32, 1, 1024),
     offline: flags.bool('offline'),
     modelCacheDir: modelsDir(cacheDir),
+  };
+}
+
+/** `--endpoint`, `--model`, `--api-key-env`, `--concurrency` of a remote engine (checked). */
+function remoteFlags(
+  flags: Flags,
+  engine: string,
+  env: NodeJS.ProcessEnv,
+): NonNullable<EmbedderSettings['remote']> {
+  const endpoint = flags.string('endpoint');
+  if (!endpoint) throw new UsageError(`--engine ${engine} needs --endpoint URL`);
+  const model = flags.string('model');
+  if (!model && engine !== 'tei')
+    throw new UsageError(`--engine ${engine} needs --model NAME (the served model)`);
+  const keyVar = flags.string('api-key-env');
+  let apiKey: string | undefined;
+  if (keyVar !== undefined) {
+    apiKey = env[keyVar];
+    if (apiKey === undefined || apiKey === '')
+      throw new UsageError(`--api-key-env ${keyVar}: that environment variable is not set`);
+  }
+  return {
+    engine: engine as RemoteEmbeddingEngineName,
+    endpoint,
+    ...(model ? { model } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    concurrency: flags.int('concurrency', 0, 1, 1024),
   };
 }
 

@@ -20,11 +20,17 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
   const { flags } = ctx;
   const file = fileArgument(flags, 'embed');
   const shard = resolveShard(flags.string('shard'), flags.string('shard-count'), ctx.env);
-  const settings = embedderSettings(flags, ctx.cacheDir);
+  const settings = embedderSettings(flags, ctx.cacheDir, ctx.env);
   const ds = await openDataset(file);
   try {
     ctx.progress.phase('loading', 1, 'model');
-    const e = await openEmbedder(shardCacheDir(ctx.cacheDir, shard), ds, settings, ctx.logger);
+    const e = await openEmbedder(
+      shardCacheDir(ctx.cacheDir, shard),
+      ds,
+      settings,
+      ctx.logger,
+      ctx.signal,
+    );
     ctx.progress.update({ done: 1 });
     ctx.progress.end();
     try {
@@ -33,6 +39,8 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
       return {
         code: failures > 0 ? ExitCode.incomplete : ExitCode.ok,
         summary: {
+          engine: e.model.remote?.engine ?? 'local',
+          endpointHost: e.model.remote?.host ?? null,
           model: e.model.modelId,
           device: e.model.device,
           dim: e.model.dim,

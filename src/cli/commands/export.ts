@@ -9,7 +9,7 @@ import { densityRanks } from '../../core/density';
 import { exportKept, manifestPath } from '../../core/dataset/exportKept';
 import { rekeyLegacyDecisions } from '../../core/dataset/offlineDecisions';
 import type { ScoreColumns } from '../../core/dataset/scoreColumns';
-import { contentHash } from '../../core/jsonl';
+import { compressionOfName, contentHash } from '../../core/jsonl';
 import type { OptionTable } from '../args';
 import { fileArgument } from '../args';
 import type { Command, CommandContext, CommandOutcome } from '../command';
@@ -166,10 +166,13 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
         `no row of ${file} is marked keep in ${where} (mark rows with winnow sample --mark keep, or in the dataset view)`,
       );
     const scores = await scoreColumns(ds, sources.askllm, sources.density);
+    const compression = compressionOfName(target);
     const result = await exportKept({
       file: ds.file,
       rows: kept.rows,
       target,
+      // --out kept.jsonl.gz / .zst: the kept rows compressed (else plain JSONL).
+      ...(compression ? { compression } : {}),
       ...(flags.string('scored-jsonl')
         ? { scoredJsonl: resolve(flags.string('scored-jsonl')!) }
         : {}),

@@ -1,6 +1,9 @@
 /** Every command, in the order `winnow --help` lists them. */
 import type { Command } from '../command';
+import { calibrateCommand } from './calibrate';
+import { compareCommand } from './compare';
 import { densityCommand } from './density';
+import { distillCommand } from './distill';
 import { embedCommand } from './embed';
 import { exportCommand } from './export';
 import { infoCommand } from './info';
@@ -16,6 +19,9 @@ export const COMMANDS: readonly Command[] = [
   sampleCommand,
   exportCommand,
   mergeCommand,
+  calibrateCommand,
+  compareCommand,
+  distillCommand,
   infoCommand,
   lspCommand,
 ];

@@ -4,13 +4,13 @@
  * it, per scorer configuration run before (the worker's scorer registry). For a sketch file
  * (`.wnds`) it prints its points and parameters (what `densityCli.js info` printed).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScoreCache, scopedScorerKey } from '../../core/askllm';
 import { describeParams } from '../../core/density';
 import type { StoredScorer } from '../../worker/askllm/scoreStore';
 import { extractionScope } from '../../worker/askllm/scorerConfig';
 import type { OptionTable } from '../args';
+import { scorerRegistry } from '../cachedScores';
 import type { Command, CommandContext, CommandOutcome } from '../command';
 import { shardCacheDir } from '../command';
 import { openDataset, rowBlocks, schemaFacts, type CliDataset } from '../dataset';
@@ -33,16 +33,9 @@ const options: OptionTable = {
   },
 };
 
-/** The scorer registry of a cache folder (fingerprint → scorer key and description). */
+/** The scorer registry of a cache folder (scorer key and description of each). */
 async function registry(storage: string): Promise<StoredScorer[]> {
-  try {
-    const raw = JSON.parse(
-      await readFile(join(storage, 'askllm', 'scorers.json'), 'utf8'),
-    ) as Record<string, StoredScorer>;
-    return Object.values(raw).filter(v => typeof v?.scorerKey === 'string' && v.meta);
-  } catch {
-    return [];
-  }
+  return (await scorerRegistry(storage)).map(([, v]) => v);
 }
 
 /** First invalid lines with their reasons. */

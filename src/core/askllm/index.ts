@@ -4,3 +4,4 @@ export * from './softmax';
 export * from './batching';
 export * from './tokens';
 export * from './scoreCache';
+export * from './outOfMemory';

@@ -6,6 +6,7 @@
  */
 import { sampleByDensity } from '../density/sampling';
 import { cachedCalibration } from './calibrationView';
+import { cachedComparison, type ComparisonResult } from './comparisonView';
 import type {
   DecisionTarget,
   Histogram,
@@ -18,6 +19,7 @@ import { DEFAULT_QUERY } from '../../shared/protocol/webview';
 import type { DecisionColumn, DecisionRule } from './decisions';
 import { float32Keys, smallestK } from './radixSort';
 import type { RowFactColumns } from './rowColumns';
+import { DuplicateGroups } from '../map/duplicateGroups';
 import { scoreSources, type ScoreColumns } from './scoreColumns';
 import {
   allRows,
@@ -58,6 +60,8 @@ export interface ViewSource {
   ): Promise<Uint8Array>;
   /** Whether decisions can be made (trusted workspace). */
   readonly editable: boolean;
+  /** The rows of a map region registered under `id` (1 = inside), if the source still has it. */
+  region?(id: number): Uint8Array | undefined;
   /** The calibration's target precision (`winnow.calibration.targetPrecision`, default 0.9). */
   readonly targetPrecision?: number;
 }
@@ -111,7 +115,9 @@ export class DatasetView {
       matches = await source.search(q.search, signal, (done, total, m) =>
         progress('Searching', done, total, m),
       );
-    const cols = viewColumns(source);
+    const region = q.filter?.region;
+    const base = viewColumns(source, q);
+    const cols = region ? { ...base, region: source.region?.(region.id) } : base;
     // The rows in line order first: histograms read the score columns in that order (a sorted
     // view would read them at random, several times slower on 10M rows), then the sort.
     const members =
@@ -148,7 +154,9 @@ export class DatasetView {
       this.query.sort === 'density' ||
       this.query.sort === 'uncertain' ||
       !!f?.score ||
-      !!f?.density
+      !!f?.density ||
+      !!f?.flips ||
+      !!f?.duplicates
     );
   }
 
@@ -159,6 +167,7 @@ export class DatasetView {
     const count = this.count;
     const complete = this.rows ? this.complete : source.indexed;
     const histograms = this.histograms(source.scores, total);
+    const comparison = sourceComparison(source);
     const counts = source.decisions.counts;
     let scope = describeScope(count, total, this.query);
     if (!complete) scope += ' · still reading the file';
@@ -182,6 +191,8 @@ export class DatasetView {
       ...(source.scores?.askllm
         ? { calibration: this.calibration(source.scores.askllm.values) }
         : {}),
+      ...(source.scores?.scorers?.length ? { scorers: source.scores.scorers.map(choiceView) } : {}),
+      ...(comparison ? { comparison: comparison.view } : {}),
     };
   }
 
@@ -268,6 +279,10 @@ export class DatasetView {
         return this.topPercentTarget(target, decision, verb, scope, at);
       case 'densitySample':
         return this.densitySampleTarget(target, decision, verb, scope, at);
+      case 'lines':
+        return this.linesTarget(target, decision, verb, at);
+      case 'onePerGroup':
+        return onePerGroupTarget(this.source.scores, target.keep, at);
       case 'calibratedThreshold':
         return this.calibratedTarget(decision, verb, scope, at);
     }
@@ -307,6 +322,23 @@ export class DatasetView {
       },
       label: `${verb} ${rows.length.toLocaleString('en-US')} rows at or above the calibrated threshold ${shortNumber(t)}`,
     };
+  }
+
+  /** Rows by line index (a map selection); lines past the file are an error. */
+  private linesTarget(
+    target: Extract<DecisionTarget, { kind: 'lines' }>,
+    decision: DecisionValue,
+    verb: string,
+    at: string,
+  ): ResolvedTarget {
+    const total = this.source.rowCount;
+    const rows = Uint32Array.from(new Set(target.lines)).sort();
+    for (const r of rows)
+      if (!Number.isInteger(r) || r >= total)
+        throw new Error(`Line ${r + 1} is not in the file (it has ${total} lines).`);
+    const n = rows.length;
+    const label = `${verb} ${n === 1 ? `line ${rows[0] + 1}` : `${n.toLocaleString('en-US')} rows`} (map selection)`;
+    return { rows, rule: { kind: 'rows', decision, rows: n, at }, label };
   }
 
   /** The rows at view positions in `target.ranges` (clamped to the view). */
@@ -403,17 +435,90 @@ export interface ResolvedTarget {
   rows: Uint32Array;
   rule: DecisionRule;
   label: string;
+  /** Set when rows get different decisions: `keep` are kept and `drop` dropped, in one edit. */
+  mixed?: { keep: Uint32Array; drop: Uint32Array };
+}
+
+/**
+ * "Keep one per group": per near-duplicate group the row with the highest ASK-LLM score (or the
+ * first row) is kept and the others dropped. Throws when no groups have been found.
+ */
+function onePerGroupTarget(
+  scores: ScoreColumns | undefined,
+  keepRule: 'best' | 'first',
+  at: string,
+): ResolvedTarget {
+  const dup = scores?.duplicates;
+  if (!dup || dup.count === 0)
+    throw new Error(
+      dup
+        ? 'There are no near-duplicate groups in this file.'
+        : 'Near-duplicates have not been found yet: use "Find near-duplicates" first.',
+    );
+  if (keepRule === 'best' && !scores?.askllm)
+    throw new Error('There are no ASK-LLM scores yet: keep the first row of each group instead.');
+  const groups = DuplicateGroups.fromRowGroups(dup.groups, dup.count);
+  const { keep, drop } = groups.keepOne(keepRule, scores?.askllm?.values);
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  const how = keepRule === 'best' ? 'the highest ASK-LLM score' : 'the first row';
+  return {
+    rows: Uint32Array.from([...keep, ...drop]),
+    mixed: { keep: Uint32Array.from(keep), drop: Uint32Array.from(drop) },
+    rule: {
+      kind: 'duplicates',
+      decision: 'drop',
+      rows: keep.length + drop.length,
+      keep: keepRule,
+      groups: dup.count,
+      threshold: dup.threshold,
+      at,
+    },
+    label: `Keep one per group (${how}): keep ${fmt(keep.length)}, drop ${fmt(drop.length)} of ${fmt(dup.count)} near-duplicate groups`,
+  };
 }
 
 /** The columns of a source as the view engine reads them. */
-export function viewColumns(source: ViewSource): ViewColumns {
+export function viewColumns(source: ViewSource, query?: ViewQuery): ViewColumns {
+  const flips = query?.filter?.flips ? sourceComparison(source)?.flipMask : undefined;
   return {
     rowCount: source.rowCount,
     rows: source.columns,
     decisions: source.decisions,
     ...(source.scores?.askllm ? { score: source.scores.askllm.values } : {}),
     ...(source.scores?.density ? { density: source.scores.density.values } : {}),
+    ...(flips ? { flips } : {}),
+    ...(source.scores?.duplicates ? { duplicates: source.scores.duplicates.groups } : {}),
   };
+}
+
+function choiceView(c: {
+  id: string;
+  label: string;
+  scored: number;
+  current: boolean;
+}): ComparisonResult['view']['scorerA'] {
+  return { id: c.id, label: c.label, scored: c.scored, current: c.current };
+}
+
+/** The judge A/B of the source's two scorers (docs/judge.md#judge-ab), once a second is chosen. */
+export function sourceComparison(source: ViewSource): ComparisonResult | undefined {
+  const s = source.scores;
+  const a = s?.askllm;
+  const b = s?.compare;
+  if (!a || !b) return undefined;
+  const current = s.scorers?.find(c => c.current);
+  const scorerA = current
+    ? choiceView(current)
+    : { id: '', label: a.meta.model, scored: a.scored, current: true };
+  const scorerB = { id: b.id, label: b.label, scored: b.scored, current: false };
+  return cachedComparison(
+    a.values,
+    b.values,
+    source.decisions,
+    source.rowCount,
+    { a: scorerA, b: scorerB },
+    source.targetPrecision ?? 0.9,
+  );
 }
 
 /** Drops empty parts of a query (an empty search, an empty decision list). */
@@ -435,6 +540,11 @@ export function normalizeQuery(q: ViewQuery): ViewQuery {
           : {}),
         ...(f.errors ? { errors: f.errors } : {}),
         ...(f.field?.name ? { field: f.field } : {}),
+        ...(f.flips ? { flips: true } : {}),
+        ...(f.duplicates === 'grouped' || f.duplicates === 'ungrouped'
+          ? { duplicates: f.duplicates }
+          : {}),
+        ...(f.region && Number.isInteger(f.region.id) ? { region: f.region } : {}),
       }
     : undefined;
   return {

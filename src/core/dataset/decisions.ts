@@ -39,7 +39,7 @@ export function decisionOf(code: number): Decision | undefined {
 
 /** How a bulk decision chose its rows: recorded with the edit, the sidecar and the export manifest. */
 export interface DecisionRule {
-  readonly kind: 'rows' | 'view' | 'topPercent' | 'densitySample' | 'threshold';
+  readonly kind: 'rows' | 'view' | 'topPercent' | 'densitySample' | 'threshold' | 'duplicates';
   readonly decision: DecisionValue;
   /** Rows the rule selected. */
   readonly rows: number;
@@ -55,6 +55,9 @@ export interface DecisionRule {
   /** `densitySample`: sample size and seed. */
   readonly count?: number;
   readonly seed?: number;
+  /** `duplicates`: which row each group kept (`best` ASK-LLM score or `first`) and how many groups. */
+  readonly keep?: 'best' | 'first';
+  readonly groups?: number;
   /** ISO time the rule was applied. */
   readonly at: string;
 }
@@ -64,6 +67,8 @@ export interface DecisionEdit {
   readonly rows: Uint32Array;
   readonly before: Uint8Array;
   readonly after: number;
+  /** Per row, the code it got, when rows got different decisions (then `after` is unused). */
+  readonly afterCodes?: Uint8Array;
   /**
    * Whether `before` of each row came from a bulk rule (absent: none did). The calibration
    * leaves rows decided by bulk rules out of its labels (docs/judge.md#calibration).
@@ -206,10 +211,52 @@ export class DecisionColumn {
     };
   }
 
+  /**
+   * Builds one edit that keeps `keep` and drops `drop` (e.g. "keep one per group"), leaving out
+   * rows that already have their decision; undefined when nothing would change.
+   */
+  makeMixedEdit(
+    keep: ArrayLike<number>,
+    drop: ArrayLike<number>,
+    label: string,
+    generation: number,
+    rule?: DecisionRule,
+  ): DecisionEdit | undefined {
+    const rows: number[] = [];
+    const before: number[] = [];
+    const beforeBulk: number[] = [];
+    const after: number[] = [];
+    for (const [list, code] of [
+      [keep, KEEP],
+      [drop, DROP],
+    ] as const)
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i];
+        if (this.values[r] === code) continue;
+        rows.push(r);
+        before.push(this.values[r]);
+        beforeBulk.push(this.bulk[r]);
+        after.push(code);
+      }
+    if (rows.length === 0) return undefined;
+    return {
+      rows: Uint32Array.from(rows),
+      before: Uint8Array.from(before),
+      ...(beforeBulk.includes(1) ? { beforeBulk: Uint8Array.from(beforeBulk) } : {}),
+      after: DROP,
+      afterCodes: Uint8Array.from(after),
+      label,
+      generation,
+      ...(rule ? { rule } : {}),
+    };
+  }
+
   /** Applies an edit (do or redo). */
   apply(edit: DecisionEdit): void {
     const bulk = isBulkRule(edit.rule);
-    for (let i = 0; i < edit.rows.length; i++) this.set(edit.rows[i], edit.after, bulk);
+    const codes = edit.afterCodes;
+    for (let i = 0; i < edit.rows.length; i++)
+      this.set(edit.rows[i], codes ? codes[i] : edit.after, bulk);
   }
 
   /** Reverts an edit (undo): every row gets back what it had. */

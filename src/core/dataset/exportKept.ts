@@ -16,8 +16,9 @@ import {
   parseLine,
   removeStaleTempFiles,
   tempPathFor,
-  type JsonlFile,
+  type OutputCompression,
   type RawRow,
+  type RowSource,
   type RemovedTempFile,
   type StaleTempOptions,
 } from '../jsonl';
@@ -27,11 +28,13 @@ import { writeFileAtomic } from './sidecar';
 
 /** What to export and where. */
 export interface ExportRequest {
-  readonly file: JsonlFile;
+  readonly file: RowSource;
   /** Kept rows, ascending. */
   readonly rows: Uint32Array;
   /** The kept rows, byte for byte. */
   readonly target: string;
+  /** Compress the kept rows' file (default: plain JSONL). The scored copies stay plain. */
+  readonly compression?: OutputCompression;
   /** Optional: JSONL with `askllm_score` and `density_score` added. */
   readonly scoredJsonl?: string;
   /** Optional: Parquet with the same columns as `scoredJsonl`. */
@@ -56,8 +59,13 @@ export interface ExportOutput {
   readonly kind: 'jsonl' | 'scored-jsonl' | 'parquet' | 'manifest';
   readonly path: string;
   readonly rows: number;
+  /** Size of the file (compressed, when it is). */
   readonly bytes: number;
   readonly sha256?: string;
+  /** How the file is compressed, if it is. */
+  readonly compression?: OutputCompression;
+  /** Bytes of JSONL before compression (compressed files only). */
+  readonly uncompressedBytes?: number;
 }
 
 export interface ExportResult {
@@ -99,7 +107,7 @@ function scoreAt(values: Float32Array | undefined, row: number): number | null {
 }
 
 /** Kept rows in file order, read sequentially from the first kept row to the last. */
-async function* keptRows(file: JsonlFile, rows: Uint32Array): AsyncGenerator<RawRow> {
+async function* keptRows(file: RowSource, rows: Uint32Array): AsyncGenerator<RawRow> {
   if (rows.length === 0) return;
   let k = 0;
   const last = rows[rows.length - 1];
@@ -145,9 +153,20 @@ export async function exportKept(req: ExportRequest): Promise<ExportResult> {
   );
 
   progress(`Writing ${rows.length.toLocaleString('en-US')} kept rows`);
-  const main = await exportRows(file, rows, req.target);
+  const main = await exportRows(file, rows, req.target, {
+    ...(req.compression ? { compression: req.compression } : {}),
+  });
   const outputs: ExportOutput[] = [
-    { kind: 'jsonl', path: req.target, ...main, sha256: await fileSha256(req.target) },
+    {
+      kind: 'jsonl',
+      path: req.target,
+      rows: main.rows,
+      bytes: main.bytes,
+      sha256: await fileSha256(req.target),
+      ...(req.compression
+        ? { compression: req.compression, uncompressedBytes: main.contentBytes }
+        : {}),
+    },
   ];
   cancelled();
 
@@ -192,7 +211,7 @@ interface KeptLayout {
 
 /** Pass 1 over the kept rows: their columns and the kind of each. */
 async function keptColumns(
-  file: JsonlFile,
+  file: RowSource,
   rows: Uint32Array,
   maxLineBytes: number,
 ): Promise<KeptLayout> {
@@ -409,6 +428,7 @@ function buildManifest(
       bytes: req.file.totalBytes,
       rows: req.file.lineCount,
       sha256: sourceSha,
+      compression: req.file.compression ?? null,
     },
     decisions: req.sidecar ?? null,
     counts: {
@@ -453,6 +473,8 @@ function buildManifest(
       rows: o.rows,
       bytes: o.bytes,
       sha256: o.sha256 ?? null,
+      compression: o.compression ?? null,
+      ...(o.uncompressedBytes !== undefined ? { uncompressedBytes: o.uncompressedBytes } : {}),
     })),
   };
 }

@@ -3,7 +3,7 @@
  * sidecar directly (text-editor code actions call `winnow.setDecision` this way). Free of
  * `vscode`.
  */
-import { contentHash, JsonlFile, legacyContentHash } from '../jsonl';
+import { contentHash, legacyContentHash, openRowSource, type RowSource } from '../jsonl';
 import type { DecisionValue } from '../../shared/protocol/webview';
 import { hasLegacyDecisions, readSidecar, writeSidecar, type SidecarData } from './sidecar';
 
@@ -12,7 +12,7 @@ import { hasLegacyDecisions, readSidecar, writeSidecar, type SidecarData } from 
  * row of `file` both ways; legacy decisions that match no row stay legacy (never dropped).
  */
 export async function rekeyLegacyDecisions(
-  file: JsonlFile,
+  file: RowSource,
   saved: SidecarData,
 ): Promise<SidecarData> {
   if (!saved.legacy || !hasLegacyDecisions(saved)) return saved;
@@ -42,7 +42,7 @@ export async function rekeyLegacyDecisions(
 }
 
 /** Content hashes of the given lines (0-based). Throws a RangeError for a line past the end. */
-async function hashLines(file: JsonlFile, lines: readonly number[]): Promise<string[]> {
+async function hashLines(file: RowSource, lines: readonly number[]): Promise<string[]> {
   await file.whenIndexed();
   const out: string[] = [];
   for (const line of lines) {
@@ -63,7 +63,7 @@ export async function setDecisionInSidecar(
   decision: DecisionValue,
   maxLineBytes?: number,
 ): Promise<number> {
-  const file = await JsonlFile.open(path, maxLineBytes ? { maxLineBytes } : {});
+  const file = await openRowSource(path, maxLineBytes ? { maxLineBytes } : {});
   let hashes: string[];
   let saved: SidecarData;
   try {
@@ -108,7 +108,7 @@ export async function decisionsFromSidecar(
   const legacyKeep = new Set(saved.legacy?.keep ?? []);
   const legacyDrop = new Set(saved.legacy?.drop ?? []);
   const withLegacy = legacyKeep.size + legacyDrop.size > 0;
-  const file = await JsonlFile.open(path, maxLineBytes ? { maxLineBytes } : {});
+  const file = await openRowSource(path, maxLineBytes ? { maxLineBytes } : {});
   try {
     for await (const batch of file.iterateRows(0)) {
       for (const r of batch) {

@@ -15,8 +15,8 @@ import {
   ObjectScanner,
   parseDecoded,
   parseLine,
-  type JsonlFile,
   type LineBatch,
+  type RowSource,
   type ParseErrorKind,
   type RawRow,
   type SchemaInfo,
@@ -562,7 +562,7 @@ const MAX_DROPPED_BATCHES = 3;
  * false when stopped.
  */
 export async function scanRows(
-  file: JsonlFile,
+  file: RowSource,
   columns: RowColumns,
   opts: ScanOptions,
 ): Promise<boolean> {
@@ -576,7 +576,7 @@ export async function scanRows(
 }
 
 async function scanInThisThread(
-  file: JsonlFile,
+  file: RowSource,
   columns: RowColumns,
   opts: ScanOptions,
 ): Promise<boolean> {
@@ -604,7 +604,7 @@ function filled(columns: RowColumns, batch: LineBatch, opts: ScanOptions): void 
 
 /** Helper threads for this scan, or undefined when it runs in this thread (see ScanOptions). */
 function startHelpers(
-  file: JsonlFile,
+  file: RowSource,
   columns: RowColumns,
   opts: ScanOptions,
 ): ScanThreads | undefined {
@@ -612,7 +612,8 @@ function startHelpers(
   // Version-1 hashes are rare (files with old decisions) and computed here only.
   if (helpers < 1 || columns.hasLegacyHashes || !file.indexed) return undefined;
   if (columns.scanned >= file.lineCount) return undefined;
-  const rest = file.totalBytes - file.rowSpan(columns.scanned).start;
+  // Decompressed bytes left (file.totalBytes counts compressed bytes for a compressed file).
+  const rest = file.rowSpan(file.lineCount - 1).end - file.rowSpan(columns.scanned).start;
   if (rest < (opts.parallelFromBytes ?? PARALLEL_FROM_BYTES)) return undefined;
   return ScanThreads.start(helpers);
 }
@@ -644,7 +645,7 @@ const MAX_AHEAD = 32;
  * helpers are left out.
  */
 async function scanWithHelpers(
-  file: JsonlFile,
+  file: RowSource,
   columns: RowColumns,
   opts: ScanOptions,
   threads: ScanThreads,

@@ -9,7 +9,7 @@
  * applied to the view's decision column once per row. Free of `vscode`: unit-tested with the
  * worker's answer in the same process, and used by the view bench.
  */
-import type { FileStamp, JsonlFile } from '../jsonl';
+import type { FileStamp, RowSource } from '../jsonl';
 import {
   ROW_FACTS_MAX_ROWS,
   WorkerErrorCodes,
@@ -84,7 +84,7 @@ export class RowFactsFeed {
   private paused = true;
 
   constructor(
-    private readonly file: JsonlFile,
+    private readonly file: RowSource,
     private readonly decisions: DecisionColumn,
     private readonly source: RowFactsSource | undefined,
     private readonly events: RowFactsEvents,

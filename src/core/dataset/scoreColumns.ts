@@ -9,7 +9,9 @@ import {
   TOKENS_TRUNCATED,
   type DensityColumnMeta,
   type GetColumnsResult,
+  type GetScorerColumnResult,
   type ScoreColumnMeta,
+  type ScorerChoice,
 } from '../../shared/protocol/worker';
 import type { RowScores, ScoreSourceView } from '../../shared/protocol/webview';
 
@@ -35,6 +37,26 @@ export interface ScoreColumns {
     readonly meta: DensityColumnMeta;
     /** Rows the last run's embedder failed on → the reason (absent: none). */
     readonly failed?: ReadonlyMap<number, string>;
+  };
+  /** Judge A/B: the scorers the file was scored with (`winnow/getScorerColumn`). */
+  readonly scorers?: readonly ScorerChoice[];
+  /** Judge A/B: the second scorer's P(yes) column (NaN = not scored by it). */
+  readonly compare?: {
+    readonly id: string;
+    readonly label: string;
+    readonly values: Float32Array;
+    readonly scored: number;
+    readonly meta: ScoreColumnMeta;
+  };
+  /** Near-duplicate groups (docs/map.md), once found for this file version. */
+  readonly duplicates?: {
+    /** Group id per row, −1 = in no group. */
+    readonly groups: Int32Array;
+    /** Rows per group. */
+    readonly sizes: Uint32Array;
+    readonly count: number;
+    readonly groupedRows: number;
+    readonly threshold: number;
   };
 }
 
@@ -85,19 +107,70 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
           : {}),
       }
     : undefined;
+  const duplicates = result.duplicates ? decodeDuplicates(result.duplicates, n) : undefined;
   return {
     rowCount: n,
     fileVersion: result.fileVersion,
     ...(askllm ? { askllm } : {}),
     ...(density ? { density } : {}),
+    ...(duplicates ? { duplicates } : {}),
   };
+}
+
+/**
+ * Adds a `winnow/getScorerColumn` answer (the stored scorers, the second scorer's column) to the
+ * columns. Throws when it describes other rows than the columns.
+ */
+export function withScorerColumn(cols: ScoreColumns, r: GetScorerColumnResult): ScoreColumns {
+  if (r.rowCount !== cols.rowCount)
+    throw new Error(`The scorer column has ${r.rowCount} rows, the columns ${cols.rowCount}`);
+  const c = r.column;
+  const choice = c ? r.scorers.find(x => x.id === c.scorer) : undefined;
+  return {
+    ...cols,
+    scorers: r.scorers,
+    ...(c && choice && !choice.current
+      ? {
+          compare: {
+            id: c.scorer,
+            label: choice.label,
+            values: new Float32Array(decode(c.data, r.rowCount, 'The second scorer column').buffer),
+            scored: c.scored,
+            meta: c.meta,
+          },
+        }
+      : {}),
+  };
+}
+
+function decodeDuplicates(
+  d: NonNullable<GetColumnsResult['duplicates']>,
+  n: number,
+): NonNullable<ScoreColumns['duplicates']> {
+  const groups = new Int32Array(decode(d.group, n, 'The duplicate-group column').buffer);
+  const sizes = new Uint32Array(d.count);
+  for (const g of groups) {
+    if (g >= d.count) throw new Error(`Duplicate group ${g} of ${d.count}`);
+    if (g >= 0) sizes[g]++;
+  }
+  return { groups, sizes, count: d.count, groupedRows: d.groupedRows, threshold: d.threshold };
 }
 
 /** What the webview shows about where the scores came from. */
 export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
   const a = cols?.askllm;
   const d = cols?.density;
+  const dup = cols?.duplicates;
   return {
+    ...(dup
+      ? {
+          duplicates: {
+            count: dup.count,
+            groupedRows: dup.groupedRows,
+            threshold: dup.threshold,
+          },
+        }
+      : {}),
     ...(a
       ? {
           askllm: {
@@ -121,6 +194,9 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
               : {}),
           },
         }
+      : {}),
+    ...(cols?.compare
+      ? { compare: { label: cols.compare.label, scored: cols.compare.scored } }
       : {}),
     ...(d
       ? {
@@ -167,12 +243,21 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
     out.tokens = (packed & ~TOKENS_TRUNCATED) >>> 0;
     if ((packed & TOKENS_TRUNCATED) !== 0) out.tokensTruncated = true;
   }
+  const b = cols?.compare;
+  const other = b && i < b.values.length ? b.values[i] : NaN;
+  if (other === other) out.compareScore = other;
   const density = d && i < d.values.length ? d.values[i] : NaN;
   if (density === density) out.density = density;
   const rank = d && i < d.ranks.length ? d.ranks[i] : 0;
   if (rank > 0) out.densityRank = rank;
   const densityFailed = d?.failed?.get(i);
   if (densityFailed !== undefined && density !== density) out.densityFailed = densityFailed;
+  const dup = cols?.duplicates;
+  const group = dup && i < dup.groups.length ? dup.groups[i] : -1;
+  if (dup && group >= 0) {
+    out.duplicateGroup = group;
+    out.duplicateCount = dup.sizes[group];
+  }
   return out;
 }
 

@@ -79,7 +79,7 @@ const SIDECAR_KEYS = [
   'legacy',
 ];
 const LEGACY_KEYS = ['keyedBy', 'keep', 'drop'];
-const RULE_KINDS = ['rows', 'view', 'topPercent', 'densitySample', 'threshold'];
+const RULE_KINDS = ['rows', 'view', 'topPercent', 'densitySample', 'threshold', 'duplicates'];
 const RULE_DECISIONS = ['keep', 'drop', 'unset'];
 /** The largest sidecar read: the longest string this JavaScript engine can hold, or 512 MiB. */
 export const MAX_SIDECAR_BYTES = Math.min(bufferConstants.MAX_STRING_LENGTH, 512 * 2 ** 20);

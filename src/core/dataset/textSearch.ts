@@ -3,7 +3,7 @@
  * yield to the event loop, cancellable between batches. It searches what the grid previews: the
  * schema's text of each valid row, the raw line of an invalid one. Free of `vscode`.
  */
-import { extractText, parseLine, type JsonlFile, type SchemaInfo } from '../jsonl';
+import { extractText, parseLine, type RowSource, type SchemaInfo } from '../jsonl';
 import type { ViewSearch } from '../../shared/protocol/webview';
 
 /** Thrown when a search is cancelled; the caller keeps the previous view. */
@@ -48,7 +48,7 @@ const decoder = new TextDecoder('utf-8', { fatal: false });
  * 1 = match; rejects with {@link SearchCancelled} when `signal` aborts.
  */
 export async function searchFile(
-  file: JsonlFile,
+  file: RowSource,
   search: ViewSearch,
   opts: SearchOptions,
 ): Promise<{ matches: Uint8Array; count: number }> {

@@ -19,6 +19,12 @@ export interface ViewColumns {
   readonly score?: Float32Array;
   /** DENSITY score per row, NaN = none. */
   readonly density?: Float32Array;
+  /** Judge A/B: 1 where the two scorers disagree (the "flips" filter); absent: no comparison. */
+  readonly flips?: Uint8Array;
+  /** Near-duplicate group per row, −1 = none (absent: groups not found yet). */
+  readonly duplicates?: Int32Array;
+  /** Rows of the filter's map region (1 = inside); absent: the region is unknown. */
+  readonly region?: Uint8Array;
 }
 
 /** Bins of the score and density histograms. */
@@ -41,7 +47,10 @@ export function hasFilter(filter: ViewFilter | undefined): boolean {
       filter.decisions.length > 0 &&
       filter.decisions.length < 3) ||
     filter.errors !== undefined ||
-    filter.field !== undefined
+    filter.field !== undefined ||
+    filter.flips === true ||
+    filter.duplicates !== undefined ||
+    filter.region !== undefined
   );
 }
 
@@ -100,6 +109,7 @@ export function filterRows(
     else fieldBit = (1 << f) >>> 0;
   }
   const bits = cols.rows.fieldBits;
+  const flips = filter?.flips === true ? (cols.flips ?? new Uint8Array(0)) : undefined;
   // A field no row has: "has it" matches nothing, "lacks it" matches every row.
   if (fieldUnknown && fieldPresent) return out.subarray(0, 0);
   for (let i = 0; i < n; i++) {
@@ -121,9 +131,36 @@ export function filterRows(
       if (errors === 'only' ? !bad : bad) continue;
     }
     if (fieldBit !== 0 && ((bits[i] & fieldBit) !== 0) !== fieldPresent) continue;
+    if (flips && !(i < flips.length && flips[i] === 1)) continue;
     out[k++] = i;
   }
-  return out.subarray(0, k);
+  return mapFilters(cols, filter, out.subarray(0, k));
+}
+
+/**
+ * The filters that come from the map: near-duplicate groups and a drawn region (applied to the
+ * rows the other filters kept, in line order).
+ */
+function mapFilters(
+  cols: ViewColumns,
+  filter: ViewFilter | undefined,
+  rows: Uint32Array,
+): Uint32Array {
+  const dup = filter?.duplicates;
+  const region = filter?.region ? (cols.region ?? new Uint8Array(0)) : undefined;
+  if (!dup && !region) return rows;
+  const groups = cols.duplicates;
+  let k = 0;
+  for (let j = 0; j < rows.length; j++) {
+    const i = rows[j];
+    if (dup) {
+      const grouped = groups !== undefined && i < groups.length && groups[i] >= 0;
+      if (grouped !== (dup === 'grouped')) continue;
+    }
+    if (region && !(i < region.length && region[i] === 1)) continue;
+    rows[k++] = i;
+  }
+  return rows.subarray(0, k);
 }
 
 /** Every row in line order. */
@@ -298,6 +335,10 @@ export function describeQuery(query: ViewQuery): string[] {
     if (f.errors === 'only') parts.push('parse errors only');
     if (f.errors === 'exclude') parts.push('valid rows only');
     if (f.field) parts.push(`${f.field.present ? 'has' : 'lacks'} field "${f.field.name}"`);
+    if (f.flips) parts.push('judge A/B flips');
+    if (f.duplicates === 'grouped') parts.push('in a near-duplicate group');
+    if (f.duplicates === 'ungrouped') parts.push('in no near-duplicate group');
+    if (f.region) parts.push(`in a map region (${fmt(f.region.rows)} rows)`);
   }
   if (query.sort === 'uncertain')
     parts.push(`nearest P(yes) = ${shortNumber(query.threshold ?? 0.5)} first`);

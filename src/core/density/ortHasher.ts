@@ -30,6 +30,11 @@ export interface OrtHasherOptions {
   intraOpNumThreads?: number;
   /** A precomputed projection for these params (it is regenerated otherwise). */
   projection?: Projection;
+  /**
+   * False: ORT's intra-op threads sleep between runs instead of spinning, so JavaScript work
+   * between blocks (near-duplicate band keys) gets the cores. Default: ORT's (spinning).
+   */
+  allowSpinning?: boolean;
 }
 
 /**
@@ -87,6 +92,8 @@ export class OrtLshHasher implements LshHasher {
     };
     if (options.intraOpNumThreads !== undefined)
       sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
+    if (options.allowSpinning === false)
+      sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
     const session = await InferenceSession.create(bytes, sessionOptions);
     return new OrtLshHasher(params, blockRows, session);
   }

@@ -472,7 +472,8 @@ function infoWord(e: EmbeddingEntry): number {
   return (tokens | HASH_V2_BIT | (e.truncated ? TRUNCATED_BIT : 0)) >>> 0;
 }
 
-interface StoredHeader {
+/** What a store file's header says (see {@link readStoreHeader}). */
+export interface StoredHeader {
   dim: number;
   precision: EmbeddingPrecision;
   key: string;
@@ -510,6 +511,15 @@ async function readHeader(path: string): Promise<StoredHeader | 'missing' | 'inv
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The header of an existing store file without opening it for writing (so a reader never moves
+ * a file of another configuration aside): `missing`, `invalid`, or its dimension, precision and
+ * configuration key.
+ */
+export function readStoreHeader(path: string): Promise<StoredHeader | 'missing' | 'invalid'> {
+  return readHeader(path);
 }
 
 /** Writes a whole small file atomically (temp file in the same folder, fsync, rename). */

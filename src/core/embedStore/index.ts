@@ -11,13 +11,19 @@
  */
 import { createHash } from 'node:crypto';
 
-export { EmbeddingStore, EmbeddingStoreError, writeAtomically } from './embeddingStore';
+export {
+  EmbeddingStore,
+  EmbeddingStoreError,
+  readStoreHeader,
+  writeAtomically,
+} from './embeddingStore';
 export type {
   EmbeddingEntry,
   EmbeddingInfo,
   EmbeddingPrecision,
   EmbeddingStoreOptions,
   EmbeddingStoreReport,
+  StoredHeader,
 } from './embeddingStore';
 export { decodeFloat16, encodeFloat16, fromHalfBits, toHalfBits } from './float16';
 

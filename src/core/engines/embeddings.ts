@@ -18,6 +18,20 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy, withRetries } from './retry';
 
 export type RemoteEmbeddingApi = 'openai' | 'tei';
 
+/**
+ * The embedding engines of `winnow embed|density --engine` and `winnow.density.engine` (besides
+ * `local`): vLLM, Ollama and OpenAI serve the OpenAI-compatible `/v1/embeddings`; `tei` is Text
+ * Embeddings Inference's own `/embed` (TEI, Infinity and others also serve `/v1/embeddings`, as
+ * `openai`).
+ */
+export const REMOTE_EMBEDDING_ENGINES = ['openai', 'vllm', 'tei', 'ollama'] as const;
+export type RemoteEmbeddingEngineName = (typeof REMOTE_EMBEDDING_ENGINES)[number];
+
+/** The API an embedding engine is spoken to with. */
+export function embeddingApiOf(engine: RemoteEmbeddingEngineName): RemoteEmbeddingApi {
+  return engine === 'tei' ? 'tei' : 'openai';
+}
+
 export interface RemoteEmbedderConfig {
   api: RemoteEmbeddingApi;
   /** `openai`: the base URL ending in `/v1`; `tei`: the server URL. */
@@ -61,6 +75,19 @@ function vectorAt(value: unknown, what: string): number[] {
   return v as number[];
 }
 
+/**
+ * TEI's `GET /info` `model_id` (https://huggingface.github.io/text-embeddings-inference/#/Text%20Embeddings%20Inference/get_model_info),
+ * or undefined where the server does not answer it.
+ */
+async function teiModelId(http: EngineHttp, signal?: AbortSignal): Promise<string | undefined> {
+  try {
+    const info = objectAt(await http.get(`${http.basePath}/info`, signal), 'the /info reply');
+    return typeof info.model_id === 'string' && info.model_id !== '' ? info.model_id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A remote embedding endpoint. Create with {@link RemoteEmbedder.create}. */
 export class RemoteEmbedder {
   private constructor(
@@ -69,12 +96,27 @@ export class RemoteEmbedder {
     private readonly retry: RetryPolicy,
     /** Embedding dimension, from the probe. */
     readonly dim: number,
+    /** TEI: the `model_id` its `GET /info` names, where it answers. */
+    private readonly servedModel?: string,
   ) {}
 
-  /** The embedding cache key: API, host-independent model name and dimension. */
+  /**
+   * The model the vectors come from: (TEI) the `model_id` the server names, else `model`, else
+   * the host (a TEI server that names no model is its own identity).
+   */
+  get modelId(): string {
+    return (
+      this.servedModel ?? this.config.model ?? `(served at ${endpointHost(this.config.endpoint)})`
+    );
+  }
+
+  /**
+   * The embedding cache key: API, model and dimension (not the host: the same model behind
+   * another URL shares its vectors). A local embedder's key is another shape, so remote and
+   * local vectors never share a cache.
+   */
   get key(): string {
-    const { api, model } = this.config;
-    return JSON.stringify({ remote: api, model: model ?? '(served model)', dim: this.dim });
+    return JSON.stringify({ remote: this.config.api, model: this.modelId, dim: this.dim });
   }
 
   /** How a vector is made, for the log and the hover. */
@@ -96,7 +138,8 @@ export class RemoteEmbedder {
     try {
       const probe = new RemoteEmbedder(config, http, retry, 0);
       const [v] = await withRetries(() => probe.request(['Winnow probe'], signal), retry, signal);
-      return new RemoteEmbedder(config, http, retry, v.length);
+      const served = config.api === 'tei' ? await teiModelId(http, signal) : undefined;
+      return new RemoteEmbedder(config, http, retry, v.length, served);
     } catch (e) {
       http.close();
       if (e instanceof EngineRequestError)

@@ -4,7 +4,7 @@
  * purpose (exact duplicates).
  */
 import { createHash } from 'node:crypto';
-import type { JsonlFile } from './jsonlFile';
+import type { RowSource } from './rowSource';
 import { murmur3x86128 } from './murmur3';
 
 /**
@@ -83,7 +83,7 @@ export interface DuplicateReport {
  * 8 bytes per row (a 64-bit prefix of each hash, sorted at the end): 100M rows take 800 MB. With
  * 64 bits, an accidental collision among 100M distinct rows has a probability below 0.03%.
  */
-export async function countDuplicates(file: JsonlFile): Promise<DuplicateReport> {
+export async function countDuplicates(file: RowSource): Promise<DuplicateReport> {
   await file.whenIndexed();
   const keys = new BigUint64Array(file.lineCount);
   let n = 0;

@@ -2,10 +2,8 @@
  * {@link GzipJsonl}: a line index over a gzip-compressed JSONL file (`.jsonl.gz`), with random row
  * reads, built while decompressing the file in a stream (nothing is unpacked to disk).
  *
- * Rows are the lines of the DECOMPRESSED stream, with the same rules as {@link JsonlFile}: row `i`
- * is the i-th physical line, its bytes exclude the `\n` and keep a `\r` before it; a final line
- * without a newline is a row. `RawRow.start` is the row's offset in the decompressed stream, so
- * row bytes, and their content hashes, equal those of the plain file.
+ * Rows, reads and the cache are those of {@link CompressedIndex}: row bytes, and their content
+ * hashes, equal those of the plain file.
  *
  * Random access: decompression restarts at a checkpoint, recorded at most every
  * {@link DEFAULT_CHECKPOINT_INTERVAL} of output, at the first of these found after that distance:
@@ -20,123 +18,33 @@
  * here.
  * Why not zran-style checkpoints at any block boundary: a resume at a bit offset needs
  * `inflatePrime` and the boundary's bit position (`data_type` after `Z_BLOCK`), and Node's `zlib`
- * exposes neither; byte-aligned boundaries are the ones Node can resume at. The last decoded span
- * (at least 1 MiB) is cached, so scrolling near one place decodes once.
+ * exposes neither; byte-aligned boundaries are the ones Node can resume at.
  */
-import { promises as fsp } from 'node:fs';
-import type { RawRow } from './jsonlFile';
-import { countLines, lineSpan, type RowSpan } from './lineSpans';
+import {
+  CompressedIndex,
+  openRegularFile,
+  type CompressedIndexOptions,
+  type CompressedIndexProgress,
+  type DecodedChunk,
+  type RestartSink,
+} from './compressedIndex';
 import { inflateMembers, type GzipRestart } from './gzipMembers';
-import { NewlineScanner } from './newlineScanner';
-import { OffsetList } from './offsetList';
+
+export { DEFAULT_CHECKPOINT_INTERVAL } from './compressedIndex';
 
 /** Indexing progress, reported while indexing (throttled) and once more when it is done. */
-export interface GzipIndexProgress {
-  lines: number;
-  /** Decompressed bytes indexed so far. */
-  bytesIndexed: number;
-  /** Compressed bytes read so far, of {@link totalCompressedBytes}. */
-  compressedBytesRead: number;
-  totalCompressedBytes: number;
-  done: boolean;
-}
+export type GzipIndexProgress = CompressedIndexProgress;
 
-export interface GzipJsonlOptions {
-  onProgress?: (p: GzipIndexProgress) => void;
-  /** Least decompressed distance between two checkpoints. */
-  checkpointInterval?: number;
-}
-
-/** Checkpoints are kept at most this often (decompressed bytes). */
-export const DEFAULT_CHECKPOINT_INTERVAL = 4 << 20;
-/** Bytes held per checkpoint besides its window (two float64 offsets). */
-const CHECKPOINT_BYTES = 16;
-/** A read decodes at least this much, so the next rows are usually cached. */
-const CACHE_SPAN = 1 << 20;
-const PROGRESS_INTERVAL_MS = 50;
-
-interface Signal {
-  promise: Promise<void>;
-  resolve: () => void;
-}
-
-function signal(): Signal {
-  let resolve!: () => void;
-  const promise = new Promise<void>(r => (resolve = r));
-  return { promise, resolve };
-}
+export type GzipJsonlOptions = CompressedIndexOptions;
 
 /** A `.jsonl.gz` file with a line index built in the background. See the module comment. */
-export class GzipJsonl {
-  readonly path: string;
-  private readonly fh: fsp.FileHandle;
-  private readonly compressedSize: number;
-  private readonly newlines = new OffsetList();
-  private readonly restarts: GzipRestart[] = [];
-  private readonly interval: number;
-  private readonly onProgress: ((p: GzipIndexProgress) => void) | undefined;
-  private bytesIndexed = 0;
-  private compressedRead = 0;
-  private done = false;
-  private closed = false;
-  private failure: Error | undefined;
-  private wake = signal();
-  private lastProgressAt = 0;
-  private indexer: Promise<void> | undefined;
-  /** The last decoded span of the decompressed stream. */
-  private cached: { start: number; data: Buffer } | undefined;
-
-  private constructor(path: string, fh: fsp.FileHandle, size: number, opts: GzipJsonlOptions) {
-    this.path = path;
-    this.fh = fh;
-    this.compressedSize = size;
-    this.interval = opts.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
-    this.onProgress = opts.onProgress;
-  }
-
+export class GzipJsonl extends CompressedIndex<GzipRestart> {
   /** Opens the file and starts indexing in the background. Rejects if it cannot be opened. */
   static async open(path: string, opts: GzipJsonlOptions = {}): Promise<GzipJsonl> {
-    const fh = await fsp.open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) throw new Error(`Not a regular file: ${path}`);
-      const file = new GzipJsonl(path, fh, st.size, opts);
-      file.indexer = file.runIndexer();
-      return file;
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
-  }
-
-  /** Lines indexed so far; grows while indexing. */
-  get lineCount(): number {
-    return countLines(this.newlines, this.bytesIndexed, this.done);
-  }
-
-  /** True when the whole file is indexed. */
-  get indexed(): boolean {
-    return this.done;
-  }
-
-  /** Decompressed bytes indexed so far (the decompressed size once {@link indexed}). */
-  get bytesIndexedSoFar(): number {
-    return this.bytesIndexed;
-  }
-
-  /** Size of the compressed file. */
-  get totalCompressedBytes(): number {
-    return this.compressedSize;
-  }
-
-  /** Bytes held by the line index (about 4 per line). */
-  get indexBytes(): number {
-    return this.newlines.byteSize;
-  }
-
-  /** Checkpoints recorded so far (decompression restart points). */
-  get checkpointCount(): number {
-    return this.restarts.length;
+    const { fh, size } = await openRegularFile(path);
+    const file = new GzipJsonl(path, fh, size, opts);
+    file.startIndexing();
+    return file;
   }
 
   /** Checkpoints inside a member (at flush points, each with a 32 KiB window). */
@@ -144,248 +52,24 @@ export class GzipJsonl {
     return this.restarts.filter(r => r.window).length;
   }
 
-  /** Bytes held by the checkpoints (their offsets and windows). */
-  get checkpointBytes(): number {
-    let total = 0;
-    for (const r of this.restarts) total += CHECKPOINT_BYTES + (r.window?.length ?? 0);
-    return total;
+  protected fileStart(): GzipRestart {
+    return { compressed: 0, decompressed: 0 };
   }
 
-  /** Resolves when indexing is done; rejects if it failed (a corrupt or truncated file). */
-  async whenIndexed(): Promise<void> {
-    await this.waitUntil(() => this.done);
+  protected override restartExtraBytes(r: GzipRestart): number {
+    return r.window?.length ?? 0;
   }
 
-  /** Where row `index` lies in the decompressed stream; the row must be indexed. */
-  rowSpan(index: number): RowSpan {
-    return lineSpan(this.newlines, index, this.lineCount, this.bytesIndexed);
-  }
-
-  /** Rows `start .. start+count-1`, clipped at the end; waits until they are indexed. */
-  async readRows(start: number, count: number): Promise<RawRow[]> {
-    if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 0) {
-      throw new RangeError(`Invalid row window ${start}+${count}`);
-    }
-    await this.waitUntil(() => this.lineCount >= start + count);
-    const end = Math.min(start + count, this.lineCount);
-    if (start >= end) return [];
-    const spans: RowSpan[] = [];
-    for (let i = start; i < end; i++) spans.push(this.rowSpan(i));
-    const from = spans[0].start;
-    const data = await this.readDecompressed(from, spans[spans.length - 1].end);
-    return spans.map((s, k) => ({
-      index: start + k,
-      start: s.start,
-      bytes: data.subarray(s.start - from, s.end - from),
-    }));
-  }
-
-  /**
-   * Rows from `start` to the end of the file, in batches of about `batchBytes`, decoded in one
-   * sequential pass from the nearest checkpoint (for full passes: hashing, scoring).
-   */
-  async *iterateRows(start = 0, batchBytes = 4 << 20): AsyncGenerator<RawRow[]> {
-    await this.waitUntil(() => this.lineCount > start);
-    if (start >= this.lineCount) return;
-    const from = this.rowSpan(start).start;
-    const splitter = new RowSplitter(start, from);
-    for await (const chunk of inflateMembers(this.fh, this.path, this.restartBefore(from), {
-      verifyCrc: false,
-    })) {
-      this.throwIfClosed();
-      const rows = splitter.push(chunk.data, chunk.offset, batchBytes);
-      if (rows.length > 0) yield rows;
-    }
-    const last = splitter.finish();
-    if (last.length > 0) yield last;
-  }
-
-  /** Stops indexing and closes the file. Pending and later reads reject. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.pulse();
-    await this.indexer?.catch(() => undefined);
-    this.newlines.clear();
-    this.cached = undefined;
-    await this.fh.close().catch(() => undefined);
-  }
-
-  // ---- indexing ----
-
-  private async runIndexer(): Promise<void> {
-    const scanner = new NewlineScanner(256 << 10);
-    const buf = scanner.buffer();
-    const sink = (offsets: Float64Array) => this.newlines.pushAll(offsets);
-    const wanted = (at: number) => {
-      const last = this.restarts[this.restarts.length - 1];
-      return !last || at - last.decompressed >= this.interval;
-    };
-    const onMember = (at: GzipRestart) => {
-      if (wanted(at.decompressed)) this.restarts.push(at);
-    };
-    const flushPoints = { wanted, found: (at: GzipRestart) => this.restarts.push(at) };
-    try {
-      await new Promise<void>(resolve => setImmediate(resolve));
-      for await (const chunk of inflateMembers(
-        this.fh,
-        this.path,
-        { compressed: 0, decompressed: 0 },
-        { onMember, flushPoints },
-      )) {
-        if (this.closed) return;
-        for (let p = 0; p < chunk.data.length; p += buf.length) {
-          const piece = chunk.data.subarray(p, p + buf.length);
-          buf.set(piece);
-          scanner.scan(piece.length, chunk.offset + p, sink);
-        }
-        this.bytesIndexed = chunk.offset + chunk.data.length;
-        this.compressedRead = chunk.compressedRead;
-        this.reportProgress(false);
-        this.pulse();
-      }
-      this.compressedRead = this.compressedSize;
-      this.done = true;
-      this.reportProgress(true);
-    } catch (err) {
-      this.failure = err instanceof Error ? err : new Error(String(err));
-    } finally {
-      this.pulse();
-    }
-  }
-
-  private reportProgress(done: boolean): void {
-    const now = Date.now();
-    if (!this.onProgress || (!done && now - this.lastProgressAt < PROGRESS_INTERVAL_MS)) return;
-    this.lastProgressAt = now;
-    try {
-      this.onProgress({
-        lines: this.lineCount,
-        bytesIndexed: this.bytesIndexed,
-        compressedBytesRead: this.compressedRead,
-        totalCompressedBytes: this.compressedSize,
-        done,
-      });
-    } catch {
-      // A listener's failure must not stop indexing.
-    }
-  }
-
-  private pulse(): void {
-    const w = this.wake;
-    this.wake = signal();
-    w.resolve();
-  }
-
-  /** Waits until `ready()` or indexing ends; throws if the file failed or was closed. */
-  private async waitUntil(ready: () => boolean): Promise<void> {
-    while (!ready() && !this.done) {
-      this.throwIfUnusable();
-      await this.wake.promise;
-    }
-    this.throwIfUnusable();
-  }
-
-  private throwIfClosed(): void {
-    if (this.closed) throw new Error(`${this.path} is closed`);
-  }
-
-  private throwIfUnusable(): void {
-    this.throwIfClosed();
-    if (this.failure) throw this.failure;
-  }
-
-  // ---- decoding ----
-
-  /** The last checkpoint at or before decompressed offset `at`. */
-  private restartBefore(at: number): GzipRestart {
-    let lo = 0;
-    let hi = this.restarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.restarts[mid].decompressed <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.restarts[lo] ?? { compressed: 0, decompressed: 0 };
-  }
-
-  /** Decompressed bytes `[from, to)`, decoded from the nearest checkpoint (or the cache). */
-  private async readDecompressed(from: number, to: number): Promise<Buffer> {
-    this.throwIfClosed();
-    const c = this.cached;
-    if (c && from >= c.start && to <= c.start + c.data.length) {
-      return c.data.subarray(from - c.start, to - c.start);
-    }
-    const want = Math.max(to, from + CACHE_SPAN);
-    const parts: Buffer[] = [];
-    let have = from;
-    for await (const chunk of inflateMembers(this.fh, this.path, this.restartBefore(from), {
-      verifyCrc: false,
-    })) {
-      this.throwIfClosed();
-      const end = chunk.offset + chunk.data.length;
-      if (end > have) {
-        parts.push(chunk.data.subarray(have - chunk.offset, Math.min(end, want) - chunk.offset));
-        have = Math.min(end, want);
-      }
-      if (have >= want) break;
-    }
-    if (have < to) throw new Error(`${this.path} changed on disk while reading (it is shorter)`);
-    const data = Buffer.concat(parts);
-    this.cached = { start: from, data };
-    return data.subarray(0, to - from);
-  }
-}
-
-/** Cuts a stream of decompressed chunks into rows, in batches (for {@link GzipJsonl.iterateRows}). */
-class RowSplitter {
-  /** Bytes of the row being assembled, from earlier chunks. */
-  private carry: Buffer[] = [];
-  private batch: RawRow[] = [];
-  private batchBytes = 0;
-
-  constructor(
-    private index: number,
-    private rowStart: number,
-  ) {}
-
-  /** Takes the next chunk; returns a batch when one is full, otherwise an empty array. */
-  push(data: Buffer, offset: number, maxBatchBytes: number): RawRow[] {
-    let p = Math.max(0, this.rowStart - offset);
-    if (p >= data.length && this.carry.length === 0) return [];
-    for (let nl = data.indexOf(10, p); nl >= 0; nl = data.indexOf(10, p)) {
-      const bytes =
-        this.carry.length === 0
-          ? data.subarray(p, nl)
-          : Buffer.concat([...this.carry, data.subarray(p, nl)]);
-      this.carry = [];
-      this.batch.push({ index: this.index++, start: this.rowStart, bytes });
-      this.batchBytes += bytes.length + 1;
-      p = nl + 1;
-      this.rowStart = offset + p;
-    }
-    if (p < data.length) this.carry.push(data.subarray(p));
-    if (this.batchBytes < maxBatchBytes) return [];
-    return this.take();
-  }
-
-  /** The rows left, with a final line that has no newline. */
-  finish(): RawRow[] {
-    if (this.carry.length > 0) {
-      this.batch.push({
-        index: this.index++,
-        start: this.rowStart,
-        bytes: Buffer.concat(this.carry),
-      });
-      this.carry = [];
-    }
-    return this.take();
-  }
-
-  private take(): RawRow[] {
-    const out = this.batch;
-    this.batch = [];
-    this.batchBytes = 0;
-    return out;
+  protected decodeFrom(
+    start: GzipRestart,
+    restarts?: RestartSink<GzipRestart>,
+  ): AsyncGenerator<DecodedChunk> {
+    if (!restarts) return inflateMembers(this.fh, this.path, start, { verifyCrc: false });
+    return inflateMembers(this.fh, this.path, start, {
+      onMember: at => {
+        if (restarts.wanted(at.decompressed)) restarts.found(at);
+      },
+      flushPoints: restarts,
+    });
   }
 }

@@ -42,7 +42,7 @@ export { murmur3x86128 } from './murmur3';
 export { decodeBatch, parseDecoded } from './batchParse';
 export { ObjectScanner, type TextRule } from './objectScan';
 export { SCHEMA_SAMPLE_LINES, sampleFileSchema, schemaSample } from './schemaSample';
-export { exportRows } from './exportRows';
+export { exportRows, type ExportRowsOptions, type ExportRowsResult } from './exportRows';
 export {
   detectJsonArrayFile,
   detectPrettyPrintedJson,
@@ -60,6 +60,8 @@ export {
 export {
   detectCompression,
   compressedFileMessage,
+  isReadableCompression,
+  sniffFileCompression,
   COMPRESSION_PROBE_BYTES,
   type CompressionFormat,
 } from './compression';
@@ -89,3 +91,28 @@ export {
   type InflatedChunk,
   type InflateOptions,
 } from './gzipMembers';
+export {
+  CompressedIndex,
+  type CompressedIndexOptions,
+  type CompressedIndexProgress,
+  type DecodedChunk,
+  type Restart,
+} from './compressedIndex';
+export { ZstdJsonl, type ZstdJsonlOptions } from './zstdIndex';
+export { decodeFrames, ZstdFormatError, type ZstdDecoderKind } from './zstdFrames';
+export {
+  compressionOfName,
+  compressorFor,
+  nativeZstdAvailable,
+  nativeZstdCompressAvailable,
+  streamTransform,
+  type ByteTransform,
+  type OutputCompression,
+} from './byteTransform';
+export {
+  openRowSource,
+  type ReadableCompression,
+  type RowSource,
+  type RowSourceOptions,
+} from './rowSource';
+export { CompressedFile, type CompressedFileOptions } from './compressedFile';

@@ -32,6 +32,7 @@ import { NewlineScanner } from './newlineScanner';
 import { OffsetList } from './offsetList';
 import { countLines, lineSpan, type RowSpan } from './lineSpans';
 import { PageCache } from './pageCache';
+import type { RowSource } from './rowSource';
 import { SparseLineIndex } from './sparseLineIndex';
 
 /** One physical line of the file. */
@@ -222,10 +223,12 @@ async function takeSnapshot(fh: fsp.FileHandle, stats?: Stats): Promise<Snapshot
 }
 
 /** A JSONL file with a line index built in the background. See the module comment. */
-export class JsonlFile {
+export class JsonlFile implements RowSource {
   readonly path: string;
   /** Line cap passed at open, for consumers that parse rows. */
   readonly maxLineBytes: number;
+  /** A plain file: read as it is on disk. */
+  readonly compression = undefined;
 
   private fh: fsp.FileHandle;
   /** Handles replaced after the path got a new inode; closed by {@link close}. */
@@ -613,6 +616,11 @@ export class JsonlFile {
   /** First bytes of the file (for {@link detectJsonArrayFile}). */
   async readHead(maxBytes = 64 << 10): Promise<Uint8Array> {
     return this.readBytes(0, Math.min(maxBytes, this.snapshot.size));
+  }
+
+  /** The offset itself: a plain file's offsets are bytes of the file. */
+  fileBytesAt(offset: number): number {
+    return offset;
   }
 
   /** Bytes `[start, end)` read directly from the file. Rejects if the file is now shorter. */

@@ -3,8 +3,9 @@
  * so that the two can never disagree: the rows among the first {@link SCHEMA_SAMPLE_LINES} lines
  * that parse as JSON objects (none: the schema is `unknown`).
  */
-import type { JsonlFile, RawRow } from './jsonlFile';
+import type { RawRow } from './jsonlFile';
 import { parseLine } from './parseLine';
+import type { RowSource } from './rowSource';
 import { detectSchema, type SchemaInfo } from './schema';
 
 /** Lines at the top of the file whose valid rows make the schema sample. */
@@ -29,7 +30,7 @@ export function schemaSample(
  * indexed) and detects the schema from their sample; the rows are returned too.
  */
 export async function sampleFileSchema(
-  file: JsonlFile,
+  file: RowSource,
   maxLineBytes: number,
 ): Promise<{ schema: SchemaInfo; rows: RawRow[] }> {
   const rows = await file.readRows(0, SCHEMA_SAMPLE_LINES);

@@ -34,9 +34,23 @@ export function compareTexts(
         return d === undefined ? -1 : d ? 1 : 0;
       })
     : undefined;
-  const c = compareScorers(va, vb, { ...options, ...(vl ? { labels: vl } : {}) });
+  return compareColumns(va, vb, vl, lines, options);
+}
+
+/**
+ * Compares two score columns of the same rows (NaN: not scored), against labels per row (1
+ * keep, 0 drop, else none) when given; `lines` names each row in `flipLines`.
+ */
+export function compareColumns(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  labels: ArrayLike<number> | undefined,
+  lines: ArrayLike<number>,
+  options: Omit<CompareOptions, 'labels'> = {},
+): CompareReport {
+  const c = compareScorers(a, b, { ...options, ...(labels ? { labels } : {}) });
   const at = c.atThresholds ?? c.atKeepRate;
-  const flips = flipRows(va, vb, at.thresholdA, at.thresholdB);
+  const flips = flipRows(a, b, at.thresholdA, at.thresholdB);
   return { ...c, flipLines: Array.from(flips, i => lines[i]) };
 }
 

@@ -17,6 +17,7 @@ import type { DatasetEditorApi } from '../editor/datasetEditor';
 import type { DatasetDocument } from '../editor/datasetDocument';
 import { KEEP } from '../../core/dataset/decisions';
 import { exportKept, manifestPath, type ExportResult } from '../../core/dataset/exportKept';
+import { compressionOfName, type OutputCompression } from '../../core/jsonl';
 import { abortSignalOf } from '../abort';
 import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
@@ -61,6 +62,17 @@ function sameInput(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/** Why a compressed dataset is not opened as text: it is read-only, and how to edit it anyway. */
+function compressedReadOnlyMessage(uri: vscode.Uri, compression: 'gzip' | 'zstd'): string {
+  const name = basename(uri.fsPath);
+  const unpack = compression === 'gzip' ? `gunzip -k ${name}` : `zstd -d ${name}`;
+  return (
+    `${name} is compressed (${compression}): Winnow shows it read-only in the dataset view, and ` +
+    `the text editor cannot show or edit it. Keep/drop decisions and export work as usual. To ` +
+    `edit its rows, decompress it first: ${unpack}`
+  );
+}
+
 /** Opens `uri` in the text editor at line `row` (0-based), replacing the dataset view tab. */
 export async function openAsText(
   api: DatasetEditorApi,
@@ -71,6 +83,11 @@ export async function openAsText(
   const uri = uriArg instanceof vscode.Uri ? uriArg : active?.uri;
   if (!uri) {
     void vscode.window.showInformationMessage('Open a dataset in the Winnow Dataset View first.');
+    return;
+  }
+  const compression = api.document(uri)?.file.compression;
+  if (compression) {
+    void vscode.window.showInformationMessage(compressedReadOnlyMessage(uri, compression));
     return;
   }
   const panel = api.panels(uri).find(p => p.active) ?? api.panels(uri)[0];
@@ -192,10 +209,14 @@ export interface ExportKeptOptions {
   readonly scoredJsonl?: boolean | string;
   /** Also write Parquet (true: `<stem>.parquet`, or a path). */
   readonly parquet?: boolean | string;
+  /** Compress the kept rows (default: by the target's name, `.gz` or `.zst`, else plain). */
+  readonly compression?: OutputCompression | 'none';
 }
 
+/** The path without its compression suffix and extension: `data.jsonl.gz` -> `data`. */
 function stemOf(path: string): string {
-  return join(dirname(path), basename(path, extname(path)));
+  const plain = path.replace(/\.(gz|zst)$/i, '');
+  return join(dirname(plain), basename(plain, extname(plain)));
 }
 
 /** Opens `uri` in the dataset view if needed and returns its document. */
@@ -237,7 +258,7 @@ export async function exportKeptCommand(
   }
   const targets = options?.target
     ? exportTargetsFromOptions(options.target, options)
-    : await askExportTargets(rows.length, stemOf(uri.fsPath));
+    : await askExportTargets(rows.length, stemOf(uri.fsPath), doc.file.compression);
   if (!targets) return undefined;
   const { target, scored, parquet } = targets;
   for (const p of [target, scored, parquet, manifestPath(target)])
@@ -263,6 +284,8 @@ interface ExportTargets {
   target: string;
   scored?: string;
   parquet?: string;
+  /** How the kept rows' file is compressed, if it is. */
+  compression?: OutputCompression;
 }
 
 /** The export's files as a caller's options name them (true = beside the target). */
@@ -272,22 +295,27 @@ function exportTargetsFromOptions(target: string, o: ExportKeptOptions): ExportT
   if (o.scoredJsonl)
     scored = typeof o.scoredJsonl === 'string' ? o.scoredJsonl : `${stemOf(target)}.scored.jsonl`;
   if (o.parquet) parquet = typeof o.parquet === 'string' ? o.parquet : `${stemOf(target)}.parquet`;
-  return { target, scored, parquet };
+  const compression =
+    o.compression === 'none' ? undefined : (o.compression ?? compressionOfName(target));
+  return { target, scored, parquet, ...(compression ? { compression } : {}) };
 }
 
 /** Asks for the export's file and the optional extra files; undefined when the user cancels. */
 async function askExportTargets(
   rowCount: number,
   stem: string,
+  sourceCompression: OutputCompression | undefined,
 ): Promise<ExportTargets | undefined> {
   const picked = await vscode.window.showSaveDialog({
     title: `Export ${rowCount.toLocaleString('en-US')} kept rows`,
     defaultUri: vscode.Uri.file(`${stem}.kept.jsonl`),
-    filters: { 'JSON Lines': ['jsonl'] },
+    filters: { 'JSON Lines': ['jsonl'], 'JSON Lines, gzip': ['gz'], 'JSON Lines, zstd': ['zst'] },
     saveLabel: 'Export',
   });
   if (!picked) return undefined;
   const target = picked.fsPath;
+  const named = compressionOfName(target);
+  const suffix = sourceCompression === 'gzip' ? '.gz' : '.zst';
   const extras = await vscode.window.showQuickPick(
     [
       {
@@ -302,6 +330,16 @@ async function askExportTargets(
         detail: 'The same columns as the scored JSONL',
         id: 'parquet',
       },
+      ...(sourceCompression && !named
+        ? [
+            {
+              label: `Compressed like the source (${sourceCompression})`,
+              description: `${basename(target)}${suffix}`,
+              detail: 'The kept rows compressed; without this they are plain JSON Lines',
+              id: 'compress',
+            },
+          ]
+        : []),
     ],
     {
       canPickMany: true,
@@ -310,7 +348,10 @@ async function askExportTargets(
     },
   );
   if (extras === undefined) return undefined;
-  const targets: ExportTargets = { target };
+  const compress = extras.some(e => e.id === 'compress') ? sourceCompression : undefined;
+  const targets: ExportTargets = compress
+    ? { target: `${target}${suffix}`, compression: compress }
+    : { target, ...(named ? { compression: named } : {}) };
   if (extras.some(e => e.id === 'scored')) targets.scored = `${stemOf(target)}.scored.jsonl`;
   if (extras.some(e => e.id === 'parquet')) targets.parquet = `${stemOf(target)}.parquet`;
   return targets;
@@ -320,7 +361,7 @@ async function askExportTargets(
 function runExport(
   doc: DatasetDocument,
   rows: Parameters<typeof exportKept>[0]['rows'],
-  { target, scored, parquet }: ExportTargets,
+  { target, scored, parquet, compression }: ExportTargets,
 ): Thenable<ExportResult> {
   return vscode.window.withProgress(
     {
@@ -333,6 +374,7 @@ function runExport(
         file: doc.file,
         rows,
         target,
+        ...(compression ? { compression } : {}),
         ...(scored ? { scoredJsonl: scored } : {}),
         ...(parquet ? { parquet } : {}),
         ...(doc.scores ? { scores: doc.scores } : {}),

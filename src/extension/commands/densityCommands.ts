@@ -17,6 +17,7 @@ import {
   DensityErrorCodes,
   DensityProgressNotification,
   SampleByDensityRequest,
+  type ComputeDensityParams,
   type ComputeDensityResult,
   type DensityProgressParams,
   type SampleByDensityResult,
@@ -25,6 +26,12 @@ import { DATASET_VIEW_TYPE } from '../../shared/protocol/webview';
 import { errorText, log } from '../log';
 import { targetDataset } from './scoringCommands';
 import type { WorkerClient } from '../client/workerClient';
+import {
+  engineApiKey,
+  remoteEngineFor,
+  type RemoteEngineSetting,
+  type RemoteEngineStatus,
+} from '../engines/remoteEngine';
 
 /** Share of the progress bar per phase: embedding dominates. */
 const PHASES: Record<DensityProgressParams['phase'], [number, number]> = {
@@ -38,10 +45,14 @@ const PHASES: Record<DensityProgressParams['phase'], [number, number]> = {
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /** Registers the DENSITY commands; returns their disposables. */
-export function registerDensityCommands(worker: WorkerClient): vscode.Disposable[] {
+export function registerDensityCommands(
+  worker: WorkerClient,
+  secrets: vscode.SecretStorage,
+  remoteStatus: RemoteEngineStatus,
+): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('winnow.computeDensity', (arg?: unknown) =>
-      computeDensity(worker, arg),
+      computeDensity(worker, arg, { secrets, remoteStatus }),
     ),
     vscode.commands.registerCommand(
       'winnow.sampleByDensity',
@@ -91,7 +102,8 @@ function progressMessage(p: DensityProgressParams): string {
  */
 async function computeDensity(
   worker: WorkerClient,
-  arg?: unknown,
+  arg: unknown,
+  remote: { secrets: vscode.SecretStorage; remoteStatus: RemoteEngineStatus },
 ): Promise<ComputeDensityResult | undefined> {
   const uri = requireDataset(arg, 'compute DENSITY');
   if (!uri) return undefined;
@@ -106,12 +118,25 @@ async function computeDensity(
   }
   const name = basename(uri.fsPath);
   const key = uri.toString();
-  log.info(`Computing DENSITY of ${uri.fsPath}`);
+  let engine: RemoteEngineSetting | undefined;
+  try {
+    engine = remoteEngineFor(uri, 'density');
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Winnow: ${(e as Error).message}`);
+    return undefined;
+  }
+  // A remote engine's key comes from SecretStorage for this run only; the item shows where rows go.
+  const apiKey = engine ? await engineApiKey(remote.secrets, engine.host) : undefined;
+  log.info(
+    `Computing DENSITY of ${uri.fsPath}${engine ? ` with ${engine.engine} at ${engine.host}` : ''}`,
+  );
   await worker.openDataset(uri, 'command');
+  const sending = engine ? remote.remoteStatus.sending(engine) : undefined;
   let outcome: DensityOutcome;
   try {
-    outcome = await runWithProgress(worker, key, name);
+    outcome = await runWithProgress(worker, { uri: key, ...(apiKey ? { apiKey } : {}) }, name);
   } finally {
+    sending?.dispose();
     await worker.closeDataset(uri, 'command').catch(() => undefined);
   }
   // Messages go out once the progress notification has closed.
@@ -134,9 +159,10 @@ type DensityOutcome = { result: ComputeDensityResult } | { error: unknown; cance
 /** Asks the worker for DENSITY of `key` under a cancellable notification that shows its progress. */
 function runWithProgress(
   worker: WorkerClient,
-  key: string,
+  params: ComputeDensityParams,
   name: string,
 ): Thenable<DensityOutcome> {
+  const key = params.uri;
   return vscode.window.withProgress(
     {
       location: vscode.ProgressLocation.Notification,
@@ -157,7 +183,7 @@ function runWithProgress(
         });
       });
       try {
-        return { result: await worker.request(ComputeDensityRequest.type, { uri: key }, token) };
+        return { result: await worker.request(ComputeDensityRequest.type, params, token) };
       } catch (error) {
         return { error, cancelled: isCancel(error, token) };
       } finally {
@@ -183,8 +209,12 @@ function reportSummary(name: string, r: ComputeDensityResult): void {
     `${fmt(r.rows)} rows (${fmt(r.embedded)} embedded, ${fmt(r.cachedRows)} from the cache${invalid}) ` +
     `with ${r.model} on ${r.device} in ${(r.ms.total / 1000).toFixed(1)} s${failed}`;
   log.info(
-    `DENSITY of ${name}: ${summary}; ${r.pipeline}, ${r.dim}-d, ≤ ${r.maxTokens} tokens ` +
-      `(${fmt(r.truncatedRows)} rows truncated); sketch R=${r.params.rows} B=${r.params.buckets} ` +
+    `DENSITY of ${name}: ${summary}; ${r.pipeline}, ${r.dim}-d, ` +
+      // A remote engine truncates to its model's limit and does not say which rows it cut (0).
+      (r.maxTokens > 0
+        ? `≤ ${r.maxTokens} tokens (${fmt(r.truncatedRows)} rows truncated)`
+        : 'truncated by the engine') +
+      `; sketch R=${r.params.rows} B=${r.params.buckets} ` +
       `K=${r.params.hashesPerRow} w=${r.params.bandwidth} seed=${r.params.seed} on ${r.hasherDevice}; ` +
       `scores ${r.minScore.toFixed(2)}–${r.maxScore.toFixed(2)}; sketch ${r.sketchPath}`,
   );

@@ -43,10 +43,9 @@ export function targetDataset(arg?: unknown): vscode.Uri | undefined {
 export function registerScoringCommands(
   worker: WorkerClient,
   secrets: vscode.SecretStorage,
+  remoteStatus: RemoteEngineStatus,
 ): vscode.Disposable[] {
-  const remoteStatus = new RemoteEngineStatus();
   return [
-    remoteStatus,
     vscode.commands.registerCommand('winnow.scoreFile', (arg?: unknown) =>
       scoreFile(worker, arg, { secrets, remoteStatus }),
     ),

@@ -13,9 +13,10 @@ import * as vscode from 'vscode';
 import {
   binaryFileMessage,
   compressedFileMessage,
-  JsonlFile,
+  openRowSource,
   SCHEMA_SAMPLE_LINES,
   sampleFileSchema,
+  type RowSource,
   type SchemaInfo,
   fileHeadFacts,
 } from '../../core/jsonl';
@@ -28,7 +29,11 @@ import type {
   ViewSearch,
 } from '../../shared/protocol/webview';
 import { MAX_ROWS_PER_REQUEST } from '../../shared/protocol/webview';
-import type { DecisionHashes, GetColumnsResult } from '../../shared/protocol/worker';
+import type {
+  DecisionHashes,
+  GetColumnsResult,
+  GetScorerColumnResult,
+} from '../../shared/protocol/worker';
 import {
   DecisionColumn,
   DROP,
@@ -47,6 +52,7 @@ import { isVersionGone, RowFactsFeed, type RowFactsSource } from '../../core/dat
 import { PREVIEW_CHARS, toRowView } from '../../core/dataset/rowViews';
 import {
   decodeColumns,
+  withScorerColumn,
   rowScores,
   scoreSources,
   type ScoreColumns,
@@ -114,6 +120,14 @@ export interface DatasetDocumentOptions {
   readonly editable?: () => boolean;
   /** Fetches the worker's score columns of the file (absent or undefined: none). */
   readonly fetchColumns?: (uri: vscode.Uri) => Promise<GetColumnsResult | undefined>;
+  /**
+   * Judge A/B: the scorers the file was scored with and, when `scorer` is given, that scorer's
+   * column (`winnow/getScorerColumn`; absent: no comparison).
+   */
+  readonly fetchScorerColumn?: (
+    uri: vscode.Uri,
+    scorer: string | undefined,
+  ) => Promise<GetScorerColumnResult | undefined>;
   /**
    * The worker's row facts of the file and its matching of saved decisions (absent: none arrive,
    * and views that need them wait).
@@ -190,7 +204,12 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
   private sidecarError: string | undefined;
   private loaded: LoadedSidecar;
   private _scores: ScoreColumns | undefined;
+  /** Regions drawn on the map, by id (see `setRegion`). */
+  private readonly regions = new Map<number, Uint8Array>();
+  private nextRegion = 1;
   private columnsRequest = 0;
+  /** Judge A/B: the second scorer chosen in a view (`ScorerChoice.id`), if any. */
+  private compareScorer: string | undefined;
   private lastSearch: { key: string; matches: Uint8Array } | undefined;
   private _lastAction: { id: number; text: string } | undefined;
 
@@ -247,7 +266,8 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
         `Winnow reads datasets from disk; ${uri.scheme}: resources are not supported.`,
       );
     }
-    const file = await JsonlFile.open(uri.fsPath, {
+    // The sparse line index for a plain file; a compressed one always has a full index.
+    const file = await openRowSource(uri.fsPath, {
       maxLineBytes: opts.maxLineBytes,
       lineIndex: 'sparse',
     });
@@ -271,7 +291,7 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
 
   private constructor(
     readonly uri: vscode.Uri,
-    readonly file: JsonlFile,
+    readonly file: RowSource,
     schema: SchemaInfo,
     notice: string | undefined,
     openedAt: number,
@@ -544,13 +564,62 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     return views;
   }
 
-  /** One row in full, for the detail panel. */
+  /** One row in full, for the detail panel (with the other rows of its near-duplicate group). */
   async detail(row: number): Promise<RowDetail | undefined> {
     if (!Number.isInteger(row) || row < 0 || row >= this.file.lineCount) return undefined;
     const raw = await this.file.readRow(row);
     const d = rowDetail(raw, this._schema, this.opts.maxLineBytes, scoreSources(this._scores));
     const decision = decisionOf(this.decisions.get(row));
-    return { ...d, ...rowScores(this._scores, row), ...(decision ? { decision } : {}) };
+    const duplicates = await this.groupOf(row);
+    return {
+      ...d,
+      ...rowScores(this._scores, row),
+      ...(decision ? { decision } : {}),
+      ...(duplicates ? { duplicates } : {}),
+    };
+  }
+
+  /** The other rows (at most 50) of `row`'s near-duplicate group, for the detail panel. */
+  private async groupOf(row: number): Promise<RowDetail['duplicates']> {
+    const dup = this._scores?.duplicates;
+    const group = dup && row < dup.groups.length ? dup.groups[row] : -1;
+    if (!dup || group < 0) return undefined;
+    const others: number[] = [];
+    for (let r = 0; r < dup.groups.length && others.length < 50; r++)
+      if (dup.groups[r] === group && r !== row) others.push(r);
+    const views = await this.rowViewsOf(others);
+    return {
+      group,
+      count: dup.sizes[group],
+      rows: views.map(v => ({
+        index: v.index,
+        preview: v.preview,
+        ...(v.score !== undefined ? { score: v.score } : {}),
+        ...(v.decision ? { decision: v.decision } : {}),
+      })),
+    };
+  }
+
+  // -- map regions --------------------------------------------------------------------------------
+
+  /**
+   * Registers the rows of a region drawn on the map, for the "in region" filter; returns its id.
+   * The last few regions are kept (a view's filter names one by id).
+   */
+  setRegion(lines: Uint32Array): number {
+    const n = this.file.lineCount;
+    const mask = new Uint8Array(n);
+    for (const r of lines) if (r < n) mask[r] = 1;
+    const id = this.nextRegion++;
+    this.regions.set(id, mask);
+    for (const old of this.regions.keys()) if (this.regions.size > 8) this.regions.delete(old);
+    return id;
+  }
+
+  /** The rows of region `id` (1 = inside), if it is still kept and of this file version. */
+  region(id: number): Uint8Array | undefined {
+    const mask = this.regions.get(id);
+    return mask && mask.length === this.file.lineCount ? mask : undefined;
   }
 
   // -- decisions ----------------------------------------------------------------------------------
@@ -582,8 +651,34 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
     await this.whenScanned(NEVER_ABORTED, onWait, last + 1);
     const n = this.file.lineCount;
     if (last >= n) throw new RangeError(`Line ${last + 1} is not in the file (it has ${n} lines).`);
-    const edit = this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule);
+    return this.commit(this.decisions.makeEdit(rows, value, label, this.rowEpoch, rule));
+  }
+
+  /**
+   * Keeps `keep` and drops `drop` as one undoable edit ("keep one per group"), once the row scan
+   * has covered them. Resolves to the number of rows changed.
+   */
+  async decideMixed(
+    keep: Uint32Array,
+    drop: Uint32Array,
+    label: string,
+    rule?: DecisionRule,
+    onWait?: (done: number, total: number) => void,
+  ): Promise<number> {
+    if (!this.editable)
+      throw new Error('This workspace is in Restricted Mode: the dataset view is read-only.');
+    let last = -1;
+    for (const r of keep) last = Math.max(last, r);
+    for (const r of drop) last = Math.max(last, r);
+    await this.whenScanned(NEVER_ABORTED, onWait, last + 1);
+    if (last >= this.file.lineCount) throw new RangeError(`Line ${last + 1} is not in the file.`);
+    return this.commit(this.decisions.makeMixedEdit(keep, drop, label, this.rowEpoch, rule));
+  }
+
+  /** Applies a new edit, records it for undo and tells VS Code and the views. */
+  private commit(edit: DecisionEdit | undefined): number {
     if (!edit) return 0;
+    const label = edit.label;
     this.decisions.apply(edit);
     if (edit.rule) this._rules.push(edit.rule);
     this.edits.push(edit);
@@ -833,13 +928,30 @@ export class DatasetDocument extends Disposable implements vscode.CustomDocument
       );
       return;
     }
+    let other: GetScorerColumnResult | undefined;
     try {
-      this._scores = decodeColumns(result);
+      other = await this.opts.fetchScorerColumn?.(this.uri, this.compareScorer);
+    } catch (e) {
+      log.debug(`No stored scorers for ${this.fileName}: ${errorText(e)}`);
+    }
+    if (request !== this.columnsRequest || this.isDisposed) return;
+    try {
+      let cols = decodeColumns(result);
+      // A scorer answer of other rows (the file changed in between) is left out until the next.
+      if (other && other.rowCount === cols.rowCount) cols = withScorerColumn(cols, other);
+      this._scores = cols;
     } catch (e) {
       log.warn(`Ignoring malformed score columns of ${this.fileName}: ${errorText(e)}`);
       return;
     }
     this._onDidChangeScores.fire();
+  }
+
+  /** Judge A/B: compares the ASK-LLM column with a second stored scorer (undefined: none). */
+  async setCompareScorer(scorer: string | undefined): Promise<void> {
+    if (scorer === this.compareScorer) return;
+    this.compareScorer = scorer;
+    await this.refreshScores();
   }
 
   // -- file events ------------------------------------------------------------------------------
@@ -1039,7 +1151,7 @@ function backupBase(loaded: unknown): LoadedSidecar | undefined {
 }
 
 /** Detects the schema from the file's schema sample (waits only for those rows to be indexed). */
-async function sampleSchema(file: JsonlFile): Promise<SchemaInfo> {
+async function sampleSchema(file: RowSource): Promise<SchemaInfo> {
   return (await sampleFileSchema(file, file.maxLineBytes)).schema;
 }
 
@@ -1062,7 +1174,7 @@ function hasDecisions(d: DecisionHashes): boolean {
 }
 
 /** What the header says about the file as a whole: compressed, a JSON array, or binary to VS Code. */
-async function fileNotice(file: JsonlFile): Promise<string | undefined> {
+async function fileNotice(file: RowSource): Promise<string | undefined> {
   const { compression, jsonArray, binaryLine } = fileHeadFacts(await file.readHead(64 << 10));
   if (compression) return compressedFileMessage(compression, basename(file.path));
   if (jsonArray)

@@ -14,10 +14,17 @@ import {
   DidChangeColumnsNotification,
   DidChangeRowFactsNotification,
   GetColumnsRequest,
+  GetScorerColumnRequest,
+  GetDuplicateGroupsRequest,
+  GetLayoutRequest,
   GetRowFactsRequest,
+  MapProgressNotification,
   SetSavedDecisionsRequest,
   type GetColumnsResult,
+  type GetScorerColumnResult,
+  type MapProgressParams,
 } from '../../shared/protocol/worker';
+import type { MapWorker } from './mapBridge';
 import type { RowFactsSource } from '../../core/dataset/rowFactsFeed';
 import {
   DatasetDocument,
@@ -220,6 +227,37 @@ class DatasetEditorProvider
     void vscode.commands.executeCommand('winnow.exportKept', uri);
   }
 
+  /** The map's worker requests, with their progress (`winnow/mapProgress`) for that file. */
+  readonly mapWorker: MapWorker = {
+    layout: (uri, onProgress) =>
+      this.withMapProgress(uri, 'layout', onProgress, () =>
+        this.worker.request(GetLayoutRequest.type, { uri: uri.toString() }),
+      ),
+    findDuplicates: (uri, onProgress) =>
+      this.withMapProgress(uri, 'duplicates', onProgress, () =>
+        this.worker.request(GetDuplicateGroupsRequest.type, { uri: uri.toString() }),
+      ),
+  };
+
+  private async withMapProgress<T>(
+    uri: vscode.Uri,
+    task: MapProgressParams['task'],
+    onProgress: (p: MapProgressParams) => void,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    if (!vscode.workspace.isTrusted)
+      throw new Error('Restricted Mode: the map needs the worker, which does not run here.');
+    const key = uri.toString();
+    const listener = this.worker.onNotification(MapProgressNotification.type, p => {
+      if (p.uri === key && p.task === task) onProgress(p);
+    });
+    try {
+      return await run();
+    } finally {
+      listener.dispose();
+    }
+  }
+
   // -- DatasetEditorApi -------------------------------------------------------------------------
 
   panels(uri: vscode.Uri): DatasetPanelState[] {
@@ -301,6 +339,7 @@ class DatasetEditorProvider
       maxLineBytes: readHostSettings(uri).maxLineBytes,
       editable: () => vscode.workspace.isTrusted,
       fetchColumns: u => this.fetchColumns(u),
+      fetchScorerColumn: (u, scorer) => this.fetchScorerColumn(u, scorer),
       rowFacts: this.rowFactsSource(uri),
       askSidecarChange,
     };
@@ -310,6 +349,18 @@ class DatasetEditorProvider
   private async fetchColumns(uri: vscode.Uri): Promise<GetColumnsResult | undefined> {
     if (!vscode.workspace.isTrusted) return undefined;
     return this.worker.request(GetColumnsRequest.type, { uri: uri.toString() });
+  }
+
+  /** The stored scorers of `uri` and one's column (judge A/B); none in Restricted Mode. */
+  private async fetchScorerColumn(
+    uri: vscode.Uri,
+    scorer: string | undefined,
+  ): Promise<GetScorerColumnResult | undefined> {
+    if (!vscode.workspace.isTrusted) return undefined;
+    return this.worker.request(GetScorerColumnRequest.type, {
+      uri: uri.toString(),
+      ...(scorer ? { scorer } : {}),
+    });
   }
 
   /** The worker's row facts of `uri` and its matching of saved decisions (docs/scores-api.md). */

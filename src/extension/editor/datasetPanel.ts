@@ -29,6 +29,7 @@ import { classifyChange, readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { PREVIEW_CHARS } from '../../core/dataset/rowViews';
 import { datasetViewHtml, webviewOptions } from './webviewHtml';
+import { MapBridge, type MapWorker } from './mapBridge';
 
 /** Rows per page the webview requests and caches. */
 export const PAGE_SIZE = 128;
@@ -76,6 +77,8 @@ export interface DatasetPanelHost {
   openAsText(uri: vscode.Uri, row: number): void;
   /** The user asked to export the kept rows. */
   exportKept(uri: vscode.Uri): void;
+  /** The worker's map and near-duplicate requests. */
+  readonly mapWorker: MapWorker;
 }
 
 /** Least time between two `view/didChange` events (decisions can change on every key press). */
@@ -98,6 +101,7 @@ export class DatasetPanel extends Disposable {
   private pendingChange = { rows: false, decisions: false, scores: false };
   /** The document's last undo/redo this panel has reported. */
   private lastActionSeen = 0;
+  private readonly map: MapBridge;
 
   constructor(
     readonly document: DatasetDocument,
@@ -109,6 +113,12 @@ export class DatasetPanel extends Disposable {
   ) {
     super();
     this.view = DatasetView.identity(document);
+    this.map = new MapBridge(
+      document,
+      () => this.view,
+      host.mapWorker,
+      (label, done, total) => this.send({ type: 'view/progress', label, done, total }),
+    );
     this.lastActionSeen = document.lastAction?.id ?? 0;
     // The document's full row scan waits for this view's first paint (or its disposal).
     this.register(document.attachView());
@@ -293,21 +303,18 @@ export class DatasetPanel extends Disposable {
   async decide(message: Omit<DecideRequest, 'type'>): Promise<DecideResponse> {
     if (message.viewId !== this.view.id)
       throw new Error('The view changed meanwhile: nothing was decided. Try again.');
-    const { rows, rule, label } = this.view.resolveTarget(message.target, message.decision);
+    const { rows, rule, label, mixed } = this.view.resolveTarget(message.target, message.decision);
     // Rows the background scan has not reached yet wait for it; say so in the view meanwhile.
     let lastProgress = 0;
-    const changed = await this.document.decide(
-      rows,
-      message.decision,
-      label,
-      rule,
-      (done, total) => {
-        const now = Date.now();
-        if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
-        lastProgress = now;
-        this.send({ type: 'view/progress', label: 'Reading rows before deciding', done, total });
-      },
-    );
+    const onWait = (done: number, total: number) => {
+      const now = Date.now();
+      if (now - lastProgress < VIEW_PROGRESS_INTERVAL_MS) return;
+      lastProgress = now;
+      this.send({ type: 'view/progress', label: 'Reading rows before deciding', done, total });
+    };
+    const changed = mixed
+      ? await this.document.decideMixed(mixed.keep, mixed.drop, label, rule, onWait)
+      : await this.document.decide(rows, message.decision, label, rule, onWait);
     const n = changed.toLocaleString('en-US');
     const message_ =
       changed === 0
@@ -395,6 +402,19 @@ export class DatasetPanel extends Disposable {
       }
       case 'decide':
         return this.decide(message);
+      case 'compare/set':
+        await this.document.setCompareScorer(message.scorer);
+        return undefined;
+      case 'map/get':
+        return this.map.get(message.parts);
+      case 'map/preview/get':
+        return this.map.preview(message.row);
+      case 'map/region/set':
+        return this.map.region(message.lines);
+      case 'map/locate':
+        return this.map.locate(message.row);
+      case 'duplicates/find':
+        return this.map.findDuplicates();
       case 'command':
         switch (message.command) {
           case 'undo':
@@ -466,6 +486,7 @@ export class DatasetPanel extends Disposable {
       pageSize: PAGE_SIZE,
       previewChars: PREVIEW_CHARS,
       trusted: vscode.workspace.isTrusted,
+      ...(doc.file.compression ? { compression: doc.file.compression } : {}),
       triageKeys: this.triageKeys(),
       ...(revealRow !== undefined ? { revealRow } : {}),
       ...(rows ? { firstPage: { start, rows } } : {}),

@@ -57,12 +57,20 @@ export interface RowScores {
   readonly tokensTruncated?: boolean;
   /** Why the last ASK-LLM run could not score the row (it then has no score). */
   readonly scoreFailed?: string;
+  /**
+   * P(yes) of the second scorer of a judge A/B comparison (ViewInfo.comparison), when it scored
+   * the row: another judge's score, never this file's ASK-LLM score.
+   */
+  readonly compareScore?: number;
   /** DENSITY score of the row (kernel density estimate), when computed. */
   readonly density?: number;
   /** DENSITY rank (1 = most isolated), when computed. */
   readonly densityRank?: number;
   /** Why the last DENSITY run's embedder failed on the row (it then has no density score). */
   readonly densityFailed?: string;
+  /** The row's near-duplicate group (0-based id) and its size in rows, once groups are found. */
+  readonly duplicateGroup?: number;
+  readonly duplicateCount?: number;
 }
 
 /** What the grid shows for one row. */
@@ -140,6 +148,8 @@ export interface PersistedViewState {
   readonly detailWidth?: number;
   /** Whether the filter and histogram panel is open. */
   readonly filtersOpen?: boolean;
+  /** Whether the map panel is open. */
+  readonly mapOpen?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,6 +176,18 @@ export interface ViewFilter {
   readonly errors?: 'only' | 'exclude';
   /** Rows that have (`present: true`) or lack a top-level field. */
   readonly field?: { readonly name: string; readonly present: boolean };
+  /**
+   * Judge A/B: only the rows the two scorers of ViewInfo.comparison disagree on (one keeps,
+   * the other drops, at the comparison's thresholds). Matches nothing without a comparison.
+   */
+  readonly flips?: boolean;
+  /** `grouped`: rows in a near-duplicate group; `ungrouped`: rows in none. */
+  readonly duplicates?: 'grouped' | 'ungrouped';
+  /**
+   * Rows inside a region drawn on the map (`map/region/set` registered it with the host under
+   * `id`); `rows` is its size, for the scope line. A region the host no longer has matches nothing.
+   */
+  readonly region?: { readonly id: number; readonly rows: number };
 }
 
 /** A text search over the whole file (the schema's text; the raw line for invalid rows). */
@@ -225,6 +247,8 @@ export interface ScoreSourceView {
     /** Judge health of the last run that measured it: `ok`, or the warning in words. */
     readonly health?: { readonly status: 'ok' | 'variant' | 'misfit'; readonly warning?: string };
   };
+  /** Judge A/B: the second scorer (its P(yes) is `RowScores.compareScore`). */
+  readonly compare?: { readonly label: string; readonly scored: number };
   readonly density?: {
     readonly model: string;
     readonly buckets: number;
@@ -232,6 +256,12 @@ export interface ScoreSourceView {
     readonly bandwidth: number;
     readonly seed: number;
     readonly rows: number;
+  };
+  /** Near-duplicate groups, once found: how many, the rows in them, the cosine threshold. */
+  readonly duplicates?: {
+    readonly count: number;
+    readonly groupedRows: number;
+    readonly threshold: number;
   };
 }
 
@@ -286,6 +316,49 @@ export interface CalibrationView {
   readonly warnings: readonly string[];
 }
 
+/** A scorer the file was scored with (judge A/B picker). */
+export interface ScorerChoiceView {
+  readonly id: string;
+  readonly label: string;
+  /** Rows of this file it scored. */
+  readonly scored: number;
+  /** The scorer of the current settings: the ASK-LLM column. */
+  readonly current: boolean;
+}
+
+/** Keep↔drop flips of two scorers at one pair of thresholds. */
+export interface FlipsView {
+  readonly thresholdA: number;
+  readonly thresholdB: number;
+  readonly keptByAOnly: number;
+  readonly keptByBOnly: number;
+  readonly flips: number;
+  readonly flipRate: number;
+}
+
+/**
+ * Judge A/B (docs/judge.md#judge-ab): the current ASK-LLM scorer (A) against a second stored
+ * scorer (B), over the rows both scored.
+ */
+export interface ComparisonView {
+  readonly scorerA: ScorerChoiceView;
+  readonly scorerB: ScorerChoiceView;
+  readonly rows: number;
+  readonly spearman: number | null;
+  readonly kendall: number | null;
+  /** At each scorer's calibrated threshold (absent until both have one). */
+  readonly atThresholds?: FlipsView;
+  /** When both keep the same share of rows. */
+  readonly atKeepRate: FlipsView & { readonly keepRate: number };
+  /** What the "flips" filter uses: the calibrated thresholds when both have one. */
+  readonly basis: 'thresholds' | 'keepRate';
+  /** Each scorer's AUC against the user's labels (null: too few labels of a kind). */
+  readonly aucA: number | null;
+  readonly aucB: number | null;
+  /** Labelled rows both scored. */
+  readonly labelled: number;
+}
+
 /** The state of the view a panel shows. */
 export interface ViewInfo {
   /** Names this view; rows are requested by (viewId, position). */
@@ -310,6 +383,10 @@ export interface ViewInfo {
   readonly stale?: boolean;
   /** The judge's calibration against the labels, once the file has ASK-LLM scores. */
   readonly calibration?: CalibrationView;
+  /** The scorers this file was scored with (judge A/B; absent: none stored). */
+  readonly scorers?: readonly ScorerChoiceView[];
+  /** The judge A/B comparison, once a second scorer is chosen (`compare/set`). */
+  readonly comparison?: ComparisonView;
 }
 
 /** The rows a bulk decision applies to. Positions are in the view `viewId`. */
@@ -318,6 +395,13 @@ export type DecisionTarget =
   | { readonly kind: 'view' }
   | { readonly kind: 'topPercent'; readonly percent: number }
   | { readonly kind: 'densitySample'; readonly count: number; readonly seed?: number }
+  /** Rows by line index (a selection drawn on the map). */
+  | { readonly kind: 'lines'; readonly lines: readonly number[] }
+  /**
+   * "Keep one per group": in every near-duplicate group keep one row (the highest ASK-LLM score,
+   * or the first row) and drop the others, as one edit. The decision value is ignored.
+   */
+  | { readonly kind: 'onePerGroup'; readonly keep: 'best' | 'first' }
   /**
    * The view's scored rows at or above the calibrated threshold (ViewInfo.calibration), but for
    * the labelled rows, which keep the user's decision.
@@ -341,6 +425,17 @@ export interface RowDetail extends RowScores {
   readonly error?: RowError;
   readonly decision?: Decision;
   readonly sources: ScoreSourceView;
+  /** The other rows of the row's near-duplicate group (at most 50, file order). */
+  readonly duplicates?: {
+    readonly group: number;
+    readonly count: number;
+    readonly rows: readonly {
+      readonly index: number;
+      readonly preview: string;
+      readonly score?: number;
+      readonly decision?: Decision;
+    }[];
+  };
 }
 
 //#endregion
@@ -441,6 +536,50 @@ export interface LogEvent {
   readonly message: string;
 }
 
+/** webview -> host, event, to pick the second scorer of the judge A/B comparison (absent: none). */
+export interface SetCompareEvent {
+  readonly type: 'compare/set';
+  /** `ScorerChoiceView.id`; absent ends the comparison. */
+  readonly scorer?: string;
+}
+
+/**
+ * Parts of the map's data: `layout` (x, y per row), `columns` (what points are coloured by) and
+ * `state` (decisions and which rows the current view holds, which change often).
+ */
+export type MapPart = 'layout' | 'columns' | 'state';
+
+/** webview -> host, request, when the map opens and after changes; answered by `map`. */
+export interface MapRequest {
+  readonly type: 'map/get';
+  readonly parts: readonly MapPart[];
+}
+
+/** webview -> host, request, while the pointer rests on a point; answered by `map/preview`. */
+export interface MapPreviewRequest {
+  readonly type: 'map/preview/get';
+  /** The row's 0-based line index. */
+  readonly row: number;
+}
+
+/** webview -> host, request, to turn a selection drawn on the map into a filter; answered by `map/region`. */
+export interface MapRegionRequest {
+  readonly type: 'map/region/set';
+  /** Line indices inside the region, as a Uint32Array's ArrayBuffer. */
+  readonly lines: ArrayBuffer;
+}
+
+/** webview -> host, request, when a point is clicked: its position in the current view; answered by `map/locate`. */
+export interface MapLocateRequest {
+  readonly type: 'map/locate';
+  readonly row: number;
+}
+
+/** webview -> host, request, to find near-duplicate groups (progress on `view/progress`); answered by `map/duplicates`. */
+export interface FindDuplicatesRequest {
+  readonly type: 'duplicates/find';
+}
+
 /** Every message the webview sends to the host. */
 export type FromWebviewMessage =
   | ReadyRequest
@@ -453,7 +592,13 @@ export type FromWebviewMessage =
   | CancelViewEvent
   | RowDetailRequest
   | DecideRequest
-  | CommandEvent;
+  | CommandEvent
+  | SetCompareEvent
+  | MapRequest
+  | MapPreviewRequest
+  | MapRegionRequest
+  | MapLocateRequest
+  | FindDuplicatesRequest;
 
 //#endregion
 // ---------------------------------------------------------------------------------------------
@@ -478,6 +623,11 @@ export interface InitResponse {
   readonly previewChars: number;
   /** False in an untrusted (Restricted Mode) workspace: the view is read-only there. */
   readonly trusted: boolean;
+  /**
+   * The file is compressed and read through a decoder: the header says "compressed (gzip),
+   * read-only" (decisions live in the sidecar; nothing can edit the file itself).
+   */
+  readonly compression?: 'gzip' | 'zstd';
   /** Which keys keep and drop (setting `winnow.datasetView.triageKeys`). */
   readonly triageKeys: TriageKeys;
   /** A row the host wants focused on start (overrides the webview's saved state). */
@@ -521,6 +671,79 @@ export interface DecideResponse {
   /** Rows whose decision changed. */
   readonly changed: number;
   /** A short description for the status line, e.g. "Kept 1,204 rows (top 10% by ASK-LLM ≥ 0.83)". */
+  readonly message: string;
+}
+
+/**
+ * host -> webview, reply to `map/get`: per-row arrays (ArrayBuffers of little-endian values, one
+ * per physical line), only the parts asked for. `error` says why there is no map (e.g. DENSITY
+ * has not been computed).
+ */
+export interface MapResponse {
+  readonly type: 'map';
+  readonly generation: number;
+  readonly rowCount: number;
+  readonly error?: string;
+  readonly layout?: {
+    /** Float32 x and y in [−1, 1]; NaN = no embedding (not drawn). */
+    readonly x: ArrayBuffer;
+    readonly y: ArrayBuffer;
+    readonly placed: number;
+    readonly landmarks: number;
+    readonly model: string;
+    readonly cached: boolean;
+    readonly ms: number;
+  };
+  readonly columns?: {
+    /** Float32 ASK-LLM P(yes), NaN = not scored (absent: no scores). */
+    readonly score?: ArrayBuffer;
+    /** Float32 DENSITY rank as a fraction of the scored rows (0 = most isolated), NaN = none. */
+    readonly density?: ArrayBuffer;
+    /** Uint8 schema category (index into `schemaNames`; 255 = invalid row). */
+    readonly schema: ArrayBuffer;
+    readonly schemaNames: readonly string[];
+    /** Int32 near-duplicate group, −1 = none (absent: groups not found yet). */
+    readonly groups?: ArrayBuffer;
+    readonly groupCount?: number;
+  };
+  readonly state?: {
+    /** Uint8 decision code per row: 0 undecided, 1 keep, 2 drop. */
+    readonly decisions: ArrayBuffer;
+    /** Uint8 per row: 1 = in the current view (absent: every row is). */
+    readonly inView?: ArrayBuffer;
+    readonly viewId: number;
+  };
+}
+
+/** host -> webview, reply to `map/preview/get`: the row's preview as text (never HTML). */
+export interface MapPreviewResponse {
+  readonly type: 'map/preview';
+  readonly row: number;
+  readonly preview: string;
+  readonly score?: number;
+  readonly decision?: Decision;
+  readonly duplicateGroup?: number;
+}
+
+/** host -> webview, reply to `map/region/set`. */
+export interface MapRegionResponse {
+  readonly type: 'map/region';
+  readonly id: number;
+  readonly rows: number;
+}
+
+/** host -> webview, reply to `map/locate`: the row's position in view `viewId`, −1 when not in it. */
+export interface MapLocateResponse {
+  readonly type: 'map/locate';
+  readonly viewId: number;
+  readonly position: number;
+}
+
+/** host -> webview, reply to `duplicates/find`. */
+export interface FindDuplicatesResponse {
+  readonly type: 'map/duplicates';
+  readonly count: number;
+  readonly groupedRows: number;
   readonly message: string;
 }
 
@@ -625,7 +848,12 @@ export type ToWebviewMessage =
   | RowDetailResponse
   | DecideResponse
   | ViewProgressEvent
-  | ViewChangedEvent;
+  | ViewChangedEvent
+  | MapResponse
+  | MapPreviewResponse
+  | MapRegionResponse
+  | MapLocateResponse
+  | FindDuplicatesResponse;
 
 //#endregion
 // ---------------------------------------------------------------------------------------------
@@ -637,6 +865,11 @@ export interface WebviewRequests {
   readonly 'view/set': ViewResponse;
   readonly 'row/detail/get': RowDetailResponse;
   readonly decide: DecideResponse;
+  readonly 'map/get': MapResponse;
+  readonly 'map/preview/get': MapPreviewResponse;
+  readonly 'map/region/set': MapRegionResponse;
+  readonly 'map/locate': MapLocateResponse;
+  readonly 'duplicates/find': FindDuplicatesResponse;
 }
 
 /** The host's requests to the webview and their replies (none yet). */

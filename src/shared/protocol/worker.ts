@@ -275,6 +275,12 @@ export interface GetColumnsResult {
     meta: DensityColumnMeta;
     failed?: { row: number; reason: string }[];
   };
+  /**
+   * Near-duplicate groups, once `winnow/getDuplicateGroups` computed them for this file version:
+   * the group id of each row (base64 Int32 LE, −1 = in no group; ids 0..count−1 in the order of
+   * each group's first row). Absent before, or after the file changed.
+   */
+  duplicates?: { group: string; count: number; groupedRows: number; threshold: number };
 }
 
 /** client→worker request: the score columns of a dataset (on open and after didChangeColumns). */
@@ -290,10 +296,63 @@ export namespace GetColumnsRequest {
 /** worker→client, when scores or density of a dataset changed (throttled during a run, and at the end). */
 export namespace DidChangeColumnsNotification {
   export const method = 'winnow/didChangeColumns';
-  export const type: NotificationDescriptor<{ uri: string; kinds: ('askllm' | 'density')[] }> = {
+  export const type: NotificationDescriptor<{
+    uri: string;
+    kinds: ('askllm' | 'density' | 'duplicates')[];
+  }> = {
     kind: 'notification',
     method,
     direction: 'serverToClient',
+  };
+}
+
+/** A scorer the file was scored with, as `winnow/getScorerColumn` lists it (judge A/B). */
+export interface ScorerChoice {
+  /** Names the scorer: the settings fingerprint it is remembered under. */
+  id: string;
+  /** One line for a picker, e.g. "fixture-a (fp32) · prompt default". */
+  label: string;
+  meta: ScoreColumnMeta;
+  /** Rows of this file with a score from it. */
+  scored: number;
+  /** The scorer of the current settings (the ASK-LLM column of `winnow/getColumns`). */
+  current: boolean;
+}
+
+/** Parameters of `winnow/getScorerColumn`. */
+export interface GetScorerColumnParams {
+  uri: string;
+  /** The scorer whose column to send (`ScorerChoice.id`); absent: the list only. */
+  scorer?: string;
+}
+
+/** The stored scorers of a file and, when asked for, one scorer's column (docs/judge.md#judge-ab). */
+export interface GetScorerColumnResult {
+  rowCount: number;
+  fileVersion: string;
+  /** Every remembered scorer with at least one score for this file, the current one first. */
+  scorers: ScorerChoice[];
+  /** The column of `params.scorer` (absent when not asked for or unknown). */
+  column?: {
+    scorer: string;
+    /** P(yes): base64 Float32 LE, NaN = not scored, aligned with the rows like `askllm.data`. */
+    data: string;
+    scored: number;
+    meta: ScoreColumnMeta;
+  };
+}
+
+/**
+ * client→worker request: the scorers a file was scored with (another model, prompt or engine:
+ * scores are cached per scorer), and one of their P(yes) columns, read from the score cache
+ * without loading a model. The dataset view compares it with the current scorer (judge A/B).
+ */
+export namespace GetScorerColumnRequest {
+  export const method = 'winnow/getScorerColumn';
+  export const type: RequestDescriptor<GetScorerColumnParams, GetScorerColumnResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
   };
 }
 
@@ -585,6 +644,12 @@ export interface WorkerInitializationOptions {
 /** Parameters of `winnow/computeDensity`. */
 export interface ComputeDensityParams {
   uri: string;
+  /**
+   * The remote embedding engine's API key (`winnow.density.engine` other than `local`), from the
+   * host's SecretStorage. The worker keeps it in memory for the engine's requests only; it is
+   * never logged, stored or sent anywhere else.
+   */
+  apiKey?: string;
 }
 
 /** Sketch parameters as reported to the host. */
@@ -693,4 +758,127 @@ export namespace SampleByDensityRequest {
 export const DensityErrorCodes = {
   /** A user-facing problem (no storage, model not found, no scores yet, bad sample size…). */
   failed: -32010,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// The embedding map and near-duplicate groups (docs/map.md), from the embeddings DENSITY cached.
+// Both need a DENSITY run first; both are cached per embedder configuration and row contents.
+// ---------------------------------------------------------------------------------------------
+
+/** Parameters of `winnow/getLayout`. */
+export interface GetLayoutParams {
+  uri: string;
+}
+
+/** The 2-D layout of a dataset's rows, aligned with its physical lines. */
+export interface GetLayoutResult {
+  uri: string;
+  /** Rows (physical lines) the columns cover. */
+  rowCount: number;
+  /** The file version the rows belong to (as `GetColumnsResult.fileVersion`). */
+  fileVersion: string;
+  /** Per row x and y in [−1, 1]: base64 Float32 LE, NaN = the row has no embedding. */
+  x: string;
+  y: string;
+  /** Rows with a position. */
+  placed: number;
+  /** Distinct contents laid out, and how many of them UMAP laid out itself (landmarks). */
+  items: number;
+  landmarks: number;
+  seed: number;
+  /** The embedding model of the DENSITY run the layout is made from. */
+  model: string;
+  /** True when the layout came from the cache. */
+  cached: boolean;
+  ms: { neighbours: number; layout: number; placing: number; total: number };
+}
+
+/**
+ * client→worker request: the 2-D map of a dataset's DENSITY embeddings (computed with progress
+ * on `winnow/mapProgress`, cancellable; cached). Fails with `MapErrorCodes.noEmbeddings` before
+ * any DENSITY run.
+ */
+export namespace GetLayoutRequest {
+  export const method = 'winnow/getLayout';
+  export const type: RequestDescriptor<GetLayoutParams, GetLayoutResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Parameters of `winnow/getDuplicateGroups`. */
+export interface GetDuplicateGroupsParams {
+  uri: string;
+  /** Cosine threshold; default `winnow.duplicates.threshold` (0.95). */
+  threshold?: number;
+}
+
+/** Near-duplicate groups of a dataset's rows (exact duplicates included). */
+export interface GetDuplicateGroupsResult {
+  uri: string;
+  rowCount: number;
+  fileVersion: string;
+  threshold: number;
+  /** Per row group id: base64 Int32 LE, −1 = in no group; ids follow each group's first row. */
+  group: string;
+  count: number;
+  groupedRows: number;
+  /** Distinct contents compared by embedding, and those without one (grouped by hash only). */
+  embeddedItems: number;
+  unembeddedItems: number;
+  /** How the DENSITY sketch's rows were used (docs/map.md#near-duplicates). */
+  plan: {
+    bandWidth: number;
+    bands: number;
+    checkRows: number;
+    checkMin: number;
+    pairRecall: number;
+  };
+  /** Candidate pairs, cosines computed, pairs joined; absent when cached. */
+  stats?: { candidates: number; verified: number; joined: number };
+  cached: boolean;
+  ms: { hash: number; group: number; total: number };
+}
+
+/**
+ * client→worker request: group rows whose DENSITY embeddings have cosine ≥ the threshold, from
+ * candidates of the DENSITY sketch's LSH buckets, each verified by exact cosine (progress on
+ * `winnow/mapProgress`, cancellable; cached). Afterwards `winnow/getColumns` carries the
+ * `duplicates` column and `winnow/didChangeColumns` says so.
+ */
+export namespace GetDuplicateGroupsRequest {
+  export const method = 'winnow/getDuplicateGroups';
+  export const type: RequestDescriptor<GetDuplicateGroupsParams, GetDuplicateGroupsResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Progress of `winnow/getLayout` or `winnow/getDuplicateGroups`. */
+export interface MapProgressParams {
+  uri: string;
+  task: 'layout' | 'duplicates';
+  phase: 'loading' | 'neighbours' | 'layout' | 'placing' | 'hashing' | 'grouping' | 'saving';
+  done: number;
+  total: number;
+}
+
+/** worker→client, during `winnow/getLayout` and `winnow/getDuplicateGroups` (throttled, ≤ 5/s). */
+export namespace MapProgressNotification {
+  export const method = 'winnow/mapProgress';
+  export const type: NotificationDescriptor<MapProgressParams> = {
+    kind: 'notification',
+    method,
+    direction: 'serverToClient',
+  };
+}
+
+/** Error codes of the map requests. */
+export const MapErrorCodes = {
+  /** There are no DENSITY embeddings for the file yet (run Compute Density first). */
+  noEmbeddings: -32020,
+  /** Any other user-facing problem. */
+  failed: -32021,
 } as const;

@@ -11,6 +11,7 @@
 import { cpus } from 'node:os';
 import type { PreTrainedTokenizer, Tensor } from '@huggingface/transformers';
 import { defaultBatching, planBatches } from '../../core/askllm/batching';
+import { capAfterOutOfMemory, chunksOf, isOutOfMemoryError } from '../../core/askllm/outOfMemory';
 import {
   DOCUMENT_PLACEHOLDER,
   type PromptTemplate,
@@ -142,6 +143,11 @@ export interface ScoreRunOptions {
   /** Rows that could not be scored (as they fail; see {@link ScoreRunResult.failed}). */
   onFailed?: (failed: readonly FailedRow[]) => void;
   /**
+   * A batch ran out of device memory and was split in half; `cap` is the rows-per-batch limit
+   * now in force for the rest of the scorer's life (see {@link AskLlmScorer.batchCap}).
+   */
+  onOutOfMemory?: (info: OutOfMemoryInfo) => void;
+  /**
    * Cache keys of the rows, aligned with the documents (default: `contentHash` of each text).
    * Rows with equal keys are scored once. The worker passes the JSONL engine's hash of the raw
    * line, so that a score is found again without extracting the row's text.
@@ -168,6 +174,16 @@ export interface BatchInfo {
   paddedLength: number;
   /** Forward pass time (tensors, model, softmax), without tokenisation. */
   ms: number;
+}
+
+/** A batch that ran out of device memory, and what the scorer did about it. */
+export interface OutOfMemoryInfo {
+  /** Rows of the batch that failed. */
+  rows: number;
+  /** The rows-per-batch cap from now on. */
+  cap: number;
+  /** ONNX Runtime's message, on one line. */
+  message: string;
 }
 
 /** A row that could not be scored, and why. Nothing is cached for it. */
@@ -209,6 +225,8 @@ export class AskLlmScorer {
   private readonly padId: number;
   private readonly startId: number;
   private readonly batchSize: number;
+  /** Rows-per-batch cap after an out-of-memory split (Infinity until one happens). */
+  private oomCap = Infinity;
   private readonly tokenBudget: number;
   private readonly bucketing: boolean;
   private readonly threads: number;
@@ -262,6 +280,14 @@ export class AskLlmScorer {
           : // On a GPU the forward pass is short and tokenisation sets the pace: use the cores.
             Math.max(1, Math.min(16, cpus().length - 2))
         : Math.max(0, Math.floor(threads));
+  }
+
+  /**
+   * The most rows a batch runs with now: the configured batch size, or less once a batch ran out
+   * of device memory (it stays lower for the rest of the run: later `score` calls keep it).
+   */
+  get batchCap(): number {
+    return Math.min(this.batchSize, this.oomCap);
   }
 
   /** How the forward pass runs: plain `session.run` calls, or transformers.js's forward. */
@@ -504,7 +530,7 @@ export class AskLlmScorer {
       result.failed.push(...rows);
       run.onFailed?.(rows);
     };
-    const ran = await this.runBatches(plan, j => documents[unique[j]], run.signal, finish, fail);
+    const ran = await this.runBatches(plan, j => documents[unique[j]], run, finish, fail);
     result.cancelled = ran.cancelled;
     result.batches = ran.batches;
     await progress.settled();
@@ -580,10 +606,11 @@ export class AskLlmScorer {
   private async runBatches(
     plan: readonly (readonly number[])[],
     docOf: (j: number) => string,
-    signal: AbortSignal | undefined,
+    run: Pick<ScoreRunOptions, 'signal' | 'onOutOfMemory'>,
     finish: FinishBatch,
     fail: (j: number, reason: string) => void,
   ): Promise<{ cancelled: boolean; batches: number }> {
+    const signal = run.signal;
     const prepare = (b: number): Promise<(FittedPrompt | Error)[]> => {
       const p = this.prepareRows(plan[b].map(docOf));
       // Handled at once: a rejection while the previous batch runs is no unhandled rejection.
@@ -605,13 +632,48 @@ export class AskLlmScorer {
           prepared.push(r);
         }
       });
-      if (batch.length > 0) batches += await this.forward(batch, prepared, finish, fail);
+      if (batch.length > 0) batches += await this.forwardCapped(batch, prepared, finish, fail, run);
     }
     return { cancelled: false, batches };
   }
 
   /**
-   * Runs one batch and finishes it. If that throws, each row runs alone, so that only the rows
+   * Runs a batch in chunks of at most {@link batchCap} rows. A chunk that runs out of device
+   * memory is split in half and each half run again (recursively, down to one row), and the cap
+   * drops to the half for the rest of the run; `onOutOfMemory` hears of each split. Any other
+   * failure goes to {@link forward}'s row-by-row retry. Returns the forward passes run.
+   */
+  private async forwardCapped(
+    batch: readonly number[],
+    prepared: readonly FittedPrompt[],
+    finish: FinishBatch,
+    fail: (j: number, reason: string) => void,
+    run: Pick<ScoreRunOptions, 'onOutOfMemory'>,
+  ): Promise<number> {
+    let passes = 0;
+    const cap = this.batchCap;
+    if (batch.length > cap) {
+      const parts = chunksOf([...batch.keys()], cap);
+      for (const part of parts)
+        passes += await this.forwardCapped(
+          part.map(k => batch[k]),
+          part.map(k => prepared[k]),
+          finish,
+          fail,
+          run,
+        );
+      return passes;
+    }
+    const oom = await this.forward(batch, prepared, finish, fail, batch.length > 1);
+    if (typeof oom === 'number') return oom;
+    this.oomCap = capAfterOutOfMemory(batch.length, this.oomCap);
+    run.onOutOfMemory?.({ rows: batch.length, cap: this.oomCap, message: errorLine(oom.error) });
+    return 1 + (await this.forwardCapped(batch, prepared, finish, fail, run));
+  }
+
+  /**
+   * Runs one batch and finishes it. With `oomSplit`, an out-of-memory failure is returned (as
+   * `{ error }`) for the caller to split the batch. If it throws otherwise, each row runs alone, so that only the rows
    * that fail by themselves are reported to `fail` (nothing is cached for them). Returns the
    * forward passes run.
    */
@@ -620,12 +682,14 @@ export class AskLlmScorer {
     prepared: readonly FittedPrompt[],
     finish: FinishBatch,
     fail: (j: number, reason: string) => void,
-  ): Promise<number> {
+    oomSplit = false,
+  ): Promise<number | { error: unknown }> {
     const t0 = performance.now();
     try {
       await finish(batch, prepared, await this.runModel(prepared.map(p => p.ids)), t0);
       return 1;
     } catch (e) {
+      if (oomSplit && isOutOfMemoryError(e)) return { error: e };
       if (batch.length === 1) {
         fail(batch[0], errorLine(e));
         return 1;
@@ -633,7 +697,7 @@ export class AskLlmScorer {
     }
     let passes = 1;
     for (let k = 0; k < batch.length; k++)
-      passes += await this.forward([batch[k]], [prepared[k]], finish, fail);
+      passes += (await this.forward([batch[k]], [prepared[k]], finish, fail)) as number;
     return passes;
   }
 

@@ -67,6 +67,11 @@ export class ScoreStore {
     return this.scorers.get(fingerprint);
   }
 
+  /** Every remembered scorer, by fingerprint. */
+  list(): [string, StoredScorer][] {
+    return [...this.scorers.entries()];
+  }
+
   /** Records the scorer of a fingerprint (atomically rewrites the small registry file). */
   async remember(fingerprint: string, scorer: StoredScorer): Promise<void> {
     const old = this.scorers.get(fingerprint);

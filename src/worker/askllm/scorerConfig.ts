@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import nodePath, { type PlatformPath, basename } from 'node:path';
 import { type PromptTemplate, parsePromptTemplate, promptHash } from '../../core/askllm';
 import type { AskLlmSettings } from '../settings';
 
@@ -32,25 +32,29 @@ export interface ScorerConfig {
 /**
  * Resolves `winnow.askllm.promptFile` against the dataset's workspace folder: absolute paths
  * and `~/` as they are, relative paths from the workspace folder that contains the dataset (or
- * the first folder, or the dataset's own folder when there is no workspace).
+ * the first folder, or the dataset's own folder when there is no workspace). `paths` and `home`
+ * are this platform's (tests give `path.win32` to check Windows paths anywhere).
  */
 export function resolvePromptPath(
   setting: string,
   datasetPath: string | undefined,
   workspaceFolders: readonly string[],
+  paths: PlatformPath = nodePath,
+  home: string = homedir(),
 ): string {
   if (setting.startsWith('~/') || setting.startsWith('~\\'))
-    return join(homedir(), setting.slice(2));
-  if (isAbsolute(setting)) return setting;
+    return paths.join(home, setting.slice(2));
+  if (paths.isAbsolute(setting)) return setting;
   const owner =
     datasetPath === undefined
       ? undefined
       : workspaceFolders.find(f => {
-          const r = relative(f, datasetPath);
-          return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+          const r = paths.relative(f, datasetPath);
+          return r !== '' && r !== '..' && !r.startsWith(`..${paths.sep}`) && !paths.isAbsolute(r);
         });
-  const base = owner ?? workspaceFolders[0] ?? (datasetPath ? dirname(datasetPath) : process.cwd());
-  return resolve(base, setting);
+  const base =
+    owner ?? workspaceFolders[0] ?? (datasetPath ? paths.dirname(datasetPath) : process.cwd());
+  return paths.resolve(base, setting);
 }
 
 /** Reads the prompt file (if any) and builds the configuration. */

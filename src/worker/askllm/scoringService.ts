@@ -28,10 +28,12 @@ import {
   TOKENS_TRUNCATED,
   WorkerErrorCodes,
   type GetColumnsResult,
+  type GetScorerColumnResult,
   type JudgeHealth,
   type JudgeProbe,
   type ScoreColumnMeta,
   type ScoreResult,
+  type ScorerChoice,
   type WorkerStatus,
 } from '../../shared/protocol/worker';
 import type { ColumnProvider } from '../dataset/columns';
@@ -276,6 +278,11 @@ interface ActiveRun {
 export class ScoringService {
   private readonly models: ModelHost;
   private readonly columnsByUri = new Map<string, ColumnState>();
+  /**
+   * Columns of the other stored scorers (judge A/B), by `uri + '\n' + key`; dropped when a run
+   * on the file ends or the settings change, since only the current column follows a run.
+   */
+  private readonly otherColumns = new Map<string, ColumnState>();
   /** Copies scores keyed by content hash version 1 to version 2 as files are opened. */
   private readonly legacyScores = new LegacyScoreMigration(
     (dataset, copied) => {
@@ -318,12 +325,61 @@ export class ScoringService {
   /** Settings changed: identities are resolved again; every open file's scores may differ. */
   settingsChanged(): void {
     this.configs.clear();
+    this.otherColumns.clear();
     for (const uri of this.columnsByUri.keys()) this.host.onScoresChanged(uri);
+  }
+
+  private forgetOtherColumns(uri: string): void {
+    for (const k of [...this.otherColumns.keys()])
+      if (k.startsWith(`${uri}\n`)) this.otherColumns.delete(k);
+  }
+
+  /**
+   * `winnow/getScorerColumn` (docs/judge.md#judge-ab): every remembered scorer with scores for
+   * this file (from the cache, no model loaded), and the P(yes) column of `scorer` if asked.
+   */
+  async scorerColumn(dataset: Dataset, scorer?: string): Promise<GetScorerColumnResult> {
+    const store = await this.store();
+    const id = await this.identity(dataset);
+    // From here on nothing awaits: every column describes the same rows.
+    const rowCount = dataset.rows.count;
+    const result: GetScorerColumnResult = {
+      rowCount,
+      fileVersion: `${dataset.version}.${rowCount}`,
+      scorers: [],
+    };
+    if (!dataset.schemaSettled || !dataset.schema) return result;
+    const scope = extractionScope(dataset.schema);
+    const seen = new Set<string>();
+    for (const [fingerprint, stored] of store.list()) {
+      const key = scopedScorerKey(stored.scorerKey, scope);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const current = id?.key === key;
+      const col = current
+        ? this.sync(dataset, key)
+        : this.sync(dataset, key, this.otherColumns, `${dataset.uri}\n${key}`);
+      const wire = col.encode(rowCount, false);
+      if (wire.scored === 0) continue;
+      const choice: ScorerChoice = {
+        id: fingerprint,
+        label: scorerLabel(stored.meta),
+        meta: stored.meta,
+        scored: wire.scored,
+        current,
+      };
+      result.scorers.push(choice);
+      if (fingerprint === scorer)
+        result.column = { scorer, data: wire.data, scored: wire.scored, meta: stored.meta };
+    }
+    result.scorers.sort((a, b) => Number(b.current) - Number(a.current));
+    return result;
   }
 
   /** A dataset closed: forget its column and stop an automatic run on it. */
   datasetClosed(uri: string): void {
     this.columnsByUri.delete(uri);
+    this.forgetOtherColumns(uri);
     this.seenVersion.delete(uri);
     this.missedChanges.delete(uri);
     this.configs.delete(uri);
@@ -366,6 +422,7 @@ export class ScoringService {
 
   /** After a run on `uri` ended: automatic scoring catches up on changes it had to skip. */
   private runEnded(uri: string, cancelled: boolean): void {
+    this.forgetOtherColumns(uri);
     if (!this.missedChanges.delete(uri) || cancelled || this.autoTimers.has(uri)) return;
     void this.host.registry
       .get(uri)
@@ -732,6 +789,12 @@ export class ScoringService {
         cacheScope: run.scope,
         signal: run.signal,
         onFailed: failed => this.recordFailures(run, batch, failed),
+        onOutOfMemory: oom =>
+          this.host.logger.warn(
+            `A batch of ${oom.rows} rows ran out of device memory; it was split in half and ` +
+              `run again, and batches hold at most ${oom.cap} rows for the rest of the run ` +
+              `(nothing is lost). ONNX Runtime said: ${oom.message}`,
+          ),
         onScores: scores => this.applyScores(run, batch, scores),
         ...(run.health ? {} : { onProbe: probe => this.recordHealth(run, batch, probe) }),
       });
@@ -1003,12 +1066,17 @@ export class ScoringService {
    * Brings the dataset's column in line with its rows: a new identity or a rebuilt file starts
    * over; rows re-validated after a change are looked up again; new rows are added.
    */
-  private sync(dataset: Dataset, key: string): ColumnState {
+  private sync(
+    dataset: Dataset,
+    key: string,
+    columns = this.columnsByUri,
+    slot = dataset.uri,
+  ): ColumnState {
     this.legacyScores.check(dataset, this.storeNow?.cache);
-    let col = this.columnsByUri.get(dataset.uri);
+    let col = columns.get(slot);
     if (!col || col.dataset !== dataset || col.key !== key || col.rebuilds !== dataset.rebuilds) {
       col = new ColumnState(dataset, key, dataset.rebuilds, dataset.rows.generation);
-      this.columnsByUri.set(dataset.uri, col);
+      columns.set(slot, col);
     } else if (col.rowsGeneration !== dataset.rows.generation) {
       const low = dataset.rows.unchangedBelow(col.rowsGeneration);
       if (low < col.filled) {
@@ -1082,6 +1150,14 @@ function emptyResult(
     failed: 0,
     failures: [],
   };
+}
+
+/** One line naming a scorer in the judge A/B picker. */
+export function scorerLabel(m: ScoreColumnMeta): string {
+  return (
+    `${m.model} (${m.dtype}) · prompt ${m.promptName} ${m.promptHash.slice(0, 6)}` +
+    ` · ${m.answerTokens.join('+')}`
+  );
 }
 
 /** How a loaded scorer's scores are described in the column. */

@@ -8,10 +8,10 @@ import type { GetColumnsResult } from '../../shared/protocol/worker';
 import type { Dataset } from './dataset';
 
 /** The column kinds of `winnow/getColumns`. */
-export type ColumnKind = 'askllm' | 'density';
+export type ColumnKind = 'askllm' | 'density' | 'duplicates';
 
 /** What a provider adds to a `GetColumnsResult`. */
-export type ColumnContribution = Pick<GetColumnsResult, 'askllm' | 'density'>;
+export type ColumnContribution = Pick<GetColumnsResult, 'askllm' | 'density' | 'duplicates'>;
 
 /**
  * Builds one kind of column. `prepare` may await (settings, identities); `build` then runs
@@ -48,6 +48,7 @@ export class ColumnRegistry {
       const part = provider.build(dataset, rowCount, prepared[i]);
       if (part?.askllm) result.askllm = part.askllm;
       if (part?.density) result.density = part.density;
+      if (part?.duplicates) result.duplicates = part.duplicates;
     });
     return result;
   }

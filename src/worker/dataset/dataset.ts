@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { open as openFile } from 'node:fs/promises';
 import { scanRows } from '../../core/dataset/rowColumns';
 import {
   BINARY_PROBE_BYTES,
-  JsonlFile,
+  openRowSource,
+  type RowSource,
   SCHEMA_SAMPLE_LINES,
   type CompressionFormat,
   type IndexProgress,
@@ -65,7 +65,10 @@ export class Dataset {
   jsonArray = false;
   /** The line of the NUL byte that makes VS Code open the file as binary, if there is one. */
   binaryLine: number | undefined;
-  /** The file is compressed (gzip, zstd, xz): its lines are not JSON Lines. */
+  /**
+   * The file is compressed: gzip and zstd are read through a decoder (the text editor cannot show
+   * them); xz cannot be read, its lines are not JSON Lines.
+   */
   compression: CompressionFormat | undefined;
   firstLineLength = 0;
   /** The facts of every scanned row (scores are keyed by their content hashes). */
@@ -94,7 +97,7 @@ export class Dataset {
 
   private constructor(
     readonly uri: string,
-    readonly file: JsonlFile,
+    readonly file: RowSource,
     private options: DatasetOptions,
     private readonly logger: Logger,
   ) {}
@@ -106,7 +109,7 @@ export class Dataset {
     options: DatasetOptions,
     logger: Logger,
   ): Promise<Dataset> {
-    const file = await JsonlFile.open(path, { maxLineBytes: options.maxLineBytes });
+    const file = await openRowSource(path, { maxLineBytes: options.maxLineBytes });
     const dataset = new Dataset(uri, file, options, logger);
     await dataset.probeJsonArray();
     dataset.disposers.push(
@@ -143,10 +146,13 @@ export class Dataset {
     return this.rows.count;
   }
 
-  /** Bytes of the rows scanned so far (their newlines included). */
+  /**
+   * Bytes of the file on disk the scanned rows take (their newlines included); for progress
+   * against {@link totalBytes}, so a compressed file's are estimated compressed bytes.
+   */
   get validatedBytes(): number {
     const n = Math.min(this.rows.count, this.file.lineCount);
-    return n === 0 ? 0 : this.file.rowSpan(n - 1).eolEnd;
+    return n === 0 ? 0 : this.file.fileBytesAt(this.file.rowSpan(n - 1).eolEnd);
   }
 
   /** True once the index is complete and every line has been scanned. */
@@ -539,26 +545,20 @@ export class Dataset {
   }
 
   private async probeJsonArray(): Promise<void> {
-    let handle;
     try {
-      handle = await openFile(this.file.path, 'r');
       // Known before the first index progress arrives, so the status bar shows a percentage.
-      this.totalBytes = (await handle.stat()).size;
-      const buffer = new Uint8Array(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      const head = buffer.subarray(0, bytesRead);
-      ({
-        compression: this.compression,
-        jsonArray: this.jsonArray,
-        binaryLine: this.binaryLine,
-      } = fileHeadFacts(head));
+      this.totalBytes = this.file.totalBytes;
+      // The decompressed content's first bytes, for a compressed file.
+      const head = await this.file.readHead(Math.max(jsonArrayProbeBytes, BINARY_PROBE_BYTES));
+      const facts = fileHeadFacts(head);
+      this.compression = this.file.compression ?? facts.compression;
+      this.jsonArray = facts.jsonArray;
+      this.binaryLine = facts.binaryLine;
     } catch (err) {
       this.logger.warn(`Could not read the start of ${this.uri}: ${String(err)}`);
       this.jsonArray = false;
       this.binaryLine = undefined;
-      this.compression = undefined;
-    } finally {
-      await handle?.close();
+      this.compression = this.file.compression;
     }
   }
 

@@ -37,6 +37,7 @@ import {
   writeDensityResults,
   type DensityResults,
   type EmbeddingEntry,
+  readStoreHeader,
 } from '../../core/embedStore';
 import {
   CONTENT_HASH_VERSION,
@@ -52,7 +53,12 @@ import type { Logger } from '../logger';
 import { errorText } from '../logger';
 import { type DeviceName, type LoadProgress, describeOrigin, modelSourceNote } from '../runtime';
 import { type DensitySettings } from './densitySettings';
-import { type EmbeddingModel, loadEmbeddingModel } from './embeddingModel';
+import {
+  DEFAULT_EMBEDDING_MODEL,
+  type DensityEmbedder,
+  loadEmbeddingModel,
+} from './embeddingModel';
+import { connectRemoteEmbedder } from './remoteEmbedder';
 import type { ComputeDensityResult } from '../../shared/protocol/worker';
 
 /** Texts collected before they are embedded (sorted by length into batches), and the progress step. */
@@ -86,7 +92,8 @@ export interface DensityRunSummary extends Pick<
   | 'model'
   | 'pipeline'
 > {
-  device: DeviceName;
+  /** The embedder's device; `remote` for an engine. */
+  device: DeviceName | 'remote';
   hasherDevice: string;
   dim: number;
   maxTokens: number;
@@ -99,6 +106,9 @@ export interface DensityRunSummary extends Pick<
   embeddingPath: string;
   ms: { embed: number; sketch: number; total: number };
 }
+
+/** A run's settings and the remote engine's API key (memory only: never logged or stored). */
+type RunSettings = DensitySettings & { apiKey?: string };
 
 /** Passes of one run over a file that keeps changing before it gives up (see `run`). */
 const maxPasses = 4;
@@ -147,7 +157,8 @@ function throwIfUnavailable(dataset: Dataset): void {
 
 /** DENSITY state of the worker: loaded embedder, open caches, results per dataset. */
 export class DensityService {
-  private model: { signature: string; model: Promise<EmbeddingModel> } | undefined;
+  private model:
+    { signature: string; apiKey: string | undefined; model: Promise<DensityEmbedder> } | undefined;
   private readonly stores = new Map<string, Promise<EmbeddingStore>>();
   private readonly results = new Map<string, Promise<DensityResults | undefined>>();
   /** Per dataset: content hash → why the last run's embedder failed on it. */
@@ -220,12 +231,13 @@ export class DensityService {
     settings: DensitySettings,
     signal?: AbortSignal,
     onProgress?: (p: DensityProgress) => void,
+    apiKey?: string,
   ): Promise<DensityRunSummary> {
     if (this.running.has(dataset.uri))
       return Promise.reject(new DensityError('DENSITY is already being computed for this file.'));
     const run = this.run(
       dataset,
-      settings,
+      { ...settings, apiKey },
       signal ?? new AbortController().signal,
       onProgress ?? (() => undefined),
     );
@@ -242,7 +254,7 @@ export class DensityService {
    */
   private async run(
     dataset: Dataset,
-    settings: DensitySettings,
+    settings: RunSettings,
     signal: AbortSignal,
     onProgress: (p: DensityProgress) => void,
   ): Promise<DensityRunSummary> {
@@ -273,7 +285,7 @@ export class DensityService {
 
   private async runPass(
     dataset: Dataset,
-    settings: DensitySettings,
+    settings: RunSettings,
     signal: AbortSignal,
     onProgress: (p: DensityProgress) => void,
   ): Promise<DensityRunSummary> {
@@ -350,7 +362,7 @@ export class DensityService {
     run: {
       byHash: Map<string, number>;
       meta: {
-        model: EmbeddingModel;
+        model: DensityEmbedder;
         truncatedRows: number;
         textMode: string;
         embeddingPath: string;
@@ -376,18 +388,22 @@ export class DensityService {
   /** A run's first step: the storage folder, the validated dataset, the embedder and its cache. */
   private async prepareRun(
     dataset: Dataset,
-    settings: DensitySettings,
+    settings: RunSettings,
     signal: AbortSignal,
     onProgress: (p: DensityProgress) => void,
   ): Promise<{
-    model: EmbeddingModel;
+    model: DensityEmbedder;
     textMode: string;
     embeddingPath: string;
     store: EmbeddingStore;
   }> {
     const root = this.root();
     await mkdir(root, { recursive: true });
-    onProgress({ phase: 'loading', done: 0, total: 1, detail: settings.model });
+    const what =
+      settings.engine === 'local'
+        ? settings.model
+        : `${settings.engine} at ${settings.engineEndpoint}`;
+    onProgress({ phase: 'loading', done: 0, total: 1, detail: what });
     await dataset.whenValidated();
     signal.throwIfAborted();
     throwIfUnavailable(dataset);
@@ -414,7 +430,7 @@ export class DensityService {
    */
   private async sketchAndScore(
     dataset: Dataset,
-    model: EmbeddingModel,
+    model: DensityEmbedder,
     store: EmbeddingStore,
     records: Int32Array,
     settings: DensitySettings,
@@ -497,6 +513,34 @@ export class DensityService {
       this.results.set(dataset.uri, p);
     }
     return p;
+  }
+
+  /**
+   * The embeddings behind a dataset's stored DENSITY results, for the map and near-duplicate
+   * groups: the results and the embedding cache they were computed from (opened for reading
+   * under its own key, so a reader never moves it aside).
+   * @throws DensityError when there are no results yet, or their cache is gone or damaged.
+   */
+  async embeddingsFor(
+    dataset: Dataset,
+  ): Promise<{ results: DensityResults; store: EmbeddingStore }> {
+    const results = await this.resultsFor(dataset);
+    if (!results)
+      throw new DensityError(
+        'There are no DENSITY embeddings for this file yet: run "Winnow: Compute Density" first.',
+      );
+    const path = join(this.root(), results.meta.embeddingFile);
+    const header = await readStoreHeader(path);
+    if (header === 'missing' || header === 'invalid' || header.precision !== 'float16')
+      throw new DensityError(
+        `The DENSITY embedding cache ${path} is missing or damaged: run "Winnow: Compute Density" again.`,
+      );
+    return { results, store: await this.openStore(path, header.key, header.dim) };
+  }
+
+  /** Path of a derived cache file of a dataset beside its DENSITY results (`<id>.<suffix>`). */
+  derivedPath(dataset: Dataset, suffix: string): string {
+    return join(this.root(), `${this.datasetId(dataset)}.${suffix}`);
   }
 
   /**
@@ -592,54 +636,109 @@ export class DensityService {
 
   /** The embedder for these settings, reusing the loaded one when nothing relevant changed. */
   private async loadModel(
-    settings: DensitySettings,
+    settings: RunSettings,
     onProgress: (p: LoadProgress) => void,
-  ): Promise<EmbeddingModel> {
-    const cacheDir = this.options.modelCacheDir();
-    if (!cacheDir)
-      throw new DensityError(
-        'DENSITY needs a model cache folder, and the worker was started without one.',
-      );
-    const signature = JSON.stringify([
-      settings.model,
-      settings.dtype,
-      settings.device,
-      settings.maxTokens,
-      settings.offline,
-    ]);
-    if (this.model?.signature !== signature) {
+  ): Promise<DensityEmbedder> {
+    const remote = settings.engine !== 'local';
+    const signature = JSON.stringify(
+      remote
+        ? [
+            'remote',
+            settings.engine,
+            settings.engineEndpoint,
+            settings.model,
+            settings.batchSize,
+            settings.engineConcurrency,
+          ]
+        : [settings.model, settings.dtype, settings.device, settings.maxTokens, settings.offline],
+    );
+    // The key is compared, never put into the signature (which could end up in a log).
+    if (this.model?.signature !== signature || this.model.apiKey !== settings.apiKey) {
       const old = this.model;
       this.model = undefined;
       await old?.model.then(m => m.dispose()).catch(() => undefined);
-      const { logger } = this.options;
-      logger.info(
-        `Loading embedding model ${settings.model} (dtype ${settings.dtype}, device ` +
-          `${settings.device}, ${modelSourceNote(settings.model, settings.offline, settings.endpoint, cacheDir)})`,
-      );
-      const model = loadEmbeddingModel({
-        model: settings.model,
-        cacheDir,
-        offline: settings.offline,
-        endpoint: settings.endpoint,
-        dtype: settings.dtype,
-        device: settings.device,
-        maxTokens: settings.maxTokens,
-        onProgress,
-      });
-      void model.then(
-        m =>
-          logger.info(
-            `Loaded embedding model ${m.modelId} (${m.dtype}, ${m.dim} dimensions) from ` +
-              `${describeOrigin(m.origin, m.folder)} on ${m.device}`,
-          ),
-        () => undefined,
-      );
-      this.model = { signature, model };
+      const model = remote ? this.connectRemote(settings) : this.loadLocal(settings, onProgress);
+      this.model = { signature, apiKey: settings.apiKey, model };
       model.catch(() => {
         if (this.model?.model === model) this.model = undefined;
       });
     }
     return this.model.model;
+  }
+
+  /** A remote engine's embedder (docs/engines.md#embeddings); its refusal is a DensityError. */
+  private async connectRemote(settings: RunSettings): Promise<DensityEmbedder> {
+    const { logger } = this.options;
+    const { engine, engineEndpoint: endpoint } = settings;
+    let host: string;
+    try {
+      host = new URL(endpoint).host;
+    } catch {
+      throw new DensityError(
+        `winnow.density.engine is "${engine}" but winnow.density.engineEndpoint is not a URL ("${endpoint}").`,
+      );
+    }
+    if (engine === 'local') throw new Error('connectRemote: not a remote engine');
+    logger.info(
+      `Connecting to ${engine} at ${host} for DENSITY embeddings (model ${settings.model})`,
+    );
+    try {
+      const e = await connectRemoteEmbedder({
+        engine,
+        endpoint,
+        // TEI serves one model: the default local model id is no served name.
+        model:
+          engine === 'tei' && settings.model === DEFAULT_EMBEDDING_MODEL
+            ? undefined
+            : settings.model,
+        apiKey: settings.apiKey,
+        batchSize: settings.batchSize,
+        concurrency: settings.engineConcurrency,
+        log: line => logger.info(line),
+      });
+      logger.info(`Connected to ${engine} at ${host}: ${e.modelId}, ${e.dim} dimensions`);
+      return e;
+    } catch (err) {
+      throw new DensityError(`The ${engine} embedding engine at ${host}: ${errorText(err)}`);
+    }
+  }
+
+  /** The in-process ONNX embedder. */
+  private loadLocal(
+    settings: DensitySettings,
+    onProgress: (p: LoadProgress) => void,
+  ): Promise<DensityEmbedder> {
+    const cacheDir = this.options.modelCacheDir();
+    if (!cacheDir)
+      return Promise.reject(
+        new DensityError(
+          'DENSITY needs a model cache folder, and the worker was started without one.',
+        ),
+      );
+    const { logger } = this.options;
+    logger.info(
+      `Loading embedding model ${settings.model} (dtype ${settings.dtype}, device ` +
+        `${settings.device}, ${modelSourceNote(settings.model, settings.offline, settings.endpoint, cacheDir)})`,
+    );
+    const model = loadEmbeddingModel({
+      model: settings.model,
+      cacheDir,
+      offline: settings.offline,
+      endpoint: settings.endpoint,
+      dtype: settings.dtype,
+      device: settings.device,
+      maxTokens: settings.maxTokens,
+      onProgress,
+    });
+    void model.then(
+      m =>
+        logger.info(
+          `Loaded embedding model ${m.modelId} (${m.dtype}, ${m.dim} dimensions) from ` +
+            `${describeOrigin(m.origin, m.folder)} on ${m.device}`,
+        ),
+      () => undefined,
+    );
+    return model;
   }
 
   private openStore(path: string, key: string, dim: number): Promise<EmbeddingStore> {
@@ -683,7 +782,7 @@ interface EmbeddedRows {
 /** Embedding: every valid row; distinct contents are embedded once, cache hits not at all. */
 async function embedDatasetRows(
   dataset: Dataset,
-  model: EmbeddingModel,
+  model: DensityEmbedder,
   store: EmbeddingStore,
   settings: DensitySettings,
   signal: AbortSignal,
@@ -703,7 +802,9 @@ async function embedDatasetRows(
   let seen = 0;
   const flush = async (): Promise<void> => {
     if (pending.size === 0) return;
-    out.embedded += await embedInto(model, store, pending, settings.batchSize, signal, failed);
+    // A remote engine takes larger calls: it splits them into requests with several in flight.
+    const size = model.callBatch ?? settings.batchSize;
+    out.embedded += await embedInto(model, store, pending, size, signal, failed);
     pending.clear();
   };
   for await (const batch of dataset.file.iterateRows(0)) {
@@ -765,7 +866,7 @@ function sketchMeta(params: SketchParams): Omit<SketchParams, 'dim'> {
 /** What produced a run's stored results: the embedder, the sketch, the files and the dataset. */
 function resultsMeta(
   dataset: Dataset,
-  model: EmbeddingModel,
+  model: DensityEmbedder,
   truncatedRows: number,
   textMode: string,
   sketched: { params: SketchParams; points: number; shards: readonly ShardSketch[] },
@@ -818,7 +919,7 @@ function scoreRange(scores: Float64Array): { minScore: number; maxScore: number 
  * and are not stored.
  */
 async function embedInto(
-  model: EmbeddingModel,
+  model: DensityEmbedder,
   store: EmbeddingStore,
   pending: Map<string, string>,
   batchSize: number,
@@ -829,28 +930,39 @@ async function embedInto(
   let count = 0;
   for (let start = 0; start < items.length; start += batchSize) {
     signal.throwIfAborted();
-    count += await embedBatchInto(model, store, items.slice(start, start + batchSize), failed);
+    count += await embedBatchInto(
+      model,
+      store,
+      items.slice(start, start + batchSize),
+      failed,
+      signal,
+    );
   }
   return count;
 }
 
 /** Embeds one batch of (hash, text) and stores it; on failure, each text alone (see above). */
 async function embedBatchInto(
-  model: EmbeddingModel,
+  model: DensityEmbedder,
   store: EmbeddingStore,
   batch: readonly (readonly [string, string])[],
   failed: Map<string, string>,
+  signal: AbortSignal,
 ): Promise<number> {
-  let r: Awaited<ReturnType<EmbeddingModel['embedBatch']>>;
+  let r: Awaited<ReturnType<DensityEmbedder['embedBatch']>>;
   try {
-    r = await model.embedBatch(batch.map(([, text]) => text));
+    r = await model.embedBatch(
+      batch.map(([, text]) => text),
+      signal,
+    );
   } catch (e) {
+    if (signal.aborted) throw e;
     if (batch.length === 1) {
       failed.set(batch[0][0], errorText(e).split('\n')[0].slice(0, 300));
       return 0;
     }
     let count = 0;
-    for (const item of batch) count += await embedBatchInto(model, store, [item], failed);
+    for (const item of batch) count += await embedBatchInto(model, store, [item], failed, signal);
     return count;
   }
   const entries: EmbeddingEntry[] = batch.map(([hash], i) => ({
@@ -866,10 +978,10 @@ async function embedBatchInto(
 /** The hash graph on the embedder's device when possible, else on the CPU. */
 async function createHasher(
   params: SketchParams,
-  device: DeviceName,
+  device: DeviceName | 'remote',
   logger: Logger,
 ): Promise<{ hasher: OrtLshHasher; device: string }> {
-  if (device !== 'cpu') {
+  if (device !== 'cpu' && device !== 'remote') {
     try {
       return {
         hasher: await OrtLshHasher.create(params, { executionProviders: [device] }),

@@ -9,6 +9,7 @@ import {
   DEFAULT_ROWS,
   DEFAULT_SEED,
 } from '../../core/density';
+import { REMOTE_EMBEDDING_ENGINES, type RemoteEmbeddingEngineName } from '../../core/engines';
 import { type DeviceChoice, DTYPE_SUFFIX, type ModelDtype } from '../runtime';
 import { DEFAULT_EMBEDDING_MODEL } from './embeddingModel';
 
@@ -44,6 +45,15 @@ export interface DensitySettings {
   offline: boolean;
   /** `winnow.models.endpoint` as set ('' = HF_ENDPOINT, else the Hub), shared with the scorer. */
   endpoint: string;
+  /**
+   * `local` (the in-process ONNX embedder, `model`), or the remote engine that embeds
+   * (docs/engines.md#embeddings); `model` is then the served model name.
+   */
+  engine: 'local' | RemoteEmbeddingEngineName;
+  /** The remote engine's base URL ('' with `local`). */
+  engineEndpoint: string;
+  /** Requests in flight to the remote engine (0: the default, 8). */
+  engineConcurrency: number;
 }
 
 /** Defaults (the paper's sketch, the fast default embedder). */
@@ -62,6 +72,9 @@ export const defaultDensitySettings: DensitySettings = {
   device: 'auto',
   offline: false,
   endpoint: '',
+  engine: 'local',
+  engineEndpoint: '',
+  engineConcurrency: 0,
 };
 
 /** The raw shapes read (every key optional). */
@@ -114,5 +127,20 @@ export function resolveDensitySettings(raw: unknown): DensitySettings {
         : dflt.device,
     offline: section.models?.offline === true,
     endpoint: typeof section.models?.endpoint === 'string' ? section.models.endpoint.trim() : '',
+    ...engineSettings(d),
+  };
+}
+
+/** `winnow.density.engine`, `engineEndpoint`, `engineConcurrency`. */
+function engineSettings(
+  d: Record<string, unknown>,
+): Pick<DensitySettings, 'engine' | 'engineEndpoint' | 'engineConcurrency'> {
+  const engine = (REMOTE_EMBEDDING_ENGINES as readonly unknown[]).includes(d.engine)
+    ? (d.engine as RemoteEmbeddingEngineName)
+    : 'local';
+  return {
+    engine,
+    engineEndpoint: typeof d.engineEndpoint === 'string' ? d.engineEndpoint.trim() : '',
+    engineConcurrency: int(d.engineConcurrency, 0, 1024, 0),
   };
 }

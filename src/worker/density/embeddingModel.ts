@@ -76,8 +76,38 @@ export interface EmbeddedBatch {
   truncated: Uint8Array;
 }
 
+/**
+ * What DENSITY needs of an embedder: a local model ({@link EmbeddingModel}) or a remote engine
+ * (remoteEmbedder.ts). Both give unit vectors in the same layout, so DENSITY is unchanged.
+ */
+export interface DensityEmbedder {
+  /** The model id, folder or served model name: recorded with every result. */
+  readonly modelId: string;
+  readonly dtype: string;
+  /** The local model's device; `remote` for an engine (the hash graph then runs on the CPU). */
+  readonly device: DeviceName | 'remote';
+  readonly dim: number;
+  /** Truncation length in tokens; 0 where the engine truncates to its model's own limit. */
+  readonly maxTokens: number;
+  readonly pipeline: string;
+  /** The embedding cache key (see {@link EmbeddingModel.key}). */
+  readonly key: string;
+  /**
+   * Texts a caller should hand to one {@link embedBatch} call (a remote engine splits them into
+   * requests with several in flight); undefined: the caller's batch size.
+   */
+  readonly callBatch?: number;
+  /** Remote engines: where rows are sent (engine name and host), for logs and the status bar. */
+  readonly remote?: { readonly engine: string; readonly host: string };
+  embedBatch(texts: readonly string[], signal?: AbortSignal): Promise<EmbeddedBatch>;
+  /** Local models: the token ids fed to the encoder (remote engines do not tell). */
+  tokenize?(text: string): number[];
+  dispose(): Promise<void>;
+}
+
 /** A loaded sentence-embedding model. */
-export interface EmbeddingModel extends LoadedModelIdentity {
+export interface EmbeddingModel
+  extends LoadedModelIdentity, Omit<DensityEmbedder, 'device' | 'dtype'> {
   /** Embedding dimension (after any Dense layer). */
   readonly dim: number;
   /** Truncation length in tokens, special tokens included: recorded with every result. */

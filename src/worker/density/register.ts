@@ -12,6 +12,7 @@ import {
 } from 'vscode-languageserver/node';
 import {
   ComputeDensityRequest,
+  type ComputeDensityParams,
   DensityErrorCodes,
   DensityProgressNotification,
   SampleByDensityRequest,
@@ -74,7 +75,8 @@ export function registerDensity(connection: Connection, deps: DensityDeps): Dens
   });
 
   onRequest(connection, ComputeDensityRequest.type, (params, token) =>
-    computeDensity(connection, deps, service, params.uri, token),
+    // The API key (from the host's SecretStorage) goes to the embedder only, never to a log.
+    computeDensity(connection, deps, service, params, token),
   );
 
   onRequest(
@@ -132,9 +134,10 @@ async function computeDensity(
   connection: Connection,
   deps: DensityDeps,
   service: DensityService,
-  uri: string,
+  params: ComputeDensityParams,
   token?: CancellationToken,
 ): Promise<ComputeDensityResult> {
+  const { uri, apiKey } = params;
   if (!deps.trusted())
     throw new ResponseError(
       DensityErrorCodes.failed,
@@ -156,7 +159,7 @@ async function computeDensity(
     void sendNotification(connection, DensityProgressNotification.type, { uri, ...p });
   };
   try {
-    const summary = await service.compute(dataset, settings, abort.signal, progress);
+    const summary = await service.compute(dataset, settings, abort.signal, progress, apiKey);
     void sendNotification(connection, DidChangeColumnsNotification.type, {
       uri,
       kinds: ['density'],

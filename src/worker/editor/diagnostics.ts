@@ -2,6 +2,7 @@ import type { Diagnostic } from 'vscode-languageserver/node';
 import {
   binaryFileMessage,
   compressedFileMessage,
+  isReadableCompression,
   type CompressionFormat,
   type ParseError,
 } from '../../core/jsonl';
@@ -177,12 +178,15 @@ function line(index: number, start: number, end: number): Diagnostic['range'] {
   return { start: { line: index, character: start }, end: { line: index, character: end } };
 }
 
+/** A gzip or zstd file is read fine (Information); an xz file cannot be read at all (Error). */
 function compressedDiagnostic(input: FileProblems): Diagnostic {
-  return fileDiagnostic(
+  const format = input.compression!;
+  const d = fileDiagnostic(
     input.firstLineLength,
     DiagnosticCodes.compressed,
-    compressedFileMessage(input.compression!, input.fileName ?? 'FILE'),
+    compressedFileMessage(format, input.fileName ?? 'FILE'),
   );
+  return isReadableCompression(format) ? { ...d, severity: Severity.Information } : d;
 }
 
 function unavailableDiagnostic(input: FileProblems): Diagnostic {

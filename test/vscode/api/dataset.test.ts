@@ -6,7 +6,8 @@
 // filter and search computed by the host, and the export of kept rows.
 import * as assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { decompress as fzstdDecompress } from 'fzstd';
 import * as vscode from 'vscode';
 import type { WinnowApi } from '../../../src/extension/extension';
 import type { DatasetPanelState } from '../../../src/extension/editor/datasetPanel';
@@ -17,6 +18,7 @@ import type {
   SidecarChoice,
 } from '../../../src/extension/editor/datasetDocument';
 import { writeLargeJsonl } from '../../support/datasetFiles';
+import { zstdStreamed } from '../../support/zstdFixtures';
 import { waitFor as pollFor, winnowApi as api } from '../../support/vscodeApi';
 import { generateJsonl, makeWorkspace, type TempWorkspace } from '../../support/vscodeWorkspace';
 
@@ -531,6 +533,80 @@ describe('Dataset curation', function () {
     assert.equal((JSON.parse(scored[0]) as { askllm_score: unknown }).askllm_score, null);
   });
 
+  it('opens a .jsonl.gz read-only: decisions go to the sidecar, export writes plain or gzip, no text editor', async function () {
+    this.timeout(120_000);
+    const winnow = await api();
+    const text = generateJsonl(300, { invalidLines: [5] });
+    const path = ws.path('packed.jsonl.gz');
+    writeFileSync(path, gzipSync(text));
+    const before = readFileSync(path);
+    const uri = vscode.Uri.file(path);
+    // The selector (*.jsonl.gz) makes the dataset view the default editor.
+    await vscode.commands.executeCommand('vscode.open', uri);
+    await waitForPanel(winnow, uri, 'the first rows', p => (p.render?.loadedRows ?? 0) > 0);
+    const doc = await waitFor('the scan', () =>
+      winnow.datasets.document(uri)?.scanComplete ? winnow.datasets.document(uri) : undefined,
+    );
+    assert.ok(
+      tabsOf(uri).some(
+        t => t.input instanceof vscode.TabInputCustom && t.input.viewType === VIEW_TYPE,
+      ),
+      'opened in the dataset view',
+    );
+    assert.equal(doc.file.compression, 'gzip');
+    assert.equal(doc.notice, undefined, 'no "compressed" warning for a file Winnow reads');
+    assert.equal(doc.rowCount, 300);
+    assert.equal(doc.stats?.invalidRows, 1);
+    const keep = [0, 5, 17, 299];
+    await vscode.commands.executeCommand('winnow.setDecision', uri, keep, 'keep');
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [1], 'drop');
+    const lines = text.split('\n');
+    const want = keep.map(i => lines[i] + '\n').join('');
+    const plainTarget = ws.path('packed.kept.jsonl');
+    await vscode.commands.executeCommand('winnow.exportKept', uri, { target: plainTarget });
+    assert.equal(readFileSync(plainTarget, 'utf8'), want);
+    const gzTarget = ws.path('packed.kept.jsonl.gz');
+    const result = (await vscode.commands.executeCommand('winnow.exportKept', uri, {
+      target: gzTarget,
+    })) as { manifest: string };
+    assert.equal(gunzipSync(readFileSync(gzTarget)).toString('utf8'), want, 'gzip by its name');
+    const manifest = JSON.parse(readFileSync(result.manifest, 'utf8')) as {
+      source: { compression: string | null };
+      outputs: { kind: string; compression: string | null }[];
+    };
+    assert.equal(manifest.source.compression, 'gzip');
+    assert.equal(manifest.outputs[0]?.compression, 'gzip');
+    // Open as Text is refused (the text editor cannot show a compressed file): no text tab.
+    await vscode.commands.executeCommand('winnow.openAsText', uri, 3);
+    assert.ok(!tabsOf(uri).some(t => t.input instanceof vscode.TabInputText), 'no text editor');
+    await doc.save();
+    assert.ok(existsSync(doc.sidecarPath), 'the decisions are saved beside the file');
+    assert.deepEqual(readFileSync(path), before, 'the dataset itself is never written');
+    assert.deepEqual(await vscode.commands.executeCommand('winnow.getDecisions', uri), {
+      keep,
+      drop: [1],
+    });
+  });
+
+  it('opens a .jsonl.zst and exports the kept rows as zstd (Node zlib zstd in this host)', async function () {
+    this.timeout(60_000);
+    const winnow = await api();
+    const text = generateJsonl(500);
+    const path = ws.path('packed.jsonl.zst');
+    writeFileSync(path, await zstdStreamed(Buffer.from(text), 4096));
+    const uri = vscode.Uri.file(path);
+    await openView(winnow, uri);
+    const doc = winnow.datasets.document(uri)!;
+    assert.equal(doc.file.compression, 'zstd');
+    assert.equal(doc.rowCount, 500);
+    await vscode.commands.executeCommand('winnow.setDecision', uri, [2, 499], 'keep');
+    const target = ws.path('packed.kept.jsonl.zst');
+    await vscode.commands.executeCommand('winnow.exportKept', uri, { target });
+    const lines = text.split('\n');
+    const got = Buffer.from(fzstdDecompress(readFileSync(target))).toString('utf8');
+    assert.equal(got, `${lines[2]}\n${lines[499]}\n`);
+  });
+
   it('setDecision without an open view writes the sidecar at once', async () => {
     const path = ws.write('closed.jsonl', generateJsonl(20));
     const uri = vscode.Uri.file(path);
@@ -664,7 +740,7 @@ describe('Dataset curation', function () {
     }
   });
 
-  it('says in the view that a gzip file named .jsonl is compressed', async function () {
+  it('reads a gzip file named .jsonl (magic bytes, not names); an xz file gets the unpack message', async function () {
     this.timeout(60_000);
     const winnow = await api();
     const path = ws.path('packed.jsonl');
@@ -672,6 +748,15 @@ describe('Dataset curation', function () {
     const uri = vscode.Uri.file(path);
     await vscode.commands.executeCommand('vscode.openWith', uri, VIEW_TYPE);
     const doc = await waitFor('the document', () => winnow.datasets.document(uri));
-    assert.match(String(doc.notice), /^This file is compressed \(gzip\).*gunzip -k packed\.jsonl$/);
+    await doc.file.whenIndexed();
+    assert.equal(doc.file.compression, 'gzip');
+    assert.equal(doc.rowCount, 2000);
+    assert.equal(doc.notice, undefined);
+    const xzPath = ws.path('web.jsonl');
+    writeFileSync(xzPath, Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]));
+    const xzUri = vscode.Uri.file(xzPath);
+    await vscode.commands.executeCommand('vscode.openWith', xzUri, VIEW_TYPE);
+    const xz = await waitFor('the xz document', () => winnow.datasets.document(xzUri));
+    assert.match(String(xz.notice), /^This file is compressed \(xz\).*unxz -k web\.jsonl$/);
   });
 });

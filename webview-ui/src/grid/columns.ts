@@ -6,7 +6,15 @@
 
 /** Column ids, in display order. */
 export type ColumnId =
-  'line' | 'decision' | 'preview' | 'score' | 'density' | 'length' | 'tokens' | 'status';
+  | 'line'
+  | 'decision'
+  | 'preview'
+  | 'score'
+  | 'density'
+  | 'duplicates'
+  | 'length'
+  | 'tokens'
+  | 'status';
 
 export interface ColumnDef {
   readonly id: ColumnId;
@@ -64,6 +72,16 @@ export const COLUMNS: readonly ColumnDef[] = [
     title: 'Density',
     description: 'DENSITY rank: 1 = the most isolated example (the score is in the tooltip)',
     width: 84,
+    minWidth: 72,
+    hideable: true,
+    align: 'right',
+  },
+  {
+    id: 'duplicates',
+    title: 'Group',
+    description:
+      'Near-duplicate group: rows whose DENSITY embeddings have cosine ≥ the threshold, exact copies included (number of rows in brackets)',
+    width: 100,
     minWidth: 72,
     hideable: true,
     align: 'right',

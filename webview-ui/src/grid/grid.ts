@@ -301,6 +301,7 @@ export class Grid {
     const empty = [
       ...(sources.askllm ? [] : ['score', 'tokens']),
       ...(sources.density ? [] : ['density']),
+      ...(sources.duplicates ? [] : ['duplicates']),
     ];
     if (empty.join() === this.empty.join()) return;
     this.empty = empty;
@@ -569,7 +570,7 @@ export class Grid {
   }
 
   private fillCells(cells: Record<ColumnId, HTMLDivElement>, row: RowView): void {
-    const { line, decision, preview, score, density, length, tokens, status } = cells;
+    const { line, decision, preview, score, density, duplicates, length, tokens, status } = cells;
     // The row's hover: the facts of the text editor's hover (score, standing, model, prompt,
     // tokens, DENSITY rank), on the line number and the score cell.
     const facts = scoreTooltip(row, this.sources);
@@ -584,6 +585,7 @@ export class Grid {
     fillDecision(decision, row.decision, triageKeyNames(this.triageKeys));
     fillScore(score, row.score, facts, row.scoreFailed !== undefined);
     fillDensity(density, row);
+    fillDuplicates(duplicates, row);
     length.textContent = lengthText(row);
     setAttr(length, 'title', lengthTooltip(row, this.sources.askllm));
     fillTokens(tokens, row, this.sources.askllm);
@@ -762,14 +764,14 @@ export class Grid {
 
 /** A row whose page has not arrived: placeholders only. */
 function clearCells(cells: Record<ColumnId, HTMLDivElement>): void {
-  const { line, decision, preview, score, density, length, tokens, status } = cells;
+  const { line, decision, preview, score, density, duplicates, length, tokens, status } = cells;
   status.replaceChildren();
   setText(line, '');
   setAttr(line, 'title', undefined);
   setText(preview, '…');
   setAttr(preview, 'title', undefined);
-  for (const c of [decision, score, density, length, tokens]) c.replaceChildren();
-  for (const c of [score, density, length, tokens]) setAttr(c, 'title', undefined);
+  for (const c of [decision, score, density, duplicates, length, tokens]) c.replaceChildren();
+  for (const c of [score, density, duplicates, length, tokens]) setAttr(c, 'title', undefined);
 }
 
 function fillDensity(cell: HTMLElement, row: RowView): void {
@@ -784,6 +786,17 @@ function fillDensity(cell: HTMLElement, row: RowView): void {
   } else {
     cell.append(el('span', 'muted', undefined, '—'));
     cell.title = 'No DENSITY score';
+  }
+}
+
+function fillDuplicates(cell: HTMLElement, row: RowView): void {
+  cell.replaceChildren();
+  if (row.duplicateGroup !== undefined) {
+    cell.textContent = `#${formatCount(row.duplicateGroup + 1)} (${formatCount(row.duplicateCount ?? 0)})`;
+    cell.title = `Near-duplicate group ${formatCount(row.duplicateGroup + 1)}: ${formatCount(row.duplicateCount ?? 0)} rows (the detail panel lists them)`;
+  } else {
+    cell.append(el('span', 'muted', undefined, '—'));
+    cell.title = 'In no near-duplicate group';
   }
 }
 

@@ -74,6 +74,7 @@ export class DetailPanel {
     // Scores and where they came from: the facts of the text editor's hover.
     parts.push(section('Scores', keyValues(scoreFacts(d))));
     parts.push(textSection(d));
+    if (d.duplicates) parts.push(duplicatesSection(d.duplicates));
     if (d.textTruncated)
       parts.push(
         el('p', 'muted', undefined, 'The text is cut short here; the text editor shows all of it.'),
@@ -160,6 +161,27 @@ function textSection(d: RowDetail): HTMLElement {
     list.append(li);
   }
   return section(`Conversation (${d.turns.length} turns)`, list);
+}
+
+/** The other rows of the row's near-duplicate group: line, decision, score and preview (text). */
+function duplicatesSection(dup: NonNullable<RowDetail['duplicates']>): HTMLElement {
+  const list = el('ol', 'duplicate-list');
+  for (const r of dup.rows) {
+    const li = el('li', 'duplicate-item');
+    const head = [`Line ${formatCount(r.index + 1)}`];
+    if (r.decision) head.push(r.decision === 'keep' ? 'kept' : 'dropped');
+    if (r.score !== undefined) head.push(`P(yes) ${r.score.toFixed(3)}`);
+    li.append(
+      el('div', 'duplicate-head', undefined, head.join(' · ')),
+      el('div', 'duplicate-preview', undefined, r.preview),
+    );
+    list.append(li);
+  }
+  const more = dup.count - 1 - dup.rows.length;
+  const title = `Near-duplicate group ${formatCount(dup.group + 1)} (${formatCount(dup.count)} rows)`;
+  return more > 0
+    ? section(title, list, el('p', 'muted', undefined, `and ${formatCount(more)} more`))
+    : section(title, list);
 }
 
 function rawJson(d: RowDetail): HTMLElement {

@@ -7,12 +7,18 @@ import type { ViewFilter, ViewInfo } from '../../../src/shared/protocol/webview'
 import { textButton } from '../util/buttons';
 import { el } from '../util/dom';
 import { BulkDecisions, type OnDecide } from './bulkDecisions';
+import { DuplicateControls } from './duplicates';
 import { CalibrationPanel, fig } from './calibration';
 import { HistogramView } from './histogram';
+import { JudgeAbPanel } from './judgeAb';
 
 export interface FilterCallbacks {
   onFilter(filter: ViewFilter): void;
   onDecide: OnDecide;
+  /** Judge A/B: the second scorer was picked (undefined: none). */
+  onCompare(scorer: string | undefined): void;
+  /** "Find" near-duplicate groups. */
+  onFindDuplicates(): void;
 }
 
 type DecisionFilter = NonNullable<ViewFilter['decisions']>[number];
@@ -125,7 +131,9 @@ export class FilterPanel {
   private readonly density: HistogramView;
   private readonly fields: FilterFields;
   private readonly decide: BulkDecisions;
+  private readonly duplicates: DuplicateControls;
   private readonly calibration: CalibrationPanel;
+  private readonly judgeAb: JudgeAbPanel;
   private filter: ViewFilter = {};
 
   constructor(private readonly cb: FilterCallbacks) {
@@ -150,10 +158,21 @@ export class FilterPanel {
       },
     );
     this.decide = new BulkDecisions((target, decision) => cb.onDecide(target, decision));
+    this.duplicates = new DuplicateControls({
+      onFilter: part => this.change(part),
+      onDecide: (target, decision) => cb.onDecide(target, decision),
+      onFind: () => cb.onFindDuplicates(),
+    });
+    this.fields.element.append(this.duplicates.element);
     this.calibration = new CalibrationPanel((target, decision) => cb.onDecide(target, decision));
+    this.judgeAb = new JudgeAbPanel({
+      onCompare: s => cb.onCompare(s),
+      onFilter: part => this.change(part),
+    });
     this.element.append(
       this.score.element,
       this.calibration.element,
+      this.judgeAb.element,
       this.density.element,
       this.fields.element,
       this.decide.element,
@@ -175,8 +194,10 @@ export class FilterPanel {
     const t = view.calibration?.threshold ?? undefined;
     this.score.setMarker(t, t === undefined ? '' : `Calibrated threshold ${fig(t)}`);
     this.calibration.update(view.calibration, view.editable);
+    this.judgeAb.update(view);
     this.density.update(view.histograms.density, f.density);
     this.fields.update(f, view.fields);
     this.decide.update(view);
+    this.duplicates.update(view);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The bar above the grid: file name, row count (or indexing progress), detected schema, invalid
- * line count and the Restricted Mode notice. A polite live region announces only milestones
+ * line count, a compressed file's "read-only" and the Restricted Mode notice. A polite live region announces only milestones
  * (indexing finished, every line checked), not every progress tick.
  */
 import type { IndexState, RowStats, SchemaView } from '../../../src/shared/protocol/webview';
@@ -31,12 +31,14 @@ export class Header {
   private readonly schema = item('header-schema', 'json');
   private readonly invalid = item('header-invalid', 'warning');
   private readonly trust = item('header-trust', 'shield');
+  private readonly compressed = item('header-compressed', 'file-zip');
   private readonly notice = item('header-notice', 'warning');
   private readonly live = el('span', 'visually-hidden', { 'aria-live': 'polite' });
 
   constructor() {
     this.element = el('header', 'header');
     this.trust.root.classList.add('hidden');
+    this.compressed.root.classList.add('hidden');
     this.invalid.root.classList.add('hidden');
     this.notice.root.classList.add('hidden');
     this.element.append(
@@ -45,6 +47,7 @@ export class Header {
       this.schema.root,
       this.invalid.root,
       this.notice.root,
+      this.compressed.root,
       this.trust.root,
       this.live,
     );
@@ -108,6 +111,17 @@ export class Header {
   setNotice(notice: string | undefined): void {
     this.notice.root.classList.toggle('hidden', !notice);
     setText(this.notice.text, notice ?? '');
+  }
+
+  /** A compressed file: shown read-only (the decoder reads it; decisions go to the sidecar). */
+  setCompression(compression: 'gzip' | 'zstd' | undefined): void {
+    this.compressed.root.classList.toggle('hidden', !compression);
+    if (!compression) return;
+    setText(this.compressed.text, `compressed (${compression}), read-only`);
+    this.compressed.root.title =
+      `Winnow reads this ${compression} file directly, without unpacking it. Keep/drop decisions ` +
+      'are saved beside it (the .winnow.json sidecar) and export writes the kept rows; the file ' +
+      'itself is never changed.';
   }
 
   setTrusted(trusted: boolean): void {

@@ -21,6 +21,8 @@ export interface ToolbarCallbacks {
   onSort(sort: SortKey, descending: boolean, threshold: number): void;
   onToggleFilters(): void;
   onToggleDetail(): void;
+  /** Show or hide the embedding map. */
+  onToggleMap(): void;
   onColumns(anchor: HTMLElement): void;
   onCommand(command: 'undo' | 'redo' | 'export'): void;
   onHelp(): void;
@@ -210,6 +212,7 @@ export class Toolbar {
   readonly element: HTMLElement;
   readonly filtersButton: HTMLButtonElement;
   readonly detailButton: HTMLButtonElement;
+  readonly mapButton: HTMLButtonElement;
   private readonly search: SearchBox;
   private readonly sort: SortBox;
 
@@ -229,6 +232,12 @@ export class Toolbar {
       'Show or hide the detail panel (Enter)',
       'toggle-button',
     );
+    this.mapButton = textButton(
+      'graph-scatter',
+      'Map',
+      'Show or hide the map of the rows by their DENSITY embeddings',
+      'toggle-button map-toggle',
+    );
     this.element.append(this.search.element, this.sort.element, this.buttons());
   }
 
@@ -241,6 +250,7 @@ export class Toolbar {
     const help = iconButton('keyboard', 'Keyboard shortcuts', 'Keyboard shortcuts (?)');
     this.filtersButton.addEventListener('click', () => this.cb.onToggleFilters());
     this.detailButton.addEventListener('click', () => this.cb.onToggleDetail());
+    this.mapButton.addEventListener('click', () => this.cb.onToggleMap());
     columns.addEventListener('click', () => this.cb.onColumns(columns));
     undo.addEventListener('click', () => this.cb.onCommand('undo'));
     redo.addEventListener('click', () => this.cb.onCommand('redo'));
@@ -251,6 +261,7 @@ export class Toolbar {
       this.filtersButton,
       columns,
       this.detailButton,
+      this.mapButton,
       el('span', 'tool-separator'),
       undo,
       redo,
@@ -284,6 +295,10 @@ export class Toolbar {
   setPanels(filters: boolean, detail: boolean): void {
     setPressed(this.filtersButton, filters);
     setPressed(this.detailButton, detail);
+  }
+
+  setMap(open: boolean): void {
+    setPressed(this.mapButton, open);
   }
 
   setFilterCount(n: number): void {

@@ -9,7 +9,9 @@ export function filterCount(f: ViewFilter | undefined): number {
     (f.density ? 1 : 0) +
     (f.decisions && f.decisions.length ? 1 : 0) +
     (f.errors ? 1 : 0) +
-    (f.field ? 1 : 0)
+    (f.field ? 1 : 0) +
+    (f.duplicates ? 1 : 0) +
+    (f.region ? 1 : 0)
   );
 }
 

@@ -157,6 +157,12 @@ export function scoreFacts(d: RowDetail): [string, string][] {
   }
   const tokens = tokensText(d, a, false);
   if (tokens) facts.push(['Prompt tokens', tokens]);
+  const b = d.sources.compare;
+  if (b)
+    facts.push([
+      'Second scorer (B) P(yes)',
+      `${d.compareScore !== undefined ? formatProbability(d.compareScore) : 'not scored'} · ${b.label}`,
+    ]);
   const dn = d.sources.density;
   facts.push([
     'DENSITY',
