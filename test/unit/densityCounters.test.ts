@@ -1,9 +1,10 @@
 /**
- * The WebAssembly counting kernel (src/core/density/counters.wat, not wired into the passes yet)
- * against the sketch's JavaScript loops: on random projections, including buckets off the fast
+ * The WebAssembly counting kernel (src/core/density/counters.wat, loaded from the committed
+ * countersWasm.ts) against the sketch's JavaScript loops: on random projections, including buckets off the fast
  * path (|h| ≥ B) and invalid values (NaN, ±Infinity, beyond int32), `count` must give the same
  * counters as `DensitySketch.addHashes` of the ints ORT's Floor → Cast would produce, and `score`
- * the same scores as `scoreHashes`, bit for bit.
+ * the same scores as `scoreHashes`, bit for bit. And the committed bytes must be exactly what wabt
+ * assembles from the .wat today, so the two cannot drift.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -11,17 +12,16 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import wabtInit from 'wabt';
 import { INVALID_HASH } from '../../src/core/density/buckets';
+import {
+  type CounterKernelExports,
+  counterKernelBytes,
+  createCounterKernel,
+} from '../../src/core/density/counterKernel';
 import { sketchParams } from '../../src/core/density/params';
 import { Xoshiro128 } from '../../src/core/density/prng';
 import { DensitySketch } from '../../src/core/density/sketch';
 
 const WAT = join(__dirname, '..', '..', '..', 'src', 'core', 'density', 'counters.wat');
-
-interface Kernel {
-  memory: WebAssembly.Memory;
-  count(y: number, limit: number, rows: number, b: number, c: number, delta: number): number;
-  score(y: number, n: number, rows: number, b: number, c: number, out: number): number;
-}
 
 /** What ORT's Floor → Cast(int32) gives on x86: INT32_MIN for NaN and out-of-range values. */
 function castFloor(v: number): number {
@@ -37,14 +37,23 @@ function projections(n: number, rows: number, seed: number, spice: boolean): Flo
   return y;
 }
 
+test('countersWasm.ts holds exactly the bytes wabt assembles from counters.wat', async () => {
+  const wabt = await wabtInit();
+  const mod = wabt.parseWat('counters.wat', readFileSync(WAT, 'utf8'));
+  const assembled = new Uint8Array(mod.toBinary({}).buffer);
+  mod.destroy();
+  assert.ok(assembled.length > 100);
+  assert.deepEqual(
+    counterKernelBytes(),
+    assembled,
+    'countersWasm.ts is stale: run node scripts/build-wasm.mjs',
+  );
+});
+
 describe('WebAssembly counting kernel vs the sketch loops', () => {
-  let k: Kernel;
-  before(async () => {
-    const wabt = await wabtInit();
-    const mod = wabt.parseWat('counters.wat', readFileSync(WAT, 'utf8'));
-    const bytes = new Uint8Array(mod.toBinary({}).buffer);
-    mod.destroy();
-    k = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Kernel;
+  let k: CounterKernelExports;
+  before(() => {
+    k = createCounterKernel(65536);
   });
 
   function layout(rows: number, buckets: number, n: number) {
