@@ -10,18 +10,16 @@ import { COUNTERS_WASM_BASE64 } from './countersWasm';
  * The part of the WebAssembly JS API used here. Node has it globally; src/core compiles without
  * the DOM lib, which is where TypeScript declares it.
  */
-declare namespace WebAssembly {
-  class Module {
-    constructor(bytes: Uint8Array);
-  }
-  class Instance {
-    constructor(module: Module, imports: object);
-    readonly exports: object;
-  }
-  interface Memory {
-    readonly buffer: ArrayBuffer;
-    grow(pages: number): number;
-  }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { readonly exports: object };
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** A WebAssembly.Memory. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
 }
 
 /** WebAssembly page size (64 KiB). */
@@ -32,7 +30,7 @@ export const MAX_KERNEL_BYTES = 2 ** 31 - WASM_PAGE;
 
 /** The kernel's exports; every offset is a byte offset into `memory`. */
 export interface CounterKernelExports {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /**
    * Adds `delta` to the counter of each of the first `limit` projections at `y` (float32,
    * row-major n × R) in the bucket-major counters at `c`.
@@ -46,7 +44,7 @@ export interface CounterKernelExports {
   score(y: number, n: number, rows: number, buckets: number, c: number, out: number): number;
 }
 
-let compiled: WebAssembly.Module | undefined;
+let compiled: object | undefined;
 
 /** The kernel's bytes, as committed in countersWasm.ts. */
 export function counterKernelBytes(): Uint8Array {
@@ -57,8 +55,8 @@ export function counterKernelBytes(): Uint8Array {
 export function createCounterKernel(bytes: number): CounterKernelExports {
   if (bytes > MAX_KERNEL_BYTES)
     throw new RangeError(`Counter kernel: ${bytes} bytes exceed ${MAX_KERNEL_BYTES}`);
-  compiled ??= new WebAssembly.Module(counterKernelBytes());
-  const k = new WebAssembly.Instance(compiled, {}).exports as unknown as CounterKernelExports;
+  compiled ??= new wasm.Module(counterKernelBytes());
+  const k = new wasm.Instance(compiled, {}).exports as unknown as CounterKernelExports;
   const pages = Math.ceil(bytes / WASM_PAGE);
   const have = k.memory.buffer.byteLength / WASM_PAGE;
   if (pages > have) k.memory.grow(pages - have);
