@@ -71,8 +71,11 @@ function* chunks(x: Float32Array, n: number, block: number): Generator<Float32Ar
   for (let s = 0; s < n; s += block) yield x.subarray(s * D, Math.min(n, s + block) * D);
 }
 
-/** Wraps a hasher to measure the time spent inside `hash` (the projection). */
-function timed(h: LshHasher): LshHasher & { seconds: number } {
+/**
+ * Wraps a hasher to measure the time spent inside ORT (`project`, the path the passes take for a
+ * K = 1 sketch in WebAssembly memory, or `hash`), forwarding both so the passes run as for users.
+ */
+function timed(h: OrtLshHasher): LshHasher & { seconds: number } {
   const t = {
     params: h.params,
     blockRows: h.blockRows,
@@ -82,6 +85,11 @@ function timed(h: LshHasher): LshHasher & { seconds: number } {
       const out = await h.hash(x, n);
       t.seconds += now() - t0;
       return out;
+    },
+    async project(x: Float32Array, n: number, out: Float32Array): Promise<void> {
+      const t0 = now();
+      await h.project(x, n, out);
+      t.seconds += now() - t0;
     },
     dispose: () => h.dispose(),
   };

@@ -70,3 +70,88 @@ export function ensureKernelBytes(k: CounterKernelExports, bytes: number): void 
   const have = k.memory.buffer.byteLength;
   if (bytes > have) k.memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
 }
+
+/** Largest counter array kept in WebAssembly memory (1 GiB), leaving room for a block's input. */
+export const MAX_WASM_COUNTER_BYTES = 2 ** 30;
+
+const align = (bytes: number, to: number): number => Math.ceil(bytes / to) * to;
+
+/**
+ * An R × B bucket-major Uint32 counter array in a kernel instance's memory (at byte 0), with the
+ * kernel's input block after it: n × R float32 projections at `inputOffset`, then n float64
+ * scores. DensitySketch uses it for K = 1 sketches of at most {@link MAX_WASM_COUNTER_BYTES}.
+ */
+export class WasmCounters {
+  private readonly kernel: CounterKernelExports;
+  private view: Uint32Array;
+  private readonly inputOffset: number;
+
+  constructor(
+    readonly rows: number,
+    readonly buckets: number,
+  ) {
+    const bytes = rows * buckets * 4;
+    if (bytes > MAX_WASM_COUNTER_BYTES)
+      throw new RangeError(`WasmCounters: ${bytes} bytes of counters exceed the limit`);
+    this.inputOffset = align(bytes, 64);
+    this.kernel = createCounterKernel(this.inputOffset);
+    this.view = new Uint32Array(this.kernel.memory.buffer, 0, rows * buckets);
+  }
+
+  /** The counters (a view of the kernel's memory, renewed when the memory grows). */
+  get counters(): Uint32Array {
+    const buffer = this.kernel.memory.buffer;
+    if (this.view.buffer !== buffer)
+      this.view = new Uint32Array(buffer, 0, this.rows * this.buckets);
+    return this.view;
+  }
+
+  /**
+   * The kernel's input area for n embeddings: n × R float32 that a projection can be written into
+   * directly (ORT's pre-allocated output). Undefined when it would not fit in WebAssembly memory.
+   * The view is valid until the next call (a larger n may grow the memory).
+   */
+  input(n: number): Float32Array | undefined {
+    const end = align(this.inputOffset + n * this.rows * 4, 8) + n * 8;
+    if (end > MAX_KERNEL_BYTES) return undefined;
+    ensureKernelBytes(this.kernel, end);
+    return new Float32Array(this.kernel.memory.buffer, this.inputOffset, n * this.rows);
+  }
+
+  /**
+   * Adds `delta` to the counters of the first `limit` projections of `y` (copied into the input
+   * area unless it is that area already).
+   * @returns −1, or the index of the first invalid projection (those before it were counted).
+   */
+  count(y: Float32Array, limit: number, delta: 1 | -1): number {
+    const at = this.place(y, Math.ceil(limit / this.rows));
+    return this.kernel.count(at, limit, this.rows, this.buckets, 0, delta);
+  }
+
+  /**
+   * Scores n embeddings from their projections `y` into `out` at `outOffset`.
+   * @returns −1, or the index of the first invalid projection (no score written then).
+   */
+  score(y: Float32Array, n: number, out: Float64Array, outOffset: number): number {
+    const at = this.place(y, n);
+    const scoresAt = align(at + n * this.rows * 4, 8);
+    const bad = this.kernel.score(at, n, this.rows, this.buckets, 0, scoresAt);
+    if (bad >= 0) return bad;
+    out.set(new Float64Array(this.kernel.memory.buffer, scoresAt, n), outOffset);
+    return -1;
+  }
+
+  /** Byte offset of n embeddings' projections in kernel memory, copying `y` there if needed. */
+  private place(y: Float32Array, n: number): number {
+    const length = n * this.rows;
+    if (y.length < length) throw new RangeError('WasmCounters: projections shorter than n × R');
+    if (y.buffer === this.kernel.memory.buffer) {
+      if (y.byteOffset === this.inputOffset) return this.inputOffset;
+      throw new RangeError('WasmCounters: projections in kernel memory must be the input() area');
+    }
+    const input = this.input(n);
+    if (!input) throw new RangeError(`WasmCounters: ${n} embeddings do not fit in memory`);
+    input.set(y.subarray(0, length));
+    return this.inputOffset;
+  }
+}
