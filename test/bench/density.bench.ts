@@ -15,6 +15,7 @@
  * provider of the sketch and of the raw MatMul; default cpu), --peak-gflops (the device's FP32
  * matrix rate, to print the sketch as a share of it).
  */
+import { loadavg } from 'node:os';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import {
   LshHasher,
@@ -51,6 +52,15 @@ const PEAK_GFLOPS = process.argv.includes('--peak-gflops') ? arg('--peak-gflops'
 
 const fmt = (s: number): string => `${s.toFixed(2)} s`;
 const now = (): number => performance.now() / 1000;
+/** This process's CPU time (all threads, ORT's included), in seconds. */
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+const load = (): string =>
+  loadavg()
+    .map(v => v.toFixed(2))
+    .join(' ');
 
 /**
  * N unit vectors, uniform on the sphere: normals from ORT's RandomNormal (seeded, so the data is
@@ -80,8 +90,11 @@ function* chunks(x: Float32Array, n: number, block: number): Generator<Float32Ar
   for (let s = 0; s < n; s += block) yield x.subarray(s * D, Math.min(n, s + block) * D);
 }
 
-/** Wraps a hasher to measure the time spent inside `hash` (the projection). */
-function timed(h: LshHasher): LshHasher & { seconds: number } {
+/**
+ * Wraps a hasher to measure the time spent inside ORT (`project`, the path the passes take for a
+ * K = 1 sketch in WebAssembly memory, or `hash`), forwarding both so the passes run as for users.
+ */
+function timed(h: OrtLshHasher): LshHasher & { seconds: number } {
   const t = {
     params: h.params,
     blockRows: h.blockRows,
@@ -92,6 +105,11 @@ function timed(h: LshHasher): LshHasher & { seconds: number } {
       t.seconds += now() - t0;
       return out;
     },
+    async project(x: Float32Array, n: number, out: Float32Array): Promise<void> {
+      const t0 = now();
+      await h.project(x, n, out);
+      t.seconds += now() - t0;
+    },
     dispose: () => h.dispose(),
   };
   return t;
@@ -101,6 +119,7 @@ async function main(): Promise<void> {
   console.log(
     `DENSITY bench: N=${N} d=${D} R=${R} B=20000 K=1 w=1 block=${BLOCK} threads=${THREADS ?? 'ORT default'} device=${DEVICE}`,
   );
+  console.log(`load average at start (1, 5, 15 min): ${load()}`);
   let t0 = now();
   const x = await generate(N, D);
   console.log(`data: ${N} random unit vectors generated in ${fmt(now() - t0)} (not counted)`);
@@ -110,6 +129,7 @@ async function main(): Promise<void> {
 
   // The sketch: both passes, session creation included.
   t0 = now();
+  const c0 = cpu();
   const ort = timed(
     await OrtLshHasher.create(params, {
       blockRows: BLOCK,
@@ -120,11 +140,12 @@ async function main(): Promise<void> {
   const setup = now() - t0;
   const result = await computeDensity(() => chunks(x, N, BLOCK), ort);
   const wall = now() - t0;
+  const sketchCpu = cpu() - c0;
   await ort.dispose();
   const bookkeeping = wall - setup - ort.seconds;
   console.log(
     `sketch: both passes in ${fmt(wall)} (setup ${fmt(setup)}, ORT hash runs ${fmt(ort.seconds)}, ` +
-      `JS buckets/counters ${fmt(bookkeeping)}); ${((2 * flopPerPass) / wall / 1e9).toFixed(1)} GFLOP/s effective`,
+      `Wasm buckets/counters and JS glue ${fmt(bookkeeping)}); ${((2 * flopPerPass) / wall / 1e9).toFixed(1)} GFLOP/s effective; CPU time ${fmt(sketchCpu)}`,
   );
   let min = Infinity;
   let max = 0;
@@ -156,17 +177,19 @@ async function main(): Promise<void> {
     x: new Tensor('float32', x.subarray(0, Math.min(BLOCK, N) * D), [Math.min(BLOCK, N), D]),
   });
   t0 = now();
+  const m0 = cpu();
   for (let s = 0; s < BASELINE_ROWS; s += BLOCK) {
     const n = Math.min(BLOCK, BASELINE_ROWS - s);
     await mm.run({ x: new Tensor('float32', x.subarray(s * D, (s + n) * D), [n, D]) });
   }
   const mmSeconds = now() - t0;
+  const mmCpu = ((cpu() - m0) * (2 * N)) / BASELINE_ROWS;
   await mm.release();
   const mmGflops = (2 * BASELINE_ROWS * D * R) / mmSeconds / 1e9;
   const limit = (2 * flopPerPass) / (mmGflops * 1e9);
   console.log(
     `limit: raw ORT MatMul [${BLOCK}×${D}]·[${D}×${R}] at ${mmGflops.toFixed(1)} GFLOP/s ` +
-      `(${BASELINE_ROWS} rows timed) → two passes would take ${fmt(limit)}`,
+      `(${BASELINE_ROWS} rows timed) → two passes would take ${fmt(limit)} (CPU time ${fmt(mmCpu)})`,
   );
 
   // Straightforward JS on a subset, against the ORT path on the same subset.
@@ -200,12 +223,14 @@ async function main(): Promise<void> {
     `wall time, both passes, N=${N}: ${fmt(wall)} (goal ≤ 30 s on 2 cores: ${wall <= 30 ? 'met' : 'NOT met'})`,
   );
   console.log(
-    `ratio to raw ORT MatMul limit: ${(wall / limit).toFixed(2)}× its time (${((100 * limit) / wall).toFixed(0)} % of its throughput)`,
+    `ratio to raw ORT MatMul limit: ${(wall / limit).toFixed(2)}× its time (${((100 * limit) / wall).toFixed(0)} % of its throughput); ` +
+      `CPU time ${(sketchCpu / mmCpu).toFixed(2)}× (goal ≤ 1.1×)`,
   );
   if (PEAK_GFLOPS !== undefined)
     console.log(
       `share of the device's FP32 matrix rate (${PEAK_GFLOPS} GFLOP/s): sketch ${((100 * 2 * flopPerPass) / wall / 1e9 / PEAK_GFLOPS).toFixed(1)} %, raw MatMul ${((100 * mmGflops) / PEAK_GFLOPS).toFixed(1)} % (goal on a GPU ≥ 30 %)`,
     );
+  console.log(`load average at end (1, 5, 15 min): ${load()}`);
   console.log(
     `speed-up over straightforward JS (${JS_N} rows): ${(jsSeconds / ortSubSeconds).toFixed(1)}×`,
   );

@@ -18,6 +18,12 @@ export interface LshHasher {
    * @returns Row-major n × (R·K) int32 hash values; {@link INVALID_HASH} marks NaN or overflow.
    */
   hash(x: Float32Array, n: number): Promise<Int32Array>;
+  /**
+   * Optional: writes the n × (R·K) float32 projections (a·x + b)/w, the values `hash` floors,
+   * into `out` (which may be a sketch's WebAssembly input area, see
+   * `DensitySketch.projectionInput`). ⌊out⌋ must equal `hash`'s result exactly.
+   */
+  project?(x: Float32Array, n: number, out: Float32Array): Promise<void>;
   /** Releases native resources. */
   dispose(): Promise<void>;
 }

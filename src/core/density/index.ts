@@ -32,7 +32,12 @@ export { INVALID_HASH, bucketIndices, murmur3Words, positiveMod } from './bucket
 export { DensitySketch, MAX_SKETCH_POINTS, mergeSketches } from './sketch';
 export { ScalarLshHasher, hashMajor, scalarHashRow } from './hasher';
 export type { LshHasher } from './hasher';
-export { DEFAULT_BLOCK_ROWS, OrtLshHasher, buildHashModel } from './ortHasher';
+export {
+  DEFAULT_BLOCK_ROWS,
+  OrtLshHasher,
+  buildHashModel,
+  buildProjectionModel,
+} from './ortHasher';
 export type { OrtHasherOptions } from './ortHasher';
 export { addEmbeddings, computeDensity, scoreEmbeddings } from './passes';
 export type { DensityResult, EmbeddingChunks, PassOptions } from './passes';

@@ -46,22 +46,46 @@ export interface OrtHasherOptions {
  * bit-identical to MatMul → Add → Div, and one elementwise pass over the n × R·K output is saved.
  */
 export function buildHashModel(params: SketchParams, projection: Projection): Uint8Array {
+  const g = new GraphBuilder('density_lsh');
+  const scaled = projectionNodes(g, params, projection);
+  const floored = g.op('Floor', [scaled]);
+  // TensorProto.DataType INT32 = 6.
+  const h = g.op('Cast', [floored], { to: 6 });
+  g.output('h', 'int32', ['n', hashCount(params)], h);
+  return modelBytes(g, { opset: 14, irVersion: 8 });
+}
+
+/**
+ * The projection graph: {@link buildHashModel} without Floor → Cast. Input `x` float32 [n, d];
+ * output `y` float32 [n, R·K] = (a·x + b)/w, the very values the hash graph floors, for the
+ * WebAssembly counting kernel (counters.wat), which floors them itself.
+ */
+export function buildProjectionModel(params: SketchParams, projection: Projection): Uint8Array {
+  const g = new GraphBuilder('density_lsh_projection');
+  // The last node writes `y` itself: an Identity would copy the block once more.
+  g.output('y', 'float32', ['n', hashCount(params)], projectionNodes(g, params, projection, 'y'));
+  return modelBytes(g, { opset: 14, irVersion: 8 });
+}
+
+/** x → MatMul(A) → Add(b) [→ Div(w)]; the last node's output is named `out` when given. */
+function projectionNodes(
+  g: GraphBuilder,
+  params: SketchParams,
+  projection: Projection,
+  out?: string,
+): string {
   const width = hashCount(params);
   const w = params.bandwidth;
   const fold = isPowerOfTwo(w);
   const matrix = fold && w !== 1 ? projection.matrix.map(v => v / w) : projection.matrix;
   const bias = fold && w !== 1 ? projection.bias.map(v => v / w) : projection.bias;
-  const g = new GraphBuilder('density_lsh');
   const x = g.input('x', 'float32', ['n', params.dim]);
   const a = g.init('a', 'float32', [params.dim, width], matrix);
   const b = g.init('b', 'float32', [width], bias);
-  const shifted = g.op('Add', [g.op('MatMul', [x, a]), b]);
-  const scaled = fold ? shifted : g.op('Div', [shifted, g.const('float32', [], [w])]);
-  const floored = g.op('Floor', [scaled]);
-  // TensorProto.DataType INT32 = 6.
-  const h = g.op('Cast', [floored], { to: 6 });
-  g.output('h', 'int32', ['n', width], h);
-  return modelBytes(g, { opset: 14, irVersion: 8 });
+  const product = g.op('MatMul', [x, a]);
+  if (fold) return g.op('Add', [product, b], {}, out);
+  const shifted = g.op('Add', [product, b]);
+  return g.op('Div', [shifted, g.const('float32', [], [w])], {}, out);
 }
 
 /** True for 2^k (k any integer), where dividing by w is exact. */
@@ -73,11 +97,14 @@ function isPowerOfTwo(w: number): boolean {
 /** Computes p-stable hashes with an ONNX Runtime session. Create with {@link OrtLshHasher.create}. */
 export class OrtLshHasher implements LshHasher {
   private disposed = false;
+  /** The projection graph's session, opened on the first {@link project}. */
+  private projector?: Promise<InferenceSession>;
 
   private constructor(
     readonly params: SketchParams,
     readonly blockRows: number,
     private readonly session: InferenceSession,
+    private readonly openProjector: () => Promise<InferenceSession>,
   ) {}
 
   /** Builds the graph for `params` and opens a session on the requested execution provider. */
@@ -85,7 +112,8 @@ export class OrtLshHasher implements LshHasher {
     const blockRows = options.blockRows ?? DEFAULT_BLOCK_ROWS;
     if (!Number.isInteger(blockRows) || blockRows < 1)
       throw new RangeError(`OrtLshHasher: blockRows must be a positive integer, got ${blockRows}`);
-    const bytes = buildHashModel(params, options.projection ?? createProjection(params));
+    const projection = options.projection ?? createProjection(params);
+    const bytes = buildHashModel(params, projection);
     const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: 'all',
@@ -95,7 +123,9 @@ export class OrtLshHasher implements LshHasher {
     if (options.allowSpinning === false)
       sessionOptions.extra = { session: { intra_op: { allow_spinning: '0' } } };
     const session = await InferenceSession.create(bytes, sessionOptions);
-    return new OrtLshHasher(params, blockRows, session);
+    const openProjector = () =>
+      InferenceSession.create(buildProjectionModel(params, projection), sessionOptions);
+    return new OrtLshHasher(params, blockRows, session, openProjector);
   }
 
   async hash(x: Float32Array, n: number): Promise<Int32Array> {
@@ -113,9 +143,35 @@ export class OrtLshHasher implements LshHasher {
     return data;
   }
 
+  /**
+   * Writes the projections (a·x + b)/w of n rows into `out` as ORT's pre-allocated output: ORT
+   * computes them straight into that memory (a sketch's WebAssembly input area), with no copy.
+   */
+  async project(x: Float32Array, n: number, out: Float32Array): Promise<void> {
+    if (this.disposed) throw new Error('OrtLshHasher: used after dispose()');
+    const d = this.params.dim;
+    const width = hashCount(this.params);
+    if (n < 0 || n > this.blockRows)
+      throw new RangeError(`OrtLshHasher: n must be in [0, ${this.blockRows}], got ${n}`);
+    if (x.length < n * d)
+      throw new RangeError(`project: expected ${n} × ${d} floats, got ${x.length}`);
+    if (out.length < n * width)
+      throw new RangeError(`project: out holds ${out.length} floats, need ${n * width}`);
+    if (n === 0) return;
+    this.projector ??= this.openProjector();
+    const session = await this.projector;
+    const input = x.length === n * d ? x : x.subarray(0, n * d);
+    const y = out.length === n * width ? out : out.subarray(0, n * width);
+    await session.run(
+      { x: new Tensor('float32', input, [n, d]) },
+      { y: new Tensor('float32', y, [n, width]) },
+    );
+  }
+
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     await this.session.release();
+    if (this.projector) await (await this.projector).release();
   }
 }

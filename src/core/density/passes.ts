@@ -53,10 +53,30 @@ export async function addEmbeddings(
   for (let start = 0; start < rows; start += hasher.blockRows) {
     options.signal?.throwIfAborted();
     const count = Math.min(hasher.blockRows, rows - start);
-    const hashes = await hasher.hash(x.subarray(start * d, (start + count) * d), count);
-    sketch.addHashes(hashes, count, rowBase + start);
+    const block = x.subarray(start * d, (start + count) * d);
+    const y = await projectInto(sketch, hasher, block, count);
+    if (y) sketch.addProjections(y, count, rowBase + start);
+    else sketch.addHashes(await hasher.hash(block, count), count, rowBase + start);
     options.onProgress?.(1, rowBase + start + count);
   }
+}
+
+/**
+ * The WebAssembly path: the hasher writes the block's float projections straight into the
+ * sketch's kernel input (ORT's pre-allocated output, no JS loop or copy). Undefined when the
+ * sketch counts int hashes in JS (K > 1, a huge sketch) or the hasher cannot project.
+ */
+async function projectInto(
+  sketch: DensitySketch,
+  hasher: LshHasher,
+  block: Float32Array,
+  count: number,
+): Promise<Float32Array | undefined> {
+  if (!hasher.project || !sketch.countsProjections) return undefined;
+  const y = sketch.projectionInput(count);
+  if (!y) return undefined;
+  await hasher.project(block, count, y);
+  return y;
 }
 
 /**
@@ -81,8 +101,13 @@ export async function scoreEmbeddings(
   for (let start = 0; start < rows; start += hasher.blockRows) {
     options.signal?.throwIfAborted();
     const count = Math.min(hasher.blockRows, rows - start);
-    const hashes = await hasher.hash(x.subarray(start * d, (start + count) * d), count);
-    sketch.scoreHashes(hashes, count, scores, outOffset + start, rowBase + start);
+    const block = x.subarray(start * d, (start + count) * d);
+    const y = await projectInto(sketch, hasher, block, count);
+    if (y) sketch.scoreProjections(y, count, scores, outOffset + start, rowBase + start);
+    else {
+      const hashes = await hasher.hash(block, count);
+      sketch.scoreHashes(hashes, count, scores, outOffset + start, rowBase + start);
+    }
     options.onProgress?.(2, rowBase + start + count);
   }
   return scores;

@@ -8,6 +8,7 @@
  * embeddings through a hasher into it.
  */
 import { INVALID_HASH, MURMUR_SEED, invalidInput, murmur3Words, positiveMod } from './buckets';
+import { MAX_WASM_COUNTER_BYTES, WasmCounters } from './counterKernel';
 import { SketchParams, describeParams, hashCount, sameParams } from './params';
 
 /** Largest number of points a sketch can hold: every counter of a row could reach it. */
@@ -20,10 +21,17 @@ export const MAX_SKETCH_POINTS = 0xffffffff;
  * row only ever uses the ~8 buckets around 0 and B − 1, so this layout keeps all hot counters in
  * a few contiguous kilobytes of the 80 MB array; row-major spreads them over 1,000 pages. It made
  * the counting loops about 2–3× faster here.
+ *
+ * Where the counters live: for K = 1 and at most 1 GiB of counters (the paper's 80 MB included)
+ * they are in WebAssembly memory, and the passes count float projections straight from ORT's
+ * output with the SIMD kernel in counters.wat ({@link addProjections}, {@link scoreProjections}).
+ * For K > 1 (MurmurHash3 of K ints per row) or bigger sketches they are a plain Uint32Array and
+ * only the JavaScript loops over int hashes ({@link addHashes}, {@link scoreHashes}) run. Both
+ * paths give the same counters and scores, bit for bit.
  */
 export class DensitySketch {
-  /** Counters, bucket-major: counter (r, b) is at b·R + r. */
-  readonly counters: Uint32Array;
+  private readonly plain?: Uint32Array;
+  private readonly wasm?: WasmCounters;
   private points: number;
 
   /**
@@ -41,8 +49,78 @@ export class DensitySketch {
       throw new RangeError(`DensitySketch: expected ${size} counters, got ${counters.length}`);
     if (!Number.isInteger(count) || count < 0 || count > MAX_SKETCH_POINTS)
       throw new RangeError(`DensitySketch: bad point count ${count}`);
-    this.counters = counters ?? new Uint32Array(size);
+    if (params.hashesPerRow === 1 && size * 4 <= MAX_WASM_COUNTER_BYTES) {
+      this.wasm = new WasmCounters(params.rows, params.buckets);
+      if (counters) this.wasm.counters.set(counters);
+    } else this.plain = counters ?? new Uint32Array(size);
     this.points = count;
+  }
+
+  /**
+   * Counters, bucket-major: counter (r, b) is at b·R + r. For a sketch in WebAssembly memory this
+   * is a view that a later {@link projectionInput} may renew: read it again after a pass.
+   */
+  get counters(): Uint32Array {
+    return this.plain ?? this.wasm!.counters;
+  }
+
+  /** True when the counters live in WebAssembly memory and the projection kernel counts them. */
+  get countsProjections(): boolean {
+    return this.wasm !== undefined;
+  }
+
+  /**
+   * Where a hasher may write the n × R float32 projections of the next block for
+   * {@link addProjections} / {@link scoreProjections} without a copy; undefined for a JS-path
+   * sketch or a block too big for WebAssembly memory (use int hashes then). Valid until the next
+   * call.
+   */
+  projectionInput(n: number): Float32Array | undefined {
+    return this.wasm?.input(n);
+  }
+
+  /**
+   * Pass 1 from projections y = (a·x + b)/w (float32, row-major n × R, as ORT's graph computes
+   * them before Floor → Cast): the same counters as {@link addHashes} of ⌊y⌋, in WebAssembly.
+   * @throws Error for a JS-path sketch ({@link countsProjections} false); RangeError as
+   *   addHashes does (the sketch is then unchanged).
+   */
+  addProjections(y: Float32Array, n: number, rowBase = 0): void {
+    const wasm = this.kernelCounters();
+    if (this.points + n > MAX_SKETCH_POINTS)
+      throw new RangeError(`DensitySketch: more than ${MAX_SKETCH_POINTS} points`);
+    const limit = n * this.params.rows;
+    const bad = wasm.count(y, limit, 1);
+    if (bad >= 0) {
+      wasm.count(y, bad, -1);
+      invalidInput(rowBase + Math.floor(bad / this.params.rows));
+    }
+    this.points += n;
+  }
+
+  /**
+   * Pass 2 from projections (see {@link addProjections}): the same scores as
+   * {@link scoreHashes}, in WebAssembly.
+   */
+  scoreProjections(
+    y: Float32Array,
+    n: number,
+    out: Float64Array,
+    outOffset = 0,
+    rowBase = 0,
+  ): void {
+    const wasm = this.kernelCounters();
+    if (out.length < outOffset + n) throw new RangeError('scoreProjections: out too short');
+    const bad = wasm.score(y, n, out, outOffset);
+    if (bad >= 0) invalidInput(rowBase + Math.floor(bad / this.params.rows));
+  }
+
+  private kernelCounters(): WasmCounters {
+    if (!this.wasm)
+      throw new Error(
+        `DensitySketch: counters are not in WebAssembly memory (K = ${this.params.hashesPerRow}); use int hashes`,
+      );
+    return this.wasm;
   }
 
   /** Number of embeddings added so far (N). */
@@ -97,13 +175,14 @@ export class DensitySketch {
   private undo(hashes: Int32Array, row: number, col: number): void {
     const { rows, buckets: B, hashesPerRow: K } = this.params;
     const width = hashCount(this.params);
+    const c = this.counters;
     for (let i = 0; i <= row; i++) {
       const end = i < row ? rows : col;
       for (let r = 0; r < end; r++) {
         const start = i * width + r * K;
         const b =
           K === 1 ? positiveMod(hashes[start], B) : murmur3Words(hashes, start, K, MURMUR_SEED) % B;
-        this.counters[b * rows + r]--;
+        c[b * rows + r]--;
       }
     }
   }
