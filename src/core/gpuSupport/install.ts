@@ -5,8 +5,8 @@
  * is renamed into place. The install root is therefore either absent or complete; a cancelled or
  * failed install leaves only verified downloads (reused by the next run) and no partial files.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { GpuSupportError, downloadVerified } from './download';
@@ -61,18 +61,19 @@ export interface GpuInstallResult extends InstalledGpuSupport {
 const MANIFEST = 'manifest.json';
 
 /**
- * The complete install of `source` under `dir`, or undefined: the manifest must name the same
+ * The complete install of `source` under `dir`, or undefined (synchronous: the worker asks at
+ * start, before anything loads ONNX Runtime): the manifest must name the same
  * platform, version and tarball hashes, and every required file must exist.
  */
-export async function readInstalledGpuSupport(
+export function readInstalledGpuSupport(
   dir: string,
   source: GpuSupportSource | undefined = gpuSupportSourceFor(),
-): Promise<InstalledGpuSupport | undefined> {
+): InstalledGpuSupport | undefined {
   if (!source) return undefined;
   const root = join(dir, installFolderName(source));
   let manifest: GpuSupportManifest;
   try {
-    manifest = JSON.parse(await readFile(join(root, MANIFEST), 'utf8')) as GpuSupportManifest;
+    manifest = JSON.parse(readFileSync(join(root, MANIFEST), 'utf8')) as GpuSupportManifest;
   } catch {
     return undefined;
   }
@@ -93,7 +94,7 @@ export async function installGpuSupport(options: GpuInstallOptions): Promise<Gpu
       `No GPU support package is pinned for ${process.platform}-${process.arch}; ` +
         'the CUDA route is available on linux-x64 only.',
     );
-  const done = await readInstalledGpuSupport(options.dir, source);
+  const done = readInstalledGpuSupport(options.dir, source);
   if (done) {
     options.onProgress?.({ stage: 'done' });
     return { ...done, alreadyInstalled: true };

@@ -128,3 +128,16 @@ export function gpuSupportSourceFor(
 export function installFolderName(source: GpuSupportSource): string {
   return `${source.platform}-ort-${source.ortVersion}`;
 }
+
+/** The GPU support folder's name under the extension's global storage (or the user cache). */
+export const GPU_SUPPORT_FOLDER = 'gpu-support';
+
+/**
+ * The environment variables through which the extension tells the worker, at start, the device
+ * setting and the GPU support folder (the worker chooses its ONNX Runtime from them before it
+ * loads one: src/worker/runtime/ortRoute.ts).
+ */
+export const ORT_ROUTE_ENV = {
+  device: 'WINNOW_DEVICE',
+  gpuSupportDir: 'WINNOW_GPU_SUPPORT_DIR',
+} as const;

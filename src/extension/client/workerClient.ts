@@ -31,6 +31,7 @@ import { readHostSettings } from '../config';
 import type { ClientWorkerStatus } from '../../shared/format/workerStatusText';
 import { errorText, log } from '../log';
 import { WorkerStatusBar } from './workerStatusBar';
+import { GPU_SUPPORT_FOLDER, ORT_ROUTE_ENV } from '../../core/gpuSupport/sources';
 
 /** The worker may die this many times within `restartWindowMs` before we stop restarting it. */
 const maxRestarts = 4;
@@ -287,11 +288,15 @@ export class WorkerClient implements vscode.Disposable {
   private async start(): Promise<void> {
     const serverModule = this.context.asAbsolutePath('dist/worker.js');
     const serverOptions: ServerOptions = {
-      run: { module: serverModule, transport: TransportKind.ipc },
+      run: {
+        module: serverModule,
+        transport: TransportKind.ipc,
+        options: { env: this.workerEnv() },
+      },
       debug: {
         module: serverModule,
         transport: TransportKind.ipc,
-        options: { execArgv: ['--nolazy', '--inspect=6019'] },
+        options: { execArgv: ['--nolazy', '--inspect=6019'], env: this.workerEnv() },
       },
     };
     // The middleware of the options runs only once the client has started, after this assignment.
@@ -326,6 +331,22 @@ export class WorkerClient implements vscode.Disposable {
         .then(pick => pick && log.show());
       throw err;
     }
+  }
+
+  /**
+   * The worker's environment: this one, plus the device setting and the GPU support folder, from
+   * which the worker chooses its ONNX Runtime before it loads one (docs/runtime.md#the-cuda-route).
+   */
+  private workerEnv(): NodeJS.ProcessEnv {
+    const storage = this.context.globalStorageUri;
+    const device = vscode.workspace.getConfiguration('winnow').get<string>('device', 'auto');
+    return {
+      ...process.env,
+      [ORT_ROUTE_ENV.device]: device,
+      ...(storage.scheme === 'file'
+        ? { [ORT_ROUTE_ENV.gpuSupportDir]: vscode.Uri.joinPath(storage, GPU_SUPPORT_FOLDER).fsPath }
+        : {}),
+    };
   }
 
   /** What the worker is told at start: trust, log level, storage and the workspace folders. */
