@@ -5,6 +5,7 @@ import { registerDatasetEditor } from './editor/datasetEditor';
 import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
 import { registerDensityCommands } from './commands/densityCommands';
+import { registerGpuSupportCommands } from './commands/gpuSupportCommands';
 import { EditorLimitNotices } from './editor/editorLimitNotices';
 import { RemoteEngineStatus } from './engines/remoteEngine';
 
@@ -25,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     context.subscriptions.push(
       ...registerScoringCommands(worker, context.secrets, remoteStatus),
       ...registerDensityCommands(worker, context.secrets, remoteStatus),
+      ...registerGpuSupportCommands(context, worker),
     );
     const limits = new EditorLimitNotices();
     context.subscriptions.push(limits);

@@ -28,7 +28,6 @@ function packageFiles(libBytes: number): Record<string, Record<string, string | 
         version: '1.29.0',
         main: 'dist/index.js',
       }),
-      'package/LICENSE': 'MIT (placeholder)',
       'package/dist/index.js':
         `exports.mark = '${PLACEHOLDER_ORT_MARK}'; exports.dir = __dirname;` +
         " exports.common = require('onnxruntime-common');",

@@ -74,7 +74,7 @@ export const GPU_SUPPORT_SOURCES: readonly GpuSupportSource[] = [
           {
             from: 'package/',
             to: ORT_NODE_DIR,
-            files: ['package.json', 'LICENSE', 'dist/', 'bin/napi-v6/linux/x64/'],
+            files: ['package.json', 'dist/', 'bin/napi-v6/linux/x64/'],
           },
         ],
       },
