@@ -71,15 +71,23 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   });
   assert.match(status, /idle · CPU · ORT 1\.30\.0/);
   // Hovering names the model, the device and ONNX Runtime, and every device tried before it.
-  await statusItem.first().hover();
-  const hover = vs.page
-    .locator('.monaco-hover, .custom-hover, .workbench-hover')
-    .filter({ hasText: 'Devices tried' });
-  await hover.first().waitFor({ state: 'visible', timeout: 15_000 });
-  assert.match(
-    await hover.first().innerText(),
-    /CPU \(ONNX Runtime 1\.30\.0\)[\s\S]*CUDA: skipped/,
-  );
+  const tooltip = await poll(
+    'the status-bar hover with the devices tried',
+    async () => {
+      await statusItem.first().hover({ force: true });
+      const texts = await vs.page
+        .locator('.monaco-hover:not(.hidden), .workbench-hover')
+        .allInnerTexts();
+      return texts.find(t => /Devices tried/.test(t));
+    },
+    20_000,
+    500,
+  ).catch(async e => {
+    await vs.screenshot('scoring-status-hover-failure');
+    const shown = await vs.page.locator('.monaco-hover, .workbench-hover').allInnerTexts();
+    throw new Error(`${(e as Error).message}; hovers shown: ${JSON.stringify(shown)}`);
+  });
+  assert.match(tooltip, /CPU \(ONNX Runtime 1\.30\.0\)[\s\S]*CUDA: skipped/);
   await vs.screenshot('scoring-status-hover');
   await vs.page.mouse.move(0, 0);
   // The completion message: a toast, or in the notification centre when toasts are suppressed
