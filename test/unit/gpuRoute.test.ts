@@ -104,8 +104,15 @@ describe('the CUDA route', () => {
 
   test('the route for each setting, with the reason it falls back', () => {
     const input = { gpuSupportDir, platform: 'linux-x64', hasDriver: driver, search: all, source };
-    assert.deepEqual(chooseOrtRoute({ ...input, device: 'cpu' }), { kind: 'bundled' });
-    assert.deepEqual(chooseOrtRoute({ ...input, device: 'webgpu' }), { kind: 'bundled' });
+    for (const device of ['cpu', 'webgpu'] as const) {
+      const r = chooseOrtRoute({ ...input, device });
+      assert.equal(r.kind, 'bundled');
+      assert.match(
+        r.cudaNote ?? '',
+        /restart it to use CUDA/,
+        'a later switch to CUDA says why not',
+      );
+    }
     const gpu = chooseOrtRoute({ ...input, device: 'auto' });
     assert.equal(gpu.kind, 'gpu');
     assert.equal(gpu.root, readInstalledGpuSupport(gpuSupportDir, source)?.root);

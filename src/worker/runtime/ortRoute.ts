@@ -59,7 +59,11 @@ const INSTALL_HINT = 'run "Winnow: Install GPU Support" and restart the worker';
  */
 export function chooseOrtRoute(input: OrtRouteInput): OrtRoute {
   const { device } = input;
-  if (device === 'cpu' || device === 'webgpu') return { kind: 'bundled' };
+  if (device === 'cpu' || device === 'webgpu')
+    return {
+      kind: 'bundled',
+      cudaNote: `the worker started with winnow.device ${device}, on the bundled ONNX Runtime; restart it to use CUDA`,
+    };
   const platform = input.platform ?? `${process.platform}-${process.arch}`;
   const source = input.source ?? gpuSupportSourceFor(platform);
   if (!source)
