@@ -6,6 +6,7 @@ import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
 import { registerDensityCommands } from './commands/densityCommands';
 import { registerImportCommands } from './commands/importCommands';
+import { registerGpuSupportCommands } from './commands/gpuSupportCommands';
 import { EditorLimitNotices } from './editor/editorLimitNotices';
 import { RemoteEngineStatus } from './engines/remoteEngine';
 
@@ -27,6 +28,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
       ...registerScoringCommands(worker, context.secrets, remoteStatus),
       ...registerDensityCommands(worker, context.secrets, remoteStatus),
       ...registerImportCommands(worker),
+      ...registerGpuSupportCommands(context, worker),
     );
     const limits = new EditorLimitNotices();
     context.subscriptions.push(limits);

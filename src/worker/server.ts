@@ -12,6 +12,8 @@
  * stdout carries the protocol only: console output and other writes to stdout are routed to the
  * log (window/logMessage), ONNX Runtime logs to stderr, and clients show stderr as a log.
  */
+// First: chooses the ONNX Runtime (bundled or the GPU route) before anything requires it.
+import './runtime/ortRouteBoot';
 import {
   DidChangeConfigurationNotification,
   ResponseError,

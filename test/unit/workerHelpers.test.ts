@@ -231,9 +231,53 @@ describe('status-bar text', () => {
         progress: { done: 120, total: 1000, unit: 'rows' },
         device: 'cuda',
       }).text,
-      '$(sync~spin) Winnow: scoring 120/1000 · cuda',
+      '$(sync~spin) Winnow: scoring 120/1000 · CUDA',
     );
     assert.equal(workerStatusText({ state: 'stopped' }).text, '$(circle-slash) Winnow: stopped');
+  });
+
+  it('names the device and ONNX Runtime version, and the reason of every fallback on hover', () => {
+    const deviceAttempts = [
+      {
+        device: 'cuda',
+        outcome: 'skipped' as const,
+        message: 'libcudnn.so.9 (cuDNN 9 for CUDA 13) was not found',
+      },
+      { device: 'webgpu', outcome: 'failed' as const, message: 'No supported adapters' },
+      { device: 'cpu', outcome: 'ok' as const, message: 'loaded' },
+    ];
+    const idle = workerStatusText({
+      state: 'idle',
+      model: 'm',
+      device: 'cpu',
+      ortVersion: '1.30.0',
+      deviceAttempts,
+    });
+    assert.equal(idle.text, '$(check) Winnow: idle · CPU · ORT 1.30.0');
+    assert.equal(
+      idle.tooltip,
+      'The Winnow worker is idle. ASK-LLM model m loaded on CPU (ONNX Runtime 1.30.0).\n\n' +
+        'Devices tried:\n' +
+        'CUDA: skipped — libcudnn.so.9 (cuDNN 9 for CUDA 13) was not found\n' +
+        'WebGPU: failed — No supported adapters\n' +
+        'CPU: loaded',
+    );
+    const cuda = workerStatusText({
+      state: 'scoring',
+      progress: { done: 1, total: 2, unit: 'rows' },
+      model: 'm',
+      device: 'cuda',
+      ortVersion: '1.29.0',
+      deviceAttempts: [{ device: 'cuda', outcome: 'ok', message: 'loaded' }],
+    });
+    assert.equal(cuda.text, '$(sync~spin) Winnow: scoring 1/2 · CUDA · ORT 1.29.0');
+    assert.equal(
+      cuda.tooltip,
+      'Scoring with m on CUDA (ONNX Runtime 1.29.0)',
+      'no fallback, no list',
+    );
+    const webgpu = workerStatusText({ state: 'idle', device: 'webgpu', ortVersion: '1.30.0' });
+    assert.equal(webgpu.text, '$(check) Winnow: idle · WebGPU · ORT 1.30.0');
   });
 });
 

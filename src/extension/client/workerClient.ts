@@ -31,6 +31,8 @@ import { readHostSettings } from '../config';
 import type { ClientWorkerStatus } from '../../shared/format/workerStatusText';
 import { errorText, log } from '../log';
 import { WorkerStatusBar } from './workerStatusBar';
+import { GPU_SUPPORT_FOLDER, ORT_ROUTE_ENV } from '../../core/gpuSupport/sources';
+import { readInstalledGpuSupport } from '../../core/gpuSupport/install';
 
 /** The worker may die this many times within `restartWindowMs` before we stop restarting it. */
 const maxRestarts = 4;
@@ -85,6 +87,9 @@ export class WorkerClient implements vscode.Disposable {
       // The worker learns the trust state at start; a running one restarts to learn the grant.
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
         if (this.languageClient) void this.restart();
+      }),
+      vscode.workspace.onDidChangeConfiguration(e => {
+        if (e.affectsConfiguration('winnow.device')) this.offerRestartForDevice();
       }),
     );
     this.onNotification(StatusNotification.type, status => this.setStatus(status));
@@ -287,11 +292,15 @@ export class WorkerClient implements vscode.Disposable {
   private async start(): Promise<void> {
     const serverModule = this.context.asAbsolutePath('dist/worker.js');
     const serverOptions: ServerOptions = {
-      run: { module: serverModule, transport: TransportKind.ipc },
+      run: {
+        module: serverModule,
+        transport: TransportKind.ipc,
+        options: { env: this.workerEnv() },
+      },
       debug: {
         module: serverModule,
         transport: TransportKind.ipc,
-        options: { execArgv: ['--nolazy', '--inspect=6019'] },
+        options: { execArgv: ['--nolazy', '--inspect=6019'], env: this.workerEnv() },
       },
     };
     // The middleware of the options runs only once the client has started, after this assignment.
@@ -326,6 +335,41 @@ export class WorkerClient implements vscode.Disposable {
         .then(pick => pick && log.show());
       throw err;
     }
+  }
+
+  /**
+   * The worker chooses its ONNX Runtime (bundled, or the CUDA route) at start, so with GPU support
+   * installed a change of `winnow.device` offers a restart (never forced: a run may be going).
+   */
+  private offerRestartForDevice(): void {
+    const storage = this.context.globalStorageUri;
+    if (!this.languageClient || storage.scheme !== 'file') return;
+    if (!readInstalledGpuSupport(vscode.Uri.joinPath(storage, GPU_SUPPORT_FOLDER).fsPath)) return;
+    void vscode.window
+      .showInformationMessage(
+        'Winnow: the worker chooses between the CUDA route and the bundled ONNX Runtime when it ' +
+          'starts. Restart it to use the new winnow.device setting.',
+        'Restart Worker',
+      )
+      .then(pick => {
+        if (pick === 'Restart Worker') void this.restart();
+      });
+  }
+
+  /**
+   * The worker's environment: this one, plus the device setting and the GPU support folder, from
+   * which the worker chooses its ONNX Runtime before it loads one (docs/runtime.md#the-cuda-route).
+   */
+  private workerEnv(): NodeJS.ProcessEnv {
+    const storage = this.context.globalStorageUri;
+    const device = vscode.workspace.getConfiguration('winnow').get<string>('device', 'auto');
+    return {
+      ...process.env,
+      [ORT_ROUTE_ENV.device]: device,
+      ...(storage.scheme === 'file'
+        ? { [ORT_ROUTE_ENV.gpuSupportDir]: vscode.Uri.joinPath(storage, GPU_SUPPORT_FOLDER).fsPath }
+        : {}),
+    };
   }
 
   /** What the worker is told at start: trust, log level, storage and the workspace folders. */

@@ -1,4 +1,4 @@
-import type { WorkerStatus } from '../protocol/worker';
+import type { DeviceAttemptStatus, WorkerStatus } from '../protocol/worker';
 
 /** The worker's state as the extension sees it: the worker's own states plus `stopped`. */
 export type ClientWorkerStatus = WorkerStatus | { state: 'stopped'; detail?: string };
@@ -11,12 +11,13 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
       return { text: '$(loading~spin) Winnow: starting', tooltip: 'The Winnow worker is starting' };
     case 'idle':
       return {
-        text: `$(check) Winnow: idle${status.device ? ` · ${status.device}` : ''}`,
+        text: `$(check) Winnow: idle${deviceText(status)}`,
         tooltip:
           'The Winnow worker is idle' +
           (status.model
-            ? `. ASK-LLM model ${status.model} loaded on ${status.device ?? '?'}.`
-            : ''),
+            ? `. ASK-LLM model ${status.model} loaded on ${deviceName(status.device)}${ortText(status)}.`
+            : '') +
+          attemptsText(status.deviceAttempts),
       };
     case 'indexing': {
       const p = status.progress;
@@ -39,10 +40,12 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
     case 'scoring': {
       const p = status.progress;
       const count = p ? ` ${p.done}/${p.total}` : '';
-      const device = status.device ? ` · ${status.device}` : '';
       return {
-        text: `$(sync~spin) Winnow: scoring${count}${device}`,
-        tooltip: `Scoring${status.detail ? ` ${status.detail}` : ''} with ${status.model ?? 'the model'}${status.device ? ` on ${status.device}` : ''}`,
+        text: `$(sync~spin) Winnow: scoring${count}${deviceText(status)}`,
+        tooltip:
+          `Scoring${status.detail ? ` ${status.detail}` : ''} with ${status.model ?? 'the model'}` +
+          `${status.device ? ` on ${deviceName(status.device)}${ortText(status)}` : ''}` +
+          attemptsText(status.deviceAttempts),
       };
     }
     case 'error':
@@ -56,6 +59,41 @@ export function workerStatusText(status: ClientWorkerStatus): { text: string; to
         tooltip: `The Winnow worker is not running${detail}. Click to show the log.`,
       };
   }
+}
+
+/** How devices are named to users: CUDA, WebGPU, CPU (others as the worker names them). */
+export function deviceName(device: string | undefined): string {
+  if (device === undefined) return '?';
+  return (
+    ({ cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'CPU' } as Record<string, string>)[device] ?? device
+  );
+}
+
+/** " · CUDA · ORT 1.29.0" for the status-bar text (empty without a device). */
+function deviceText(status: WorkerStatus): string {
+  if (!status.device) return '';
+  return ` · ${deviceName(status.device)}${status.ortVersion ? ` · ORT ${status.ortVersion}` : ''}`;
+}
+
+/** " (ONNX Runtime 1.29.0)" for tooltips. */
+function ortText(status: WorkerStatus): string {
+  return status.ortVersion ? ` (ONNX Runtime ${status.ortVersion})` : '';
+}
+
+/**
+ * The tooltip's list of devices tried, one line each with the reason of every fallback:
+ * "CUDA: skipped — GPU support is not installed …", "WebGPU: failed — …", "CPU: loaded".
+ * Empty when only one device was tried and it loaded.
+ */
+export function attemptsText(attempts: readonly DeviceAttemptStatus[] | undefined): string {
+  if (!attempts || attempts.length === 0) return '';
+  if (attempts.length === 1 && attempts[0].outcome === 'ok') return '';
+  const lines = attempts.map(a =>
+    a.outcome === 'ok'
+      ? `${deviceName(a.device)}: loaded`
+      : `${deviceName(a.device)}: ${a.outcome} — ${a.message}`,
+  );
+  return `\n\nDevices tried:\n${lines.join('\n')}`;
 }
 
 function formatAmount(n: number, unit: 'bytes' | 'rows'): string {

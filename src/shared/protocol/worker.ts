@@ -107,6 +107,18 @@ export interface WorkerStatus {
   device?: string;
   /** The model in use, e.g. a Hugging Face id. */
   model?: string;
+  /** The ONNX Runtime version the model runs on, e.g. "1.29.0" (the CUDA route) or "1.30.0". */
+  ortVersion?: string;
+  /** Every device tried for the loaded model, in order, with why it failed or was skipped. */
+  deviceAttempts?: DeviceAttemptStatus[];
+}
+
+/** One device tried for a model load (the worker's DeviceAttempt, without timings). */
+export interface DeviceAttemptStatus {
+  device: string;
+  outcome: 'ok' | 'failed' | 'skipped';
+  /** Why it failed or was skipped, or `loaded`. */
+  message: string;
 }
 
 /** client→worker, when a jsonl/ndjson file is opened in a text editor or the dataset view. */

@@ -42,7 +42,7 @@ import type { HoverContext } from '../editor/hoverSections';
 import { LegacyScoreMigration } from './legacyScores';
 import { errorText, type Logger } from '../logger';
 import { codeSpan, escapeMarkdown, formatCount } from '../editor/markdown';
-import { ModelLoadError, NoDeviceError, type LoadProgress } from '../runtime';
+import { ModelLoadError, NoDeviceError, type LoadProgress, ortRuntimeInfo } from '../runtime';
 import type { AskLlmScore, ScorerInfo } from './askLlmScorer';
 import type { RunScorer } from './remoteAskLlm';
 import { EngineCapabilityError, EngineRequestError, RetryableError } from '../../core/engines';
@@ -321,10 +321,21 @@ export class ScoringService {
     return this.phase;
   }
 
-  /** The loaded model and its device, for the idle status. */
-  get loadedModel(): { model: string; device: string } | undefined {
+  /** The loaded model, its device, ONNX Runtime version and device attempts, for the status. */
+  get loadedModel():
+    Pick<WorkerStatus, 'model' | 'device' | 'ortVersion' | 'deviceAttempts'> | undefined {
     const m = this.models.loaded;
-    return m ? { model: m.modelId, device: m.device } : undefined;
+    if (!m) return undefined;
+    return {
+      model: m.modelId,
+      device: m.device,
+      ortVersion: ortRuntimeInfo().version,
+      deviceAttempts: m.attempts.map(a => ({
+        device: a.device,
+        outcome: a.outcome,
+        message: a.message,
+      })),
+    };
   }
 
   /** Settings changed: identities are resolved again; every open file's scores may differ. */
@@ -756,6 +767,8 @@ export class ScoringService {
       state: 'scoring',
       detail: run.name,
       progress: { done, total: scorable, unit: 'rows' },
+      // The local model's runtime, unless the run goes to a remote engine.
+      ...(this.models.loaded?.modelId === modelId ? this.loadedModel : {}),
       device,
       model: modelId,
     });

@@ -3,8 +3,9 @@
  * failed provider, so each device is tried on its own, in order, and every outcome is recorded
  * for the user: which device won, and why each other one was skipped or failed.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { activeOrtRoute } from './ortRoute';
 
 /** Devices Winnow can run models on. */
 export type DeviceName = 'cuda' | 'webgpu' | 'cpu';
@@ -54,16 +55,41 @@ export function cudaProviderPath(): string | undefined {
 
 /**
  * Why a device is skipped without trying it, or undefined to try it. CUDA is only tried when
- * its provider library is installed: trying it otherwise prints an uncatchable native error
- * line (docs/runtime.md#execution-providers). An explicitly requested device is always tried.
+ * its provider library is installed and the GPU route found what it needs (ortRoute.ts): trying
+ * it otherwise prints an uncatchable native error line (docs/runtime.md#execution-providers). An
+ * explicitly requested device is always tried.
  */
 export function skipReason(device: DeviceName, explicit: boolean): string | undefined {
   if (device !== 'cuda' || explicit) return undefined;
+  const note = activeOrtRoute().cudaNote;
+  if (note !== undefined) return note;
   const path = cudaProviderPath();
   if (path === undefined)
     return `CUDA is only available on linux-x64 (this is ${process.platform}-${process.arch})`;
-  if (!existsSync(path)) return `CUDA provider library not installed (${path} does not exist)`;
+  if (!existsSync(path))
+    return (
+      `CUDA provider library not installed (${path} does not exist): run ` +
+      '"Winnow: Install GPU Support" and restart the worker'
+    );
   return undefined;
+}
+
+/**
+ * The ONNX Runtime in use, e.g. `{ version: '1.29.0', route: 'gpu' }`: the version of the
+ * onnxruntime-node package that `require` finds (the GPU support folder's on the GPU route).
+ */
+export function ortRuntimeInfo(): { version?: string; route: 'bundled' | 'gpu' } {
+  const root = onnxruntimeNodeRoot();
+  let version: string | undefined;
+  try {
+    if (root)
+      version = (
+        JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }
+      ).version;
+  } catch {
+    version = undefined;
+  }
+  return { version, route: activeOrtRoute().kind };
 }
 
 /** Result of `withDeviceFallback`. */
@@ -104,10 +130,11 @@ export async function withDeviceFallback<T>(
       attempts.push({ device, outcome: 'ok', message: 'loaded', ms: performance.now() - t0 });
       return { value, device, attempts };
     } catch (e) {
+      const note = device === 'cuda' ? activeOrtRoute().cudaNote : undefined;
       attempts.push({
         device,
         outcome: 'failed',
-        message: errorMessage(e),
+        message: errorMessage(e) + (note ? ` (${note})` : ''),
         ms: performance.now() - t0,
       });
     }

@@ -3,6 +3,7 @@
  * client, the serialised transformers.js loader and reading outputs back from a device.
  */
 export * from './device';
+export * from './ortRoute';
 export * from './loader';
 export * from './hub';
 export * from './hostData';

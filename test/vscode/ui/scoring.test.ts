@@ -35,7 +35,7 @@ before(async () => {
     files: {
       'data.jsonl': docs.map((text, id) => JSON.stringify({ id, text })).join('\n') + '\n',
       '.vscode/settings.json': JSON.stringify(
-        { 'winnow.askllm.model': t5.dir, 'winnow.device': 'cpu' },
+        { 'winnow.askllm.model': t5.dir, 'winnow.device': 'auto' },
         null,
         2,
       ),
@@ -58,10 +58,10 @@ test('Score Current File from the palette, then the hover shows the closed-form 
   // Completion: the status bar goes back to idle and names the device of the loaded model.
   const statusItem = vs.page.locator('.statusbar-item', { hasText: 'Winnow:' });
   const status = await poll(
-    'the status bar to show "idle · cpu"',
+    'the status bar to show "idle · CPU · ORT 1.30.0"',
     async () => {
       const texts = await statusItem.allInnerTexts();
-      return texts.find(t => /Winnow: idle · cpu/.test(t));
+      return texts.find(t => /Winnow: idle · CPU · ORT 1\.30\.0/.test(t));
     },
     120_000,
     250,
@@ -69,7 +69,27 @@ test('Score Current File from the palette, then the hover shows the closed-form 
     await vs.screenshot('scoring-failure');
     throw new Error(`${(e as Error).message}\n${vs.serverLog().slice(-3000)}`);
   });
-  assert.match(status, /idle · cpu/);
+  assert.match(status, /idle · CPU · ORT 1\.30\.0/);
+  // Hovering names the model, the device and ONNX Runtime, and every device tried before it.
+  const tooltip = await poll(
+    'the status-bar hover with the devices tried',
+    async () => {
+      await statusItem.first().hover({ force: true });
+      const texts = await vs.page
+        .locator('.monaco-hover:not(.hidden), .workbench-hover')
+        .allInnerTexts();
+      return texts.find(t => /Devices tried/.test(t));
+    },
+    20_000,
+    500,
+  ).catch(async e => {
+    await vs.screenshot('scoring-status-hover-failure');
+    const shown = await vs.page.locator('.monaco-hover, .workbench-hover').allInnerTexts();
+    throw new Error(`${(e as Error).message}; hovers shown: ${JSON.stringify(shown)}`);
+  });
+  assert.match(tooltip, /CPU \(ONNX Runtime 1\.30\.0\)[\s\S]*CUDA: skipped/);
+  await vs.screenshot('scoring-status-hover');
+  await vs.page.mouse.move(0, 0);
   // The completion message: a toast, or in the notification centre when toasts are suppressed
   // (a development-extension run uses the smoke-test driver, which hides toasts).
   await vs.runCommand('Notifications: Show Notifications');
