@@ -51,6 +51,7 @@ import { ScoreStore } from './askllm/scoreStore';
 import { ScoringService, type RunReporter } from './askllm/scoringService';
 import { registerDensity } from './density/register';
 import { registerMap } from './map/register';
+import { registerDistill } from './judge/register';
 import { renderRowHover } from './editor/hover';
 import { lineLengthUtf16 } from './dataset/lineText';
 import { Logger, errorText } from './logger';
@@ -165,6 +166,17 @@ registerMap(connection, {
   columns,
   density: density.service,
   settingsSection: uri => settings.section(uri),
+});
+
+// The distilled scorer (src/worker/judge): winnow/distill, its column and hover, over the judge's
+// cached scores and DENSITY's cached embeddings.
+const distill = registerDistill(connection, {
+  logger,
+  columns,
+  hoverSections,
+  scoring,
+  density: density.service,
+  openDataset: uri => openDataset(uri),
 });
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {
@@ -612,7 +624,7 @@ connection.languages.inlayHint.on((params, token) =>
     ensureCurrent();
     if (!s.inlineScores) return [];
     try {
-      return await scoreInlayHints(dataset, params.range, scoring);
+      return await scoreInlayHints(dataset, params.range, scoring, distill);
     } catch (err) {
       logger.debug(`No inlay hints for ${params.textDocument.uri}: ${errorText(err)}`);
       return [];
