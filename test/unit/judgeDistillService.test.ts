@@ -16,6 +16,7 @@ import { spearman } from '../../src/core/judge';
 import type { Dataset } from '../../src/worker/dataset/dataset';
 import type { DensityService } from '../../src/worker/density/densityService';
 import { DistillService } from '../../src/worker/judge/distillService';
+import { uncertainOrder } from '../../src/core/dataset/viewEngine';
 import type { Logger } from '../../src/worker/logger';
 
 const dim = 32;
@@ -154,5 +155,24 @@ describe('DistillService (winnow/distill)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('review uncertain with a distilled scorer', () => {
+  // Rows: judge P(yes), distilled score; the calibrated threshold is 0.6.
+  const judge = Float32Array.from([0.9, 0.55, 0.62, 0.2, 0.7, NaN, 0.59, 0.625]);
+  const distilled = Float32Array.from([0.8, 0.9, 0.1, 0.25, 0.5, 0.9, 0.58, 0.3]);
+  const rows = Uint32Array.from(judge.keys());
+
+  test('puts the rows where judge and distilled disagree most first, then the threshold', () => {
+    const order = [...uncertainOrder(rows, { score: judge, distilled }, 0.6)];
+    // Disagreeing about 0.6: 2 (|0.62−0.1| = 0.52), 1 (0.35), 7 (0.325), 4 (0.2); then by
+    // |P(yes) − 0.6|: 6 (0.01), 3 (0.4), 0 (0.3 → before 3); the unscored row 5 last.
+    assert.deepEqual(order, [2, 1, 7, 4, 6, 0, 3, 5]);
+  });
+
+  test('without distilled scores it is the nearest-to-threshold order', () => {
+    const order = [...uncertainOrder(rows, { score: judge }, 0.6)];
+    assert.deepEqual(order, [6, 2, 7, 1, 4, 0, 3, 5]);
   });
 });
