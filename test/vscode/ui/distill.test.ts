@@ -118,7 +118,7 @@ test('score, density, distill from the view: a labelled Distilled column; labels
     120_000,
     250,
   );
-  await vs.hideNotifications();
+  await vs.hideNotifications().catch(() => undefined);
   await vs.runCommand('Winnow: Compute Density');
   await view
     .locator('.grid-header [data-col="density"], .grid-header .col-density')
@@ -139,7 +139,7 @@ test('score, density, distill from the view: a labelled Distilled column; labels
     await vs.screenshot('distill-failure');
     throw new Error(`${(e as Error).message}\n${vs.serverLog().slice(-3000)}`);
   });
-  await vs.hideNotifications();
+  await vs.hideNotifications().catch(() => undefined);
 
   // Fit the distilled scorer: its own column, marked "d", never the ASK-LLM cell.
   await vs.runCommand('Winnow: Score the Rest with the Distilled Model');
@@ -168,7 +168,7 @@ test('score, density, distill from the view: a labelled Distilled column; labels
   assert.match(await view.locator('.grid-header').innerText(), /Distilled/);
   const notes = await vs.page.locator('.notification-toast, .notifications-center').allInnerTexts();
   await vs.screenshot('distill-1-column-dark');
-  await vs.hideNotifications();
+  await vs.hideNotifications().catch(() => undefined);
 
   // Labels move the calibrated threshold and its interval, live.
   await label(view, vs, 0, LABELLED / 2);
@@ -189,6 +189,6 @@ test('score, density, distill from the view: a labelled Distilled column; labels
   assert.notEqual(second, first, `${first} → ${second}; ${notes.join(' | ')}`);
   await vs.screenshot('distill-2-labelled-dark');
   await vs.switchToLightTheme();
-  await cell.waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
+  await view.locator('.calibration').waitFor({ state: 'visible', timeout: TIMEOUTS.webview });
   await vs.screenshot('distill-3-light');
 });
