@@ -19,6 +19,10 @@ export interface HostSettings {
   readonly workerLogLevel: LogLevel | undefined;
   /** `winnow.calibration.targetPrecision`: the precision the calibrated threshold must reach. */
   readonly targetPrecision: number;
+  /** `winnow.distill.sampleSize`: judge-scored rows the distilled scorer is fitted on. */
+  readonly distillSampleSize: number;
+  /** `winnow.distill.offerAfterSeconds`: offer the distilled scorer when the judge would take longer. */
+  readonly distillOfferAfterSeconds: number;
 }
 
 /** Reads the host settings for a resource (or the window). */
@@ -30,6 +34,8 @@ export function readHostSettings(scope?: vscode.Uri): HostSettings {
     computeDensityAfterScoring: c.get<boolean>('density.computeAfterScoring', false),
     workerLogLevel: c.get<LogLevel>('worker.logLevel'),
     targetPrecision: validTarget(c.get<number>('calibration.targetPrecision', 0.9)),
+    distillSampleSize: Math.max(10, Math.round(c.get<number>('distill.sampleSize', 3000) || 3000)),
+    distillOfferAfterSeconds: Math.max(0, c.get<number>('distill.offerAfterSeconds', 600) ?? 600),
   };
 }
 
@@ -51,6 +57,8 @@ const HOST_KEYS: Readonly<Record<string, SettingEffect>> = {
   'datasetView.triageKeys': 'live',
   'density.computeAfterScoring': 'live',
   'calibration.targetPrecision': 'live',
+  'distill.sampleSize': 'live',
+  'distill.offerAfterSeconds': 'live',
 };
 
 /** The effects of a configuration change for a resource: one entry per affected host key. */

@@ -4,6 +4,7 @@ import { WorkerClient } from './client/workerClient';
 import { registerDatasetEditor } from './editor/datasetEditor';
 import { registerDatasetCommands } from './commands/datasetCommands';
 import { registerScoringCommands } from './commands/scoringCommands';
+import { registerDistillCommands } from './commands/distillCommands';
 import { registerDensityCommands } from './commands/densityCommands';
 import { registerImportCommands } from './commands/importCommands';
 import { registerGpuSupportCommands } from './commands/gpuSupportCommands';
@@ -26,6 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Winnow
     context.subscriptions.push(remoteStatus);
     context.subscriptions.push(
       ...registerScoringCommands(worker, context.secrets, remoteStatus),
+      ...registerDistillCommands(worker),
       ...registerDensityCommands(worker, context.secrets, remoteStatus),
       ...registerImportCommands(worker),
       ...registerGpuSupportCommands(context, worker),

@@ -56,6 +56,7 @@ import { registerDensity } from './density/register';
 import { ScoreImporter } from './imports/scoreImporter';
 import { ScoreFileError } from '../core/scoreFiles/scoreFile';
 import { registerMap } from './map/register';
+import { registerDistill } from './judge/register';
 import { renderRowHover } from './editor/hover';
 import { lineLengthUtf16 } from './dataset/lineText';
 import { Logger, errorText } from './logger';
@@ -192,6 +193,17 @@ const importer = new ScoreImporter({
     void (type === 'info'
       ? connection.window.showInformationMessage(message)
       : connection.window.showWarningMessage(message)),
+});
+
+// The distilled scorer (src/worker/judge): winnow/distill, its column and hover, over the judge's
+// cached scores and DENSITY's cached embeddings.
+const distill = registerDistill(connection, {
+  logger,
+  columns,
+  hoverSections,
+  scoring,
+  density: density.service,
+  openDataset: uri => openDataset(uri),
 });
 
 function datasetOptions(s: WorkerSettings): DatasetOptions {
@@ -658,7 +670,7 @@ connection.languages.inlayHint.on((params, token) =>
     ensureCurrent();
     if (!s.inlineScores) return [];
     try {
-      return await scoreInlayHints(dataset, params.range, scoring);
+      return await scoreInlayHints(dataset, params.range, scoring, distill);
     } catch (err) {
       logger.debug(`No inlay hints for ${params.textDocument.uri}: ${errorText(err)}`);
       return [];

@@ -71,7 +71,17 @@ describe('grid columns', () => {
     assert.equal(resizedWidth(score, 130, 41.6), 172);
     assert.deepEqual(
       visibleColumns(['decision']).map(c => c.id),
-      ['line', 'preview', 'score', 'density', 'duplicates', 'length', 'tokens', 'status'],
+      [
+        'line',
+        'preview',
+        'score',
+        'distilled',
+        'density',
+        'duplicates',
+        'length',
+        'tokens',
+        'status',
+      ],
     );
   });
 });
@@ -88,26 +98,27 @@ describe('grid columns in a narrow grid', () => {
 
   test('a narrow grid shrinks the fixed columns so the preview keeps its share', () => {
     const available = 1000;
-    // The near-duplicate column is left out until groups are found (the grid hides empty columns).
-    const fitted = fittedWidths({}, ['duplicates'], available);
+    // The near-duplicate and distilled columns are left out until there are groups or distilled
+    // scores (the grid hides empty columns).
+    const fitted = fittedWidths({}, ['duplicates', 'distilled'], available);
     const preview = available - sum(fitted);
     assert.ok(
       preview >= PREVIEW_SHARE * available - COLUMNS.length,
       `the preview gets ${preview} px of ${available}`,
     );
     for (const c of COLUMNS) {
-      if (c.width === undefined || c.id === 'duplicates') continue;
+      if (c.width === undefined || c.id === 'duplicates' || c.id === 'distilled') continue;
       assert.ok(fitted[c.id]! >= c.minWidth, `${c.id} stays at or above its minimum`);
       assert.ok(fitted[c.id]! <= c.width, `${c.id} does not grow`);
     }
     // The mostly empty status column gives up its width first.
     const status = COLUMNS.find(c => c.id === 'status')!;
-    const slightly = fittedWidths({}, ['duplicates'], 1100);
+    const slightly = fittedWidths({}, ['duplicates', 'distilled'], 1100);
     assert.ok(slightly.status! < status.width!, 'status shrinks');
     assert.equal(slightly.decision, COLUMNS.find(c => c.id === 'decision')!.width);
     assert.equal(fitted.status, status.minWidth, 'status is at its minimum before others shrink');
     // A width the user set is kept as set; the others give up more instead.
-    const userSet = fittedWidths({ status: 200 }, ['duplicates'], available);
+    const userSet = fittedWidths({ status: 200 }, ['duplicates', 'distilled'], available);
     assert.equal(userSet.status, 200);
     assert.ok(userSet.decision! <= fitted.decision!);
     // Very narrow: everything at its minimum, never below; line numbers keep their width.

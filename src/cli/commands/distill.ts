@@ -170,9 +170,10 @@ async function run(ctx: CommandContext): Promise<CommandOutcome> {
         seed: flags.int('seed', 1, 0, 0xffffffff),
         ...(density ? { density } : {}),
         labels: labels.labels,
+        signal: ctx.signal,
       });
       const fitMs = performance.now() - t0;
-      const sampling = density ? 'by DENSITY (probability ∝ 1/score)' : 'uniform';
+      const sampling = r.sampling === 'density' ? 'by DENSITY (probability ∝ 1/score)' : 'uniform';
       const o = await writeScores(out, format, rows.lines, rows.hashes, r);
       await writeManifest(manifestOf(out), manifest(ds, judge, e.model.modelId, r, o, sampling));
       return outcome(judge, r, o, fitMs, sampling);

@@ -518,6 +518,7 @@ export function viewColumns(source: ViewSource, query?: ViewQuery): ViewColumns 
     decisions: source.decisions,
     ...(source.scores?.askllm ? { score: source.scores.askllm.values } : {}),
     ...(source.scores?.density ? { density: source.scores.density.values } : {}),
+    ...(source.scores?.distilled ? { distilled: source.scores.distilled.values } : {}),
     ...(flips ? { flips } : {}),
     ...(source.scores?.duplicates ? { duplicates: source.scores.duplicates.groups } : {}),
   };

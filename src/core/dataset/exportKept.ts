@@ -455,6 +455,7 @@ function buildManifest(
           health: a.meta.health ?? null,
         }
       : null,
+    distilled: distilledFacts(req, askllm),
     density: d
       ? {
           model: d.meta.model,
@@ -476,6 +477,50 @@ function buildManifest(
       compression: o.compression ?? null,
       ...(o.uncompressedBytes !== undefined ? { uncompressedBytes: o.uncompressedBytes } : {}),
     })),
+  };
+}
+
+/**
+ * The distilled scorer beside the judge (docs/judge.md#distilled-scorer), when the view had one:
+ * how it was fitted, and how many exported rows have a distilled score but no judge score (their
+ * decision could only rest on the distilled score). Thresholds and score ranges above are the
+ * judge's only; rules that used distilled scores are listed.
+ */
+function distilledFacts(
+  req: ExportRequest,
+  askllm: Float32Array | undefined,
+): Record<string, unknown> | null {
+  const t = req.scores?.distilled;
+  if (!t) return null;
+  let distilledOnly = 0;
+  let both = 0;
+  for (const r of req.rows) {
+    const v = t.values[r];
+    if (v !== v) continue;
+    const a = askllm?.[r] ?? NaN;
+    if (a === a) both++;
+    else distilledOnly++;
+  }
+  const m = t.meta;
+  return {
+    scorerKey: m.scorerKey,
+    note: 'distilled scores are not judge scores; every threshold above is on judge scores',
+    judge: m.judge,
+    embedder: m.embedder,
+    fit: {
+      model: m.model,
+      lambda: m.lambda,
+      sample: m.sample,
+      sampling: m.sampling,
+      heldOutSpearman: m.heldOutSpearman,
+      outOfSampleSpearman: m.outOfSampleSpearman,
+      auc: m.auc,
+      createdAt: m.createdAt,
+    },
+    scoredRows: t.scored,
+    exportedWithDistilledScoreOnly: distilledOnly,
+    exportedWithBothScores: both,
+    rulesUsingDistilledScores: req.rules.filter(r => JSON.stringify(r).includes('distilled')),
   };
 }
 

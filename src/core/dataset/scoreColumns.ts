@@ -8,6 +8,7 @@ import { sortedScores, standing } from '../../shared/format/scoreFormat';
 import {
   TOKENS_TRUNCATED,
   type DensityColumnMeta,
+  type DistilledColumnMeta,
   type GetColumnsResult,
   type ImportedScoresSource,
   type GetScorerColumnResult,
@@ -48,6 +49,12 @@ export interface ScoreColumns {
     readonly values: Float32Array;
     readonly scored: number;
     readonly meta: ScoreColumnMeta;
+  };
+  /** The distilled scorer's scores (NaN = none): never the ASK-LLM column. */
+  readonly distilled?: {
+    readonly values: Float32Array;
+    readonly scored: number;
+    readonly meta: DistilledColumnMeta;
   };
   /** Near-duplicate groups (docs/map.md), once found for this file version. */
   readonly duplicates?: {
@@ -109,7 +116,16 @@ export function decodeColumns(result: GetColumnsResult): ScoreColumns {
       }
     : undefined;
   const duplicates = result.duplicates ? decodeDuplicates(result.duplicates, n) : undefined;
+  const t = result.distilled;
+  const distilled = t
+    ? {
+        values: new Float32Array(decode(t.data, n, 'The distilled column').buffer),
+        scored: t.scored,
+        meta: t.meta,
+      }
+    : undefined;
   return {
+    ...(distilled ? { distilled } : {}),
     rowCount: n,
     fileVersion: result.fileVersion,
     ...(askllm ? { askllm } : {}),
@@ -206,6 +222,7 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
     ...(cols?.compare
       ? { compare: { label: cols.compare.label, scored: cols.compare.scored } }
       : {}),
+    ...(cols?.distilled ? { distilled: distilledSource(cols.distilled) } : {}),
     ...(d
       ? {
           density: {
@@ -219,6 +236,27 @@ export function scoreSources(cols: ScoreColumns | undefined): ScoreSourceView {
           },
         }
       : {}),
+  };
+}
+
+/** "fit on 3,000 judge scores, Spearman ρ=0.93": what every label of distilled scores says. */
+export function distilledProvenance(m: DistilledColumnMeta): string {
+  const rho = m.heldOutSpearman === null ? '—' : m.heldOutSpearman.toFixed(2);
+  return `fit on ${m.sample.toLocaleString('en-US')} judge scores, Spearman ρ=${rho}`;
+}
+
+function distilledSource(
+  d: NonNullable<ScoreColumns['distilled']>,
+): NonNullable<ScoreSourceView['distilled']> {
+  return {
+    provenance: distilledProvenance(d.meta),
+    scorerKey: d.meta.scorerKey,
+    judgeModel: d.meta.judge.model,
+    embedder: d.meta.embedder,
+    scored: d.scored,
+    sample: d.meta.sample,
+    heldOutSpearman: d.meta.heldOutSpearman,
+    auc: d.meta.auc,
   };
 }
 
@@ -252,6 +290,9 @@ export function rowScores(cols: ScoreColumns | undefined, i: number): RowScores 
     out.tokens = (packed & ~TOKENS_TRUNCATED) >>> 0;
     if ((packed & TOKENS_TRUNCATED) !== 0) out.tokensTruncated = true;
   }
+  const t = cols?.distilled;
+  const dv = t && i < t.values.length ? t.values[i] : NaN;
+  if (dv === dv) out.distilled = dv;
   const b = cols?.compare;
   const other = b && i < b.values.length ? b.values[i] : NaN;
   if (other === other) out.compareScore = other;

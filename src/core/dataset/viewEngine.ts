@@ -19,6 +19,8 @@ export interface ViewColumns {
   readonly score?: Float32Array;
   /** DENSITY score per row, NaN = none. */
   readonly density?: Float32Array;
+  /** The distilled scorer's score per row, NaN = none (never the ASK-LLM score). */
+  readonly distilled?: Float32Array;
   /** Judge A/B: 1 where the two scorers disagree (the "flips" filter); absent: no comparison. */
   readonly flips?: Uint8Array;
   /** Near-duplicate group per row, −1 = none (absent: groups not found yet). */
@@ -182,17 +184,45 @@ export function sortRows(rows: Uint32Array, cols: ViewColumns, query: ViewQuery)
       return sortByKeys(rows.slice(), float32Keys(cols.density ?? nanColumn(), rows, desc));
     case 'length':
       return sortByKeys(rows.slice(), cols.rows.lengthKeys(rows, desc));
-    case 'uncertain': {
-      const t = query.threshold ?? 0.5;
-      const score = cols.score;
-      const keys = new Uint32Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const v = score && rows[i] < score.length ? score[rows[i]] : NaN;
-        keys[i] = float32Key(Math.abs(v - t), desc);
-      }
-      return sortByKeys(rows.slice(), keys);
-    }
+    case 'uncertain':
+      return uncertainOrder(rows, cols, query.threshold ?? 0.5, desc);
   }
+}
+
+/**
+ * "Review uncertain" (docs/judge.md#a-review-order-that-learns): first the rows where the judge
+ * and the distilled scorer disagree about the threshold `t` (one at or above it, the other
+ * below), the largest |judge − distilled| first; then every other row by |P(yes) − t|, nearest
+ * first. Rows without a judge score come last. Without distilled scores: the second part only.
+ */
+export function uncertainOrder(
+  rows: Uint32Array,
+  cols: Pick<ViewColumns, 'score' | 'distilled'>,
+  t: number,
+  desc = false,
+): Uint32Array {
+  const score = cols.score;
+  const distilled = cols.distilled;
+  const judgeOf = (r: number) => (score && r < score.length ? score[r] : NaN);
+  const distilledOf = (r: number) => (distilled && r < distilled.length ? distilled[r] : NaN);
+  const disagree: number[] = [];
+  const rest: number[] = [];
+  for (const r of rows) {
+    const j = judgeOf(r);
+    const d = distilledOf(r);
+    if (j === j && d === d && j >= t !== d >= t) disagree.push(r);
+    else rest.push(r);
+  }
+  const first = Uint32Array.from(disagree);
+  const firstKeys = Uint32Array.from(disagree, r =>
+    float32Key(-Math.abs(judgeOf(r) - distilledOf(r)), desc),
+  );
+  const second = Uint32Array.from(rest);
+  const secondKeys = Uint32Array.from(rest, r => float32Key(Math.abs(judgeOf(r) - t), desc));
+  const out = new Uint32Array(rows.length);
+  out.set(sortByKeys(first, firstKeys));
+  out.set(sortByKeys(second, secondKeys), first.length);
+  return out;
 }
 
 const NO_VALUES = new Float32Array(0);

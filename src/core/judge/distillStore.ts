@@ -9,7 +9,7 @@ import type { EmbeddingStore } from '../embedStore';
 import { sampleByDensity } from '../density/sampling';
 import { Xoshiro128 } from '../density/prng';
 import { spearman } from './correlation';
-import { type DistillFit, fitDistilled, scoreDistilled } from './distill';
+import { type DistillFit, type DistilledModel, fitDistilled, scoreDistilled } from './distill';
 import { rocAuc } from './curves';
 import { sortLabelled } from './labelled';
 
@@ -23,6 +23,10 @@ export interface DistillRowsOptions {
   readonly labels?: ArrayLike<number>;
   /** Rows read from the store per block (default 8192). */
   readonly block?: number;
+  /** Stops the fit or the scoring between blocks (throws the signal's reason). */
+  readonly signal?: AbortSignal;
+  /** Progress: `fitting` (done 0 of 1, then 1), then `scoring` (rows done of the rows to score). */
+  readonly onProgress?: (phase: 'fitting' | 'scoring', done: number, total: number) => void;
 }
 
 /** What a distillation over a file reports. */
@@ -30,6 +34,8 @@ export interface DistillRowsResult {
   readonly fit: DistillFit;
   /** Rows (file positions) the fit used. */
   readonly sampleRows: Uint32Array;
+  /** How the sample was drawn: by DENSITY (∝ 1/score) or uniformly (no DENSITY score for some). */
+  readonly sampling: 'density' | 'uniform';
   /** Distilled score per row (NaN where the row has no embedding): labelled distilled, never P(yes). */
   readonly scores: Float32Array;
   /** Rows scored by the distilled model. */
@@ -46,21 +52,26 @@ function drawSample(
   count: number,
   seed: number,
   density: ArrayLike<number> | undefined,
-): Uint32Array {
-  if (count >= candidates.length) return candidates;
+): { rows: Uint32Array; sampling: DistillRowsResult['sampling'] } {
   const values = density ? Float64Array.from(candidates, r => density[r]) : undefined;
-  if (values && values.every(v => Number.isFinite(v) && v > 0))
-    return Uint32Array.from(
-      sampleByDensity(values, { count }, seed >>> 0).indices,
-      i => candidates[i],
-    );
+  const byDensity = !!values && values.every(v => Number.isFinite(v) && v > 0);
+  const sampling = byDensity ? 'density' : 'uniform';
+  if (count >= candidates.length) return { rows: candidates, sampling };
+  if (byDensity)
+    return {
+      rows: Uint32Array.from(
+        sampleByDensity(values, { count }, seed >>> 0).indices,
+        i => candidates[i],
+      ),
+      sampling,
+    };
   const order = Uint32Array.from(candidates);
   const rng = new Xoshiro128(seed, 16);
   for (let i = 0; i < count; i++) {
     const j = i + Math.floor(rng.nextFloat() * (order.length - i));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return order.subarray(0, count).sort();
+  return { rows: order.subarray(0, count).sort(), sampling };
 }
 
 /**
@@ -80,17 +91,19 @@ export async function distillRows(
   const candidates = Uint32Array.from(
     [...records.keys()].filter(r => records[r] >= 0 && Number.isFinite(judge[r])),
   );
-  const sampleRows = drawSample(
+  const { rows: sampleRows, sampling } = drawSample(
     candidates,
     options.sample ?? 3000,
     options.seed ?? 1,
     options.density,
   );
+  options.onProgress?.('fitting', 0, 1);
   const x = new Float32Array(sampleRows.length * dim);
   await store.readRecords(
     Array.from(sampleRows, r => records[r]),
     x,
   );
+  options.signal?.throwIfAborted();
   const fit = fitDistilled(
     x,
     dim,
@@ -99,27 +112,49 @@ export async function distillRows(
       seed: options.seed ?? 1,
     },
   );
-  const scores = new Float32Array(n).fill(NaN);
+  options.onProgress?.('fitting', 1, 1);
+  const scores = await scoreStoredRows(store, records, fit.model, options);
+  return {
+    fit,
+    sampleRows,
+    sampling,
+    scores,
+    scored: scores.reduce((c, v) => (Number.isFinite(v) ? c + 1 : c), 0),
+    ...outOfSample(scores, judge, sampleRows, options.labels),
+  };
+}
+
+/**
+ * Distilled scores of every row that has an embedding (`records`: the store's record per row,
+ * −1 = none; NaN for those), read from the store in blocks: one matrix-vector product each.
+ */
+export async function scoreStoredRows(
+  store: EmbeddingStore,
+  records: Int32Array,
+  model: DistilledModel,
+  options: Pick<DistillRowsOptions, 'block' | 'signal' | 'onProgress'> = {},
+): Promise<Float32Array> {
+  const dim = store.dim;
+  if (model.dim !== dim)
+    throw new RangeError(`The distilled model is ${model.dim}-d, the embeddings ${dim}-d`);
+  const scores = new Float32Array(records.length).fill(NaN);
   const withEmbedding = Uint32Array.from([...records.keys()].filter(r => records[r] >= 0));
   const block = options.block ?? 8192;
   const buf = new Float32Array(block * dim);
   const out = new Float32Array(block);
   for (let k = 0; k < withEmbedding.length; k += block) {
+    options.signal?.throwIfAborted();
+    options.onProgress?.('scoring', k, withEmbedding.length);
     const rows = withEmbedding.subarray(k, k + block);
     await store.readRecords(
       Array.from(rows, r => records[r]),
       buf,
     );
-    scoreDistilled(fit.model, buf.subarray(0, rows.length * dim), out);
+    scoreDistilled(model, buf.subarray(0, rows.length * dim), out);
     for (let i = 0; i < rows.length; i++) scores[rows[i]] = out[i];
   }
-  return {
-    fit,
-    sampleRows,
-    scores,
-    scored: withEmbedding.length,
-    ...outOfSample(scores, judge, sampleRows, options.labels),
-  };
+  options.onProgress?.('scoring', withEmbedding.length, withEmbedding.length);
+  return scores;
 }
 
 /** Spearman against the judge and AUC against the labels, on the rows outside the sample. */

@@ -18,6 +18,9 @@ import {
   DidOpenDataset,
   FileInfoRequest,
   ScoreRequest,
+  DistillRequest,
+  type DistillParams,
+  type DistillResult,
   StatusNotification,
   type DatasetParams,
   type DatasetSource,
@@ -220,6 +223,38 @@ export class WorkerClient implements vscode.Disposable {
           { uri: uri.toString(), workDoneToken: progressToken, ...(apiKey ? { apiKey } : {}) },
           token,
         );
+      } finally {
+        listener.dispose();
+      }
+    } finally {
+      await this.closeDataset(uri, 'command').catch(() => undefined);
+    }
+  }
+
+  /**
+   * Fits the distilled scorer of a dataset and scores its rows (`winnow/distill`), with work-done
+   * progress as {@link score}; cancelling `token` stops it (the request then fails as cancelled).
+   */
+  async distill(
+    uri: vscode.Uri,
+    sample: number,
+    token: vscode.CancellationToken,
+    onProgress: (message: string, percentage: number | undefined) => void,
+  ): Promise<DistillResult> {
+    await this.openDataset(uri, 'command');
+    const progressToken = `winnow-distill-${randomUUID()}`;
+    try {
+      const client = this.requireClient();
+      const listener = client.onProgress(
+        WorkDoneProgress.type,
+        progressToken,
+        (value: WorkDoneProgressBegin | WorkDoneProgressReport | { kind: 'end' }) => {
+          if (value.kind !== 'end') onProgress(value.message ?? '', value.percentage);
+        },
+      );
+      try {
+        const params: DistillParams = { uri: uri.toString(), sample, workDoneToken: progressToken };
+        return await client.sendRequest<DistillResult>(DistillRequest.method, params, token);
       } finally {
         listener.dispose();
       }

@@ -19,6 +19,7 @@ import { readHostSettings } from '../config';
 import { errorText, log } from '../log';
 import { isDatasetUri, type WorkerClient } from '../client/workerClient';
 import { healthSummary, showJudgeHealth } from './judgeHealthNotice';
+import { offerDistilled } from './distillCommands';
 import {
   RemoteEngineStatus,
   engineApiKey,
@@ -141,6 +142,8 @@ async function showScoreResult(name: string, uri: vscode.Uri, result: ScoreResul
     void vscode.window.showInformationMessage(
       `Winnow: scoring of ${name} stopped. ${summary}; run the command again to continue.`,
     );
+    // The judge would take long for the rest: offer the distilled model (its own notification).
+    void offerDistilled(uri, name, result);
   } else {
     log.info(`Scored ${name}: ${summary} with ${result.model} on ${result.device} in ${seconds} s`);
     void vscode.window.showInformationMessage(

@@ -42,6 +42,11 @@ export interface RowError {
 export interface RowScores {
   /** ASK-LLM score (raw P(yes)) of the row, when scored. */
   readonly score?: number;
+  /**
+   * The distilled scorer's score (docs/judge.md#distilled-scorer), NOT the ASK-LLM score: a ridge
+   * model on the DENSITY embedding fitted to the judge; shown and exported as "distilled" only.
+   */
+  readonly distilled?: number;
   /** Rank of the score among the file's scored rows (1 = highest; ties share the best rank). */
   readonly scoreRank?: number;
   /** Percentile rank 0–100 of the score in the file (share of scored rows below, ties half). */
@@ -268,6 +273,18 @@ export interface ScoreSourceView {
   };
   /** Judge A/B: the second scorer (its P(yes) is `RowScores.compareScore`). */
   readonly compare?: { readonly label: string; readonly scored: number };
+  /** The distilled scorer (its score is `RowScores.distilled`): how it was fitted. */
+  readonly distilled?: {
+    /** "fit on 3,000 judge scores, Spearman ρ=0.93". */
+    readonly provenance: string;
+    readonly scorerKey: string;
+    readonly judgeModel: string;
+    readonly embedder: string;
+    readonly scored: number;
+    readonly sample: number;
+    readonly heldOutSpearman: number | null;
+    readonly auc: number | null;
+  };
   readonly density?: {
     readonly model: string;
     readonly buckets: number;

@@ -313,6 +313,12 @@ export interface GetColumnsResult {
     failed?: { row: number; reason: string }[];
   };
   /**
+   * The distilled scorer's column (docs/judge.md#distilled-scorer), once `winnow/distill` fitted
+   * one for this file's current judge and DENSITY embeddings: sigmoid(x·w + b) per row (base64
+   * Float32 LE, NaN = no embedding). Never the ASK-LLM score: the view shows it as "distilled".
+   */
+  distilled?: { data: string; scored: number; meta: DistilledColumnMeta };
+  /**
    * Near-duplicate groups, once `winnow/getDuplicateGroups` computed them for this file version:
    * the group id of each row (base64 Int32 LE, −1 = in no group; ids 0..count−1 in the order of
    * each group's first row). Absent before, or after the file changed.
@@ -335,13 +341,92 @@ export namespace DidChangeColumnsNotification {
   export const method = 'winnow/didChangeColumns';
   export const type: NotificationDescriptor<{
     uri: string;
-    kinds: ('askllm' | 'density' | 'duplicates')[];
+    kinds: ('askllm' | 'density' | 'duplicates' | 'distilled')[];
   }> = {
     kind: 'notification',
     method,
     direction: 'serverToClient',
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The distilled scorer (docs/judge.md#distilled-scorer): a ridge model on the DENSITY embeddings
+// fitted to the judge's scores of a sample, then applied to every row. Its scores travel as the
+// `distilled` column of `winnow/getColumns`, never as the ASK-LLM column.
+// ---------------------------------------------------------------------------------------------
+
+/** How a distilled column was made: the fit, and the judge and embedder it stands for. */
+export interface DistilledColumnMeta {
+  /** The distilled scorer's own key (`distilled:` + digest): never a judge scorer's key. */
+  scorerKey: string;
+  /** The judge it was fitted to (model, prompt) and that judge's scorer key. */
+  judge: { model: string; promptName: string; scorerKey: string };
+  /** The DENSITY embedding model whose vectors it reads. */
+  embedder: string;
+  model: 'ridge-logit';
+  dim: number;
+  lambda: number;
+  /** Judge-scored rows it was fitted on, and how they were drawn. */
+  sample: number;
+  sampling: 'density' | 'uniform';
+  /** Of the sample, rows held out for the report. */
+  heldOut: number;
+  /** Spearman ρ against the judge on the held-out rows, and on the judged rows outside the sample. */
+  heldOutSpearman: number | null;
+  outOfSampleSpearman: number | null;
+  /** AUC against the saved keep/drop labels (rows outside the sample), null without labels. */
+  auc: number | null;
+  /** Labelled rows the AUC rests on. */
+  labelled: number;
+  /** When it was fitted (ISO 8601). */
+  createdAt: string;
+}
+
+/** Parameters of `winnow/distill`. */
+export interface DistillParams {
+  uri: string;
+  /** Judge-scored rows to fit on (default `winnow.distill.sampleSize`, 3000; at least 10). */
+  sample?: number;
+  /** Seed of the sample and the held-out split (default 1). */
+  seed?: number;
+  /** LSP work-done token: the worker reports fitting, then rows scored, on it. */
+  workDoneToken?: string | number;
+}
+
+/** What `winnow/distill` did. Cancellation is an error (`RequestCancelled`). */
+export interface DistillResult {
+  uri: string;
+  meta: DistilledColumnMeta;
+  /** Rows with a distilled score now (every row with a DENSITY embedding). */
+  scored: number;
+  /** Of them, rows the judge has not scored: what the distilled model adds. */
+  unjudged: number;
+  ms: { fit: number; score: number; total: number };
+}
+
+/**
+ * client→worker request: fit the distilled scorer on the cached DENSITY embeddings to the current
+ * judge's cached ASK-LLM scores of a sample drawn by DENSITY (∝ 1/score, so the fit covers the
+ * space; uniformly when some rows have no DENSITY score), report held-out Spearman against the
+ * judge and AUC against the sidecar's labels, score every row with an embedding (one
+ * matrix-vector product per block) and keep the model beside the DENSITY results (a restart
+ * scores again from it). Cancellable; progress on the work-done token. Fails with
+ * `DistillErrorCodes.failed` (no judge scores, no DENSITY run, too few rows).
+ */
+export namespace DistillRequest {
+  export const method = 'winnow/distill';
+  export const type: RequestDescriptor<DistillParams, DistillResult> = {
+    kind: 'request',
+    method,
+    direction: 'clientToServer',
+  };
+}
+
+/** Error codes of `winnow/distill`. */
+export const DistillErrorCodes = {
+  /** A user-facing problem: no judge scores or DENSITY embeddings yet, too few scored rows. */
+  failed: -32030,
+} as const;
 
 /** A scorer the file was scored with, as `winnow/getScorerColumn` lists it (judge A/B). */
 export interface ScorerChoice {

@@ -392,6 +392,30 @@ export class ScoringService {
     return result;
   }
 
+  /**
+   * The current judge's P(yes) per row (a copy, NaN = not scored) with its meta and score-cache
+   * key, for the distilled scorer (docs/judge.md#distilled-scorer); undefined when the file has
+   * no scorer under the current settings.
+   */
+  async judgeColumn(
+    dataset: Dataset,
+  ): Promise<{ values: Float32Array; scored: number; meta: ScoreColumnMeta; key: string } | undefined> {
+    await this.store();
+    const id = await this.identity(dataset);
+    if (!id) return undefined;
+    const col = this.sync(dataset, id.key);
+    const n = dataset.rows.count;
+    const values = new Float32Array(n).fill(Number.NaN);
+    values.set(col.values.subarray(0, Math.min(n, col.filled)));
+    return { values, scored: col.scored, meta: id.stored.meta, key: id.key };
+  }
+
+  /** The score-cache key of the current judge of a dataset (undefined: none ran). */
+  async judgeKey(dataset: Dataset): Promise<string | undefined> {
+    await this.store();
+    return (await this.identity(dataset))?.key;
+  }
+
   /** A dataset closed: forget its column and stop an automatic run on it. */
   datasetClosed(uri: string): void {
     this.columnsByUri.delete(uri);

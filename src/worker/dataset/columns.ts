@@ -8,10 +8,13 @@ import type { GetColumnsResult } from '../../shared/protocol/worker';
 import type { Dataset } from './dataset';
 
 /** The column kinds of `winnow/getColumns`. */
-export type ColumnKind = 'askllm' | 'density' | 'duplicates';
+export type ColumnKind = 'askllm' | 'density' | 'duplicates' | 'distilled';
 
 /** What a provider adds to a `GetColumnsResult`. */
-export type ColumnContribution = Pick<GetColumnsResult, 'askllm' | 'density' | 'duplicates'>;
+export type ColumnContribution = Pick<
+  GetColumnsResult,
+  'askllm' | 'density' | 'duplicates' | 'distilled'
+>;
 
 /**
  * Builds one kind of column. `prepare` may await (settings, identities); `build` then runs
@@ -49,6 +52,7 @@ export class ColumnRegistry {
       if (part?.askllm) result.askllm = part.askllm;
       if (part?.density) result.density = part.density;
       if (part?.duplicates) result.duplicates = part.duplicates;
+      if (part?.distilled) result.distilled = part.distilled;
     });
     return result;
   }

@@ -10,6 +10,7 @@ export type ColumnId =
   | 'decision'
   | 'preview'
   | 'score'
+  | 'distilled'
   | 'density'
   | 'duplicates'
   | 'length'
@@ -63,6 +64,16 @@ export const COLUMNS: readonly ColumnDef[] = [
     id: 'score',
     title: 'ASK-LLM',
     description: 'ASK-LLM quality score: P("yes") of the scoring model',
+    width: 120,
+    minWidth: 84,
+    hideable: true,
+  },
+  {
+    id: 'distilled',
+    title: 'Distilled',
+    description:
+      'The distilled scorer: a ridge model on the DENSITY embedding fitted to the ASK-LLM judge ' +
+      '(not the judge score; the tooltip says what it was fitted on)',
     width: 120,
     minWidth: 84,
     hideable: true,

@@ -301,6 +301,7 @@ export class Grid {
     const empty = [
       ...(sources.askllm ? [] : ['score', 'tokens']),
       ...(sources.density ? [] : ['density']),
+      ...(sources.distilled ? [] : ['distilled']),
       ...(sources.duplicates ? [] : ['duplicates']),
     ];
     if (empty.join() === this.empty.join()) return;
@@ -584,6 +585,7 @@ export class Grid {
     );
     fillDecision(decision, row.decision, triageKeyNames(this.triageKeys));
     fillScore(score, row.score, facts, row.scoreFailed !== undefined);
+    fillDistilled(cells.distilled, row.distilled, this.sources.distilled?.provenance);
     fillDensity(density, row);
     fillDuplicates(duplicates, row);
     length.textContent = lengthText(row);
@@ -770,8 +772,10 @@ function clearCells(cells: Record<ColumnId, HTMLDivElement>): void {
   setAttr(line, 'title', undefined);
   setText(preview, '…');
   setAttr(preview, 'title', undefined);
-  for (const c of [decision, score, density, duplicates, length, tokens]) c.replaceChildren();
-  for (const c of [score, density, duplicates, length, tokens]) setAttr(c, 'title', undefined);
+  for (const c of [decision, score, cells.distilled, density, duplicates, length, tokens])
+    c.replaceChildren();
+  for (const c of [score, cells.distilled, density, duplicates, length, tokens])
+    setAttr(c, 'title', undefined);
 }
 
 function fillDensity(cell: HTMLElement, row: RowView): void {
@@ -854,6 +858,22 @@ export function formatScore(v: number): string {
   if (v === 0) return '0';
   if (Math.abs(v) < 0.001) return v.toExponential(1);
   return v.toFixed(3);
+}
+
+/** The distilled score: its own column, marked "d" and in italics, never the ASK-LLM score. */
+function fillDistilled(cell: HTMLElement, value: number | undefined, provenance?: string): void {
+  cell.replaceChildren();
+  if (value === undefined) {
+    cell.append(el('span', 'muted', undefined, '—'));
+    cell.title = 'No distilled score (the row has no DENSITY embedding)';
+    return;
+  }
+  cell.title = `Distilled ${formatScore(value)} (not the ASK-LLM score): ${provenance ?? ''}`;
+  const bar = el('span', 'score-bar distilled', { 'aria-hidden': 'true' });
+  const fill = el('span', 'score-fill');
+  fill.style.width = `${Math.round(Math.max(0, Math.min(1, value)) * 100)}%`;
+  bar.append(fill);
+  cell.append(el('span', 'score-value distilled', undefined, `${formatScore(value)} d`), bar);
 }
 
 function fillScore(

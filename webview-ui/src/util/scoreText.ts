@@ -127,6 +127,10 @@ export function scoreTooltip(row: RowScores, sources: ScoreSourceView): string {
   } else if (row.scoreFailed !== undefined)
     lines.push(`ASK-LLM: could not score this row: ${row.scoreFailed}`);
   else lines.push('ASK-LLM: not scored yet (Winnow: Score Current File)');
+  if (row.distilled !== undefined && sources.distilled)
+    lines.push(
+      `Distilled ${formatProbability(row.distilled)} (not the ASK-LLM score): ${sources.distilled.provenance}`,
+    );
   const density = densityText(row);
   if (density) lines.push(density);
   return lines.join('\n');
@@ -163,6 +167,12 @@ export function scoreFacts(d: RowDetail): [string, string][] {
   }
   const tokens = tokensText(d, a, false);
   if (tokens) facts.push(['Prompt tokens', tokens]);
+  const t = d.sources.distilled;
+  if (t)
+    facts.push([
+      'Distilled (not the ASK-LLM score)',
+      `${d.distilled !== undefined ? formatProbability(d.distilled) : 'no embedding'} · ${t.provenance} · ridge on ${t.embedder} embeddings, judge ${t.judgeModel}`,
+    ]);
   const b = d.sources.compare;
   if (b)
     facts.push([
