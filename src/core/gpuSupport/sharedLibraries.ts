@@ -1,12 +1,12 @@
 /**
  * Checks, without loading anything, whether the shared libraries the CUDA provider needs can be
- * found: in LD_LIBRARY_PATH, in `ldconfig -p`'s cache and in the standard folders. A failed
+ * found: in LD_LIBRARY_PATH, in the folders /etc/ld.so.conf lists (what `ldconfig` caches; read
+ * here rather than run, since the extension starts no process) and in the standard folders. A failed
  * provider load prints a native error line that cannot be caught (docs/runtime.md), so the
  * worker asks this first and gives the user a reason naming each missing library.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** A library the CUDA provider links against, and what provides it. */
 export interface NeededLibrary {
@@ -40,8 +40,10 @@ export const STANDARD_LIBRARY_FOLDERS: readonly string[] = [
 /** Where to look, for {@link findMissingLibraries}; each part can be replaced in tests. */
 export interface LibrarySearch {
   env?: NodeJS.ProcessEnv;
-  /** `ldconfig -p`'s output (default: run it; empty when it cannot run). */
+  /** `ldconfig -p`-format output to consult as well (default: none; tests pass one). */
   ldconfig?: () => string;
+  /** The folders the dynamic loader is configured with (default: read /etc/ld.so.conf). */
+  configuredFolders?: () => string[];
   /** The standard folders (default STANDARD_LIBRARY_FOLDERS). */
   folders?: readonly string[];
   /** Extra folders searched first, e.g. the provider's own folder. */
@@ -58,15 +60,42 @@ export function ldconfigNames(output: string): Set<string> {
   return names;
 }
 
-/** `ldconfig -p`'s output, or '' where it cannot run. */
-export function runLdconfig(): string {
-  for (const cmd of ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig'])
-    try {
-      return execFileSync(cmd, ['-p'], { encoding: 'utf8', timeout: 5000, stdio: 'pipe' });
-    } catch {
-      // Try the next place.
-    }
-  return '';
+/** The folders /etc/ld.so.conf names, following its `include` lines (globs of `*.conf`). */
+export function ldSoConfFolders(file = '/etc/ld.so.conf', depth = 0): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const folders: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    const include = /^include\s+(.+)$/.exec(line);
+    if (include && depth < 4) folders.push(...includedFolders(include[1], file, depth));
+    else if (line.startsWith('/')) folders.push(line);
+  }
+  return folders;
+}
+
+function includedFolders(pattern: string, from: string, depth: number): string[] {
+  const full = pattern.startsWith('/') ? pattern : join(dirname(from), pattern);
+  const dir = dirname(full);
+  const glob = new RegExp(
+    `^${full
+      .slice(dir.length + 1)
+      .replace(/\./g, '\\.')
+      .replace(/\*/g, '.*')}$`,
+  );
+  let names: string[];
+  try {
+    names = readdirSync(dir)
+      .filter(n => glob.test(n))
+      .sort();
+  } catch {
+    return [];
+  }
+  return names.flatMap(n => ldSoConfFolders(join(dir, n), depth + 1));
 }
 
 /** The libraries of `needed` found nowhere. */
@@ -78,12 +107,13 @@ export function findMissingLibraries(
   const folders = [
     ...(search.extraFolders ?? []),
     ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    ...(search.configuredFolders ?? (search.ldconfig ? () => [] : ldSoConfFolders))(),
     ...(search.folders ?? STANDARD_LIBRARY_FOLDERS),
   ];
   let cached: Set<string> | undefined;
   return needed.filter(lib => {
     if (folders.some(f => existsSync(join(f, lib.soname)))) return false;
-    cached ??= ldconfigNames((search.ldconfig ?? runLdconfig)());
+    cached ??= ldconfigNames(search.ldconfig?.() ?? '');
     return !cached.has(lib.soname);
   });
 }
