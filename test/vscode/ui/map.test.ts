@@ -7,7 +7,7 @@
 // undoes it, colours by score, finds near-duplicates and keeps one per group, then takes
 // screenshots in the dark and light themes (test-results/screenshots/map-*.png).
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,35 +15,26 @@ import type { FrameLocator } from 'playwright-core';
 import { contentHash } from '../../../src/core/jsonl';
 import { LAYOUT_MAGIC, readMapFile } from '../../../src/core/map/mapFiles';
 import { writeDensityDataset, type DensityDataset } from '../../support/densityData';
-import { generateTinyBert, generateTinyT5, type TinyT5 } from '../../support/fixtures';
+import { generateTinyBert, generateTinyT5 } from '../../support/fixtures';
 import { launchVSCode, poll, TIMEOUTS, type VSCodeSession } from '../../support/vscodeServer';
 
 let vs: VSCodeSession;
 let root: string;
 let data: DensityDataset;
-let bertDir: string;
-/** A second judge (other weights): its scores beside the first make a judge A/B. */
-let judgeB: TinyT5;
-
-function settings(judge: string): string {
-  return JSON.stringify(
-    { 'winnow.density.model': bertDir, 'winnow.askllm.model': judge, 'winnow.device': 'cpu' },
-    null,
-    2,
-  );
-}
 
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'winnow-ui-map-'));
   const bert = generateTinyBert(join(root, 'tiny-bert'));
   const t5 = generateTinyT5(join(root, 'tiny-t5'));
-  judgeB = generateTinyT5(join(root, 'judge-b'), { seed: 777 });
-  bertDir = bert.dir;
   data = writeDensityDataset(join(root, 'data.jsonl'), { rows: 240, duplicates: 20, invalid: 1 });
   vs = await launchVSCode({
     files: {
       'data.jsonl': readFileSync(data.path, 'utf8'),
-      '.vscode/settings.json': settings(t5.dir),
+      '.vscode/settings.json': JSON.stringify(
+        { 'winnow.density.model': bert.dir, 'winnow.askllm.model': t5.dir, 'winnow.device': 'cpu' },
+        null,
+        2,
+      ),
     },
   });
 });
@@ -276,8 +267,6 @@ test('the map: lasso a planted cluster, keep and undo, colour by score, near-dup
   );
   await view.locator('#duplicates-select').selectOption('');
 
-  await colourByFlips(view);
-
   // The other theme (the workbench may start in either): keys go to it from the grid.
   const first = await theme();
   await view.locator('[role="grid"]').focus();
@@ -285,56 +274,9 @@ test('the map: lasso a planted cluster, keep and undo, colour by score, near-dup
   await poll('the other theme', async () => ((await theme()) !== first ? true : undefined), 20_000);
   await view.locator('.map-color').selectOption('score');
   await vs.screenshot(`map-6-score-${await theme()}`);
-  await view.locator('.map-color').selectOption('flips');
-  await vs.screenshot(`map-8-flips-${await theme()}`);
   console.log(`renderer: ${renderer}; lasso ${selected} rows; keep one per group kept ${kept}`);
   assert.deepEqual(
     vs.consoleErrors.filter(e => /winnow|map/i.test(e)),
     [],
   );
 });
-
-/**
- * Colour by judge A/B flips: none before a second scorer is chosen; then judge B scores the file
- * (the setting changes), judge A is picked in the Judge A/B panel, and the map's legend shows
- * flips and agreement.
- */
-async function colourByFlips(view: FrameLocator): Promise<void> {
-  await view.locator('.map-color').selectOption('flips');
-  assert.match(await view.locator('.map-legend').innerText(), /no judge A\/B/);
-  writeFileSync(join(vs.workspace, '.vscode', 'settings.json'), settings(judgeB.dir));
-  await vs.runCommand('Winnow: Score Current File');
-  const select = view.locator('#compare-select');
-  const a = await poll(
-    'judge A offered for a judge A/B',
-    async () => (await select.locator('option').allInnerTexts()).find(o => o.includes('tiny-t5')),
-    60_000,
-  );
-  await select.selectOption({ label: a });
-  const valid = data.texts.filter(t => t !== undefined).length;
-  await poll(
-    'judge B has scored every row',
-    async () => {
-      const t = await view.locator('#compare-correlation').innerText();
-      return t.startsWith(`${valid} rows scored by both`) ? t : undefined;
-    },
-    180_000,
-    500,
-  );
-  await vs.runCommand('Notifications: Clear All Notifications').catch(() => undefined);
-  const legend = await poll(
-    'the flips legend',
-    async () => {
-      const text = await view.locator('.map-legend').innerText();
-      return /flip \(one scorer keeps/.test(text) && /agree/.test(text) ? text : undefined;
-    },
-    20_000,
-  );
-  assert.doesNotMatch(legend, /no judge A\/B/);
-  const flips = await view.locator('#compare-flips').innerText();
-  assert.match(flips, /^[1-9][\d,]* flips/, 'the fixtures disagree on some rows');
-  // The filters panel (where Judge A/B is) leaves the map little room: close it for the picture.
-  const filters = view.locator('.toolbar button', { hasText: 'Filters' });
-  if ((await filters.getAttribute('aria-pressed')) === 'true') await filters.click();
-  await vs.screenshot(`map-7-flips-${await theme()}`);
-}
